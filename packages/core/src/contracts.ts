@@ -1,0 +1,163 @@
+import type { TesseraError } from './errors'
+import type { RetryPolicy } from './retry'
+import type { SqlQuery } from './sql'
+
+/** A result row: column name → converted value. */
+export type Row = Record<string, unknown>
+
+/** One column of a result, as the server described it. */
+export interface FieldInfo {
+  name: string
+  /** PostgreSQL type OID. */
+  dataTypeID: number
+  /** OID of the table the column comes from, 0 when computed. */
+  tableID?: number
+  /** Attribute number of the column in that table, 0 when computed. */
+  columnID?: number
+}
+
+/** What every query returns, whichever driver ran it. */
+export interface QueryResult<R = Row> {
+  rows: R[]
+  /** Rows returned (SELECT) or affected (INSERT/UPDATE/DELETE). 0 for statements without a count. */
+  rowCount: number
+  /** The command tag's verb: `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `CREATE`… */
+  command: string
+  fields: FieldInfo[]
+}
+
+/** Per-call options of a query. */
+export interface QueryOptions {
+  /** Aborting cancels the query on the server. */
+  signal?: AbortSignal
+  /** Cancels the query on the server after this many ms. Default: none. */
+  timeoutMs?: number
+  /** `true`: prepare automatically (default); a string: a named prepared statement; `false`: never (PgBouncer). */
+  prepare?: boolean | string
+  /** Retry policy for this call, or `false` to never retry. Default: the provider's policy. */
+  retry?: RetryPolicy | false
+}
+
+/** A statement: plain text with `$n` placeholders, or a query built with the `sql` tag. */
+export type SqlInput = string | SqlQuery
+
+/** Anything that runs queries: a provider, a transaction, a cluster router. */
+export interface Queryable {
+  query<R = Row>(sql: SqlInput, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>
+}
+
+/** A query bound to an open transaction. */
+export interface Transaction extends Queryable {
+  /** Runs `fn` inside a savepoint: rolled back to it when `fn` throws, released when it returns. */
+  savepoint<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>
+}
+
+export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable'
+
+export interface TransactionOptions {
+  /** Default: the server's default (read committed). */
+  isolation?: IsolationLevel
+  readOnly?: boolean
+  /** Only meaningful with `serializable` + `readOnly`. */
+  deferrable?: boolean
+  /** Re-run the whole function on serialization failures and deadlocks: attempts, or a policy. Default: no retry. */
+  retry?: number | RetryPolicy
+  signal?: AbortSignal
+}
+
+/** One statement of a batch. */
+export interface BatchQuery {
+  sql: SqlInput
+  params?: readonly unknown[]
+}
+
+export interface BatchOptions {
+  /** Run the statements in one transaction: all or nothing. Default: `false`. */
+  atomic?: boolean
+  signal?: AbortSignal
+  timeoutMs?: number
+}
+
+export interface StreamOptions {
+  /** Rows fetched per round trip. Default: 100. */
+  batchSize?: number
+  signal?: AbortSignal
+}
+
+/** A message received on a LISTEN channel. */
+export interface Notification {
+  channel: string
+  payload: string
+  /** PID of the notifying backend. */
+  processId: number
+}
+
+export interface ListenOptions {
+  /** Called when the listening connection is lost; notifications sent meanwhile are missed. */
+  onLost?: (error: TesseraError) => void
+  /** Called when listening resumes on a new connection. */
+  onRestored?: () => void
+  signal?: AbortSignal
+}
+
+/** An active LISTEN. */
+export interface Subscription {
+  readonly channel: string
+  unlisten(): Promise<void>
+}
+
+/** Counters and gauges of a connection pool. */
+export interface PoolStats {
+  /** Open connections (idle + in use). */
+  size: number
+  idle: number
+  inUse: number
+  /** Callers waiting for a connection. */
+  pending: number
+  max: number
+  created: number
+  destroyed: number
+  timeouts: number
+  /** Wait for a connection, in ms. */
+  waitMs?: { p50: number; p99: number; max: number }
+  [extra: string]: unknown
+}
+
+export type HealthStatus = 'up' | 'degraded' | 'down'
+
+export interface HealthReport {
+  status: HealthStatus
+  /** Round trip of the health probe, ms. */
+  latencyMs?: number
+  /** Free-form details: server version, replica lag, breaker state… */
+  details?: Record<string, unknown>
+  /** Named sub-checks (one per replica, per tier…). */
+  checks?: Record<string, HealthReport>
+  error?: string
+}
+
+/** A pool of connections to one database, whichever driver is underneath. */
+export interface Provider extends Queryable {
+  /** `'pg'`, `'postgres.js'`, … */
+  readonly driver: string
+  transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>
+  /** Runs the statements pipelined, in one round trip where the driver can. */
+  batch(queries: readonly BatchQuery[], options?: BatchOptions): Promise<QueryResult[]>
+  stream<R = Row>(sql: SqlInput, params?: readonly unknown[], options?: StreamOptions): AsyncIterable<R>
+  listen(channel: string, onNotify: (notification: Notification) => void, options?: ListenOptions): Promise<Subscription>
+  notify(channel: string, payload?: string): Promise<void>
+  health(): Promise<HealthReport>
+  stats(): PoolStats
+  close(options?: { timeoutMs?: number }): Promise<void>
+}
+
+/**
+ * A logger: a subset that pino, bunyan, winston and `console` all satisfy.
+ * Each method takes a structured object first and an optional message, pino style.
+ */
+export interface Logger {
+  debug(obj: object, msg?: string): void
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}

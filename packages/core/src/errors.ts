@@ -1,0 +1,208 @@
+const BRAND = Symbol.for('tessera.error')
+
+/** Options every Tessera error accepts. */
+export interface TesseraErrorOptions {
+  /** A stable machine-readable code, e.g. `CONFIG_INVALID` or a SQLSTATE such as `23505`. */
+  code: string
+  /** Whether running the same operation again may succeed. Default: `false`. */
+  retryable?: boolean
+  /** The error this one wraps (a driver error, a network error…). */
+  cause?: unknown
+}
+
+/**
+ * The base of every error any Tessera package throws. Check with {@link isTesseraError} rather
+ * than `instanceof` when two copies of a package (ESM and CJS) may be loaded: the brand survives.
+ */
+export class TesseraError extends Error {
+  /** A stable code: SQLSTATE for database errors, a SCREAMING_SNAKE name otherwise. */
+  readonly code: string
+  /** Whether the operation may succeed if tried again. */
+  readonly retryable: boolean
+
+  constructor(message: string, options: TesseraErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = options.code
+    this.retryable = options.retryable ?? false
+    Object.defineProperty(this, BRAND, { value: true, enumerable: false })
+  }
+
+  /** A plain object for structured logs; the cause is summarised, never dropped. */
+  toJSON(): Record<string, unknown> {
+    const json: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(this)) json[key] = value
+    json.name = this.name
+    json.message = this.message
+    json.code = this.code
+    json.retryable = this.retryable
+    if (this.cause !== undefined) json.cause = summarise(this.cause)
+    return json
+  }
+}
+
+function summarise(cause: unknown): unknown {
+  if (isTesseraError(cause)) return cause.toJSON()
+  if (cause instanceof Error) return { name: cause.name, message: cause.message }
+  return cause
+}
+
+/** True for any error thrown by a Tessera package, even one from another copy of the package. */
+export function isTesseraError(error: unknown): error is TesseraError {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true
+}
+
+/** Invalid options or definitions. Lists every problem found, not only the first. */
+export class ConfigError extends TesseraError {
+  readonly problems: readonly string[]
+  constructor(problems: string | readonly string[], options: { cause?: unknown; subject?: string } = {}) {
+    const list = typeof problems === 'string' ? [problems] : [...problems]
+    const head = options.subject ? `invalid ${options.subject}` : 'invalid configuration'
+    const message =
+      list.length === 1 ? `${head}: ${list[0]}` : `${head} (${list.length} problems):\n${list.map((p) => `  - ${p}`).join('\n')}`
+    super(message, { code: 'CONFIG_INVALID', cause: options.cause })
+    this.problems = list
+  }
+}
+
+/** Details of a pool acquire that waited too long. */
+export interface PoolTimeoutDetails {
+  waitedMs: number
+  inUse: number
+  max: number
+  pending: number
+}
+
+/** No resource became free before the acquire deadline. Retryable: the pool may have room later. */
+export class PoolTimeoutError extends TesseraError {
+  readonly waitedMs: number
+  readonly inUse: number
+  readonly max: number
+  readonly pending: number
+  constructor(details: PoolTimeoutDetails, options: { cause?: unknown } = {}) {
+    super(
+      `acquire timed out after ${details.waitedMs} ms (${details.inUse}/${details.max} connections in use, ${details.pending} waiting)`,
+      { code: 'POOL_TIMEOUT', retryable: true, cause: options.cause },
+    )
+    this.waitedMs = details.waitedMs
+    this.inUse = details.inUse
+    this.max = details.max
+    this.pending = details.pending
+  }
+}
+
+/** A circuit breaker refused the call without trying it. */
+export class CircuitOpenError extends TesseraError {
+  readonly breaker: string
+  readonly retryAfterMs: number
+  constructor(details: { breaker: string; retryAfterMs: number }) {
+    super(`circuit "${details.breaker}" is open; calls fail fast for another ${Math.max(0, Math.round(details.retryAfterMs))} ms`, {
+      code: 'CIRCUIT_OPEN',
+      retryable: true,
+    })
+    this.breaker = details.breaker
+    this.retryAfterMs = details.retryAfterMs
+  }
+}
+
+/** Describes a value for an error message without dumping megabytes or throwing on odd values. */
+export function describeValue(value: unknown, maxLength = 80): string {
+  let text: string
+  try {
+    if (typeof value === 'string') text = JSON.stringify(value)
+    else if (typeof value === 'bigint') text = `${value}n`
+    else if (typeof value === 'function') text = `[function ${value.name || 'anonymous'}]`
+    else if (typeof value === 'symbol') text = value.toString()
+    else if (value instanceof Date) text = Number.isNaN(value.getTime()) ? 'Invalid Date' : `Date(${value.toISOString()})`
+    else if (value === undefined) text = 'undefined'
+    else if (typeof value === 'object' && value !== null) text = JSON.stringify(value) ?? String(value)
+    else text = String(value)
+  } catch {
+    text = Object.prototype.toString.call(value)
+  }
+  return text.length > maxLength ? `${text.slice(0, maxLength - 1)}…` : text
+}
+
+/** A value could not be converted to or from the requested type. */
+export class ConversionError extends TesseraError {
+  readonly value: unknown
+  readonly target: string
+  readonly position: number | undefined
+  constructor(details: { value: unknown; target: string; reason?: string; position?: number; accepted?: string }, options: { cause?: unknown } = {}) {
+    const where = details.position === undefined ? '' : ` (parameter $${details.position})`
+    const why = details.reason ? `: ${details.reason}` : ''
+    const accepted = details.accepted ? `; accepted: ${details.accepted}` : ''
+    super(`cannot convert ${describeValue(details.value)} to ${details.target}${where}${why}${accepted}`, {
+      code: 'CONVERSION_FAILED',
+      cause: options.cause,
+    })
+    this.value = details.value
+    this.target = details.target
+    this.position = details.position
+  }
+}
+
+/** One problem found by validation. */
+export interface ValidationIssue {
+  path: readonly (string | number)[]
+  message: string
+  value?: unknown
+}
+
+/** Input failed validation. Carries every issue, not only the first. */
+export class ValidationError extends TesseraError {
+  readonly issues: readonly ValidationIssue[]
+  constructor(issues: readonly ValidationIssue[], options: { subject?: string; cause?: unknown } = {}) {
+    const lines = issues.map((i) => `  - ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    super(`${options.subject ?? 'input'} is invalid (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
+      code: 'VALIDATION_FAILED',
+      cause: options.cause,
+    })
+    this.issues = issues
+  }
+}
+
+/** A lookup that must find something found nothing. */
+export class NotFoundError extends TesseraError {
+  readonly entity: string
+  readonly key: unknown
+  constructor(details: { entity: string; key: unknown }) {
+    super(`${details.entity} ${describeValue(details.key)} was not found`, { code: 'NOT_FOUND' })
+    this.entity = details.entity
+    this.key = details.key
+  }
+}
+
+/** An update lost a race: the row's version changed since it was read. */
+export class OptimisticLockError extends TesseraError {
+  readonly entity: string
+  readonly key: unknown
+  readonly expectedVersion: unknown
+  constructor(details: { entity: string; key: unknown; expectedVersion: unknown }) {
+    super(
+      `${details.entity} ${describeValue(details.key)} was changed by someone else (expected version ${describeValue(details.expectedVersion)})`,
+      { code: 'OPTIMISTIC_LOCK' },
+    )
+    this.entity = details.entity
+    this.key = details.key
+    this.expectedVersion = details.expectedVersion
+  }
+}
+
+/** The caller aborted the operation through its `AbortSignal`. */
+export class AbortError extends TesseraError {
+  constructor(operation = 'operation', options: { cause?: unknown } = {}) {
+    super(`${operation} was aborted`, { code: 'ABORTED', cause: options.cause })
+  }
+}
+
+/** An operation ran past its deadline. Retryable: a later try may be faster. */
+export class TimeoutError extends TesseraError {
+  readonly timeoutMs: number
+  readonly operation: string
+  constructor(details: { operation: string; timeoutMs: number }, options: { cause?: unknown } = {}) {
+    super(`${details.operation} timed out after ${details.timeoutMs} ms`, { code: 'TIMEOUT', retryable: true, cause: options.cause })
+    this.timeoutMs = details.timeoutMs
+    this.operation = details.operation
+  }
+}

@@ -1,0 +1,21 @@
+import type { Options } from 'tsup'
+
+/**
+ * The build every package shares: ESM + CJS with declarations for both (`.d.ts` / `.d.cts`).
+ * Declarations are built without the `@tessera/source` condition so that a package's types
+ * refer to its siblings' published declarations, never to their sources.
+ */
+export function packageBuild(overrides: Options = {}): Options {
+  return {
+    entry: ['src/index.ts'],
+    format: ['esm', 'cjs'],
+    target: 'node20',
+    platform: 'node',
+    dts: { compilerOptions: { customConditions: [], composite: false } },
+    sourcemap: true,
+    clean: true,
+    splitting: false,
+    treeshake: true,
+    ...overrides,
+  }
+}
