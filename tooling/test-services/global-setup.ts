@@ -1,1 +1,6 @@
-export default async function setup(): Promise<void> {}
+import { ensureServices } from './services'
+
+/** Vitest global setup: every test run starts by making sure PostgreSQL and Redis are up. */
+export default async function setup(): Promise<void> {
+  await ensureServices()
+}

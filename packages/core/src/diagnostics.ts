@@ -1,0 +1,311 @@
+import { type Channel, channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
+import type { QueryOperation } from './hooks'
+
+/**
+ * The `node:diagnostics_channel` names every Tessera package publishes on. Nothing is published, and nothing
+ * is allocated, while a channel has no subscriber.
+ *
+ * Operations that take time (`query`, `transaction`, `connect`, `poolAcquire`, `cacheGet`, `cacheSet`,
+ * `cacheDelete`, `dynamoCommand`, `migration`) are published on a tracing channel: subscribe with
+ * `tracingChannel(name)`, which delivers `start`, `end`, `asyncStart`, `asyncEnd` and `error` with the same
+ * message object, to which Node adds `result` or `error`. Point events (`poolRelease`, `poolCreate`,
+ * `poolDestroy`, `poolTimeout`, `poolLeak`, `cacheBus`, `clusterRoute`, `clusterFailover`, `breakerState`)
+ * are published on a plain channel: subscribe with `diagnostics_channel.subscribe(name, fn)`.
+ *
+ * @example
+ * import diagnostics_channel from 'node:diagnostics_channel'
+ * import { CHANNELS, type QueryMessage } from '@tessera/core'
+ *
+ * diagnostics_channel.tracingChannel<unknown, QueryMessage>(CHANNELS.query).subscribe({
+ *   start(message) { console.log('running', message.sql) },
+ *   end() {},
+ *   asyncStart() {},
+ *   asyncEnd(message) { console.log('done', message.result?.rowCount) },
+ *   error(message) { console.error('failed', message.error) },
+ * })
+ * diagnostics_channel.subscribe(CHANNELS.poolLeak, (message) => console.warn('leak', message))
+ */
+export const CHANNELS = {
+  query: 'tessera:query',
+  transaction: 'tessera:transaction',
+  connect: 'tessera:connect',
+  poolAcquire: 'tessera:pool:acquire',
+  poolRelease: 'tessera:pool:release',
+  poolCreate: 'tessera:pool:create',
+  poolDestroy: 'tessera:pool:destroy',
+  poolTimeout: 'tessera:pool:timeout',
+  poolLeak: 'tessera:pool:leak',
+  cacheGet: 'tessera:cache:get',
+  cacheSet: 'tessera:cache:set',
+  cacheDelete: 'tessera:cache:delete',
+  cacheBus: 'tessera:cache:bus',
+  clusterRoute: 'tessera:cluster:route',
+  clusterFailover: 'tessera:cluster:failover',
+  dynamoCommand: 'tessera:dynamo:command',
+  migration: 'tessera:schema:migration',
+  breakerState: 'tessera:breaker:state',
+} as const
+
+/** Any Tessera channel name. */
+export type ChannelName = (typeof CHANNELS)[keyof typeof CHANNELS]
+
+/** Fields Node adds to a traced message: `result` when the operation resolved, `error` when it failed. */
+export interface TracedOutcome<R> {
+  result?: R
+  error?: unknown
+}
+
+/** `tessera:query` (traced): one statement run by a provider. */
+export interface QueryMessage extends TracedOutcome<{ rowCount: number; command: string }> {
+  sql: string
+  /** Omitted unless the provider was told to include parameters (they may hold personal data). */
+  params?: readonly unknown[]
+  driver: string
+  operation: QueryOperation
+  database?: string
+  /** Whether the statement ran inside a transaction. */
+  transaction?: boolean
+}
+
+/** `tessera:transaction` (traced): one transaction, from BEGIN to COMMIT or ROLLBACK. */
+export interface TransactionMessage extends TracedOutcome<unknown> {
+  driver: string
+  database?: string
+  isolation?: 'read committed' | 'repeatable read' | 'serializable'
+  readOnly?: boolean
+  /** 1 on the first try. */
+  attempt: number
+}
+
+/** `tessera:connect` (traced): opening one driver connection. */
+export interface ConnectMessage extends TracedOutcome<unknown> {
+  driver: string
+  host?: string
+  port?: number
+  database?: string
+  /** The backend PID, once known. */
+  processId?: number
+}
+
+/** `tessera:pool:acquire` (traced): a caller waiting for a resource. */
+export interface PoolAcquireMessage extends TracedOutcome<unknown> {
+  /** The pool's name. */
+  pool: string
+  size: number
+  inUse: number
+  pending: number
+  max: number
+}
+
+/** `tessera:pool:release` (published): a resource returned to its pool. */
+export interface PoolReleaseMessage {
+  pool: string
+  /** How long the caller held it, ms. */
+  heldMs: number
+  /** Whether it was destroyed instead of being kept (it failed, or the pool is draining). */
+  destroyed: boolean
+}
+
+/** `tessera:pool:create` (published): the pool opened a new resource, or failed to. */
+export interface PoolCreateMessage {
+  pool: string
+  /** Pool size after the creation. */
+  size: number
+  durationMs?: number
+  error?: unknown
+}
+
+/** `tessera:pool:destroy` (published): the pool closed a resource. */
+export interface PoolDestroyMessage {
+  pool: string
+  reason: 'idle' | 'lifetime' | 'invalid' | 'error' | 'drain'
+  size: number
+}
+
+/** `tessera:pool:timeout` (published): an acquire gave up waiting. */
+export interface PoolTimeoutMessage {
+  pool: string
+  waitedMs: number
+  inUse: number
+  max: number
+  pending: number
+}
+
+/** `tessera:pool:leak` (published): a resource held longer than the leak threshold. */
+export interface PoolLeakMessage {
+  pool: string
+  heldMs: number
+  /** Where the holder acquired it, when stack capture is on. */
+  stack?: string
+}
+
+/** Which tier of a multi-level cache answered. */
+export type CacheTier = 'l1' | 'l2' | 'origin'
+
+/** `tessera:cache:get` (traced): a cache read. */
+export interface CacheGetMessage extends TracedOutcome<unknown> {
+  cache: string
+  key: string
+  namespace?: string
+  /** Set by the cache before the operation resolves. */
+  hit?: boolean
+  tier?: CacheTier
+  /** Whether a stale (grace) value was served. */
+  stale?: boolean
+}
+
+/** `tessera:cache:set` (traced): a cache write. */
+export interface CacheSetMessage extends TracedOutcome<unknown> {
+  cache: string
+  key: string
+  namespace?: string
+  ttlMs?: number
+  tags?: readonly string[]
+}
+
+/** `tessera:cache:delete` (traced): removing keys, by key or by tag. */
+export interface CacheDeleteMessage extends TracedOutcome<unknown> {
+  cache: string
+  keys?: readonly string[]
+  tags?: readonly string[]
+  namespace?: string
+}
+
+/** `tessera:cache:bus` (published): an invalidation sent to, or received from, other instances. */
+export interface CacheBusMessage {
+  cache: string
+  direction: 'sent' | 'received'
+  keys?: readonly string[]
+  tags?: readonly string[]
+  namespace?: string
+}
+
+/** `tessera:cluster:route` (published): where the cluster sent a statement. */
+export interface ClusterRouteMessage {
+  /** The chosen node's name. */
+  target: string
+  role: 'primary' | 'replica'
+  /** Why: `'write'`, `'read'`, `'read-your-writes'`, `'lag'`, `'fallback'`… */
+  reason: string
+  shard?: string
+  tenant?: string
+}
+
+/** `tessera:cluster:failover` (published): the primary changed or was lost. */
+export interface ClusterFailoverMessage {
+  from?: string
+  to?: string
+  reason: string
+  error?: unknown
+}
+
+/** `tessera:dynamo:command` (traced): one DynamoDB command. */
+export interface DynamoCommandMessage extends TracedOutcome<unknown> {
+  /** `'GetItem'`, `'Query'`, `'TransactWriteItems'`… */
+  command: string
+  table?: string
+  index?: string
+  consumedCapacity?: number
+}
+
+/** `tessera:schema:migration` (traced): applying or reverting one migration. */
+export interface MigrationMessage extends TracedOutcome<unknown> {
+  version: string
+  name?: string
+  direction: 'up' | 'down'
+}
+
+/** A circuit breaker's state. */
+export type BreakerState = 'closed' | 'open' | 'half-open'
+
+/** `tessera:breaker:state` (published): a circuit breaker changed state. */
+export interface BreakerStateMessage {
+  breaker: string
+  from: BreakerState
+  to: BreakerState
+  /** Consecutive failures that led to the change, when opening. */
+  failures?: number
+}
+
+/** The message type of each channel. */
+export interface ChannelMessages {
+  'tessera:query': QueryMessage
+  'tessera:transaction': TransactionMessage
+  'tessera:connect': ConnectMessage
+  'tessera:pool:acquire': PoolAcquireMessage
+  'tessera:pool:release': PoolReleaseMessage
+  'tessera:pool:create': PoolCreateMessage
+  'tessera:pool:destroy': PoolDestroyMessage
+  'tessera:pool:timeout': PoolTimeoutMessage
+  'tessera:pool:leak': PoolLeakMessage
+  'tessera:cache:get': CacheGetMessage
+  'tessera:cache:set': CacheSetMessage
+  'tessera:cache:delete': CacheDeleteMessage
+  'tessera:cache:bus': CacheBusMessage
+  'tessera:cluster:route': ClusterRouteMessage
+  'tessera:cluster:failover': ClusterFailoverMessage
+  'tessera:dynamo:command': DynamoCommandMessage
+  'tessera:schema:migration': MigrationMessage
+  'tessera:breaker:state': BreakerStateMessage
+}
+
+// One channel object per name, created on first use. Holding them here also keeps Node from collecting a
+// channel object between a subscriber's `channel(name)` and our publish (Node holds channels weakly).
+const tracingChannels = new Map<string, TracingChannel<unknown, object>>()
+const plainChannels = new Map<string, Channel>()
+
+function tracingFor(name: string): TracingChannel<unknown, object> {
+  let found = tracingChannels.get(name)
+  if (found === undefined) {
+    found = tracingChannel<unknown, object>(name)
+    tracingChannels.set(name, found)
+  }
+  return found
+}
+
+function plainFor(name: string): Channel {
+  let found = plainChannels.get(name)
+  if (found === undefined) {
+    found = channel(name)
+    plainChannels.set(name, found)
+  }
+  return found
+}
+
+/**
+ * Whether anyone listens to the tracing channel `name`. Check it before building an expensive message:
+ * `traced` does the same check, but the message object is built by the caller before the call.
+ */
+export function hasTraceSubscribers(name: ChannelName): boolean {
+  return tracingFor(name).hasSubscribers
+}
+
+/** Whether anyone listens to the plain channel `name` (see {@link publish}). */
+export function hasSubscribers(name: ChannelName): boolean {
+  return plainFor(name).hasSubscribers
+}
+
+/**
+ * Runs `fn` inside the tracing channel `name`: subscribers get `start` and `end` around the synchronous part,
+ * then `asyncStart`/`asyncEnd` when the promise settles, plus `error` when it rejects. Node sets
+ * `message.result` or `message.error` before those events. With no subscriber this is just `fn()`.
+ *
+ * `fn`'s promise (its result or rejection) passes through unchanged.
+ *
+ * @example
+ * return traced(CHANNELS.query, { sql, driver: 'pg', operation: 'query' }, () => runOnConnection(sql, params))
+ */
+export function traced<N extends ChannelName, T>(name: N, message: ChannelMessages[N], fn: () => Promise<T>): Promise<T> {
+  const tracing = tracingFor(name)
+  if (!tracing.hasSubscribers) return fn()
+  return tracing.tracePromise(fn, message)
+}
+
+/**
+ * Publishes a point event on the plain channel `name`. Free when nobody subscribes. A subscriber that throws
+ * does not reach the caller (Node reports it on `process.nextTick` as an uncaught exception instead).
+ */
+export function publish<N extends ChannelName>(name: N, message: ChannelMessages[N]): void {
+  const plain = plainFor(name)
+  if (plain.hasSubscribers) plain.publish(message)
+}
