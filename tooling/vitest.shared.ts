@@ -1,7 +1,9 @@
 import { fileURLToPath } from 'node:url'
 import { defineProject, type UserWorkspaceConfig } from 'vitest/config'
 
-const sourceConditions = ['@tessera/source', 'module', 'node', 'import', 'default', 'development|production']
+// Only conditions Node itself honours for require() too: vitest hands the server conditions to Node, and an
+// `import` or `module` condition there would make `require('pg-pool')` load an ESM build.
+const sourceConditions = ['@tessera/source', 'node', 'development|production']
 
 /**
  * The test config every package extends. Sibling packages resolve to their `src/` through the
