@@ -1,0 +1,51 @@
+import { LRUCache } from 'lru-cache'
+
+/** A memoised string → string function and a way to look inside it (for tests and tuning). */
+export interface Memo {
+  (input: string): string
+  /** Entries in the hot front map, at most `max`. */
+  readonly frontSize: () => number
+  /** Entries in the LRU, at most `max`. */
+  readonly lruSize: () => number
+  /** Empties both tiers. */
+  readonly clear: () => void
+}
+
+/** Default size of every conversion cache: larger than any realistic schema's set of names. */
+export const DEFAULT_CACHE_MAX = 10_000
+
+/**
+ * Memoises `compute` in two bounded tiers. A hit is one `Map.get` on the front map. The front map
+ * is cleared outright when it fills (cheap, no bookkeeping per hit); the LRU behind it keeps the
+ * recently used names, so a clear costs a refill from the LRU rather than recomputing the hot set.
+ * Inputs that throw are never cached.
+ *
+ * @example
+ * const snake = createMemo((name) => expensiveSnake(name))
+ * snake('userId') // computed once, then a map lookup
+ */
+export function createMemo(compute: (input: string) => string, max: number = DEFAULT_CACHE_MAX): Memo {
+  const front = new Map<string, string>()
+  const lru = new LRUCache<string, string>({ max })
+
+  const memo = (input: string): string => {
+    const hit = front.get(input)
+    if (hit !== undefined) return hit
+    let value = lru.get(input)
+    if (value === undefined) {
+      value = compute(input)
+      lru.set(input, value)
+    }
+    if (front.size >= max) front.clear()
+    front.set(input, value)
+    return value
+  }
+  return Object.assign(memo, {
+    frontSize: () => front.size,
+    lruSize: () => lru.size,
+    clear: () => {
+      front.clear()
+      lru.clear()
+    },
+  })
+}
