@@ -1,4 +1,5 @@
 import type { TesseraError } from './errors'
+import type { Hooks } from './hooks'
 import type { RetryPolicy } from './retry'
 import type { SqlQuery } from './sql'
 
@@ -160,4 +161,70 @@ export interface Logger {
   info(obj: object, msg?: string): void
   warn(obj: object, msg?: string): void
   error(obj: object, msg?: string): void
+}
+
+/** TLS settings passed to the driver (a subset of Node's `tls.ConnectionOptions`). */
+export interface TlsOptions {
+  rejectUnauthorized?: boolean
+  ca?: string | Buffer | Array<string | Buffer>
+  cert?: string | Buffer
+  key?: string | Buffer
+  servername?: string
+}
+
+/** Where and how to connect. A connection string is accepted wherever the separate fields are. */
+export interface ConnectionOptions {
+  /** `postgres://user:password@host:port/database?sslmode=…`. Fields given separately win over it. */
+  connectionString?: string
+  /** Default: `'localhost'`. */
+  host?: string
+  /** Default: `5432`. */
+  port?: number
+  database?: string
+  user?: string
+  /** A string, or a function called for every new connection (rotating credentials, IAM tokens). */
+  password?: string | (() => string | Promise<string>)
+  /** `true` for TLS with the system's CAs, an object for custom settings. Default: `false`. */
+  ssl?: boolean | TlsOptions
+  /** Shown in `pg_stat_activity.application_name`. Default: `'tessera'`. */
+  applicationName?: string
+  /** Give up on establishing a connection after this many ms. Default: `10000`. */
+  connectTimeoutMs?: number
+}
+
+/** Pool settings every provider understands (each maps them onto its driver). */
+export interface ProviderPoolOptions {
+  /** Connections kept open even when idle. Default: `0`. */
+  min?: number
+  /** Most connections open at once. Default: `10`. */
+  max?: number
+  /** How long a query waits for a free connection before `PoolTimeoutError`. Default: `30000`. */
+  acquireTimeoutMs?: number
+  /** Idle connections above `min` are closed after this many ms. Default: `30000`. */
+  idleTimeoutMs?: number
+  /** Connections are replaced after this many ms (with jitter). Default: `0` (never). */
+  maxLifetimeMs?: number
+  /** Report a connection held longer than this as a leak, with the holder's stack. Default: `0` (off). */
+  leakDetectionMs?: number
+}
+
+/**
+ * The options shape shared by every provider (`createPgProvider`, `createPostgresJsProvider`), so switching
+ * drivers changes one factory name. Providers add driver-specific fields (type policies, client injection).
+ */
+export interface ProviderOptions extends ConnectionOptions {
+  pool?: ProviderPoolOptions
+  /** Server-side `statement_timeout` for every connection, ms. Default: none. */
+  statementTimeoutMs?: number
+  /** Automatic prepared statements. Set `false` behind PgBouncer in transaction mode. Default: `true`. */
+  prepare?: boolean
+  /** Hooks, in registration order (the first is the outermost). */
+  hooks?: Hooks | readonly Hooks[]
+  /** Where the provider logs (pino, console, …). Default: none. */
+  logger?: Logger
+  /**
+   * Retry policy for reads that fail with a retryable error (connection lost, too many connections…).
+   * Writes outside a transaction are never retried. `false` disables it. Default: 3 attempts with backoff.
+   */
+  retry?: RetryPolicy | false
 }
