@@ -14,7 +14,7 @@ const MAX_PARAMETERS = 65_535
 /** A statement ready for a driver: text with `$1…$n` placeholders and the values they stand for. */
 export interface QueryConfig {
   text: string
-  /** The parameter values, in placeholder order. For a `SqlQuery` this array is frozen: do not mutate it. */
+  /** The parameter values, in placeholder order. From a `SqlQuery` it is shared with the query: treat it as read-only. */
   values: unknown[]
 }
 
@@ -51,14 +51,15 @@ export class SqlQuery {
     return this.toQuery().text
   }
 
-  /** The parameter values, in placeholder order (a frozen array). */
+  /** The parameter values, in placeholder order (shared with the query: read-only). */
   get values(): readonly unknown[] {
     return this.toQuery().values
   }
 
   /**
-   * `{ text, values }` for a driver, computed once and memoised. The object and its `values` are frozen
-   * and shared between calls; copy them to add driver options (or use {@link toQueryConfig}).
+   * `{ text, values }` for a driver, computed once and memoised. The object and its `values` are shared
+   * between calls: treat them as read-only (they are not frozen, because freezing would double the cost
+   * of building a query). Copy the object to add driver options, or use {@link toQueryConfig}.
    * @throws SqlError when the statement needs more than 65535 parameters.
    */
   toQuery(): QueryConfig {
@@ -74,6 +75,8 @@ export function isSqlQuery(value: unknown): value is SqlQuery {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[SQL_BRAND] === true
 }
 
+const templateTexts = new WeakMap<readonly string[], string>()
+
 function compile(query: SqlQuery): QueryConfig {
   const strings = query[STRINGS]
   const args = query[ARGS]
@@ -84,17 +87,24 @@ function compile(query: SqlQuery): QueryConfig {
       break
     }
   }
-  // The common case: only values, so the argument array already is the value array.
+  // The common case: only values, so the argument array already is the value array, and the text
+  // depends on the template alone: a template literal's strings array is the same object on every
+  // call from one call site, so its text is built once and reused.
   if (!nested) {
-    let text = strings[0]!
-    for (let i = 1; i < strings.length; i++) text += '$' + i + strings[i]!
     checkParameterCount(args.length)
-    return Object.freeze({ text, values: Object.freeze(args) as unknown[] }) as QueryConfig
+    const isTemplate = (strings as TemplateStringsArray).raw !== undefined
+    let text = isTemplate ? templateTexts.get(strings) : undefined
+    if (text === undefined) {
+      text = strings[0]!
+      for (let i = 1; i < strings.length; i++) text += '$' + i + strings[i]!
+      if (isTemplate) templateTexts.set(strings, text)
+    }
+    return { text, values: args as unknown[] }
   }
   const values: unknown[] = []
   const text = flatten(strings, args, values)
   checkParameterCount(values.length)
-  return Object.freeze({ text, values: Object.freeze(values) as unknown[] }) as QueryConfig
+  return { text, values }
 }
 
 /**

@@ -1,0 +1,121 @@
+// `pnpm demo`: a walk through the toolkit on embedded defaults: no server needed.
+// Each section shows one package; later packages add their own section.
+import {
+  createCircuitBreaker,
+  createManualClock,
+  getRetryDetails,
+  isTesseraError,
+  mapPgError,
+  retry,
+  SerializationFailureError,
+  sql,
+  UniqueViolationError,
+} from '@tessera/core'
+import { createTypeRegistry, OIDS, serializeParam } from '@tessera/converter'
+import { presets, safeIdentifier, tableName, toCamel, toSnake } from '@tessera/naming'
+
+const heading = (title: string) => console.log(`\n== ${title} ==`)
+const show = (label: string, value: unknown) => console.log(`  ${label.padEnd(34)} ${format(value)}`)
+
+function format(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? `${v}n` : v))
+}
+
+async function coreSection(): Promise<void> {
+  heading('@tessera/core: the sql tag')
+  const email = "o'brien@example.com; DROP TABLE users --"
+  const byEmail = sql`SELECT ${sql.id('id')}, ${sql.id('email')} FROM ${sql.id(['app', 'users'])} WHERE email = ${email}`
+  const paged = sql`${byEmail} LIMIT ${10} OFFSET ${20}`
+  show('nested fragments renumber', paged.toQuery())
+  const rows = [
+    [1, 'Ada'],
+    [2, 'Grace'],
+  ]
+  show('sql.values for multi-row inserts', sql`INSERT INTO people (id, name) VALUES ${sql.values(rows)}`.toQuery())
+  try {
+    sql.id('x'.repeat(64))
+  } catch (error) {
+    show('an identifier over 63 bytes', (error as Error).message)
+  }
+
+  heading('@tessera/core: typed errors from either driver')
+  // The fields PostgreSQL sends with a unique violation, as node-postgres and postgres.js name them.
+  const fromPg = mapPgError({ code: '23505', message: 'duplicate key value violates unique constraint "users_email_key"', constraint: 'users_email_key', table: 'users', severity: 'ERROR' })
+  const fromPostgresJs = mapPgError({ name: 'PostgresError', code: '23505', message: 'duplicate key value violates unique constraint "users_email_key"', constraint_name: 'users_email_key', table_name: 'users', severity: 'ERROR' })
+  show('pg error → class', `${fromPg.constructor.name} (code ${fromPg.code}, retryable ${fromPg.retryable})`)
+  show('postgres.js error → class', `${fromPostgresJs.constructor.name} (instanceof UniqueViolationError: ${fromPostgresJs instanceof UniqueViolationError})`)
+  const network = mapPgError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
+  show('ECONNRESET → class', `${network.constructor.name} (code ${network.code}, retryable ${network.retryable})`)
+
+  heading('@tessera/core: retry with backoff and full jitter')
+  let calls = 0
+  const committed = await retry(
+    async (attempt) => {
+      calls++
+      if (attempt < 3) throw mapPgError({ code: '40001', message: 'could not serialize access due to concurrent update' })
+      return 'committed'
+    },
+    { maxAttempts: 5, baseDelayMs: 5, onRetry: (e) => console.log(`  retry after attempt ${e.attempt}: wait ${e.delayMs.toFixed(1)} ms`) },
+  )
+  show('serialization failures, then', `${committed} after ${calls} attempts`)
+  try {
+    await retry(
+      async () => {
+        throw mapPgError({ code: '40001', message: 'could not serialize access' })
+      },
+      { maxAttempts: 2, baseDelayMs: 1 },
+    )
+  } catch (error) {
+    show('giving up keeps the class', `${(error as Error).constructor.name}, attempts: ${getRetryDetails(error)?.attempts}`)
+    show('…and it is a SerializationFailureError', error instanceof SerializationFailureError)
+  }
+
+  heading('@tessera/core: circuit breaker')
+  const clock = createManualClock()
+  const breaker = createCircuitBreaker({ name: 'demo', minimumCalls: 4, failureRatio: 0.5, openMs: 1_000, clock })
+  breaker.onStateChange((change) => console.log(`  state: ${change.from} → ${change.to} (${change.reason})`))
+  for (let i = 0; i < 4; i++) {
+    await breaker.execute(async () => {
+      throw new Error('redis is down')
+    }).catch(() => {})
+  }
+  try {
+    await breaker.execute(async () => 'never runs')
+  } catch (error) {
+    show('while open, calls fail fast', isTesseraError(error) ? `${error.code}: ${error.message}` : error)
+  }
+  clock.advance(1_000)
+  show('after openMs, one probe succeeds', await breaker.execute(async () => 'ok'))
+  show('state', breaker.state)
+}
+
+function namingSection(): void {
+  heading('@tessera/naming')
+  for (const field of ['userID', 'HTTPServerURL', 'user2FACode', 'firstName']) show(`toSnake(${field})`, toSnake(field))
+  show('toCamel(first_name)', toCamel('first_name'))
+  show('table for "Person" (default preset)', tableName('Person', { strategy: 'snake_case', plural: true }))
+  show('graphql preset: column of "createdAt"', presets.graphql.column.toColumn('createdAt'))
+  show('a 70-byte name, made safe', safeIdentifier('a_very_long_column_name_that_goes_on_and_on_past_the_postgres_limit_x'))
+}
+
+function converterSection(): void {
+  heading('@tessera/converter: a value round trip (JS → PostgreSQL text → JS)')
+  const registry = createTypeRegistry()
+  const cases: Array<[string, number, unknown]> = [
+    ['int8', OIDS.int8, 9007199254740993n],
+    ['timestamptz', OIDS.timestamptz, new Date('2024-02-29T13:45:12.123Z')],
+    ['text[]', OIDS._text, ['plain', 'with "quotes"', 'a,b', null, 'NULL']],
+    ['jsonb', OIDS.jsonb, { id: 1, tags: ['a', 'b'] }],
+    ['bytea', OIDS.bytea, Buffer.from('tessera')],
+  ]
+  for (const [type, oid, value] of cases) {
+    const text = serializeParam(value)
+    const back = text === null ? null : registry.getParser(oid)(text)
+    show(`${type}: ${format(text)}`, back instanceof Buffer ? `Buffer(${back.toString()})` : back)
+  }
+}
+
+await coreSection()
+namingSection()
+converterSection()
+console.log('\ndemo finished')
