@@ -142,13 +142,16 @@ async function loadBuiltIn(driver: BuiltInDriver, builtIn: BuiltIn, options: Dri
   try {
     loaded = await import(/* @vite-ignore */ packageName)
   } catch (error) {
-    throw loadError(driver, builtIn, error)
+    throw driverLoadError(driver, error)
   }
   const factory = findExport(loaded, factoryName)
   if (factory === undefined) {
-    throw new ConfigError(`the installed ${packageName} does not export ${factoryName}(); update it: run \`pnpm add ${packageName}@latest\``, {
-      subject: `driver "${driver}"`,
-    })
+    throw new ConfigError(
+      `the installed ${packageName} does not export ${factoryName}(); update it: run \`pnpm add ${packageName}@latest\``,
+      {
+        subject: `driver "${driver}"`,
+      },
+    )
   }
   return factory(options)
 }
@@ -164,17 +167,23 @@ function findExport(loaded: unknown, name: string): DriverFactory | undefined {
   return typeof nested === 'function' ? (nested as DriverFactory) : undefined
 }
 
-function loadError(driver: BuiltInDriver, { packageName, peerName }: BuiltIn, error: unknown): TesseraError {
+/**
+ * Turns a failed `import()` of a built-in provider package into an error that says what to install.
+ * @internal Exported for tests only.
+ */
+export function driverLoadError(driver: BuiltInDriver, error: unknown): TesseraError {
+  const { packageName, peerName } = BUILT_INS[driver]
   const missing = missingModule(error)
   if (missing === packageName) {
     return new ConfigError(
       `driver "${driver}" needs ${packageName} and ${peerName}: run \`pnpm add ${packageName} ${peerName}\` (or \`npm install ${packageName} ${peerName}\`)`,
-      { cause: error },
+      { cause: error, subject: 'createProvider options' },
     )
   }
   if (missing === peerName) {
     return new ConfigError(`driver "${driver}" needs ${peerName}: run \`pnpm add ${peerName}\` (or \`npm install ${peerName}\`)`, {
       cause: error,
+      subject: 'createProvider options',
     })
   }
   const reason = error instanceof Error ? error.message : describeValue(error)
@@ -188,7 +197,8 @@ function missingModule(error: unknown): string | undefined {
   if (typeof message !== 'string') return undefined
   // Node (ESM: "Cannot find package 'x' imported from …", CJS: "Cannot find module 'x'") and Vite
   // ("Failed to load url x") phrase it differently; all of them quote or name the specifier.
-  const isNotFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /cannot find (package|module)|failed to load url/i.test(message)
+  const isNotFound =
+    code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /cannot find (package|module)|failed to load url/i.test(message)
   if (!isNotFound) return undefined
   const named = /(?:package|module|url) ['"]?((?:@[^/'"\s]+\/)?[^/'"\s]+)/i.exec(message)
   return named?.[1]
@@ -198,7 +208,10 @@ function checkProvider(driver: string, provider: unknown): Provider {
   if (typeof provider === 'object' && provider !== null && typeof (provider as { query?: unknown }).query === 'function') {
     return provider as Provider
   }
-  throw new ConfigError(`the factory of driver "${driver}" returned ${describeValue(provider)}; expected a Provider (an object with query())`, {
-    subject: 'driver',
-  })
+  throw new ConfigError(
+    `the factory of driver "${driver}" returned ${describeValue(provider)}; expected a Provider (an object with query())`,
+    {
+      subject: 'driver',
+    },
+  )
 }

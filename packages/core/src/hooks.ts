@@ -229,12 +229,7 @@ function buildQueryChain(hooks: readonly Bound<NonNullable<Hooks['onQuery']>>[])
 
 // A hook written without `async` may throw synchronously; turn that into a rejection so every caller
 // (the provider, the outer hooks) sees one failure mode.
-function invokeQuery(
-  owner: Hooks,
-  fn: NonNullable<Hooks['onQuery']>,
-  ctx: QueryContext,
-  next: QueryNext,
-): Promise<QueryResult> {
+function invokeQuery(owner: Hooks, fn: NonNullable<Hooks['onQuery']>, ctx: QueryContext, next: QueryNext): Promise<QueryResult> {
   try {
     return fn.call(owner, ctx, next)
   } catch (error) {

@@ -1,0 +1,117 @@
+import diagnosticsChannel from 'node:diagnostics_channel'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  CHANNELS,
+  hasSubscribers,
+  hasTraceSubscribers,
+  type PoolLeakMessage,
+  publish,
+  type QueryMessage,
+  type QueryResult,
+  traced,
+} from '../src/index'
+
+type Event = [kind: string, message: unknown]
+
+const cleanups: (() => void)[] = []
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup()
+})
+
+/** Subscribes to every event of a tracing channel the way a user would, recording what arrives. */
+function recordTrace(name: string): Event[] {
+  const events: Event[] = []
+  const subscribers = {
+    start: (message: object) => events.push(['start', { ...message }]),
+    end: (message: object) => events.push(['end', { ...message }]),
+    asyncStart: (message: object) => events.push(['asyncStart', { ...message }]),
+    asyncEnd: (message: object) => events.push(['asyncEnd', { ...message }]),
+    error: (message: object) => events.push(['error', { ...message }]),
+  }
+  const channel = diagnosticsChannel.tracingChannel<unknown, object>(name)
+  channel.subscribe(subscribers)
+  cleanups.push(() => channel.unsubscribe(subscribers))
+  return events
+}
+
+const queryResult: QueryResult = { rows: [{ n: 1 }], rowCount: 1, command: 'SELECT', fields: [] }
+
+function queryMessage(): QueryMessage {
+  return { sql: 'select $1::int as n', driver: 'fake', operation: 'query' }
+}
+
+describe('traced', () => {
+  it('tells a tracing subscriber start, end, asyncStart and asyncEnd with the message and the result', async () => {
+    const events = recordTrace(CHANNELS.query)
+    const message = queryMessage()
+    await expect(traced(CHANNELS.query, message, async () => queryResult)).resolves.toBe(queryResult)
+
+    expect(events.map(([kind]) => kind)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd'])
+    expect(events[0]?.[1]).toEqual({ sql: 'select $1::int as n', driver: 'fake', operation: 'query' })
+    expect(events[3]?.[1]).toMatchObject({ sql: 'select $1::int as n', result: { rowCount: 1, command: 'SELECT' } })
+    expect(message.result).toBe(queryResult)
+  })
+
+  it('publishes error events and passes the rejection through unchanged', async () => {
+    const events = recordTrace(CHANNELS.query)
+    const failure = new Error('relation "missing" does not exist')
+    await expect(traced(CHANNELS.query, queryMessage(), async () => Promise.reject(failure))).rejects.toBe(failure)
+
+    expect(events.map(([kind]) => kind)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd'])
+    expect(events[2]?.[1]).toMatchObject({ sql: 'select $1::int as n', error: failure })
+  })
+
+  it('just runs the operation when nobody subscribes', async () => {
+    expect(hasTraceSubscribers(CHANNELS.transaction)).toBe(false)
+    const message = { driver: 'fake', attempt: 1 }
+    let runs = 0
+    const value = await traced(CHANNELS.transaction, message, async () => {
+      runs++
+      return 'committed'
+    })
+    expect(value).toBe('committed')
+    expect(runs).toBe(1)
+    // Nothing was traced, so Node never wrote the outcome into the message.
+    expect(message).toEqual({ driver: 'fake', attempt: 1 })
+  })
+
+  it('returns the operation promise itself when nobody subscribes', () => {
+    const pending = Promise.resolve(queryResult)
+    expect(traced(CHANNELS.query, queryMessage(), () => pending)).toBe(pending)
+  })
+
+  it('sees a subscriber that arrives after the first traced call', async () => {
+    await traced(CHANNELS.dynamoCommand, { command: 'GetItem' }, async () => 'first')
+    const events = recordTrace(CHANNELS.dynamoCommand)
+    expect(hasTraceSubscribers(CHANNELS.dynamoCommand)).toBe(true)
+    await traced(CHANNELS.dynamoCommand, { command: 'PutItem', table: 'users' }, async () => 'second')
+    expect(events[0]).toEqual(['start', { command: 'PutItem', table: 'users' }])
+  })
+})
+
+describe('publish', () => {
+  it('delivers a point event to a channel subscriber', () => {
+    const received: unknown[] = []
+    const onMessage = (message: unknown) => received.push(message)
+    diagnosticsChannel.subscribe(CHANNELS.poolLeak, onMessage)
+    cleanups.push(() => diagnosticsChannel.unsubscribe(CHANNELS.poolLeak, onMessage))
+
+    const leak: PoolLeakMessage = { pool: 'main', heldMs: 30_000, stack: 'at handler (app.ts:10)' }
+    expect(hasSubscribers(CHANNELS.poolLeak)).toBe(true)
+    publish(CHANNELS.poolLeak, leak)
+    expect(received).toEqual([leak])
+  })
+
+  it('does nothing when nobody subscribes', () => {
+    expect(hasSubscribers(CHANNELS.breakerState)).toBe(false)
+    expect(() => publish(CHANNELS.breakerState, { breaker: 'redis', from: 'closed', to: 'open', failures: 5 })).not.toThrow()
+  })
+})
+
+describe('CHANNELS', () => {
+  it('names every channel tessera:<area>[:<event>] with no duplicates', () => {
+    const names = Object.values(CHANNELS)
+    expect(new Set(names).size).toBe(names.length)
+    for (const name of names) expect(name).toMatch(/^tessera:[a-z]+(:[a-z]+)?$/)
+  })
+})
