@@ -1,0 +1,6 @@
+export type { AcquireOptions, DrainOptions, Pool, ReleaseOptions, ResourcePoolStats } from './create-pool'
+export { createPool } from './create-pool'
+export { PoolClosedError, PoolCreateError, PoolReleaseError } from './errors'
+export type { CreateRetryOptions, PoolOptions } from './options'
+export type { DestroyReason, PoolEventName, PoolEvents, PoolListener, PoolOperation } from './pool-events'
+export type { WaitPercentiles } from './wait-reservoir'
