@@ -44,7 +44,16 @@ const result: QueryResult = { rows: [], rowCount: 0, command: 'SELECT', fields: 
 const resolved = Promise.resolve(result)
 const final = (_ctx: QueryContext) => resolved
 const noop: Hooks = { onQuery: (_ctx, next) => next() }
-const ctx: QueryContext = { sql: 'SELECT 1', params: [], options: {}, driver: 'bench', operation: 'query', transaction: false, attempt: 1, meta: {} }
+const ctx: QueryContext = {
+  sql: 'SELECT 1',
+  params: [],
+  options: {},
+  driver: 'bench',
+  operation: 'query',
+  transaction: false,
+  attempt: 1,
+  meta: {},
+}
 const chains = [0, 1, 5].map((n) => ({ n, hooks: composeHooks(Array.from({ length: n }, () => noop)) }))
 
 const hookGroup = await compare(

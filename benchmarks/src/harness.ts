@@ -73,7 +73,13 @@ export async function compare(title: string, cases: Case[], options: CompareOpti
     const samples = times[i]!
     const total = samples.reduce((a, b) => a + b, 0)
     const perOp = samples.map((ms) => (ms * 1e6) / ops).sort((a, b) => a - b)
-    return { name: c.name, opsPerSec: (samples.length * ops * 1000) / total, p50Ns: percentile(perOp, 50), p99Ns: percentile(perOp, 99), ratio: 1 }
+    return {
+      name: c.name,
+      opsPerSec: (samples.length * ops * 1000) / total,
+      p50Ns: percentile(perOp, 50),
+      p99Ns: percentile(perOp, 99),
+      ratio: 1,
+    }
   })
   const base = results[0]!.opsPerSec
   for (const r of results) r.ratio = r.opsPerSec / base

@@ -1,5 +1,7 @@
 // `pnpm demo`: a walk through the toolkit on embedded defaults: no server needed.
 // Each section shows one package; later packages add their own section.
+
+import { createTypeRegistry, OIDS, serializeParam } from '@tessera/converter'
 import {
   createCircuitBreaker,
   createManualClock,
@@ -11,7 +13,6 @@ import {
   sql,
   UniqueViolationError,
 } from '@tessera/core'
-import { createTypeRegistry, OIDS, serializeParam } from '@tessera/converter'
 import { presets, safeIdentifier, tableName, toCamel, toSnake } from '@tessera/naming'
 
 const heading = (title: string) => console.log(`\n== ${title} ==`)
@@ -40,10 +41,26 @@ async function coreSection(): Promise<void> {
 
   heading('@tessera/core: typed errors from either driver')
   // The fields PostgreSQL sends with a unique violation, as node-postgres and postgres.js name them.
-  const fromPg = mapPgError({ code: '23505', message: 'duplicate key value violates unique constraint "users_email_key"', constraint: 'users_email_key', table: 'users', severity: 'ERROR' })
-  const fromPostgresJs = mapPgError({ name: 'PostgresError', code: '23505', message: 'duplicate key value violates unique constraint "users_email_key"', constraint_name: 'users_email_key', table_name: 'users', severity: 'ERROR' })
+  const fromPg = mapPgError({
+    code: '23505',
+    message: 'duplicate key value violates unique constraint "users_email_key"',
+    constraint: 'users_email_key',
+    table: 'users',
+    severity: 'ERROR',
+  })
+  const fromPostgresJs = mapPgError({
+    name: 'PostgresError',
+    code: '23505',
+    message: 'duplicate key value violates unique constraint "users_email_key"',
+    constraint_name: 'users_email_key',
+    table_name: 'users',
+    severity: 'ERROR',
+  })
   show('pg error → class', `${fromPg.constructor.name} (code ${fromPg.code}, retryable ${fromPg.retryable})`)
-  show('postgres.js error → class', `${fromPostgresJs.constructor.name} (instanceof UniqueViolationError: ${fromPostgresJs instanceof UniqueViolationError})`)
+  show(
+    'postgres.js error → class',
+    `${fromPostgresJs.constructor.name} (instanceof UniqueViolationError: ${fromPostgresJs instanceof UniqueViolationError})`,
+  )
   const network = mapPgError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
   show('ECONNRESET → class', `${network.constructor.name} (code ${network.code}, retryable ${network.retryable})`)
 
@@ -75,9 +92,11 @@ async function coreSection(): Promise<void> {
   const breaker = createCircuitBreaker({ name: 'demo', minimumCalls: 4, failureRatio: 0.5, openMs: 1_000, clock })
   breaker.onStateChange((change) => console.log(`  state: ${change.from} → ${change.to} (${change.reason})`))
   for (let i = 0; i < 4; i++) {
-    await breaker.execute(async () => {
-      throw new Error('redis is down')
-    }).catch(() => {})
+    await breaker
+      .execute(async () => {
+        throw new Error('redis is down')
+      })
+      .catch(() => {})
   }
   try {
     await breaker.execute(async () => 'never runs')
@@ -99,19 +118,20 @@ function namingSection(): void {
 }
 
 function converterSection(): void {
-  heading('@tessera/converter: a value round trip (JS → PostgreSQL text → JS)')
+  heading('@tessera/converter: a value on its way out and back in')
+  console.log('  (JS value → the parameter text sent; the text PostgreSQL answers with → the JS value read)')
   const registry = createTypeRegistry()
-  const cases: Array<[string, number, unknown]> = [
-    ['int8', OIDS.int8, 9007199254740993n],
-    ['timestamptz', OIDS.timestamptz, new Date('2024-02-29T13:45:12.123Z')],
-    ['text[]', OIDS._text, ['plain', 'with "quotes"', 'a,b', null, 'NULL']],
-    ['jsonb', OIDS.jsonb, { id: 1, tags: ['a', 'b'] }],
-    ['bytea', OIDS.bytea, Buffer.from('tessera')],
+  // What PostgreSQL 15 prints for each value (DateStyle ISO), as the server would answer `SELECT $1::type`.
+  const cases: Array<[string, number, unknown, string]> = [
+    ['int8', OIDS.int8, 9007199254740993n, '9007199254740993'],
+    ['timestamptz', OIDS.timestamptz, new Date('2024-02-29T13:45:12.123Z'), '2024-02-29 13:45:12.123+00'],
+    ['text[]', OIDS._text, ['plain', 'with "quotes"', 'a,b', null, 'NULL'], '{plain,"with \\"quotes\\"","a,b",NULL,"NULL"}'],
+    ['jsonb', OIDS.jsonb, { id: 1, tags: ['a', 'b'] }, '{"id": 1, "tags": ["a", "b"]}'],
+    ['interval', OIDS.interval, undefined, '1 year 2 mons 3 days 04:05:06.789'],
   ]
-  for (const [type, oid, value] of cases) {
-    const text = serializeParam(value)
-    const back = text === null ? null : registry.getParser(oid)(text)
-    show(`${type}: ${format(text)}`, back instanceof Buffer ? `Buffer(${back.toString()})` : back)
+  for (const [type, oid, value, answer] of cases) {
+    if (value !== undefined) show(`${type} sent as`, serializeParam(value))
+    show(`${type} read from ${answer}`, registry.getParser(oid)(answer))
   }
 }
 

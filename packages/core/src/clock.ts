@@ -18,7 +18,11 @@ function abortErrorFor(signal: AbortSignal): AbortError {
   return new AbortError('sleep', { cause: signal.reason })
 }
 
-/** The real clock: `Date.now()` and `setTimeout`, with the timer `unref()`ed so a sleep never keeps a process alive. */
+/**
+ * The real clock: `Date.now()` and `setTimeout`. The sleep's timer keeps the process alive on purpose:
+ * somebody awaits it (a retry's backoff), and an `unref()`ed timer would let a script whose only work is
+ * `await retry(…)` exit in the middle of the wait. Aborting the signal clears the timer.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   sleep(ms, signal) {
@@ -38,7 +42,6 @@ export const systemClock: Clock = {
         },
         Math.max(0, ms),
       )
-      timer.unref?.()
       signal?.addEventListener('abort', onAbort, { once: true })
     })
   },

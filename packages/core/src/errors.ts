@@ -128,7 +128,10 @@ export class ConversionError extends TesseraError {
   readonly value: unknown
   readonly target: string
   readonly position: number | undefined
-  constructor(details: { value: unknown; target: string; reason?: string; position?: number; accepted?: string }, options: { cause?: unknown } = {}) {
+  constructor(
+    details: { value: unknown; target: string; reason?: string; position?: number; accepted?: string },
+    options: { cause?: unknown } = {},
+  ) {
     const where = details.position === undefined ? '' : ` (parameter $${details.position})`
     const why = details.reason ? `: ${details.reason}` : ''
     const accepted = details.accepted ? `; accepted: ${details.accepted}` : ''

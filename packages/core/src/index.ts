@@ -1,7 +1,13 @@
 // Contracts
+
+export type { CircuitBreaker, CircuitBreakerOptions, CircuitBreakerStats, CircuitState, CircuitStateChange } from './circuit-breaker'
+export { createCircuitBreaker } from './circuit-breaker'
+export type { Clock, ManualClock, ManualClockOptions } from './clock'
+export { createManualClock, systemClock } from './clock'
 export type {
   BatchOptions,
   BatchQuery,
+  ConnectionOptions,
   FieldInfo,
   HealthReport,
   HealthStatus,
@@ -11,6 +17,8 @@ export type {
   Notification,
   PoolStats,
   Provider,
+  ProviderOptions,
+  ProviderPoolOptions,
   Queryable,
   QueryOptions,
   QueryResult,
@@ -18,10 +26,38 @@ export type {
   SqlInput,
   StreamOptions,
   Subscription,
+  TlsOptions,
   Transaction,
   TransactionOptions,
 } from './contracts'
-
+export type { BuiltInDriver, CreateProviderOptions, DriverFactory, DriverOptions, RegisterDriverOptions } from './create-provider'
+export { createProvider, registerDriver, registeredDrivers } from './create-provider'
+export type {
+  BreakerState,
+  BreakerStateMessage,
+  CacheBusMessage,
+  CacheDeleteMessage,
+  CacheGetMessage,
+  CacheSetMessage,
+  CacheTier,
+  ChannelMessages,
+  ChannelName,
+  ClusterFailoverMessage,
+  ClusterRouteMessage,
+  ConnectMessage,
+  DynamoCommandMessage,
+  MigrationMessage,
+  PoolAcquireMessage,
+  PoolCreateMessage,
+  PoolDestroyMessage,
+  PoolLeakMessage,
+  PoolReleaseMessage,
+  PoolTimeoutMessage,
+  QueryMessage,
+  TracedOutcome,
+  TransactionMessage,
+} from './diagnostics'
+export { CHANNELS, hasSubscribers, hasTraceSubscribers, publish, traced } from './diagnostics'
 // Errors
 export type { PoolTimeoutDetails, TesseraErrorOptions, ValidationIssue } from './errors'
 export {
@@ -38,15 +74,66 @@ export {
   TimeoutError,
   ValidationError,
 } from './errors'
-
-// BEGIN pg-errors (database errors, SQLSTATE table, mapPgError)
-// END pg-errors
-
-// BEGIN sql (the sql tagged template)
-// END sql
-
-// BEGIN retry + circuit-breaker
-// END retry + circuit-breaker
-
-// BEGIN hooks + diagnostics + create-provider
-// END hooks + diagnostics + create-provider
+export type {
+  ComposedHooks,
+  ConnectionInfo,
+  ErrorContext,
+  HookOperation,
+  Hooks,
+  QueryContext,
+  QueryFinal,
+  QueryNext,
+  QueryOperation,
+  TransactionContext,
+  TransactionNext,
+} from './hooks'
+export { composeHooks } from './hooks'
+export type { DatabaseErrorClassName, DatabaseErrorDetails, MapPgErrorContext, SqlStateEntry, SqlStateInfo } from './pg-errors'
+export {
+  AdminShutdownError,
+  AuthenticationError,
+  CannotConnectNowError,
+  CheckViolationError,
+  ConnectionError,
+  CrashShutdownError,
+  DatabaseDroppedError,
+  DatabaseError,
+  DataError,
+  DeadlockError,
+  DiskFullError,
+  DuplicateTableError,
+  ExclusionViolationError,
+  ForeignKeyViolationError,
+  InsufficientPrivilegeError,
+  InsufficientResourcesError,
+  IntegrityConstraintError,
+  InternalError,
+  InvalidTransactionStateError,
+  isConnectionLoss,
+  LockNotAvailableError,
+  mapPgError,
+  NotNullViolationError,
+  ObjectStateError,
+  OperatorInterventionError,
+  OutOfMemoryError,
+  ProgramLimitError,
+  QueryCanceledError,
+  ReadOnlyTransactionError,
+  RestrictViolationError,
+  SerializationFailureError,
+  SQLSTATE_TABLE,
+  SqlSyntaxError,
+  SyntaxOrAccessError,
+  SystemError,
+  sqlStateInfo,
+  TooManyConnectionsError,
+  TransactionRollbackError,
+  UndefinedColumnError,
+  UndefinedFunctionError,
+  UndefinedTableError,
+  UniqueViolationError,
+} from './pg-errors'
+export type { BackoffOptions, ResolvedRetryPolicy, RetryDetails, RetryEvent, RetryPolicy, RetryRuntime } from './retry'
+export { backoffDelay, getRetryDetails, isRetryable, resolveRetryPolicy, retry } from './retry'
+export type { QueryConfig, SqlQuery, SqlTag } from './sql'
+export { isSqlQuery, SqlError, sql, toQueryConfig } from './sql'
