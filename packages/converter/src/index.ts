@@ -1,4 +1,3 @@
-// BEGIN codecs (registry, parsers, policies)
 export type { BuiltinTypeName } from './oids'
 export { OIDS } from './oids'
 export type { ElementParser, ParsedArray } from './parsers/array'
@@ -35,11 +34,8 @@ export type {
   TypeRegistry,
 } from './registry'
 export { createTypeRegistry, TYPE_LOOKUP_SQL } from './registry'
-// END codecs
 
-// BEGIN serialize + convert (parameters, lenient coercion)
 export type { ConvertKind, ConvertOptions, ConvertOutput, ConvertResult, ConvertRule, JsonValue } from './convert'
 export { CONVERT_RULES, convert } from './convert'
 export type { IntervalLike, PointLike, SerializeOptions, SerializeParamsOptions, ToPostgres } from './serialize'
 export { serializeParam, serializeParams } from './serialize'
-// END serialize + convert
