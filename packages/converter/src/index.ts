@@ -1,3 +1,5 @@
+export type { ConvertKind, ConvertOptions, ConvertOutput, ConvertResult, ConvertRule, JsonValue } from './convert'
+export { CONVERT_RULES, convert } from './convert'
 export type { BuiltinTypeName } from './oids'
 export { OIDS } from './oids'
 export type { ElementParser, ParsedArray } from './parsers/array'
@@ -34,8 +36,5 @@ export type {
   TypeRegistry,
 } from './registry'
 export { createTypeRegistry, TYPE_LOOKUP_SQL } from './registry'
-
-export type { ConvertKind, ConvertOptions, ConvertOutput, ConvertResult, ConvertRule, JsonValue } from './convert'
-export { CONVERT_RULES, convert } from './convert'
 export type { IntervalLike, PointLike, SerializeOptions, SerializeParamsOptions, ToPostgres } from './serialize'
 export { serializeParam, serializeParams } from './serialize'
