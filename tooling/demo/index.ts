@@ -14,6 +14,8 @@ import {
   UniqueViolationError,
 } from '@tessera/core'
 import { presets, safeIdentifier, tableName, toCamel, toSnake } from '@tessera/naming'
+import { createPgProvider } from '@tessera/provider-pg'
+import { startEmbeddedPostgres } from './embedded-postgres'
 
 const heading = (title: string) => console.log(`\n== ${title} ==`)
 const show = (label: string, value: unknown) => console.log(`  ${label.padEnd(34)} ${format(value)}`)
@@ -135,7 +137,66 @@ function converterSection(): void {
   }
 }
 
+async function providerPgSection(): Promise<void> {
+  heading('@tessera/provider-pg on an embedded PostgreSQL')
+  const server = await startEmbeddedPostgres()
+  const db = createPgProvider({ connectionString: server.connectionString, applicationName: 'tessera-demo', pool: { max: 4 } })
+  try {
+    const version = await db.query<{ server_version: string }>('SHOW server_version')
+    show('server', `PostgreSQL ${version.rows[0]?.server_version} (embedded-postgres, started by the demo)`)
+    await db.query('CREATE TABLE account (id int PRIMARY KEY, owner text NOT NULL, balance numeric NOT NULL CHECK (balance >= 0))')
+
+    const inserted = await db.batch(
+      [
+        { sql: sql`INSERT INTO account VALUES (${1}, ${'ada'}, ${100})` },
+        { sql: sql`INSERT INTO account VALUES (${2}, ${'grace'}, ${50})` },
+        { sql: 'SELECT count(*) AS n FROM account' },
+      ],
+      { atomic: true },
+    )
+    show(
+      'atomic batch, one round trip',
+      inserted.map((r) => `${r.command} ${r.rowCount}`),
+    )
+
+    await db.transaction(
+      async (tx) => {
+        await tx.query(sql`UPDATE account SET balance = balance - ${30} WHERE id = ${1}`)
+        await tx.query(sql`UPDATE account SET balance = balance + ${30} WHERE id = ${2}`)
+      },
+      { isolation: 'serializable', retry: 3 },
+    )
+    const balances = await db.query('SELECT owner, balance FROM account ORDER BY id')
+    show('after a serializable transfer', balances.rows)
+
+    try {
+      await db.transaction(async (tx) => {
+        await tx.query(sql`UPDATE account SET balance = balance + ${500} WHERE id = ${2}`)
+        await tx.query(sql`UPDATE account SET balance = balance - ${500} WHERE id = ${1}`)
+      })
+    } catch (error) {
+      const after = await db.query('SELECT sum(balance) AS total FROM account')
+      show('an overdraft rolls back', `${(error as Error).constructor.name}; total still ${after.rows[0]?.total}`)
+    }
+
+    let deliver: (text: string) => void = () => {}
+    const received = new Promise<string>((resolve) => {
+      deliver = resolve
+    })
+    const subscription = await db.listen('account events', (n) => deliver(`${n.channel}: ${n.payload}`))
+    await db.notify('account events', JSON.stringify({ id: 2, event: 'credited' }))
+    show('LISTEN/NOTIFY round trip', await received)
+    await subscription.unlisten()
+    const health = await db.health()
+    show('health', { status: health.status, inUse: db.stats().inUse, idle: db.stats().idle })
+  } finally {
+    await db.close()
+    await server.stop()
+  }
+}
+
 await coreSection()
 namingSection()
 converterSection()
+await providerPgSection()
 console.log('\ndemo finished')
