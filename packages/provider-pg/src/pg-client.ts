@@ -1,0 +1,89 @@
+import type { PgCustomTypes } from '@tessera/converter'
+
+/**
+ * What the provider passes to the client constructor: the subset of node-postgres' `ClientConfig` it sets.
+ * A compatible client (a `pg.Client` subclass, an instrumented wrapper) receives exactly this.
+ */
+export interface PgClientConfig {
+  connectionString?: string
+  host?: string
+  port?: number
+  database?: string
+  user?: string
+  password?: string | (() => string | Promise<string>)
+  ssl?: boolean | object
+  application_name?: string
+  /** Startup `options`: `-c DateStyle=ISO -c IntervalStyle=postgres -c client_encoding=UTF8`, plus the user's. */
+  options?: string
+  /** Server-side `statement_timeout`, sent as a startup parameter (no extra round trip). */
+  statement_timeout?: number
+  connectionTimeoutMillis?: number
+  /** The per-client type parsers (the provider's registry); pg's global `types` stay untouched. */
+  types: PgCustomTypes
+  /** pg 8.23 (recent versions): write queued queries back to back instead of one per round trip (used by `batch`). */
+  pipeline?: boolean
+}
+
+/** One statement as the provider hands it to `client.query`. */
+export interface PgQueryConfig {
+  text: string
+  values?: readonly (string | null)[]
+  /** A prepared statement name; omitted for unnamed (one-shot) statements. */
+  name?: string
+}
+
+/** A column description as pg reports it. */
+export interface PgFieldDescription {
+  name: string
+  dataTypeID: number
+  tableID?: number
+  columnID?: number
+}
+
+/** What `client.query` resolves to (pg's `Result`). */
+export interface PgRawResult {
+  rows: Record<string, unknown>[]
+  rowCount: number | null
+  command: string
+  fields: PgFieldDescription[]
+}
+
+/** A NOTIFY message as pg emits it on `'notification'`. */
+export interface PgNotificationMessage {
+  channel: string
+  payload?: string
+  processId: number
+}
+
+/**
+ * The subset of `pg.Client` the provider uses. Declared here so that the provider never needs pg's types at
+ * runtime and a compatible client can be injected through `options.Client`.
+ */
+export interface PgClientLike {
+  connect(): Promise<unknown>
+  /** Resolves with a result, or with an array of results for a multi-statement simple query. */
+  query(config: PgQueryConfig): Promise<PgRawResult | PgRawResult[]>
+  end(): Promise<void>
+  on(event: 'error', listener: (error: Error) => void): unknown
+  on(event: 'notification', listener: (message: PgNotificationMessage) => void): unknown
+  on(event: 'end', listener: () => void): unknown
+  /** The backend PID, known after `connect`; used for cancel requests. (pg has it; @types/pg does not declare it.) */
+  processID?: number | null
+  /** The backend's cancel key, known after `connect`. */
+  secretKey?: number | null
+  /** Where the client connected (pg resolves the connection string into these). */
+  host?: string
+  port?: number
+  database?: string
+  /**
+   * pg's wire connection. Optional: when present, the provider forgets a deallocated prepared statement in
+   * `parsedStatements` so pg parses it again next time, and can destroy a stuck socket.
+   */
+  connection?: {
+    parsedStatements?: Record<string, string>
+    stream?: { destroy(error?: Error): void }
+  }
+}
+
+/** A client constructor: `pg.Client` or anything shaped like it. */
+export type PgClientConstructor = new (config: PgClientConfig) => PgClientLike
