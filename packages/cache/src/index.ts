@@ -1,1 +1,23 @@
-export {}
+export type { CachedOptions } from './cached'
+export { cached } from './cached'
+export type { Codec } from './codec'
+export { taggedJsonCodec } from './codec'
+export type { Cache, CacheEntryInput, Factory, FactoryContext, WarmSource } from './create-cache'
+export { createCache } from './create-cache'
+export type {
+  BusOptions,
+  CacheErrorEvent,
+  CacheOptions,
+  GetOrSetOptions,
+  L1Options,
+  L2BreakerOptions,
+  L2Options,
+  LockOptions,
+  SetOptions,
+} from './options'
+export type { QueryCacheOptions } from './query-cache'
+export { queryCache } from './query-cache'
+export type { RedisLike, RedisPipelineLike, RedisSubscriberLike } from './redis-like'
+export type { StatementKind } from './sql-tables'
+export { statementKind, statementTables } from './sql-tables'
+export type { CacheStats } from './stats'

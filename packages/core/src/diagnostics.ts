@@ -145,7 +145,10 @@ export type CacheTier = 'l1' | 'l2' | 'origin'
 /** `tessera:cache:get` (traced): a cache read. */
 export interface CacheGetMessage extends TracedOutcome<unknown> {
   cache: string
+  /** The key; for `getMany`, the keys joined with `,` (see `keys`). */
   key: string
+  /** Every key, for `getMany`. */
+  keys?: readonly string[]
   namespace?: string
   /** Set by the cache before the operation resolves. */
   hit?: boolean
@@ -157,7 +160,10 @@ export interface CacheGetMessage extends TracedOutcome<unknown> {
 /** `tessera:cache:set` (traced): a cache write. */
 export interface CacheSetMessage extends TracedOutcome<unknown> {
   cache: string
+  /** The key; for `setMany`, the keys joined with `,` (see `keys`). */
   key: string
+  /** Every key, for `setMany`. */
+  keys?: readonly string[]
   namespace?: string
   ttlMs?: number
   tags?: readonly string[]

@@ -1,0 +1,189 @@
+import { CHANNELS, type CircuitBreaker, createCircuitBreaker, hasSubscribers, isTesseraError, publish, TimeoutError } from '@tessera/core'
+import type { L2BreakerOptions } from './options'
+import type { RedisLike } from './redis-like'
+import type { Counters } from './stats'
+
+/** What an L2 call returns instead of throwing when Redis is slow, down, or the breaker is open. */
+export const UNAVAILABLE: unique symbol = Symbol('tessera.cache.l2-unavailable')
+export type Unavailable = typeof UNAVAILABLE
+
+export interface L2TierOptions {
+  redis: RedisLike
+  timeoutMs: number
+  breaker: L2BreakerOptions | undefined
+  breakerName: string
+  counters: Counters
+  onFailure: (error: unknown, operation: string) => void
+  onBreakerChange: (message: string) => void
+}
+
+const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+/**
+ * Redis behind a timeout and a circuit breaker. No method throws: a failure is counted, reported and turned into
+ * {@link UNAVAILABLE}, so callers fall back to L1 and the factory.
+ */
+export class L2Tier {
+  readonly redis: RedisLike
+  readonly breaker: CircuitBreaker | undefined
+  private readonly timeoutMs: number
+  private readonly counters: Counters
+  private readonly onFailure: (error: unknown, operation: string) => void
+
+  constructor(options: L2TierOptions) {
+    this.redis = options.redis
+    this.timeoutMs = options.timeoutMs
+    this.counters = options.counters
+    this.onFailure = options.onFailure
+    if (options.breaker !== undefined) {
+      const breaker = createCircuitBreaker({ ...options.breaker, name: options.breakerName })
+      breaker.onStateChange((change) => {
+        options.onBreakerChange(`L2 breaker ${change.from} → ${change.to}: ${change.reason}`)
+        if (hasSubscribers(CHANNELS.breakerState)) publish(CHANNELS.breakerState, { breaker: breaker.name, ...change })
+      })
+      this.breaker = breaker
+    }
+  }
+
+  /** Runs one Redis call with the timeout, through the breaker. */
+  async call<T>(operation: string, fn: () => Promise<T>): Promise<T | Unavailable> {
+    try {
+      if (this.breaker === undefined) return await this.withTimeout(operation, fn)
+      return await this.breaker.execute(() => this.withTimeout(operation, fn))
+    } catch (error) {
+      if (isTesseraError(error) && error.code === 'CIRCUIT_OPEN') {
+        this.counters.l2Skipped++
+        return UNAVAILABLE
+      }
+      this.counters.l2Errors++
+      if (error instanceof TimeoutError) this.counters.l2Timeouts++
+      this.onFailure(error, operation)
+      return UNAVAILABLE
+    }
+  }
+
+  // A race with a timer that is always cleared: ioredis may keep a command queued for a long time while it
+  // reconnects, and a pending command must never become the caller's wait.
+  private withTimeout<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new TimeoutError({ operation: `redis ${operation}`, timeoutMs: this.timeoutMs })),
+        this.timeoutMs,
+      )
+      let pending: Promise<T>
+      try {
+        pending = fn()
+      } catch (error) {
+        clearTimeout(timer)
+        reject(error)
+        return
+      }
+      pending.then(
+        (value) => {
+          clearTimeout(timer)
+          resolve(value)
+        },
+        (error: unknown) => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      )
+    })
+  }
+
+  get(key: string): Promise<string | null | Unavailable> {
+    return this.call('GET', () => this.redis.get(key))
+  }
+
+  /** One MGET (per key GETs on a Cluster, where keys may live on different slots). */
+  mget(keys: string[]): Promise<(string | null)[] | Unavailable> {
+    if (keys.length === 0) return Promise.resolve([])
+    if (this.redis.isCluster === true) return this.call('GET', () => Promise.all(keys.map((key) => this.redis.get(key))))
+    return this.call('MGET', () => this.redis.mget(keys))
+  }
+
+  async set(key: string, text: string, ttlMs: number): Promise<boolean> {
+    const result = await this.call('SET', () => this.redis.set(key, text, 'PX', Math.max(1, Math.ceil(ttlMs))))
+    return result !== UNAVAILABLE
+  }
+
+  /** One pipeline of SETs (per key SETs on a Cluster). */
+  async setMany(items: readonly { key: string; text: string; ttlMs: number }[]): Promise<boolean> {
+    if (items.length === 0) return true
+    const px = (ttlMs: number) => Math.max(1, Math.ceil(ttlMs))
+    if (this.redis.isCluster === true) {
+      const result = await this.call('SET', () =>
+        Promise.all(items.map((item) => this.redis.set(item.key, item.text, 'PX', px(item.ttlMs)))),
+      )
+      return result !== UNAVAILABLE
+    }
+    const result = await this.call('pipeline SET', async () => {
+      const pipeline = this.redis.pipeline()
+      for (const item of items) pipeline.set(item.key, item.text, 'PX', px(item.ttlMs))
+      throwFirstError(await pipeline.exec())
+    })
+    return result !== UNAVAILABLE
+  }
+
+  async unlink(keys: string[]): Promise<boolean> {
+    if (keys.length === 0) return true
+    const run = async (): Promise<unknown> =>
+      this.redis.isCluster === true ? Promise.all(keys.map((key) => this.redis.unlink(key))) : this.redis.unlink(...keys)
+    return (await this.call('UNLINK', run)) !== UNAVAILABLE
+  }
+
+  /** INCR each key in one pipeline; the new values, or UNAVAILABLE. */
+  incrMany(keys: string[]): Promise<number[] | Unavailable> {
+    return this.call('pipeline INCR', async () => {
+      const pipeline = this.redis.pipeline()
+      for (const key of keys) pipeline.incr(key)
+      const replies = throwFirstError(await pipeline.exec())
+      return replies.map((reply) => Number(reply[1]))
+    })
+  }
+
+  async publish(channel: string, message: string): Promise<boolean> {
+    return (await this.call('PUBLISH', () => this.redis.publish(channel, message))) !== UNAVAILABLE
+  }
+
+  /** `SET key token NX PX ttl`: true when this caller now holds the lock. */
+  async tryLock(key: string, token: string, ttlMs: number): Promise<boolean | Unavailable> {
+    const result = await this.call('SET NX', () => this.redis.set(key, token, 'PX', ttlMs, 'NX'))
+    return result === UNAVAILABLE ? UNAVAILABLE : result === 'OK'
+  }
+
+  /** Deletes the lock only if this caller still holds it (it may have expired and been taken by another). */
+  unlock(key: string, token: string): Promise<unknown> {
+    return this.call('EVAL unlock', () => this.redis.eval(RELEASE_LOCK, 1, key, token))
+  }
+
+  /**
+   * SCAN for `pattern` and UNLINK what matches, batch by batch, on every master of a Cluster. Returns the
+   * number of keys removed, or UNAVAILABLE if any step failed (some keys may be gone already).
+   */
+  async deleteMatching(pattern: string): Promise<number | Unavailable> {
+    const nodes = this.redis.nodes === undefined ? [this.redis] : this.redis.nodes('master')
+    let removed = 0
+    for (const node of nodes) {
+      let cursor = '0'
+      do {
+        const page = await this.call('SCAN', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', 500))
+        if (page === UNAVAILABLE) return UNAVAILABLE
+        cursor = page[0]
+        const keys = page[1]
+        if (keys.length > 0) {
+          const done = await this.call('UNLINK', () => node.unlink(...keys))
+          if (done === UNAVAILABLE) return UNAVAILABLE
+          removed += done
+        }
+      } while (cursor !== '0')
+    }
+    return removed
+  }
+}
+
+function throwFirstError(replies: [Error | null, unknown][] | null): [Error | null, unknown][] {
+  if (replies === null) throw new Error('the pipeline was discarded')
+  for (const [error] of replies) if (error) throw error
+  return replies
+}

@@ -1,0 +1,305 @@
+import { type CircuitBreakerOptions, type Clock, ConfigError, describeValue, type Logger, systemClock } from '@tessera/core'
+import { type Codec, taggedJsonCodec } from './codec'
+import type { RedisLike, RedisSubscriberLike } from './redis-like'
+
+/** The in-process tier (lru-cache). */
+export interface L1Options {
+  /** Most entries kept; the least recently used go first. Default: `10000`. */
+  maxEntries?: number
+  /**
+   * Most bytes kept, estimated (the encoded length when the entry went to Redis, else a walk of the value).
+   * Default: none (bounded by `maxEntries` only).
+   */
+  maxBytes?: number
+  /**
+   * Longest time an entry stays in L1 when an L2 is configured, whatever its own TTL. This bounds how long an
+   * instance that missed a bus message can serve an outdated value. Ignored without L2. Default: `60000`.
+   */
+  ttlMs?: number
+}
+
+/** The shared tier (Redis through ioredis or a compatible client). */
+export interface L2Options {
+  /** An ioredis `Redis` or `Cluster` (or anything with the same methods). The cache never closes it. Required. */
+  redis: RedisLike
+  /** Prepended to every Redis key and the bus channel, so several applications can share one Redis. Default: `'tessera:'`. */
+  keyPrefix?: string
+  /**
+   * Each Redis command fails after this long (the caller then falls back to L1 and the factory). ioredis can hold
+   * a command for a long time while it reconnects; this timer is what keeps the cache from hanging. Default: `250`.
+   */
+  timeoutMs?: number
+  /** Entries whose encoded form is bigger are kept in L1 only (logged). Default: `1048576` (1 MiB). */
+  maxEntryBytes?: number
+}
+
+/** Invalidation messages between instances over Redis pub/sub. */
+export interface BusOptions {
+  /** Default: `true` when `l2` is set. */
+  enabled?: boolean
+  /** The pub/sub channel. Default: `` `${keyPrefix}bus` ``. */
+  channel?: string
+  /**
+   * The connection to subscribe on. The cache closes it on `close()`. Default: `l2.redis.duplicate()`.
+   */
+  subscriber?: RedisSubscriberLike
+}
+
+/** Distributed single flight: one instance computes a missing value, the others wait for it. */
+export interface LockOptions {
+  /** Default: `false`. */
+  enabled?: boolean
+  /** The lock expires after this long, so a holder that dies frees it. Default: `5000`. */
+  ttlMs?: number
+  /** Longest wait for another instance's value before computing it anyway. Default: `5000`. */
+  waitMs?: number
+  /** A waiter re-reads Redis this often (it also wakes on the holder's bus message). Default: `50`. */
+  pollMs?: number
+}
+
+/** Breaker settings for L2 (see core's `createCircuitBreaker`); the name is `cache:<namespace>:l2`. */
+export type L2BreakerOptions = Omit<CircuitBreakerOptions, 'name' | 'clock'>
+
+/** What went wrong, as told to `onError` and the logger. */
+export interface CacheErrorEvent {
+  /** `factory`: the factory threw; `timeout`: the hard timeout passed; `l2`: a Redis command failed or timed out; `decode`/`encode`: the codec failed; `bus`: a bad or failed bus message. */
+  operation: 'factory' | 'timeout' | 'l2' | 'decode' | 'encode' | 'bus' | 'lock'
+  /** The namespace path, e.g. `app:users`. */
+  namespace: string
+  /** The caller's key, when there is one. */
+  key?: string
+  /** Whether a stale (grace) value was served instead of the error. */
+  staleServed?: boolean
+}
+
+/** Options of {@link createCache}. Every field is optional. */
+export interface CacheOptions {
+  /** Names this cache; keys of different namespaces never collide. No `:`. Default: `'default'`. */
+  namespace?: string
+  /** The in-process tier, or `false` for none (every read goes to Redis). Default: `{}` (enabled, defaults below). */
+  l1?: L1Options | false
+  /** The Redis tier. Default: none (L1 only). */
+  l2?: L2Options
+  /** Invalidation over Redis pub/sub; `false` turns it off. Default: `true` when `l2` is set. */
+  bus?: boolean | BusOptions
+  /** How long a value is fresh. Default: `60000`. */
+  ttlMs?: number
+  /** Each TTL is scaled by a random factor in `[1 - jitter, 1 + jitter]`, so keys written together do not expire together. In [0, 1). Default: `0.1`. */
+  jitter?: number
+  /** How long an expired value is kept to be served if the factory fails or is slow. Default: `0`. */
+  graceMs?: number
+  /** Serve the stale value (if any) after this long and let the factory finish in the background. `0` = classic stale-while-revalidate. Default: none (wait). */
+  softTimeoutMs?: number
+  /** Fail with core's `TimeoutError` (or serve the stale value, if any) after this long; the factory keeps running and fills the cache. Default: none. */
+  hardTimeoutMs?: number
+  /** Cache `undefined` results of a factory for this long; `0` = never cache `undefined`. Default: `0`. */
+  negativeTtlMs?: number
+  /** Encodes entries for Redis. Default: {@link taggedJsonCodec}. */
+  codec?: Codec
+  /** The L2 circuit breaker, or `false` for none. Default: core's breaker defaults (opens at 50% failures over ≥ 10 calls in 10 s, probes after 5 s). */
+  breaker?: L2BreakerOptions | false
+  /** Distributed single flight. Default: off. */
+  lock?: LockOptions
+  /** Tag versions read from Redis are trusted for this long before being read again. Default: `1000`. */
+  tagVersionTtlMs?: number
+  /** Where warnings go (pino, console…). Default: none. */
+  logger?: Logger
+  /** Told about every failure the cache absorbed or passed on. Never allowed to throw into the cache. Default: none. */
+  onError?: (error: unknown, event: CacheErrorEvent) => void
+  /** Where time comes from (tests). Default: core's `systemClock`. */
+  clock?: Pick<Clock, 'now'>
+}
+
+/** Per-call options of `getOrSet`; each defaults to the cache's option of the same name. */
+export interface GetOrSetOptions {
+  ttlMs?: number
+  /** Tags this entry carries, for `deleteByTag`. Default: none. */
+  tags?: readonly string[]
+  graceMs?: number
+  softTimeoutMs?: number
+  hardTimeoutMs?: number
+  /** Keep this entry in L1 only: no Redis read, write or lock. Default: `false`. */
+  skipL2?: boolean
+}
+
+/** Per-call options of `set`. */
+export interface SetOptions {
+  ttlMs?: number
+  tags?: readonly string[]
+  graceMs?: number
+  skipL2?: boolean
+}
+
+export interface ResolvedOptions {
+  namespace: string
+  l1: { maxEntries: number; maxBytes: number | undefined; ttlMs: number } | undefined
+  l2: { redis: RedisLike; keyPrefix: string; timeoutMs: number; maxEntryBytes: number } | undefined
+  bus: { channel: string; subscriber: RedisSubscriberLike | undefined } | undefined
+  ttlMs: number
+  jitter: number
+  graceMs: number
+  softTimeoutMs: number | undefined
+  hardTimeoutMs: number | undefined
+  negativeTtlMs: number
+  codec: Codec
+  breaker: L2BreakerOptions | undefined
+  lock: { ttlMs: number; waitMs: number; pollMs: number } | undefined
+  tagVersionTtlMs: number
+  logger: Logger | undefined
+  onError: ((error: unknown, event: CacheErrorEvent) => void) | undefined
+  clock: Pick<Clock, 'now'>
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null
+}
+
+/** A finite number ≥ 0 (`positive`: > 0). */
+export function isDuration(value: unknown, positive = false): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && (positive ? value > 0 : value >= 0)
+}
+
+function checkNumber(problems: string[], name: string, value: unknown, positive: boolean, integer = false): void {
+  if (value === undefined) return
+  if (!isDuration(value, positive) || (integer && !Number.isInteger(value))) {
+    problems.push(`${name} must be a finite ${integer ? 'integer' : 'number'} ${positive ? '> 0' : '≥ 0'}, got ${describeValue(value)}`)
+  }
+}
+
+export function checkNamespaceName(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length === 0 || value.includes(':')) {
+    return `a namespace must be a non-empty string without ":", got ${describeValue(value)}`
+  }
+  return undefined
+}
+
+/** Validates `createCache` options and fills in defaults. Every problem is listed in one `ConfigError`. */
+export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
+  if (!isObject(options as unknown))
+    throw new ConfigError(`expected an options object, got ${describeValue(options)}`, { subject: 'cache options' })
+  const problems: string[] = []
+  const namespace = options.namespace ?? 'default'
+  const badNamespace = checkNamespaceName(namespace)
+  if (badNamespace) problems.push(`namespace: ${badNamespace}`)
+
+  const l1 = options.l1 ?? {}
+  if (l1 !== false && !isObject(l1)) problems.push(`l1 must be an object or false, got ${describeValue(l1)}`)
+  else if (l1 !== false) {
+    checkNumber(problems, 'l1.maxEntries', l1.maxEntries, true, true)
+    checkNumber(problems, 'l1.maxBytes', l1.maxBytes, true, true)
+    checkNumber(problems, 'l1.ttlMs', l1.ttlMs, true)
+  }
+
+  const l2 = options.l2
+  if (l2 !== undefined) {
+    if (!isObject(l2)) problems.push(`l2 must be an object with a redis client, got ${describeValue(l2)}`)
+    else {
+      const redis = l2.redis as unknown
+      if (
+        !isObject(redis) ||
+        typeof (redis as { get?: unknown }).get !== 'function' ||
+        typeof (redis as { mget?: unknown }).mget !== 'function'
+      ) {
+        problems.push(`l2.redis must be an ioredis client or Cluster (or compatible), got ${describeValue(redis)}`)
+      }
+      if (l2.keyPrefix !== undefined && typeof l2.keyPrefix !== 'string')
+        problems.push(`l2.keyPrefix must be a string, got ${describeValue(l2.keyPrefix)}`)
+      checkNumber(problems, 'l2.timeoutMs', l2.timeoutMs, true)
+      checkNumber(problems, 'l2.maxEntryBytes', l2.maxEntryBytes, true, true)
+    }
+  }
+  if (l1 === false && l2 === undefined) problems.push('l1 is false and no l2 is set: there is nowhere to cache')
+
+  const bus = options.bus
+  if (bus !== undefined && typeof bus !== 'boolean' && !isObject(bus))
+    problems.push(`bus must be a boolean or an object, got ${describeValue(bus)}`)
+  if (isObject(bus) && bus.channel !== undefined && (typeof bus.channel !== 'string' || bus.channel === '')) {
+    problems.push(`bus.channel must be a non-empty string, got ${describeValue(bus.channel)}`)
+  }
+  const wantsBus = bus === true || (isObject(bus) && bus.enabled !== false)
+  if (wantsBus && l2 === undefined) problems.push('bus needs l2 (it travels over Redis pub/sub)')
+
+  checkNumber(problems, 'ttlMs', options.ttlMs, true)
+  if (options.jitter !== undefined && !(isDuration(options.jitter) && options.jitter < 1)) {
+    problems.push(`jitter must be a number in [0, 1), got ${describeValue(options.jitter)}`)
+  }
+  checkNumber(problems, 'graceMs', options.graceMs, false)
+  checkNumber(problems, 'softTimeoutMs', options.softTimeoutMs, false)
+  checkNumber(problems, 'hardTimeoutMs', options.hardTimeoutMs, true)
+  checkNumber(problems, 'negativeTtlMs', options.negativeTtlMs, false)
+  checkNumber(problems, 'tagVersionTtlMs', options.tagVersionTtlMs, false)
+  const codec = options.codec
+  if (codec !== undefined && !(isObject(codec) && typeof codec.encode === 'function' && typeof codec.decode === 'function')) {
+    problems.push(`codec must have encode and decode functions, got ${describeValue(codec)}`)
+  }
+  if (options.breaker !== undefined && options.breaker !== false && !isObject(options.breaker)) {
+    problems.push(`breaker must be an object or false, got ${describeValue(options.breaker)}`)
+  }
+  const lock = options.lock
+  if (lock !== undefined) {
+    if (!isObject(lock)) problems.push(`lock must be an object, got ${describeValue(lock)}`)
+    else {
+      checkNumber(problems, 'lock.ttlMs', lock.ttlMs, true)
+      checkNumber(problems, 'lock.waitMs', lock.waitMs, false)
+      checkNumber(problems, 'lock.pollMs', lock.pollMs, true)
+      if (lock.enabled === true && l2 === undefined) problems.push('lock needs l2 (the lock lives in Redis)')
+    }
+  }
+  const logger = options.logger
+  if (logger !== undefined && !(isObject(logger) && typeof logger.warn === 'function' && typeof logger.error === 'function')) {
+    problems.push(`logger must have debug/info/warn/error methods, got ${describeValue(logger)}`)
+  }
+  if (options.onError !== undefined && typeof options.onError !== 'function')
+    problems.push(`onError must be a function, got ${describeValue(options.onError)}`)
+  if (options.clock !== undefined && !(isObject(options.clock) && typeof options.clock.now === 'function')) {
+    problems.push(`clock must have a now() method, got ${describeValue(options.clock)}`)
+  }
+  if (problems.length > 0) throw new ConfigError(problems, { subject: 'cache options' })
+
+  const keyPrefix = l2?.keyPrefix ?? 'tessera:'
+  const busObject = isObject(bus) ? bus : undefined
+  return {
+    namespace,
+    l1: l1 === false ? undefined : { maxEntries: l1.maxEntries ?? 10_000, maxBytes: l1.maxBytes, ttlMs: l1.ttlMs ?? 60_000 },
+    l2:
+      l2 === undefined
+        ? undefined
+        : { redis: l2.redis, keyPrefix, timeoutMs: l2.timeoutMs ?? 250, maxEntryBytes: l2.maxEntryBytes ?? 1_048_576 },
+    bus:
+      l2 === undefined || bus === false || busObject?.enabled === false
+        ? undefined
+        : { channel: busObject?.channel ?? `${keyPrefix}bus`, subscriber: busObject?.subscriber },
+    ttlMs: options.ttlMs ?? 60_000,
+    jitter: options.jitter ?? 0.1,
+    graceMs: options.graceMs ?? 0,
+    softTimeoutMs: options.softTimeoutMs,
+    hardTimeoutMs: options.hardTimeoutMs,
+    negativeTtlMs: options.negativeTtlMs ?? 0,
+    codec: codec ?? taggedJsonCodec,
+    breaker: options.breaker === false ? undefined : (options.breaker ?? {}),
+    lock: lock?.enabled === true ? { ttlMs: lock.ttlMs ?? 5_000, waitMs: lock.waitMs ?? 5_000, pollMs: lock.pollMs ?? 50 } : undefined,
+    tagVersionTtlMs: options.tagVersionTtlMs ?? 1_000,
+    logger,
+    onError: options.onError,
+    clock: options.clock ?? systemClock,
+  }
+}
+
+/**
+ * Checks per-call options; returns the problems (empty when fine). Cheap enough for every call: a handful of
+ * property reads, so that a bad TTL is reported even when the key happens to be an L1 hit.
+ */
+export function callOptionProblems(options: GetOrSetOptions | SetOptions): string[] {
+  const problems: string[] = []
+  if (!isObject(options)) return [`options must be an object, got ${describeValue(options)}`]
+  checkNumber(problems, 'ttlMs', options.ttlMs, true)
+  checkNumber(problems, 'graceMs', options.graceMs, false)
+  const timeouts = options as GetOrSetOptions
+  checkNumber(problems, 'softTimeoutMs', timeouts.softTimeoutMs, false)
+  checkNumber(problems, 'hardTimeoutMs', timeouts.hardTimeoutMs, true)
+  const tags = options.tags
+  if (tags !== undefined && !(Array.isArray(tags) && tags.every((tag) => typeof tag === 'string' && tag.length > 0))) {
+    problems.push(`tags must be an array of non-empty strings, got ${describeValue(tags)}`)
+  }
+  return problems
+}

@@ -1,0 +1,122 @@
+import type { CircuitState } from '@tessera/core'
+
+/** Mutable counters shared by a cache and its namespaces. */
+export interface Counters {
+  l1Hits: number
+  l1Misses: number
+  l2Hits: number
+  l2Misses: number
+  l2Errors: number
+  l2Timeouts: number
+  l2Skipped: number
+  oversize: number
+  decodeErrors: number
+  misses: number
+  staleServed: number
+  coalesced: number
+  factoryCalls: number
+  factoryErrors: number
+  hardTimeouts: number
+  sets: number
+  deletes: number
+  busSent: number
+  busReceived: number
+  locksAcquired: number
+  lockWaits: number
+  lockGaveUp: number
+}
+
+export function createCounters(): Counters {
+  return {
+    l1Hits: 0,
+    l1Misses: 0,
+    l2Hits: 0,
+    l2Misses: 0,
+    l2Errors: 0,
+    l2Timeouts: 0,
+    l2Skipped: 0,
+    oversize: 0,
+    decodeErrors: 0,
+    misses: 0,
+    staleServed: 0,
+    coalesced: 0,
+    factoryCalls: 0,
+    factoryErrors: 0,
+    hardTimeouts: 0,
+    sets: 0,
+    deletes: 0,
+    busSent: 0,
+    busReceived: 0,
+    locksAcquired: 0,
+    lockWaits: 0,
+    lockGaveUp: 0,
+  }
+}
+
+/** A snapshot of a cache's counters since it was created (shared by all its namespaces). */
+export interface CacheStats {
+  /** Reads answered by a fresh value from L1 or L2. */
+  hits: number
+  /** Reads neither tier could answer (`get` returned `undefined` or the factory ran). */
+  misses: number
+  /** `hits / (hits + misses)`; `0` before any read. */
+  hitRatio: number
+  l1: { hits: number; misses: number; size: number }
+  l2: {
+    hits: number
+    misses: number
+    /** Commands that failed (timeouts included). */
+    errors: number
+    /** Commands that ran past `l2.timeoutMs`. */
+    timeouts: number
+    /** Commands not sent because the breaker was open. */
+    skipped: number
+    /** Entries kept out of Redis because they exceeded `l2.maxEntryBytes`. */
+    oversize: number
+    /** Stored entries that could not be decoded (treated as misses). */
+    decodeErrors: number
+  }
+  /** Stale (grace) values served instead of an error, a timeout or a wait. */
+  staleServed: number
+  /** `getOrSet` calls that joined a factory already running in this process. */
+  coalesced: number
+  factoryCalls: number
+  factoryErrors: number
+  /** `getOrSet` calls that hit `hardTimeoutMs`. */
+  hardTimeouts: number
+  sets: number
+  deletes: number
+  bus: { sent: number; received: number }
+  locks: { acquired: number; waited: number; gaveUp: number }
+  /** The L2 breaker's state, `'disabled'` without a breaker, `'none'` without L2. */
+  breaker: CircuitState | 'disabled' | 'none'
+}
+
+export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['breaker']): CacheStats {
+  const hits = c.l1Hits + c.l2Hits
+  return {
+    hits,
+    misses: c.misses,
+    hitRatio: hits + c.misses === 0 ? 0 : hits / (hits + c.misses),
+    l1: { hits: c.l1Hits, misses: c.l1Misses, size: l1Size },
+    l2: {
+      hits: c.l2Hits,
+      misses: c.l2Misses,
+      errors: c.l2Errors,
+      timeouts: c.l2Timeouts,
+      skipped: c.l2Skipped,
+      oversize: c.oversize,
+      decodeErrors: c.decodeErrors,
+    },
+    staleServed: c.staleServed,
+    coalesced: c.coalesced,
+    factoryCalls: c.factoryCalls,
+    factoryErrors: c.factoryErrors,
+    hardTimeouts: c.hardTimeouts,
+    sets: c.sets,
+    deletes: c.deletes,
+    bus: { sent: c.busSent, received: c.busReceived },
+    locks: { acquired: c.locksAcquired, waited: c.lockWaits, gaveUp: c.lockGaveUp },
+    breaker,
+  }
+}

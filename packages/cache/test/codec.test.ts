@@ -1,0 +1,83 @@
+import { ConversionError } from '@tessera/core'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { taggedJsonCodec } from '../src/codec'
+
+const roundTrip = (value: unknown) => taggedJsonCodec.decode(taggedJsonCodec.encode(value))
+
+// Values the codec promises to round-trip, nested inside each other.
+const leaf = fc.oneof(
+  fc.string(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.double(), // includes NaN, ±Infinity and -0
+  fc.bigInt(),
+  fc.date({ noInvalidDate: false }),
+  fc.uint8Array().map((bytes) => Buffer.from(bytes)),
+  fc.uint8Array(),
+)
+const value = fc.letrec((tie) => ({
+  node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, tie('array'), tie('object'), tie('map'), tie('set')),
+  array: fc.array(tie('node'), { maxLength: 4 }),
+  object: fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('$t', 'v', '__proto__')), tie('node'), { maxKeys: 4, noNullPrototype: true }),
+  map: fc.array(fc.tuple(tie('node'), tie('node')), { maxLength: 3 }).map((pairs) => new Map(pairs)),
+  set: fc.array(tie('node'), { maxLength: 3 }).map((items) => new Set(items)),
+})).node
+
+describe('taggedJsonCodec', () => {
+  it('gives back an equal value for anything built from supported types', () => {
+    fc.assert(
+      fc.property(value, (input) => {
+        expect(roundTrip(input)).toStrictEqual(input)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('keeps undefined and null apart, and -0, NaN and ±Infinity exact', () => {
+    const out = roundTrip({
+      a: undefined,
+      b: null,
+      list: [undefined, null, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY],
+    }) as {
+      a: unknown
+      b: unknown
+      list: unknown[]
+    }
+    expect('a' in out && out.a === undefined).toBe(true)
+    expect(out.b).toBeNull()
+    expect(Object.is(out.list[2], -0)).toBe(true)
+    expect(out.list.slice(3)).toEqual([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])
+  })
+
+  it('returns Buffers as Buffers and Uint8Arrays as Uint8Arrays', () => {
+    const out = roundTrip([Buffer.from('hi'), new Uint8Array([1, 2, 3])]) as unknown[]
+    expect(Buffer.isBuffer(out[0])).toBe(true)
+    expect(Buffer.isBuffer(out[1])).toBe(false)
+    expect(out[1]).toBeInstanceOf(Uint8Array)
+    expect([...(out[1] as Uint8Array)]).toEqual([1, 2, 3])
+  })
+
+  it('does not confuse a user object that has a "$t" key with a tagged value', () => {
+    expect(roundTrip({ $t: 'D', v: 0 })).toEqual({ $t: 'D', v: 0 })
+  })
+
+  it('refuses functions, symbols and circular values with a ConversionError', () => {
+    const circular: Record<string, unknown> = {}
+    circular.self = circular
+    expect(() => taggedJsonCodec.encode({ f: () => 1 })).toThrow(ConversionError)
+    expect(() => taggedJsonCodec.encode(Symbol('x'))).toThrow(ConversionError)
+    expect(() => taggedJsonCodec.encode(circular)).toThrow(/circular/)
+  })
+
+  it('allows the same object twice when it is not circular', () => {
+    const shared = { n: 1 }
+    expect(roundTrip([shared, shared])).toEqual([{ n: 1 }, { n: 1 }])
+  })
+
+  it('throws on text it did not write, for the cache to turn into a miss', () => {
+    expect(() => taggedJsonCodec.decode('{not json')).toThrow()
+    expect(() => taggedJsonCodec.decode('{"$t":"nope","v":1}')).toThrow(ConversionError)
+  })
+})
