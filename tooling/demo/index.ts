@@ -1,6 +1,7 @@
 // `pnpm demo`: a walk through the toolkit on embedded defaults: no server needed.
 // Each section shows one package; later packages add their own section.
 
+import { createCache } from '@tessera/cache'
 import { createTypeRegistry, OIDS, serializeParam } from '@tessera/converter'
 import {
   createCircuitBreaker,
@@ -195,8 +196,38 @@ async function providerPgSection(): Promise<void> {
   }
 }
 
+async function cacheSection(): Promise<void> {
+  heading('@tessera/cache (L1 only here; add `l2: { redis }` for the shared Redis tier)')
+  let databaseUp = true
+  let databaseCalls = 0
+  const loadProduct = async (id: number) => {
+    databaseCalls++
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    if (!databaseUp) throw new Error('database is down')
+    return { id, name: `product ${id}`, loadedAt: new Date(), stock: 12n }
+  }
+  const cache = createCache({ namespace: 'demo', ttlMs: 50, graceMs: 60_000, jitter: 0 })
+
+  const first = await cache.getOrSet('product:1', () => loadProduct(1))
+  const again = await cache.getOrSet('product:1', () => loadProduct(1))
+  show('a miss, then a hit', `${databaseCalls} database call; same value: ${first === again}`)
+
+  databaseCalls = 0
+  const burst = await Promise.all(Array.from({ length: 100 }, () => cache.getOrSet('product:2', () => loadProduct(2))))
+  show('100 concurrent getOrSet, one key', `${burst.length} answers from ${databaseCalls} database call (single flight)`)
+
+  await new Promise((resolve) => setTimeout(resolve, 80)) // product:1 is now past its TTL, inside its grace
+  databaseUp = false
+  const stale = await cache.getOrSet('product:1', () => loadProduct(1))
+  show('TTL passed and the database is down', `stale value served: ${stale.name}, stock ${stale.stock}n`)
+  const stats = cache.stats() as unknown as Record<string, unknown>
+  show('stats', Object.fromEntries(Object.entries(stats).filter(([k]) => /hit|miss|stale|coalesc|factory/i.test(k))))
+  await cache.close()
+}
+
 await coreSection()
 namingSection()
 converterSection()
+await cacheSection()
 await providerPgSection()
 console.log('\ndemo finished')
