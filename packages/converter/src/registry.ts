@@ -225,11 +225,7 @@ export function createTypeRegistry(policies: TypePolicies = {}): TypeRegistry {
   const dateParse = resolved.date === 'Date' ? parseDateAsDate : parseText
 
   builtin('bool', { parse: parseBool })
-  builtin('int2', { parse: parseNumber })
-  builtin('int4', { parse: parseNumber })
-  builtin('oid', { parse: parseNumber })
-  builtin('float4', { parse: parseNumber })
-  builtin('float8', { parse: parseNumber })
+  for (const name of ['int2', 'int4', 'oid', 'float4', 'float8'] as const) builtin(name, { parse: parseNumber })
   builtin('int8', { parse: int8Parse })
   builtin('numeric', { parse: numericParse })
   builtin('bytea', { parse: resolved.bytea === 'Buffer' ? parseByteaAsBuffer : parseByteaAsUint8Array })

@@ -55,20 +55,24 @@ const MAX_DIMENSIONS = 6
 /** How many `toPostgres()` results may themselves call for `toPostgres()` before we call it a loop. */
 const MAX_TO_POSTGRES_DEPTH = 16
 
+const INT2_RANGE: readonly [bigint, bigint] = [-32768n, 32767n]
+const INT4_RANGE: readonly [bigint, bigint] = [-2147483648n, 2147483647n]
+const INT8_RANGE: readonly [bigint, bigint] = [-9223372036854775808n, 9223372036854775807n]
+
 const INTEGER_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
-  int2: [-32768n, 32767n],
-  smallint: [-32768n, 32767n],
-  smallserial: [-32768n, 32767n],
-  serial2: [-32768n, 32767n],
-  int4: [-2147483648n, 2147483647n],
-  int: [-2147483648n, 2147483647n],
-  integer: [-2147483648n, 2147483647n],
-  serial: [-2147483648n, 2147483647n],
-  serial4: [-2147483648n, 2147483647n],
-  int8: [-9223372036854775808n, 9223372036854775807n],
-  bigint: [-9223372036854775808n, 9223372036854775807n],
-  bigserial: [-9223372036854775808n, 9223372036854775807n],
-  serial8: [-9223372036854775808n, 9223372036854775807n],
+  int2: INT2_RANGE,
+  smallint: INT2_RANGE,
+  smallserial: INT2_RANGE,
+  serial2: INT2_RANGE,
+  int4: INT4_RANGE,
+  int: INT4_RANGE,
+  integer: INT4_RANGE,
+  serial: INT4_RANGE,
+  serial4: INT4_RANGE,
+  int8: INT8_RANGE,
+  bigint: INT8_RANGE,
+  bigserial: INT8_RANGE,
+  serial8: INT8_RANGE,
 }
 
 const INTERVAL_UNITS = ['years', 'months', 'days', 'hours', 'minutes', 'seconds', 'milliseconds'] as const

@@ -135,6 +135,9 @@ const OPEN = 0
 const DRAINING = 1
 const CLOSED = 2
 
+/** What a `validate` or `reset` that threw or rejected settles with (see `prepare`). */
+const FAILED = Symbol('failed')
+
 const EVENT_NAMES: readonly PoolEventName[] = ['create', 'destroy', 'acquire', 'release', 'timeout', 'leak', 'error']
 
 class Slot<T> {
@@ -522,36 +525,17 @@ class ResourcePool<T> implements Pool<T> {
   // ---- validate / reset ---------------------------------------------------------------------------------
 
   private check(slot: Slot<T>): void {
-    slot.state = PREPARING
-    this.preparing++
-    let verdict: boolean | Promise<boolean>
-    try {
-      verdict = this.o.validate!(slot.resource)
-    } catch (error) {
-      this.emitError(error, 'validate')
-      this.afterCheck(slot, false)
-      return
-    }
-    if (!isThenable(verdict)) {
-      this.afterCheck(slot, verdict === true)
-      return
-    }
-    verdict.then(
-      (ok) => this.afterCheck(slot, ok === true),
-      (error: unknown) => {
-        this.emitError(error, 'validate')
-        this.afterCheck(slot, false)
-      },
-    )
+    this.prepare(slot, this.o.validate!, this.afterCheck)
   }
 
-  private afterCheck(slot: Slot<T>, ok: boolean): void {
+  private readonly afterCheck = (slot: Slot<T>, verdict: unknown, error: unknown): void => {
+    if (verdict === FAILED) this.emitError(error, 'validate')
     this.preparing--
     if (slot.state === DESTROYED) {
       this.settleDrain()
       return
     }
-    if (!ok) {
+    if (verdict !== true) {
       this.destroySlot(slot, 'invalid')
       this.dispatch()
       this.settleDrain()
@@ -563,32 +547,16 @@ class ResourcePool<T> implements Pool<T> {
   }
 
   private resetSlot(slot: Slot<T>): void {
-    slot.state = PREPARING
-    this.preparing++
-    let result: void | Promise<void>
-    try {
-      result = this.o.reset!(slot.resource)
-    } catch (error) {
-      this.afterReset(slot, error, true)
-      return
-    }
-    if (!isThenable(result)) {
-      this.afterReset(slot, undefined, false)
-      return
-    }
-    result.then(
-      () => this.afterReset(slot, undefined, false),
-      (error: unknown) => this.afterReset(slot, error, true),
-    )
+    this.prepare(slot, this.o.reset!, this.afterReset)
   }
 
-  private afterReset(slot: Slot<T>, error: unknown, failed: boolean): void {
+  private readonly afterReset = (slot: Slot<T>, outcome: unknown, error: unknown): void => {
     this.preparing--
     if (slot.state === DESTROYED) {
       this.settleDrain()
       return
     }
-    if (failed) {
+    if (outcome === FAILED) {
       this.emitError(error, 'reset')
       this.destroySlot(slot, 'error')
       this.dispatch()
@@ -596,6 +564,30 @@ class ResourcePool<T> implements Pool<T> {
       return
     }
     this.offer(slot, this.clock.now())
+  }
+
+  /**
+   * Runs `validate` or `reset` on a slot, which is not lendable meanwhile. `settle` gets what `step` returned
+   * (awaited when it is a promise, at once when not), or {@link FAILED} and the error when it threw or rejected.
+   */
+  private prepare(slot: Slot<T>, step: (resource: T) => unknown, settle: (slot: Slot<T>, outcome: unknown, error: unknown) => void): void {
+    slot.state = PREPARING
+    this.preparing++
+    let outcome: unknown
+    try {
+      outcome = step(slot.resource)
+    } catch (error) {
+      settle(slot, FAILED, error)
+      return
+    }
+    if (!isThenable(outcome)) {
+      settle(slot, outcome, undefined)
+      return
+    }
+    outcome.then(
+      (value) => settle(slot, value, undefined),
+      (error: unknown) => settle(slot, FAILED, error),
+    )
   }
 
   // ---- create / destroy ---------------------------------------------------------------------------------

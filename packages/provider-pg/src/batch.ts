@@ -1,4 +1,3 @@
-import { serializeParams } from '@tessera/converter'
 import {
   AbortError,
   type BatchOptions,
@@ -16,7 +15,7 @@ import {
 } from '@tessera/core'
 import { markBatchIndex } from './errors'
 import type { PgConnection } from './pg-connection'
-import type { PgEngine, Statement } from './pg-engine'
+import { type PgEngine, type Statement, serializeValues } from './pg-engine'
 import { toQueryResult } from './to-query-result'
 
 const NO_OPTIONS = Object.freeze({})
@@ -46,7 +45,7 @@ export async function runBatch(
     const atomic = options.atomic === true
     // Without hooks every statement is known now: serialise them all before anything reaches the server, so
     // bad input fails the whole batch rather than one statement of it.
-    const serialized = engine.hooks.hasQueryHooks ? undefined : statements.map(serialize)
+    const serialized = engine.hooks.hasQueryHooks ? undefined : statements.map((statement) => serializeValues(statement.values))
     const connection = await engine.acquire(options.signal, options.timeoutMs)
     try {
       return await withCancellation(connection, options, () =>
@@ -77,10 +76,6 @@ function compileAll(engine: PgEngine, queries: readonly BatchQuery[]): Statement
   })
 }
 
-function serialize(statement: Statement): (string | null)[] | undefined {
-  return statement.values.length === 0 ? undefined : serializeParams(statement.values)
-}
-
 /** No hooks: BEGIN, every statement and COMMIT are queued in one go. */
 async function pipelinedBatch(
   engine: PgEngine,
@@ -103,8 +98,9 @@ async function pipelinedBatch(
     pending.push(engine.isQueryTraced ? traced(CHANNELS.query, engine.queryMessage(text, values, 'batch', atomic), run) : run())
   }
   const commit = atomic ? connection.run('COMMIT', undefined, undefined).then(undefined, fail('COMMIT')) : undefined
-  const settled = await Promise.allSettled(pending)
-  const [beginOutcome, commitOutcome] = await Promise.allSettled([begin, commit])
+  // Observed together from the start: a BEGIN that fails while the statements are still running is not left
+  // unhandled (which would crash the process) until they settle.
+  const [settled, [beginOutcome, commitOutcome]] = await Promise.all([Promise.allSettled(pending), Promise.allSettled([begin, commit])])
   const failure = firstFailure(settled)
   if (beginOutcome.status === 'rejected') throw beginOutcome.reason
   if (failure !== undefined) {
@@ -147,8 +143,10 @@ async function hookedBatch(
     }
     const result = engine.hooks.query(ctx, (next) => {
       markIssued()
-      const run = () => engine.runOn(connection, next.sql, next.params, next.options)
-      return engine.isQueryTraced ? traced(CHANNELS.query, engine.queryMessage(next.sql, next.params, 'batch', atomic), run) : run()
+      if (!engine.isQueryTraced) return engine.runOn(connection, next.sql, next.params, next.options)
+      return engine.traceStatement(next.sql, next.params, 'batch', atomic, (serialized) =>
+        engine.runSerializedOn(connection, next.sql, serialized, next.options),
+      )
     })
     result.then(markIssued, markIssued)
     pending.push(result)

@@ -1,6 +1,5 @@
 import {
   AbortError,
-  CHANNELS,
   ConfigError,
   describeValue,
   isTesseraError,
@@ -8,10 +7,9 @@ import {
   type QueryResult,
   type SqlInput,
   type StreamOptions,
-  traced,
 } from '@tessera/core'
 import type { PgConnection } from './pg-connection'
-import type { PgEngine } from './pg-engine'
+import { type PgEngine, serializeValues } from './pg-engine'
 
 const CURSOR = 'tessera_cursor'
 const OPENED: QueryResult = Object.freeze({ rows: [], rowCount: 0, command: 'DECLARE CURSOR', fields: [] }) as QueryResult
@@ -55,7 +53,13 @@ async function* iterate<R>(
     if (signal?.aborted) throw new AbortError('stream', { cause: signal.reason })
 
     // The opening goes through onQuery, so a hook can observe it, rewrite it, or answer it (a cache hit).
-    const open = async (ctx: { sql: string; params: readonly unknown[] }): Promise<QueryResult> => {
+    // A hook may call `next` again (a retry): every opening starts on a fresh connection, the previous one
+    // given back, and a failed opening gives its connection back at once.
+    const open = async (
+      ctx: { sql: string; params: readonly unknown[] },
+      serialized: (string | null)[] | undefined,
+    ): Promise<QueryResult> => {
+      await giveBack()
       try {
         connection = await engine.acquire(signal)
       } catch (error) {
@@ -63,13 +67,30 @@ async function* iterate<R>(
       }
       const body = ctx.sql.trim().replace(/;+\s*$/, '')
       const begin = engine.runOn(connection, 'BEGIN', [], undefined)
-      const declare = engine.runOn(connection, `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${body}`, ctx.params, { signal, prepare: false })
-      // Both are queued at once (one round trip); a failed BEGIN fails the DECLARE too.
-      await Promise.all([begin, declare])
+      const declare = engine.runSerializedOn(connection, `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${body}`, serialized, {
+        signal,
+        prepare: false,
+      })
+      try {
+        // Both are queued at once (one round trip); a failed BEGIN fails the DECLARE too.
+        await Promise.all([begin, declare])
+      } catch (error) {
+        await giveBack()
+        throw error
+      }
       return OPENED
     }
-    const traceOpen = (ctx: { sql: string; params: readonly unknown[] }) =>
-      engine.isQueryTraced ? traced(CHANNELS.query, engine.queryMessage(ctx.sql, ctx.params, 'stream', false), () => open(ctx)) : open(ctx)
+    // Parameters are serialised before acquiring (bad input fails without touching the pool) and before the span.
+    const traceOpen = (ctx: { sql: string; params: readonly unknown[] }): Promise<QueryResult> => {
+      if (engine.isQueryTraced) return engine.traceStatement(ctx.sql, ctx.params, 'stream', false, (serialized) => open(ctx, serialized))
+      let serialized: (string | null)[] | undefined
+      try {
+        serialized = serializeValues(ctx.params)
+      } catch (error) {
+        return Promise.reject(engine.normalize(error, ctx.sql))
+      }
+      return open(ctx, serialized)
+    }
 
     if (engine.hooks.hasQueryHooks) {
       let opened = false
@@ -112,16 +133,29 @@ async function* iterate<R>(
     if (!isTesseraError(error)) throw error
     throw engine.report(engine.normalize(error, text), 'stream', text, values)
   } finally {
-    if (connection !== undefined) {
-      // Early exit (break, a throw, an abort): rolling back closes the cursor and ends the transaction.
-      if (!finished && connection.isReusable) {
-        try {
-          await connection.run('ROLLBACK', undefined, undefined)
-        } catch {
-          connection.tainted = true
-        }
+    if (finished) giveBackNow()
+    else await giveBack()
+  }
+
+  /** Releases the held connection, if any, after rolling back (which closes the cursor and ends the transaction). */
+  async function giveBack(): Promise<void> {
+    const held = connection
+    if (held === undefined) return
+    connection = undefined
+    if (held.isReusable) {
+      try {
+        await held.run('ROLLBACK', undefined, undefined)
+      } catch {
+        held.tainted = true
       }
-      engine.release(connection)
     }
+    engine.release(held)
+  }
+
+  /** Releases the held connection, if any, as it is (the cursor's transaction was committed). */
+  function giveBackNow(): void {
+    if (connection === undefined) return
+    engine.release(connection)
+    connection = undefined
   }
 }

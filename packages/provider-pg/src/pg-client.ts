@@ -1,17 +1,13 @@
 import type { PgCustomTypes } from '@tessera/converter'
+import type { ConnectionOptions } from '@tessera/core'
 
 /**
  * What the provider passes to the client constructor: the subset of node-postgres' `ClientConfig` it sets.
- * A compatible client (a `pg.Client` subclass, an instrumented wrapper) receives exactly this.
+ * A compatible client (a `pg.Client` subclass, an instrumented wrapper) receives exactly this. The connection
+ * fields have the same names and types in pg's config as in core's {@link ConnectionOptions}.
  */
-export interface PgClientConfig {
-  connectionString?: string
-  host?: string
-  port?: number
-  database?: string
-  user?: string
-  password?: string | (() => string | Promise<string>)
-  ssl?: boolean | object
+export interface PgClientConfig
+  extends Pick<ConnectionOptions, 'connectionString' | 'host' | 'port' | 'database' | 'user' | 'password' | 'ssl'> {
   application_name?: string
   /** Startup `options`: `-c DateStyle=ISO -c IntervalStyle=postgres -c client_encoding=UTF8`, plus the user's. */
   options?: string

@@ -238,10 +238,25 @@ export class PgEngine {
   }
 
   /** Runs one statement on a connection the caller holds (a transaction's, a batch's). Errors are normalised. */
-  async runOn(connection: PgConnection, text: string, values: readonly unknown[], options: QueryOptions | undefined): Promise<QueryResult> {
+  runOn(connection: PgConnection, text: string, values: readonly unknown[], options: QueryOptions | undefined): Promise<QueryResult> {
+    let serialized: (string | null)[] | undefined
     try {
-      const serialized = values.length === 0 ? undefined : serializeParams(values)
-      const name = this.nameFor(connection, text, options?.prepare, values.length)
+      serialized = serializeValues(values)
+    } catch (error) {
+      return Promise.reject(this.normalize(error, text))
+    }
+    return this.runSerializedOn(connection, text, serialized, options)
+  }
+
+  /** `runOn` with parameters already serialised (by {@link PgEngine.traceStatement}). */
+  async runSerializedOn(
+    connection: PgConnection,
+    text: string,
+    serialized: (string | null)[] | undefined,
+    options: QueryOptions | undefined,
+  ): Promise<QueryResult> {
+    try {
+      const name = this.nameFor(connection, text, options?.prepare, serialized?.length ?? 0)
       const raw = await connection.run(text, serialized, name, options?.signal, options?.timeoutMs)
       return toQueryResult(raw)
     } catch (error) {
@@ -249,17 +264,48 @@ export class PgEngine {
     }
   }
 
-  /** Runs one statement on a pooled connection: serialise, acquire, run, release. Errors are normalised. */
-  async execute(
+  /**
+   * Runs a statement published on `tessera:query`. Its parameters are serialised before the span opens: a value
+   * that cannot be sent fails with an error that names it, and diagnostics carry parameter values only with
+   * `diagnosticsIncludeParams`. Such a statement never reaches the server, so it has no span.
+   */
+  traceStatement(
     text: string,
     values: readonly unknown[],
+    operation: QueryOperation,
+    transaction: boolean,
+    run: (serialized: (string | null)[] | undefined) => Promise<QueryResult>,
+  ): Promise<QueryResult> {
+    let serialized: (string | null)[] | undefined
+    try {
+      serialized = serializeValues(values)
+    } catch (error) {
+      return Promise.reject(this.normalize(error, text))
+    }
+    return traced(CHANNELS.query, this.queryMessage(text, values, operation, transaction), () => run(serialized))
+  }
+
+  /** Runs one statement on a pooled connection: serialise, acquire, run, release. Errors are normalised. */
+  execute(text: string, values: readonly unknown[], options: QueryOptions | undefined, acquireTimeoutMs?: number): Promise<QueryResult> {
+    let serialized: (string | null)[] | undefined
+    try {
+      // Serialised before acquiring, so bad input fails without touching the pool.
+      serialized = serializeValues(values)
+    } catch (error) {
+      return Promise.reject(this.normalize(error, text))
+    }
+    return this.executeSerialized(text, serialized, options, acquireTimeoutMs)
+  }
+
+  /** `execute` with parameters already serialised. */
+  async executeSerialized(
+    text: string,
+    serialized: (string | null)[] | undefined,
     options: QueryOptions | undefined,
     acquireTimeoutMs?: number,
   ): Promise<QueryResult> {
     let connection: PgConnection | undefined
     try {
-      // Serialised before acquiring, so bad input fails without touching the pool.
-      const serialized = values.length === 0 ? undefined : serializeParams(values)
       let signal: AbortSignal | undefined
       let timeoutMs: number | undefined
       let deadline = 0
@@ -277,7 +323,7 @@ export class PgEngine {
       // checkAcquired releases what it cannot hand over, so `connection` is set only once the caller owns it.
       connection = acquired.isReusable && !this.hooks.hasAcquireHooks ? acquired : await this.checkAcquired(acquired, acquireOptions)
       if (timeoutMs !== undefined) timeoutMs = Math.max(1, deadline - Date.now())
-      const name = this.nameFor(connection, text, options?.prepare, values.length)
+      const name = this.nameFor(connection, text, options?.prepare, serialized?.length ?? 0)
       const raw = await connection.run(text, serialized, name, signal, timeoutMs)
       return toQueryResult(raw)
     } catch (error) {
@@ -295,7 +341,7 @@ export class PgEngine {
     operation: QueryOperation,
   ): Promise<QueryResult> {
     if (!queryChannel.hasSubscribers) return this.execute(text, values, options)
-    return traced(CHANNELS.query, this.queryMessage(text, values, operation, false), () => this.execute(text, values, options))
+    return this.traceStatement(text, values, operation, false, (serialized) => this.executeSerialized(text, serialized, options))
   }
 
   /** A `tessera:query` message. */
@@ -393,6 +439,11 @@ export class PgEngine {
       throw this.report(failure, 'query', text, values)
     }
   }
+}
+
+/** Parameters as pg takes them, `undefined` for none. Throws `ConversionError` naming a value that cannot be sent. */
+export function serializeValues(values: readonly unknown[]): (string | null)[] | undefined {
+  return values.length === 0 ? undefined : serializeParams(values)
 }
 
 /**

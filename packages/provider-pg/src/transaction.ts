@@ -76,8 +76,8 @@ export async function runTransaction<T>(
       throw new ConfigError(`transaction needs a function, got ${describeValue(fn)}`, { subject: 'transaction call' })
     validateOptions(options)
     if (options.signal?.aborted) throw new AbortError('transaction', { cause: options.signal.reason })
-    const begin = beginStatement(options)
-    const attemptOnce = (attempt: number) => tracedAttempt(engine, fn, options, begin, attempt)
+    const call: TransactionCall<T> = { engine, fn, options, begin: beginStatement(options) }
+    const attemptOnce = (attempt: number) => tracedAttempt(call, attempt)
     if (options.retry === undefined) return await attemptOnce(1)
     const given: RetryPolicy = typeof options.retry === 'number' ? { maxAttempts: options.retry } : options.retry
     const policy: RetryPolicy = { ...given, retryOn: given.retryOn ?? isTransactionConflict, signal: given.signal ?? options.signal }
@@ -88,51 +88,41 @@ export async function runTransaction<T>(
   }
 }
 
-function tracedAttempt<T>(
-  engine: PgEngine,
-  fn: (tx: Transaction) => Promise<T>,
-  options: TransactionOptions,
-  begin: string,
-  attempt: number,
-): Promise<T> {
-  const run = () => hookedAttempt(engine, fn, options, begin, attempt)
+/** What every attempt of one `transaction` call shares. */
+interface TransactionCall<T> {
+  engine: PgEngine
+  fn: (tx: Transaction) => Promise<T>
+  options: TransactionOptions
+  /** The BEGIN statement, built once per call. */
+  begin: string
+}
+
+function tracedAttempt<T>(call: TransactionCall<T>, attempt: number): Promise<T> {
+  const run = () => hookedAttempt(call, attempt)
   if (!transactionChannel.hasSubscribers) return run()
   const message: TransactionMessage = {
     driver: 'pg',
-    database: engine.o.database,
-    isolation: options.isolation,
-    readOnly: options.readOnly,
+    database: call.engine.o.database,
+    isolation: call.options.isolation,
+    readOnly: call.options.readOnly,
     attempt,
   }
   return traced(CHANNELS.transaction, message, run)
 }
 
-function hookedAttempt<T>(
-  engine: PgEngine,
-  fn: (tx: Transaction) => Promise<T>,
-  options: TransactionOptions,
-  begin: string,
-  attempt: number,
-): Promise<T> {
-  if (!engine.hooks.hasTransactionHooks) return runOnce(engine, fn, options, begin)
-  const ctx: TransactionContext = { driver: 'pg', options, attempt, meta: {} }
-  return engine.hooks.transaction(ctx, () => runOnce(engine, fn, options, begin))
+function hookedAttempt<T>(call: TransactionCall<T>, attempt: number): Promise<T> {
+  const hooks = call.engine.hooks
+  if (!hooks.hasTransactionHooks) return runOnce(call)
+  const ctx: TransactionContext = { driver: 'pg', options: call.options, attempt, meta: {} }
+  return hooks.transaction(ctx, () => runOnce(call))
 }
 
-async function runOnce<T>(engine: PgEngine, fn: (tx: Transaction) => Promise<T>, options: TransactionOptions, begin: string): Promise<T> {
+async function runOnce<T>({ engine, fn, options, begin }: TransactionCall<T>): Promise<T> {
   const connection = await engine.acquire(options.signal)
   const tx = new PgTransaction(engine, connection, options.signal, 'transaction')
   try {
     await engine.runOn(connection, begin, [], undefined)
-    let result: T
-    try {
-      result = await fn(tx)
-    } catch (error) {
-      tx.end()
-      await rollback(engine, connection, 'ROLLBACK')
-      throw error
-    }
-    tx.end()
+    const result = await runBody(engine, connection, tx, fn, 'ROLLBACK')
     const commit = await engine.runOn(connection, 'COMMIT', [], undefined)
     // COMMIT of a transaction in which a statement failed (and fn caught the error) rolls back instead.
     if (commit.command === 'ROLLBACK') {
@@ -145,6 +135,29 @@ async function runOnce<T>(engine: PgEngine, fn: (tx: Transaction) => Promise<T>,
   } finally {
     engine.release(connection)
   }
+}
+
+/**
+ * Runs a transaction's or savepoint's function. `tx` ends when the function settles; when it throws,
+ * `rollbackStatement` runs before its error is rethrown.
+ */
+async function runBody<T>(
+  engine: PgEngine,
+  connection: PgConnection,
+  tx: PgTransaction,
+  fn: (tx: Transaction) => Promise<T>,
+  rollbackStatement: string,
+): Promise<T> {
+  let result: T
+  try {
+    result = await fn(tx)
+  } catch (error) {
+    tx.end()
+    await rollback(engine, connection, rollbackStatement)
+    throw error
+  }
+  tx.end()
+  return result
 }
 
 /** Rolls back; a failure is logged and never masks the error that caused the rollback. */
@@ -211,8 +224,8 @@ export class PgTransaction implements Transaction {
   private traced(text: string, values: readonly unknown[], options: QueryOptions | undefined): Promise<QueryResult> {
     const engine = this.engine
     if (!engine.isQueryTraced) return engine.runOn(this.connection, text, values, options)
-    return traced(CHANNELS.query, engine.queryMessage(text, values, 'query', true), () =>
-      engine.runOn(this.connection, text, values, options),
+    return engine.traceStatement(text, values, 'query', true, (serialized) =>
+      engine.runSerializedOn(this.connection, text, serialized, options),
     )
   }
 
@@ -231,15 +244,7 @@ export class PgTransaction implements Transaction {
     const name = `tessera_sp_${++savepointCounter}`
     await engine.runOn(connection, `SAVEPOINT ${name}`, [], undefined)
     const inner = new PgTransaction(engine, connection, this.signal, 'savepoint')
-    let result: T
-    try {
-      result = await fn(inner)
-    } catch (error) {
-      inner.end()
-      await rollback(engine, connection, `ROLLBACK TO SAVEPOINT ${name}`)
-      throw error
-    }
-    inner.end()
+    const result = await runBody(engine, connection, inner, fn, `ROLLBACK TO SAVEPOINT ${name}`)
     await engine.runOn(connection, `RELEASE SAVEPOINT ${name}`, [], undefined)
     return result
   }

@@ -93,6 +93,32 @@ describe('batch', () => {
     expect(await ids()).toEqual([1, 3])
   })
 
+  it('atomic: a BEGIN that fails before the statements settle rejects the batch without an unhandled rejection', async () => {
+    // BEGIN fails on the client at once; the statements queued behind it settle only when the server answers.
+    class FailingBeginClient extends pg.Client {
+      constructor(config: PgClientConfig) {
+        super(config as pg.ClientConfig)
+        const query = this.query.bind(this) as (config: PgQueryConfig) => Promise<unknown>
+        Object.assign(this, {
+          query: (config: PgQueryConfig) => (config.text === 'BEGIN' ? Promise.reject(new Error('BEGIN refused')) : query(config)),
+        })
+      }
+    }
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const db = testProvider(uniqueName('batch'), { Client: FailingBeginClient as unknown as PgClientConstructor })
+      const error = await db.batch([{ sql: `SELECT pg_sleep(0.05), $1::int AS n`, params: [1] }], { atomic: true }).catch((e) => e)
+      expect(error).toMatchObject({ message: expect.stringContaining('BEGIN refused') })
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(unhandled).toEqual([])
+      expect(db.stats().inUse).toBe(0)
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
   it('atomic with hooks still commits all or nothing', async () => {
     const db = testProvider(uniqueName('batch'), { hooks: { onQuery: async (_ctx, next) => next() } })
     await db.batch(
@@ -148,6 +174,25 @@ describe('stream', () => {
     // Same connection (max 1): no cursor is left open on it.
     const { rows } = await db.query('SELECT count(*)::int AS n FROM pg_cursors')
     expect(rows).toEqual([{ n: 0 }])
+  })
+
+  it('a hook that retries the opening after a failure gets the rows and leaves no connection held', async () => {
+    const db = testProvider(uniqueName('stream'), {
+      pool: { max: 1, acquireTimeoutMs: 2_000 },
+      hooks: {
+        async onQuery(ctx, next) {
+          try {
+            return await next()
+          } catch {
+            return next({ ...ctx, sql: 'SELECT g FROM generate_series(1, 3) g' })
+          }
+        },
+      },
+    })
+    const seen: number[] = []
+    for await (const row of db.stream<{ g: number }>('SELECT g FROM no_such_table_here g')) seen.push(row.g)
+    expect(seen).toEqual([1, 2, 3])
+    expect(db.stats()).toMatchObject({ inUse: 0, size: 1 })
   })
 
   it('a throw in the loop body rolls the cursor back and rethrows', async () => {

@@ -1,18 +1,8 @@
 import { AbortError, QueryCanceledError, TimeoutError } from '@tessera/core'
-import type pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adminClient, backendsOf, closeAll, eventually, testProvider, uniqueName } from './helpers'
+import { describe, expect, it } from 'vitest'
+import { backendsOf, eventually, testProvider, uniqueName, useAdminClient } from './helpers'
 
-let admin: pg.Client
-
-beforeAll(async () => {
-  admin = await adminClient()
-})
-
-afterAll(async () => {
-  await closeAll()
-  await admin.end()
-})
+const admin = useAdminClient()
 
 async function sleepingBackends(app: string): Promise<number> {
   return (await backendsOf(admin, app)).filter((backend) => backend.state === 'active' && backend.query.includes('pg_sleep')).length

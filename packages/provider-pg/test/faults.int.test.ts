@@ -1,19 +1,10 @@
 import { ConnectionError, isConnectionLoss } from '@tessera/core'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { PgClientConfig } from '../src/index'
-import { adminClient, backendsOf, closeAll, eventually, testProvider, uniqueName } from './helpers'
+import { backendsOf, eventually, testProvider, uniqueName, useAdminClient } from './helpers'
 
-let admin: pg.Client
-
-beforeAll(async () => {
-  admin = await adminClient()
-})
-
-afterAll(async () => {
-  await closeAll()
-  await admin.end()
-})
+const admin = useAdminClient()
 
 async function terminateAll(app: string): Promise<number> {
   const { rows } = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app])
@@ -68,10 +59,11 @@ describe('faults', () => {
     const table = uniqueName('w')
     await db.query(`CREATE TABLE public.${table} (n int)`)
     try {
-      const running = db.query(`INSERT INTO public.${table} SELECT 1 FROM pg_sleep(0.3)`)
+      // Observed at once: the rejection may land while the admin query below is still out.
+      const running = db.query(`INSERT INTO public.${table} SELECT 1 FROM pg_sleep(0.3)`).catch((e) => e)
       const pid = await whenRunning(app, 'pg_sleep(0.3)')
       await admin.query('SELECT pg_terminate_backend($1)', [pid])
-      const error = await running.catch((e) => e)
+      const error = await running
       expect(isConnectionLoss(error)).toBe(true)
       const { rows } = await admin.query(`SELECT count(*)::int AS n FROM public.${table}`)
       expect(rows).toEqual([{ n: 0 }])

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { afterAll, beforeAll } from 'vitest'
 import { PG_URL, uniqueName } from '../../../tooling/test-services/env'
 import { createPgProvider, type PgProvider, type PgProviderOptions } from '../src/index'
 
@@ -19,9 +20,27 @@ export async function closeAll(): Promise<void> {
 
 /** A plain pg client for looking at the server from outside (pg_stat_activity, setup, cleanup). */
 export async function adminClient(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: PG_URL, application_name: 'tessera-test-admin' })
+  const client = newAdminClient()
   await client.connect()
   return client
+}
+
+/**
+ * For a test file: an admin client connected before the file's tests; after them, every test provider is closed
+ * and then the client.
+ */
+export function useAdminClient(): pg.Client {
+  const client = newAdminClient()
+  beforeAll(() => client.connect())
+  afterAll(async () => {
+    await closeAll()
+    await client.end()
+  })
+  return client
+}
+
+function newAdminClient(): pg.Client {
+  return new pg.Client({ connectionString: PG_URL, application_name: 'tessera-test-admin' })
 }
 
 /** Backends of an application_name, with what they run. */

@@ -159,4 +159,40 @@ describe('diagnostics', () => {
       for (const [name, handlers] of subscriptions) diagnostics_channel.tracingChannel(name).unsubscribe(handlers)
     }
   })
+
+  it('never puts a parameter value on tessera:query through the error of a value that cannot be sent', async () => {
+    const published: string[] = []
+    const handlers = {
+      start(message: unknown) {
+        published.push(JSON.stringify(message))
+      },
+      end() {},
+      asyncStart() {},
+      asyncEnd() {},
+      error(message: unknown) {
+        const error = (message as { error?: { message?: string } }).error
+        published.push(String(error?.message))
+      },
+    }
+    const channel = diagnostics_channel.tracingChannel(CHANNELS.query)
+    channel.subscribe(handlers)
+    try {
+      const db = testProvider(uniqueName('diag'))
+      // A JSON parameter holding NaN cannot be sent; its error names the value.
+      const secret = { email: 'private@example.com', score: Number.NaN }
+      const failures = await Promise.all([
+        db.query('SELECT $1::jsonb AS doc', [secret]).catch((e) => e),
+        db.transaction((tx) => tx.query('SELECT $1::jsonb AS doc', [secret])).catch((e) => e),
+        db.batch([{ sql: 'SELECT $1::jsonb AS doc', params: [secret] }]).catch((e) => e),
+        (async () => {
+          for await (const _row of db.stream('SELECT $1::jsonb AS doc', [secret]));
+        })().catch((e) => e),
+      ])
+      for (const failure of failures) expect(failure).toMatchObject({ code: 'CONVERSION_FAILED' })
+      expect(published.join('\n')).not.toContain('private@example.com')
+      expect(db.stats().inUse).toBe(0)
+    } finally {
+      channel.unsubscribe(handlers)
+    }
+  })
 })

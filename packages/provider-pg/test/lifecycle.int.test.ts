@@ -1,18 +1,8 @@
-import type pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createPgProvider } from '../src/index'
-import { adminClient, backendsOf, closeAll, eventually, PG_URL, testProvider, uniqueName } from './helpers'
+import { backendsOf, eventually, PG_URL, testProvider, uniqueName, useAdminClient } from './helpers'
 
-let admin: pg.Client
-
-beforeAll(async () => {
-  admin = await adminClient()
-})
-
-afterAll(async () => {
-  await closeAll()
-  await admin.end()
-})
+const admin = useAdminClient()
 
 describe('health and stats', () => {
   it('reports up with the server version, recovery state and pool stats', async () => {

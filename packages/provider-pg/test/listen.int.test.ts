@@ -1,18 +1,8 @@
 import type { Notification, TesseraError } from '@tessera/core'
-import type pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adminClient, backendsOf, closeAll, eventually, testProvider, uniqueName } from './helpers'
+import { describe, expect, it } from 'vitest'
+import { backendsOf, eventually, testProvider, uniqueName, useAdminClient } from './helpers'
 
-let admin: pg.Client
-
-beforeAll(async () => {
-  admin = await adminClient()
-})
-
-afterAll(async () => {
-  await closeAll()
-  await admin.end()
-})
+const admin = useAdminClient()
 
 describe('listen / notify', () => {
   it('delivers notifications on a channel whose name needs quoting', async () => {
