@@ -51,7 +51,7 @@ export async function runBatch(
       return await withCancellation(connection, options, () =>
         serialized === undefined
           ? hookedBatch(engine, connection, statements!, atomic)
-          : pipelinedBatch(engine, connection, statements!, serialized, atomic),
+          : pipelinedBatch(engine, connection, statements!, serialized, atomic, options.signal !== undefined || options.timeoutMs !== undefined),
       )
     } finally {
       engine.release(connection)
@@ -83,6 +83,7 @@ async function pipelinedBatch(
   statements: readonly Statement[],
   serialized: readonly ((string | null)[] | undefined)[],
   atomic: boolean,
+  cancellable: boolean,
 ): Promise<QueryResult[]> {
   const fail =
     (sql: string) =>
@@ -90,6 +91,10 @@ async function pipelinedBatch(
       throw engine.normalize(error, sql)
     }
   const begin = atomic ? connection.run('BEGIN', undefined, undefined).then(undefined, fail('BEGIN')) : undefined
+  // Each pipelined statement has its own Sync, so statements queued behind a BEGIN that failed would run and
+  // commit one by one. On a healthy connection BEGIN fails only when a cancel request lands on it: when this
+  // batch can be cancelled, pay one round trip and start the statements only once BEGIN has succeeded.
+  if (begin !== undefined && cancellable) await begin
   const pending: Promise<QueryResult>[] = []
   for (let i = 0; i < statements.length; i++) {
     const { text, values } = statements[i]!

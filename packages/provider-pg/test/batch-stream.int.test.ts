@@ -119,6 +119,32 @@ describe('batch', () => {
     }
   })
 
+  it('atomic and cancellable: when BEGIN fails no statement runs, so nothing commits on its own', async () => {
+    // A cancel request landing on BEGIN is the way BEGIN fails on a healthy connection. Pipelined statements
+    // behind a failed BEGIN would each commit in their own implicit transaction.
+    class FailingBeginClient extends pg.Client {
+      constructor(config: PgClientConfig) {
+        super(config as pg.ClientConfig)
+        const query = this.query.bind(this) as (config: PgQueryConfig) => Promise<unknown>
+        Object.assign(this, {
+          query: (config: PgQueryConfig) => (config.text === 'BEGIN' ? Promise.reject(new Error('BEGIN canceled')) : query(config)),
+        })
+      }
+    }
+    const db = testProvider(uniqueName('batch'), { Client: FailingBeginClient as unknown as PgClientConstructor })
+    const error = await db
+      .batch(
+        [
+          { sql: `INSERT INTO ${schema}.t (id) VALUES ($1)`, params: [1] },
+          { sql: `INSERT INTO ${schema}.t (id) VALUES ($1)`, params: [2] },
+        ],
+        { atomic: true, timeoutMs: 5_000 },
+      )
+      .catch((e) => e)
+    expect(error).toMatchObject({ message: expect.stringContaining('BEGIN canceled') })
+    expect(await ids()).toEqual([])
+  })
+
   it('atomic with hooks still commits all or nothing', async () => {
     const db = testProvider(uniqueName('batch'), { hooks: { onQuery: async (_ctx, next) => next() } })
     await db.batch(
