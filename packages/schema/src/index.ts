@@ -1,1 +1,119 @@
-export {}
+export type { CreateSchemaOptions, CreateTableOptions } from './ddl'
+export {
+  createIndexesSql,
+  createSchemaSql,
+  createTableSql,
+  dropTablesSql,
+  foreignKeysSql,
+  primaryKeyName,
+  quoteLiteral,
+  renderLiteral,
+  renderStatic,
+} from './ddl'
+export type {
+  AnyEntity,
+  Entity,
+  EntityCheckOptions,
+  EntityIndexOptions,
+  EntityOptions,
+  InferEntity,
+  InferInsert,
+  InferUpdate,
+} from './define-entity'
+export { defineEntity } from './define-entity'
+export type { DiffSchemaOptions, SchemaChange, SchemaChangeKind, SchemaDiff } from './diff'
+export { diffSchema } from './diff'
+export type { RenderDocsOptions } from './docs'
+export { renderDocs } from './docs'
+export type { CheckMeta, EntityMeta, FieldMeta, IndexMeta, RelationMeta, ResolvedReference, UniqueMeta } from './entity-meta'
+export { entityMeta, isEntity } from './entity-meta'
+export type {
+  AnyField,
+  CheckDefinition,
+  CheckExpression,
+  FieldConstraints,
+  FieldDefault,
+  FieldDefinition,
+  FieldIndexOptions,
+  FieldKind,
+  FieldMap,
+  FieldRole,
+  FieldValidator,
+  FieldValidatorFn,
+  FieldValue,
+  IdStrategy,
+  InsertOf,
+  OptionalFieldKeys,
+  ReferenceDefinition,
+  ReferenceOptions,
+  ReferenceTarget,
+  ReferentialAction,
+  RowOf,
+  Simplify,
+} from './fields'
+export {
+  array,
+  bigint,
+  boolean,
+  bytea,
+  date,
+  enum_,
+  enumOf,
+  Field,
+  field,
+  integer,
+  isField,
+  json,
+  numeric,
+  text,
+  timestamptz,
+  uuid,
+  varchar,
+  vector,
+} from './fields'
+export type { ApplyGeneratedOptions, GeneratedIdStrategy } from './ids'
+export { applyGenerated, generateId } from './ids'
+export type { LiveCheck, LiveColumn, LiveForeignKey, LiveIndex, LiveTable } from './introspect'
+export { introspectSchema } from './introspect'
+export type {
+  EntityHooks,
+  HookResult,
+  LifecycleContext,
+  LifecycleEvent,
+  LifecycleOperation,
+  LifecyclePayload,
+  MaybePromise,
+} from './lifecycle'
+export { hasLifecycle, runLifecycle } from './lifecycle'
+export type { MapRowOptions, ParamsMapper, RowMapper } from './mapping'
+export { mapRow, mapRows, toParams } from './mapping'
+export type {
+  AppliedMigration,
+  ChangedMigration,
+  Migration,
+  MigrationId,
+  MigrationRunResult,
+  MigrationStatus,
+  MigrationStep,
+  Migrator,
+  MigratorOptions,
+} from './migrator'
+export { createMigrator, migrationChecksum } from './migrator'
+export type {
+  ConflictTarget,
+  FindManyOptions,
+  InsertManyOptions,
+  OrderBy,
+  Page,
+  PrimaryKey,
+  Repository,
+  SortDirection,
+  UpdateOptions,
+  UpsertOptions,
+} from './repository'
+export { repository } from './repository'
+export { DuplicateKeyError } from './repository-errors'
+export { informationSchemaTypeOf, sqlTypeOf } from './sql-types'
+export type { ValidatedValue, ValidateOptions, ValidationResult } from './validate'
+export { AsyncValidatorError, assertValid, assertValidSync, validate, validateSync } from './validate'
+export type { FieldCondition, FieldOperators, Where } from './where'

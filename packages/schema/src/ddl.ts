@@ -1,0 +1,242 @@
+import { serializeParam } from '@tessera/converter'
+import { ConfigError, describeValue, type SqlQuery } from '@tessera/core'
+import { quoteIdent, safeIdentifier } from '@tessera/naming'
+import type { AnyEntity } from './define-entity'
+import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
+
+// The sql tag's internals, by their registered symbols: DDL cannot take parameters, so a fragment's values are
+// rendered as literals here. Registered symbols are part of @tessera/core's cross-copy contract.
+const STRINGS = Symbol.for('tessera.sql.strings')
+const ARGS = Symbol.for('tessera.sql.args')
+const SQL_BRAND = Symbol.for('tessera.sql')
+
+function isSqlFragment(value: unknown): value is SqlQuery {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[SQL_BRAND] === true
+}
+
+/**
+ * A string literal: single quotes doubled. With `standard_conforming_strings` on (PostgreSQL's default since 9.1)
+ * a backslash is an ordinary character in `'…'`; an `E'…'` string is never produced.
+ * @throws ConfigError for a NUL character, which PostgreSQL text cannot hold.
+ */
+export function quoteLiteral(text: string): string {
+  if (text.includes('\0')) throw new ConfigError(`${describeValue(text)} contains a NUL character, which PostgreSQL text cannot hold`)
+  return `'${text.replaceAll("'", "''")}'`
+}
+
+/**
+ * A JavaScript value as a SQL literal for DDL, typed by a cast when the value alone would be ambiguous:
+ * `null` → `NULL`, numbers and bigints bare (`-1`, `12.5`), booleans `TRUE`/`FALSE`, strings quoted, `Date` →
+ * `'…'::timestamptz`, `Buffer` → `'\x…'::bytea`, arrays → `'{…}'` (cast by the column), other objects →
+ * `'…'::jsonb`. Never interpolates raw text.
+ * @example renderLiteral("it's") // "'it''s'"
+ */
+export function renderLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL'
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE'
+  if (typeof value === 'bigint') return value.toString()
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return `${quoteLiteral(String(value))}::float8`
+    return value < 0 || Object.is(value, -0) ? `(${value})` : String(value)
+  }
+  if (typeof value === 'string') return quoteLiteral(value)
+  if (value instanceof Date) return `${quoteLiteral(serializeParam(value) as string)}::timestamptz`
+  if (value instanceof Uint8Array) return `${quoteLiteral(serializeParam(value) as string)}::bytea`
+  if (Array.isArray(value)) return quoteLiteral(serializeParam(value) as string)
+  if (typeof value === 'object') return `${quoteLiteral(JSON.stringify(value))}::jsonb`
+  throw new ConfigError(`${describeValue(value)} cannot be written as a SQL literal`)
+}
+
+/** A field's literal default, typed for its column (JSON as JSON, vectors as pgvector text). */
+function fieldLiteral(field: FieldMeta, value: unknown): string {
+  if (value === null) return 'NULL'
+  if (field.kind === 'json') return `${quoteLiteral(JSON.stringify(value))}::jsonb`
+  if (field.kind === 'vector' && Array.isArray(value)) return `${quoteLiteral(`[${value.join(',')}]`)}::${field.sqlType}`
+  if (field.kind === 'array') return `${quoteLiteral(serializeParam(value) as string)}::${field.sqlType}`
+  return renderLiteral(value)
+}
+
+/**
+ * The text of a `sql` fragment with its values inlined as literals (for DDL, which has no parameters). The
+ * fragment's literal text is trusted as written, as the `sql` tag trusts it.
+ * @example renderStatic(sql`${sql.id('price')} > ${0}`) // '"price" > 0'
+ */
+export function renderStatic(query: SqlQuery): string {
+  const strings = (query as unknown as Record<symbol, readonly string[]>)[STRINGS]
+  const args = (query as unknown as Record<symbol, readonly unknown[]>)[ARGS]
+  if (strings === undefined || args === undefined) return query.text
+  let text = strings[0] ?? ''
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]
+    text += (isSqlFragment(arg) ? renderStatic(arg) : renderLiteral(arg)) + (strings[i + 1] ?? '')
+  }
+  return text
+}
+
+const ACTION_SQL: Record<string, string> = {
+  cascade: 'CASCADE',
+  restrict: 'RESTRICT',
+  'set null': 'SET NULL',
+  'set default': 'SET DEFAULT',
+  'no action': 'NO ACTION',
+}
+
+function columnDefault(field: FieldMeta): string | undefined {
+  const d = field.default
+  if (d?.kind === 'value') return fieldLiteral(field, d.value)
+  if (d?.kind === 'sql') return renderStatic(d.sql)
+  if (d?.kind === 'fn') return undefined
+  // Defaults that mirror applyGenerated, so rows inserted by hand (psql, other apps) get them too.
+  if (field.generated === 'uuidv4' && field.kind === 'uuid') return 'gen_random_uuid()'
+  if (field.role === 'createdAt' || field.role === 'updatedAt') return 'now()'
+  if (field.role === 'version') return '1'
+  return undefined
+}
+
+function columnSql(field: FieldMeta): string {
+  let text = `${field.quotedColumn} ${field.sqlType}`
+  if (field.generated === 'identity') text += ' GENERATED BY DEFAULT AS IDENTITY'
+  if (!field.nullable || field.primaryKey) text += ' NOT NULL'
+  const fallback = columnDefault(field)
+  if (fallback !== undefined && field.generated !== 'identity') text += ` DEFAULT ${fallback}`
+  return text
+}
+
+function columnList(columns: readonly string[]): string {
+  return columns.map(quoteIdent).join(', ')
+}
+
+function foreignKeyClause(field: FieldMeta): string {
+  const ref = field.references
+  if (ref === undefined) return ''
+  let text = `CONSTRAINT ${quoteIdent(ref.name)} FOREIGN KEY (${field.quotedColumn}) REFERENCES ${ref.qualifiedTable} (${quoteIdent(ref.column)})`
+  if (ref.onDelete !== 'no action') text += ` ON DELETE ${ACTION_SQL[ref.onDelete]}`
+  if (ref.onUpdate !== 'no action') text += ` ON UPDATE ${ACTION_SQL[ref.onUpdate]}`
+  return text
+}
+
+/** Options of {@link createTableSql}. */
+export interface CreateTableOptions {
+  /** `CREATE TABLE IF NOT EXISTS`. Default: `true`. */
+  ifNotExists?: boolean
+  /** Write foreign keys inside the table. `false` leaves them to {@link foreignKeysSql} (for cycles). Default: `true`. */
+  foreignKeys?: boolean
+}
+
+/**
+ * `CREATE TABLE` for an entity: columns with types, `NOT NULL`, defaults (literals quoted and escaped; `sql`
+ * expressions as written; `gen_random_uuid()` for uuidv4 ids, `now()` for timestamps, `1` for versions), identity
+ * columns, and named constraints: primary key (`<table>_pkey`), uniques (`…_key`), checks (`…_check`, enum
+ * membership `…_enum`), foreign keys (`…_fkey`, with ON DELETE/UPDATE). Every identifier is quoted.
+ * Enums are `text` with a CHECK constraint (no `CREATE TYPE`, so adding a value is a constraint swap, not an
+ * `ALTER TYPE` that cannot run in a transaction on older servers).
+ *
+ * @example await db.query(createTableSql(User))
+ */
+export function createTableSql(entity: AnyEntity, options: CreateTableOptions = {}): string {
+  const meta = entityMeta(entity)
+  const lines: string[] = meta.fields.map(columnSql)
+  lines.push(`CONSTRAINT ${quoteIdent(primaryKeyName(meta))} PRIMARY KEY (${columnList(meta.primaryKeys.map((f) => f.columnName))})`)
+  for (const unique of meta.uniques) lines.push(`CONSTRAINT ${quoteIdent(unique.name)} UNIQUE (${columnList(unique.columns)})`)
+  for (const field of meta.fields) {
+    for (const check of field.checks) lines.push(`CONSTRAINT ${quoteIdent(check.name)} CHECK (${renderStatic(check.expression)})`)
+  }
+  for (const check of meta.checks) lines.push(`CONSTRAINT ${quoteIdent(check.name)} CHECK (${renderStatic(check.expression)})`)
+  if (options.foreignKeys ?? true) {
+    for (const field of meta.fields) if (field.references !== undefined) lines.push(foreignKeyClause(field))
+  }
+  const ifNotExists = (options.ifNotExists ?? true) ? 'IF NOT EXISTS ' : ''
+  return `CREATE TABLE ${ifNotExists}${meta.qualifiedTable} (\n  ${lines.join(',\n  ')}\n)`
+}
+
+/** PostgreSQL's default primary key name, `<table>_pkey` (shortened by `safeIdentifier` past 63 bytes). */
+export function primaryKeyName(meta: EntityMeta): string {
+  return safeIdentifier(`${meta.table}_pkey`)
+}
+
+/** `ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY` statements, for tables created with `foreignKeys: false`. */
+export function foreignKeysSql(entity: AnyEntity): string[] {
+  const meta = entityMeta(entity)
+  return meta.fields.filter((f) => f.references !== undefined).map((f) => `ALTER TABLE ${meta.qualifiedTable} ADD ${foreignKeyClause(f)}`)
+}
+
+/**
+ * `CREATE INDEX IF NOT EXISTS` statements: btree by default; `hnsw`/`ivfflat` for vectors with their operator
+ * class (`vector_cosine_ops` unless given); unique and partial (`where`) indexes.
+ * @example for (const statement of createIndexesSql(User)) await db.query(statement)
+ */
+export function createIndexesSql(entity: AnyEntity): string[] {
+  const meta = entityMeta(entity)
+  return meta.indexes.map((index) => {
+    const opclass = index.opclass === undefined ? '' : ` ${index.opclass}`
+    const columns = index.columns.map((c) => `${quoteIdent(c)}${opclass}`).join(', ')
+    const unique = index.unique ? 'UNIQUE ' : ''
+    const where = index.where === undefined ? '' : ` WHERE ${renderStatic(index.where)}`
+    return `CREATE ${unique}INDEX IF NOT EXISTS ${quoteIdent(index.name)} ON ${meta.qualifiedTable} USING ${index.using} (${columns})${where}`
+  })
+}
+
+/** Options of {@link createSchemaSql}. */
+export interface CreateSchemaOptions {
+  /** Add `CREATE EXTENSION IF NOT EXISTS vector` when an entity has a vector field. Default: `true`. */
+  extensions?: boolean
+  /** Add `CREATE SCHEMA IF NOT EXISTS` for every schema the entities name. Default: `true`. */
+  schemas?: boolean
+}
+
+/**
+ * Every statement to create a set of entities from nothing, in an order PostgreSQL accepts: extensions, schemas,
+ * tables (a referenced table before the tables that reference it; foreign keys of reference cycles are added
+ * afterwards with `ALTER TABLE`), then indexes. Each statement is idempotent except the deferred foreign keys.
+ *
+ * @example for (const statement of createSchemaSql([User, Post])) await db.query(statement)
+ */
+export function createSchemaSql(entities: readonly AnyEntity[], options: CreateSchemaOptions = {}): string[] {
+  const metas = entities.map(entityMeta)
+  const statements: string[] = []
+  if (
+    (options.extensions ?? true) &&
+    metas.some((m) => m.fields.some((f) => f.kind === 'vector' || f.definition.element?.kind === 'vector'))
+  ) {
+    statements.push('CREATE EXTENSION IF NOT EXISTS vector')
+  }
+  if (options.schemas ?? true) {
+    for (const schema of new Set(metas.flatMap((m) => (m.schema === undefined ? [] : [m.schema])))) {
+      statements.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
+    }
+  }
+  const { order, deferred } = creationOrder(metas)
+  for (const meta of order) statements.push(createTableSql(meta.entity, { foreignKeys: !deferred.has(meta) }))
+  for (const meta of deferred) statements.push(...foreignKeysSql(meta.entity))
+  for (const meta of order) statements.push(...createIndexesSql(meta.entity))
+  return statements
+}
+
+/** Tables ordered so referenced ones come first; entities in a cycle get their foreign keys deferred. */
+function creationOrder(metas: readonly EntityMeta[]): { order: EntityMeta[]; deferred: Set<EntityMeta> } {
+  const inSet = new Set(metas)
+  const byEntity = new Map(metas.map((m) => [m.entity, m]))
+  const order: EntityMeta[] = []
+  const deferred = new Set<EntityMeta>()
+  const state = new Map<EntityMeta, 'visiting' | 'done'>()
+  const visit = (meta: EntityMeta) => {
+    state.set(meta, 'visiting')
+    for (const field of meta.fields) {
+      const target = field.references === undefined ? undefined : byEntity.get(field.references.entity)
+      if (target === undefined || target === meta || !inSet.has(target)) continue
+      const seen = state.get(target)
+      if (seen === 'visiting') deferred.add(meta)
+      else if (seen === undefined) visit(target)
+    }
+    state.set(meta, 'done')
+    order.push(meta)
+  }
+  for (const meta of metas) if (!state.has(meta)) visit(meta)
+  return { order, deferred }
+}
+
+/** `DROP TABLE IF EXISTS … CASCADE` for each entity, in reverse creation order. */
+export function dropTablesSql(entities: readonly AnyEntity[]): string[] {
+  const { order } = creationOrder(entities.map(entityMeta))
+  return order.reverse().map((m) => `DROP TABLE IF EXISTS ${m.qualifiedTable} CASCADE`)
+}

@@ -1,0 +1,95 @@
+import { type QueryConfig, type SqlQuery, sql } from '@tessera/core'
+import type { AnyEntity } from './define-entity'
+import type { EntityMeta, FieldMeta } from './entity-meta'
+import { paramWriter, toParamValue } from './repository-model'
+
+/** PostgreSQL's limit on parameters in one statement (the Bind message counts them in 16 bits). */
+export const MAX_PARAMETERS = 65_535
+
+/** A row to write, by field name; `undefined` means "not given" (the column's DEFAULT). */
+export type FieldValues = Readonly<Record<string, unknown>>
+
+/** The columns a set of rows writes: every field any row gives, in column order. */
+export function insertColumns(meta: EntityMeta, rows: readonly FieldValues[]): FieldMeta[] {
+  const used = new Set<string>()
+  for (const row of rows) for (const key in row) if (row[key] !== undefined) used.add(key)
+  return meta.fields.filter((f) => used.has(f.fieldName))
+}
+
+/**
+ * Multi-row INSERT statements for `rows`, split so no statement passes {@link MAX_PARAMETERS}. A value a row does
+ * not give becomes `DEFAULT`, so database defaults apply row by row. Built as plain text: this is the hot path of
+ * bulk inserts, and a `sql` fragment per value would cost more than the statement itself.
+ *
+ * @example insertStatements(User, meta, [{ email: 'a' }, { email: 'b' }], true) // INSERT INTO "users" ("email") VALUES ($1), ($2) RETURNING *
+ */
+export function insertStatements(
+  entity: AnyEntity,
+  meta: EntityMeta,
+  rows: readonly FieldValues[],
+  returning: boolean,
+  suffix = '',
+): QueryConfig[] {
+  const columns = insertColumns(meta, rows)
+  const tail = `${suffix}${returning ? ' RETURNING *' : ''}`
+  if (columns.length === 0) {
+    // Nothing given at all (every column has a default): one DEFAULT VALUES statement per row.
+    return rows.map(() => ({ text: `INSERT INTO ${meta.qualifiedTable} DEFAULT VALUES${tail}`, values: [] }))
+  }
+  const names = columns.map((c) => c.fieldName)
+  const writers = columns.map((c) => paramWriter(entity, c))
+  const head = `INSERT INTO ${meta.qualifiedTable} (${columns.map((c) => c.quotedColumn).join(', ')}) VALUES `
+  const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / columns.length))
+  const statements: QueryConfig[] = []
+  for (let start = 0; start < rows.length; start += perStatement) {
+    const end = Math.min(rows.length, start + perStatement)
+    const values: unknown[] = []
+    const tuples: string[] = new Array(end - start)
+    for (let r = start; r < end; r++) {
+      const row = rows[r] as FieldValues
+      let tuple = '('
+      for (let c = 0; c < names.length; c++) {
+        const value = row[names[c] as string]
+        if (c > 0) tuple += ', '
+        if (value === undefined) tuple += 'DEFAULT'
+        else {
+          const write = writers[c]
+          values.push(write === undefined ? value : write(value))
+          tuple += `$${values.length}`
+        }
+      }
+      tuples[r - start] = `${tuple})`
+    }
+    statements.push({ text: head + tuples.join(', ') + tail, values })
+  }
+  return statements
+}
+
+/** `"a" = $1 AND "b" = $2` for the primary key fields and their values. */
+export function keyCondition(entity: AnyEntity, meta: EntityMeta, key: FieldValues): SqlQuery {
+  return sql.join(
+    meta.primaryKeys.map((f) => sql`${sql.id(f.columnName)} = ${toParamValue(entity, f, key[f.fieldName])}`),
+    sql` AND `,
+  )
+}
+
+/** `SET` assignments for `changes`, plus `version = version + 1` and `updated_at = now` when the entity has them. */
+export function setClause(entity: AnyEntity, meta: EntityMeta, changes: FieldValues, now: Date): SqlQuery {
+  const parts: SqlQuery[] = []
+  for (const field of meta.fields) {
+    const value = changes[field.fieldName]
+    if (value === undefined || field === meta.versionField || field === meta.updatedAtField) continue
+    parts.push(sql`${sql.id(field.columnName)} = ${toParamValue(entity, field, value)}`)
+  }
+  if (meta.versionField !== undefined) {
+    const column = sql.id(meta.versionField.columnName)
+    parts.push(sql`${column} = ${column} + 1`)
+  }
+  if (meta.updatedAtField !== undefined) parts.push(sql`${sql.id(meta.updatedAtField.columnName)} = ${now}`)
+  return sql.join(parts)
+}
+
+/** The table as a `sql` fragment. */
+export function tableOf(meta: EntityMeta): SqlQuery {
+  return sql.id(meta.schema === undefined ? [meta.table] : [meta.schema, meta.table])
+}

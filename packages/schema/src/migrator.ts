@@ -1,0 +1,421 @@
+import { createHash } from 'node:crypto'
+import {
+  CHANNELS,
+  ConfigError,
+  describeValue,
+  isSqlQuery,
+  type Provider,
+  type Queryable,
+  type SqlQuery,
+  sql,
+  type Transaction,
+  traced,
+} from '@tessera/core'
+
+/** A migration's id: numbers sort numerically, strings by code unit (`'001_init'` < `'002_users'`). Do not mix the two. */
+export type MigrationId = string | number
+
+/**
+ * One direction of a migration: SQL text (may hold several statements, run with the simple protocol,
+ * without parameters), a query built with the `sql` tag, or a function that gets the migration's transaction.
+ */
+export type MigrationStep = string | SqlQuery | ((tx: Transaction) => Promise<void>)
+
+/**
+ * A versioned migration.
+ *
+ * @example
+ * const migrations: Migration[] = [
+ *   { id: 1, name: 'create users', up: 'CREATE TABLE users (id uuid PRIMARY KEY, email text NOT NULL)', down: 'DROP TABLE users' },
+ *   { id: 2, name: 'backfill', up: async (tx) => { await tx.query(sql`UPDATE users SET email = lower(email)`) } },
+ * ]
+ */
+export interface Migration {
+  /** Orders the migrations and identifies a migration in the migrations table. Unique. */
+  id: MigrationId
+  /** A short description, stored next to the id. */
+  name: string
+  /** What applying the migration runs. */
+  up: MigrationStep
+  /** What reverting it runs. Without it, `down()` refuses to pass this migration. */
+  down?: MigrationStep
+  /**
+   * Overrides the computed checksum. Useful for function migrations whose source text changes under a
+   * bundler or a formatter although their behaviour does not. Default: sha256 of the `up` text (see {@link migrationChecksum}).
+   */
+  checksum?: string
+}
+
+/** Options of {@link createMigrator}. */
+export interface MigratorOptions {
+  /** The migrations, in any order: they are sorted by id. */
+  migrations: readonly Migration[]
+  /** Name of the table that records applied migrations. Default: `'tessera_migrations'`. */
+  table?: string
+  /**
+   * Schema that holds the migrations table. When set, it is created if missing and every migration runs with
+   * `SET LOCAL search_path` to this schema (then `public`), so unqualified names in migrations land there.
+   * Default: none (the connection's search_path).
+   */
+  schema?: string
+  /**
+   * `'each'`: every migration runs in its own transaction and is recorded in it, so a failure leaves the
+   * earlier ones applied. `'all'`: one transaction for the whole `up()`/`down()` call, all or nothing.
+   * Default: `'each'`.
+   */
+  transaction?: 'each' | 'all'
+}
+
+/** A migration recorded in the migrations table. */
+export interface AppliedMigration {
+  id: string
+  name: string
+  checksum: string
+  appliedAt: Date
+  durationMs: number
+}
+
+/** An applied migration whose current definition no longer matches what was applied. */
+export interface ChangedMigration {
+  id: MigrationId
+  name: string
+  /** The checksum recorded when it was applied. */
+  appliedChecksum: string
+  /** The checksum of the definition now. */
+  currentChecksum: string
+}
+
+/** What {@link Migrator.status} reports. */
+export interface MigrationStatus {
+  /** Applied migrations, in id order, as recorded. */
+  applied: AppliedMigration[]
+  /** Migrations not applied yet, in the order `up()` would apply them. */
+  pending: Migration[]
+  /** Applied migrations whose checksum changed since: `up()` and `down()` refuse to run while this is not empty. */
+  changed: ChangedMigration[]
+  /** Ids recorded as applied that no migration in the list has (applied by a newer release, or removed). */
+  unknown: AppliedMigration[]
+}
+
+/** What {@link Migrator.up} and {@link Migrator.down} did. */
+export interface MigrationRunResult {
+  /** The migrations this call applied (`up`) or reverted (`down`), in the order it ran them. Others may have been run by a concurrent migrator. */
+  migrations: { id: MigrationId; name: string; durationMs: number }[]
+}
+
+/** Runs versioned migrations; see {@link createMigrator}. */
+export interface Migrator {
+  /** Which migrations are applied, pending or changed. Reads only; creates nothing. */
+  status(): Promise<MigrationStatus>
+  /**
+   * Applies pending migrations in id order, up to and including `to` (default: all).
+   * @throws ConfigError when an applied migration's checksum changed, before anything runs.
+   */
+  up(options?: { to?: MigrationId }): Promise<MigrationRunResult>
+  /**
+   * Reverts applied migrations in reverse id order, keeping those with an id ≤ `to`. `to: null` reverts
+   * everything; omitted, only the latest applied migration is reverted.
+   * @throws ConfigError when a migration to revert has no `down` (or is unknown), or a checksum changed, before anything runs.
+   */
+  down(options?: { to?: MigrationId | null }): Promise<MigrationRunResult>
+}
+
+/**
+ * The checksum recorded for a migration: sha256 (hex) of its `up` step's text: the SQL string itself,
+ * a `sql` query's text followed by its JSON-encoded values, or `String(fn)` (the function's source) for a
+ * function. A function migration's checksum therefore changes when its source is reformatted or minified
+ * differently: pin it with `checksum` when that is expected.
+ */
+export function migrationChecksum(migration: Pick<Migration, 'up' | 'checksum'>): string {
+  if (migration.checksum !== undefined) return migration.checksum
+  return createHash('sha256').update(stepText(migration.up)).digest('hex')
+}
+
+function stepText(step: MigrationStep): string {
+  if (typeof step === 'string') return step
+  if (isSqlQuery(step))
+    return `${step.text}\n${JSON.stringify(step.values, (_key, value) => (typeof value === 'bigint' ? `${value}n` : value))}`
+  return String(step)
+}
+
+function compareIds(a: MigrationId, b: MigrationId): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b
+  const left = String(a)
+  const right = String(b)
+  return left < right ? -1 : left > right ? 1 : 0
+}
+
+function isStep(step: unknown): step is MigrationStep {
+  return typeof step === 'string' || typeof step === 'function' || isSqlQuery(step)
+}
+
+function validateOptions(options: MigratorOptions): void {
+  const problems: string[] = []
+  if (typeof options !== 'object' || options === null || !Array.isArray(options.migrations)) {
+    throw new ConfigError('expected { migrations: Migration[] }', { subject: 'migrator options' })
+  }
+  if (options.table !== undefined && (typeof options.table !== 'string' || options.table === '')) {
+    problems.push(`table must be a non-empty string, got ${describeValue(options.table)}`)
+  }
+  if (options.schema !== undefined && (typeof options.schema !== 'string' || options.schema === '')) {
+    problems.push(`schema must be a non-empty string, got ${describeValue(options.schema)}`)
+  }
+  if (options.transaction !== undefined && options.transaction !== 'each' && options.transaction !== 'all') {
+    problems.push(`transaction is ${describeValue(options.transaction)}; accepted: 'each', 'all'`)
+  }
+  const seen = new Set<string>()
+  let idType: string | undefined
+  options.migrations.forEach((migration, index) => {
+    const label = `migrations[${index}]`
+    if (typeof migration !== 'object' || migration === null) {
+      problems.push(`${label} is ${describeValue(migration)}; expected { id, name, up, down? }`)
+      return
+    }
+    const { id } = migration
+    if (!(typeof id === 'string' && id !== '') && !(typeof id === 'number' && Number.isFinite(id))) {
+      problems.push(`${label}.id is ${describeValue(id)}; accepted: a non-empty string or a finite number`)
+    } else {
+      if (idType !== undefined && typeof id !== idType)
+        problems.push(`${label}.id ${describeValue(id)} is a ${typeof id}, the others are ${idType}s: do not mix the two`)
+      idType ??= typeof id
+      if (seen.has(String(id))) problems.push(`${label}.id ${describeValue(id)} is used by another migration`)
+      seen.add(String(id))
+    }
+    if (typeof migration.name !== 'string') problems.push(`${label}.name must be a string, got ${describeValue(migration.name)}`)
+    if (!isStep(migration.up))
+      problems.push(`${label}.up is ${describeValue(migration.up)}; accepted: SQL text, a sql\`\` query or an async function (tx) => {}`)
+    if (migration.down !== undefined && !isStep(migration.down)) {
+      problems.push(
+        `${label}.down is ${describeValue(migration.down)}; accepted: SQL text, a sql\`\` query or an async function (tx) => {}`,
+      )
+    }
+    if (migration.checksum !== undefined && (typeof migration.checksum !== 'string' || migration.checksum === '')) {
+      problems.push(`${label}.checksum must be a non-empty string, got ${describeValue(migration.checksum)}`)
+    }
+  })
+  if (problems.length > 0) throw new ConfigError(problems, { subject: 'migrator options' })
+}
+
+/** A signed 64-bit advisory-lock key derived from the table's qualified name, as text (pg's int8 parameter). */
+function lockKey(schema: string | undefined, table: string): string {
+  const digest = createHash('sha256')
+    .update(`tessera:migrations:${schema ?? ''}.${table}`)
+    .digest()
+  return digest.readBigInt64BE(0).toString()
+}
+
+interface AppliedRow {
+  id: string
+  name: string
+  checksum: string
+  applied_at: Date | string
+  duration_ms: number | string
+}
+
+function toApplied(row: AppliedRow): AppliedMigration {
+  return {
+    id: row.id,
+    name: row.name,
+    checksum: row.checksum,
+    appliedAt: row.applied_at instanceof Date ? row.applied_at : new Date(row.applied_at),
+    durationMs: Number(row.duration_ms),
+  }
+}
+
+/**
+ * Creates a migrator over `provider`. Migrations are applied in id order and recorded in `table` (id, name,
+ * checksum, applied_at, duration_ms). Each run takes a transaction-scoped advisory lock
+ * (`pg_advisory_xact_lock`) inside the very transaction that applies and records a migration, then checks
+ * again that the migration is still pending: two processes migrating the same database at once apply every
+ * migration exactly once. Each migration is published on the `tessera:schema:migration` tracing channel.
+ *
+ * Defaults: `table` `'tessera_migrations'`, `transaction` `'each'` (one transaction per migration).
+ * Statements PostgreSQL refuses inside a transaction (`CREATE INDEX CONCURRENTLY`, `ALTER TYPE … ADD VALUE`
+ * before 12) cannot be migrations here.
+ *
+ * @throws ConfigError listing every invalid option or migration (duplicate ids, missing `up`…).
+ * @example
+ * const migrator = createMigrator(db, { migrations, schema: 'app' })
+ * const { pending, changed } = await migrator.status()
+ * await migrator.up()
+ * await migrator.down({ to: 3 }) // reverts everything after migration 3
+ */
+export function createMigrator(provider: Provider, options: MigratorOptions): Migrator {
+  validateOptions(options)
+  const table = options.table ?? 'tessera_migrations'
+  const schema = options.schema
+  const mode = options.transaction ?? 'each'
+  const migrations = [...options.migrations].sort((a, b) => compareIds(a.id, b.id))
+  const checksums = new Map(migrations.map((m) => [String(m.id), migrationChecksum(m)]))
+  const byId = new Map(migrations.map((m) => [String(m.id), m]))
+  const tableId = sql.id(schema === undefined ? [table] : [schema, table])
+  const key = lockKey(schema, table)
+
+  async function lock(tx: Queryable): Promise<void> {
+    await tx.query(sql`SELECT pg_advisory_xact_lock(${key}::bigint)`)
+  }
+
+  async function tableExists(q: Queryable): Promise<boolean> {
+    const name = schema === undefined ? sql.id(table).text : `${sql.id(schema).text}.${sql.id(table).text}`
+    const { rows } = await q.query<{ found: boolean }>(sql`SELECT to_regclass(${name}) IS NOT NULL AS found`)
+    return rows[0]?.found === true
+  }
+
+  async function readApplied(q: Queryable): Promise<AppliedMigration[]> {
+    if (!(await tableExists(q))) return []
+    const { rows } = await q.query<AppliedRow>(sql`SELECT id, name, checksum, applied_at, duration_ms FROM ${tableId}`)
+    return rows.map(toApplied).sort((a, b) => compareIds(idOf(a.id), idOf(b.id)))
+  }
+
+  /** Recorded ids are text; the defined migration's id keeps numbers sorting numerically. */
+  function idOf(recorded: string): MigrationId {
+    return byId.get(recorded)?.id ?? recorded
+  }
+
+  async function ensureTable(): Promise<void> {
+    // Under the lock: two processes racing on CREATE TABLE IF NOT EXISTS can still collide in pg_type.
+    await provider.transaction(async (tx) => {
+      await lock(tx)
+      if (schema !== undefined) await tx.query(sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`)
+      await tx.query(
+        sql`CREATE TABLE IF NOT EXISTS ${tableId} (id text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), duration_ms integer NOT NULL)`,
+      )
+    })
+  }
+
+  function computeStatus(applied: AppliedMigration[]): MigrationStatus {
+    const appliedIds = new Set(applied.map((a) => a.id))
+    const changed: ChangedMigration[] = []
+    const unknown: AppliedMigration[] = []
+    for (const record of applied) {
+      const migration = byId.get(record.id)
+      if (migration === undefined) {
+        unknown.push(record)
+        continue
+      }
+      const current = checksums.get(record.id) as string
+      if (current !== record.checksum)
+        changed.push({ id: migration.id, name: migration.name, appliedChecksum: record.checksum, currentChecksum: current })
+    }
+    const pending = migrations.filter((m) => !appliedIds.has(String(m.id)))
+    return { applied, pending, changed, unknown }
+  }
+
+  function refuseChanged(status: MigrationStatus): void {
+    if (status.changed.length === 0) return
+    const names = status.changed.map((c) => `${c.id} (${c.name})`).join(', ')
+    throw new ConfigError(
+      status.changed.map(
+        (c) =>
+          `migration ${c.id} (${c.name}) was changed after it was applied: checksum ${c.appliedChecksum.slice(0, 12)}… recorded, ${c.currentChecksum.slice(0, 12)}… now`,
+      ),
+      {
+        subject: `migrations: applied migration${status.changed.length === 1 ? '' : 's'} ${names} changed; restore the applied version or add a new migration`,
+      },
+    )
+  }
+
+  async function runStep(tx: Transaction, step: MigrationStep): Promise<void> {
+    if (schema !== undefined) await tx.query(sql`SELECT set_config('search_path', ${`${sql.id(schema).text}, public`}, true)`)
+    if (typeof step === 'function') await step(tx)
+    else if (typeof step === 'string') await tx.query(step, undefined, { prepare: false })
+    else await tx.query(step)
+  }
+
+  /** Applies one migration in `tx` unless another migrator already did; returns the duration, or undefined when skipped. */
+  async function applyOne(tx: Transaction, migration: Migration): Promise<number | undefined> {
+    await lock(tx)
+    const { rows } = await tx.query(sql`SELECT 1 FROM ${tableId} WHERE id = ${String(migration.id)}`)
+    if (rows.length > 0) return undefined
+    const message = { version: String(migration.id), name: migration.name, direction: 'up' as const }
+    return traced(CHANNELS.migration, message, async () => {
+      const started = performance.now()
+      await runStep(tx, migration.up)
+      const durationMs = Math.round(performance.now() - started)
+      await tx.query(
+        sql`INSERT INTO ${tableId} (id, name, checksum, duration_ms) VALUES (${String(migration.id)}, ${migration.name}, ${checksums.get(String(migration.id))}, ${durationMs})`,
+      )
+      return durationMs
+    })
+  }
+
+  async function revertOne(tx: Transaction, migration: Migration): Promise<number | undefined> {
+    await lock(tx)
+    const { rows } = await tx.query(sql`SELECT 1 FROM ${tableId} WHERE id = ${String(migration.id)}`)
+    if (rows.length === 0) return undefined
+    const message = { version: String(migration.id), name: migration.name, direction: 'down' as const }
+    return traced(CHANNELS.migration, message, async () => {
+      const started = performance.now()
+      await runStep(tx, migration.down as MigrationStep)
+      await tx.query(sql`DELETE FROM ${tableId} WHERE id = ${String(migration.id)}`)
+      return Math.round(performance.now() - started)
+    })
+  }
+
+  async function run(
+    plan: readonly Migration[],
+    step: (tx: Transaction, migration: Migration) => Promise<number | undefined>,
+  ): Promise<MigrationRunResult> {
+    const done: MigrationRunResult['migrations'] = []
+    if (mode === 'all') {
+      await provider.transaction(async (tx) => {
+        for (const migration of plan) {
+          const durationMs = await step(tx, migration)
+          if (durationMs !== undefined) done.push({ id: migration.id, name: migration.name, durationMs })
+        }
+      })
+      return { migrations: done }
+    }
+    for (const migration of plan) {
+      const durationMs = await provider.transaction((tx) => step(tx, migration))
+      if (durationMs !== undefined) done.push({ id: migration.id, name: migration.name, durationMs })
+    }
+    return { migrations: done }
+  }
+
+  return {
+    async status() {
+      return computeStatus(await readApplied(provider))
+    },
+
+    async up(upOptions = {}) {
+      const { to } = upOptions
+      if (to !== undefined && !byId.has(String(to))) {
+        throw new ConfigError(`up({ to: ${describeValue(to)} }) names no migration`, { subject: 'migration target' })
+      }
+      await ensureTable()
+      const status = computeStatus(await readApplied(provider))
+      refuseChanged(status)
+      const plan = status.pending.filter((m) => to === undefined || compareIds(m.id, to) <= 0)
+      return run(plan, applyOne)
+    },
+
+    async down(downOptions = {}) {
+      const status = computeStatus(await readApplied(provider))
+      refuseChanged(status)
+      const applied = [...status.applied].reverse()
+      let toRevert: AppliedMigration[]
+      if (downOptions.to === undefined) toRevert = applied.slice(0, 1)
+      else if (downOptions.to === null) toRevert = applied
+      else {
+        const to = downOptions.to
+        if (!byId.has(String(to)))
+          throw new ConfigError(`down({ to: ${describeValue(to)} }) names no migration`, { subject: 'migration target' })
+        toRevert = applied.filter((record) => compareIds(idOf(record.id), to) > 0)
+      }
+      const problems: string[] = []
+      const plan: Migration[] = []
+      for (const record of toRevert) {
+        const migration = byId.get(record.id)
+        if (migration === undefined)
+          problems.push(`migration ${record.id} (${record.name}) is applied but not in the migration list, so it cannot be reverted`)
+        else if (migration.down === undefined) problems.push(`migration ${migration.id} (${migration.name}) has no down step`)
+        else plan.push(migration)
+      }
+      if (problems.length > 0) {
+        throw new ConfigError(problems, { subject: 'down migration (nothing was reverted)' })
+      }
+      return run(plan, revertOne)
+    },
+  }
+}

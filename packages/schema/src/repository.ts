@@ -1,0 +1,664 @@
+import {
+  describeValue,
+  isSqlQuery,
+  NotFoundError,
+  OptimisticLockError,
+  type Provider,
+  type Queryable,
+  type QueryConfig,
+  type Row,
+  type SqlQuery,
+  sql,
+  type Transaction,
+  UniqueViolationError,
+  ValidationError,
+  type ValidationIssue,
+} from '@tessera/core'
+import { decodeCursor, encodeCursor, orderByClause, type SortKey, seekCondition } from './cursor'
+import type { AnyEntity, InferEntity, InferInsert, InferUpdate } from './define-entity'
+import { type FieldValues, insertStatements, keyCondition, setClause, tableOf } from './dml'
+import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
+import { hasLifecycle, runLifecycle } from './lifecycle'
+import { DuplicateKeyError } from './repository-errors'
+import { generateForInsert, loadRow, type RowLoader, toParamValue, validateInput, validateInputSync } from './repository-model'
+import { compileWhere, type Where, type WhereTarget } from './where'
+
+/** A primary key value: the value itself for a one-field key, an object of the key fields for a composite key. */
+export type PrimaryKey = string | number | bigint | Readonly<Record<string, unknown>>
+
+/** Sort direction of one field. */
+export type SortDirection = 'asc' | 'desc'
+
+/**
+ * An ordering: `{ createdAt: 'desc', name: 'asc' }` (keys in order) or a list of one-key objects. The primary key is
+ * always appended as the last tiebreaker, so pages are stable even when sort values repeat.
+ */
+export type OrderBy<T> = { [K in keyof T]?: SortDirection } | readonly { [K in keyof T]?: SortDirection }[]
+
+/** Options of {@link Repository.findMany}. */
+export interface FindManyOptions<T> {
+  /** Which rows. Default: all. */
+  where?: Where<T>
+  /** Default: the primary key, ascending. */
+  orderBy?: OrderBy<T>
+  /** Page size. Default: no limit (and then no `nextCursor`). */
+  limit?: number
+  /** Rows to skip. Prefer `after` for deep pages: an offset still reads the skipped rows. Default: 0. */
+  offset?: number
+  /** The `nextCursor` of the previous page: the page continues right after its last row (keyset pagination). */
+  after?: string
+}
+
+/** One page of {@link Repository.findMany}. */
+export interface Page<T> {
+  rows: T[]
+  /** Pass as `after` to get the next page; `undefined` when this page is the last one (or no `limit` was given). */
+  nextCursor: string | undefined
+}
+
+/** Options of {@link Repository.update}. */
+export interface UpdateOptions {
+  /** The version the row must still have (entities with a `.version()` field). Default: `patch.version`. */
+  expectedVersion?: number | bigint
+}
+
+/** Which conflict an upsert resolves: the primary key, a named constraint, or the fields of a unique constraint/index. */
+export type ConflictTarget = 'primaryKey' | { constraint: string } | { fields: readonly string[] }
+
+/** Options of {@link Repository.upsert}. */
+export interface UpsertOptions {
+  /** Default: `'primaryKey'`. */
+  conflict?: ConflictTarget
+}
+
+/** Options of {@link Repository.insertMany}. */
+export interface InsertManyOptions {
+  /** Return the inserted rows (`RETURNING *`). `false` returns the number of rows inserted instead. Default: `true`. */
+  returning?: boolean
+  /**
+   * Validate every row before writing. `false` skips validation (and its coercion) for trusted bulk loads; the
+   * database's own constraints still apply. Default: `true`.
+   */
+  validate?: boolean
+}
+
+/**
+ * Typed CRUD for one entity over a provider or a transaction; see {@link repository}. Every row handed back went
+ * through the row mapper and the entity's `afterLoad` hook.
+ */
+export interface Repository<E extends AnyEntity> {
+  readonly entity: E
+  /** Validates, fills generated values, runs `beforeInsert`, inserts, runs `afterWrite`; returns the stored row. */
+  insert(input: InferInsert<E>): Promise<InferEntity<E>>
+  /** Inserts many rows with multi-row INSERTs of at most 65,535 parameters each, all in one transaction. */
+  insertMany(inputs: readonly InferInsert<E>[], options?: InsertManyOptions & { returning?: true }): Promise<InferEntity<E>[]>
+  insertMany(inputs: readonly InferInsert<E>[], options: InsertManyOptions & { returning: false }): Promise<number>
+  /** The row with this primary key, or `undefined`. */
+  findById(id: PrimaryKey): Promise<InferEntity<E> | undefined>
+  /** The first row matching `where` (in primary key order), or `undefined`. */
+  findOne(where: Where<InferEntity<E>>): Promise<InferEntity<E> | undefined>
+  /** A page of rows; see {@link FindManyOptions}. */
+  findMany(options?: FindManyOptions<InferEntity<E>>): Promise<Page<InferEntity<E>>>
+  /** How many rows match. */
+  count(where?: Where<InferEntity<E>>): Promise<number>
+  /** Whether any row matches. */
+  exists(where?: Where<InferEntity<E>>): Promise<boolean>
+  /**
+   * Updates one row. With a version field the row must still have the expected version (`options.expectedVersion`,
+   * else `patch.version`), else `OptimisticLockError`; the version is bumped and `updatedAt` set.
+   * @throws NotFoundError when no row has this key. @throws ValidationError before anything is written.
+   */
+  update(id: PrimaryKey, patch: InferUpdate<E>, options?: UpdateOptions): Promise<InferEntity<E>>
+  /** Updates every matching row (bumping versions, setting `updatedAt`); returns how many. Runs no per-row hooks except `afterWrite`. */
+  updateMany(where: Where<InferEntity<E>>, patch: InferUpdate<E>): Promise<number>
+  /** INSERT … ON CONFLICT … DO UPDATE: inserts the row, or updates the conflicting one with the given values. */
+  upsert(input: InferInsert<E>, options?: UpsertOptions): Promise<InferEntity<E>>
+  /** Deletes one row after its `beforeDelete` hook; returns whether a row was deleted. */
+  delete(id: PrimaryKey): Promise<boolean>
+  /** Deletes every matching row (running `beforeDelete` for each when the entity has that hook); returns how many. */
+  deleteMany(where: Where<InferEntity<E>>): Promise<number>
+  /** The same repository running on `tx` (a transaction from `provider.transaction`). */
+  withTransaction(tx: Transaction): Repository<E>
+}
+
+function isProvider(queryable: Queryable): queryable is Provider {
+  return typeof (queryable as Partial<Provider>).transaction === 'function'
+}
+
+const EMPTY_ISSUES: readonly ValidationIssue[] = []
+
+/**
+ * A repository for `entity` over `queryable`.
+ *
+ * Writes that run more than one statement, or run hooks (`beforeInsert`, `beforeUpdate`, `beforeDelete`,
+ * `afterWrite`), run in a transaction: on a `Provider` the repository opens one; on a `Transaction` (from
+ * `withTransaction(tx)` or passed directly) it joins it. A hook that throws rolls the write back. A single statement
+ * without hooks runs as it is (it is atomic on its own). A plain `Queryable` that is neither runs statements as they come.
+ *
+ * Filters (`where`) and orderings name fields, never columns: an unknown field is a `ValidationError`, never SQL.
+ * A unique violation arrives as a {@link DuplicateKeyError} (a `UniqueViolationError`) naming the constraint and fields.
+ *
+ * @example
+ * const users = repository(User, db)
+ * const ada = await users.insert({ email: 'ada@example.com', name: 'Ada' })
+ * const page = await users.findMany({ where: { name: { ilike: 'a%' } }, orderBy: { createdAt: 'desc' }, limit: 50 })
+ * await users.update(ada.id, { name: 'Ada L.', version: ada.version })
+ */
+export function repository<E extends AnyEntity>(entity: E, queryable: Queryable): Repository<E> {
+  const meta = entityMeta(entity)
+  return createRepository(entity, meta, queryable, compileTarget(meta), createLoader(entity, meta))
+}
+
+function compileTarget(meta: EntityMeta): WhereTarget {
+  return {
+    name: meta.name,
+    columnOf: (field) => meta.byField.get(field)?.columnName,
+    toParam: (field, value) => toParamValue(meta.entity, meta.byField.get(field) as FieldMeta, value),
+  }
+}
+
+function createLoader(entity: AnyEntity, meta: EntityMeta): RowLoader {
+  return loadRow(entity, meta)
+}
+
+type Entityish = Record<string, unknown>
+
+function createRepository<E extends AnyEntity>(
+  entity: E,
+  meta: EntityMeta,
+  queryable: Queryable,
+  target: WhereTarget,
+  load: RowLoader,
+): Repository<E> {
+  type T = InferEntity<E>
+  const table = tableOf(meta)
+  const hasAfterLoad = hasLifecycle(entity, 'afterLoad')
+  const hasAfterWrite = hasLifecycle(entity, 'afterWrite')
+
+  /** Runs `fn` in a transaction when `needed` and possible; otherwise on the queryable itself. */
+  function inTransaction<R>(needed: boolean, fn: (q: Queryable) => Promise<R>): Promise<R> {
+    if (needed && isProvider(queryable)) return queryable.transaction((tx) => fn(tx))
+    return fn(queryable)
+  }
+
+  async function run(q: Queryable, query: SqlQuery | QueryConfig): Promise<Row[]> {
+    try {
+      const result = isSqlQuery(query) ? await q.query(query) : await q.query(query.text, query.values)
+      return result.rows
+    } catch (error) {
+      throw withFields(meta, error)
+    }
+  }
+
+  async function runCount(q: Queryable, query: SqlQuery): Promise<number> {
+    try {
+      return (await q.query(query)).rowCount
+    } catch (error) {
+      throw withFields(meta, error)
+    }
+  }
+
+  async function toEntities(rows: readonly Row[], q: Queryable): Promise<T[]> {
+    const out = new Array<T>(rows.length)
+    for (let i = 0; i < rows.length; i++) out[i] = load(rows[i] as Row) as T
+    if (!hasAfterLoad) return out
+    for (let i = 0; i < out.length; i++) {
+      out[i] = (await runLifecycle(entity, 'afterLoad', out[i] as never, { operation: 'load', queryable: q })) as T
+    }
+    return out
+  }
+
+  async function afterWrite(rows: readonly T[], q: Queryable, operation: 'insert' | 'update' | 'upsert'): Promise<void> {
+    if (!hasAfterWrite) return
+    for (const row of rows) await runLifecycle(entity, 'afterWrite', row as never, { operation, queryable: q })
+  }
+
+  function where(filter: unknown): SqlQuery {
+    return compileWhere(filter, target)
+  }
+
+  function keyOf(id: PrimaryKey): FieldValues {
+    const keys = meta.primaryKeys
+    if (keys.length === 1) {
+      const field = keys[0] as FieldMeta
+      const value =
+        typeof id === 'object' && id !== null && !(id instanceof Date) && !Buffer.isBuffer(id) ? (id as Entityish)[field.fieldName] : id
+      if (value === undefined || value === null) throw badKey(id)
+      return { [field.fieldName]: value }
+    }
+    if (typeof id !== 'object' || id === null) throw badKey(id)
+    const key: Record<string, unknown> = {}
+    for (const field of keys) {
+      const value = (id as Entityish)[field.fieldName]
+      if (value === undefined || value === null) throw badKey(id)
+      key[field.fieldName] = value
+    }
+    return key
+  }
+
+  function badKey(id: unknown): ValidationError {
+    const expected =
+      meta.primaryKeys.length === 1
+        ? `a ${meta.primaryKeys[0]?.fieldName} value`
+        : `{ ${meta.primaryKeys.map((f) => f.fieldName).join(', ')} }`
+    return new ValidationError(
+      [{ path: ['id'], message: `${describeValue(id)} is not a primary key of ${meta.name}; expected ${expected}`, value: id }],
+      {
+        subject: `${meta.name} key`,
+      },
+    )
+  }
+
+  function sortKeys(orderBy: unknown): SortKey[] {
+    const issues: ValidationIssue[] = []
+    const keys: SortKey[] = []
+    const seen = new Set<string>()
+    const entries: [string, unknown][] = []
+    if (Array.isArray(orderBy)) for (const item of orderBy) entries.push(...Object.entries((item ?? {}) as Entityish))
+    else if (orderBy !== undefined) {
+      if (typeof orderBy !== 'object' || orderBy === null) {
+        throw new ValidationError(
+          [{ path: ['orderBy'], message: `expected { field: 'asc' | 'desc' }, got ${describeValue(orderBy)}`, value: orderBy }],
+          {
+            subject: `${meta.name} ordering`,
+          },
+        )
+      }
+      entries.push(...Object.entries(orderBy))
+    }
+    for (const [fieldName, direction] of entries) {
+      const field = meta.byField.get(fieldName)
+      if (field === undefined)
+        issues.push({ path: ['orderBy', fieldName], message: `${meta.name} has no field ${describeValue(fieldName)}`, value: fieldName })
+      else if (direction !== 'asc' && direction !== 'desc') {
+        issues.push({
+          path: ['orderBy', fieldName],
+          message: `direction ${describeValue(direction)}; accepted: 'asc', 'desc'`,
+          value: direction,
+        })
+      } else if (!seen.has(fieldName)) {
+        seen.add(fieldName)
+        keys.push({ field: fieldName, column: field.columnName, direction, nullable: field.nullable })
+      }
+    }
+    if (issues.length > 0) throw new ValidationError(issues, { subject: `${meta.name} ordering` })
+    // The primary key breaks ties, so equal sort values still page deterministically.
+    for (const field of meta.primaryKeys) {
+      if (!seen.has(field.fieldName)) keys.push({ field: field.fieldName, column: field.columnName, direction: 'asc', nullable: false })
+    }
+    return keys
+  }
+
+  function checkCount(value: unknown, name: string): number | undefined {
+    if (value === undefined) return undefined
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new ValidationError([{ path: [name], message: `${name} must be a non-negative integer, got ${describeValue(value)}`, value }], {
+        subject: `${meta.name} page request`,
+      })
+    }
+    return value
+  }
+
+  async function prepareInsert(
+    input: unknown,
+    q: Queryable | undefined,
+    operation: 'insert' | 'upsert',
+    index?: number,
+    validate = true,
+  ): Promise<{ row: FieldValues; issues: readonly ValidationIssue[] }> {
+    let value = generateForInsert(entity, input)
+    if (q !== undefined && hasLifecycle(entity, 'beforeInsert'))
+      value = await runLifecycle(entity, 'beforeInsert', value as never, { operation, queryable: q })
+    if (!validate) return { row: value, issues: EMPTY_ISSUES }
+    const checked = await validateInput(entity, value, 'insert')
+    if (!checked.ok)
+      return { row: {}, issues: index === undefined ? checked.issues : checked.issues.map((i) => ({ ...i, path: [index, ...i.path] })) }
+    return { row: checked.value, issues: EMPTY_ISSUES }
+  }
+
+  /** {@link prepareInsert} for entities without `beforeInsert` and with synchronous validators; `undefined` otherwise. */
+  function prepareSync(
+    input: unknown,
+    index: number,
+    validate: boolean,
+  ): { row: FieldValues; issues: readonly ValidationIssue[] } | undefined {
+    const value = generateForInsert(entity, input)
+    if (!validate) return { row: value, issues: EMPTY_ISSUES }
+    const checked = validateInputSync(entity, value, 'insert')
+    if (checked === undefined) return undefined
+    if (!checked.ok) return { row: {}, issues: checked.issues.map((i) => ({ ...i, path: [index, ...i.path] })) }
+    return { row: checked.value, issues: EMPTY_ISSUES }
+  }
+
+  function validationError(issues: readonly ValidationIssue[], what: string): ValidationError {
+    return new ValidationError(issues, { subject: `${meta.name} ${what}` })
+  }
+
+  async function insertAll(inputs: readonly unknown[], returning: boolean, validate: boolean): Promise<T[] | number> {
+    if (!Array.isArray(inputs))
+      throw validationError([{ path: [], message: `insertMany expects an array, got ${describeValue(inputs)}` }], 'input')
+    if (inputs.length === 0) return returning ? [] : 0
+    const hasBefore = hasLifecycle(entity, 'beforeInsert')
+    const prepareRows = async (q: Queryable | undefined): Promise<FieldValues[]> => {
+      const rows: FieldValues[] = new Array(inputs.length)
+      const issues: ValidationIssue[] = []
+      for (let i = 0; i < inputs.length; i++) {
+        // No promise per row when nothing is async: a bulk insert of 100k rows should not queue 100k microtasks.
+        const prepared = hasBefore ? undefined : prepareSync(inputs[i], i, validate)
+        const { row, issues: found } = prepared ?? (await prepareInsert(inputs[i], q, 'insert', i, validate))
+        if (found.length > 0) issues.push(...found)
+        rows[i] = row
+      }
+      if (issues.length > 0) throw validationError(issues, 'input')
+      return rows
+    }
+    // Validate before opening a transaction when no hook can change the input: a bad batch costs no round trip.
+    const early = hasBefore ? undefined : await prepareRows(undefined)
+    const needsRows = returning || hasAfterWrite
+    const statementsOf = (rows: FieldValues[]) => insertStatements(entity, meta, rows, needsRows)
+    const statements = early === undefined ? undefined : statementsOf(early)
+    const needsTransaction = hasBefore || hasAfterWrite || (statements !== undefined && statements.length > 1)
+    return inTransaction(needsTransaction, async (q) => {
+      const list = statements ?? statementsOf(await prepareRows(q))
+      if (!needsRows) {
+        let count = 0
+        for (const statement of list) {
+          try {
+            count += (await q.query(statement.text, statement.values)).rowCount
+          } catch (error) {
+            throw withFields(meta, error)
+          }
+        }
+        return count
+      }
+      const rows: Row[] = []
+      for (const statement of list) for (const row of await run(q, statement)) rows.push(row)
+      const entities = await toEntities(rows, q)
+      await afterWrite(entities, q, 'insert')
+      return returning ? entities : entities.length
+    })
+  }
+
+  async function loadOne(q: Queryable, query: SqlQuery): Promise<T | undefined> {
+    const rows = await run(q, query)
+    if (rows.length === 0) return undefined
+    return (await toEntities(rows, q))[0]
+  }
+
+  const repo: Repository<E> = {
+    entity,
+
+    async insert(input) {
+      const hooked = hasLifecycle(entity, 'beforeInsert') || hasAfterWrite
+      return inTransaction(hooked, async (q) => {
+        const prepared = await prepareInsert(input, hooked ? q : undefined, 'insert')
+        if (prepared.issues.length > 0) throw validationError(prepared.issues, 'input')
+        const [statement] = insertStatements(entity, meta, [prepared.row], true)
+        const rows = await run(q, statement as QueryConfig)
+        const [row] = await toEntities(rows, q)
+        await afterWrite([row as T], q, 'insert')
+        return row as T
+      })
+    },
+
+    insertMany: ((inputs: readonly unknown[], options: InsertManyOptions = {}) =>
+      insertAll(inputs, options.returning !== false, options.validate !== false)) as Repository<E>['insertMany'],
+
+    findById(id) {
+      return loadOne(queryable, sql`SELECT * FROM ${table} WHERE ${keyCondition(entity, meta, keyOf(id))}`)
+    },
+
+    findOne(filter) {
+      const order = orderByClause(sortKeys(undefined))
+      return loadOne(queryable, sql`SELECT * FROM ${table} WHERE ${where(filter)} ORDER BY ${order} LIMIT 1`)
+    },
+
+    async findMany(options = {}) {
+      const keys = sortKeys(options.orderBy)
+      const limit = checkCount(options.limit, 'limit')
+      const offset = checkCount(options.offset, 'offset')
+      const conditions = [where(options.where)]
+      if (options.after !== undefined) conditions.push(seekCondition(keys, decodeCursor(keys, options.after, meta.name)))
+      // With a limit, read one row more to learn whether another page exists, and the sort keys as text: a cursor
+      // built from JavaScript values would lose precision (timestamps have microseconds, Dates milliseconds).
+      const cursorColumns =
+        limit === undefined ? sql`` : sql`, ${sql.join(keys.map((k, i) => sql`${sql.id(k.column)}::text AS ${sql.id(`__tessera_k${i}`)}`))}`
+      const limitClause = limit === undefined ? sql`` : sql` LIMIT ${limit + 1}`
+      const offsetClause = offset === undefined || offset === 0 ? sql`` : sql` OFFSET ${offset}`
+      const rows = await run(
+        queryable,
+        sql`SELECT *${cursorColumns} FROM ${table} WHERE ${sql.join(conditions, sql` AND `)} ORDER BY ${orderByClause(keys)}${limitClause}${offsetClause}`,
+      )
+      let nextCursor: string | undefined
+      if (limit !== undefined && rows.length > limit) {
+        rows.length = limit
+        const last = rows[limit - 1]
+        nextCursor =
+          last === undefined
+            ? undefined
+            : encodeCursor(
+                keys,
+                keys.map((_k, i) => last[`__tessera_k${i}`] ?? null),
+              )
+      }
+      return { rows: await toEntities(rows, queryable), nextCursor }
+    },
+
+    async count(filter) {
+      const rows = await run(queryable, sql`SELECT count(*)::int8 AS n FROM ${table} WHERE ${where(filter)}`)
+      return Number(rows[0]?.n ?? 0)
+    },
+
+    async exists(filter) {
+      const rows = await run(queryable, sql`SELECT EXISTS (SELECT 1 FROM ${table} WHERE ${where(filter)}) AS found`)
+      return rows[0]?.found === true
+    },
+
+    async update(id, patch, options = {}) {
+      const key = keyOf(id)
+      const version = meta.versionField
+      const expected = options.expectedVersion ?? (version === undefined ? undefined : (patch as Entityish)[version.fieldName])
+      const hooked = hasLifecycle(entity, 'beforeUpdate') || hasAfterWrite
+      return inTransaction(hooked, async (q) => {
+        let changes = stripKeys(patch as Entityish)
+        if (hasLifecycle(entity, 'beforeUpdate'))
+          changes = (await runLifecycle(entity, 'beforeUpdate', changes as never, { operation: 'update', queryable: q })) as Entityish
+        const checked = await validateInput(entity, changes, 'update')
+        if (!checked.ok) throw validationError(checked.issues, 'update')
+        changes = checked.value
+        let condition = keyCondition(entity, meta, key)
+        if (version !== undefined && expected !== undefined)
+          condition = sql`${condition} AND ${sql.id(version.columnName)} = ${toParamValue(entity, version, expected)}`
+        const rows = await run(q, sql`UPDATE ${table} SET ${setClause(entity, meta, changes, new Date())} WHERE ${condition} RETURNING *`)
+        if (rows.length === 0) {
+          // Tell "gone" from "changed by someone else" with one more read, only on the failure path.
+          const found = await run(q, sql`SELECT 1 FROM ${table} WHERE ${keyCondition(entity, meta, key)}`)
+          if (found.length === 0) throw new NotFoundError({ entity: meta.name, key: id })
+          throw new OptimisticLockError({ entity: meta.name, key: id, expectedVersion: expected })
+        }
+        const [row] = await toEntities(rows, q)
+        await afterWrite([row as T], q, 'update')
+        return row as T
+      })
+    },
+
+    async updateMany(filter, patch) {
+      const condition = where(filter)
+      return inTransaction(hasLifecycle(entity, 'beforeUpdate') || hasAfterWrite, async (q) => {
+        let changes = stripKeys(patch as Entityish)
+        if (hasLifecycle(entity, 'beforeUpdate'))
+          changes = (await runLifecycle(entity, 'beforeUpdate', changes as never, { operation: 'update', queryable: q })) as Entityish
+        const checked = await validateInput(entity, changes, 'update')
+        if (!checked.ok) throw validationError(checked.issues, 'update')
+        changes = checked.value
+        const statement = sql`UPDATE ${table} SET ${setClause(entity, meta, changes, new Date())} WHERE ${condition}`
+        if (!hasAfterWrite) return runCount(q, statement)
+        const rows = await run(q, sql`${statement} RETURNING *`)
+        await afterWrite(await toEntities(rows, q), q, 'update')
+        return rows.length
+      })
+    },
+
+    async upsert(input, options = {}) {
+      const conflict = conflictClause(meta, options.conflict ?? 'primaryKey')
+      const hooked = hasLifecycle(entity, 'beforeInsert') || hasAfterWrite
+      return inTransaction(hooked, async (q) => {
+        const prepared = await prepareInsert(input, hooked ? q : undefined, 'upsert')
+        if (prepared.issues.length > 0) throw validationError(prepared.issues, 'input')
+        const updates = upsertAssignments(meta, prepared.row, conflict.fields)
+        const [statement] = insertStatements(entity, meta, [prepared.row], true, ` ${conflict.text} DO UPDATE SET ${updates}`)
+        const rows = await run(q, statement as QueryConfig)
+        const [row] = await toEntities(rows, q)
+        await afterWrite([row as T], q, 'upsert')
+        return row as T
+      })
+    },
+
+    async delete(id) {
+      const key = keyOf(id)
+      const hooked = hasLifecycle(entity, 'beforeDelete')
+      return inTransaction(hooked, async (q) => {
+        if (hooked) await runLifecycle(entity, 'beforeDelete', keyAsFields(key) as never, { operation: 'delete', queryable: q })
+        return (await runCount(q, sql`DELETE FROM ${table} WHERE ${keyCondition(entity, meta, key)}`)) > 0
+      })
+    },
+
+    async deleteMany(filter) {
+      const condition = where(filter)
+      if (!hasLifecycle(entity, 'beforeDelete')) return runCount(queryable, sql`DELETE FROM ${table} WHERE ${condition}`)
+      return inTransaction(true, async (q) => {
+        // The hook runs per key: lock the matching rows, run it for each, then delete exactly those rows.
+        const pk = sql.join(meta.primaryKeys.map((f) => sql.id(f.columnName)))
+        const locked = await run(q, sql`SELECT ${pk} FROM ${table} WHERE ${condition} FOR UPDATE`)
+        if (locked.length === 0) return 0
+        const keys = locked.map((row) => {
+          const key: Record<string, unknown> = {}
+          for (const f of meta.primaryKeys) key[f.fieldName] = row[f.columnName]
+          return key
+        })
+        for (const key of keys) await runLifecycle(entity, 'beforeDelete', key as never, { operation: 'delete', queryable: q })
+        const byKey = sql.join(
+          keys.map((key) => sql`(${keyCondition(entity, meta, key)})`),
+          sql` OR `,
+        )
+        return runCount(q, sql`DELETE FROM ${table} WHERE ${byKey}`)
+      })
+    },
+
+    withTransaction(tx) {
+      return createRepository(entity, meta, tx, target, load)
+    },
+  }
+
+  function stripKeys(patch: Entityish): Entityish {
+    if (typeof patch !== 'object' || patch === null)
+      throw validationError([{ path: [], message: `expected an object of changes, got ${describeValue(patch)}` }], 'update')
+    const changes: Entityish = {}
+    for (const [field, value] of Object.entries(patch)) {
+      if (value === undefined) continue
+      const fieldMeta = meta.byField.get(field)
+      // Keys identify the row and the version is the lock, not a change; unknown fields are left for validation to report.
+      if (fieldMeta?.primaryKey || fieldMeta === meta.versionField) continue
+      changes[field] = value
+    }
+    return changes
+  }
+
+  function keyAsFields(key: FieldValues): Entityish {
+    return { ...key }
+  }
+
+  return repo
+}
+
+interface CompiledConflict {
+  text: string
+  /** Fields that identify the conflict (not updated); empty for a named constraint. */
+  fields: readonly string[]
+}
+
+function conflictClause(meta: EntityMeta, conflict: ConflictTarget): CompiledConflict {
+  if (conflict === 'primaryKey') {
+    return {
+      text: `ON CONFLICT (${meta.primaryKeys.map((f) => f.quotedColumn).join(', ')})`,
+      fields: meta.primaryKeys.map((f) => f.fieldName),
+    }
+  }
+  if (typeof conflict === 'object' && conflict !== null && 'constraint' in conflict && typeof conflict.constraint === 'string') {
+    const known =
+      meta.uniques.find((u) => u.name === conflict.constraint) ?? meta.indexes.find((i) => i.unique && i.name === conflict.constraint)
+    return { text: `ON CONFLICT ON CONSTRAINT ${sql.id(conflict.constraint).text}`, fields: known?.fields ?? [] }
+  }
+  if (
+    typeof conflict === 'object' &&
+    conflict !== null &&
+    'fields' in conflict &&
+    Array.isArray(conflict.fields) &&
+    conflict.fields.length > 0
+  ) {
+    const issues: ValidationIssue[] = []
+    const columns: string[] = []
+    for (const field of conflict.fields) {
+      const fieldMeta = meta.byField.get(field)
+      if (fieldMeta === undefined)
+        issues.push({ path: ['conflict', 'fields', field], message: `${meta.name} has no field ${describeValue(field)}`, value: field })
+      else columns.push(fieldMeta.quotedColumn)
+    }
+    if (issues.length > 0) throw new ValidationError(issues, { subject: `${meta.name} upsert` })
+    return { text: `ON CONFLICT (${columns.join(', ')})`, fields: conflict.fields }
+  }
+  throw new ValidationError(
+    [
+      {
+        path: ['conflict'],
+        message: `${describeValue(conflict)}; accepted: 'primaryKey', { constraint: name }, { fields: [...] }`,
+        value: conflict,
+      },
+    ],
+    { subject: `${meta.name} upsert` },
+  )
+}
+
+/** `"a" = EXCLUDED."a", …` for the given columns (not the conflict ones, not createdAt), version bumped, updatedAt set. */
+function upsertAssignments(meta: EntityMeta, row: FieldValues, conflictFields: readonly string[]): string {
+  const parts: string[] = []
+  for (const field of meta.fields) {
+    if (row[field.fieldName] === undefined || conflictFields.includes(field.fieldName)) continue
+    if (field === meta.createdAtField || field === meta.versionField || field.primaryKey) continue
+    parts.push(`${field.quotedColumn} = EXCLUDED.${field.quotedColumn}`)
+  }
+  if (meta.versionField !== undefined) {
+    const column = meta.versionField.quotedColumn
+    parts.push(`${column} = ${meta.qualifiedTable}.${column} + 1`)
+  }
+  if (parts.length === 0) {
+    // Nothing to change: a no-op assignment still makes RETURNING hand back the existing row.
+    const column = (meta.primaryKeys[0] as FieldMeta).quotedColumn
+    parts.push(`${column} = EXCLUDED.${column}`)
+  }
+  return parts.join(', ')
+}
+
+/**
+ * A unique violation with the entity fields of its constraint: PostgreSQL's `Key (email)=(…) already exists` detail
+ * names the columns, mapped back to fields through the entity's metadata. Still a `UniqueViolationError`.
+ */
+function withFields(meta: EntityMeta, error: unknown): unknown {
+  if (!(error instanceof UniqueViolationError) || error instanceof DuplicateKeyError) return error
+  const columns = /Key \((.+?)\)=\(/.exec(error.detail ?? '')?.[1]
+  let fields: string[] = []
+  if (columns !== undefined) {
+    fields = columns.split(', ').map((column) => {
+      const name = column.startsWith('"') ? column.slice(1, -1).replaceAll('""', '"') : column
+      return meta.byColumn.get(name)?.fieldName ?? name
+    })
+  } else if (error.constraint !== undefined) {
+    fields = [
+      ...(meta.uniques.find((u) => u.name === error.constraint)?.fields ??
+        meta.indexes.find((i) => i.name === error.constraint)?.fields ??
+        []),
+    ]
+  }
+  if (fields.length === 0) return error
+  return new DuplicateKeyError(error, meta.name, fields)
+}

@@ -1,0 +1,169 @@
+import { type Provider, sql } from '@tessera/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  createMigrator,
+  defineEntity,
+  diffSchema,
+  enumOf,
+  integer,
+  introspectSchema,
+  numeric,
+  text,
+  timestamptz,
+  uuid,
+  varchar,
+} from '../src/index'
+import { PROVIDERS, providerPool, uniqueName } from './providers'
+
+function entitiesIn(schema: string) {
+  const Author = defineEntity(
+    'DiffAuthor',
+    {
+      id: uuid().primaryKey().generated('uuidv4'),
+      email: varchar(320).unique(),
+      name: text(),
+      status: enumOf(['active', 'banned']).default('active'),
+      age: integer()
+        .nullable()
+        .check((c) => sql`${c} >= ${0}`)
+        .index(),
+      createdAt: timestamptz().createdAt(),
+    },
+    { schema, table: 'authors' },
+  )
+  const Book = defineEntity(
+    'DiffBook',
+    {
+      id: integer().primaryKey().generated('identity'),
+      authorId: uuid().references(() => Author.fields.id, { onDelete: 'cascade' }),
+      title: text(),
+      price: numeric(10, 2).default('0'),
+    },
+    { schema, table: 'books', indexes: [{ fields: ['authorId', 'title'], unique: true }] },
+  )
+  return [Author, Book] as const
+}
+
+describe.each(PROVIDERS)('diffSchema on $name', (factory) => {
+  const pool = providerPool(factory)
+  let db: Provider
+  const schemas: string[] = []
+
+  beforeAll(() => {
+    db = pool.open()
+  })
+
+  afterAll(async () => {
+    for (const schema of schemas) await db.query(sql`DROP SCHEMA IF EXISTS ${sql.id(schema)} CASCADE`)
+    await pool.closeAll()
+  })
+
+  function freshSchema(): string {
+    const schema = uniqueName('diff')
+    schemas.push(schema)
+    return schema
+  }
+
+  it('creates everything in an empty database, writes nothing itself, and is empty once applied', async () => {
+    const schema = freshSchema()
+    const entities = entitiesIn(schema)
+    const diff = await diffSchema(entities, db)
+    expect(diff.changes.map((c) => c.kind)).toEqual([
+      'createSchema',
+      'createTable',
+      'createTable',
+      'createIndex',
+      'createIndex',
+      'addForeignKey',
+    ])
+    expect(diff.skipped).toEqual([])
+    const { rows } = await db.query(sql`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`)
+    expect(rows).toEqual([])
+
+    await createMigrator(db, { migrations: [{ id: 1, name: 'initial', up: diff.up }], schema }).up()
+    const again = await diffSchema(entities, db)
+    expect(again.changes).toEqual([])
+    expect(again.skipped).toEqual([])
+  })
+
+  it('brings an older hand-made shape to the definitions, destructive steps only when asked', async () => {
+    const schema = freshSchema()
+    const q = (text: string) => db.query(text.replaceAll('S.', `"${schema}".`), undefined, { prepare: false })
+    await db.query(sql`CREATE SCHEMA ${sql.id(schema)}`)
+    await q(`CREATE TABLE S.authors (id uuid PRIMARY KEY, email text, name text NOT NULL DEFAULT 'x', legacy text, age bigint)`)
+    await q(`INSERT INTO S.authors (id, email, name, legacy, age) VALUES (gen_random_uuid(), 'a@b.c', 'Ann', 'old', 41)`)
+    await q(`CREATE INDEX authors_legacy_idx ON S.authors (legacy)`)
+    const entities = entitiesIn(schema)
+
+    const diff = await diffSchema(entities, db)
+    const described = diff.changes.map((c) => c.description)
+    expect(described).toEqual(
+      expect.arrayContaining([
+        `create table ${schema}.books`,
+        `add column ${schema}.authors.status`,
+        `add column ${schema}.authors.created_at`,
+        `forbid NULL in ${schema}.authors.email (fails if it holds NULLs)`,
+        `drop default of ${schema}.authors.name`,
+        `add unique (email) on ${schema}.authors`,
+        `add check authors_age_check on ${schema}.authors`,
+        `create index authors_age_idx on ${schema}.authors`,
+        `drop index authors_legacy_idx on ${schema}.authors`,
+        `add foreign key books_author_id_fkey on ${schema}.books`,
+      ]),
+    )
+    expect(diff.changes.every((c) => !c.destructive)).toBe(true)
+    expect(diff.skipped.map((c) => c.description).sort()).toEqual([
+      `change type of ${schema}.authors.age from bigint to integer`,
+      `change type of ${schema}.authors.email from text to character varying(320)`,
+      `drop column ${schema}.authors.legacy`,
+    ])
+
+    await db.query(diff.up, undefined, { prepare: false })
+    const safe = await diffSchema(entities, db)
+    expect(safe.changes).toEqual([])
+    expect(safe.skipped).toHaveLength(3)
+
+    const destructive = await diffSchema(entities, db, { destructive: true })
+    expect(destructive.up).toContain(`-- DESTRUCTIVE: drop column ${schema}.authors.legacy\nALTER TABLE`)
+    await db.query(destructive.up, undefined, { prepare: false })
+
+    const after = await diffSchema(entities, db, { destructive: true })
+    expect(after.changes).toEqual([])
+    expect(after.skipped).toEqual([])
+    const { rows } = await db.query<{ email: string; age: number; status: string }>(`SELECT email, age, status FROM "${schema}".authors`)
+    expect(rows).toEqual([{ email: 'a@b.c', age: 41, status: 'active' }])
+  })
+
+  it('drops tables no entity defines only with dropUnknownTables and destructive, and never the migrations table', async () => {
+    const schema = freshSchema()
+    const entities = entitiesIn(schema)
+    await db.query((await diffSchema(entities, db)).up, undefined, { prepare: false })
+    await db.query(`CREATE TABLE "${schema}".stray (id int)`, undefined, { prepare: false })
+    await db.query(`CREATE TABLE "${schema}".tessera_migrations (id text)`, undefined, { prepare: false })
+    expect((await diffSchema(entities, db, { destructive: true })).changes).toEqual([])
+    const dropping = await diffSchema(entities, db, { destructive: true, dropUnknownTables: true })
+    expect(dropping.changes.map((c) => c.sql)).toEqual([`DROP TABLE "${schema}"."stray"`])
+  })
+
+  it('reads tables, columns, keys, indexes and foreign keys from the catalog', async () => {
+    const schema = freshSchema()
+    await db.query((await diffSchema(entitiesIn(schema), db)).up, undefined, { prepare: false })
+    const tables = await introspectSchema(db, schema)
+    const books = tables.get('books')
+    expect(books?.primaryKey).toEqual(['id'])
+    expect(books?.columns.find((c) => c.name === 'id')).toMatchObject({ type: 'integer', identity: true, nullable: false })
+    expect(books?.columns.find((c) => c.name === 'price')).toMatchObject({ type: 'numeric(10,2)', default: "'0'::numeric" })
+    expect(books?.foreignKeys).toEqual([
+      {
+        name: 'books_author_id_fkey',
+        columns: ['author_id'],
+        referencedSchema: schema,
+        referencedTable: 'authors',
+        referencedColumns: ['id'],
+        onDelete: 'cascade',
+        onUpdate: 'no action',
+      },
+    ])
+    expect(books?.indexes.find((i) => !i.primary)).toMatchObject({ columns: ['author_id', 'title'], unique: true, method: 'btree' })
+  })
+})

@@ -1,0 +1,42 @@
+import type { Provider } from '@tessera/core'
+import { createPgProvider } from '@tessera/provider-pg'
+import { PG_URL, uniqueName } from '../../../tooling/test-services/env'
+
+export { PG_URL, uniqueName }
+
+/** What a suite needs to open a provider: the test database, a pool size, an application name. */
+export interface TestProviderOptions {
+  connectionString: string
+  applicationName?: string
+  pool?: { max?: number }
+}
+
+/** One provider the repository, migration and diff suites run against. */
+export interface ProviderUnderTest {
+  name: string
+  create(options: TestProviderOptions): Provider
+}
+
+/**
+ * Every provider the suites run against (`describe.each(PROVIDERS)`). The postgres.js provider joins
+ * this list when it lands; nothing else in the suites names a driver.
+ */
+export const PROVIDERS: readonly ProviderUnderTest[] = [{ name: 'pg', create: (options) => createPgProvider(options) }]
+
+/** Opens providers for a suite and closes them all at the end. */
+export function providerPool(factory: ProviderUnderTest): {
+  open(options?: Partial<TestProviderOptions>): Provider
+  closeAll(): Promise<void>
+} {
+  const opened: Provider[] = []
+  return {
+    open(options = {}) {
+      const provider = factory.create({ connectionString: PG_URL, pool: { max: 4 }, ...options })
+      opened.push(provider)
+      return provider
+    },
+    async closeAll() {
+      await Promise.all(opened.splice(0).map((provider) => provider.close({ timeoutMs: 2_000 })))
+    },
+  }
+}
