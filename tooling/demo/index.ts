@@ -9,13 +9,27 @@ import {
   getRetryDetails,
   isTesseraError,
   mapPgError,
+  OptimisticLockError,
   retry,
   SerializationFailureError,
   sql,
   UniqueViolationError,
+  ValidationError,
 } from '@tessera/core'
 import { presets, safeIdentifier, tableName, toCamel, toSnake } from '@tessera/naming'
 import { createPgProvider } from '@tessera/provider-pg'
+import {
+  createMigrator,
+  createSchemaSql,
+  defineEntity,
+  diffSchema,
+  integer,
+  repository,
+  text,
+  timestamptz,
+  uuid,
+  varchar,
+} from '@tessera/schema'
 import { startEmbeddedPostgres } from './embedded-postgres'
 
 const heading = (title: string) => console.log(`\n== ${title} ==`)
@@ -138,10 +152,9 @@ function converterSection(): void {
   }
 }
 
-async function providerPgSection(): Promise<void> {
+async function providerPgSection(connectionString: string): Promise<void> {
   heading('@tessera/provider-pg on an embedded PostgreSQL')
-  const server = await startEmbeddedPostgres()
-  const db = createPgProvider({ connectionString: server.connectionString, applicationName: 'tessera-demo', pool: { max: 4 } })
+  const db = createPgProvider({ connectionString, applicationName: 'tessera-demo', pool: { max: 4 } })
   try {
     const version = await db.query<{ server_version: string }>('SHOW server_version')
     show('server', `PostgreSQL ${version.rows[0]?.server_version} (embedded-postgres, started by the demo)`)
@@ -192,7 +205,94 @@ async function providerPgSection(): Promise<void> {
     show('health', { status: health.status, inUse: db.stats().inUse, idle: db.stats().idle })
   } finally {
     await db.close()
-    await server.stop()
+  }
+}
+
+const Author = defineEntity(
+  'Author',
+  {
+    id: uuid().primaryKey().generated('uuidv7'),
+    email: varchar(320)
+      .unique()
+      .pattern(/^[^@\s]+@[^@\s]+$/),
+    name: text().length({ min: 1, max: 100 }),
+    version: integer().version(),
+  },
+  { schema: 'demo' },
+)
+const Article = defineEntity(
+  'Article',
+  {
+    id: uuid().primaryKey().generated('uuidv7'),
+    authorId: uuid().references(() => Author.fields.id, { onDelete: 'cascade' }),
+    title: text().length({ min: 1, max: 200 }),
+    publishedAt: timestamptz(),
+  },
+  { schema: 'demo' },
+)
+
+async function schemaSection(connectionString: string): Promise<void> {
+  heading('@tessera/schema: two related entities, migrated, written and read')
+  const db = createPgProvider({ connectionString, applicationName: 'tessera-demo-schema' })
+  try {
+    const migrator = createMigrator(db, {
+      schema: 'demo',
+      migrations: [{ id: 1, name: 'authors and articles', up: createSchemaSql([Author, Article]).join(';\n') }],
+    })
+    await migrator.up()
+    const status = await migrator.status()
+    show(
+      'migrations applied',
+      status.applied.map((m) => `${m.id} ${m.name}`),
+    )
+    show('diff against the definitions', `${(await diffSchema([Author, Article], db)).changes.length} changes`)
+
+    const authors = repository(Author, db)
+    const articles = repository(Article, db)
+    const ada = await authors.insert({ email: 'ada@example.com', name: 'Ada' })
+    show('inserted', { id: `${ada.id.slice(0, 8)}…`, email: ada.email, version: ada.version })
+    await articles.insertMany(
+      Array.from({ length: 7 }, (_, i) => ({
+        authorId: ada.id,
+        title: `Note ${i + 1}`,
+        publishedAt: new Date(Date.UTC(2026, 0, 1 + (i % 3))),
+      })),
+    )
+    let cursor: string | undefined
+    let pageNumber = 0
+    do {
+      const page = await articles.findMany({ where: { authorId: ada.id }, orderBy: { publishedAt: 'asc' }, limit: 3, after: cursor })
+      pageNumber++
+      show(
+        `page ${pageNumber} (keyset cursor)`,
+        page.rows.map((a) => a.title),
+      )
+      cursor = page.nextCursor
+    } while (cursor !== undefined)
+
+    try {
+      await authors.insert({ email: 'not an email', name: '' })
+    } catch (error) {
+      if (error instanceof ValidationError)
+        show(
+          'validation, nothing written',
+          error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+        )
+      else throw error
+    }
+
+    const [first, second] = await Promise.allSettled([
+      authors.update(ada.id, { name: 'Ada Lovelace', version: ada.version }),
+      authors.update(ada.id, { name: 'Countess of Lovelace', version: ada.version }),
+    ])
+    const loser = [first, second].find((r) => r.status === 'rejected')
+    show(
+      'two updates of version 1',
+      `one wins (${[first, second].filter((r) => r.status === 'fulfilled').length}), one gets ${loser?.status === 'rejected' && loser.reason instanceof OptimisticLockError ? 'OptimisticLockError' : 'nothing'}`,
+    )
+    show('now', await authors.findById(ada.id).then((a) => ({ name: a?.name, version: a?.version })))
+  } finally {
+    await db.close()
   }
 }
 
@@ -229,5 +329,11 @@ await coreSection()
 namingSection()
 converterSection()
 await cacheSection()
-await providerPgSection()
+const server = await startEmbeddedPostgres()
+try {
+  await providerPgSection(server.connectionString)
+  await schemaSection(server.connectionString)
+} finally {
+  await server.stop()
+}
 console.log('\ndemo finished')
