@@ -1,4 +1,7 @@
 export type { Backend, ConformanceContext, OpenedProvider, ProviderCapabilities, ProviderFactory } from './context'
 export { describeProvider } from './describe-provider'
+export type { ParityOutcome } from './parity'
+export { describeError, describeParity, outcomeOf } from './parity'
+export { PARITY_CORPUS, PARITY_EDGES, PARITY_LITERALS } from './parity-corpus'
 export type { TypeCorpusEntry } from './type-corpus'
 export { TYPE_CORPUS } from './type-corpus'

@@ -1,0 +1,81 @@
+// Throughput of @tessera/provider-postgresjs against a raw postgres.js instance on the real server, with raw pg and
+// provider-pg in the same table: same pool size, same statements, same number of requests in flight. One operation
+// is a batch of N concurrent queries awaited together. Ratios are relative to raw postgres.js (the first case).
+// Goal: provider-postgresjs ≥ 0.95 of raw postgres.js without hooks, ≥ 0.90 with five no-op onQuery hooks.
+import type { Hooks } from '@tessera/core'
+import { createPgProvider } from '@tessera/provider-pg'
+import { createPostgresJsProvider } from '@tessera/provider-postgresjs'
+import pg from 'pg'
+import postgres from 'postgres'
+import { type Case, compare, consume, type GroupResult, writeReport } from './harness'
+
+const PG_URL = process.env.TESSERA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+const POOL_SIZE = 8
+const IN_FLIGHT = [1, 8, 64] as const
+const OPTIONS = { opsPerSample: 20, rounds: 30, warmupRounds: 5 }
+
+const STATEMENTS = {
+  'SELECT 1': { text: 'SELECT 1 AS one', params: [] as unknown[] },
+  '100 rows': { text: "SELECT g AS id, 'name ' || g AS name, now() AS at FROM generate_series(1, 100) g", params: [] as unknown[] },
+  '1 parameter': { text: 'SELECT $1::int + 1 AS n', params: [41] as unknown[] },
+}
+
+const noOp: Hooks = {
+  onQuery(_ctx, next) {
+    return next()
+  },
+}
+
+function inFlight(n: number, run: () => Promise<unknown>): () => Promise<void> {
+  return async () => {
+    const pending = new Array<Promise<unknown>>(n)
+    for (let i = 0; i < n; i++) pending[i] = run()
+    consume(await Promise.all(pending))
+  }
+}
+
+async function main(): Promise<void> {
+  const rawJs = postgres(PG_URL, { max: POOL_SIZE, connection: { application_name: 'tessera-bench-raw-js' }, onnotice: () => {} })
+  const plainJs = createPostgresJsProvider({ connectionString: PG_URL, applicationName: 'tessera-bench-js', pool: { max: POOL_SIZE } })
+  const hookedJs = createPostgresJsProvider({
+    connectionString: PG_URL,
+    applicationName: 'tessera-bench-js-hooks',
+    pool: { max: POOL_SIZE },
+    hooks: [noOp, { ...noOp }, { ...noOp }, { ...noOp }, { ...noOp }],
+  })
+  const rawPg = new pg.Pool({ connectionString: PG_URL, max: POOL_SIZE, application_name: 'tessera-bench-raw' })
+  const plainPg = createPgProvider({ connectionString: PG_URL, applicationName: 'tessera-bench', pool: { max: POOL_SIZE } })
+  const groups: GroupResult[] = []
+  try {
+    for (const [label, { text, params }] of Object.entries(STATEMENTS)) {
+      const concurrency = label === '1 parameter' ? [8] : IN_FLIGHT
+      const rawParams = params as (string | number)[]
+      for (const n of concurrency) {
+        const cases: Case[] = [
+          { name: 'postgres.js', fn: inFlight(n, () => rawJs.unsafe(text, rawParams, { prepare: true })) },
+          { name: 'provider-postgresjs', fn: inFlight(n, () => plainJs.query(text, params)) },
+          { name: 'provider-postgresjs + 5 no-op hooks', fn: inFlight(n, () => hookedJs.query(text, params)) },
+          { name: 'pg.Pool', fn: inFlight(n, () => rawPg.query(text, params)) },
+          { name: 'provider-pg', fn: inFlight(n, () => plainPg.query(text, params)) },
+        ]
+        groups.push(await compare(`${label}, ${n} in flight (pool of ${POOL_SIZE})`, cases, OPTIONS))
+      }
+    }
+  } finally {
+    await Promise.all([rawJs.end(), plainJs.close(), hookedJs.close(), rawPg.end(), plainPg.close()])
+  }
+  writeReport(
+    'provider-postgresjs',
+    `@tessera/provider-postgresjs against raw postgres.js 3.4 on PostgreSQL at ${new URL(PG_URL).host}, with raw \`pg.Pool\` and ` +
+      `@tessera/provider-pg in the same run; every pool has ${POOL_SIZE} connections. One operation = N concurrent \`query()\` ` +
+      'calls awaited together; the per-op times below are per batch of N. Ratios are relative to raw postgres.js.',
+    groups,
+    [
+      'Goal: provider-postgresjs ≥ 0.95 of raw postgres.js without hooks, ≥ 0.90 with five no-op `onQuery` hooks.',
+      'Raw postgres.js runs `sql.unsafe(text, params, { prepare: true })` with its own parsers; the provider runs the same call with the converter’s parsers (int8 → bigint, timestamps → Date) and parameters serialised by `serializeParams`.',
+      'Client and server share one machine, so the numbers include the server’s CPU time.',
+    ],
+  )
+}
+
+await main()

@@ -1,0 +1,110 @@
+/**
+ * The subset of postgres.js (porsager's `postgres`, 3.4+) this provider uses, declared here so the provider never
+ * imports the driver's types and a compatible instance (an instrumented wrapper, a test double) can be passed in.
+ */
+
+/** One column of a postgres.js result (`result.columns`). */
+export interface PostgresJsColumn {
+  name: string
+  /** Type OID. */
+  type: number
+  /** OID of the source table, 0 when computed. */
+  table: number
+  /** Attribute number in that table, 0 when computed. */
+  number: number
+}
+
+/** The backend a query ran on (`query.state`, `result.state`): one object per postgres.js connection slot. */
+export interface PostgresJsBackend {
+  pid: number | null
+  secret: number | null
+}
+
+/** A postgres.js result: an array of row objects with the command tag's parts. */
+export interface PostgresJsResult extends ReadonlyArray<Record<string, unknown>> {
+  /** The number in the command tag (rows returned or affected), `null` when the tag has none. */
+  readonly count: number | null
+  /** The command tag without its count: `SELECT`, `INSERT`, `CREATE TABLE`… */
+  readonly command: string | null
+  readonly columns: readonly PostgresJsColumn[] | null | undefined
+}
+
+/** A pending postgres.js query: a lazy promise that runs when awaited or `execute()`d. */
+export interface PostgresJsQuery extends Promise<PostgresJsResult | PostgresJsResult[]> {
+  /** Set when the query was handed to a connection. */
+  readonly state: PostgresJsBackend | null
+  /** Sends a CancelRequest for the query (or drops it from the queue when it was not sent yet). */
+  cancel(): unknown
+  /** Runs the query now. */
+  execute(): PostgresJsQuery
+  /** Reads the result `rows` rows at a time through a portal. */
+  cursor(rows: number): AsyncIterable<readonly Record<string, unknown>[]>
+}
+
+/** Options of `sql.unsafe`. */
+export interface PostgresJsUnsafeOptions {
+  prepare?: boolean
+}
+
+/** What both a postgres.js instance and a reserved connection can run. */
+export interface PostgresJsQueryable {
+  unsafe(text: string, params?: readonly (string | null)[], options?: PostgresJsUnsafeOptions): PostgresJsQuery
+}
+
+/** A connection reserved with `sql.reserve()`: statements run on it alone, in order, until `release()`. */
+export interface PostgresJsReserved extends PostgresJsQueryable {
+  release(): void
+}
+
+/** The postgres.js instance (`postgres(options)`). */
+export interface PostgresJsSql extends PostgresJsQueryable {
+  reserve(): Promise<PostgresJsReserved>
+  end(options?: { timeout?: number | null }): Promise<void>
+  /** The resolved options; the provider adds codecs for types resolved by name to `options.parsers`. */
+  readonly options: { parsers: Record<number, unknown>; serializers: Record<number, unknown> }
+}
+
+/** One entry of postgres.js' `types` option. */
+export interface PostgresJsTypeEntry {
+  to: number
+  from: number[]
+  parse: (text: string) => unknown
+  serialize: (value: unknown) => string
+}
+
+/** The notice or error fields postgres.js reports (`severity`, `code`, `message`, …). */
+export type PostgresJsNotice = Record<string, unknown>
+
+/** The postgres.js options the provider sets. */
+export interface PostgresJsOptions {
+  host?: string
+  port?: number
+  path?: string
+  database?: string
+  user?: string
+  password?: string | (() => string | Promise<string>)
+  ssl?: boolean | object
+  max: number
+  /** Seconds; `null` or `0`: never. */
+  idle_timeout: number | null
+  /** Seconds; `null`: never. */
+  max_lifetime: number | null
+  /** Seconds. */
+  connect_timeout: number
+  prepare: boolean
+  fetch_types: boolean
+  types: Record<string, PostgresJsTypeEntry>
+  /** Startup parameters: `application_name`, `DateStyle`, `statement_timeout`… */
+  connection: Record<string, string | number>
+  onnotice?: (notice: PostgresJsNotice) => void
+  onnotify?: (channel: string, payload: string) => void
+  onclose?: (connectionId: number) => void
+  /** Creates the socket of each new connection (the provider counts connections with it). */
+  socket?: () => import('node:net').Socket
+}
+
+/**
+ * Creates a postgres.js instance: `postgres` itself, or a compatible function. The provider calls it once for its
+ * pool and once more (with `max: 1`) for its LISTEN connection.
+ */
+export type PostgresJsFactory = (url: string | undefined, options: PostgresJsOptions) => PostgresJsSql

@@ -1,0 +1,147 @@
+import {
+  AbortError,
+  CHANNELS,
+  ConfigError,
+  describeValue,
+  isTesseraError,
+  type QueryContext,
+  type QueryResult,
+  type SqlInput,
+  type StreamOptions,
+  traced,
+} from '@tessera/core'
+import type { Checkout, PostgresJsEngine } from './engine'
+
+const CURSOR = 'tessera_cursor'
+const OPENED: QueryResult = Object.freeze({ rows: [], rowCount: 0, command: 'DECLARE CURSOR', fields: [] }) as QueryResult
+
+/**
+ * `provider.stream`: rows through a server-side cursor on a dedicated pooled connection
+ * (`BEGIN; DECLARE … NO SCROLL CURSOR FOR …; FETCH n …`), so memory stays bounded whatever the result size.
+ * The next batch is fetched only when the consumer has taken every row of the current one (back-pressure).
+ * Breaking out of `for await`, throwing in its body, or aborting `signal` rolls the cursor's transaction back
+ * (which closes the cursor) and returns the connection. Nothing runs until iteration starts.
+ */
+export function createCursorStream<R>(
+  engine: PostgresJsEngine,
+  sql: SqlInput,
+  params: readonly unknown[] | undefined,
+  options: StreamOptions = {},
+): AsyncIterable<R> {
+  return {
+    [Symbol.asyncIterator]: () => iterate<R>(engine, sql, params, options),
+  }
+}
+
+async function* iterate<R>(
+  engine: PostgresJsEngine,
+  sql: SqlInput,
+  params: readonly unknown[] | undefined,
+  options: StreamOptions,
+): AsyncGenerator<R> {
+  let text: string | undefined
+  let values: readonly unknown[] | undefined
+  let connection: Checkout | undefined
+  let finished = false
+  const { signal } = options
+  try {
+    if (engine.closed) throw engine.closedError('stream')
+    const batchSize = options.batchSize ?? 100
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new ConfigError(`batchSize must be an integer ≥ 1, got ${describeValue(batchSize)}`, { subject: 'stream options' })
+    }
+    ;({ text, values } = engine.compile(sql, params))
+    if (signal?.aborted) throw new AbortError('stream', { cause: signal.reason })
+
+    // The opening goes through onQuery, so a hook can observe it, rewrite it, or answer it (a cache hit).
+    // A hook may call `next` again (a retry): every opening starts on a fresh connection, the previous one
+    // given back, and a failed opening gives its connection back at once.
+    const open = async (ctx: { sql: string; params: readonly unknown[] }): Promise<QueryResult> => {
+      await giveBack()
+      try {
+        connection = await engine.acquire(signal)
+      } catch (error) {
+        throw engine.normalize(error, ctx.sql)
+      }
+      const body = ctx.sql.trim().replace(/;+\s*$/, '')
+      const begin = engine.runOn(connection, 'BEGIN', [], undefined)
+      const declare = engine.runOn(connection, `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${body}`, ctx.params, { signal, prepare: false })
+      try {
+        // Both are queued at once (one round trip); a failed BEGIN fails the DECLARE too.
+        await Promise.all([begin, declare])
+      } catch (error) {
+        await giveBack()
+        throw error
+      }
+      return OPENED
+    }
+    const traceOpen = (ctx: { sql: string; params: readonly unknown[] }) =>
+      engine.isQueryTraced ? traced(CHANNELS.query, engine.queryMessage(ctx.sql, ctx.params, 'stream', false), () => open(ctx)) : open(ctx)
+
+    if (engine.hooks.hasQueryHooks) {
+      let opened = false
+      const ctx: QueryContext = {
+        sql: text,
+        params: values,
+        options: { signal },
+        driver: engine.driver,
+        operation: 'stream',
+        transaction: false,
+        attempt: 1,
+        meta: {},
+      }
+      const answer = await engine.hooks.query(ctx, (next) => {
+        opened = true
+        return traceOpen(next)
+      })
+      if (!opened) {
+        for (const row of answer.rows) yield row as R
+        finished = true
+        return
+      }
+    } else {
+      await traceOpen({ sql: text, params: values })
+    }
+
+    const fetchOptions = signal === undefined ? undefined : { signal }
+    const fetch = `FETCH ${batchSize} FROM ${CURSOR}`
+    for (;;) {
+      const batch = await engine.runOn(connection!, fetch, [], fetchOptions)
+      for (const row of batch.rows) yield row as R
+      if (batch.rows.length < batchSize) break
+    }
+    const close = engine.runOn(connection!, `CLOSE ${CURSOR}`, [], undefined)
+    const commit = engine.runOn(connection!, 'COMMIT', [], undefined)
+    await Promise.all([close, commit])
+    finished = true
+  } catch (error) {
+    // Driver errors are normalised where they happen; anything else was thrown by a hook and passes unchanged.
+    if (!isTesseraError(error)) throw error
+    throw engine.report(engine.normalize(error, text), 'stream', text, values)
+  } finally {
+    if (finished) giveBackNow()
+    else await giveBack()
+  }
+
+  /** Releases the held connection, if any, after rolling back (which closes the cursor and ends the transaction). */
+  async function giveBack(): Promise<void> {
+    const held = connection
+    if (held === undefined) return
+    connection = undefined
+    if (!held.broken && !held.tainted) {
+      try {
+        await engine.issue(held, 'ROLLBACK', undefined)
+      } catch {
+        held.tainted = true
+      }
+    }
+    engine.release(held)
+  }
+
+  /** Releases the held connection, if any, as it is (the cursor's transaction was committed). */
+  function giveBackNow(): void {
+    if (connection === undefined) return
+    engine.release(connection)
+    connection = undefined
+  }
+}

@@ -1,0 +1,250 @@
+import { tracingChannel } from 'node:diagnostics_channel'
+import {
+  AbortError,
+  CHANNELS,
+  ConfigError,
+  describeValue,
+  InvalidTransactionStateError,
+  isTesseraError,
+  type QueryContext,
+  type QueryOptions,
+  type QueryResult,
+  type RetryPolicy,
+  retry,
+  type SqlInput,
+  type Transaction,
+  type TransactionContext,
+  type TransactionMessage,
+  type TransactionOptions,
+  traced,
+} from '@tessera/core'
+import type { Checkout, PostgresJsEngine } from './engine'
+import { TransactionEndedError } from './errors'
+
+const ISOLATION_LEVELS = new Set(['read committed', 'repeatable read', 'serializable'])
+const transactionChannel = tracingChannel(CHANNELS.transaction)
+
+/** The BEGIN statement for the options, in one statement: `BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE`. */
+export function beginStatement(options: TransactionOptions): string {
+  const modes: string[] = []
+  if (options.isolation !== undefined) modes.push(`ISOLATION LEVEL ${options.isolation.toUpperCase()}`)
+  if (options.readOnly !== undefined) modes.push(options.readOnly ? 'READ ONLY' : 'READ WRITE')
+  if (options.deferrable !== undefined) modes.push(options.deferrable ? 'DEFERRABLE' : 'NOT DEFERRABLE')
+  return modes.length === 0 ? 'BEGIN' : `BEGIN ${modes.join(', ')}`
+}
+
+function validateOptions(options: TransactionOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError(`expected an options object, got ${describeValue(options)}`, { subject: 'transaction options' })
+  }
+  const problems: string[] = []
+  if (options.isolation !== undefined && !ISOLATION_LEVELS.has(options.isolation)) {
+    problems.push(`isolation is ${describeValue(options.isolation)}; accepted: 'read committed', 'repeatable read', 'serializable'`)
+  }
+  if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean')
+    problems.push(`readOnly must be a boolean, got ${describeValue(options.readOnly)}`)
+  if (options.deferrable !== undefined && typeof options.deferrable !== 'boolean') {
+    problems.push(`deferrable must be a boolean, got ${describeValue(options.deferrable)}`)
+  }
+  const attempts = options.retry
+  if (attempts !== undefined && typeof attempts !== 'object' && !(Number.isInteger(attempts) && (attempts as number) >= 1)) {
+    problems.push(`retry must be a number of attempts ≥ 1 or a retry policy, got ${describeValue(attempts)}`)
+  }
+  if (problems.length > 0) throw new ConfigError(problems, { subject: 'transaction options' })
+}
+
+/** Serialization failures and deadlocks: the whole transaction may succeed when run again. */
+export function isTransactionConflict(error: unknown): boolean {
+  const code = isTesseraError(error) ? error.code : undefined
+  return code === '40001' || code === '40P01'
+}
+
+/**
+ * `provider.transaction`: BEGIN (with the isolation and access mode in that one statement), run `fn`, COMMIT when
+ * it resolves, ROLLBACK when it throws. With `retry`, the whole function runs again on a serialization failure or
+ * a deadlock, with backoff; `onTransaction` wraps every attempt and sees its number.
+ */
+export async function runTransaction<T>(
+  engine: PostgresJsEngine,
+  fn: (tx: Transaction) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  try {
+    if (engine.closed) throw engine.closedError('transaction')
+    if (typeof fn !== 'function')
+      throw new ConfigError(`transaction needs a function, got ${describeValue(fn)}`, { subject: 'transaction call' })
+    validateOptions(options)
+    if (options.signal?.aborted) throw new AbortError('transaction', { cause: options.signal.reason })
+    const call: TransactionCall<T> = { engine, fn, options, begin: beginStatement(options) }
+    const attemptOnce = (attempt: number) => tracedAttempt(call, attempt)
+    if (options.retry === undefined) return await attemptOnce(1)
+    const given: RetryPolicy = typeof options.retry === 'number' ? { maxAttempts: options.retry } : options.retry
+    const policy: RetryPolicy = { ...given, retryOn: given.retryOn ?? isTransactionConflict, signal: given.signal ?? options.signal }
+    return await retry(attemptOnce, policy)
+  } catch (error) {
+    if (!isTesseraError(error)) throw error
+    throw engine.report(engine.normalize(error), 'transaction')
+  }
+}
+
+/** What every attempt of one `transaction` call shares. */
+interface TransactionCall<T> {
+  engine: PostgresJsEngine
+  fn: (tx: Transaction) => Promise<T>
+  options: TransactionOptions
+  /** The BEGIN statement, built once per call. */
+  begin: string
+}
+
+function tracedAttempt<T>(call: TransactionCall<T>, attempt: number): Promise<T> {
+  const run = () => hookedAttempt(call, attempt)
+  if (!transactionChannel.hasSubscribers) return run()
+  const message: TransactionMessage = {
+    driver: call.engine.driver,
+    database: call.engine.o.database,
+    isolation: call.options.isolation,
+    readOnly: call.options.readOnly,
+    attempt,
+  }
+  return traced(CHANNELS.transaction, message, run)
+}
+
+function hookedAttempt<T>(call: TransactionCall<T>, attempt: number): Promise<T> {
+  const hooks = call.engine.hooks
+  if (!hooks.hasTransactionHooks) return runOnce(call)
+  const ctx: TransactionContext = { driver: call.engine.driver, options: call.options, attempt, meta: {} }
+  return hooks.transaction(ctx, () => runOnce(call))
+}
+
+async function runOnce<T>({ engine, fn, options, begin }: TransactionCall<T>): Promise<T> {
+  const connection = await engine.acquire(options.signal)
+  const tx = new PostgresJsTransaction(engine, connection, options.signal, 'transaction')
+  try {
+    await engine.runOn(connection, begin, [], undefined)
+    const result = await runBody(engine, connection, tx, fn, 'ROLLBACK')
+    const commit = await engine.runOn(connection, 'COMMIT', [], undefined)
+    // COMMIT of a transaction in which a statement failed (and fn caught the error) rolls back instead.
+    if (commit.command === 'ROLLBACK') {
+      throw new InvalidTransactionStateError({
+        code: '25P02',
+        message: 'the transaction was rolled back, not committed: a statement in it failed and the transaction function went on',
+      })
+    }
+    return result
+  } finally {
+    engine.release(connection)
+  }
+}
+
+/**
+ * Runs a transaction's or savepoint's function. `tx` ends when the function settles; when it throws,
+ * `rollbackStatement` runs before its error is rethrown.
+ */
+async function runBody<T>(
+  engine: PostgresJsEngine,
+  connection: Checkout,
+  tx: PostgresJsTransaction,
+  fn: (tx: Transaction) => Promise<T>,
+  rollbackStatement: string,
+): Promise<T> {
+  let result: T
+  try {
+    result = await fn(tx)
+  } catch (error) {
+    tx.end()
+    await rollback(engine, connection, rollbackStatement)
+    throw error
+  }
+  tx.end()
+  return result
+}
+
+/** Rolls back; a failure is logged and never masks the error that caused the rollback. */
+async function rollback(engine: PostgresJsEngine, connection: Checkout, statement: string): Promise<void> {
+  if (connection.broken) return
+  try {
+    await engine.runOn(connection, statement, [], undefined)
+  } catch (error) {
+    connection.tainted = true
+    engine.o.logger?.warn({ err: error, statement }, `${statement} failed; the connection is closed`)
+  }
+}
+
+let savepointCounter = 0
+
+/** A transaction or savepoint: queries on its connection, usable only while its function runs. */
+export class PostgresJsTransaction implements Transaction {
+  private ended = false
+
+  constructor(
+    private readonly engine: PostgresJsEngine,
+    private readonly connection: Checkout,
+    private readonly signal: AbortSignal | undefined,
+    private readonly kind: 'transaction' | 'savepoint',
+  ) {}
+
+  /** Called when the function returned or threw: later use throws `TransactionEndedError`. */
+  end(): void {
+    this.ended = true
+  }
+
+  async query<R = Record<string, unknown>>(sql: SqlInput, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    const engine = this.engine
+    let text: string | undefined
+    let values: readonly unknown[] | undefined
+    try {
+      if (this.ended) throw new TransactionEndedError(this.kind)
+      ;({ text, values } = engine.compile(sql, params))
+      const merged = this.withSignal(options)
+      if (merged?.signal?.aborted) throw new AbortError('query', { cause: merged.signal.reason })
+      if (!engine.hooks.hasQueryHooks) return (await this.traced(text, values, merged)) as QueryResult<R>
+      const ctx: QueryContext = {
+        sql: text,
+        params: values,
+        options: merged ?? {},
+        driver: engine.driver,
+        operation: 'query',
+        transaction: true,
+        attempt: 1,
+        meta: {},
+      }
+      return (await engine.hooks.query(ctx, this.final)) as QueryResult<R>
+    } catch (error) {
+      if (!isTesseraError(error)) throw error
+      throw engine.report(engine.normalize(error, text), 'query', text, values)
+    }
+  }
+
+  private readonly final = (ctx: QueryContext): Promise<QueryResult> => {
+    if (this.ended) return Promise.reject(new TransactionEndedError(this.kind))
+    return this.traced(ctx.sql, ctx.params, ctx.options)
+  }
+
+  private traced(text: string, values: readonly unknown[], options: QueryOptions | undefined): Promise<QueryResult> {
+    const engine = this.engine
+    if (!engine.isQueryTraced) return engine.runOn(this.connection, text, values, options)
+    return traced(CHANNELS.query, engine.queryMessage(text, values, 'query', true), () =>
+      engine.runOn(this.connection, text, values, options),
+    )
+  }
+
+  /** The transaction's signal and the call's together: either one cancels the statement. */
+  private withSignal(options: QueryOptions | undefined): QueryOptions | undefined {
+    const own = this.signal
+    if (own === undefined) return options
+    if (options?.signal === undefined) return { ...options, signal: own }
+    return { ...options, signal: AbortSignal.any([own, options.signal]) }
+  }
+
+  async savepoint<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    if (this.ended) throw this.engine.report(new TransactionEndedError(this.kind), 'transaction')
+    const engine = this.engine
+    const connection = this.connection
+    const name = `tessera_sp_${++savepointCounter}`
+    await engine.runOn(connection, `SAVEPOINT ${name}`, [], undefined)
+    const inner = new PostgresJsTransaction(engine, connection, this.signal, 'savepoint')
+    const result = await runBody(engine, connection, inner, fn, `ROLLBACK TO SAVEPOINT ${name}`)
+    await engine.runOn(connection, `RELEASE SAVEPOINT ${name}`, [], undefined)
+    return result
+  }
+}
