@@ -1,5 +1,6 @@
 import type { Provider } from '@tessera/core'
 import { createPgProvider } from '@tessera/provider-pg'
+import { createPostgresJsProvider } from '@tessera/provider-postgresjs'
 import { PG_URL, uniqueName } from '../../../tooling/test-services/env'
 
 export { PG_URL, uniqueName }
@@ -17,11 +18,11 @@ export interface ProviderUnderTest {
   create(options: TestProviderOptions): Provider
 }
 
-/**
- * Every provider the suites run against (`describe.each(PROVIDERS)`). The postgres.js provider joins
- * this list when it lands; nothing else in the suites names a driver.
- */
-export const PROVIDERS: readonly ProviderUnderTest[] = [{ name: 'pg', create: (options) => createPgProvider(options) }]
+/** Every provider the suites run against (`describe.each(PROVIDERS)`); nothing else in the suites names a driver. */
+export const PROVIDERS: readonly ProviderUnderTest[] = [
+  { name: 'pg', create: (options) => createPgProvider(options) },
+  { name: 'postgres.js', create: (options) => createPostgresJsProvider(options) },
+]
 
 /** Opens providers for a suite and closes them all at the end. */
 export function providerPool(factory: ProviderUnderTest): {
