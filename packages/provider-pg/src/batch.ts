@@ -51,7 +51,14 @@ export async function runBatch(
       return await withCancellation(connection, options, () =>
         serialized === undefined
           ? hookedBatch(engine, connection, statements!, atomic)
-          : pipelinedBatch(engine, connection, statements!, serialized, atomic, options.signal !== undefined || options.timeoutMs !== undefined),
+          : pipelinedBatch(
+              engine,
+              connection,
+              statements!,
+              serialized,
+              atomic,
+              options.signal !== undefined || options.timeoutMs !== undefined,
+            ),
       )
     } finally {
       engine.release(connection)
