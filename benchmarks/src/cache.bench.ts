@@ -54,7 +54,9 @@ async function l2Hit(): Promise<GroupResult> {
       { name: 'ioredis GET + JSON.parse', fn: async () => consume(JSON.parse((await raw.get('tessera-bench:raw:user:42')) ?? 'null')) },
       { name: '@tessera/cache getOrSet (l1: false)', fn: () => tessera.getOrSet('user:42', factory) },
     ],
-    { opsPerSample: 50, rounds: 60, warmupRounds: 10 },
+    // ~20,000 round trips per case: on a shared machine a few hundred samples are needed before a scheduler
+    // stall in one of them stops deciding the ratio.
+    { opsPerSample: 50, rounds: 400, warmupRounds: 20 },
   )
   await tessera.clear()
   await raw.unlink('tessera-bench:raw:user:42')

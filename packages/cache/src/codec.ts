@@ -25,8 +25,19 @@ export const taggedJsonCodec: Codec = {
     return JSON.stringify(toTagged(value, []))
   },
   decode(text) {
-    return fromTagged(JSON.parse(text))
+    const parsed: unknown = JSON.parse(text)
+    return mayHoldTags(text) ? fromTagged(parsed) : parsed
   },
+}
+
+/**
+ * Whether the text can contain a tagged node (or an `O`-wrapped object), i.e. a `$t` key. Such a key is written
+ * `"$t"`, or with `\u` escapes in a hand-made text. Most cached values (plain objects, arrays, strings, finite
+ * numbers) have neither, and their parsed JSON is already the value: the walk that restores tagged nodes is skipped.
+ */
+function mayHoldTags(text: string): boolean {
+  // One-character searches first: they are several times faster than substring searches and settle most texts.
+  return (text.includes('$') && text.includes('"$t"')) || (text.includes('\\') && text.includes('\\u'))
 }
 
 function tagged(tag: string, v: unknown): Record<string, unknown> {

@@ -122,7 +122,8 @@ interface Flight {
   promise: Promise<FlightResult>
   /** The best stale value known so far; callers past their soft timeout take it. */
   stale: Entry | undefined
-  staleListeners: Set<() => void>
+  /** Callers waiting for a stale value; created by the first one (most flights have none). */
+  staleListeners: Set<() => void> | undefined
 }
 
 const getChannel = tracingChannel(CHANNELS.cacheGet)
@@ -130,6 +131,9 @@ const setChannel = tracingChannel(CHANNELS.cacheSet)
 const deleteChannel = tracingChannel(CHANNELS.cacheDelete)
 
 function noop(): void {}
+
+/** A flight's promise before its run starts (it is replaced at once). */
+const NOT_STARTED: Promise<FlightResult> = new Promise(noop)
 
 function keyError(key: unknown): ConfigError {
   return new ConfigError(`a key must be a non-empty string, got ${describeValue(key)}`, { subject: 'cache key' })
@@ -275,20 +279,29 @@ class CacheCore {
     return raw
   }
 
-  /** Decodes and tag-checks one Redis reply; a stale or fresh entry, or `undefined`. */
-  private async fromReply(text: string | null | undefined, namespace: string, key: string): Promise<StoredEntry | undefined> {
+  /**
+   * Decodes and tag-checks one Redis reply; a stale or fresh entry, or `undefined`. Synchronous for an untagged
+   * entry (the common case, and the L2 hit path); a promise only when tag versions may have to be read.
+   */
+  private fromReply(
+    text: string | null | undefined,
+    namespace: string,
+    key: string,
+  ): StoredEntry | undefined | Promise<StoredEntry | undefined> {
     if (text === null || text === undefined) return undefined
     const entry = this.decode(text, namespace, key)
-    if (entry === undefined) return undefined
-    if (entry.t !== undefined && !(await this.tags.isCurrent(entry.t))) return undefined
-    return entry
+    if (entry === undefined || entry.t === undefined) return entry
+    const sync = this.tags.isCurrentSync(entry.t, this.o.clock.now())
+    if (sync !== undefined) return sync ? entry : undefined
+    return this.tags.isCurrent(entry.t).then((isCurrent) => (isCurrent ? entry : undefined))
   }
 
   private async readL2(fk: string, namespace: string, key: string): Promise<{ entry: StoredEntry; size: number } | undefined> {
     if (this.l2 === undefined) return undefined
     const text = await this.l2.get(this.redisKey(fk))
     if (text === UNAVAILABLE || text === null) return undefined
-    const entry = await this.fromReply(text, namespace, key)
+    let entry = this.fromReply(text, namespace, key)
+    if (entry instanceof Promise) entry = await entry
     return entry === undefined ? undefined : { entry, size: text.length }
   }
 
@@ -486,7 +499,8 @@ class CacheCore {
     for (const [n, i] of missing.entries()) {
       const key = keys[i]!
       const text = replies === UNAVAILABLE ? undefined : replies[n]
-      const entry = await this.fromReply(text, namespace, key)
+      let entry = this.fromReply(text, namespace, key)
+      if (entry instanceof Promise) entry = await entry
       const now = this.o.clock.now()
       if (entry !== undefined && now < entry.e) {
         this.counters.l2Hits++
@@ -586,17 +600,10 @@ class CacheCore {
     options: GetOrSetOptions | undefined,
     stale: Entry | undefined,
   ): Flight {
-    const flight: Flight = {
-      promise: Promise.resolve({ value: undefined, tier: 'origin', stale: false }),
-      stale,
-      staleListeners: new Set(),
-    }
+    const flight: Flight = { promise: NOT_STARTED, stale, staleListeners: undefined }
     this.flights.set(fk, flight)
-    flight.promise = this.runFlight(flight, fk, namespace, key, factory, options).finally(() => {
-      if (this.flights.get(fk) === flight) this.flights.delete(fk)
-    })
-    // Every caller may have stopped waiting (timeouts): a late failure must not become an unhandled rejection.
-    flight.promise.catch(noop)
+    // runFlight removes the flight from `flights` when it ends. Every caller handles its rejection (waitFor).
+    flight.promise = this.runFlight(flight, fk, namespace, key, factory, options)
     return flight
   }
 
@@ -604,7 +611,7 @@ class CacheCore {
     const current = flight.stale
     if (current !== undefined && current.e >= entry.e) return
     flight.stale = { v: entry.v, e: entry.e, s: entry.s, l: entry.s, t: entry.t }
-    for (const listener of [...flight.staleListeners]) listener()
+    if (flight.staleListeners !== undefined) for (const listener of [...flight.staleListeners]) listener()
   }
 
   private async runFlight(
@@ -617,28 +624,38 @@ class CacheCore {
   ): Promise<FlightResult> {
     const l2 = options?.skipL2 === true ? undefined : this.l2
     let lockToken: string | undefined
-    if (l2 !== undefined) {
-      const read = await this.readL2(fk, namespace, key)
-      if (read !== undefined) {
-        const now = this.o.clock.now()
-        if (now < read.entry.e) {
-          this.putL1(fk, read.entry, now, read.size)
-          return { value: read.entry.v, tier: 'l2', stale: false }
-        }
-        if (now < read.entry.s) this.offerStale(flight, read.entry)
-      }
-      this.counters.l2Misses++
-      if (this.o.lock !== undefined) {
-        const outcome = await this.lockOrWait(flight, fk, namespace, key)
-        if (outcome.value !== undefined) return outcome.value
-        lockToken = outcome.token
-      }
-    }
     try {
+      if (l2 !== undefined) {
+        // readL2, inlined: this is the L2 hit path, and every async layer costs a promise and a microtask.
+        const text = await l2.get(this.redisKey(fk))
+        if (text !== UNAVAILABLE && text !== null) {
+          let read = this.fromReply(text, namespace, key)
+          if (read instanceof Promise) read = await read
+          if (read !== undefined) {
+            const now = this.o.clock.now()
+            if (now < read.e) {
+              this.putL1(fk, read, now, text.length)
+              return { value: read.v, tier: 'l2', stale: false }
+            }
+            if (now < read.s) this.offerStale(flight, read)
+          }
+        }
+        this.counters.l2Misses++
+        if (this.o.lock !== undefined) {
+          const outcome = await this.lockOrWait(flight, fk, namespace, key)
+          if (outcome.value !== undefined) return outcome.value
+          lockToken = outcome.token
+        }
+      }
       return await this.runFactory(flight, fk, namespace, key, factory, options, l2 !== undefined)
     } finally {
+      this.endFlight(fk, flight)
       if (lockToken !== undefined) void this.l2?.unlock(this.lockKey(fk), lockToken)
     }
+  }
+
+  private endFlight(fk: string, flight: Flight): void {
+    if (this.flights.get(fk) === flight) this.flights.delete(fk)
   }
 
   private lockKey(fk: string): string {
@@ -736,7 +753,11 @@ class CacheCore {
   private waitFor(flight: Flight, namespace: string, key: string, options: GetOrSetOptions | undefined): Promise<FlightResult> {
     const softMs = options?.softTimeoutMs ?? this.o.softTimeoutMs
     const hardMs = options?.hardTimeoutMs ?? this.o.hardTimeoutMs
-    if (softMs === 0 && flight.stale !== undefined) return Promise.resolve({ value: flight.stale.v, tier: 'origin', stale: true })
+    if (softMs === 0 && flight.stale !== undefined) {
+      // This caller does not wait: a late failure of the refresh must not become an unhandled rejection.
+      flight.promise.catch(noop)
+      return Promise.resolve({ value: flight.stale.v, tier: 'origin', stale: true })
+    }
     if (softMs === undefined && hardMs === undefined) return flight.promise
     return new Promise<FlightResult>((resolve, reject) => {
       let settled = false
@@ -747,7 +768,7 @@ class CacheCore {
         settled = true
         clearTimeout(softTimer)
         clearTimeout(hardTimer)
-        flight.staleListeners.delete(serveStale)
+        flight.staleListeners?.delete(serveStale)
       }
       const serveStale = () => {
         const stale = flight.stale
@@ -755,6 +776,7 @@ class CacheCore {
         finish()
         resolve({ value: stale.v, tier: 'origin', stale: true })
       }
+      flight.staleListeners ??= new Set()
       flight.staleListeners.add(serveStale)
       flight.promise.then(
         (result) => {

@@ -1,4 +1,5 @@
 import { CHANNELS, type CircuitBreaker, createCircuitBreaker, hasSubscribers, isTesseraError, publish, TimeoutError } from '@tessera/core'
+import { DeadlineQueue } from './deadline-queue'
 import type { L2BreakerOptions } from './options'
 import type { RedisLike } from './redis-like'
 import type { Counters } from './stats'
@@ -17,6 +18,16 @@ export interface L2TierOptions {
   onBreakerChange: (message: string) => void
 }
 
+const IOREDIS_TIMEOUT_MESSAGE = 'Command timed out'
+
+/** The client's `commandTimeout` if it bounds every single command at least as tightly as `timeoutMs`. */
+function clientTimeout(redis: RedisLike, timeoutMs: number): number | undefined {
+  // A Cluster queues commands itself before a node (and its commandTimeout) is chosen: keep our own timer there.
+  if (redis.isCluster === true) return undefined
+  const own = redis.options?.commandTimeout
+  return typeof own === 'number' && Number.isFinite(own) && own > 0 && own <= timeoutMs ? own : undefined
+}
+
 const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 /**
@@ -26,13 +37,16 @@ const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis
 export class L2Tier {
   readonly redis: RedisLike
   readonly breaker: CircuitBreaker | undefined
-  private readonly timeoutMs: number
+  private readonly deadlines: DeadlineQueue
+  /** The client's own `commandTimeout` when it is no longer than ours (single-node ioredis only). */
+  private readonly clientTimeoutMs: number | undefined
   private readonly counters: Counters
   private readonly onFailure: (error: unknown, operation: string) => void
 
   constructor(options: L2TierOptions) {
     this.redis = options.redis
-    this.timeoutMs = options.timeoutMs
+    this.deadlines = new DeadlineQueue(options.timeoutMs)
+    this.clientTimeoutMs = clientTimeout(options.redis, options.timeoutMs)
     this.counters = options.counters
     this.onFailure = options.onFailure
     if (options.breaker !== undefined) {
@@ -45,65 +59,63 @@ export class L2Tier {
     }
   }
 
-  /** Runs one Redis call with the timeout, through the breaker. */
-  async call<T>(operation: string, fn: () => Promise<T>): Promise<T | Unavailable> {
-    try {
-      if (this.breaker === undefined) return await this.withTimeout(operation, fn)
-      return await this.breaker.execute(() => this.withTimeout(operation, fn))
-    } catch (error) {
-      if (isTesseraError(error) && error.code === 'CIRCUIT_OPEN') {
-        this.counters.l2Skipped++
-        return UNAVAILABLE
-      }
-      this.counters.l2Errors++
-      if (error instanceof TimeoutError) this.counters.l2Timeouts++
-      this.onFailure(error, operation)
-      return UNAVAILABLE
-    }
+  /**
+   * Runs one Redis call with the timeout, through the breaker. Never rejects. `isSingleCommand`: `fn` sends exactly
+   * one command on this client, so ioredis' own `commandTimeout` (when set) already bounds it.
+   */
+  call<T>(operation: string, fn: () => Promise<T>, isSingleCommand = false): Promise<T | Unavailable> {
+    const breaker = this.breaker
+    const outcome =
+      breaker === undefined
+        ? this.bounded(operation, fn, isSingleCommand)
+        : breaker.execute(() => this.bounded(operation, fn, isSingleCommand))
+    return outcome.then(undefined, (error: unknown) => this.failed(error, operation))
   }
 
-  // A race with a timer that is always cleared: ioredis may keep a command queued for a long time while it
-  // reconnects, and a pending command must never become the caller's wait.
-  private withTimeout<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new TimeoutError({ operation: `redis ${operation}`, timeoutMs: this.timeoutMs })),
-        this.timeoutMs,
-      )
-      let pending: Promise<T>
-      try {
-        pending = fn()
-      } catch (error) {
-        clearTimeout(timer)
-        reject(error)
-        return
+  private failed(error: unknown, operation: string): Unavailable {
+    if (isTesseraError(error) && error.code === 'CIRCUIT_OPEN') {
+      this.counters.l2Skipped++
+      return UNAVAILABLE
+    }
+    this.counters.l2Errors++
+    if (error instanceof TimeoutError) this.counters.l2Timeouts++
+    this.onFailure(error, operation)
+    return UNAVAILABLE
+  }
+
+  // ioredis may keep a command queued for a long time while it reconnects, and a pending command must never
+  // become the caller's wait: every call races its deadline (one shared timer, see DeadlineQueue), unless the
+  // client's own commandTimeout, no longer than ours, already bounds it; then no second timer is set.
+  private bounded<T>(operation: string, fn: () => Promise<T>, isSingleCommand: boolean): Promise<T> {
+    let pending: Promise<T>
+    try {
+      pending = fn()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const clientTimeoutMs = isSingleCommand ? this.clientTimeoutMs : undefined
+    if (clientTimeoutMs === undefined) return this.deadlines.race(pending, operation)
+    return pending.then(undefined, (error: unknown) => {
+      if (error instanceof Error && error.message === IOREDIS_TIMEOUT_MESSAGE) {
+        throw new TimeoutError({ operation: `redis ${operation}`, timeoutMs: clientTimeoutMs }, { cause: error })
       }
-      pending.then(
-        (value) => {
-          clearTimeout(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          reject(error)
-        },
-      )
+      throw error
     })
   }
 
   get(key: string): Promise<string | null | Unavailable> {
-    return this.call('GET', () => this.redis.get(key))
+    return this.call('GET', () => this.redis.get(key), true)
   }
 
   /** One MGET (per key GETs on a Cluster, where keys may live on different slots). */
   mget(keys: string[]): Promise<(string | null)[] | Unavailable> {
     if (keys.length === 0) return Promise.resolve([])
     if (this.redis.isCluster === true) return this.call('GET', () => Promise.all(keys.map((key) => this.redis.get(key))))
-    return this.call('MGET', () => this.redis.mget(keys))
+    return this.call('MGET', () => this.redis.mget(keys), true)
   }
 
   async set(key: string, text: string, ttlMs: number): Promise<boolean> {
-    const result = await this.call('SET', () => this.redis.set(key, text, 'PX', Math.max(1, Math.ceil(ttlMs))))
+    const result = await this.call('SET', () => this.redis.set(key, text, 'PX', Math.max(1, Math.ceil(ttlMs))), true)
     return result !== UNAVAILABLE
   }
 
@@ -143,18 +155,18 @@ export class L2Tier {
   }
 
   async publish(channel: string, message: string): Promise<boolean> {
-    return (await this.call('PUBLISH', () => this.redis.publish(channel, message))) !== UNAVAILABLE
+    return (await this.call('PUBLISH', () => this.redis.publish(channel, message), true)) !== UNAVAILABLE
   }
 
   /** `SET key token NX PX ttl`: true when this caller now holds the lock. */
   async tryLock(key: string, token: string, ttlMs: number): Promise<boolean | Unavailable> {
-    const result = await this.call('SET NX', () => this.redis.set(key, token, 'PX', ttlMs, 'NX'))
+    const result = await this.call('SET NX', () => this.redis.set(key, token, 'PX', ttlMs, 'NX'), true)
     return result === UNAVAILABLE ? UNAVAILABLE : result === 'OK'
   }
 
   /** Deletes the lock only if this caller still holds it (it may have expired and been taken by another). */
   unlock(key: string, token: string): Promise<unknown> {
-    return this.call('EVAL unlock', () => this.redis.eval(RELEASE_LOCK, 1, key, token))
+    return this.call('EVAL unlock', () => this.redis.eval(RELEASE_LOCK, 1, key, token), true)
   }
 
   /**

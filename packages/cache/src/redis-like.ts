@@ -16,6 +16,11 @@ export interface RedisLike {
   duplicate(): RedisSubscriberLike
   /** `true` on an ioredis `Cluster`: multi-key commands are then split per key (they may live on different slots). */
   readonly isCluster?: boolean
+  /**
+   * The client's options; only `commandTimeout` is read. When ioredis already times out every command within
+   * `l2.timeoutMs`, reads rely on that timer instead of setting a second one.
+   */
+  readonly options?: { readonly commandTimeout?: number }
   /** On a Cluster: its master nodes, so `clear()` can SCAN each of them. */
   nodes?(role: 'master'): RedisLike[]
 }

@@ -76,6 +76,31 @@ describe('taggedJsonCodec', () => {
     expect(roundTrip([shared, shared])).toEqual([{ n: 1 }, { n: 1 }])
   })
 
+  it('decodes plain JSON (no tagged node) to what JSON.parse gives, whatever its strings hold', () => {
+    const json = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, fc.string(), fc.boolean(), fc.constant(null), fc.integer(), tie('array'), tie('object')),
+      array: fc.array(tie('node'), { maxLength: 4 }),
+      // Without `$t` keys: that is what makes it plain JSON rather than a tagged text.
+      object: fc.dictionary(
+        fc.string().filter((key) => key !== '$t'),
+        tie('node'),
+        { maxKeys: 4, noNullPrototype: true },
+      ),
+    })).node
+    fc.assert(
+      fc.property(json, (input) => {
+        const text = JSON.stringify(input)
+        expect(taggedJsonCodec.decode(text)).toStrictEqual(JSON.parse(text))
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('reads a tagged node whose "$t" key is written with \\u escapes', () => {
+    expect(taggedJsonCodec.decode('{"\\u0024t":"D","v":0}')).toEqual(new Date(0))
+    expect(taggedJsonCodec.decode('[{"$\\u0074":"bi","v":"12"}]')).toEqual([12n])
+  })
+
   it('throws on text it did not write, for the cache to turn into a miss', () => {
     expect(() => taggedJsonCodec.decode('{not json')).toThrow()
     expect(() => taggedJsonCodec.decode('{"$t":"nope","v":1}')).toThrow(ConversionError)

@@ -1,3 +1,4 @@
+import { TimeoutError } from '@tessera/core'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { type Cache, createCache } from '../src/create-cache'
 import { Connections, deleteKeys, PrivateRedis, REDIS_URL, uniqueName } from './redis-support'
@@ -98,5 +99,32 @@ describe('when Redis drops the cache’s connections', () => {
     )
     expect(await admin.exists(`${prefix}app::k`)).toBe(1)
     await deleteKeys(admin, prefix)
+  })
+})
+
+describe('when the Redis client has its own commandTimeout', () => {
+  it('relies on ioredis to time out an unanswered read and reports it as a TimeoutError', async () => {
+    const server = await PrivateRedis.start()
+    servers.push(server)
+    const errors: unknown[] = []
+    const cache = createCache({
+      namespace: 'app',
+      l1: false,
+      bus: false,
+      breaker: false,
+      // Far longer than the guard below: only the client's 50 ms timer can end the read in time.
+      l2: { redis: connections.open(server.url, { commandTimeout: 50 }), keyPrefix: `${uniqueName('cache')}:`, timeoutMs: 60_000 },
+      onError: (error) => errors.push(error),
+    })
+    caches.push(cache)
+    await cache.set('k', 'v')
+    expect(await cache.get('k')).toBe('v')
+
+    server.pause()
+    expect(await guarded(cache.get('k'))).toBeUndefined()
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toBeInstanceOf(TimeoutError)
+    expect(errors[0]).toMatchObject({ operation: 'redis GET', timeoutMs: 50 })
+    expect(cache.stats().l2.timeouts).toBe(1)
   })
 })
