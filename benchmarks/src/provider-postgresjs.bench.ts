@@ -2,37 +2,12 @@
 // provider-pg in the same table: same pool size, same statements, same number of requests in flight. One operation
 // is a batch of N concurrent queries awaited together. Ratios are relative to raw postgres.js (the first case).
 // Goal: provider-postgresjs ≥ 0.95 of raw postgres.js without hooks, ≥ 0.90 with five no-op onQuery hooks.
-import type { Hooks } from '@tessera/core'
 import { createPgProvider } from '@tessera/provider-pg'
 import { createPostgresJsProvider } from '@tessera/provider-postgresjs'
 import pg from 'pg'
 import postgres from 'postgres'
-import { type Case, compare, consume, type GroupResult, writeReport } from './harness'
-
-const PG_URL = process.env.TESSERA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-const POOL_SIZE = 8
-const IN_FLIGHT = [1, 8, 64] as const
-const OPTIONS = { opsPerSample: 20, rounds: 30, warmupRounds: 5 }
-
-const STATEMENTS = {
-  'SELECT 1': { text: 'SELECT 1 AS one', params: [] as unknown[] },
-  '100 rows': { text: "SELECT g AS id, 'name ' || g AS name, now() AS at FROM generate_series(1, 100) g", params: [] as unknown[] },
-  '1 parameter': { text: 'SELECT $1::int + 1 AS n', params: [41] as unknown[] },
-}
-
-const noOp: Hooks = {
-  onQuery(_ctx, next) {
-    return next()
-  },
-}
-
-function inFlight(n: number, run: () => Promise<unknown>): () => Promise<void> {
-  return async () => {
-    const pending = new Array<Promise<unknown>>(n)
-    for (let i = 0; i < n; i++) pending[i] = run()
-    consume(await Promise.all(pending))
-  }
-}
+import { type GroupResult, writeReport } from './harness'
+import { fiveNoOpHooks, inFlight, PG_URL, POOL_SIZE, runProviderScenarios } from './provider-bench'
 
 async function main(): Promise<void> {
   const rawJs = postgres(PG_URL, { max: POOL_SIZE, connection: { application_name: 'tessera-bench-raw-js' }, onnotice: () => {} })
@@ -41,26 +16,19 @@ async function main(): Promise<void> {
     connectionString: PG_URL,
     applicationName: 'tessera-bench-js-hooks',
     pool: { max: POOL_SIZE },
-    hooks: [noOp, { ...noOp }, { ...noOp }, { ...noOp }, { ...noOp }],
+    hooks: fiveNoOpHooks(),
   })
   const rawPg = new pg.Pool({ connectionString: PG_URL, max: POOL_SIZE, application_name: 'tessera-bench-raw' })
   const plainPg = createPgProvider({ connectionString: PG_URL, applicationName: 'tessera-bench', pool: { max: POOL_SIZE } })
-  const groups: GroupResult[] = []
+  let groups: GroupResult[]
   try {
-    for (const [label, { text, params }] of Object.entries(STATEMENTS)) {
-      const concurrency = label === '1 parameter' ? [8] : IN_FLIGHT
-      const rawParams = params as (string | number)[]
-      for (const n of concurrency) {
-        const cases: Case[] = [
-          { name: 'postgres.js', fn: inFlight(n, () => rawJs.unsafe(text, rawParams, { prepare: true })) },
-          { name: 'provider-postgresjs', fn: inFlight(n, () => plainJs.query(text, params)) },
-          { name: 'provider-postgresjs + 5 no-op hooks', fn: inFlight(n, () => hookedJs.query(text, params)) },
-          { name: 'pg.Pool', fn: inFlight(n, () => rawPg.query(text, params)) },
-          { name: 'provider-pg', fn: inFlight(n, () => plainPg.query(text, params)) },
-        ]
-        groups.push(await compare(`${label}, ${n} in flight (pool of ${POOL_SIZE})`, cases, OPTIONS))
-      }
-    }
+    groups = await runProviderScenarios((text, params, n) => [
+      { name: 'postgres.js', fn: inFlight(n, () => rawJs.unsafe(text, params as (string | number)[], { prepare: true })) },
+      { name: 'provider-postgresjs', fn: inFlight(n, () => plainJs.query(text, params)) },
+      { name: 'provider-postgresjs + 5 no-op hooks', fn: inFlight(n, () => hookedJs.query(text, params)) },
+      { name: 'pg.Pool', fn: inFlight(n, () => rawPg.query(text, params)) },
+      { name: 'provider-pg', fn: inFlight(n, () => plainPg.query(text, params)) },
+    ])
   } finally {
     await Promise.all([rawJs.end(), plainJs.close(), hookedJs.close(), rawPg.end(), plainPg.close()])
   }

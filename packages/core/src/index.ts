@@ -1,5 +1,8 @@
 // Contracts
 
+// For provider authors: the driver-independent machinery both providers share
+export type { BatchDriver } from './batch-runner'
+export { runBatch } from './batch-runner'
 export type { CircuitBreaker, CircuitBreakerOptions, CircuitBreakerStats, CircuitState, CircuitStateChange } from './circuit-breaker'
 export { createCircuitBreaker } from './circuit-breaker'
 export type { Clock, ManualClock, ManualClockOptions } from './clock'
@@ -32,6 +35,7 @@ export type {
 } from './contracts'
 export type { BuiltInDriver, CreateProviderOptions, DriverFactory, DriverOptions, RegisterDriverOptions } from './create-provider'
 export { createProvider, registerDriver, registeredDrivers } from './create-provider'
+export { createCursorStream } from './cursor-stream'
 export type {
   BreakerState,
   BreakerStateMessage,
@@ -88,6 +92,8 @@ export type {
   TransactionNext,
 } from './hooks'
 export { composeHooks } from './hooks'
+export type { ListenConnection, ListenSupervisorOptions } from './listen-supervisor'
+export { ListenSupervisor } from './listen-supervisor'
 export type { DatabaseErrorClassName, DatabaseErrorDetails, MapPgErrorContext, SqlStateEntry, SqlStateInfo } from './pg-errors'
 export {
   AdminShutdownError,
@@ -133,7 +139,14 @@ export {
   UndefinedTableError,
   UniqueViolationError,
 } from './pg-errors'
+export type { HeldConnection, ProviderEngine, Statement } from './provider-engine'
+export { runQuery, runTracedOn, traceStatement } from './provider-engine'
+export { batchIndexOf, markBatchIndex, ProviderClosedError, TransactionEndedError } from './provider-errors'
+export type { ProviderOptionsSpec, ResolvedProviderOptions } from './provider-options'
+export { isCount, isDuration, PROVIDER_POOL_DEFAULTS, problemsOf, resolveProviderOptions } from './provider-options'
 export type { BackoffOptions, ResolvedRetryPolicy, RetryDetails, RetryEvent, RetryPolicy, RetryRuntime } from './retry'
 export { backoffDelay, getRetryDetails, isRetryable, resolveRetryPolicy, retry } from './retry'
 export type { QueryConfig, SqlQuery, SqlTag } from './sql'
 export { isSqlQuery, SqlError, sql, toQueryConfig } from './sql'
+export { isReadStatement, isRetryableRead, quoteIdentifier } from './statement'
+export { beginStatement, isTransactionConflict, runTransaction } from './transaction-runner'

@@ -1,28 +1,29 @@
 import { performance } from 'node:perf_hooks'
 import type { TypeRegistry } from '@tessera/converter'
-import type {
-  BatchOptions,
-  BatchQuery,
-  HealthReport,
-  ListenOptions,
-  Notification,
-  PoolStats,
-  Provider,
-  QueryOptions,
-  QueryResult,
-  Row,
-  SqlInput,
-  StreamOptions,
-  Subscription,
-  Transaction,
-  TransactionOptions,
+import {
+  type BatchOptions,
+  type BatchQuery,
+  createCursorStream,
+  type HealthReport,
+  type ListenOptions,
+  type Notification,
+  type PoolStats,
+  type Provider,
+  type QueryOptions,
+  type QueryResult,
+  type Row,
+  runBatch,
+  runTransaction,
+  type SqlInput,
+  type StreamOptions,
+  type Subscription,
+  type Transaction,
+  type TransactionOptions,
 } from '@tessera/core'
-import { runBatch } from './batch'
-import { createCursorStream } from './cursor-stream'
-import { PgListener } from './listener'
+import { createPgBatchDriver } from './batch'
+import { createPgListener } from './listener'
 import { type PgProviderOptions, resolvePgOptions } from './options'
 import { PgEngine } from './pg-engine'
-import { runTransaction } from './transaction'
 
 /** A {@link Provider} over node-postgres, plus the codec registry its connections use. */
 export interface PgProvider extends Provider {
@@ -52,7 +53,8 @@ const HEALTH_ACQUIRE_TIMEOUT_MS = 5_000
  */
 export function createPgProvider(options: PgProviderOptions): PgProvider {
   const engine = new PgEngine(resolvePgOptions(options))
-  const listener = new PgListener(engine)
+  const listener = createPgListener(engine)
+  const batchDriver = createPgBatchDriver(engine)
   let closing: Promise<void> | undefined
 
   const provider: PgProvider = {
@@ -68,7 +70,7 @@ export function createPgProvider(options: PgProviderOptions): PgProvider {
     },
 
     batch(queries: readonly BatchQuery[], batchOptions?: BatchOptions): Promise<QueryResult[]> {
-      return runBatch(engine, queries, batchOptions)
+      return runBatch(engine, queries, batchOptions, batchDriver)
     },
 
     stream<R = Row>(sql: SqlInput, params?: readonly unknown[], streamOptions?: StreamOptions): AsyncIterable<R> {

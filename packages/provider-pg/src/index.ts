@@ -1,6 +1,7 @@
+// Shared with provider-postgresjs through @tessera/core; re-exported so existing imports keep working.
+export { batchIndexOf, isReadStatement, isRetryableRead, ProviderClosedError, TransactionEndedError } from '@tessera/core'
 export type { PgProvider } from './create-pg-provider'
 export { createPgProvider } from './create-pg-provider'
-export { batchIndexOf, ProviderClosedError, TransactionEndedError } from './errors'
 export type { PgPoolOptions, PgProviderOptions } from './options'
 export type {
   PgClientConfig,
@@ -11,5 +12,3 @@ export type {
   PgQueryConfig,
   PgRawResult,
 } from './pg-client'
-export { isRetryableRead } from './pg-engine'
-export { isReadStatement } from './statement'

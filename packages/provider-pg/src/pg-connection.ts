@@ -1,7 +1,7 @@
-import { AbortError, type ConnectionInfo, isConnectionLoss, type Logger, mapPgError, TimeoutError } from '@tessera/core'
+import { AbortError, type ConnectionInfo, isConnectionLoss, type Logger, mapPgError, quoteIdentifier, TimeoutError } from '@tessera/core'
 import { sendCancelRequest } from './cancel-request'
 import type { PgClientLike, PgQueryConfig, PgRawResult } from './pg-client'
-import { quoteIdentifier, statementName } from './statement'
+import { statementName } from './statement'
 
 const NOT_CANCELLED = 0
 const ABORTED = 1

@@ -1,33 +1,32 @@
 import { tracingChannel } from 'node:diagnostics_channel'
 import { pgTypesFor, serializeParams, TYPE_LOOKUP_SQL, type TypeLookupRow } from '@tessera/converter'
 import {
-  AbortError,
   CHANNELS,
   type ConnectionInfo,
   type ConnectMessage,
   type ErrorContext,
   type HookOperation,
-  isConnectionLoss,
   isTesseraError,
   mapPgError,
+  ProviderClosedError,
+  type ProviderEngine,
   type QueryContext,
   type QueryMessage,
   type QueryOperation,
   type QueryOptions,
   type QueryResult,
-  type RetryPolicy,
-  retry,
+  runQuery,
   type SqlInput,
+  type Statement,
   type TesseraError,
   toQueryConfig,
   traced,
+  traceStatement,
 } from '@tessera/core'
 import { createPool, type Pool } from '@tessera/pool'
-import { ProviderClosedError } from './errors'
 import type { ResolvedPgOptions } from './options'
 import type { PgClientConfig } from './pg-client'
 import { PgConnection } from './pg-connection'
-import { isReadStatement } from './statement'
 import { toQueryResult } from './to-query-result'
 
 const EMPTY_PARAMS: readonly unknown[] = Object.freeze([])
@@ -37,18 +36,15 @@ const DESTROY = Object.freeze({ destroy: true })
 // Held here so that `hasSubscribers` is a property read on the hot path (core's `traced` does the same check).
 const queryChannel = tracingChannel(CHANNELS.query)
 
-/** The statement text and parameters of a `SqlInput` plus `params`. */
-export interface Statement {
-  text: string
-  values: readonly unknown[]
-}
+/** Parameters as pg takes them: text or null each, `undefined` for none. */
+type Serialized = (string | null)[] | undefined
 
 /**
  * Everything the provider's methods share: the pool of connections, the hooks, error reporting, and the
- * single-statement path. `createPgProvider` wraps one of these; transactions, batches, streams and the
- * listener use it directly.
+ * single-statement path. `createPgProvider` wraps one of these; core's transaction, batch and stream runners and
+ * the listener use it directly.
  */
-export class PgEngine {
+export class PgEngine implements ProviderEngine<PgConnection, Serialized> {
   readonly driver = 'pg'
   readonly pool: Pool<PgConnection>
   readonly hooks: ResolvedPgOptions['hooks']
@@ -196,7 +192,7 @@ export class PgEngine {
     if (isTesseraError(error)) {
       // The pool wraps the connect error; callers branch on the database error (refused, bad password…).
       if (error.code === 'POOL_CREATE_FAILED' && isTesseraError(error.cause)) return error.cause
-      if (error.code === 'POOL_CLOSED') return new ProviderClosedError('an operation')
+      if (error.code === 'POOL_CLOSED') return new ProviderClosedError('an operation', 'pg')
       return error
     }
     return mapPgError(error, sql === undefined ? undefined : { sql })
@@ -215,7 +211,7 @@ export class PgEngine {
 
   /** Rejects work started after `close()`. */
   closedError(operation: string): TesseraError {
-    return new ProviderClosedError(operation)
+    return new ProviderClosedError(operation, 'pg')
   }
 
   // ---- statements -----------------------------------------------------------------------------------
@@ -248,11 +244,16 @@ export class PgEngine {
     return this.runSerializedOn(connection, text, serialized, options)
   }
 
-  /** `runOn` with parameters already serialised (by {@link PgEngine.traceStatement}). */
+  /** Parameters as pg takes them, serialised before a statement's span opens and before a connection is taken. */
+  serialize(values: readonly unknown[]): Serialized {
+    return serializeValues(values)
+  }
+
+  /** `runOn` with parameters already serialised (by `serialize`). */
   async runSerializedOn(
     connection: PgConnection,
     text: string,
-    serialized: (string | null)[] | undefined,
+    serialized: Serialized,
     options: QueryOptions | undefined,
   ): Promise<QueryResult> {
     try {
@@ -262,27 +263,6 @@ export class PgEngine {
     } catch (error) {
       throw this.normalize(error, text)
     }
-  }
-
-  /**
-   * Runs a statement published on `tessera:query`. Its parameters are serialised before the span opens: a value
-   * that cannot be sent fails with an error that names it, and diagnostics carry parameter values only with
-   * `diagnosticsIncludeParams`. Such a statement never reaches the server, so it has no span.
-   */
-  traceStatement(
-    text: string,
-    values: readonly unknown[],
-    operation: QueryOperation,
-    transaction: boolean,
-    run: (serialized: (string | null)[] | undefined) => Promise<QueryResult>,
-  ): Promise<QueryResult> {
-    let serialized: (string | null)[] | undefined
-    try {
-      serialized = serializeValues(values)
-    } catch (error) {
-      return Promise.reject(this.normalize(error, text))
-    }
-    return traced(CHANNELS.query, this.queryMessage(text, values, operation, transaction), () => run(serialized))
   }
 
   /** Runs one statement on a pooled connection: serialise, acquire, run, release. Errors are normalised. */
@@ -341,7 +321,7 @@ export class PgEngine {
     operation: QueryOperation,
   ): Promise<QueryResult> {
     if (!queryChannel.hasSubscribers) return this.execute(text, values, options)
-    return this.traceStatement(text, values, operation, false, (serialized) => this.executeSerialized(text, serialized, options))
+    return traceStatement(this, text, values, operation, false, (serialized) => this.executeSerialized(text, serialized, options))
   }
 
   /** A `tessera:query` message. */
@@ -375,82 +355,13 @@ export class PgEngine {
     return this.hooks.query(ctx, this.finalQuery)
   }
 
-  /** `provider.query`: one attempt, and retries for a read that lost its connection. */
-  async query(sql: SqlInput, params: readonly unknown[] | undefined, options: QueryOptions | undefined): Promise<QueryResult> {
-    if (this.closed) throw this.report(this.closedError('query'), 'query')
-    let text: string
-    let values: readonly unknown[]
-    if (typeof sql === 'string' && (params === undefined || Array.isArray(params))) {
-      // The common case, without building a statement object.
-      text = sql
-      values = params ?? EMPTY_PARAMS
-    } else {
-      try {
-        ;({ text, values } = toQueryConfig(sql, params))
-      } catch (error) {
-        throw this.report(this.normalize(error), 'query')
-      }
-    }
-    if (options?.signal?.aborted) {
-      throw this.report(new AbortError('query', { cause: options.signal.reason }), 'query', text, values)
-    }
-    try {
-      return await this.attemptQuery(text, values, options, 1)
-    } catch (error) {
-      // Driver errors are normalised below the hooks; anything else was thrown by a hook and reaches the
-      // caller as it is, as the hooks contract promises.
-      if (!isTesseraError(error)) throw error
-      return this.retryRead(error, text, values, options)
-    }
-  }
-
-  /**
-   * After a failed first attempt: retries a read that failed with a retryable connection-class error, per the
-   * call's or the provider's policy; anything else is reported and rethrown.
-   */
-  private async retryRead(
-    error: TesseraError,
-    text: string,
-    values: readonly unknown[],
-    options: QueryOptions | undefined,
-  ): Promise<QueryResult> {
-    const policy: RetryPolicy | false = options?.retry === undefined ? this.o.retryPolicy : options.retry
-    const retryOn = policy === false ? undefined : (policy.retryOn ?? isRetryableRead)
-    if (policy === false || this.closed || !retryOn!(error, 1) || !isReadStatement(text)) {
-      throw this.report(error, 'query', text, values)
-    }
-    let firstFailure: TesseraError | undefined = error
-    try {
-      return await retry(
-        (attempt) => {
-          // retry() starts by running its function: hand it the failure we already have as attempt 1.
-          if (firstFailure !== undefined) {
-            const failure = firstFailure
-            firstFailure = undefined
-            throw failure
-          }
-          if (this.closed) throw this.closedError('query')
-          return this.attemptQuery(text, values, options, attempt)
-        },
-        { ...policy, retryOn, signal: options?.signal ?? policy.signal },
-      )
-    } catch (failure) {
-      if (!isTesseraError(failure)) throw failure
-      throw this.report(failure, 'query', text, values)
-    }
+  /** `provider.query`: one attempt, and retries for a read that lost its connection (core's `runQuery`). */
+  query(sql: SqlInput, params: readonly unknown[] | undefined, options: QueryOptions | undefined): Promise<QueryResult> {
+    return runQuery(this, sql, params, options)
   }
 }
 
 /** Parameters as pg takes them, `undefined` for none. Throws `ConversionError` naming a value that cannot be sent. */
-export function serializeValues(values: readonly unknown[]): (string | null)[] | undefined {
+export function serializeValues(values: readonly unknown[]): Serialized {
   return values.length === 0 ? undefined : serializeParams(values)
-}
-
-/**
- * The default retry test for reads: the connection was lost or could not be made (class 08, a terminated
- * backend, too many connections…) and the error says a new try may work. Timeouts and cancellations the
- * caller asked for are not retried.
- */
-export function isRetryableRead(error: unknown): boolean {
-  return isTesseraError(error) && error.retryable && isConnectionLoss(error)
 }

@@ -1,28 +1,29 @@
 import { performance } from 'node:perf_hooks'
 import type { TypeRegistry } from '@tessera/converter'
-import type {
-  BatchOptions,
-  BatchQuery,
-  HealthReport,
-  ListenOptions,
-  Notification,
-  PoolStats,
-  Provider,
-  QueryOptions,
-  QueryResult,
-  Row,
-  SqlInput,
-  StreamOptions,
-  Subscription,
-  Transaction,
-  TransactionOptions,
+import {
+  type BatchOptions,
+  type BatchQuery,
+  createCursorStream,
+  type HealthReport,
+  type ListenOptions,
+  type Notification,
+  type PoolStats,
+  type Provider,
+  type QueryOptions,
+  type QueryResult,
+  type Row,
+  runBatch,
+  runTransaction,
+  type SqlInput,
+  type StreamOptions,
+  type Subscription,
+  type Transaction,
+  type TransactionOptions,
 } from '@tessera/core'
-import { runBatch } from './batch'
+import { createPostgresJsBatchDriver } from './batch'
 import { PostgresJsEngine } from './engine'
-import { PostgresJsListener } from './listener'
+import { createPostgresJsListener } from './listener'
 import { type PostgresJsProviderOptions, resolvePostgresJsOptions } from './options'
-import { createCursorStream } from './stream'
-import { runTransaction } from './transaction'
 
 /** A {@link Provider} over postgres.js, plus the codec registry its connections use. */
 export interface PostgresJsProvider extends Provider {
@@ -54,7 +55,8 @@ const HEALTH_ACQUIRE_TIMEOUT_MS = 5_000
  */
 export function createPostgresJsProvider(options: PostgresJsProviderOptions): PostgresJsProvider {
   const engine = new PostgresJsEngine(resolvePostgresJsOptions(options))
-  const listener = new PostgresJsListener(engine)
+  const listener = createPostgresJsListener(engine)
+  const batchDriver = createPostgresJsBatchDriver(engine)
   let closing: Promise<void> | undefined
 
   const provider: PostgresJsProvider = {
@@ -70,7 +72,7 @@ export function createPostgresJsProvider(options: PostgresJsProviderOptions): Po
     },
 
     batch(queries: readonly BatchQuery[], batchOptions?: BatchOptions): Promise<QueryResult[]> {
-      return runBatch(engine, queries, batchOptions)
+      return runBatch(engine, queries, batchOptions, batchDriver)
     },
 
     stream<R = Row>(sql: SqlInput, params?: readonly unknown[], streamOptions?: StreamOptions): AsyncIterable<R> {

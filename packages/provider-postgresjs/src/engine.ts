@@ -12,25 +12,25 @@ import {
   mapPgError,
   type PoolStats,
   PoolTimeoutError,
+  ProviderClosedError,
+  type ProviderEngine,
   publish,
   type QueryContext,
   type QueryMessage,
   type QueryOperation,
   type QueryOptions,
   type QueryResult,
-  type RetryPolicy,
-  retry,
+  runQuery,
   type SqlInput,
+  type Statement,
   type TesseraError,
   TimeoutError,
   toQueryConfig,
   traced,
 } from '@tessera/core'
-import { ProviderClosedError } from './errors'
 import type { ResolvedPostgresJsOptions } from './options'
 import type { PostgresJsBackend, PostgresJsQuery, PostgresJsReserved, PostgresJsResult, PostgresJsSql } from './postgres-js-client'
 import { SocketTracker } from './sockets'
-import { isReadStatement } from './statement'
 import { toQueryResult } from './to-query-result'
 import { installResolvedTypes } from './types-option'
 
@@ -47,12 +47,6 @@ const acquireChannel = tracingChannel(CHANNELS.poolAcquire)
 const ABORTED = 1
 const TIMED_OUT = 2
 const POOL_TIMED_OUT = 3
-
-/** The statement text and parameters of a `SqlInput` plus `params`. */
-export interface Statement {
-  text: string
-  values: readonly unknown[]
-}
 
 /**
  * A connection checked out of postgres.js with `sql.reserve()`: what transactions, streams and batches run on (and
@@ -81,9 +75,10 @@ interface Session {
 
 /**
  * Everything the provider's methods share: the postgres.js instance, hooks, counters, error reporting and the
- * single-statement path. Mirrors provider-pg's `PgEngine`.
+ * single-statement path. Core's transaction, batch and stream runners use it as their `ProviderEngine`; it mirrors
+ * provider-pg's `PgEngine`.
  */
-export class PostgresJsEngine {
+export class PostgresJsEngine implements ProviderEngine<Checkout> {
   readonly driver = 'postgres.js'
   readonly sql: PostgresJsSql
   readonly hooks: ResolvedPostgresJsOptions['hooks']
@@ -159,7 +154,7 @@ export class PostgresJsEngine {
   }
 
   closedError(operation: string): TesseraError {
-    return new ProviderClosedError(operation)
+    return new ProviderClosedError(operation, this.driver)
   }
 
   // ---- checkouts ------------------------------------------------------------------------------------
@@ -403,6 +398,16 @@ export class PostgresJsEngine {
     }
   }
 
+  /** The values unchanged: postgres.js parameters are serialised when the statement is sent (`runOn`). */
+  serialize(values: readonly unknown[]): readonly unknown[] {
+    return values
+  }
+
+  /** `runOn`: parameters are serialised there. */
+  runSerializedOn(checkout: Checkout, text: string, values: readonly unknown[], options: QueryOptions | undefined): Promise<QueryResult> {
+    return this.runOn(checkout, text, values, options)
+  }
+
   /**
    * Sends one statement on a checkout without waiting for earlier ones: postgres.js queues it behind them on the same
    * connection (pipelining). Errors are not normalised here.
@@ -589,56 +594,9 @@ export class PostgresJsEngine {
     return this.hooks.query(ctx, this.finalQuery)
   }
 
-  /** `provider.query`: one attempt, and retries for a read that lost its connection. */
-  async query(sql: SqlInput, params: readonly unknown[] | undefined, options: QueryOptions | undefined): Promise<QueryResult> {
-    if (this.closed) throw this.report(this.closedError('query'), 'query')
-    let statement: Statement
-    try {
-      statement = this.compile(sql, params)
-    } catch (error) {
-      throw this.report(this.normalize(error), 'query')
-    }
-    const { text, values } = statement
-    if (options?.signal?.aborted) {
-      throw this.report(new AbortError('query', { cause: options.signal.reason }), 'query', text, values)
-    }
-    try {
-      return await this.attemptQuery(text, values, options, 1)
-    } catch (error) {
-      if (!isTesseraError(error)) throw error
-      return this.retryRead(error, text, values, options)
-    }
-  }
-
-  private async retryRead(
-    error: TesseraError,
-    text: string,
-    values: readonly unknown[],
-    options: QueryOptions | undefined,
-  ): Promise<QueryResult> {
-    const policy: RetryPolicy | false = options?.retry === undefined ? this.o.retryPolicy : options.retry
-    const retryOn = policy === false ? undefined : (policy.retryOn ?? isRetryableRead)
-    if (policy === false || this.closed || !retryOn!(error, 1) || !isReadStatement(text)) {
-      throw this.report(error, 'query', text, values)
-    }
-    let firstFailure: TesseraError | undefined = error
-    try {
-      return await retry(
-        (attempt) => {
-          if (firstFailure !== undefined) {
-            const failure = firstFailure
-            firstFailure = undefined
-            throw failure
-          }
-          if (this.closed) throw this.closedError('query')
-          return this.attemptQuery(text, values, options, attempt)
-        },
-        { ...policy, retryOn, signal: options?.signal ?? policy.signal },
-      )
-    } catch (failure) {
-      if (!isTesseraError(failure)) throw failure
-      throw this.report(failure, 'query', text, values)
-    }
+  /** `provider.query`: one attempt, and retries for a read that lost its connection (core's `runQuery`). */
+  query(sql: SqlInput, params: readonly unknown[] | undefined, options: QueryOptions | undefined): Promise<QueryResult> {
+    return runQuery(this, sql, params, options)
   }
 
   // ---- stats ----------------------------------------------------------------------------------------
@@ -681,12 +639,4 @@ export class PostgresJsEngine {
 /** What postgres.js would raise for a statement on a closed connection, raised before sending anything on it. */
 function connectionClosed(): Error {
   return Object.assign(new Error('the connection of this checkout was closed'), { code: 'CONNECTION_CLOSED' })
-}
-
-/**
- * The default retry test for reads: the connection was lost or could not be made and the error says a new try may
- * work. The same rule as provider-pg's.
- */
-export function isRetryableRead(error: unknown): boolean {
-  return isTesseraError(error) && error.retryable && isConnectionLoss(error)
 }

@@ -1,7 +1,7 @@
+// Shared with provider-pg through @tessera/core; re-exported so existing imports keep working.
+export { batchIndexOf, isReadStatement, isRetryableRead, ProviderClosedError, TransactionEndedError } from '@tessera/core'
 export type { PostgresJsProvider } from './create-postgres-js-provider'
 export { createPostgresJsProvider } from './create-postgres-js-provider'
-export { isRetryableRead } from './engine'
-export { batchIndexOf, ProviderClosedError, TransactionEndedError } from './errors'
 export type { PostgresJsProviderOptions } from './options'
 export type {
   PostgresJsBackend,
@@ -17,4 +17,3 @@ export type {
   PostgresJsTypeEntry,
   PostgresJsUnsafeOptions,
 } from './postgres-js-client'
-export { isReadStatement } from './statement'

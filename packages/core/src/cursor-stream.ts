@@ -1,46 +1,41 @@
-import {
-  AbortError,
-  ConfigError,
-  describeValue,
-  isTesseraError,
-  type QueryContext,
-  type QueryResult,
-  type SqlInput,
-  type StreamOptions,
-} from '@tessera/core'
-import type { PgConnection } from './pg-connection'
-import { type PgEngine, serializeValues } from './pg-engine'
+import type { QueryResult, Row, SqlInput, StreamOptions } from './contracts'
+import { AbortError, ConfigError, describeValue, isTesseraError } from './errors'
+import type { QueryContext } from './hooks'
+import { type HeldConnection, type ProviderEngine, traceStatement } from './provider-engine'
 
 const CURSOR = 'tessera_cursor'
 const OPENED: QueryResult = Object.freeze({ rows: [], rowCount: 0, command: 'DECLARE CURSOR', fields: [] }) as QueryResult
 
 /**
- * `provider.stream`: rows through a server-side cursor on a dedicated pooled connection
- * (`BEGIN; DECLARE … NO SCROLL CURSOR FOR …; FETCH n …`), so memory stays bounded whatever the result size.
- * The next batch is fetched only when the consumer has taken every row of the current one (back-pressure).
- * Breaking out of `for await`, throwing in its body, or aborting `signal` rolls the cursor's transaction back
- * (which closes the cursor) and returns the connection. Nothing runs until iteration starts.
+ * For provider authors: `provider.stream` over any {@link ProviderEngine}. Rows come through a server-side cursor on
+ * a dedicated pooled connection (`BEGIN; DECLARE … NO SCROLL CURSOR FOR …; FETCH n …`), so memory stays bounded
+ * whatever the result size. The next batch is fetched only when the consumer has taken every row of the current
+ * one (back-pressure). Breaking out of `for await`, throwing in its body, or aborting `signal` rolls the cursor's
+ * transaction back (which closes the cursor) and returns the connection. Nothing runs until iteration starts.
+ *
+ * @example
+ * stream: (sql, params, options) => createCursorStream(engine, sql, params, options)
  */
-export function createCursorStream<R>(
-  engine: PgEngine,
+export function createCursorStream<R = Row>(
+  engine: ProviderEngine<HeldConnection, unknown>,
   sql: SqlInput,
   params: readonly unknown[] | undefined,
   options: StreamOptions = {},
 ): AsyncIterable<R> {
   return {
-    [Symbol.asyncIterator]: () => iterate<R>(engine, sql, params, options),
+    [Symbol.asyncIterator]: () => iterate<R, HeldConnection, unknown>(engine, sql, params, options),
   }
 }
 
-async function* iterate<R>(
-  engine: PgEngine,
+async function* iterate<R, Connection extends HeldConnection, Params>(
+  engine: ProviderEngine<Connection, Params>,
   sql: SqlInput,
   params: readonly unknown[] | undefined,
   options: StreamOptions,
 ): AsyncGenerator<R> {
   let text: string | undefined
   let values: readonly unknown[] | undefined
-  let connection: PgConnection | undefined
+  let connection: Connection | undefined
   let finished = false
   const { signal } = options
   try {
@@ -55,10 +50,7 @@ async function* iterate<R>(
     // The opening goes through onQuery, so a hook can observe it, rewrite it, or answer it (a cache hit).
     // A hook may call `next` again (a retry): every opening starts on a fresh connection, the previous one
     // given back, and a failed opening gives its connection back at once.
-    const open = async (
-      ctx: { sql: string; params: readonly unknown[] },
-      serialized: (string | null)[] | undefined,
-    ): Promise<QueryResult> => {
+    const open = async (ctx: { sql: string; params: readonly unknown[] }, serialized: Params): Promise<QueryResult> => {
       await giveBack()
       try {
         connection = await engine.acquire(signal)
@@ -82,10 +74,10 @@ async function* iterate<R>(
     }
     // Parameters are serialised before acquiring (bad input fails without touching the pool) and before the span.
     const traceOpen = (ctx: { sql: string; params: readonly unknown[] }): Promise<QueryResult> => {
-      if (engine.isQueryTraced) return engine.traceStatement(ctx.sql, ctx.params, 'stream', false, (serialized) => open(ctx, serialized))
-      let serialized: (string | null)[] | undefined
+      if (engine.isQueryTraced) return traceStatement(engine, ctx.sql, ctx.params, 'stream', false, (serialized) => open(ctx, serialized))
+      let serialized: Params
       try {
-        serialized = serializeValues(ctx.params)
+        serialized = engine.serialize(ctx.params)
       } catch (error) {
         return Promise.reject(engine.normalize(error, ctx.sql))
       }
@@ -98,7 +90,7 @@ async function* iterate<R>(
         sql: text,
         params: values,
         options: { signal },
-        driver: 'pg',
+        driver: engine.driver,
         operation: 'stream',
         transaction: false,
         attempt: 1,
@@ -142,9 +134,9 @@ async function* iterate<R>(
     const held = connection
     if (held === undefined) return
     connection = undefined
-    if (held.isReusable) {
+    if (!held.broken && !held.tainted) {
       try {
-        await held.run('ROLLBACK', undefined, undefined)
+        await engine.runOn(held, 'ROLLBACK', [], undefined)
       } catch {
         held.tainted = true
       }

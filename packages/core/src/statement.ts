@@ -1,3 +1,6 @@
+import { isTesseraError } from './errors'
+import { isConnectionLoss } from './pg-errors'
+
 /**
  * Whether a statement only reads, so that running it again after a lost connection cannot apply a write twice.
  * A heuristic on the text, deliberately conservative:
@@ -57,4 +60,13 @@ function hasSecondStatement(body: string): boolean {
 /** Double-quotes an identifier (a channel or cursor name), doubling any `"` inside. */
 export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`
+}
+
+/**
+ * The default retry test for reads: the connection was lost or could not be made (class 08, a terminated
+ * backend, too many connections…) and the error says a new try may work. Timeouts and cancellations the
+ * caller asked for are not retried.
+ */
+export function isRetryableRead(error: unknown): boolean {
+  return isTesseraError(error) && error.retryable && isConnectionLoss(error)
 }

@@ -1,9 +1,16 @@
-import { TesseraError } from '@tessera/core'
+import { TesseraError } from './errors'
 
-/** Work was started after `close()`. Not retryable: this provider will not run anything again. */
+/**
+ * For provider authors: work was started after `close()`. Not retryable: the provider will not run anything again.
+ *
+ * @example
+ * if (engine.closed) throw new ProviderClosedError('query', 'pg') // "query was called after close(): this pg provider is closed…"
+ */
 export class ProviderClosedError extends TesseraError {
-  constructor(operation: string) {
-    super(`${operation} was called after close(): this pg provider is closed and runs nothing more; create a new one`, {
+  /** `driver` names the provider in the message (`'pg'`, `'postgres.js'`). */
+  constructor(operation: string, driver?: string) {
+    const provider = driver === undefined ? 'provider' : `${driver} provider`
+    super(`${operation} was called after close(): this ${provider} is closed and runs nothing more; create a new one`, {
       code: 'PROVIDER_CLOSED',
     })
   }
@@ -34,7 +41,10 @@ export function batchIndexOf(error: unknown): number | undefined {
   return typeof index === 'number' ? index : undefined
 }
 
-/** Records which batch statement failed on the error itself, so its class survives for `instanceof`. */
+/**
+ * For provider authors: records which batch statement failed on the error itself (read back with
+ * {@link batchIndexOf}), so its class survives for `instanceof`. A frozen error is left as it is.
+ */
 export function markBatchIndex(error: unknown, index: number): void {
   if (typeof error !== 'object' || error === null) return
   try {

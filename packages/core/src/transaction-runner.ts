@@ -1,31 +1,21 @@
 import { tracingChannel } from 'node:diagnostics_channel'
-import {
-  AbortError,
-  CHANNELS,
-  ConfigError,
-  describeValue,
-  InvalidTransactionStateError,
-  isTesseraError,
-  type QueryContext,
-  type QueryOptions,
-  type QueryResult,
-  type RetryPolicy,
-  retry,
-  type SqlInput,
-  type Transaction,
-  type TransactionContext,
-  type TransactionMessage,
-  type TransactionOptions,
-  traced,
-} from '@tessera/core'
-import { TransactionEndedError } from './errors'
-import type { PgConnection } from './pg-connection'
-import type { PgEngine } from './pg-engine'
+import type { QueryOptions, QueryResult, SqlInput, Transaction, TransactionOptions } from './contracts'
+import { CHANNELS, type TransactionMessage, traced } from './diagnostics'
+import { AbortError, ConfigError, describeValue, isTesseraError } from './errors'
+import type { QueryContext, TransactionContext } from './hooks'
+import { InvalidTransactionStateError } from './pg-errors'
+import type { HeldConnection, ProviderEngine } from './provider-engine'
+import { runTracedOn } from './provider-engine'
+import { TransactionEndedError } from './provider-errors'
+import { type RetryPolicy, retry } from './retry'
 
 const ISOLATION_LEVELS = new Set(['read committed', 'repeatable read', 'serializable'])
 const transactionChannel = tracingChannel(CHANNELS.transaction)
 
-/** The BEGIN statement for the options, in one statement: `BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE`. */
+/**
+ * For provider authors: the BEGIN statement for the options, in one statement:
+ * `BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE`.
+ */
 export function beginStatement(options: TransactionOptions): string {
   const modes: string[] = []
   if (options.isolation !== undefined) modes.push(`ISOLATION LEVEL ${options.isolation.toUpperCase()}`)
@@ -54,19 +44,24 @@ function validateOptions(options: TransactionOptions): void {
   if (problems.length > 0) throw new ConfigError(problems, { subject: 'transaction options' })
 }
 
-/** Serialization failures and deadlocks: the whole transaction may succeed when run again. */
+/** Serialization failures and deadlocks (40001, 40P01): the whole transaction may succeed when run again. */
 export function isTransactionConflict(error: unknown): boolean {
   const code = isTesseraError(error) ? error.code : undefined
   return code === '40001' || code === '40P01'
 }
 
 /**
- * `provider.transaction`: BEGIN (with the isolation and access mode in that one statement), run `fn`, COMMIT when
- * it resolves, ROLLBACK when it throws. With `retry`, the whole function runs again on a serialization failure or
- * a deadlock, with backoff; `onTransaction` wraps every attempt and sees its number.
+ * For provider authors: `provider.transaction` over any {@link ProviderEngine}. BEGIN (with the isolation and
+ * access mode in that one statement), run `fn`, COMMIT when it resolves, ROLLBACK when it throws. With `retry`,
+ * the whole function runs again on a serialization failure or a deadlock, with backoff; `onTransaction` wraps
+ * every attempt and sees its number. The transaction object refuses use after `fn` settled
+ * ({@link TransactionEndedError}); `savepoint` nests with SAVEPOINT / ROLLBACK TO / RELEASE.
+ *
+ * @example
+ * transaction: (fn, options) => runTransaction(engine, fn, options)
  */
-export async function runTransaction<T>(
-  engine: PgEngine,
+export async function runTransaction<T, Connection extends HeldConnection, Params>(
+  engine: ProviderEngine<Connection, Params>,
   fn: (tx: Transaction) => Promise<T>,
   options: TransactionOptions = {},
 ): Promise<T> {
@@ -76,7 +71,7 @@ export async function runTransaction<T>(
       throw new ConfigError(`transaction needs a function, got ${describeValue(fn)}`, { subject: 'transaction call' })
     validateOptions(options)
     if (options.signal?.aborted) throw new AbortError('transaction', { cause: options.signal.reason })
-    const call: TransactionCall<T> = { engine, fn, options, begin: beginStatement(options) }
+    const call: TransactionCall<T, Connection, Params> = { engine, fn, options, begin: beginStatement(options) }
     const attemptOnce = (attempt: number) => tracedAttempt(call, attempt)
     if (options.retry === undefined) return await attemptOnce(1)
     const given: RetryPolicy = typeof options.retry === 'number' ? { maxAttempts: options.retry } : options.retry
@@ -89,19 +84,22 @@ export async function runTransaction<T>(
 }
 
 /** What every attempt of one `transaction` call shares. */
-interface TransactionCall<T> {
-  engine: PgEngine
+interface TransactionCall<T, Connection extends HeldConnection, Params> {
+  engine: ProviderEngine<Connection, Params>
   fn: (tx: Transaction) => Promise<T>
   options: TransactionOptions
   /** The BEGIN statement, built once per call. */
   begin: string
 }
 
-function tracedAttempt<T>(call: TransactionCall<T>, attempt: number): Promise<T> {
+function tracedAttempt<T, Connection extends HeldConnection, Params>(
+  call: TransactionCall<T, Connection, Params>,
+  attempt: number,
+): Promise<T> {
   const run = () => hookedAttempt(call, attempt)
   if (!transactionChannel.hasSubscribers) return run()
   const message: TransactionMessage = {
-    driver: 'pg',
+    driver: call.engine.driver,
     database: call.engine.o.database,
     isolation: call.options.isolation,
     readOnly: call.options.readOnly,
@@ -110,16 +108,24 @@ function tracedAttempt<T>(call: TransactionCall<T>, attempt: number): Promise<T>
   return traced(CHANNELS.transaction, message, run)
 }
 
-function hookedAttempt<T>(call: TransactionCall<T>, attempt: number): Promise<T> {
+function hookedAttempt<T, Connection extends HeldConnection, Params>(
+  call: TransactionCall<T, Connection, Params>,
+  attempt: number,
+): Promise<T> {
   const hooks = call.engine.hooks
   if (!hooks.hasTransactionHooks) return runOnce(call)
-  const ctx: TransactionContext = { driver: 'pg', options: call.options, attempt, meta: {} }
+  const ctx: TransactionContext = { driver: call.engine.driver, options: call.options, attempt, meta: {} }
   return hooks.transaction(ctx, () => runOnce(call))
 }
 
-async function runOnce<T>({ engine, fn, options, begin }: TransactionCall<T>): Promise<T> {
+async function runOnce<T, Connection extends HeldConnection, Params>({
+  engine,
+  fn,
+  options,
+  begin,
+}: TransactionCall<T, Connection, Params>): Promise<T> {
   const connection = await engine.acquire(options.signal)
-  const tx = new PgTransaction(engine, connection, options.signal, 'transaction')
+  const tx = new ProviderTransaction(engine, connection, options.signal, 'transaction')
   try {
     await engine.runOn(connection, begin, [], undefined)
     const result = await runBody(engine, connection, tx, fn, 'ROLLBACK')
@@ -141,10 +147,10 @@ async function runOnce<T>({ engine, fn, options, begin }: TransactionCall<T>): P
  * Runs a transaction's or savepoint's function. `tx` ends when the function settles; when it throws,
  * `rollbackStatement` runs before its error is rethrown.
  */
-async function runBody<T>(
-  engine: PgEngine,
-  connection: PgConnection,
-  tx: PgTransaction,
+async function runBody<T, Connection extends HeldConnection, Params>(
+  engine: ProviderEngine<Connection, Params>,
+  connection: Connection,
+  tx: ProviderTransaction<Connection, Params>,
   fn: (tx: Transaction) => Promise<T>,
   rollbackStatement: string,
 ): Promise<T> {
@@ -161,7 +167,11 @@ async function runBody<T>(
 }
 
 /** Rolls back; a failure is logged and never masks the error that caused the rollback. */
-async function rollback(engine: PgEngine, connection: PgConnection, statement: string): Promise<void> {
+async function rollback<Connection extends HeldConnection, Params>(
+  engine: ProviderEngine<Connection, Params>,
+  connection: Connection,
+  statement: string,
+): Promise<void> {
   if (connection.broken) return
   try {
     await engine.runOn(connection, statement, [], undefined)
@@ -174,12 +184,12 @@ async function rollback(engine: PgEngine, connection: PgConnection, statement: s
 let savepointCounter = 0
 
 /** A transaction or savepoint: queries on its connection, usable only while its function runs. */
-export class PgTransaction implements Transaction {
+class ProviderTransaction<Connection extends HeldConnection, Params> implements Transaction {
   private ended = false
 
   constructor(
-    private readonly engine: PgEngine,
-    private readonly connection: PgConnection,
+    private readonly engine: ProviderEngine<Connection, Params>,
+    private readonly connection: Connection,
     private readonly signal: AbortSignal | undefined,
     private readonly kind: 'transaction' | 'savepoint',
   ) {}
@@ -198,12 +208,12 @@ export class PgTransaction implements Transaction {
       ;({ text, values } = engine.compile(sql, params))
       const merged = this.withSignal(options)
       if (merged?.signal?.aborted) throw new AbortError('query', { cause: merged.signal.reason })
-      if (!engine.hooks.hasQueryHooks) return (await this.traced(text, values, merged)) as QueryResult<R>
+      if (!engine.hooks.hasQueryHooks) return (await this.run(text, values, merged)) as QueryResult<R>
       const ctx: QueryContext = {
         sql: text,
         params: values,
         options: merged ?? {},
-        driver: 'pg',
+        driver: engine.driver,
         operation: 'query',
         transaction: true,
         attempt: 1,
@@ -218,15 +228,11 @@ export class PgTransaction implements Transaction {
 
   private readonly final = (ctx: QueryContext): Promise<QueryResult> => {
     if (this.ended) return Promise.reject(new TransactionEndedError(this.kind))
-    return this.traced(ctx.sql, ctx.params, ctx.options)
+    return this.run(ctx.sql, ctx.params, ctx.options)
   }
 
-  private traced(text: string, values: readonly unknown[], options: QueryOptions | undefined): Promise<QueryResult> {
-    const engine = this.engine
-    if (!engine.isQueryTraced) return engine.runOn(this.connection, text, values, options)
-    return engine.traceStatement(text, values, 'query', true, (serialized) =>
-      engine.runSerializedOn(this.connection, text, serialized, options),
-    )
+  private run(text: string, values: readonly unknown[], options: QueryOptions | undefined): Promise<QueryResult> {
+    return runTracedOn(this.engine, this.connection, text, values, options, 'query', true)
   }
 
   /** The transaction's signal and the call's together: either one cancels the statement. */
@@ -243,7 +249,7 @@ export class PgTransaction implements Transaction {
     const connection = this.connection
     const name = `tessera_sp_${++savepointCounter}`
     await engine.runOn(connection, `SAVEPOINT ${name}`, [], undefined)
-    const inner = new PgTransaction(engine, connection, this.signal, 'savepoint')
+    const inner = new ProviderTransaction(engine, connection, this.signal, 'savepoint')
     const result = await runBody(engine, connection, inner, fn, `ROLLBACK TO SAVEPOINT ${name}`)
     await engine.runOn(connection, `RELEASE SAVEPOINT ${name}`, [], undefined)
     return result

@@ -1,0 +1,236 @@
+import type { BatchOptions, BatchQuery, QueryResult } from './contracts'
+import { CHANNELS, traced } from './diagnostics'
+import { AbortError, ConfigError, describeValue, isTesseraError, TimeoutError } from './errors'
+import type { QueryContext } from './hooks'
+import { InvalidTransactionStateError } from './pg-errors'
+import { type HeldConnection, type ProviderEngine, runTracedOn, type Statement } from './provider-engine'
+import { markBatchIndex } from './provider-errors'
+
+const NO_OPTIONS = Object.freeze({})
+
+/** For provider authors: how one driver sends a batch's statements (see {@link runBatch}). */
+export interface BatchDriver<Connection, Serialized> {
+  /** A statement's parameters as `send` takes them. Throws for a value that cannot be sent. */
+  serialize(values: readonly unknown[]): Serialized
+  /**
+   * Queues one statement on the connection without waiting for the ones before it (pipelining). `serialized` is
+   * `undefined` for BEGIN and COMMIT. Errors are normalised by the caller.
+   */
+  send(connection: Connection, text: string, serialized: Serialized | undefined): Promise<QueryResult>
+  /** Interrupts what runs on the connection: the batch's signal aborted or its time ran out. */
+  cancel(connection: Connection): void
+  /**
+   * Whether an atomic batch that can be cancelled waits for its BEGIN before queueing the statements: needed when
+   * statements queued behind a failed BEGIN would still run and commit one by one (pg's pipeline mode, one Sync
+   * per statement). Default: `false`.
+   */
+  confirmsBegin?: boolean
+}
+
+/**
+ * For provider authors: `provider.batch`. Every statement on one connection, written back to back so the whole
+ * batch costs one round trip:
+ *
+ * - `atomic: false` (default): each statement runs in its own implicit transaction. A failing statement does
+ *   not stop the others: the ones before *and after* it are committed. The batch rejects with the error of the
+ *   first failing statement, its position in `error.batchIndex` ({@link batchIndexOf}).
+ * - `atomic: true`: `BEGIN` … `COMMIT` around them: one failure rolls every statement back.
+ *
+ * Without query hooks every parameter is serialised before anything reaches the server; with them, each statement
+ * goes through `onQuery` in order. `signal`/`timeoutMs` call `driver.cancel` once.
+ */
+export async function runBatch<Connection extends HeldConnection, Params, Serialized>(
+  engine: ProviderEngine<Connection, Params>,
+  queries: readonly BatchQuery[],
+  options: BatchOptions = NO_OPTIONS,
+  driver: BatchDriver<Connection, Serialized>,
+): Promise<QueryResult[]> {
+  let statements: Statement[] | undefined
+  try {
+    if (engine.closed) throw engine.closedError('batch')
+    statements = compileBatch(engine, queries)
+    if (options.signal?.aborted) throw new AbortError('batch', { cause: options.signal.reason })
+    if (statements.length === 0) return []
+    const atomic = options.atomic === true
+    // Without hooks every statement is known now: serialise them all before anything reaches the server, so
+    // bad input fails the whole batch rather than one statement of it.
+    const serialized = engine.hooks.hasQueryHooks ? undefined : statements.map((statement) => driver.serialize(statement.values))
+    const connection = await engine.acquire(options.signal, options.timeoutMs)
+    try {
+      const cancellable = options.signal !== undefined || options.timeoutMs !== undefined
+      return await withCancellation(connection, options, driver, () =>
+        serialized === undefined
+          ? hookedBatch(engine, connection, statements!, atomic)
+          : pipelinedBatch(engine, driver, connection, statements!, serialized, atomic, cancellable && driver.confirmsBegin === true),
+      )
+    } finally {
+      engine.release(connection)
+    }
+  } catch (error) {
+    if (!isTesseraError(error)) throw error
+    const index = (error as { batchIndex?: number }).batchIndex
+    const sql = index === undefined ? undefined : statements?.[index]?.text
+    throw engine.report(engine.normalize(error, sql), 'batch', sql)
+  }
+}
+
+function compileBatch<Connection extends HeldConnection, Params>(
+  engine: ProviderEngine<Connection, Params>,
+  queries: readonly BatchQuery[],
+): Statement[] {
+  if (!Array.isArray(queries)) {
+    throw new ConfigError(`batch needs an array of { sql, params }, got ${describeValue(queries)}`, { subject: 'batch call' })
+  }
+  return queries.map((query, index) => {
+    if (typeof query !== 'object' || query === null) {
+      throw new ConfigError(`batch entry ${index} is ${describeValue(query)}; accepted: { sql, params? }`, { subject: 'batch call' })
+    }
+    return engine.compile(query.sql, query.params)
+  })
+}
+
+/** No hooks: BEGIN, every statement and COMMIT are queued in one go. */
+async function pipelinedBatch<Connection extends HeldConnection, Params, Serialized>(
+  engine: ProviderEngine<Connection, Params>,
+  driver: BatchDriver<Connection, Serialized>,
+  connection: Connection,
+  statements: readonly Statement[],
+  serialized: readonly Serialized[],
+  atomic: boolean,
+  awaitBegin: boolean,
+): Promise<QueryResult[]> {
+  const fail =
+    (sql: string) =>
+    (error: unknown): never => {
+      throw engine.normalize(error, sql)
+    }
+  const begin = atomic ? driver.send(connection, 'BEGIN', undefined).then(undefined, fail('BEGIN')) : undefined
+  // On a healthy connection BEGIN fails only when a cancel request lands on it: a driver whose statements would
+  // run and commit behind a failed BEGIN pays one round trip here, so the statements start only once BEGIN succeeded.
+  if (begin !== undefined && awaitBegin) await begin
+  const pending: Promise<QueryResult>[] = []
+  for (let i = 0; i < statements.length; i++) {
+    const { text, values } = statements[i]!
+    const run = () => driver.send(connection, text, serialized[i]).then(undefined, fail(text))
+    pending.push(engine.isQueryTraced ? traced(CHANNELS.query, engine.queryMessage(text, values, 'batch', atomic), run) : run())
+  }
+  const commit = atomic ? driver.send(connection, 'COMMIT', undefined).then(undefined, fail('COMMIT')) : undefined
+  // Observed together from the start: a BEGIN that fails while the statements are still running is not left
+  // unhandled (which would crash the process) until they settle.
+  const [settled, [beginOutcome, commitOutcome]] = await Promise.all([Promise.allSettled(pending), Promise.allSettled([begin, commit])])
+  const failure = firstFailure(settled)
+  if (beginOutcome.status === 'rejected') throw beginOutcome.reason
+  if (failure !== undefined) {
+    if (commitOutcome.status === 'fulfilled' && commitOutcome.value?.command === 'COMMIT') {
+      // Only possible if a statement failed on the client without reaching the server.
+      engine.o.logger?.error({ index: failure.index }, 'atomic batch: a statement failed client-side but the transaction committed')
+    }
+    throw failure.error
+  }
+  if (commitOutcome.status === 'rejected') throw commitOutcome.reason
+  return results(settled)
+}
+
+/**
+ * With hooks: each statement goes through `onQuery`. A hook may await before calling `next`, so statements are
+ * issued one after the other (each waits until the previous one is queued, not until it finished): the order
+ * on the wire is the order of the batch and the round trips still overlap. COMMIT or ROLLBACK is decided once
+ * all have settled, because a hook may fail a statement the server never saw.
+ */
+async function hookedBatch<Connection extends HeldConnection, Params>(
+  engine: ProviderEngine<Connection, Params>,
+  connection: Connection,
+  statements: readonly Statement[],
+  atomic: boolean,
+): Promise<QueryResult[]> {
+  if (atomic) await engine.runOn(connection, 'BEGIN', [], undefined)
+  const pending: Promise<QueryResult>[] = []
+  for (const { text, values } of statements) {
+    let markIssued!: () => void
+    const issued = new Promise<void>((resolve) => (markIssued = resolve))
+    const ctx: QueryContext = {
+      sql: text,
+      params: values,
+      options: {},
+      driver: engine.driver,
+      operation: 'batch',
+      transaction: atomic,
+      attempt: 1,
+      meta: {},
+    }
+    const result = engine.hooks.query(ctx, (next) => {
+      markIssued()
+      return runTracedOn(engine, connection, next.sql, next.params, next.options, 'batch', atomic)
+    })
+    result.then(markIssued, markIssued)
+    pending.push(result)
+    await issued
+  }
+  // Every statement is settled before the connection goes back: it is returned quiet.
+  const settled = await Promise.allSettled(pending)
+  const failure = firstFailure(settled)
+  if (atomic) {
+    if (failure !== undefined) {
+      await engine.runOn(connection, 'ROLLBACK', [], undefined).catch(() => {
+        connection.tainted = true
+      })
+    } else {
+      const commit = await engine.runOn(connection, 'COMMIT', [], undefined)
+      if (commit.command === 'ROLLBACK') {
+        throw new InvalidTransactionStateError({
+          code: '25P02',
+          message: 'the atomic batch was rolled back at COMMIT: a statement in it failed',
+        })
+      }
+    }
+  }
+  if (failure !== undefined) throw failure.error
+  return results(settled)
+}
+
+/** The first rejected statement, its error marked with its position. */
+function firstFailure(settled: readonly PromiseSettledResult<QueryResult>[]): { index: number; error: unknown } | undefined {
+  for (let i = 0; i < settled.length; i++) {
+    const outcome = settled[i]!
+    if (outcome.status === 'rejected') {
+      markBatchIndex(outcome.reason, i)
+      return { index: i, error: outcome.reason }
+    }
+  }
+  return undefined
+}
+
+function results(settled: readonly PromiseSettledResult<QueryResult>[]): QueryResult[] {
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<QueryResult>).value)
+}
+
+/** One cancel for the whole batch when its signal aborts or its time runs out; the connection is not reused. */
+async function withCancellation<T, Connection extends HeldConnection, Serialized>(
+  connection: Connection,
+  options: BatchOptions,
+  driver: BatchDriver<Connection, Serialized>,
+  run: () => Promise<T>,
+): Promise<T> {
+  const { signal, timeoutMs } = options
+  if (signal === undefined && timeoutMs === undefined) return run()
+  let reason: 'abort' | 'timeout' | undefined
+  const cancel = (why: 'abort' | 'timeout') => {
+    if (reason !== undefined) return
+    reason = why
+    connection.tainted = true
+    driver.cancel(connection)
+  }
+  const onAbort = () => cancel('abort')
+  signal?.addEventListener('abort', onAbort)
+  const timer = timeoutMs === undefined ? undefined : setTimeout(cancel, timeoutMs, 'timeout')
+  try {
+    return await run()
+  } catch (cause) {
+    if (reason === undefined) throw cause
+    if (reason === 'abort') throw new AbortError('batch', { cause })
+    throw new TimeoutError({ operation: 'batch', timeoutMs: timeoutMs ?? 0 }, { cause })
+  } finally {
+    if (timer !== undefined) clearTimeout(timer)
+    signal?.removeEventListener('abort', onAbort)
+  }
+}

@@ -1,0 +1,263 @@
+import type { Logger, ProviderOptions, ProviderPoolOptions } from './contracts'
+import { ConfigError, describeValue, isTesseraError } from './errors'
+import { type ComposedHooks, composeHooks, type Hooks } from './hooks'
+import { type ResolvedRetryPolicy, type RetryPolicy, resolveRetryPolicy } from './retry'
+
+/** The shared `pool` defaults every provider starts from. */
+export const PROVIDER_POOL_DEFAULTS: Readonly<Required<ProviderPoolOptions>> = Object.freeze({
+  min: 0,
+  max: 10,
+  acquireTimeoutMs: 30_000,
+  idleTimeoutMs: 30_000,
+  maxLifetimeMs: 0,
+  leakDetectionMs: 0,
+})
+
+/** The option names of {@link ProviderOptions}, in the order a `ConfigError` lists them as accepted. */
+const SHARED_OPTIONS = [
+  'connectionString',
+  'host',
+  'port',
+  'database',
+  'user',
+  'password',
+  'ssl',
+  'applicationName',
+  'connectTimeoutMs',
+  'pool',
+  'statementTimeoutMs',
+  'prepare',
+  'hooks',
+  'logger',
+  'retry',
+] as const
+
+/** Options every Tessera provider adds to {@link ProviderOptions}, with the same meaning everywhere. */
+const COMMON_PROVIDER_OPTIONS = ['name', 'diagnosticsIncludeParams'] as const
+
+const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'] as const
+
+/** What {@link resolveProviderOptions} needs to know about one provider. */
+export interface ProviderOptionsSpec<Pool extends ProviderPoolOptions> {
+  /** The driver's name: the default `name`, and the subject of the `ConfigError` (`'pg provider options'`). */
+  driver: string
+  /** The driver's own option names (`['types', 'enums', 'Client']`): accepted besides the shared ones. */
+  driverOptions: readonly string[]
+  /** Every pool field with its default, driver fields included (`{ ...PROVIDER_POOL_DEFAULTS, maxUses: 0 }`). */
+  poolDefaults: Readonly<Required<Pool>>
+  /** Driver pool fields that are whole counts ≥ 0 (`['maxUses']`); the others are checked as durations in ms. */
+  poolCounts?: readonly string[]
+  /** Checks the driver's own options, pushing one message per problem. Runs after the shared scalar options. */
+  checkDriverOptions?(problems: string[]): void
+}
+
+/**
+ * The shared options, checked and with every default filled in. `connectionUrl` is the parsed connection string,
+ * a fresh `URL` the provider may rewrite for its driver; `host`, `port` and `database` are the separate fields,
+ * else the connection string's (for diagnostics and hooks).
+ */
+export interface ResolvedProviderOptions<Pool extends ProviderPoolOptions = ProviderPoolOptions> {
+  name: string
+  pool: Required<Pool>
+  prepare: boolean
+  hooks: ComposedHooks
+  logger: Logger | undefined
+  retry: ResolvedRetryPolicy | false
+  retryPolicy: RetryPolicy | false
+  diagnosticsIncludeParams: boolean
+  connectionUrl: URL | undefined
+  host: string | undefined
+  port: number | undefined
+  database: string | undefined
+}
+
+/** The shared options plus the two every provider adds. */
+type CommonProviderOptions = ProviderOptions & { pool?: ProviderPoolOptions; name?: string; diagnosticsIncludeParams?: boolean }
+
+/**
+ * For provider authors: checks the shared {@link ProviderOptions} fields (plus `name` and `diagnosticsIncludeParams`)
+ * and fills in their defaults. The provider checks its own fields in `spec.checkDriverOptions`; every problem, the
+ * shared and the driver's, is thrown in one {@link ConfigError} naming `'<driver> provider options'`.
+ *
+ * @throws ConfigError listing every invalid option.
+ * @example
+ * const shared = resolveProviderOptions(options, {
+ *   driver: 'pg',
+ *   driverOptions: ['Client'],
+ *   poolDefaults: PROVIDER_POOL_DEFAULTS,
+ *   checkDriverOptions(problems) {
+ *     if (options.Client !== undefined && typeof options.Client !== 'function') problems.push('Client must be a class')
+ *   },
+ * })
+ */
+export function resolveProviderOptions<Pool extends ProviderPoolOptions>(
+  options: CommonProviderOptions,
+  spec: ProviderOptionsSpec<Pool>,
+): ResolvedProviderOptions<Pool> {
+  const subject = `${spec.driver} provider options`
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError(`expected an options object, got ${describeValue(options)}`, { subject })
+  }
+  const problems: string[] = []
+  const record = options as unknown as Record<string, unknown>
+  const known = [...SHARED_OPTIONS, ...spec.driverOptions, ...COMMON_PROVIDER_OPTIONS]
+  for (const key of Object.keys(record)) {
+    if (!known.includes(key)) problems.push(`unknown option ${JSON.stringify(key)}; accepted: ${known.join(', ')}`)
+  }
+  checkScalars(options, record, problems)
+  spec.checkDriverOptions?.(problems)
+  if (options.diagnosticsIncludeParams !== undefined && typeof options.diagnosticsIncludeParams !== 'boolean') {
+    problems.push(`diagnosticsIncludeParams must be true or false, got ${describeValue(options.diagnosticsIncludeParams)}`)
+  }
+  checkLogger(options.logger, problems)
+
+  const pool = resolvePool(options.pool as Pool | undefined, spec, problems)
+
+  let hooks: ComposedHooks | undefined
+  try {
+    const list = options.hooks === undefined ? [] : Array.isArray(options.hooks) ? options.hooks : [options.hooks as Hooks]
+    hooks = composeHooks(list)
+  } catch (error) {
+    problems.push(...problemsOf(error, 'hooks'))
+  }
+
+  let retry: ResolvedRetryPolicy | false = false
+  if (options.retry !== false) {
+    try {
+      retry = resolveRetryPolicy(options.retry ?? {})
+    } catch (error) {
+      problems.push(...problemsOf(error, 'retry'))
+    }
+  }
+
+  const connectionUrl = parseConnectionString(options.connectionString, problems)
+  if (problems.length > 0) throw new ConfigError(problems, { subject })
+
+  return {
+    name: options.name ?? spec.driver,
+    pool,
+    prepare: options.prepare ?? true,
+    hooks: hooks!,
+    logger: options.logger,
+    retry,
+    retryPolicy: options.retry === false ? false : (options.retry ?? {}),
+    diagnosticsIncludeParams: options.diagnosticsIncludeParams ?? false,
+    connectionUrl,
+    host:
+      options.host ??
+      (connectionUrl === undefined || connectionUrl.hostname === '' ? undefined : decodeURIComponent(connectionUrl.hostname)),
+    port: options.port ?? (connectionUrl === undefined || connectionUrl.port === '' ? undefined : Number(connectionUrl.port)),
+    database:
+      options.database ??
+      (connectionUrl !== undefined && connectionUrl.pathname.length > 1 ? decodeURIComponent(connectionUrl.pathname.slice(1)) : undefined),
+  }
+}
+
+/**
+ * For provider authors: an option's problems, each prefixed with the option's name, from the error a nested check
+ * threw (a `ConfigError` contributes every one of its problems).
+ */
+export function problemsOf(error: unknown, prefix: string): string[] {
+  if (error instanceof ConfigError) return error.problems.map((problem) => `${prefix}: ${problem}`)
+  if (isTesseraError(error) || error instanceof Error) return [`${prefix}: ${error.message}`]
+  return [`${prefix}: ${describeValue(error)}`]
+}
+
+/** A whole number ≥ 0 (a count, or whole milliseconds). */
+export function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0
+}
+
+/** A finite number ≥ 0 (a duration in milliseconds). */
+export function isDuration(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0
+}
+
+function checkScalars(options: CommonProviderOptions, record: Record<string, unknown>, problems: string[]): void {
+  for (const key of ['connectionString', 'host', 'database', 'user', 'applicationName', 'name']) {
+    const value = record[key]
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
+      problems.push(`${key} must be a non-empty string, got ${describeValue(value)}`)
+    }
+  }
+  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 1 && options.port <= 65_535)) {
+    problems.push(`port must be an integer from 1 to 65535, got ${describeValue(options.port)}`)
+  }
+  if (options.password !== undefined && typeof options.password !== 'string' && typeof options.password !== 'function') {
+    problems.push(`password must be a string or a function returning one, got ${describeValue(options.password)}`)
+  }
+  if (options.ssl !== undefined && typeof options.ssl !== 'boolean' && (typeof options.ssl !== 'object' || options.ssl === null)) {
+    problems.push(`ssl must be true, false or a TLS options object, got ${describeValue(options.ssl)}`)
+  }
+  if (options.connectTimeoutMs !== undefined && !isDuration(options.connectTimeoutMs)) {
+    problems.push(`connectTimeoutMs must be a finite number of ms ≥ 0, got ${describeValue(options.connectTimeoutMs)}`)
+  }
+  if (options.statementTimeoutMs !== undefined && !isCount(options.statementTimeoutMs)) {
+    problems.push(`statementTimeoutMs must be a whole number of ms ≥ 0, got ${describeValue(options.statementTimeoutMs)}`)
+  }
+  if (options.prepare !== undefined && typeof options.prepare !== 'boolean') {
+    problems.push(`prepare must be true or false, got ${describeValue(options.prepare)}`)
+  }
+}
+
+function checkLogger(logger: unknown, problems: string[]): void {
+  if (logger === undefined) return
+  if (typeof logger !== 'object' || logger === null) {
+    problems.push(`logger must be an object with debug, info, warn and error, got ${describeValue(logger)}`)
+    return
+  }
+  const missing = LOGGER_METHODS.filter((method) => typeof (logger as Record<string, unknown>)[method] !== 'function')
+  if (missing.length > 0) problems.push(`logger lacks ${missing.join(', ')}; pino, console and winston loggers have all four`)
+}
+
+const POOL_DURATIONS = ['acquireTimeoutMs', 'idleTimeoutMs', 'maxLifetimeMs', 'leakDetectionMs']
+
+function resolvePool<Pool extends ProviderPoolOptions>(
+  value: Pool | undefined,
+  spec: ProviderOptionsSpec<Pool>,
+  problems: string[],
+): Required<Pool> {
+  const resolved = { ...spec.poolDefaults } as Required<Pool>
+  if (value === undefined) return resolved
+  if (typeof value !== 'object' || value === null) {
+    problems.push(`pool must be an object like { max: 10 }, got ${describeValue(value)}`)
+    return resolved
+  }
+  const record = value as unknown as Record<string, unknown>
+  const target = resolved as unknown as Record<string, number>
+  for (const key of Object.keys(record)) {
+    if (!(key in spec.poolDefaults)) problems.push(`unknown option pool.${key}; accepted: ${Object.keys(spec.poolDefaults).join(', ')}`)
+  }
+  for (const key of ['min', 'max', ...(spec.poolCounts ?? [])]) {
+    const entry = record[key]
+    if (entry === undefined) continue
+    if (!isCount(entry) || (key === 'max' && entry < 1))
+      problems.push(`pool.${key} must be an integer ≥ ${key === 'max' ? 1 : 0}, got ${describeValue(entry)}`)
+    else target[key] = entry
+  }
+  for (const key of POOL_DURATIONS) {
+    const entry = record[key]
+    if (entry === undefined) continue
+    if (!isDuration(entry)) problems.push(`pool.${key} must be a finite number of ms ≥ 0, got ${describeValue(entry)}`)
+    else target[key] = entry
+  }
+  const { min, max } = resolved as Required<ProviderPoolOptions>
+  if (min > max) problems.push(`pool.min (${min}) must not exceed pool.max (${max})`)
+  return resolved
+}
+
+/** The connection string as a `URL`, or `undefined` when there is none or it is not a valid postgres URL. */
+function parseConnectionString(connectionString: unknown, problems: string[]): URL | undefined {
+  if (typeof connectionString !== 'string') return undefined
+  let url: URL
+  try {
+    url = new URL(connectionString)
+  } catch {
+    problems.push('connectionString is not a valid URL; accepted: postgres://user:password@host:port/database?sslmode=…')
+    return undefined
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    problems.push(`connectionString must start with postgres:// or postgresql://, got ${JSON.stringify(url.protocol)}`)
+  }
+  return url
+}
