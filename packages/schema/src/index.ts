@@ -1,5 +1,7 @@
 export type { CreateSchemaOptions, CreateTableOptions } from './ddl'
 export {
+  columnDefault,
+  columnSql,
   createIndexesSql,
   createSchemaSql,
   createTableSql,

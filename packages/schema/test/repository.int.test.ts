@@ -321,6 +321,18 @@ describe.each(PROVIDERS)('repository on $name', (factory) => {
       expect(await users.findById(ada.id)).toMatchObject({ name: 'by option', version: 3 })
     })
 
+    it('updates without a version check when no expected version is given: the last write wins', async () => {
+      const users = repository(User, db)
+      const row = await users.insert({ email: 'lww@x.io' })
+      // Two writers read version 1; neither passes it, so neither is checked.
+      await users.update(row.id, { name: 'first' })
+      const last = await users.update(row.id, { name: 'second' })
+      expect(last).toMatchObject({ name: 'second', version: 3 })
+      expect(await users.findById(row.id)).toMatchObject({ name: 'second', version: 3 })
+      // The same stale write with its version is refused.
+      await expect(users.update(row.id, { name: 'stale', version: row.version })).rejects.toBeInstanceOf(OptimisticLockError)
+    })
+
     it('lets exactly one of two concurrent updates with the same expected version win', async () => {
       const users = repository(User, db)
       const other = repository(User, pool.open())
