@@ -85,9 +85,18 @@ describe('pluralize and singularize', () => {
   })
 
   it('adds a plain s to regular nouns and removes it again', () => {
+    // Singular nouns that already end in s (lens, alias…) are words in their own right: `len` + s is `lens`,
+    // which singularize rightly keeps. Such stems are not regular nouns.
+    const singularsEndingInS = ['alias', 'gas', 'atlas', 'canvas', 'bias', 'lens']
     const regular = fc
       .stringMatching(/^[a-z]{0,8}[bdgkmnprt]$/)
-      .filter((word) => !isUncountable(word) && !isUncountable(`${word}s`) && !Object.values(IRREGULAR_NOUNS).includes(word))
+      .filter(
+        (word) =>
+          !isUncountable(word) &&
+          !isUncountable(`${word}s`) &&
+          !Object.values(IRREGULAR_NOUNS).includes(word) &&
+          !singularsEndingInS.includes(`${word}s`),
+      )
     fc.assert(
       fc.property(regular, (word) => {
         const plural = pluralize(word)
