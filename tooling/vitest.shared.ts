@@ -18,6 +18,7 @@ export function packageTests(name: string, overrides: UserWorkspaceConfig['test'
       name,
       include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
       globalSetup: [fileURLToPath(new URL('./test-services/global-setup.ts', import.meta.url))],
+      setupFiles: [fileURLToPath(new URL('./vitest.setup.ts', import.meta.url))],
       testTimeout: 20_000,
       hookTimeout: 60_000,
       typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
