@@ -209,6 +209,37 @@ export interface ProviderPoolOptions {
 }
 
 /**
+ * A notice or warning the server sent besides a statement's result: `RAISE NOTICE`/`WARNING`/`INFO` in PL/pgSQL,
+ * `DROP TABLE IF EXISTS` of a missing table, an identifier truncated to 63 bytes… The fields are those of a
+ * `DatabaseError`, normalised the same way from either driver; fields the server did not send are `undefined`.
+ */
+export interface Notice {
+  /** `WARNING`, `NOTICE`, `INFO`, `DEBUG` or `LOG`. */
+  severity: string | undefined
+  /** The SQLSTATE: `00000` for a plain `RAISE NOTICE`, `01000` for a plain `RAISE WARNING`, `42622` for a truncated identifier… */
+  code: string
+  /** The primary message, e.g. `table "t" does not exist, skipping`. */
+  message: string
+  detail: string | undefined
+  hint: string | undefined
+  /** 1-based character index into the statement text. */
+  position: number | undefined
+  internalPosition: number | undefined
+  internalQuery: string | undefined
+  /** Call stack context, e.g. `PL/pgSQL function inline_code_block line 1 at RAISE`. */
+  where: string | undefined
+  schema: string | undefined
+  table: string | undefined
+  column: string | undefined
+  dataType: string | undefined
+  constraint: string | undefined
+  /** Server source file, line and routine that sent the notice. */
+  file: string | undefined
+  line: number | undefined
+  routine: string | undefined
+}
+
+/**
  * The options shape shared by every provider (`createPgProvider`, `createPostgresJsProvider`), so switching
  * drivers changes one factory name. Providers add driver-specific fields (type policies, client injection).
  */
@@ -222,6 +253,13 @@ export interface ProviderOptions extends ConnectionOptions {
   hooks?: Hooks | readonly Hooks[]
   /** Where the provider logs (pino, console, …). Default: none. */
   logger?: Logger
+  /**
+   * Receives every notice the server sends on any of the provider's connections (pool, transactions, LISTEN), with
+   * the same fields whichever driver runs. It is called before the statement that caused the notice resolves; what it
+   * throws is logged, never thrown into the query. Default: none; notices then go to `logger.debug`.
+   * @example createPgProvider({ connectionString, onNotice: (notice) => console.warn(`${notice.severity}: ${notice.message}`) })
+   */
+  onNotice?: (notice: Notice) => void
   /**
    * Retry policy for reads that fail with a retryable error (connection lost, too many connections…).
    * Writes outside a transaction are never retried. `false` disables it. Default: 3 attempts with backoff.

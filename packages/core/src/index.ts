@@ -17,6 +17,7 @@ export type {
   IsolationLevel,
   ListenOptions,
   Logger,
+  Notice,
   Notification,
   PoolStats,
   Provider,
@@ -143,7 +144,15 @@ export type { HeldConnection, ProviderEngine, Statement } from './provider-engin
 export { runQuery, runTracedOn, traceStatement } from './provider-engine'
 export { batchIndexOf, markBatchIndex, ProviderClosedError, TransactionEndedError } from './provider-errors'
 export type { ProviderOptionsSpec, ResolvedProviderOptions } from './provider-options'
-export { isCount, isDuration, PROVIDER_POOL_DEFAULTS, problemsOf, resolveProviderOptions } from './provider-options'
+export {
+  createNoticeHandler,
+  isCount,
+  isDuration,
+  PROVIDER_POOL_DEFAULTS,
+  problemsOf,
+  resolveProviderOptions,
+  toNotice,
+} from './provider-options'
 export type { BackoffOptions, ResolvedRetryPolicy, RetryDetails, RetryEvent, RetryPolicy, RetryRuntime } from './retry'
 export { backoffDelay, getRetryDetails, isRetryable, resolveRetryPolicy, retry } from './retry'
 export type { QueryConfig, SqlQuery, SqlTag } from './sql'

@@ -70,6 +70,9 @@ export class ListenSupervisor {
       await this.serially(() => this.sync())
     } catch (error) {
       this.remove(entry)
+      // The LISTEN may have opened the connection (or found it idle): with nothing left to listen to, it must not
+      // stay open until close().
+      if (this.entries.size === 0) await this.serially(() => this.sync()).catch(this.logEndFailure)
       throw error
     }
     let stopped = false
@@ -131,6 +134,10 @@ export class ListenSupervisor {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer)
     this.entries.clear()
     await this.serially(() => this.sync())
+  }
+
+  private readonly logEndFailure = (error: unknown): void => {
+    this.options.logger?.warn({ err: error }, 'closing the idle LISTEN connection failed')
   }
 
   private remove(entry: Entry): void {

@@ -1,6 +1,7 @@
-import type { Logger, ProviderOptions, ProviderPoolOptions } from './contracts'
+import type { Logger, Notice, ProviderOptions, ProviderPoolOptions } from './contracts'
 import { ConfigError, describeValue, isTesseraError } from './errors'
 import { type ComposedHooks, composeHooks, type Hooks } from './hooks'
+import { DatabaseError, mapPgError } from './pg-errors'
 import { type ResolvedRetryPolicy, type RetryPolicy, resolveRetryPolicy } from './retry'
 
 /** The shared `pool` defaults every provider starts from. */
@@ -29,6 +30,7 @@ const SHARED_OPTIONS = [
   'prepare',
   'hooks',
   'logger',
+  'onNotice',
   'retry',
 ] as const
 
@@ -62,6 +64,8 @@ export interface ResolvedProviderOptions<Pool extends ProviderPoolOptions = Prov
   prepare: boolean
   hooks: ComposedHooks
   logger: Logger | undefined
+  /** Give it every notice the driver reports, as the driver reports it: see {@link createNoticeHandler}. */
+  handleNotice: (driverNotice: unknown) => void
   retry: ResolvedRetryPolicy | false
   retryPolicy: RetryPolicy | false
   diagnosticsIncludeParams: boolean
@@ -110,6 +114,9 @@ export function resolveProviderOptions<Pool extends ProviderPoolOptions>(
     problems.push(`diagnosticsIncludeParams must be true or false, got ${describeValue(options.diagnosticsIncludeParams)}`)
   }
   checkLogger(options.logger, problems)
+  if (options.onNotice !== undefined && typeof options.onNotice !== 'function') {
+    problems.push(`onNotice must be a function receiving each notice, got ${describeValue(options.onNotice)}`)
+  }
 
   const pool = resolvePool(options.pool as Pool | undefined, spec, problems)
 
@@ -139,6 +146,7 @@ export function resolveProviderOptions<Pool extends ProviderPoolOptions>(
     prepare: options.prepare ?? true,
     hooks: hooks!,
     logger: options.logger,
+    handleNotice: createNoticeHandler(options.onNotice, options.logger),
     retry,
     retryPolicy: options.retry === false ? false : (options.retry ?? {}),
     diagnosticsIncludeParams: options.diagnosticsIncludeParams ?? false,
@@ -151,6 +159,69 @@ export function resolveProviderOptions<Pool extends ProviderPoolOptions>(
       options.database ??
       (connectionUrl !== undefined && connectionUrl.pathname.length > 1 ? decodeURIComponent(connectionUrl.pathname.slice(1)) : undefined),
   }
+}
+
+/**
+ * For provider authors: a notice as either driver reports it (pg's `NoticeMessage` from the client's `'notice'`
+ * event, the object postgres.js hands its `onnotice` option) as a {@link Notice}. The fields are read by
+ * `mapPgError`, so a notice and an error carrying the same server fields read the same.
+ */
+export function toNotice(driverNotice: unknown): Notice {
+  const mapped = mapPgError(driverNotice)
+  const record = (typeof driverNotice === 'object' && driverNotice !== null ? driverNotice : {}) as Record<string, unknown>
+  // mapPgError reads every server field into a DatabaseError. Its other answers (no SQLSTATE, or a message it takes
+  // for a network failure) carry none of the notice's fields: the notice then keeps its bare code and message.
+  const code = textOf(record.code)
+  const fields: Partial<DatabaseError> = mapped instanceof DatabaseError && mapped.sqlState === code ? mapped : {}
+  return {
+    severity: fields.severity ?? textOf(record.severity),
+    code: code ?? '00000',
+    message: textOf(record.message) ?? mapped.message,
+    detail: fields.detail,
+    hint: fields.hint,
+    position: fields.position,
+    internalPosition: fields.internalPosition,
+    internalQuery: fields.internalQuery,
+    where: fields.where,
+    schema: fields.schema,
+    table: fields.table,
+    column: fields.column,
+    dataType: fields.dataType,
+    constraint: fields.constraint,
+    file: fields.file,
+    line: fields.line,
+    routine: fields.routine,
+  }
+}
+
+/**
+ * For provider authors: what to do with each notice the driver reports. With `onNotice`, it receives the
+ * {@link Notice} (what it throws is logged at error, never thrown into the driver); without it, the notice goes to
+ * `logger.debug`.
+ */
+export function createNoticeHandler(
+  onNotice: ((notice: Notice) => void) | undefined,
+  logger: Logger | undefined,
+): (driverNotice: unknown) => void {
+  if (onNotice === undefined) {
+    return (driverNotice) => {
+      if (logger === undefined) return
+      const notice = toNotice(driverNotice)
+      logger.debug({ notice }, `PostgreSQL ${notice.severity ?? 'notice'}: ${notice.message}`)
+    }
+  }
+  return (driverNotice) => {
+    const notice = toNotice(driverNotice)
+    try {
+      onNotice(notice)
+    } catch (error) {
+      logger?.error({ err: error, notice }, 'onNotice threw')
+    }
+  }
+}
+
+function textOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
 }
 
 /**

@@ -8,6 +8,7 @@ export type {
   PgClientConstructor,
   PgClientLike,
   PgFieldDescription,
+  PgNoticeMessage,
   PgNotificationMessage,
   PgQueryConfig,
   PgRawResult,

@@ -10,7 +10,7 @@ import {
   resolveProviderOptions,
 } from '@tessera/core'
 import pg from 'pg'
-import type { PgClientConfig, PgClientConstructor } from './pg-client'
+import { type PgClientConfig, type PgClientConstructor, withNoticeHandler } from './pg-client'
 
 /** Pool settings: the shared ones plus `maxUses`. */
 export interface PgPoolOptions extends ProviderPoolOptions {
@@ -96,7 +96,7 @@ export function resolvePgOptions(options: PgProviderOptions): ResolvedPgOptions 
   const { connectionUrl, ...rest } = shared
   return {
     ...rest,
-    Client: options.Client ?? pg.Client,
+    Client: withNoticeHandler(options.Client ?? pg.Client, shared.handleNotice),
     clientConfig: buildClientConfig(options, connectionUrl),
     registry: registry!,
     enums: options.enums ?? [],

@@ -51,6 +51,13 @@ export interface PgNotificationMessage {
   processId: number
 }
 
+/** A notice as pg emits it on `'notice'`: `severity`, `code`, `message`, `detail`, `hint`, `where`… (core's `toNotice` reads it). */
+export interface PgNoticeMessage {
+  message?: string | undefined
+  code?: string | undefined
+  severity?: string | undefined
+}
+
 /**
  * The subset of `pg.Client` the provider uses. Declared here so that the provider never needs pg's types at
  * runtime and a compatible client can be injected through `options.Client`.
@@ -63,6 +70,8 @@ export interface PgClientLike {
   on(event: 'error', listener: (error: Error) => void): unknown
   on(event: 'notification', listener: (message: PgNotificationMessage) => void): unknown
   on(event: 'end', listener: () => void): unknown
+  /** A NoticeResponse (RAISE NOTICE, a skipped DROP … IF EXISTS): pg's `NoticeMessage`, with the fields of an error. */
+  on(event: 'notice', listener: (notice: PgNoticeMessage) => void): unknown
   /** The backend PID, known after `connect`; used for cancel requests. (pg has it; @types/pg does not declare it.) */
   processID?: number | null
   /** The backend's cancel key, known after `connect`. */
@@ -83,3 +92,16 @@ export interface PgClientLike {
 
 /** A client constructor: `pg.Client` or anything shaped like it. */
 export type PgClientConstructor = new (config: PgClientConfig) => PgClientLike
+
+/**
+ * `Client`, with every instance sending its notices to `handleNotice` from the moment it is created (pool and LISTEN
+ * connections alike). A subclass, so an injected client class keeps its own behaviour and `instanceof`.
+ */
+export function withNoticeHandler(Client: PgClientConstructor, handleNotice: (notice: PgNoticeMessage) => void): PgClientConstructor {
+  return class NoticeHandlingClient extends Client {
+    constructor(config: PgClientConfig) {
+      super(config)
+      this.on('notice', handleNotice)
+    }
+  }
+}

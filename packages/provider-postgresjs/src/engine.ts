@@ -110,7 +110,7 @@ export class PostgresJsEngine implements ProviderEngine<Checkout> {
     this.sql = o.factory(o.url, {
       ...o.driverOptions,
       socket: this.sockets.create,
-      onnotice: (notice) => o.logger?.debug({ notice }, `postgres.js notice: ${String(notice.message)}`),
+      onnotice: o.handleNotice,
     })
     if (o.registry.pendingNames().length > 0) this.typesReady = this.resolveTypeNames()
   }

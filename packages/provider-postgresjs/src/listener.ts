@@ -49,7 +49,7 @@ export function createPostgresJsListener(engine: PostgresJsEngine): ListenSuperv
       idle_timeout: null,
       max_lifetime: null,
       socket: o.driverOptions.ssl === undefined || o.driverOptions.ssl === false ? createSocket : undefined,
-      onnotice: (notice) => o.logger?.debug({ notice }, `postgres.js notice: ${String(notice.message)}`),
+      onnotice: o.handleNotice,
       onnotify: (channel, payload) => {
         const processId = senderPids.shift() ?? 0
         supervisor.dispatch({ channel, payload: payload ?? '', processId })

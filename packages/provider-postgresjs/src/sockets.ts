@@ -57,36 +57,23 @@ export class SocketTracker {
     Object.assign(socket, { host: this.host, port: this.port })
     let established = false
     let pid: number | undefined
-    let pending: Buffer | undefined
-    const onData = (chunk: Buffer) => {
+    const scanner = new ResponseScanner((backendPid) => {
+      pid = backendPid
+      this.livePids.add(backendPid)
+      this.seenPids.add(backendPid)
+    })
+    // Every chunk postgres.js reads passes through the scanner first (see ResponseScanner).
+    const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean
+    socket.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+      if (event !== 'data') return emit(event, ...args)
       if (!established) {
         established = true
         this.created++
         publish(CHANNELS.poolCreate, { pool: this.pool, size: this.size })
       }
-      // Look for BackendKeyData ('K'): it names the backend PID. TLS sessions are encrypted here: no PID is learnt.
-      const buffer = pending === undefined ? chunk : Buffer.concat([pending, chunk])
-      let offset = 0
-      while (buffer.length - offset >= 5) {
-        const type = buffer[offset]!
-        const length = buffer.readUInt32BE(offset + 1)
-        if (buffer.length - offset < length + 1) break
-        if (type === 75 && length === 12) {
-          pid = buffer.readUInt32BE(offset + 5)
-          this.livePids.add(pid)
-          this.seenPids.add(pid)
-        }
-        // ReadyForQuery ('Z'): the startup is over, and so is our interest in this socket's data.
-        if (type === 90) return stopWatching()
-        offset += length + 1
-      }
-      pending = offset < buffer.length ? buffer.subarray(offset) : undefined
-      if (buffer[0] === 83 || buffer[0] === 78) stopWatching() // 'S'/'N' answer to an SSLRequest: encrypted from here on
-    }
-    const stopWatching = () => {
-      socket.removeListener('data', onData)
-      pending = undefined
-    }
+      const chunk = scanner.scan(args[0] as Buffer)
+      return chunk.length === 0 ? true : emit('data', chunk)
+    }) as Socket['emit']
     const onClose = () => {
       if (pid !== undefined) {
         this.livePids.delete(pid)
@@ -98,7 +85,6 @@ export class SocketTracker {
       this.destroyed++
       publish(CHANNELS.poolDestroy, { pool: this.pool, reason: 'error', size: this.size })
     }
-    socket.on('data', onData)
     socket.once('close', onClose)
     // postgres.js calls removeAllListeners() before wrapping the socket in TLS: keep our close listener.
     const removeAll = socket.removeAllListeners.bind(socket)
@@ -109,4 +95,111 @@ export class SocketTracker {
     }
     return socket
   }
+}
+
+const COMMAND_COMPLETE = 67 // 'C'
+const ROW_DESCRIPTION = 84 // 'T'
+const READY_FOR_QUERY = 90 // 'Z'
+const BACKEND_KEY_DATA = 75 // 'K'
+const AUTHENTICATION = 82 // 'R'
+const ERROR_RESPONSE = 69 // 'E'
+const SSL_REFUSED = 78 // 'N': the one-byte answer to an SSLRequest when the server has no TLS
+
+/** A RowDescription of zero columns: what the server sends for a row-returning statement without columns (`SELECT`). */
+const NO_COLUMNS = Buffer.from([ROW_DESCRIPTION, 0, 0, 0, 6, 0, 0])
+
+/**
+ * Reads the message boundaries of one connection's server stream, for two things:
+ *
+ * - the backend PID (BackendKeyData at startup), which names the session in `isClosed`;
+ * - separating the results of a multi-statement text. postgres.js starts a new result only at a RowDescription, so
+ *   statements that return no rows (`INSERT …; UPDATE …`) would land in the result before them: the last command with
+ *   the first count, and the rows of a SELECT before them. pg returns one result per statement, and provider-pg the
+ *   last one. Before each CommandComplete that follows another one in the same response with no RowDescription
+ *   between, a zero-column RowDescription is inserted: postgres.js then gives that statement a result of its own,
+ *   with no rows and no fields, as pg does. Only a simple-protocol response (a text without parameters) can hold
+ *   two CommandCompletes before its ReadyForQuery; an extended-protocol statement ends in its own Sync.
+ *
+ * TLS connections are encrypted at this level: the scanner steps aside at the server's 'S' answer to the SSLRequest,
+ * and over TLS such a text keeps postgres.js' merged result (see the README).
+ */
+export class ResponseScanner {
+  /** Body bytes of the current message still to come. */
+  private skip = 0
+  /** An incomplete message header held back from the last chunk (at most 4 bytes). */
+  private held: Buffer | undefined
+  private commandSeen = false
+  private started = false
+  private encrypted = false
+
+  constructor(private readonly onBackendPid: (pid: number) => void) {}
+
+  /** Reads one chunk; returns what postgres.js should read instead (the same buffer unless something was inserted). */
+  scan(input: Buffer): Buffer {
+    if (this.encrypted) return input
+    let chunk = this.held === undefined ? input : Buffer.concat([this.held, input])
+    this.held = undefined
+    let offset = 0
+    if (!this.started && chunk.length > 0) {
+      this.started = true
+      const first = chunk[0]
+      if (first === SSL_REFUSED) offset = 1
+      else if (first !== AUTHENTICATION && first !== ERROR_RESPONSE) {
+        // 'S' (TLS from here on), or a direct TLS handshake: nothing here is readable.
+        this.encrypted = true
+        return chunk
+      }
+    }
+    if (this.skip > 0) {
+      if (this.skip >= chunk.length - offset) {
+        this.skip -= chunk.length - offset
+        return chunk
+      }
+      offset += this.skip
+      this.skip = 0
+    }
+    let inserts: number[] | undefined
+    while (offset < chunk.length) {
+      if (chunk.length - offset < 5) {
+        this.held = chunk.subarray(offset)
+        chunk = chunk.subarray(0, offset)
+        break
+      }
+      const type = chunk[offset]
+      if (type === COMMAND_COMPLETE) {
+        if (this.commandSeen) (inserts ??= []).push(offset)
+        this.commandSeen = true
+      } else if (type === ROW_DESCRIPTION || type === READY_FOR_QUERY) {
+        this.commandSeen = false
+      }
+      const end = offset + 1 + chunk.readUInt32BE(offset + 1)
+      if (type === BACKEND_KEY_DATA) {
+        if (end > chunk.length) {
+          // Read it whole with the next chunk (13 bytes).
+          this.held = chunk.subarray(offset)
+          chunk = chunk.subarray(0, offset)
+          break
+        }
+        this.onBackendPid(chunk.readUInt32BE(offset + 5))
+      }
+      if (end > chunk.length) {
+        this.skip = end - chunk.length
+        break
+      }
+      offset = end
+    }
+    return inserts === undefined ? chunk : insertAt(chunk, inserts, NO_COLUMNS)
+  }
+}
+
+/** `chunk` with `insert` placed before each of the `positions` (ascending). */
+function insertAt(chunk: Buffer, positions: readonly number[], insert: Buffer): Buffer {
+  const parts: Buffer[] = []
+  let from = 0
+  for (const position of positions) {
+    parts.push(chunk.subarray(from, position), insert)
+    from = position
+  }
+  parts.push(chunk.subarray(from))
+  return Buffer.concat(parts)
 }

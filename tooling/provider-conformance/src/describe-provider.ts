@@ -5,6 +5,7 @@ import { createContext, type ProviderCapabilities, type ProviderFactory } from '
 import { describeErrors } from './errors'
 import { describeHooks } from './hooks'
 import { describeListen } from './listen'
+import { describeNotices } from './notices'
 import { describeClose, describePool } from './pool-close'
 import { describeQueries } from './queries'
 import { describeTransactions } from './transactions'
@@ -31,6 +32,7 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeBatch(ctx)
     describeStream(ctx)
     describeListen(ctx)
+    describeNotices(ctx)
     describeCancellation(ctx)
     describePool(ctx)
     describeClose(ctx)

@@ -93,6 +93,45 @@ export function describeListen(ctx: ConformanceContext): void {
       expect(second).toEqual(['one', 'two'])
     })
 
+    ctx.test('a LISTEN the server refuses leaves no listening connection open when nothing else listens', async () => {
+      const { provider, applicationName } = await ctx.open()
+      // The pool's own connections (one ran this query) are not the listening connection: compare against them.
+      await provider.query('SELECT 1')
+      const pids = async () => (await ctx.backends(applicationName)).map((backend) => backend.pid).sort()
+      const pooled = await pids()
+      // A NUL in the name ends the statement text early: the server answers "invalid message format" (08P01, an
+      // ERROR), and the freshly opened listening connection stays usable, so only the supervisor can close it.
+      const refused = await provider
+        .listen(`bad\u0000${uniqueName('ch')}`, () => {})
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        )
+      expect(isTesseraError(refused)).toBe(true)
+      expect((refused as TesseraError).code).toBe('08P01')
+      await waitFor(async () => (await pids()).length === pooled.length, 'the listening connection is closed')
+      expect(await pids()).toEqual(pooled)
+
+      // The provider still listens afterwards, on a new connection.
+      const channel = uniqueName('after_refusal')
+      const received: string[] = []
+      await provider.listen(channel, (notification) => received.push(notification.payload))
+      await provider.notify(channel, 'works')
+      await waitFor(() => received.length === 1, 'the notification arrives')
+      expect(received).toEqual(['works'])
+    })
+
+    ctx.test('a refused LISTEN keeps the connection of the channels still listened to', async () => {
+      const { provider } = await ctx.open()
+      const channel = uniqueName('kept')
+      const received: string[] = []
+      await provider.listen(channel, (notification) => received.push(notification.payload))
+      await expect(provider.listen(`bad\u0000${uniqueName('ch')}`, () => {})).rejects.toMatchObject({ code: '08P01' })
+      await provider.notify(channel, 'still here')
+      await waitFor(() => received.length === 1, 'the notification on the kept channel arrives')
+      expect(received).toEqual(['still here'])
+    })
+
     recoveryTest(ctx)
   })
 }

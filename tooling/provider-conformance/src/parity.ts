@@ -4,6 +4,7 @@ import {
   type ErrorContext,
   type Hooks,
   isTesseraError,
+  type Notice,
   type Provider,
   type ProviderOptions,
   type QueryContext,
@@ -230,16 +231,43 @@ export function describeParity(factories: Readonly<Record<string, ProviderFactor
         })
       })
 
-      // KNOWN DIFFERENCE, tracked here so it cannot go unnoticed: postgres.js merges the results of consecutive
-      // statements that return no rows into one (the last command with the first count), so a multi-statement text
-      // ending in such statements reports a different rowCount than pg. When this starts passing, make it a plain `it`.
-      it.fails("KNOWN DIFFERENCE: multi-statement text of row-less statements reports the last statement's rowCount", async () => {
+      // postgres.js starts a new result only at a RowDescription; the provider separates the results of row-less
+      // statements itself (provider-postgresjs' ResponseScanner), so the last statement's result is what both return.
+      it("multi-statement text returns the last statement's result: rows, rowCount, command and fields", async () => {
         await expectSame(async (provider) => {
           const table = `${schema}.multi`
           await provider.query(`CREATE TABLE ${table} (id int)`)
-          const result = await provider.query(`INSERT INTO ${table} VALUES (1), (2); UPDATE ${table} SET id = 5 WHERE id = 1`)
+          const results = []
+          for (const text of [
+            `INSERT INTO ${table} VALUES (1), (2); UPDATE ${table} SET id = 5 WHERE id = 1`,
+            `INSERT INTO ${table} VALUES (3), (4), (6); DELETE FROM ${table} WHERE id = 4; UPDATE ${table} SET id = id`,
+            `SELECT id FROM ${table} ORDER BY id; INSERT INTO ${table} VALUES (7)`,
+            `SELECT id FROM ${table} ORDER BY id; UPDATE ${table} SET id = id WHERE id > 5; SELECT count(*) AS n FROM ${table}`,
+            `UPDATE ${table} SET id = id; SELECT 1 AS one WHERE false; DELETE FROM ${table} WHERE id = 7`,
+            `CREATE TEMP TABLE multi_tmp (x int); INSERT INTO multi_tmp VALUES (1), (2); DROP TABLE multi_tmp`,
+            `SET LOCAL work_mem = '4MB'; SHOW work_mem`,
+          ]) {
+            results.push(withoutTableIds(await provider.query(text)))
+          }
+          // A failing later statement rolls the whole text back, on both.
+          const failed = await outcomeOf(() => provider.query(`INSERT INTO ${table} VALUES (100); UPDATE ${table} SET id = 1 / 0`))
+          const after = await provider.query(`SELECT id FROM ${table} ORDER BY id`)
           await provider.query(`DROP TABLE ${table}`)
-          return result
+          return { results, failed, after: after.rows }
+        })
+      })
+
+      it('a multi-statement text with many row-less statements and large results keeps every count apart', async () => {
+        await expectSame(async (provider) => {
+          const table = `${schema}.multi_large`
+          await provider.query(`CREATE TABLE ${table} (id int, filler text)`)
+          const statements = []
+          for (let i = 0; i < 200; i++)
+            statements.push(`INSERT INTO ${table} SELECT g, repeat('x', 300) FROM generate_series(1, ${i + 1}) g`)
+          const inserted = await provider.query(statements.join('; '))
+          const mixed = await provider.query(`SELECT * FROM ${table} ORDER BY id LIMIT 5000; DELETE FROM ${table} WHERE id > 150`)
+          await provider.query(`DROP TABLE ${table}`)
+          return { inserted: withoutTableIds(inserted), mixed: withoutTableIds(mixed) }
         })
       })
 
@@ -434,8 +462,39 @@ export function describeParity(factories: Readonly<Record<string, ProviderFactor
         for (const other of others) expect(other).toEqual(reference)
       })
 
-      it('notices: not compared (reason: neither provider exposes server notices; pg drops them, postgres.js sends them to the logger at debug)', () => {
-        expect(true).toBe(true)
+      it('report equal notices, field by field, for the same statements', async () => {
+        let received: Notice[] = []
+        const statements = [
+          `DO $$ BEGIN RAISE NOTICE 'hello %', 42; END $$`,
+          `DO $$ BEGIN RAISE WARNING 'careful' USING DETAIL = 'the detail', HINT = 'the hint', ERRCODE = '01P42', TABLE = 't'; END $$`,
+          `DROP TABLE IF EXISTS ${schema}.no_such_table_parity`,
+          `SELECT 1 AS "${'x'.repeat(70)}"`,
+          `DO $$ BEGIN RAISE INFO 'first'; END $$; DO $$ BEGIN RAISE LOG 'not sent'; RAISE NOTICE 'second'; END $$`,
+        ]
+        const notices = await expectSame(
+          async (provider) => {
+            received = []
+            const perStatement: Notice[][] = []
+            for (const text of statements) {
+              const start = received.length
+              await provider.query(text)
+              perStatement.push(received.slice(start))
+            }
+            await provider.transaction((tx) => tx.query(`DO $$ BEGIN RAISE NOTICE 'in a transaction'; END $$`))
+            perStatement.push(received.slice(perStatement.flat().length))
+            return perStatement
+          },
+          { onNotice: (notice) => void received.push(notice) },
+        )
+        // The comparison saw real notices: each statement's, in order (RAISE LOG goes to the server log only).
+        expect(notices.map((list) => list.map((notice) => notice.message))).toEqual([
+          ['hello 42'],
+          ['careful'],
+          [`table "no_such_table_parity" does not exist, skipping`],
+          [`identifier "${'x'.repeat(70)}" will be truncated to "${'x'.repeat(63)}"`],
+          ['first', 'second'],
+          ['in a transaction'],
+        ])
       })
     })
 
