@@ -58,6 +58,17 @@ async function sample(fn: () => unknown, ops: number): Promise<number> {
  * first) so that drift in the machine's speed hits every case alike. The first case is the baseline.
  */
 export async function compare(title: string, cases: Case[], options: CompareOptions = {}): Promise<GroupResult> {
+  const times = await sampleCases(cases, options)
+  return summarize(
+    title,
+    cases.map((c) => c.name),
+    times,
+    options.opsPerSample ?? 1_000,
+  )
+}
+
+/** The timed part of {@link compare}: each case's sample times (ms per sample), in case order, not summarised. */
+export async function sampleCases(cases: Case[], options: CompareOptions = {}): Promise<number[][]> {
   const ops = options.opsPerSample ?? 1_000
   const rounds = options.rounds ?? 200
   const warmup = options.warmupRounds ?? 20
@@ -69,13 +80,21 @@ export async function compare(title: string, cases: Case[], options: CompareOpti
       if (round >= warmup) times[index]!.push(elapsed)
     }
   }
-  const results = cases.map((c, i) => {
-    const samples = times[i]!
+  return times
+}
+
+/**
+ * Turns sample times (ms per sample of `opsPerSample` operations, one array per case, the baseline first) into a
+ * printed {@link GroupResult}. For samples gathered by several {@link sampleCases} calls, concatenated per case.
+ */
+export function summarize(title: string, names: string[], times: number[][], opsPerSample: number): GroupResult {
+  const results = names.map((name, i) => {
+    const samples = times[i] ?? []
     const total = samples.reduce((a, b) => a + b, 0)
-    const perOp = samples.map((ms) => (ms * 1e6) / ops).sort((a, b) => a - b)
+    const perOp = samples.map((ms) => (ms * 1e6) / opsPerSample).sort((a, b) => a - b)
     return {
-      name: c.name,
-      opsPerSec: (samples.length * ops * 1000) / total,
+      name,
+      opsPerSec: (samples.length * opsPerSample * 1000) / total,
       p50Ns: percentile(perOp, 50),
       p99Ns: percentile(perOp, 99),
       ratio: 1,
@@ -83,7 +102,7 @@ export async function compare(title: string, cases: Case[], options: CompareOpti
   })
   const base = results[0]!.opsPerSec
   for (const r of results) r.ratio = r.opsPerSec / base
-  const group = { title, opsPerSample: ops, results }
+  const group = { title, opsPerSample, results }
   printGroup(group)
   return group
 }

@@ -1,11 +1,17 @@
 // The scenarios both provider benchmarks run: the same statements, pool size, concurrency and sampling, so their
 // reports compare. Each benchmark supplies the cases (raw driver, provider, provider with hooks) for one scenario.
 import type { Hooks } from '@tessera/core'
-import { type Case, compare, consume, type GroupResult } from './harness'
+import { type Case, consume, type GroupResult, sampleCases, summarize } from './harness'
 
 export const PG_URL = process.env.TESSERA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 export const POOL_SIZE = 8
 const IN_FLIGHT = [1, 8, 64] as const
+// Each scenario runs in EPOCHS epochs of OPTIONS.rounds rounds (150 in all), every epoch on fresh pools. Why: how
+// fast one pool's connections are depends on where the kernel runs their backends and their loopback sockets, and
+// that stays fixed for a connection's life. On a 2-core machine one case drew 15 % more kernel time per query than
+// another for a whole process (whichever case it was, pg.Pool included), so one set of pools per run moved the
+// SELECT 1 × 64 ratios by ±0.15 between runs. Five sets average that out; opening them is not timed.
+const EPOCHS = 5
 const OPTIONS = { opsPerSample: 20, rounds: 30, warmupRounds: 5 }
 
 const STATEMENTS = {
@@ -34,13 +40,35 @@ export function inFlight(n: number, run: () => Promise<unknown>): () => Promise<
   }
 }
 
-/** Runs every statement at every concurrency (the parameterised one at 8 only), with the cases `casesFor` gives. */
-export async function runProviderScenarios(casesFor: (text: string, params: unknown[], n: number) => Case[]): Promise<GroupResult[]> {
+/** The contenders of one benchmark on fresh pools: the cases of a scenario, and how to close their pools. */
+export interface Contenders {
+  cases(text: string, params: unknown[], n: number): Case[]
+  close(): Promise<unknown>
+}
+
+/**
+ * Runs every statement at every concurrency (the parameterised one at 8 only). Each scenario takes its samples in
+ * {@link EPOCHS} epochs, each on contenders from a fresh `open()`, closed before the next epoch.
+ */
+export async function runProviderScenarios(open: () => Contenders): Promise<GroupResult[]> {
   const groups: GroupResult[] = []
   for (const [label, { text, params }] of Object.entries(STATEMENTS)) {
     const concurrency = label === '1 parameter' ? [8] : IN_FLIGHT
     for (const n of concurrency) {
-      groups.push(await compare(`${label}, ${n} in flight (pool of ${POOL_SIZE})`, casesFor(text, params, n), OPTIONS))
+      let names: string[] = []
+      const times: number[][] = []
+      for (let epoch = 0; epoch < EPOCHS; epoch++) {
+        const contenders = open()
+        try {
+          const cases = contenders.cases(text, params, n)
+          names = cases.map((c) => c.name)
+          const sampled = await sampleCases(cases, OPTIONS)
+          for (const [i, samples] of sampled.entries()) (times[i] ??= []).push(...samples)
+        } finally {
+          await contenders.close()
+        }
+      }
+      groups.push(summarize(`${label}, ${n} in flight (pool of ${POOL_SIZE})`, names, times, OPTIONS.opsPerSample))
     }
   }
   return groups

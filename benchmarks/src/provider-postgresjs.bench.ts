@@ -6,32 +6,32 @@ import { createPgProvider } from '@tessera/provider-pg'
 import { createPostgresJsProvider } from '@tessera/provider-postgresjs'
 import pg from 'pg'
 import postgres from 'postgres'
-import { type GroupResult, writeReport } from './harness'
+import { writeReport } from './harness'
 import { fiveNoOpHooks, inFlight, PG_URL, POOL_SIZE, runProviderScenarios } from './provider-bench'
 
 async function main(): Promise<void> {
-  const rawJs = postgres(PG_URL, { max: POOL_SIZE, connection: { application_name: 'tessera-bench-raw-js' }, onnotice: () => {} })
-  const plainJs = createPostgresJsProvider({ connectionString: PG_URL, applicationName: 'tessera-bench-js', pool: { max: POOL_SIZE } })
-  const hookedJs = createPostgresJsProvider({
-    connectionString: PG_URL,
-    applicationName: 'tessera-bench-js-hooks',
-    pool: { max: POOL_SIZE },
-    hooks: fiveNoOpHooks(),
+  const groups = await runProviderScenarios(() => {
+    const rawJs = postgres(PG_URL, { max: POOL_SIZE, connection: { application_name: 'tessera-bench-raw-js' }, onnotice: () => {} })
+    const plainJs = createPostgresJsProvider({ connectionString: PG_URL, applicationName: 'tessera-bench-js', pool: { max: POOL_SIZE } })
+    const hookedJs = createPostgresJsProvider({
+      connectionString: PG_URL,
+      applicationName: 'tessera-bench-js-hooks',
+      pool: { max: POOL_SIZE },
+      hooks: fiveNoOpHooks(),
+    })
+    const rawPg = new pg.Pool({ connectionString: PG_URL, max: POOL_SIZE, application_name: 'tessera-bench-raw' })
+    const plainPg = createPgProvider({ connectionString: PG_URL, applicationName: 'tessera-bench', pool: { max: POOL_SIZE } })
+    return {
+      cases: (text, params, n) => [
+        { name: 'postgres.js', fn: inFlight(n, () => rawJs.unsafe(text, params as (string | number)[], { prepare: true })) },
+        { name: 'provider-postgresjs', fn: inFlight(n, () => plainJs.query(text, params)) },
+        { name: 'provider-postgresjs + 5 no-op hooks', fn: inFlight(n, () => hookedJs.query(text, params)) },
+        { name: 'pg.Pool', fn: inFlight(n, () => rawPg.query(text, params)) },
+        { name: 'provider-pg', fn: inFlight(n, () => plainPg.query(text, params)) },
+      ],
+      close: () => Promise.all([rawJs.end(), plainJs.close(), hookedJs.close(), rawPg.end(), plainPg.close()]),
+    }
   })
-  const rawPg = new pg.Pool({ connectionString: PG_URL, max: POOL_SIZE, application_name: 'tessera-bench-raw' })
-  const plainPg = createPgProvider({ connectionString: PG_URL, applicationName: 'tessera-bench', pool: { max: POOL_SIZE } })
-  let groups: GroupResult[]
-  try {
-    groups = await runProviderScenarios((text, params, n) => [
-      { name: 'postgres.js', fn: inFlight(n, () => rawJs.unsafe(text, params as (string | number)[], { prepare: true })) },
-      { name: 'provider-postgresjs', fn: inFlight(n, () => plainJs.query(text, params)) },
-      { name: 'provider-postgresjs + 5 no-op hooks', fn: inFlight(n, () => hookedJs.query(text, params)) },
-      { name: 'pg.Pool', fn: inFlight(n, () => rawPg.query(text, params)) },
-      { name: 'provider-pg', fn: inFlight(n, () => plainPg.query(text, params)) },
-    ])
-  } finally {
-    await Promise.all([rawJs.end(), plainJs.close(), hookedJs.close(), rawPg.end(), plainPg.close()])
-  }
   writeReport(
     'provider-postgresjs',
     `@tessera/provider-postgresjs against raw postgres.js 3.4 on PostgreSQL at ${new URL(PG_URL).host}, with raw \`pg.Pool\` and ` +
