@@ -127,6 +127,7 @@ export {
   QueryCanceledError,
   ReadOnlyTransactionError,
   RestrictViolationError,
+  SERVER_ERROR_FIELDS,
   SerializationFailureError,
   SQLSTATE_TABLE,
   SqlSyntaxError,

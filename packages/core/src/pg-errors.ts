@@ -5,6 +5,28 @@ import { AbortError, describeValue, isTesseraError, TesseraError } from './error
  * optional because the server sends only the fields that apply (a unique violation has `table` and
  * `constraint`, a syntax error has `position`).
  */
+/**
+ * The fields PostgreSQL sends with an error or a notice (besides its code and message), under the names
+ * `DatabaseError` and `Notice` use. For code that copies or compares them, e.g. wrapping a database error.
+ */
+export const SERVER_ERROR_FIELDS = [
+  'severity',
+  'detail',
+  'hint',
+  'position',
+  'internalPosition',
+  'internalQuery',
+  'where',
+  'schema',
+  'table',
+  'column',
+  'dataType',
+  'constraint',
+  'file',
+  'line',
+  'routine',
+] as const
+
 export interface DatabaseErrorDetails {
   /** PostgreSQL's primary message, e.g. `duplicate key value violates unique constraint "users_email_key"`. Default: the condition name. */
   message?: string

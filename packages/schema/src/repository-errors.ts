@@ -1,24 +1,6 @@
-import { type DatabaseErrorDetails, UniqueViolationError } from '@tessera/core'
+import { type DatabaseErrorDetails, SERVER_ERROR_FIELDS, UniqueViolationError } from '@tessera/core'
 
-const COPIED = [
-  'severity',
-  'detail',
-  'hint',
-  'position',
-  'internalPosition',
-  'internalQuery',
-  'where',
-  'schema',
-  'table',
-  'column',
-  'dataType',
-  'constraint',
-  'file',
-  'line',
-  'routine',
-  'driverCode',
-  'query',
-] as const
+const COPIED = [...SERVER_ERROR_FIELDS, 'driverCode', 'query'] as const
 
 /**
  * A unique violation raised by a repository write, with the entity and the fields of the violated constraint.

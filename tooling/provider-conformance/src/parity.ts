@@ -9,6 +9,7 @@ import {
   type ProviderOptions,
   type QueryContext,
   type QueryResult,
+  SERVER_ERROR_FIELDS,
   sql,
 } from '@tessera/core'
 import pg from 'pg'
@@ -19,28 +20,7 @@ import { collect, deferred, waitFor } from './helpers'
 import { PARITY_CORPUS, PARITY_LITERALS } from './parity-corpus'
 
 /** The error fields compared between providers: everything but the driver's own cause and stack. */
-const ERROR_FIELDS = [
-  'code',
-  'sqlState',
-  'message',
-  'retryable',
-  'severity',
-  'detail',
-  'hint',
-  'position',
-  'internalPosition',
-  'internalQuery',
-  'where',
-  'schema',
-  'table',
-  'column',
-  'dataType',
-  'constraint',
-  'file',
-  'line',
-  'routine',
-  'query',
-] as const
+const ERROR_FIELDS = ['code', 'sqlState', 'message', 'retryable', ...SERVER_ERROR_FIELDS, 'query'] as const
 
 /** An operation's outcome as plain data: its value, or its error's class and fields. */
 export type ParityOutcome = { ok: true; value: unknown } | { ok: false; error: Record<string, unknown> }
