@@ -29,7 +29,14 @@ import {
   traced,
 } from '@tessera/core'
 import type { ResolvedPostgresJsOptions } from './options'
-import type { PostgresJsBackend, PostgresJsQuery, PostgresJsReserved, PostgresJsResult, PostgresJsSql } from './postgres-js-client'
+import type {
+  PostgresJsBackend,
+  PostgresJsQuery,
+  PostgresJsReserved,
+  PostgresJsResult,
+  PostgresJsSql,
+  PostgresJsUnsafeOptions,
+} from './postgres-js-client'
 import { SocketTracker } from './sockets'
 import { toQueryResult } from './to-query-result'
 import { installResolvedTypes } from './types-option'
@@ -43,6 +50,9 @@ const UNPREPARED = Object.freeze({ prepare: false })
 const queryChannel = tracingChannel(CHANNELS.query)
 const connectChannel = tracingChannel(CHANNELS.connect)
 const acquireChannel = tracingChannel(CHANNELS.poolAcquire)
+
+/** ReadyForQuery's transaction status outside a transaction ('I'). */
+const IDLE = 73
 
 const ABORTED = 1
 const TIMED_OUT = 2
@@ -66,6 +76,8 @@ export interface Checkout {
   readonly active: Set<PostgresJsQuery>
   readonly acquiredAt: number
   leakTimer: ReturnType<typeof setTimeout> | undefined
+  /** Transaction status of the ReadyForQuery ending the last multi-statement text run on it (`I`, `T` or `E`). */
+  readyStatus: number | undefined
 }
 
 interface Session {
@@ -193,6 +205,7 @@ export class PostgresJsEngine implements ProviderEngine<Checkout> {
       active: new Set(),
       acquiredAt: performance.now(),
       leakTimer: undefined,
+      readyStatus: undefined,
     }
     if (this.o.pool.leakDetectionMs > 0) {
       const stack = new Error('checked out here').stack
@@ -379,7 +392,7 @@ export class PostgresJsEngine implements ProviderEngine<Checkout> {
         checkout.broken = true
         throw connectionClosed()
       }
-      const query = checkout.sql.unsafe(text, serialized, options?.prepare === false ? UNPREPARED : PREPARED)
+      const query = this.unsafeOn(checkout, text, serialized, options?.prepare === false ? UNPREPARED : PREPARED)
       checkout.active.add(query)
       const signal = options?.signal
       const timeoutMs = options?.timeoutMs
@@ -417,7 +430,7 @@ export class PostgresJsEngine implements ProviderEngine<Checkout> {
       checkout.broken = true
       return Promise.reject(connectionClosed())
     }
-    const query = checkout.sql.unsafe(text, serialized ?? NO_VALUES, PREPARED)
+    const query = this.unsafeOn(checkout, text, serialized ?? NO_VALUES, PREPARED)
     checkout.active.add(query)
     return query.then(
       (raw) => {
@@ -433,6 +446,35 @@ export class PostgresJsEngine implements ProviderEngine<Checkout> {
     )
   }
 
+  /**
+   * `sql.unsafe` on a checkout. A text that may hold several statements (no parameters, a `;` before its end) sent
+   * while nothing else is outstanding on the checkout has its reply read through the socket's ResponseScanner, armed
+   * when postgres.js hands the statement to the connection (before writing it), so each row-less statement gets a
+   * result of its own; every other statement is read by postgres.js alone.
+   */
+  private unsafeOn(
+    checkout: Checkout,
+    text: string,
+    serialized: readonly (string | null)[],
+    options: PostgresJsUnsafeOptions,
+  ): PostgresJsQuery {
+    if (serialized.length > 0 || checkout.active.size > 0 || !maySeparateStatements(text))
+      return checkout.sql.unsafe(text, serialized, options)
+    checkout.readyStatus = undefined
+    const onReady = (status: number) => {
+      checkout.readyStatus = status
+    }
+    const query = checkout.sql.unsafe(text, serialized, {
+      ...options,
+      // Called by postgres.js once the statement is on the connection (`query.state` set), before it is written.
+      onexecute: () => {
+        this.sockets.arm(query.state?.pid, onReady)
+        return true
+      },
+    })
+    return query
+  }
+
   /** Cancels every statement of a checkout still running or queued (a batch's signal or timeout). */
   cancelAll(checkout: Checkout): void {
     for (const query of checkout.active) query.cancel()
@@ -445,7 +487,8 @@ export class PostgresJsEngine implements ProviderEngine<Checkout> {
     options: QueryOptions | undefined,
     acquireTimeoutMs?: number,
   ): Promise<QueryResult> {
-    if (this.usesCheckouts || this.typesReady !== undefined) return this.executeOnCheckout(text, values, options, acquireTimeoutMs)
+    if (this.usesCheckouts || this.typesReady !== undefined || (values.length === 0 && maySeparateStatements(text)))
+      return this.executeOnCheckout(text, values, options, acquireTimeoutMs)
     let query: PostgresJsQuery | undefined
     try {
       const serialized = values.length === 0 ? NO_VALUES : serializeParams(values)
@@ -478,7 +521,9 @@ export class PostgresJsEngine implements ProviderEngine<Checkout> {
     acquireTimeoutMs?: number,
   ): Promise<QueryResult> {
     if (this.typesReady !== undefined) await this.typesReady
-    if (!this.usesCheckouts) return this.execute(text, values, options, acquireTimeoutMs)
+    // A text that may hold several statements runs on a checkout of its own, whose reply the socket can scan (`unsafeOn`).
+    const several = values.length === 0 && maySeparateStatements(text)
+    if (!this.usesCheckouts && !several) return this.execute(text, values, options, acquireTimeoutMs)
     let checkout: Checkout | undefined
     try {
       if (values.length > 0) serializeParams(values) // bad input fails before touching the pool
@@ -492,6 +537,8 @@ export class PostgresJsEngine implements ProviderEngine<Checkout> {
     } catch (error) {
       throw this.normalize(error, text)
     } finally {
+      // A text that left a transaction open (`BEGIN; …`) must not hand its session to the next caller: it is ended.
+      if (several && checkout !== undefined && checkout.readyStatus !== undefined && checkout.readyStatus !== IDLE) checkout.tainted = true
       if (checkout !== undefined) this.release(checkout)
     }
   }
@@ -639,4 +686,18 @@ export class PostgresJsEngine implements ProviderEngine<Checkout> {
 /** What postgres.js would raise for a statement on a closed connection, raised before sending anything on it. */
 function connectionClosed(): Error {
   return Object.assign(new Error('the connection of this checkout was closed'), { code: 'CONNECTION_CLOSED' })
+}
+
+/**
+ * Whether a text without parameters may hold several statements: it has a `;` with something other than `;` and
+ * whitespace after it. (A `;` in a literal or comment also counts: such a text merely takes the scanned path.)
+ */
+export function maySeparateStatements(text: string): boolean {
+  let at = text.indexOf(';')
+  if (at < 0) return false
+  while (++at < text.length) {
+    const code = text.charCodeAt(at)
+    if (code !== 59 && code !== 32 && code !== 10 && code !== 13 && code !== 9) return true
+  }
+  return false
 }

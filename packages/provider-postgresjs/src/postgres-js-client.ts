@@ -44,6 +44,11 @@ export interface PostgresJsQuery extends Promise<PostgresJsResult | PostgresJsRe
 /** Options of `sql.unsafe`. */
 export interface PostgresJsUnsafeOptions {
   prepare?: boolean
+  /**
+   * Called when the statement has been handed to a connection (`query.state` set), before it is written; return
+   * true. postgres.js' own `sql.begin` uses it; the provider arms its socket's response scanner there.
+   */
+  onexecute?: (connection: unknown) => unknown
 }
 
 /** What both a postgres.js instance and a reserved connection can run. */

@@ -50,33 +50,80 @@ export class SocketTracker {
   /** Every PID ever seen open, so `isClosed` can tell "closed" from "never tracked" (TLS sessions). */
   readonly seenPids = new Set<number>()
 
-  /** postgres.js' `socket` option. */
+  /** Arms the response scanner of an open, unencrypted session, by backend PID (see `arm`). */
+  private readonly armers = new Map<number, (onReady: (status: number) => void) => boolean>()
+
+  /**
+   * Has the socket of the session with this PID read the next server reply through a {@link ResponseScanner}, up to
+   * and including its ReadyForQuery, whose transaction status byte is passed to `onReady`. Call it only while nothing
+   * is outstanding on that session (an idle reserved connection, before its statement is written), so the reply
+   * starts at a message boundary. Returns false (nothing armed) for an unknown PID, a TLS session, or a socket whose
+   * scanner is still armed.
+   */
+  arm(pid: number | null | undefined, onReady: (status: number) => void): boolean {
+    if (pid === null || pid === undefined) return false
+    const arm = this.armers.get(pid)
+    return arm === undefined ? false : arm(onReady)
+  }
+
+  /**
+   * postgres.js' `socket` option. A socket's reads pass through a {@link ResponseScanner} only during the startup
+   * (to learn the backend PID) and while armed for one reply (`arm`); otherwise postgres.js reads the socket directly.
+   */
   readonly create = (): Socket => {
     const socket = this.path === undefined ? createConnection({ host: this.host, port: this.port }) : createConnection(this.path)
     // postgres.js reads these for TLS SNI and its error messages.
     Object.assign(socket, { host: this.host, port: this.port })
     let established = false
     let pid: number | undefined
-    const scanner = new ResponseScanner((backendPid) => {
-      pid = backendPid
-      this.livePids.add(backendPid)
-      this.seenPids.add(backendPid)
-    })
-    // Every chunk postgres.js reads passes through the scanner first (see ResponseScanner).
-    const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean
-    socket.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
-      if (event !== 'data') return emit(event, ...args)
+    /** The ReadyForQuery ending the startup or the armed reply has been read. */
+    let replyEnded = false
+    let onReady: ((status: number) => void) | undefined
+    const scanner = new ResponseScanner(
+      (backendPid) => {
+        pid = backendPid
+        this.livePids.add(backendPid)
+        this.seenPids.add(backendPid)
+        this.armers.set(backendPid, arm)
+      },
+      (status) => {
+        replyEnded = true
+        const notify = onReady
+        onReady = undefined
+        notify?.(status)
+      },
+    )
+    const plainEmit = socket.emit as (this: Socket, event: string | symbol, ...args: unknown[]) => boolean
+    let scanning = true
+    const scanningEmit = ((event: string | symbol, ...args: unknown[]): boolean => {
+      if (event !== 'data') return plainEmit.call(socket, event, ...args)
       if (!established) {
         established = true
         this.created++
         publish(CHANNELS.poolCreate, { pool: this.pool, size: this.size })
       }
       const chunk = scanner.scan(args[0] as Buffer)
-      return chunk.length === 0 ? true : emit('data', chunk)
+      // Done: the reply (or the startup) is over and nothing of a later message was read. postgres.js reads directly again.
+      if (scanner.encrypted || (replyEnded && scanner.atBoundary)) {
+        scanning = false
+        socket.emit = plainEmit as Socket['emit']
+      }
+      return chunk.length === 0 ? true : plainEmit.call(socket, 'data', chunk)
     }) as Socket['emit']
+    const arm = (ready: (status: number) => void): boolean => {
+      if (scanning || scanner.encrypted || socket.destroyed) return false
+      scanner.resume()
+      replyEnded = false
+      onReady = ready
+      scanning = true
+      socket.emit = scanningEmit
+      return true
+    }
+    socket.emit = scanningEmit
     const onClose = () => {
       if (pid !== undefined) {
         this.livePids.delete(pid)
+        if (this.armers.get(pid) === arm) this.armers.delete(pid)
         const waiters = this.closeWaiters.get(pid)
         this.closeWaiters.delete(pid)
         for (const wake of waiters ?? []) wake()
@@ -109,9 +156,9 @@ const SSL_REFUSED = 78 // 'N': the one-byte answer to an SSLRequest when the ser
 const NO_COLUMNS = Buffer.from([ROW_DESCRIPTION, 0, 0, 0, 6, 0, 0])
 
 /**
- * Reads the message boundaries of one connection's server stream, for two things:
+ * Reads the message boundaries of a connection's server stream, for two things:
  *
- * - the backend PID (BackendKeyData at startup), which names the session in `isClosed`;
+ * - the backend PID (BackendKeyData at startup), which names the session in `isClosed` and `arm`;
  * - separating the results of a multi-statement text. postgres.js starts a new result only at a RowDescription, so
  *   statements that return no rows (`INSERT …; UPDATE …`) would land in the result before them: the last command with
  *   the first count, and the rows of a SELECT before them. pg returns one result per statement, and provider-pg the
@@ -120,23 +167,47 @@ const NO_COLUMNS = Buffer.from([ROW_DESCRIPTION, 0, 0, 0, 6, 0, 0])
  *   with no rows and no fields, as pg does. Only a simple-protocol response (a text without parameters) can hold
  *   two CommandCompletes before its ReadyForQuery; an extended-protocol statement ends in its own Sync.
  *
+ * The socket factory feeds it the startup and, once armed (`SocketTracker.arm`), the one reply to a text that may
+ * hold several statements; everything else bypasses it. Each ReadyForQuery is reported with its transaction status.
+ *
  * TLS connections are encrypted at this level: the scanner steps aside at the server's 'S' answer to the SSLRequest,
  * and over TLS such a text keeps postgres.js' merged result (see the README).
  */
 export class ResponseScanner {
   /** Body bytes of the current message still to come. */
   private skip = 0
-  /** An incomplete message header held back from the last chunk (at most 4 bytes). */
+  /** An incomplete message header held back from the last chunk (at most 4 bytes), or an incomplete BackendKeyData or ReadyForQuery. */
   private held: Buffer | undefined
   private commandSeen = false
   private started = false
-  private encrypted = false
+  private tls = false
 
-  constructor(private readonly onBackendPid: (pid: number) => void) {}
+  constructor(
+    private readonly onBackendPid: (pid: number) => void,
+    private readonly onReadyForQuery?: (status: number) => void,
+  ) {}
+
+  /** The stream is encrypted (TLS): nothing can be read or inserted. */
+  get encrypted(): boolean {
+    return this.tls
+  }
+
+  /** The last chunk ended at a message boundary. */
+  get atBoundary(): boolean {
+    return this.skip === 0 && this.held === undefined
+  }
+
+  /** Starts reading afresh after the startup, at a message boundary (the stream was read past the scanner meanwhile). */
+  resume(): void {
+    this.skip = 0
+    this.held = undefined
+    this.commandSeen = false
+    this.started = true
+  }
 
   /** Reads one chunk; returns what postgres.js should read instead (the same buffer unless something was inserted). */
   scan(input: Buffer): Buffer {
-    if (this.encrypted) return input
+    if (this.tls) return input
     let chunk = this.held === undefined ? input : Buffer.concat([this.held, input])
     this.held = undefined
     let offset = 0
@@ -146,7 +217,7 @@ export class ResponseScanner {
       if (first === SSL_REFUSED) offset = 1
       else if (first !== AUTHENTICATION && first !== ERROR_RESPONSE) {
         // 'S' (TLS from here on), or a direct TLS handshake: nothing here is readable.
-        this.encrypted = true
+        this.tls = true
         return chunk
       }
     }
@@ -173,14 +244,15 @@ export class ResponseScanner {
         this.commandSeen = false
       }
       const end = offset + 1 + chunk.readUInt32BE(offset + 1)
-      if (type === BACKEND_KEY_DATA) {
+      if (type === BACKEND_KEY_DATA || type === READY_FOR_QUERY) {
         if (end > chunk.length) {
-          // Read it whole with the next chunk (13 bytes).
+          // Read it whole with the next chunk (13 or 6 bytes).
           this.held = chunk.subarray(offset)
           chunk = chunk.subarray(0, offset)
           break
         }
-        this.onBackendPid(chunk.readUInt32BE(offset + 5))
+        if (type === BACKEND_KEY_DATA) this.onBackendPid(chunk.readUInt32BE(offset + 5))
+        else this.onReadyForQuery?.(chunk[offset + 5]!)
       }
       if (end > chunk.length) {
         this.skip = end - chunk.length

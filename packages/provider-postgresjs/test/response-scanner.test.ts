@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { maySeparateStatements } from '../src/engine'
 import { ResponseScanner } from '../src/sockets'
 
 /** One backend message: type byte, int32 length (itself included), body. */
@@ -95,5 +96,33 @@ describe('ResponseScanner', () => {
     const { output, pids } = scanInPieces(encrypted, [1])
     expect(output.equals(encrypted)).toBe(true)
     expect(pids).toEqual([])
+  })
+
+  it('reports each ReadyForQuery with its status, and resumes at a message boundary after bytes it did not read', () => {
+    const statuses: number[] = []
+    const scanner = new ResponseScanner(
+      () => {},
+      (status) => statuses.push(status),
+    )
+    const stream = Buffer.concat([startup, response])
+    const cut = startup.length - 3 // inside the startup's ReadyForQuery
+    expect(scanner.scan(stream.subarray(0, cut)).equals(stream.subarray(0, startup.length - ready.length))).toBe(true)
+    expect(scanner.atBoundary).toBe(false)
+    scanner.scan(stream.subarray(cut, startup.length))
+    expect(scanner.atBoundary).toBe(true)
+    expect(statuses).toEqual([73])
+    // Later replies were read past the scanner; it is armed again for one reply that starts at a message boundary.
+    scanner.resume()
+    expect(scanner.scan(response).equals(expected)).toBe(true)
+    expect(statuses).toEqual([73, 73])
+  })
+})
+
+describe('maySeparateStatements', () => {
+  it('tells texts that may hold several statements from single ones', () => {
+    for (const single of ['SELECT 1', 'SELECT 1;', 'SELECT 1 ;  \n', 'UPDATE t SET a = 1;;', ''])
+      expect(maySeparateStatements(single), single).toBe(false)
+    for (const several of ['SELECT 1; SELECT 2', 'INSERT INTO t VALUES (1);UPDATE t SET a = 2', "SELECT ';' AS semicolon"])
+      expect(maySeparateStatements(several), several).toBe(true)
   })
 })
