@@ -72,6 +72,11 @@ export interface PgClientLike {
   on(event: 'end', listener: () => void): unknown
   /** A NoticeResponse (RAISE NOTICE, a skipped DROP … IF EXISTS): pg's `NoticeMessage`, with the fields of an error. */
   on(event: 'notice', listener: (notice: PgNoticeMessage) => void): unknown
+  /**
+   * The transaction status of the last ReadyForQuery: `'I'` idle, `'T'` in a transaction, `'E'` in a failed one
+   * (pg ≥ 8.20). Optional: without it the provider cannot tell, and trusts that statements closed their transactions.
+   */
+  getTransactionStatus?(): string | null
   /** The backend PID, known after `connect`; used for cancel requests. (pg has it; @types/pg does not declare it.) */
   processID?: number | null
   /** The backend's cancel key, known after `connect`. */

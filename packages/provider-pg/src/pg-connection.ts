@@ -46,8 +46,15 @@ export class PgConnection {
   }
 
   /** Whether the pool may lend this connection again. */
+  /**
+   * Whether the connection may go back to the pool. Not when it broke or was tainted, and not when a statement
+   * left a transaction open (`query('BEGIN')`, or a text without its COMMIT): the next borrower's statements
+   * would silently run inside it. Such a connection is destroyed and replaced.
+   */
   get isReusable(): boolean {
-    return !this.broken && !this.tainted
+    if (this.broken || this.tainted) return false
+    const status = this.client.getTransactionStatus?.()
+    return status === undefined || status === null || status === 'I'
   }
 
   /**

@@ -22,6 +22,19 @@ afterAll(async () => {
 })
 
 describe('query', () => {
+  it('never lends out a connection that a statement left inside a transaction', async () => {
+    // With one connection, the second query gets whatever the first left behind. SAVEPOINT only works inside a
+    // transaction block, so it succeeding would mean the leftover BEGIN leaked into the next borrower.
+    const db = testProvider(app, { pool: { max: 1 } })
+    await db.query('BEGIN')
+    const error = await db.query('SAVEPOINT probe').catch((e) => e)
+    expect(error).toMatchObject({ code: '25P01' })
+    await db.query(`BEGIN; INSERT INTO ${schema}.users (id, email) VALUES (901, 'leftover@example.com')`)
+    const { rows } = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.users WHERE id = 901`)
+    expect(rows[0].n).toBe(0)
+    expect((await db.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+  })
+
   it('returns rows, rowCount, command and fields in the core shape', async () => {
     const db = testProvider(app)
     const result = await db.query(`SELECT 1::int AS one, 'x'::text AS two`)
