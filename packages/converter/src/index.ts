@@ -36,5 +36,7 @@ export type {
   TypeRegistry,
 } from './registry'
 export { createTypeRegistry, TYPE_LOOKUP_SQL } from './registry'
+export type { TypeRegistryOptions } from './registry-options'
+export { typeRegistryFromOptions } from './registry-options'
 export type { IntervalLike, PointLike, SerializeOptions, SerializeParamsOptions, ToPostgres } from './serialize'
 export { serializeParam, serializeParams } from './serialize'

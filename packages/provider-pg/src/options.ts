@@ -1,11 +1,10 @@
-import { createTypeRegistry, type TypePolicies, type TypeRegistry } from '@tessera/converter'
+import { type TypePolicies, type TypeRegistry, typeRegistryFromOptions } from '@tessera/converter'
 import {
   describeValue,
   isCount,
   PROVIDER_POOL_DEFAULTS,
   type ProviderOptions,
   type ProviderPoolOptions,
-  problemsOf,
   type ResolvedProviderOptions,
   resolveProviderOptions,
 } from '@tessera/core'
@@ -79,18 +78,7 @@ export function resolvePgOptions(options: PgProviderOptions): ResolvedPgOptions 
       if (options.Client !== undefined && typeof options.Client !== 'function') {
         problems.push(`Client must be a client class such as pg.Client, got ${describeValue(options.Client)}`)
       }
-      if (
-        options.enums !== undefined &&
-        !(Array.isArray(options.enums) && options.enums.every((name) => typeof name === 'string' && name.length > 0))
-      ) {
-        problems.push(`enums must be an array of type names such as ['mood'], got ${describeValue(options.enums)}`)
-      }
-      try {
-        registry = createTypeRegistry(options.types)
-        for (const name of options.enums ?? []) registry.registerEnum(name)
-      } catch (error) {
-        problems.push(...problemsOf(error, 'types'))
-      }
+      registry = typeRegistryFromOptions(options, problems)
     },
   })
   const { connectionUrl, ...rest } = shared

@@ -1,10 +1,9 @@
-import { createTypeRegistry, type TypePolicies, type TypeRegistry } from '@tessera/converter'
+import { type TypePolicies, type TypeRegistry, typeRegistryFromOptions } from '@tessera/converter'
 import {
   describeValue,
   PROVIDER_POOL_DEFAULTS,
   type ProviderOptions,
   type ProviderPoolOptions,
-  problemsOf,
   type ResolvedProviderOptions,
   resolveProviderOptions,
 } from '@tessera/core'
@@ -63,18 +62,7 @@ export function resolvePostgresJsOptions(options: PostgresJsProviderOptions): Re
       if (options.sql !== undefined && typeof options.sql !== 'function') {
         problems.push(`sql must be a function creating a postgres.js instance, such as postgres, got ${describeValue(options.sql)}`)
       }
-      if (
-        options.enums !== undefined &&
-        !(Array.isArray(options.enums) && options.enums.every((name) => typeof name === 'string' && name.length > 0))
-      ) {
-        problems.push(`enums must be an array of type names such as ['mood'], got ${describeValue(options.enums)}`)
-      }
-      try {
-        registry = createTypeRegistry(options.types)
-        for (const name of options.enums ?? []) registry.registerEnum(name)
-      } catch (error) {
-        problems.push(...problemsOf(error, 'types'))
-      }
+      registry = typeRegistryFromOptions(options, problems)
     },
   })
   const { connectionUrl, pool, prepare, ...rest } = shared
