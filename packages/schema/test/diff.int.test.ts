@@ -1,5 +1,5 @@
-import { type Provider, sql } from '@tessera/core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql } from '@tessera/core'
+import { describe, expect, it } from 'vitest'
 import {
   createMigrator,
   defineEntity,
@@ -13,7 +13,7 @@ import {
   uuid,
   varchar,
 } from '../src/index'
-import { PROVIDERS, providerPool, uniqueName } from './providers'
+import { PROVIDERS, useProviderWithSchemas } from './providers'
 
 function entitiesIn(schema: string) {
   const Author = defineEntity(
@@ -45,29 +45,13 @@ function entitiesIn(schema: string) {
 }
 
 describe.each(PROVIDERS)('diffSchema on $name', (factory) => {
-  const pool = providerPool(factory)
-  let db: Provider
-  const schemas: string[] = []
-
-  beforeAll(() => {
-    db = pool.open()
-  })
-
-  afterAll(async () => {
-    for (const schema of schemas) await db.query(sql`DROP SCHEMA IF EXISTS ${sql.id(schema)} CASCADE`)
-    await pool.closeAll()
-  })
-
-  function freshSchema(): string {
-    const schema = uniqueName('diff')
-    schemas.push(schema)
-    return schema
-  }
+  const setup = useProviderWithSchemas(factory, 'diff')
+  const freshSchema = setup.freshSchema
 
   it('creates everything in an empty database, writes nothing itself, and is empty once applied', async () => {
     const schema = freshSchema()
     const entities = entitiesIn(schema)
-    const diff = await diffSchema(entities, db)
+    const diff = await diffSchema(entities, setup.db)
     expect(diff.changes.map((c) => c.kind)).toEqual([
       'createSchema',
       'createTable',
@@ -77,25 +61,25 @@ describe.each(PROVIDERS)('diffSchema on $name', (factory) => {
       'addForeignKey',
     ])
     expect(diff.skipped).toEqual([])
-    const { rows } = await db.query(sql`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`)
+    const { rows } = await setup.db.query(sql`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`)
     expect(rows).toEqual([])
 
-    await createMigrator(db, { migrations: [{ id: 1, name: 'initial', up: diff.up }], schema }).up()
-    const again = await diffSchema(entities, db)
+    await createMigrator(setup.db, { migrations: [{ id: 1, name: 'initial', up: diff.up }], schema }).up()
+    const again = await diffSchema(entities, setup.db)
     expect(again.changes).toEqual([])
     expect(again.skipped).toEqual([])
   })
 
   it('brings an older hand-made shape to the definitions, destructive steps only when asked', async () => {
     const schema = freshSchema()
-    const q = (text: string) => db.query(text.replaceAll('S.', `"${schema}".`), undefined, { prepare: false })
-    await db.query(sql`CREATE SCHEMA ${sql.id(schema)}`)
+    const q = (text: string) => setup.db.query(text.replaceAll('S.', `"${schema}".`), undefined, { prepare: false })
+    await setup.db.query(sql`CREATE SCHEMA ${sql.id(schema)}`)
     await q(`CREATE TABLE S.authors (id uuid PRIMARY KEY, email text, name text NOT NULL DEFAULT 'x', legacy text, age bigint)`)
     await q(`INSERT INTO S.authors (id, email, name, legacy, age) VALUES (gen_random_uuid(), 'a@b.c', 'Ann', 'old', 41)`)
     await q(`CREATE INDEX authors_legacy_idx ON S.authors (legacy)`)
     const entities = entitiesIn(schema)
 
-    const diff = await diffSchema(entities, db)
+    const diff = await diffSchema(entities, setup.db)
     const described = diff.changes.map((c) => c.description)
     expect(described).toEqual(
       expect.arrayContaining([
@@ -118,37 +102,39 @@ describe.each(PROVIDERS)('diffSchema on $name', (factory) => {
       `drop column ${schema}.authors.legacy`,
     ])
 
-    await db.query(diff.up, undefined, { prepare: false })
-    const safe = await diffSchema(entities, db)
+    await setup.db.query(diff.up, undefined, { prepare: false })
+    const safe = await diffSchema(entities, setup.db)
     expect(safe.changes).toEqual([])
     expect(safe.skipped).toHaveLength(3)
 
-    const destructive = await diffSchema(entities, db, { destructive: true })
+    const destructive = await diffSchema(entities, setup.db, { destructive: true })
     expect(destructive.up).toContain(`-- DESTRUCTIVE: drop column ${schema}.authors.legacy\nALTER TABLE`)
-    await db.query(destructive.up, undefined, { prepare: false })
+    await setup.db.query(destructive.up, undefined, { prepare: false })
 
-    const after = await diffSchema(entities, db, { destructive: true })
+    const after = await diffSchema(entities, setup.db, { destructive: true })
     expect(after.changes).toEqual([])
     expect(after.skipped).toEqual([])
-    const { rows } = await db.query<{ email: string; age: number; status: string }>(`SELECT email, age, status FROM "${schema}".authors`)
+    const { rows } = await setup.db.query<{ email: string; age: number; status: string }>(
+      `SELECT email, age, status FROM "${schema}".authors`,
+    )
     expect(rows).toEqual([{ email: 'a@b.c', age: 41, status: 'active' }])
   })
 
   it('drops tables no entity defines only with dropUnknownTables and destructive, and never the migrations table', async () => {
     const schema = freshSchema()
     const entities = entitiesIn(schema)
-    await db.query((await diffSchema(entities, db)).up, undefined, { prepare: false })
-    await db.query(`CREATE TABLE "${schema}".stray (id int)`, undefined, { prepare: false })
-    await db.query(`CREATE TABLE "${schema}".tessera_migrations (id text)`, undefined, { prepare: false })
-    expect((await diffSchema(entities, db, { destructive: true })).changes).toEqual([])
-    const dropping = await diffSchema(entities, db, { destructive: true, dropUnknownTables: true })
+    await setup.db.query((await diffSchema(entities, setup.db)).up, undefined, { prepare: false })
+    await setup.db.query(`CREATE TABLE "${schema}".stray (id int)`, undefined, { prepare: false })
+    await setup.db.query(`CREATE TABLE "${schema}".tessera_migrations (id text)`, undefined, { prepare: false })
+    expect((await diffSchema(entities, setup.db, { destructive: true })).changes).toEqual([])
+    const dropping = await diffSchema(entities, setup.db, { destructive: true, dropUnknownTables: true })
     expect(dropping.changes.map((c) => c.sql)).toEqual([`DROP TABLE "${schema}"."stray"`])
   })
 
   it('reads tables, columns, keys, indexes and foreign keys from the catalog', async () => {
     const schema = freshSchema()
-    await db.query((await diffSchema(entitiesIn(schema), db)).up, undefined, { prepare: false })
-    const tables = await introspectSchema(db, schema)
+    await setup.db.query((await diffSchema(entitiesIn(schema), setup.db)).up, undefined, { prepare: false })
+    const tables = await introspectSchema(setup.db, schema)
     const books = tables.get('books')
     expect(books?.primaryKey).toEqual(['id'])
     expect(books?.columns.find((c) => c.name === 'id')).toMatchObject({ type: 'integer', identity: true, nullable: false })

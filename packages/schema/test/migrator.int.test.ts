@@ -1,31 +1,15 @@
 import { tracingChannel } from 'node:diagnostics_channel'
-import { CHANNELS, ConfigError, type MigrationMessage, type Provider, sql } from '@tessera/core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CHANNELS, ConfigError, type MigrationMessage, sql } from '@tessera/core'
+import { describe, expect, it } from 'vitest'
 import { createMigrator, type Migration, migrationChecksum } from '../src/index'
-import { PROVIDERS, providerPool, uniqueName } from './providers'
+import { PROVIDERS, useProviderWithSchemas } from './providers'
 
 describe.each(PROVIDERS)('migrations on $name', (factory) => {
-  const pool = providerPool(factory)
-  let db: Provider
-  const schemas: string[] = []
-
-  beforeAll(() => {
-    db = pool.open()
-  })
-
-  afterAll(async () => {
-    for (const schema of schemas) await db.query(sql`DROP SCHEMA IF EXISTS ${sql.id(schema)} CASCADE`)
-    await pool.closeAll()
-  })
-
-  function freshSchema(): string {
-    const schema = uniqueName('mig')
-    schemas.push(schema)
-    return schema
-  }
+  const setup = useProviderWithSchemas(factory, 'mig')
+  const freshSchema = setup.freshSchema
 
   async function tables(schema: string): Promise<string[]> {
-    const { rows } = await db.query<{ table_name: string }>(
+    const { rows } = await setup.db.query<{ table_name: string }>(
       sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY table_name`,
     )
     return rows.map((r) => r.table_name)
@@ -53,7 +37,7 @@ describe.each(PROVIDERS)('migrations on $name', (factory) => {
 
   it('applies pending migrations in id order and records them with checksum and duration', async () => {
     const schema = freshSchema()
-    const migrator = createMigrator(db, { migrations: [base[2]!, base[0]!, base[1]!], schema })
+    const migrator = createMigrator(setup.db, { migrations: [base[2]!, base[0]!, base[1]!], schema })
     expect((await migrator.status()).pending.map((m) => m.id)).toEqual([1, 2, 10])
 
     const result = await migrator.up()
@@ -72,7 +56,7 @@ describe.each(PROVIDERS)('migrations on $name', (factory) => {
 
   it('stops at the `to` migration and continues later', async () => {
     const schema = freshSchema()
-    const migrator = createMigrator(db, { migrations: base, schema })
+    const migrator = createMigrator(setup.db, { migrations: base, schema })
     await migrator.up({ to: 2 })
     expect((await migrator.status()).pending.map((m) => m.id)).toEqual([10])
     await migrator.up()
@@ -81,11 +65,11 @@ describe.each(PROVIDERS)('migrations on $name', (factory) => {
 
   it('reverts in reverse order with down({ to }), one step by default, everything with to: null', async () => {
     const schema = freshSchema()
-    const migrator = createMigrator(db, { migrations: base, schema })
+    const migrator = createMigrator(setup.db, { migrations: base, schema })
     await migrator.up()
 
     expect((await migrator.down()).migrations.map((m) => m.id)).toEqual([10])
-    const { rows } = await db.query(sql`SELECT count(*)::int AS n FROM ${sql.id([schema, 'users'])}`)
+    const { rows } = await setup.db.query(sql`SELECT count(*)::int AS n FROM ${sql.id([schema, 'users'])}`)
     expect(rows[0]).toEqual({ n: 0 })
 
     await migrator.up()
@@ -101,7 +85,7 @@ describe.each(PROVIDERS)('migrations on $name', (factory) => {
     const schema = freshSchema()
     const migrations: Migration[] = [{ id: 1, name: 'irreversible', up: 'CREATE TABLE a (id int)' }, base[0]!]
     migrations[1] = { ...base[0]!, id: 2 }
-    const migrator = createMigrator(db, { migrations, schema })
+    const migrator = createMigrator(setup.db, { migrations, schema })
     await migrator.up()
 
     const error = await migrator.down({ to: null }).catch((e: unknown) => e)
@@ -113,9 +97,9 @@ describe.each(PROVIDERS)('migrations on $name', (factory) => {
 
   it('refuses to run when an applied migration changed, naming it, before anything runs', async () => {
     const schema = freshSchema()
-    await createMigrator(db, { migrations: base.slice(0, 1), schema }).up()
+    await createMigrator(setup.db, { migrations: base.slice(0, 1), schema }).up()
     const edited: Migration[] = [{ ...base[0]!, up: 'CREATE TABLE users (id bigint PRIMARY KEY)' }, base[1]!]
-    const migrator = createMigrator(db, { migrations: edited, schema })
+    const migrator = createMigrator(setup.db, { migrations: edited, schema })
 
     const status = await migrator.status()
     expect(status.changed.map((c) => c.id)).toEqual([1])
@@ -128,7 +112,7 @@ describe.each(PROVIDERS)('migrations on $name', (factory) => {
   it('rolls back a failing migration and keeps the ones before it (one transaction each)', async () => {
     const schema = freshSchema()
     const migrations: Migration[] = [base[0]!, { id: 2, name: 'broken', up: 'CREATE TABLE b (id int); SELECT * FROM missing_table' }]
-    const migrator = createMigrator(db, { migrations, schema })
+    const migrator = createMigrator(setup.db, { migrations, schema })
     await expect(migrator.up()).rejects.toThrow(/missing_table/)
     expect(await tables(schema)).toEqual(['tessera_migrations', 'users'])
     expect((await migrator.status()).pending.map((m) => m.id)).toEqual([2])
@@ -137,16 +121,16 @@ describe.each(PROVIDERS)('migrations on $name', (factory) => {
   it("applies nothing when one migration fails with transaction: 'all'", async () => {
     const schema = freshSchema()
     const migrations: Migration[] = [base[0]!, { id: 2, name: 'broken', up: 'SELECT * FROM missing_table' }]
-    const migrator = createMigrator(db, { migrations, schema, transaction: 'all' })
+    const migrator = createMigrator(setup.db, { migrations, schema, transaction: 'all' })
     await expect(migrator.up()).rejects.toThrow(/missing_table/)
     expect(await tables(schema)).toEqual(['tessera_migrations'])
   })
 
   it('applies every migration exactly once when two processes migrate at the same time', async () => {
     const schema = freshSchema()
-    const other = pool.open()
-    await db.query(sql`CREATE SCHEMA ${sql.id(schema)}`)
-    await db.query(sql`CREATE TABLE ${sql.id([schema, 'runs'])} (migration int NOT NULL)`)
+    const other = setup.open()
+    await setup.db.query(sql`CREATE SCHEMA ${sql.id(schema)}`)
+    await setup.db.query(sql`CREATE TABLE ${sql.id([schema, 'runs'])} (migration int NOT NULL)`)
     const migrations: Migration[] = Array.from({ length: 8 }, (_, i) => ({
       id: i + 1,
       name: `step ${i + 1}`,
@@ -155,14 +139,14 @@ describe.each(PROVIDERS)('migrations on $name', (factory) => {
         await tx.query(`INSERT INTO runs (migration) VALUES (${i + 1})`)
       },
     }))
-    const first = createMigrator(db, { migrations, schema })
+    const first = createMigrator(setup.db, { migrations, schema })
     const second = createMigrator(other, { migrations, schema })
 
     const [a, b] = await Promise.all([first.up(), second.up()])
 
     const ids = [...a.migrations, ...b.migrations].map((m) => m.id).sort((x, y) => Number(x) - Number(y))
     expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
-    const { rows } = await db.query<{ migration: number; n: number }>(
+    const { rows } = await setup.db.query<{ migration: number; n: number }>(
       sql`SELECT migration, count(*)::int AS n FROM ${sql.id([schema, 'runs'])} GROUP BY migration ORDER BY migration`,
     )
     expect(rows).toEqual(migrations.map((m) => ({ migration: m.id, n: 1 })))
@@ -181,7 +165,7 @@ describe.each(PROVIDERS)('migrations on $name', (factory) => {
     }
     channel.subscribe(subscriber)
     try {
-      const migrator = createMigrator(db, { migrations: base.slice(0, 2), schema })
+      const migrator = createMigrator(setup.db, { migrations: base.slice(0, 2), schema })
       await migrator.up()
       await migrator.down()
     } finally {
@@ -197,7 +181,7 @@ describe.each(PROVIDERS)('migrations on $name', (factory) => {
   it('rejects duplicate ids, mixed id types and missing up steps together', () => {
     const error = (() => {
       try {
-        createMigrator(db, {
+        createMigrator(setup.db, {
           migrations: [
             { id: 1, name: 'a', up: 'SELECT 1' },
             { id: 1, name: 'b', up: 'SELECT 1' },

@@ -1,6 +1,7 @@
-import type { Provider } from '@tessera/core'
+import { type Provider, sql } from '@tessera/core'
 import { createPgProvider } from '@tessera/provider-pg'
 import { createPostgresJsProvider } from '@tessera/provider-postgresjs'
+import { afterAll, beforeAll } from 'vitest'
 import { PG_URL, uniqueName } from '../../../tooling/test-services/env'
 
 export { PG_URL, uniqueName }
@@ -38,6 +39,38 @@ export function providerPool(factory: ProviderUnderTest): {
     },
     async closeAll() {
       await Promise.all(opened.splice(0).map((provider) => provider.close({ timeoutMs: 2_000 })))
+    },
+  }
+}
+
+/**
+ * For a `describe` block: one provider opened before its tests, and `freshSchema()` names a schema that is
+ * dropped (with everything in it) after them. Call it at the top of the block.
+ */
+export function useProviderWithSchemas(
+  factory: ProviderUnderTest,
+  prefix: string,
+): { readonly db: Provider; freshSchema(): string; open(options?: Partial<TestProviderOptions>): Provider } {
+  const pool = providerPool(factory)
+  const schemas: string[] = []
+  let db: Provider | undefined
+  beforeAll(() => {
+    db = pool.open()
+  })
+  afterAll(async () => {
+    for (const schema of schemas) await db?.query(sql`DROP SCHEMA IF EXISTS ${sql.id(schema)} CASCADE`)
+    await pool.closeAll()
+  })
+  return {
+    get db(): Provider {
+      if (db === undefined) throw new Error('the provider opens in beforeAll: use it inside a test')
+      return db
+    },
+    open: (options) => pool.open(options),
+    freshSchema() {
+      const schema = uniqueName(prefix)
+      schemas.push(schema)
+      return schema
     },
   }
 }
