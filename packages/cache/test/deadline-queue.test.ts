@@ -1,18 +1,9 @@
 import { TimeoutError } from '@tessera/core'
 import { describe, expect, it } from 'vitest'
+import { deferred } from '../../../tooling/test-services/deferred'
 import { DeadlineQueue } from '../src/deadline-queue'
 
 const never = () => new Promise<string>(() => {})
-
-function deferred<T>() {
-  let resolve!: (value: T) => void
-  let reject!: (error: unknown) => void
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  return { promise, resolve, reject }
-}
 
 describe('DeadlineQueue', () => {
   it('passes on the value or the error of a call that ends in time', async () => {

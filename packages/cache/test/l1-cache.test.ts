@@ -1,17 +1,8 @@
 import { ConfigError, createManualClock, isTesseraError, TimeoutError } from '@tessera/core'
 import { describe, expect, it, vi } from 'vitest'
+import { deferred } from '../../../tooling/test-services/deferred'
 import { createCache } from '../src/create-cache'
 import { jitteredTtl } from '../src/entry'
-
-function deferred<T>() {
-  let resolve!: (value: T) => void
-  let reject!: (error: unknown) => void
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  return { promise, resolve, reject }
-}
 
 describe('an L1-only cache', () => {
   it('computes a value once and serves it from memory afterwards', async () => {

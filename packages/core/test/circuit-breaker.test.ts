@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
+import { deferred } from '../../../tooling/test-services/deferred'
 import {
   AbortError,
   CircuitOpenError,
@@ -14,16 +15,6 @@ import {
 
 const boom = () => Promise.reject(new Error('boom'))
 const ok = () => Promise.resolve('ok')
-
-function deferred<T = void>() {
-  let resolve!: (value: T) => void
-  let reject!: (error: unknown) => void
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  return { promise, resolve, reject }
-}
 
 function setup(overrides: Partial<Parameters<typeof createCircuitBreaker>[0]> = {}) {
   const clock = createManualClock({ startMs: 1_000_000 })

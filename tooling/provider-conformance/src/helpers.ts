@@ -1,22 +1,8 @@
 import { isTesseraError, type TesseraError } from '@tessera/core'
 import { expect } from 'vitest'
 
-/** A promise with its resolve function outside, to hold a transaction or a query open until a test lets go. */
-export interface Deferred<T = void> {
-  promise: Promise<T>
-  resolve(value: T): void
-  reject(error: unknown): void
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void
-  let reject!: (error: unknown) => void
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  return { promise, resolve, reject }
-}
+export type { Deferred } from '../../test-services/deferred'
+export { deferred } from '../../test-services/deferred'
 
 export interface WaitForOptions {
   /** Give up after this many ms. Default: 10000. It bounds a wait; it is not an assertion about speed. */
