@@ -1,31 +1,15 @@
 import type { BatchOptions, BatchQuery, QueryResult } from './contracts'
 import { CHANNELS, traced } from './diagnostics'
-import { AbortError, ConfigError, describeValue, isTesseraError, TimeoutError } from './errors'
+import { AbortError, ConfigError, describeValue, isTesseraError, type TesseraError, TimeoutError } from './errors'
 import type { QueryContext } from './hooks'
-import { InvalidTransactionStateError } from './pg-errors'
-import { type HeldConnection, type ProviderEngine, runTracedOn, type Statement } from './provider-engine'
+import { InvalidTransactionStateError, isConnectionLoss } from './pg-errors'
+import type { DriverConnection, SerializedParams } from './driver'
+import { outcomeUnknown, type ProviderRuntime, type Statement } from './provider-runtime'
 import { markBatchIndex } from './provider-errors'
+import { isReadStatement } from './statement'
 
 const NO_OPTIONS = Object.freeze({})
-
-/** For provider authors: how one driver sends a batch's statements (see {@link runBatch}). */
-export interface BatchDriver<Connection, Serialized> {
-  /** A statement's parameters as `send` takes them. Throws for a value that cannot be sent. */
-  serialize(values: readonly unknown[]): Serialized
-  /**
-   * Queues one statement on the connection without waiting for the ones before it (pipelining). `serialized` is
-   * `undefined` for BEGIN and COMMIT. Errors are normalised by the caller.
-   */
-  send(connection: Connection, text: string, serialized: Serialized | undefined): Promise<QueryResult>
-  /** Interrupts what runs on the connection: the batch's signal aborted or its time ran out. */
-  cancel(connection: Connection): void
-  /**
-   * Whether an atomic batch that can be cancelled waits for its BEGIN before queueing the statements: needed when
-   * statements queued behind a failed BEGIN would still run and commit one by one (pg's pipeline mode, one Sync
-   * per statement). Default: `false`.
-   */
-  confirmsBegin?: boolean
-}
+const NO_PARAMS: SerializedParams = Object.freeze([])
 
 /**
  * For provider authors: `provider.batch`. Every statement on one connection, written back to back so the whole
@@ -39,43 +23,43 @@ export interface BatchDriver<Connection, Serialized> {
  * Without query hooks every parameter is serialised before anything reaches the server; with them, each statement
  * goes through `onQuery` in order. `signal`/`timeoutMs` call `driver.cancel` once.
  */
-export async function runBatch<Connection extends HeldConnection, Params, Serialized>(
-  engine: ProviderEngine<Connection, Params>,
+export async function runBatch(
+  runtime: ProviderRuntime,
   queries: readonly BatchQuery[],
   options: BatchOptions = NO_OPTIONS,
-  driver: BatchDriver<Connection, Serialized>,
 ): Promise<QueryResult[]> {
   let statements: Statement[] | undefined
   try {
-    if (engine.closed) throw engine.closedError('batch')
-    statements = compileBatch(engine, queries)
+    if (runtime.closed) throw runtime.closedError('batch')
+    statements = compileBatch(runtime, queries)
     if (options.signal?.aborted) throw new AbortError('batch', { cause: options.signal.reason })
     if (statements.length === 0) return []
     const atomic = options.atomic === true
     // Without hooks every statement is known now: serialise them all before anything reaches the server, so
     // bad input fails the whole batch rather than one statement of it.
-    const serialized = engine.hooks.hasQueryHooks ? undefined : statements.map((statement) => driver.serialize(statement.values))
-    const connection = await engine.acquire(options.signal, options.timeoutMs)
+    const serialized = runtime.hooks.hasQueryHooks ? undefined : statements.map((statement) => runtime.serialize(statement.text, statement.values))
+    const connection = await runtime.acquire(options.signal, options.timeoutMs)
     try {
       const cancellable = options.signal !== undefined || options.timeoutMs !== undefined
-      return await withCancellation(connection, options, driver, () =>
+      const confirmsBegin = cancellable && runtime.driver.properties.confirmsBeginInBatch
+      return await withCancellation(connection, options, () =>
         serialized === undefined
-          ? hookedBatch(engine, connection, statements!, atomic)
-          : pipelinedBatch(engine, driver, connection, statements!, serialized, atomic, cancellable && driver.confirmsBegin === true),
+          ? hookedBatch(runtime, connection, statements!, atomic)
+          : pipelinedBatch(runtime, connection, statements!, serialized, atomic, confirmsBegin),
       )
     } finally {
-      engine.release(connection)
+      runtime.release(connection)
     }
   } catch (error) {
     if (!isTesseraError(error)) throw error
     const index = (error as { batchIndex?: number }).batchIndex
     const sql = index === undefined ? undefined : statements?.[index]?.text
-    throw engine.report(engine.normalize(error, sql), 'batch', sql)
+    throw runtime.report(runtime.normalize(error, sql), 'batch', sql)
   }
 }
 
-function compileBatch<Connection extends HeldConnection, Params>(
-  engine: ProviderEngine<Connection, Params>,
+function compileBatch(
+  runtime: ProviderRuntime,
   queries: readonly BatchQuery[],
 ): Statement[] {
   if (!Array.isArray(queries)) {
@@ -85,36 +69,37 @@ function compileBatch<Connection extends HeldConnection, Params>(
     if (typeof query !== 'object' || query === null) {
       throw new ConfigError(`batch entry ${index} is ${describeValue(query)}; accepted: { sql, params? }`, { subject: 'batch call' })
     }
-    return engine.compile(query.sql, query.params)
+    return runtime.compile(query.sql, query.params)
   })
 }
 
 /** No hooks: BEGIN, every statement and COMMIT are queued in one go. */
-async function pipelinedBatch<Connection extends HeldConnection, Params, Serialized>(
-  engine: ProviderEngine<Connection, Params>,
-  driver: BatchDriver<Connection, Serialized>,
-  connection: Connection,
+async function pipelinedBatch(
+  runtime: ProviderRuntime,
+  connection: DriverConnection,
   statements: readonly Statement[],
-  serialized: readonly Serialized[],
+  serialized: readonly SerializedParams[],
   atomic: boolean,
   awaitBegin: boolean,
 ): Promise<QueryResult[]> {
   const fail =
     (sql: string) =>
     (error: unknown): never => {
-      throw engine.normalize(error, sql)
+      const mapped = runtime.connectionFailure(connection, error, sql)
+      // Outside a transaction each statement commits on its own: a write whose reply was lost may have been applied.
+      throw !atomic && isConnectionLoss(mapped) && !isReadStatement(sql) ? outcomeUnknown(mapped, sql) : mapped
     }
-  const begin = atomic ? driver.send(connection, 'BEGIN', undefined).then(undefined, fail('BEGIN')) : undefined
+  const begin = atomic ? connection.send('BEGIN', NO_PARAMS).then(undefined, fail('BEGIN')) : undefined
   // On a healthy connection BEGIN fails only when a cancel request lands on it: a driver whose statements would
   // run and commit behind a failed BEGIN pays one round trip here, so the statements start only once BEGIN succeeded.
   if (begin !== undefined && awaitBegin) await begin
   const pending: Promise<QueryResult>[] = []
   for (let i = 0; i < statements.length; i++) {
     const { text, values } = statements[i]!
-    const run = () => driver.send(connection, text, serialized[i]).then(undefined, fail(text))
-    pending.push(engine.isQueryTraced ? traced(CHANNELS.query, engine.queryMessage(text, values, 'batch', atomic), run) : run())
+    const run = () => connection.send(text, serialized[i]!).then(undefined, fail(text))
+    pending.push(runtime.isQueryTraced ? traced(CHANNELS.query, runtime.queryMessage(text, values, 'batch', atomic), run) : run())
   }
-  const commit = atomic ? driver.send(connection, 'COMMIT', undefined).then(undefined, fail('COMMIT')) : undefined
+  const commit = atomic ? connection.send('COMMIT', NO_PARAMS).then(undefined, failCommit(runtime, connection)) : undefined
   // Observed together from the start: a BEGIN that fails while the statements are still running is not left
   // unhandled (which would crash the process) until they settle.
   const [settled, [beginOutcome, commitOutcome]] = await Promise.all([Promise.allSettled(pending), Promise.allSettled([begin, commit])])
@@ -123,7 +108,7 @@ async function pipelinedBatch<Connection extends HeldConnection, Params, Seriali
   if (failure !== undefined) {
     if (commitOutcome.status === 'fulfilled' && commitOutcome.value?.command === 'COMMIT') {
       // Only possible if a statement failed on the client without reaching the server.
-      engine.o.logger?.error({ index: failure.index }, 'atomic batch: a statement failed client-side but the transaction committed')
+      runtime.options.logger?.error({ index: failure.index }, 'atomic batch: a statement failed client-side but the transaction committed')
     }
     throw failure.error
   }
@@ -137,13 +122,13 @@ async function pipelinedBatch<Connection extends HeldConnection, Params, Seriali
  * on the wire is the order of the batch and the round trips still overlap. COMMIT or ROLLBACK is decided once
  * all have settled, because a hook may fail a statement the server never saw.
  */
-async function hookedBatch<Connection extends HeldConnection, Params>(
-  engine: ProviderEngine<Connection, Params>,
-  connection: Connection,
+async function hookedBatch(
+  runtime: ProviderRuntime,
+  connection: DriverConnection,
   statements: readonly Statement[],
   atomic: boolean,
 ): Promise<QueryResult[]> {
-  if (atomic) await engine.runOn(connection, 'BEGIN', [], undefined)
+  if (atomic) await runtime.runOn(connection, 'BEGIN', [], undefined)
   const pending: Promise<QueryResult>[] = []
   for (const { text, values } of statements) {
     let markIssued!: () => void
@@ -152,15 +137,15 @@ async function hookedBatch<Connection extends HeldConnection, Params>(
       sql: text,
       params: values,
       options: {},
-      driver: engine.driver,
+      driver: runtime.name,
       operation: 'batch',
       transaction: atomic,
       attempt: 1,
       meta: {},
     }
-    const result = engine.hooks.query(ctx, (next) => {
+    const result = runtime.hooks.query(ctx, (next) => {
       markIssued()
-      return runTracedOn(engine, connection, next.sql, next.params, next.options, 'batch', atomic)
+      return runtime.runTracedOn(connection, next.sql, next.params, next.options, 'batch', atomic)
     })
     result.then(markIssued, markIssued)
     pending.push(result)
@@ -171,11 +156,11 @@ async function hookedBatch<Connection extends HeldConnection, Params>(
   const failure = firstFailure(settled)
   if (atomic) {
     if (failure !== undefined) {
-      await engine.runOn(connection, 'ROLLBACK', [], undefined).catch(() => {
+      await runtime.runOn(connection, 'ROLLBACK', [], undefined).catch(() => {
         connection.tainted = true
       })
     } else {
-      const commit = await engine.runOn(connection, 'COMMIT', [], undefined)
+      const commit = await runtime.runOn(connection, 'COMMIT', [], undefined).then(undefined, failCommit(runtime, connection))
       if (commit.command === 'ROLLBACK') {
         throw new InvalidTransactionStateError({
           code: '25P02',
@@ -205,10 +190,9 @@ function results(settled: readonly PromiseSettledResult<QueryResult>[]): QueryRe
 }
 
 /** One cancel for the whole batch when its signal aborts or its time runs out; the connection is not reused. */
-async function withCancellation<T, Connection extends HeldConnection, Serialized>(
-  connection: Connection,
+async function withCancellation<T>(
+  connection: DriverConnection,
   options: BatchOptions,
-  driver: BatchDriver<Connection, Serialized>,
   run: () => Promise<T>,
 ): Promise<T> {
   const { signal, timeoutMs } = options
@@ -218,7 +202,7 @@ async function withCancellation<T, Connection extends HeldConnection, Serialized
     if (reason !== undefined) return
     reason = why
     connection.tainted = true
-    driver.cancel(connection)
+    connection.cancel()
   }
   const onAbort = () => cancel('abort')
   signal?.addEventListener('abort', onAbort)
@@ -232,5 +216,13 @@ async function withCancellation<T, Connection extends HeldConnection, Serialized
   } finally {
     if (timer !== undefined) clearTimeout(timer)
     signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+/** A COMMIT whose reply was lost may have committed: its failure says the outcome is unknown. */
+function failCommit(runtime: ProviderRuntime, connection: DriverConnection): (error: unknown) => never {
+  return (error) => {
+    const mapped = runtime.connectionFailure(connection, error, 'COMMIT')
+    throw isConnectionLoss(mapped) ? outcomeUnknown(mapped, 'COMMIT') : mapped
   }
 }

@@ -1,7 +1,8 @@
 import type { QueryResult, Row, SqlInput, StreamOptions } from './contracts'
 import { AbortError, ConfigError, describeValue, isTesseraError } from './errors'
 import type { QueryContext } from './hooks'
-import { type HeldConnection, type ProviderEngine, traceStatement } from './provider-engine'
+import type { DriverConnection, SerializedParams } from './driver'
+import type { ProviderRuntime } from './provider-runtime'
 
 const CURSOR = 'tessera_cursor'
 const OPENED: QueryResult = Object.freeze({ rows: [], rowCount: 0, command: 'DECLARE CURSOR', fields: [] }) as QueryResult
@@ -14,52 +15,52 @@ const OPENED: QueryResult = Object.freeze({ rows: [], rowCount: 0, command: 'DEC
  * transaction back (which closes the cursor) and returns the connection. Nothing runs until iteration starts.
  *
  * @example
- * stream: (sql, params, options) => createCursorStream(engine, sql, params, options)
+ * stream: (sql, params, options) => createCursorStream(runtime, sql, params, options)
  */
 export function createCursorStream<R = Row>(
-  engine: ProviderEngine<HeldConnection, unknown>,
+  runtime: ProviderRuntime,
   sql: SqlInput,
   params: readonly unknown[] | undefined,
   options: StreamOptions = {},
 ): AsyncIterable<R> {
   return {
-    [Symbol.asyncIterator]: () => iterate<R, HeldConnection, unknown>(engine, sql, params, options),
+    [Symbol.asyncIterator]: () => iterate<R>(runtime, sql, params, options),
   }
 }
 
-async function* iterate<R, Connection extends HeldConnection, Params>(
-  engine: ProviderEngine<Connection, Params>,
+async function* iterate<R>(
+  runtime: ProviderRuntime,
   sql: SqlInput,
   params: readonly unknown[] | undefined,
   options: StreamOptions,
 ): AsyncGenerator<R> {
   let text: string | undefined
   let values: readonly unknown[] | undefined
-  let connection: Connection | undefined
+  let connection: DriverConnection | undefined
   let finished = false
   const { signal } = options
   try {
-    if (engine.closed) throw engine.closedError('stream')
+    if (runtime.closed) throw runtime.closedError('stream')
     const batchSize = options.batchSize ?? 100
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new ConfigError(`batchSize must be an integer ≥ 1, got ${describeValue(batchSize)}`, { subject: 'stream options' })
     }
-    ;({ text, values } = engine.compile(sql, params))
+    ;({ text, values } = runtime.compile(sql, params))
     if (signal?.aborted) throw new AbortError('stream', { cause: signal.reason })
 
     // The opening goes through onQuery, so a hook can observe it, rewrite it, or answer it (a cache hit).
     // A hook may call `next` again (a retry): every opening starts on a fresh connection, the previous one
     // given back, and a failed opening gives its connection back at once.
-    const open = async (ctx: { sql: string; params: readonly unknown[] }, serialized: Params): Promise<QueryResult> => {
+    const open = async (ctx: { sql: string; params: readonly unknown[] }, serialized: SerializedParams): Promise<QueryResult> => {
       await giveBack()
       try {
-        connection = await engine.acquire(signal)
+        connection = await runtime.acquire(signal)
       } catch (error) {
-        throw engine.normalize(error, ctx.sql)
+        throw runtime.normalize(error, ctx.sql)
       }
       const body = ctx.sql.trim().replace(/;+\s*$/, '')
-      const begin = engine.runOn(connection, 'BEGIN', [], undefined)
-      const declare = engine.runSerializedOn(connection, `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${body}`, serialized, {
+      const begin = runtime.runOn(connection, 'BEGIN', [], undefined)
+      const declare = runtime.runSerializedOn(connection, `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${body}`, serialized, {
         signal,
         prepare: false,
       })
@@ -74,29 +75,29 @@ async function* iterate<R, Connection extends HeldConnection, Params>(
     }
     // Parameters are serialised before acquiring (bad input fails without touching the pool) and before the span.
     const traceOpen = (ctx: { sql: string; params: readonly unknown[] }): Promise<QueryResult> => {
-      if (engine.isQueryTraced) return traceStatement(engine, ctx.sql, ctx.params, 'stream', false, (serialized) => open(ctx, serialized))
-      let serialized: Params
+      if (runtime.isQueryTraced) return runtime.traceStatement(ctx.sql, ctx.params, 'stream', false, (serialized) => open(ctx, serialized))
+      let serialized: SerializedParams
       try {
-        serialized = engine.serialize(ctx.params)
+        serialized = runtime.serialize(ctx.sql, ctx.params)
       } catch (error) {
-        return Promise.reject(engine.normalize(error, ctx.sql))
+        return Promise.reject(error)
       }
       return open(ctx, serialized)
     }
 
-    if (engine.hooks.hasQueryHooks) {
+    if (runtime.hooks.hasQueryHooks) {
       let opened = false
       const ctx: QueryContext = {
         sql: text,
         params: values,
         options: { signal },
-        driver: engine.driver,
+        driver: runtime.name,
         operation: 'stream',
         transaction: false,
         attempt: 1,
         meta: {},
       }
-      const answer = await engine.hooks.query(ctx, (next) => {
+      const answer = await runtime.hooks.query(ctx, (next) => {
         opened = true
         return traceOpen(next)
       })
@@ -112,18 +113,18 @@ async function* iterate<R, Connection extends HeldConnection, Params>(
     const fetchOptions = signal === undefined ? undefined : { signal }
     const fetch = `FETCH ${batchSize} FROM ${CURSOR}`
     for (;;) {
-      const batch = await engine.runOn(connection!, fetch, [], fetchOptions)
+      const batch = await runtime.runOn(connection!, fetch, [], fetchOptions)
       for (const row of batch.rows) yield row as R
       if (batch.rows.length < batchSize) break
     }
-    const close = engine.runOn(connection!, `CLOSE ${CURSOR}`, [], undefined)
-    const commit = engine.runOn(connection!, 'COMMIT', [], undefined)
+    const close = runtime.runOn(connection!, `CLOSE ${CURSOR}`, [], undefined)
+    const commit = runtime.runOn(connection!, 'COMMIT', [], undefined)
     await Promise.all([close, commit])
     finished = true
   } catch (error) {
     // Driver errors are normalised where they happen; anything else was thrown by a hook and passes unchanged.
     if (!isTesseraError(error)) throw error
-    throw engine.report(engine.normalize(error, text), 'stream', text, values)
+    throw runtime.report(runtime.normalize(error, text), 'stream', text, values)
   } finally {
     if (finished) giveBackNow()
     else await giveBack()
@@ -136,18 +137,18 @@ async function* iterate<R, Connection extends HeldConnection, Params>(
     connection = undefined
     if (!held.broken && !held.tainted) {
       try {
-        await engine.runOn(held, 'ROLLBACK', [], undefined)
+        await runtime.runOn(held, 'ROLLBACK', [], undefined)
       } catch {
         held.tainted = true
       }
     }
-    engine.release(held)
+    runtime.release(held)
   }
 
   /** Releases the held connection, if any, as it is (the cursor's transaction was committed). */
   function giveBackNow(): void {
     if (connection === undefined) return
-    engine.release(connection)
+    runtime.release(connection)
     connection = undefined
   }
 }

@@ -1,8 +1,4 @@
-// Contracts
-
-// For provider authors: the driver-independent machinery both providers share
-export type { BatchDriver } from './batch-runner'
-export { runBatch } from './batch-runner'
+// The user API. What driver authors need is in `@tessera/core/driver`.
 export type { CircuitBreaker, CircuitBreakerOptions, CircuitBreakerStats, CircuitState, CircuitStateChange } from './circuit-breaker'
 export { createCircuitBreaker } from './circuit-breaker'
 export type { Clock, ManualClock, ManualClockOptions } from './clock'
@@ -36,7 +32,6 @@ export type {
 } from './contracts'
 export type { BuiltInDriver, CreateProviderOptions, DriverFactory, DriverOptions, RegisterDriverOptions } from './create-provider'
 export { createProvider, registerDriver, registeredDrivers } from './create-provider'
-export { createCursorStream } from './cursor-stream'
 export type {
   BreakerState,
   BreakerStateMessage,
@@ -93,8 +88,6 @@ export type {
   TransactionNext,
 } from './hooks'
 export { composeHooks } from './hooks'
-export type { ListenConnection, ListenSupervisorOptions } from './listen-supervisor'
-export { ListenSupervisor } from './listen-supervisor'
 export type { DatabaseErrorClassName, DatabaseErrorDetails, MapPgErrorContext, SqlStateEntry, SqlStateInfo } from './pg-errors'
 export {
   AdminShutdownError,
@@ -135,28 +128,18 @@ export {
   SystemError,
   sqlStateInfo,
   TooManyConnectionsError,
+  TransactionResolutionUnknownError,
   TransactionRollbackError,
   UndefinedColumnError,
   UndefinedFunctionError,
   UndefinedTableError,
   UniqueViolationError,
 } from './pg-errors'
-export type { HeldConnection, ProviderEngine, Statement } from './provider-engine'
-export { runQuery, runTracedOn, traceStatement } from './provider-engine'
-export { batchIndexOf, markBatchIndex, ProviderClosedError, TransactionEndedError } from './provider-errors'
-export type { ProviderOptionsSpec, ResolvedProviderOptions } from './provider-options'
-export {
-  createNoticeHandler,
-  isCount,
-  isDuration,
-  PROVIDER_POOL_DEFAULTS,
-  problemsOf,
-  resolveProviderOptions,
-  toNotice,
-} from './provider-options'
+export { batchIndexOf, ProviderClosedError, TransactionEndedError } from './provider-errors'
+export { isCount, isDuration, problemsOf } from './provider-options'
 export type { BackoffOptions, ResolvedRetryPolicy, RetryDetails, RetryEvent, RetryPolicy, RetryRuntime } from './retry'
 export { backoffDelay, getRetryDetails, isRetryable, resolveRetryPolicy, retry } from './retry'
 export type { QueryConfig, SqlQuery, SqlTag } from './sql'
 export { isSqlQuery, SqlError, sql, toQueryConfig } from './sql'
 export { isReadStatement, isRetryableRead, quoteIdentifier } from './statement'
-export { beginStatement, isTransactionConflict, runTransaction } from './transaction-runner'
+export { isTransactionConflict } from './transaction-runner'

@@ -143,6 +143,16 @@ export class ConnectionError extends DatabaseError {
   static override readonly defaultCode: string = '08006'
 }
 
+/**
+ * The connection was lost after a statement that writes (a COMMIT, or a write outside a transaction) was sent and
+ * before its reply came (08007): it may have been applied or not, and nobody can tell from here. Never retryable: a
+ * blind retry could apply the write twice. Check the database (an idempotency key, a natural key) before running it
+ * again. `cause` is the connection error that cut the reply.
+ */
+export class TransactionResolutionUnknownError extends ConnectionError {
+  static override readonly defaultCode: string = '08007'
+}
+
 // Class 22 ------------------------------------------------------------------------------------------
 
 /** A value was invalid for its type or operation (SQLSTATE class 22): division by zero, bad input syntax, out of range. Not retryable. */
@@ -355,6 +365,7 @@ export class InternalError extends DatabaseError {
 const ERROR_CLASSES = {
   DatabaseError,
   ConnectionError,
+  TransactionResolutionUnknownError,
   DataError,
   IntegrityConstraintError,
   UniqueViolationError,
@@ -422,7 +433,7 @@ export const SQLSTATE_TABLE: Readonly<Record<string, SqlStateEntry>> = freezeTab
   '08006': { condition: 'connection_failure', errorClass: 'ConnectionError', retryable: true },
   '08001': { condition: 'sqlclient_unable_to_establish_sqlconnection', errorClass: 'ConnectionError', retryable: true },
   '08004': { condition: 'sqlserver_rejected_establishment_of_sqlconnection', errorClass: 'ConnectionError', retryable: true },
-  '08007': { condition: 'transaction_resolution_unknown', errorClass: 'ConnectionError', retryable: false },
+  '08007': { condition: 'transaction_resolution_unknown', errorClass: 'TransactionResolutionUnknownError', retryable: false },
   '08P01': { condition: 'protocol_violation', errorClass: 'ConnectionError', retryable: false },
   // Class 09: Triggered Action Exception
   '09000': { condition: 'triggered_action_exception', errorClass: 'DatabaseError', retryable: false },

@@ -1,11 +1,11 @@
 import { tracingChannel } from 'node:diagnostics_channel'
 import type { QueryOptions, QueryResult, SqlInput, Transaction, TransactionOptions } from './contracts'
 import { CHANNELS, type TransactionMessage, traced } from './diagnostics'
-import { AbortError, ConfigError, describeValue, isTesseraError } from './errors'
+import { AbortError, ConfigError, describeValue, isTesseraError, type TesseraError } from './errors'
 import type { QueryContext, TransactionContext } from './hooks'
-import { InvalidTransactionStateError } from './pg-errors'
-import type { HeldConnection, ProviderEngine } from './provider-engine'
-import { runTracedOn } from './provider-engine'
+import { InvalidTransactionStateError, isConnectionLoss } from './pg-errors'
+import type { DriverConnection } from './driver'
+import { outcomeUnknown, type ProviderRuntime } from './provider-runtime'
 import { TransactionEndedError } from './provider-errors'
 import { type RetryPolicy, retry } from './retry'
 
@@ -58,20 +58,20 @@ export function isTransactionConflict(error: unknown): boolean {
  * ({@link TransactionEndedError}); `savepoint` nests with SAVEPOINT / ROLLBACK TO / RELEASE.
  *
  * @example
- * transaction: (fn, options) => runTransaction(engine, fn, options)
+ * transaction: (fn, options) => runTransaction(runtime, fn, options)
  */
-export async function runTransaction<T, Connection extends HeldConnection, Params>(
-  engine: ProviderEngine<Connection, Params>,
+export async function runTransaction<T>(
+  runtime: ProviderRuntime,
   fn: (tx: Transaction) => Promise<T>,
   options: TransactionOptions = {},
 ): Promise<T> {
   try {
-    if (engine.closed) throw engine.closedError('transaction')
+    if (runtime.closed) throw runtime.closedError('transaction')
     if (typeof fn !== 'function')
       throw new ConfigError(`transaction needs a function, got ${describeValue(fn)}`, { subject: 'transaction call' })
     validateOptions(options)
     if (options.signal?.aborted) throw new AbortError('transaction', { cause: options.signal.reason })
-    const call: TransactionCall<T, Connection, Params> = { engine, fn, options, begin: beginStatement(options) }
+    const call: TransactionCall<T> = { runtime, fn, options, begin: beginStatement(options) }
     const attemptOnce = (attempt: number) => tracedAttempt(call, attempt)
     if (options.retry === undefined) return await attemptOnce(1)
     const given: RetryPolicy = typeof options.retry === 'number' ? { maxAttempts: options.retry } : options.retry
@@ -79,28 +79,28 @@ export async function runTransaction<T, Connection extends HeldConnection, Param
     return await retry(attemptOnce, policy)
   } catch (error) {
     if (!isTesseraError(error)) throw error
-    throw engine.report(engine.normalize(error), 'transaction')
+    throw runtime.report(runtime.normalize(error), 'transaction')
   }
 }
 
 /** What every attempt of one `transaction` call shares. */
-interface TransactionCall<T, Connection extends HeldConnection, Params> {
-  engine: ProviderEngine<Connection, Params>
+interface TransactionCall<T> {
+  runtime: ProviderRuntime
   fn: (tx: Transaction) => Promise<T>
   options: TransactionOptions
   /** The BEGIN statement, built once per call. */
   begin: string
 }
 
-function tracedAttempt<T, Connection extends HeldConnection, Params>(
-  call: TransactionCall<T, Connection, Params>,
+function tracedAttempt<T>(
+  call: TransactionCall<T>,
   attempt: number,
 ): Promise<T> {
   const run = () => hookedAttempt(call, attempt)
   if (!transactionChannel.hasSubscribers) return run()
   const message: TransactionMessage = {
-    driver: call.engine.driver,
-    database: call.engine.o.database,
+    driver: call.runtime.name,
+    database: call.runtime.options.database,
     isolation: call.options.isolation,
     readOnly: call.options.readOnly,
     attempt,
@@ -108,28 +108,32 @@ function tracedAttempt<T, Connection extends HeldConnection, Params>(
   return traced(CHANNELS.transaction, message, run)
 }
 
-function hookedAttempt<T, Connection extends HeldConnection, Params>(
-  call: TransactionCall<T, Connection, Params>,
+function hookedAttempt<T>(
+  call: TransactionCall<T>,
   attempt: number,
 ): Promise<T> {
-  const hooks = call.engine.hooks
+  const hooks = call.runtime.hooks
   if (!hooks.hasTransactionHooks) return runOnce(call)
-  const ctx: TransactionContext = { driver: call.engine.driver, options: call.options, attempt, meta: {} }
+  const ctx: TransactionContext = { driver: call.runtime.name, options: call.options, attempt, meta: {} }
   return hooks.transaction(ctx, () => runOnce(call))
 }
 
-async function runOnce<T, Connection extends HeldConnection, Params>({
-  engine,
+async function runOnce<T>({
+  runtime,
   fn,
   options,
   begin,
-}: TransactionCall<T, Connection, Params>): Promise<T> {
-  const connection = await engine.acquire(options.signal)
-  const tx = new ProviderTransaction(engine, connection, options.signal, 'transaction')
+}: TransactionCall<T>): Promise<T> {
+  const connection = await runtime.acquire(options.signal)
+  const tx = new ProviderTransaction(runtime, connection, options.signal, 'transaction')
   try {
-    await engine.runOn(connection, begin, [], undefined)
-    const result = await runBody(engine, connection, tx, fn, 'ROLLBACK')
-    const commit = await engine.runOn(connection, 'COMMIT', [], undefined)
+    await runtime.runOn(connection, begin, [], undefined)
+    const result = await runBody(runtime, connection, tx, fn, 'ROLLBACK')
+    const commit = await runtime.runOn(connection, 'COMMIT', [], undefined).catch((error: unknown) => {
+      // The reply to COMMIT was lost: the transaction may have committed. Never retried, never reported as a plain
+      // connection error that a retry loop would take as "nothing happened".
+      throw isConnectionLoss(error) ? outcomeUnknown(error as TesseraError, 'COMMIT') : error
+    })
     // COMMIT of a transaction in which a statement failed (and fn caught the error) rolls back instead.
     if (commit.command === 'ROLLBACK') {
       throw new InvalidTransactionStateError({
@@ -139,7 +143,7 @@ async function runOnce<T, Connection extends HeldConnection, Params>({
     }
     return result
   } finally {
-    engine.release(connection)
+    runtime.release(connection)
   }
 }
 
@@ -147,10 +151,10 @@ async function runOnce<T, Connection extends HeldConnection, Params>({
  * Runs a transaction's or savepoint's function. `tx` ends when the function settles; when it throws,
  * `rollbackStatement` runs before its error is rethrown.
  */
-async function runBody<T, Connection extends HeldConnection, Params>(
-  engine: ProviderEngine<Connection, Params>,
-  connection: Connection,
-  tx: ProviderTransaction<Connection, Params>,
+async function runBody<T>(
+  runtime: ProviderRuntime,
+  connection: DriverConnection,
+  tx: ProviderTransaction,
   fn: (tx: Transaction) => Promise<T>,
   rollbackStatement: string,
 ): Promise<T> {
@@ -159,7 +163,7 @@ async function runBody<T, Connection extends HeldConnection, Params>(
     result = await fn(tx)
   } catch (error) {
     tx.end()
-    await rollback(engine, connection, rollbackStatement)
+    await rollback(runtime, connection, rollbackStatement)
     throw error
   }
   tx.end()
@@ -167,29 +171,29 @@ async function runBody<T, Connection extends HeldConnection, Params>(
 }
 
 /** Rolls back; a failure is logged and never masks the error that caused the rollback. */
-async function rollback<Connection extends HeldConnection, Params>(
-  engine: ProviderEngine<Connection, Params>,
-  connection: Connection,
+async function rollback(
+  runtime: ProviderRuntime,
+  connection: DriverConnection,
   statement: string,
 ): Promise<void> {
   if (connection.broken) return
   try {
-    await engine.runOn(connection, statement, [], undefined)
+    await runtime.runOn(connection, statement, [], undefined)
   } catch (error) {
     connection.tainted = true
-    engine.o.logger?.warn({ err: error, statement }, `${statement} failed; the connection is closed`)
+    runtime.options.logger?.warn({ err: error, statement }, `${statement} failed; the connection is closed`)
   }
 }
 
 let savepointCounter = 0
 
 /** A transaction or savepoint: queries on its connection, usable only while its function runs. */
-class ProviderTransaction<Connection extends HeldConnection, Params> implements Transaction {
+class ProviderTransaction implements Transaction {
   private ended = false
 
   constructor(
-    private readonly engine: ProviderEngine<Connection, Params>,
-    private readonly connection: Connection,
+    private readonly runtime: ProviderRuntime,
+    private readonly connection: DriverConnection,
     private readonly signal: AbortSignal | undefined,
     private readonly kind: 'transaction' | 'savepoint',
   ) {}
@@ -200,29 +204,29 @@ class ProviderTransaction<Connection extends HeldConnection, Params> implements 
   }
 
   async query<R = Record<string, unknown>>(sql: SqlInput, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
-    const engine = this.engine
+    const runtime = this.runtime
     let text: string | undefined
     let values: readonly unknown[] | undefined
     try {
       if (this.ended) throw new TransactionEndedError(this.kind)
-      ;({ text, values } = engine.compile(sql, params))
+      ;({ text, values } = runtime.compile(sql, params))
       const merged = this.withSignal(options)
       if (merged?.signal?.aborted) throw new AbortError('query', { cause: merged.signal.reason })
-      if (!engine.hooks.hasQueryHooks) return (await this.run(text, values, merged)) as QueryResult<R>
+      if (!runtime.hooks.hasQueryHooks) return (await this.run(text, values, merged)) as QueryResult<R>
       const ctx: QueryContext = {
         sql: text,
         params: values,
         options: merged ?? {},
-        driver: engine.driver,
+        driver: runtime.name,
         operation: 'query',
         transaction: true,
         attempt: 1,
         meta: {},
       }
-      return (await engine.hooks.query(ctx, this.final)) as QueryResult<R>
+      return (await runtime.hooks.query(ctx, this.final)) as QueryResult<R>
     } catch (error) {
       if (!isTesseraError(error)) throw error
-      throw engine.report(engine.normalize(error, text), 'query', text, values)
+      throw runtime.report(runtime.normalize(error, text), 'query', text, values)
     }
   }
 
@@ -232,7 +236,7 @@ class ProviderTransaction<Connection extends HeldConnection, Params> implements 
   }
 
   private run(text: string, values: readonly unknown[], options: QueryOptions | undefined): Promise<QueryResult> {
-    return runTracedOn(this.engine, this.connection, text, values, options, 'query', true)
+    return this.runtime.runTracedOn(this.connection, text, values, options, 'query', true)
   }
 
   /** The transaction's signal and the call's together: either one cancels the statement. */
@@ -244,14 +248,14 @@ class ProviderTransaction<Connection extends HeldConnection, Params> implements 
   }
 
   async savepoint<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    if (this.ended) throw this.engine.report(new TransactionEndedError(this.kind), 'transaction')
-    const engine = this.engine
+    if (this.ended) throw this.runtime.report(new TransactionEndedError(this.kind), 'transaction')
+    const runtime = this.runtime
     const connection = this.connection
     const name = `tessera_sp_${++savepointCounter}`
-    await engine.runOn(connection, `SAVEPOINT ${name}`, [], undefined)
-    const inner = new ProviderTransaction(engine, connection, this.signal, 'savepoint')
-    const result = await runBody(engine, connection, inner, fn, `ROLLBACK TO SAVEPOINT ${name}`)
-    await engine.runOn(connection, `RELEASE SAVEPOINT ${name}`, [], undefined)
+    await runtime.runOn(connection, `SAVEPOINT ${name}`, [], undefined)
+    const inner = new ProviderTransaction(runtime, connection, this.signal, 'savepoint')
+    const result = await runBody(runtime, connection, inner, fn, `ROLLBACK TO SAVEPOINT ${name}`)
+    await runtime.runOn(connection, `RELEASE SAVEPOINT ${name}`, [], undefined)
     return result
   }
 }

@@ -2,12 +2,10 @@ import { type TypePolicies, type TypeRegistry, typeRegistryFromOptions } from '@
 import {
   describeValue,
   isCount,
-  PROVIDER_POOL_DEFAULTS,
   type ProviderOptions,
   type ProviderPoolOptions,
-  type ResolvedProviderOptions,
-  resolveProviderOptions,
 } from '@tessera/core'
+import { PROVIDER_POOL_DEFAULTS, type ResolvedProviderOptions, resolveProviderOptions } from '@tessera/core/driver'
 import pg from 'pg'
 import { type PgClientConfig, type PgClientConstructor, withNoticeHandler } from './pg-client'
 

@@ -64,8 +64,15 @@ export interface PgNoticeMessage {
  */
 export interface PgClientLike {
   connect(): Promise<unknown>
-  /** Resolves with a result, or with an array of results for a multi-statement simple query. */
-  query(config: PgQueryConfig): Promise<PgRawResult | PgRawResult[]>
+  /**
+   * Runs a statement, calling back with a result, or an array of results for a multi-statement simple query. The
+   * callback form: the promise form costs a second promise and a stack capture per call.
+   */
+  query(
+    textOrConfig: string | PgQueryConfig,
+    values: readonly (string | null)[] | undefined,
+    callback: (error: Error | null, result: PgRawResult | PgRawResult[]) => void,
+  ): unknown
   end(): Promise<void>
   on(event: 'error', listener: (error: Error) => void): unknown
   on(event: 'notification', listener: (message: PgNotificationMessage) => void): unknown

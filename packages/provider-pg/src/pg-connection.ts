@@ -1,17 +1,30 @@
-import { AbortError, type ConnectionInfo, isConnectionLoss, type Logger, mapPgError, quoteIdentifier, TimeoutError } from '@tessera/core'
+import {
+  AbortError,
+  type ConnectionInfo,
+  isConnectionLoss,
+  type Logger,
+  mapPgError,
+  type QueryResult,
+  type Row,
+  quoteIdentifier,
+  TimeoutError,
+} from '@tessera/core'
+import type { DriverConnection, RunOptions, SerializedParams, TransactionStatus } from '@tessera/core/driver'
 import { sendCancelRequest } from './cancel-request'
 import type { PgClientLike, PgQueryConfig, PgRawResult } from './pg-client'
 import { statementName } from './statement'
+import { toQueryResult } from './to-query-result'
 
-const NOT_CANCELLED = 0
-const ABORTED = 1
-const TIMED_OUT = 2
+type CancelReason = 'none' | 'aborted' | 'timed-out'
+
+/** How long a cancel request may take before the connection is dropped instead (a stalled network). */
+const CANCEL_REQUEST_TIMEOUT_MS = 2_000
 
 /**
  * One physical connection: a pg client plus what the provider tracks about it (whether it broke, its
  * prepared statements, the hook-visible {@link ConnectionInfo}).
  */
-export class PgConnection {
+export class PgConnection implements DriverConnection {
   /** The client failed (socket error, server terminated it): it must be destroyed, never reused. */
   broken = false
   /**
@@ -27,6 +40,7 @@ export class PgConnection {
   constructor(
     readonly client: PgClientLike,
     readonly info: ConnectionInfo,
+    /** Named prepared statements kept; `0`: statements run unnamed unless a call names one. */
     private readonly cacheSize: number,
     private readonly logger: Logger | undefined,
   ) {
@@ -45,16 +59,37 @@ export class PgConnection {
     this.broken = true
   }
 
-  /** Whether the pool may lend this connection again. */
-  /**
-   * Whether the connection may go back to the pool. Not when it broke or was tainted, and not when a statement
-   * left a transaction open (`query('BEGIN')`, or a text without its COMMIT): the next borrower's statements
-   * would silently run inside it. Such a connection is destroyed and replaced.
-   */
-  get isReusable(): boolean {
-    if (this.broken || this.tainted) return false
+  /** ReadyForQuery's status after the last reply (pg ≥ 8.20 reports it); `'unknown'` on older clients. */
+  get transactionStatus(): TransactionStatus {
     const status = this.client.getTransactionStatus?.()
-    return status === undefined || status === null || status === 'I'
+    if (status === 'I') return 'idle'
+    if (status === 'T') return 'in-transaction'
+    if (status === 'E') return 'failed'
+    return 'unknown'
+  }
+
+  /**
+   * The prepared-statement name for a statement, or undefined to run it unnamed. Automatic preparation applies to
+   * statements with parameters: those are the ones run many times with different values, and a parameterless text
+   * may hold several statements, which only the simple protocol runs.
+   */
+  private nameFor(text: string, prepare: boolean | string | undefined, paramCount: number): string | undefined {
+    if (typeof prepare === 'string') return prepare
+    if (prepare === false || paramCount === 0) return undefined
+    return this.preparedName(text)
+  }
+
+  run(text: string, params: SerializedParams, options?: RunOptions): Promise<QueryResult> {
+    const name = this.nameFor(text, options?.prepare, params.length)
+    return this.runRaw(text, params.length === 0 ? undefined : params, name, options?.signal, options?.timeoutMs).then(toQueryResult<Row>)
+  }
+
+  send(text: string, params: SerializedParams): Promise<QueryResult> {
+    return this.runRaw(text, params.length === 0 ? undefined : params, this.nameFor(text, undefined, params.length)).then(toQueryResult<Row>)
+  }
+
+  cancel(): void {
+    this.requestCancel()
   }
 
   /**
@@ -91,8 +126,8 @@ export class PgConnection {
     // parse it again, so we leave it on the server rather than break the client's cache.
     if (parsed === undefined || parsed[name] === undefined) return
     delete parsed[name]
-    this.client.query({ text: `DEALLOCATE ${quoteIdentifier(name)}` }).then(undefined, (error: unknown) => {
-      this.logger?.debug({ err: error, statement: name }, 'DEALLOCATE of an evicted prepared statement failed')
+    this.client.query(`DEALLOCATE ${quoteIdentifier(name)}`, undefined, (error) => {
+      if (error) this.logger?.debug({ err: error, statement: name }, 'DEALLOCATE of an evicted prepared statement failed')
     })
   }
 
@@ -108,7 +143,7 @@ export class PgConnection {
    * request) when the signal aborts or the time runs out; the caller then gets an `AbortError` or a
    * `TimeoutError` whose `cause` is the server's `QueryCanceledError`.
    */
-  run(
+  runRaw(
     text: string,
     values: readonly (string | null)[] | undefined,
     name: string | undefined,
@@ -116,11 +151,22 @@ export class PgConnection {
     timeoutMs?: number,
   ): Promise<PgRawResult> {
     if (signal?.aborted) return Promise.reject(new AbortError('query', { cause: signal.reason }))
-    const config: PgQueryConfig = name === undefined ? { text, values } : { text, values, name }
     this.busy++
-    const settled = this.client.query(config).then(this.onResult, this.onFailure)
+    const settled = this.submit(text, values, name).then(this.onResult, this.onFailure)
     if (signal === undefined && timeoutMs === undefined) return settled
     return this.cancellable(settled, text, signal, timeoutMs)
+  }
+
+  /**
+   * pg's callback form: its promise form wraps every call in a second promise that captures a stack trace, and a
+   * config object (needed only for a statement name) is cloned by pg.
+   */
+  private submit(text: string, values: readonly (string | null)[] | undefined, name: string | undefined): Promise<PgRawResult | PgRawResult[]> {
+    return new Promise((resolve, reject) => {
+      const callback = (error: Error | null, result: PgRawResult | PgRawResult[]) => (error === null || error === undefined ? resolve(result) : reject(error))
+      if (name === undefined) this.client.query(text, values, callback)
+      else this.client.query({ text, values, name } satisfies PgQueryConfig, undefined, callback)
+    })
   }
 
   private readonly onResult = (result: PgRawResult | PgRawResult[]): PgRawResult => {
@@ -143,25 +189,25 @@ export class PgConnection {
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
   ): Promise<PgRawResult> {
-    let reason = NOT_CANCELLED
-    const cancel = (why: number) => {
-      if (reason !== NOT_CANCELLED) return
+    let reason: CancelReason = 'none'
+    const cancel = (why: CancelReason) => {
+      if (reason !== 'none') return
       reason = why
       this.requestCancel()
     }
-    const onAbort = () => cancel(ABORTED)
+    const onAbort = () => cancel('aborted')
     signal?.addEventListener('abort', onAbort)
-    const timer = timeoutMs === undefined ? undefined : setTimeout(cancel, Math.max(0, timeoutMs), TIMED_OUT)
+    const timer = timeoutMs === undefined ? undefined : setTimeout(cancel, Math.max(0, timeoutMs), 'timed-out')
     try {
       const result = await settled
       // The statement finished before the cancel landed: the request may still interrupt the next one.
-      if (reason !== NOT_CANCELLED) this.tainted = true
+      if (reason !== 'none') this.tainted = true
       return result
     } catch (error) {
-      if (reason === NOT_CANCELLED) throw error
+      if (reason === 'none') throw error
       const cause = mapPgError(error, { sql: text })
       if (cause.code !== '57014') this.tainted = true
-      if (reason === ABORTED) throw new AbortError('query', { cause })
+      if (reason === 'aborted') throw new AbortError('query', { cause })
       throw new TimeoutError({ operation: 'query', timeoutMs: timeoutMs ?? 0 }, { cause })
     } finally {
       if (timer !== undefined) clearTimeout(timer)
@@ -177,7 +223,7 @@ export class PgConnection {
       return
     }
     const target = { host: this.client.host ?? 'localhost', port: this.client.port ?? 5432, processId: processID, secretKey }
-    sendCancelRequest(target).then(undefined, (error: unknown) => {
+    sendCancelRequest(target, CANCEL_REQUEST_TIMEOUT_MS).then(undefined, (error: unknown) => {
       this.logger?.warn({ err: error, processId: processID }, 'cancel request failed; dropping the connection instead')
       this.destroySocket(error instanceof Error ? error : new Error(String(error)))
     })

@@ -7,19 +7,39 @@ import { adminClient, backendsOf, closeAll, testProvider, uniqueName } from './h
 const schema = uniqueName('pgbs')
 let admin: pg.Client
 
+type Callback = (error: Error | null, result?: unknown) => void
+type QueryFn = (textOrConfig: string | PgQueryConfig, values: unknown, callback: Callback) => unknown
+
+/** A client whose BEGIN fails on the client side with `message`, every other statement running as usual. */
+function failingBeginClient(message: string) {
+  return class FailingBeginClient extends pg.Client {
+    constructor(config: PgClientConfig) {
+      super(config as pg.ClientConfig)
+      const query = this.query.bind(this) as unknown as QueryFn
+      Object.assign(this, {
+        query: (textOrConfig: string | PgQueryConfig, values: unknown, callback: Callback) =>
+          textOrConfig === 'BEGIN' ? callback(new Error(message)) : query(textOrConfig, values, callback),
+      })
+    }
+  }
+}
+
 /** A pg.Client that records the statements it is given and how many were queued before the first one finished. */
 const recorded = { log: [] as string[], maxQueued: 0 }
 class RecordingClient extends pg.Client {
   constructor(config: PgClientConfig) {
     super(config as pg.ClientConfig)
-    const query = this.query.bind(this) as (config: PgQueryConfig) => Promise<unknown>
+    const query = this.query.bind(this) as unknown as QueryFn
     let queued = 0
     Object.assign(this, {
-      query(config: PgQueryConfig) {
-        recorded.log.push(config.text)
+      query(textOrConfig: string | PgQueryConfig, values: unknown, callback: Callback) {
+        recorded.log.push(typeof textOrConfig === 'string' ? textOrConfig : textOrConfig.text)
         queued++
         recorded.maxQueued = Math.max(recorded.maxQueued, queued)
-        return query(config).finally(() => queued--)
+        return query(textOrConfig, values, (error, result) => {
+          queued--
+          callback(error, result)
+        })
       },
     })
   }
@@ -95,15 +115,7 @@ describe('batch', () => {
 
   it('atomic: a BEGIN that fails before the statements settle rejects the batch without an unhandled rejection', async () => {
     // BEGIN fails on the client at once; the statements queued behind it settle only when the server answers.
-    class FailingBeginClient extends pg.Client {
-      constructor(config: PgClientConfig) {
-        super(config as pg.ClientConfig)
-        const query = this.query.bind(this) as (config: PgQueryConfig) => Promise<unknown>
-        Object.assign(this, {
-          query: (config: PgQueryConfig) => (config.text === 'BEGIN' ? Promise.reject(new Error('BEGIN refused')) : query(config)),
-        })
-      }
-    }
+    const FailingBeginClient = failingBeginClient('BEGIN refused')
     const unhandled: unknown[] = []
     const onUnhandled = (reason: unknown) => unhandled.push(reason)
     process.on('unhandledRejection', onUnhandled)
@@ -122,15 +134,7 @@ describe('batch', () => {
   it('atomic and cancellable: when BEGIN fails no statement runs, so nothing commits on its own', async () => {
     // A cancel request landing on BEGIN is the way BEGIN fails on a healthy connection. Pipelined statements
     // behind a failed BEGIN would each commit in their own implicit transaction.
-    class FailingBeginClient extends pg.Client {
-      constructor(config: PgClientConfig) {
-        super(config as pg.ClientConfig)
-        const query = this.query.bind(this) as (config: PgQueryConfig) => Promise<unknown>
-        Object.assign(this, {
-          query: (config: PgQueryConfig) => (config.text === 'BEGIN' ? Promise.reject(new Error('BEGIN canceled')) : query(config)),
-        })
-      }
-    }
+    const FailingBeginClient = failingBeginClient('BEGIN canceled')
     const db = testProvider(uniqueName('batch'), { Client: FailingBeginClient as unknown as PgClientConstructor })
     const error = await db
       .batch(

@@ -1,4 +1,4 @@
-/** Percentiles of recent waits, as `stats()` reports them. */
+/** Percentiles of recent waits (ms), as `stats()` reports them. */
 export interface WaitPercentiles {
   p50: number
   p99: number

@@ -1,0 +1,26 @@
+// `@tessera/core/driver`: what driver authors need to put a database driver under Tessera's one provider.
+// Users import from `@tessera/core`; nothing here is needed to use a provider.
+
+export type { DriverProviderOptions } from './create-driver-provider'
+export { createDriverProvider, HEALTH_DEADLINE_MS } from './create-driver-provider'
+export type {
+  Driver,
+  DriverConnection,
+  DriverContext,
+  DriverPool,
+  DriverProperties,
+  ListenerConnection,
+  ListenerEvents,
+  RunOptions,
+  SerializedParams,
+  TransactionStatus,
+} from './driver'
+export { ListenSupervisor } from './listen-supervisor'
+export type { ListenConnection, ListenSupervisorOptions } from './listen-supervisor'
+export type { ProviderOptionsSpec, ResolvedProviderOptions } from './provider-options'
+export { createNoticeHandler, PROVIDER_POOL_DEFAULTS, resolveProviderOptions, toNotice } from './provider-options'
+export type { RuntimeOptions, Statement } from './provider-runtime'
+export { isReusable, outcomeUnknown, ProviderRuntime } from './provider-runtime'
+export { beginStatement } from './transaction-runner'
+export type { WaitPercentiles } from './wait-reservoir'
+export { WaitReservoir } from './wait-reservoir'

@@ -1,0 +1,96 @@
+import { pgTypesFor, serializeParams, TYPE_LOOKUP_SQL, type TypeLookupRow } from '@tessera/converter'
+import { type ConnectionInfo, mapPgError } from '@tessera/core'
+import type { Driver, DriverContext, DriverProperties, ListenerConnection, ListenerEvents, SerializedParams } from '@tessera/core/driver'
+import { createDriverPool } from '@tessera/pool'
+import type { ResolvedPgOptions } from './options'
+import type { PgClientConfig, PgNotificationMessage } from './pg-client'
+import { PgConnection } from './pg-connection'
+
+const NO_PARAMS: SerializedParams = Object.freeze([])
+
+/** node-postgres, as core's provider sees it: every difference from other drivers is one of these. */
+export const PG_PROPERTIES: DriverProperties = Object.freeze({
+  // The protocol's Bind message counts parameters in an Int16.
+  maxParameters: 65_535,
+  // pg's pipeline mode sends each statement with its own Sync: statements queued behind a failed BEGIN still run.
+  confirmsBeginInBatch: true,
+  knowsTransactionStatus: true,
+})
+
+/**
+ * The `pg` driver: `pg.Client` sessions pooled by `@tessera/pool`, statements with server-side cancel requests,
+ * named prepared statements per session, and a dedicated client for LISTEN.
+ */
+export function createPgDriver(options: ResolvedPgOptions, context: DriverContext): Driver<PgConnection> {
+  const clientConfig: PgClientConfig = { ...options.clientConfig, types: pgTypesFor(options.registry) }
+  const cacheSize = options.prepare ? options.preparedStatementCacheSize : 0
+  /** The pending type names last looked up: names the database lacks are not looked up again on every connect. */
+  let lookedUpNames: string | undefined
+
+  /** Opens one session, set up and announced (`tessera:connect`, `onConnect`). */
+  const open = async (signal: AbortSignal | undefined): Promise<PgConnection> => {
+    const client = new options.Client({ ...clientConfig })
+    const info: ConnectionInfo = { driver: 'pg', host: options.host, database: options.database, meta: {} }
+    const connection = new PgConnection(client, info, cacheSize, options.logger)
+    const onAbort = () => connection.destroySocket(new Error('connect aborted: the pool is closing'))
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      await client.connect()
+      info.processId = client.processID ?? undefined
+      await resolveTypeNames(connection)
+      await context.connected(info, client.port)
+      return connection
+    } catch (error) {
+      await connection.close()
+      throw mapPgError(error)
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** Installs codecs for types known by name only (citext, vector, user enums) from this database's OIDs. */
+  const resolveTypeNames = async (connection: PgConnection): Promise<void> => {
+    const registry = options.registry
+    const pending = registry.pendingNames()
+    if (pending.length === 0) return
+    const key = pending.join('\u0000')
+    if (key === lookedUpNames) return
+    const result = await registry.resolveNames(async (names) => {
+      const raw = await connection.run(TYPE_LOOKUP_SQL, serializeParams([names]), { prepare: false })
+      return raw.rows as unknown as TypeLookupRow[]
+    })
+    lookedUpNames = registry.pendingNames().join('\u0000')
+    if (result.resolved.length > 0) options.logger?.debug({ types: result.resolved }, 'pg provider resolved type names')
+  }
+
+  const openListener = async (events: ListenerEvents): Promise<ListenerConnection> => {
+    const connection = await open(undefined)
+    const { client } = connection
+    let lost = false
+    const onLost = (cause: unknown) => {
+      if (lost) return
+      lost = true
+      events.onLost(cause)
+    }
+    client.on('notification', (message: PgNotificationMessage) => {
+      events.onNotification({ channel: message.channel, payload: message.payload ?? '', processId: message.processId })
+    })
+    client.on('error', onLost)
+    client.on('end', () => onLost(new Error('Connection terminated unexpectedly')))
+    return {
+      run: (statement) => connection.run(statement, NO_PARAMS),
+      close: () => {
+        lost = true
+        return connection.close()
+      },
+    }
+  }
+
+  return {
+    name: 'pg',
+    properties: PG_PROPERTIES,
+    pool: createDriverPool({ name: options.name, driver: 'pg', pool: options.pool, logger: options.logger, open }),
+    serialize: (values) => (values.length === 0 ? NO_PARAMS : serializeParams(values)),
+    openListener,
+  }
+}
