@@ -1,11 +1,11 @@
 import type { BatchOptions, BatchQuery, QueryResult } from './contracts'
 import { CHANNELS, traced } from './diagnostics'
-import { AbortError, ConfigError, describeValue, isTesseraError, type TesseraError, TimeoutError } from './errors'
+import type { DriverConnection, SerializedParams } from './driver'
+import { AbortError, ConfigError, describeValue, isTesseraError, TimeoutError } from './errors'
 import type { QueryContext } from './hooks'
 import { InvalidTransactionStateError, isConnectionLoss } from './pg-errors'
-import type { DriverConnection, SerializedParams } from './driver'
-import { outcomeUnknown, type ProviderRuntime, type Statement } from './provider-runtime'
 import { markBatchIndex } from './provider-errors'
+import { outcomeUnknown, type ProviderRuntime, type Statement } from './provider-runtime'
 import { isReadStatement } from './statement'
 
 const NO_OPTIONS = Object.freeze({})
@@ -37,7 +37,9 @@ export async function runBatch(
     const atomic = options.atomic === true
     // Without hooks every statement is known now: serialise them all before anything reaches the server, so
     // bad input fails the whole batch rather than one statement of it.
-    const serialized = runtime.hooks.hasQueryHooks ? undefined : statements.map((statement) => runtime.serialize(statement.text, statement.values))
+    const serialized = runtime.hooks.hasQueryHooks
+      ? undefined
+      : statements.map((statement) => runtime.serialize(statement.text, statement.values))
     const connection = await runtime.acquire(options.signal, options.timeoutMs)
     try {
       const cancellable = options.signal !== undefined || options.timeoutMs !== undefined
@@ -58,10 +60,7 @@ export async function runBatch(
   }
 }
 
-function compileBatch(
-  runtime: ProviderRuntime,
-  queries: readonly BatchQuery[],
-): Statement[] {
+function compileBatch(runtime: ProviderRuntime, queries: readonly BatchQuery[]): Statement[] {
   if (!Array.isArray(queries)) {
     throw new ConfigError(`batch needs an array of { sql, params }, got ${describeValue(queries)}`, { subject: 'batch call' })
   }
@@ -190,11 +189,7 @@ function results(settled: readonly PromiseSettledResult<QueryResult>[]): QueryRe
 }
 
 /** One cancel for the whole batch when its signal aborts or its time runs out; the connection is not reused. */
-async function withCancellation<T>(
-  connection: DriverConnection,
-  options: BatchOptions,
-  run: () => Promise<T>,
-): Promise<T> {
+async function withCancellation<T>(connection: DriverConnection, options: BatchOptions, run: () => Promise<T>): Promise<T> {
   const { signal, timeoutMs } = options
   if (signal === undefined && timeoutMs === undefined) return run()
   let reason: 'abort' | 'timeout' | undefined

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks'
+import { runBatch } from './batch-runner'
 import type {
   BatchOptions,
   BatchQuery,
@@ -16,7 +17,6 @@ import type {
   Transaction,
   TransactionOptions,
 } from './contracts'
-import { runBatch } from './batch-runner'
 import { createCursorStream } from './cursor-stream'
 import { CHANNELS, type ConnectMessage, hasTraceSubscribers, traced } from './diagnostics'
 import type { Driver, DriverConnection, DriverContext, ListenerConnection } from './driver'

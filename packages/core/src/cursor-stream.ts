@@ -1,7 +1,7 @@
 import type { QueryResult, Row, SqlInput, StreamOptions } from './contracts'
+import type { DriverConnection, SerializedParams } from './driver'
 import { AbortError, ConfigError, describeValue, isTesseraError } from './errors'
 import type { QueryContext } from './hooks'
-import type { DriverConnection, SerializedParams } from './driver'
 import type { ProviderRuntime } from './provider-runtime'
 
 const CURSOR = 'tessera_cursor'

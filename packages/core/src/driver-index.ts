@@ -15,8 +15,8 @@ export type {
   SerializedParams,
   TransactionStatus,
 } from './driver'
-export { ListenSupervisor } from './listen-supervisor'
 export type { ListenConnection, ListenSupervisorOptions } from './listen-supervisor'
+export { ListenSupervisor } from './listen-supervisor'
 export type { ProviderOptionsSpec, ResolvedProviderOptions } from './provider-options'
 export { createNoticeHandler, PROVIDER_POOL_DEFAULTS, resolveProviderOptions, toNotice } from './provider-options'
 export type { RuntimeOptions, Statement } from './provider-runtime'

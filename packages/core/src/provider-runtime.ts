@@ -1,7 +1,7 @@
 import { tracingChannel } from 'node:diagnostics_channel'
 import type { Logger, QueryOptions, QueryResult, SqlInput } from './contracts'
-import type { Driver, DriverConnection, SerializedParams } from './driver'
 import { CHANNELS, type QueryMessage, traced } from './diagnostics'
+import type { Driver, DriverConnection, SerializedParams } from './driver'
 import { AbortError, isTesseraError, type TesseraError } from './errors'
 import type { ComposedHooks, HookOperation, QueryContext, QueryOperation } from './hooks'
 import { isConnectionLoss, mapPgError, TransactionResolutionUnknownError } from './pg-errors'
@@ -266,7 +266,12 @@ export class ProviderRuntime<Connection extends DriverConnection = DriverConnect
    * `timeoutMs` bounds the whole call, waiting for a connection included. A write whose session is lost after it
    * was sent has an unknown outcome ({@link TransactionResolutionUnknownError}, never retryable).
    */
-  async execute(text: string, params: SerializedParams, options: QueryOptions | undefined, acquireTimeoutMs?: number): Promise<QueryResult> {
+  async execute(
+    text: string,
+    params: SerializedParams,
+    options: QueryOptions | undefined,
+    acquireTimeoutMs?: number,
+  ): Promise<QueryResult> {
     let connection: Connection | undefined
     try {
       let signal: AbortSignal | undefined
@@ -358,7 +363,12 @@ export class ProviderRuntime<Connection extends DriverConnection = DriverConnect
   }
 
   /** After a failed first attempt: retries a read that lost its connection, per the call's or the provider's policy. */
-  private async retryRead(error: TesseraError, text: string, values: readonly unknown[], options: QueryOptions | undefined): Promise<QueryResult> {
+  private async retryRead(
+    error: TesseraError,
+    text: string,
+    values: readonly unknown[],
+    options: QueryOptions | undefined,
+  ): Promise<QueryResult> {
     const policy: RetryPolicy | false = options?.retry === undefined ? this.options.retryPolicy : options.retry
     const retryOn = policy === false ? undefined : (policy.retryOn ?? isRetryableRead)
     if (policy === false || this.closed || !retryOn!(error, 1) || !isReadStatement(text)) {

@@ -1,12 +1,12 @@
 import { tracingChannel } from 'node:diagnostics_channel'
 import type { QueryOptions, QueryResult, SqlInput, Transaction, TransactionOptions } from './contracts'
 import { CHANNELS, type TransactionMessage, traced } from './diagnostics'
+import type { DriverConnection } from './driver'
 import { AbortError, ConfigError, describeValue, isTesseraError, type TesseraError } from './errors'
 import type { QueryContext, TransactionContext } from './hooks'
 import { InvalidTransactionStateError, isConnectionLoss } from './pg-errors'
-import type { DriverConnection } from './driver'
-import { outcomeUnknown, type ProviderRuntime } from './provider-runtime'
 import { TransactionEndedError } from './provider-errors'
+import { outcomeUnknown, type ProviderRuntime } from './provider-runtime'
 import { type RetryPolicy, retry } from './retry'
 
 const ISOLATION_LEVELS = new Set(['read committed', 'repeatable read', 'serializable'])
@@ -92,10 +92,7 @@ interface TransactionCall<T> {
   begin: string
 }
 
-function tracedAttempt<T>(
-  call: TransactionCall<T>,
-  attempt: number,
-): Promise<T> {
+function tracedAttempt<T>(call: TransactionCall<T>, attempt: number): Promise<T> {
   const run = () => hookedAttempt(call, attempt)
   if (!transactionChannel.hasSubscribers) return run()
   const message: TransactionMessage = {
@@ -108,22 +105,14 @@ function tracedAttempt<T>(
   return traced(CHANNELS.transaction, message, run)
 }
 
-function hookedAttempt<T>(
-  call: TransactionCall<T>,
-  attempt: number,
-): Promise<T> {
+function hookedAttempt<T>(call: TransactionCall<T>, attempt: number): Promise<T> {
   const hooks = call.runtime.hooks
   if (!hooks.hasTransactionHooks) return runOnce(call)
   const ctx: TransactionContext = { driver: call.runtime.name, options: call.options, attempt, meta: {} }
   return hooks.transaction(ctx, () => runOnce(call))
 }
 
-async function runOnce<T>({
-  runtime,
-  fn,
-  options,
-  begin,
-}: TransactionCall<T>): Promise<T> {
+async function runOnce<T>({ runtime, fn, options, begin }: TransactionCall<T>): Promise<T> {
   const connection = await runtime.acquire(options.signal)
   const tx = new ProviderTransaction(runtime, connection, options.signal, 'transaction')
   try {
@@ -171,11 +160,7 @@ async function runBody<T>(
 }
 
 /** Rolls back; a failure is logged and never masks the error that caused the rollback. */
-async function rollback(
-  runtime: ProviderRuntime,
-  connection: DriverConnection,
-  statement: string,
-): Promise<void> {
+async function rollback(runtime: ProviderRuntime, connection: DriverConnection, statement: string): Promise<void> {
   if (connection.broken) return
   try {
     await runtime.runOn(connection, statement, [], undefined)

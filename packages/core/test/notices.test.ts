@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { Logger, Notice } from '../src/index'
 import { createNoticeHandler, PROVIDER_POOL_DEFAULTS, resolveProviderOptions, toNotice } from '../src/driver-index'
+import type { Logger, Notice } from '../src/index'
 
 // What the two drivers hand over for the same NoticeResponse: pg's NoticeMessage (camelCase names, `severity` is
 // the S field) and postgres.js' parsed fields (snake_case names, `severity_local` is S and `severity` is V).

@@ -15,11 +15,11 @@ import {
   TesseraError,
   traced,
 } from '@tessera/core'
+import { type WaitPercentiles, WaitReservoir } from '@tessera/core/driver'
 import { CoarseClock } from './coarse-clock'
 import { PoolClosedError, PoolCreateError, PoolReleaseError } from './errors'
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options'
 import type { DestroyReason, PoolEventName, PoolEvents, PoolListener, PoolOperation } from './pool-events'
-import { type WaitPercentiles, WaitReservoir } from '@tessera/core/driver'
 
 /** Options of one {@link Pool.acquire} call. */
 export interface AcquireOptions {

@@ -1,10 +1,5 @@
 import { type TypePolicies, type TypeRegistry, typeRegistryFromOptions } from '@tessera/converter'
-import {
-  describeValue,
-  isCount,
-  type ProviderOptions,
-  type ProviderPoolOptions,
-} from '@tessera/core'
+import { describeValue, isCount, type ProviderOptions, type ProviderPoolOptions } from '@tessera/core'
 import { PROVIDER_POOL_DEFAULTS, type ResolvedProviderOptions, resolveProviderOptions } from '@tessera/core/driver'
 import pg from 'pg'
 import { type PgClientConfig, type PgClientConstructor, withNoticeHandler } from './pg-client'

@@ -5,8 +5,8 @@ import {
   type Logger,
   mapPgError,
   type QueryResult,
-  type Row,
   quoteIdentifier,
+  type Row,
   TimeoutError,
 } from '@tessera/core'
 import type { DriverConnection, RunOptions, SerializedParams, TransactionStatus } from '@tessera/core/driver'
@@ -85,7 +85,9 @@ export class PgConnection implements DriverConnection {
   }
 
   send(text: string, params: SerializedParams): Promise<QueryResult> {
-    return this.runRaw(text, params.length === 0 ? undefined : params, this.nameFor(text, undefined, params.length)).then(toQueryResult<Row>)
+    return this.runRaw(text, params.length === 0 ? undefined : params, this.nameFor(text, undefined, params.length)).then(
+      toQueryResult<Row>,
+    )
   }
 
   cancel(): void {
@@ -161,9 +163,14 @@ export class PgConnection implements DriverConnection {
    * pg's callback form: its promise form wraps every call in a second promise that captures a stack trace, and a
    * config object (needed only for a statement name) is cloned by pg.
    */
-  private submit(text: string, values: readonly (string | null)[] | undefined, name: string | undefined): Promise<PgRawResult | PgRawResult[]> {
+  private submit(
+    text: string,
+    values: readonly (string | null)[] | undefined,
+    name: string | undefined,
+  ): Promise<PgRawResult | PgRawResult[]> {
     return new Promise((resolve, reject) => {
-      const callback = (error: Error | null, result: PgRawResult | PgRawResult[]) => (error === null || error === undefined ? resolve(result) : reject(error))
+      const callback = (error: Error | null, result: PgRawResult | PgRawResult[]) =>
+        error === null || error === undefined ? resolve(result) : reject(error)
       if (name === undefined) this.client.query(text, values, callback)
       else this.client.query({ text, values, name } satisfies PgQueryConfig, undefined, callback)
     })

@@ -1,15 +1,8 @@
 import { type TypePolicies, type TypeRegistry, typeRegistryFromOptions } from '@tessera/converter'
-import {
-  describeValue,
-  PROVIDER_POOL_DEFAULTS,
-  type ProviderOptions,
-  type ProviderPoolOptions,
-  type ResolvedProviderOptions,
-  resolveProviderOptions,
-} from '@tessera/core'
+import { describeValue, type ProviderOptions, type ProviderPoolOptions } from '@tessera/core'
+import { PROVIDER_POOL_DEFAULTS, type ResolvedProviderOptions, resolveProviderOptions } from '@tessera/core/driver'
 import postgres from 'postgres'
 import type { PostgresJsFactory, PostgresJsOptions } from './postgres-js-client'
-import { postgresJsTypes } from './types-option'
 
 /**
  * Options of {@link createPostgresJsProvider}: the shared provider options (the same object `createPgProvider`
@@ -43,6 +36,8 @@ export interface PostgresJsProviderOptions extends ProviderOptions {
 /** The options with every default filled in and the driver options built. */
 export interface ResolvedPostgresJsOptions extends Omit<ResolvedProviderOptions, 'connectionUrl'> {
   factory: PostgresJsFactory
+  /** Where the sessions' sockets connect: a TCP host and port, or a Unix socket `path`. */
+  target: { host: string; port: number; path: string | undefined }
   url: string | undefined
   driverOptions: PostgresJsOptions
   registry: TypeRegistry
@@ -80,11 +75,9 @@ export function resolvePostgresJsOptions(options: PostgresJsProviderOptions): Re
     max_lifetime: pool.maxLifetimeMs > 0 ? pool.maxLifetimeMs / 1000 : null,
     connect_timeout: (options.connectTimeoutMs ?? 10_000) / 1000,
     prepare,
-    // postgres.js learns array OIDs on each new connection; it skips every array type the registry already covers.
-    // (`fetch_types: false` would save that query, but postgres.js 3.4.9's `reserve()` then never resolves when it
-    // has to open the connection.)
-    fetch_types: true,
-    types: postgresJsTypes(registry!),
+    // The registry knows the built-in array types. postgres.js' own lookup would cost a query per session, and in
+    // 3.4 its failure (a backend killed while it runs) is an unhandled rejection that crashes the process.
+    fetch_types: false,
     connection,
   }
   if (options.host !== undefined) driverOptions.host = options.host
@@ -94,10 +87,13 @@ export function resolvePostgresJsOptions(options: PostgresJsProviderOptions): Re
   if (options.password !== undefined) driverOptions.password = options.password
   if (options.ssl !== undefined) driverOptions.ssl = options.ssl
 
+  const host = shared.host ?? process.env.PGHOST ?? 'localhost'
+  const port = shared.port ?? (process.env.PGPORT === undefined ? 5432 : Number(process.env.PGPORT))
   return {
     ...rest,
     pool,
     prepare,
+    target: { host, port, path: host.startsWith('/') ? `${host}/.s.PGSQL.${port}` : undefined },
     factory: options.sql ?? (postgres as unknown as PostgresJsFactory),
     url: connectionUrl === undefined ? undefined : connectionString(options, connectionUrl),
     driverOptions,

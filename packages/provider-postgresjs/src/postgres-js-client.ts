@@ -98,7 +98,8 @@ export interface PostgresJsOptions {
   connect_timeout: number
   prepare: boolean
   fetch_types: boolean
-  types: Record<string, PostgresJsTypeEntry>
+  /** Not set by the provider: it writes the registry's codecs into the instance's tables instead. */
+  types?: Record<string, PostgresJsTypeEntry>
   /** Startup parameters: `application_name`, `DateStyle`, `statement_timeout`… */
   connection: Record<string, string | number>
   onnotice?: (notice: PostgresJsNotice) => void

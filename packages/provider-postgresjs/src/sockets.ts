@@ -1,5 +1,4 @@
 import { createConnection, type Socket } from 'node:net'
-import { CHANNELS, publish } from '@tessera/core'
 
 /**
  * The physical connections of one postgres.js instance, seen through the `socket` option: postgres.js asks the
@@ -14,11 +13,20 @@ export class SocketTracker {
   private readonly livePids = new Set<number>()
 
   constructor(
-    private readonly pool: string,
     readonly host: string,
     readonly port: number,
     readonly path: string | undefined,
+    /** Called when an established session's socket closes. */
+    private readonly onClosed?: () => void,
   ) {}
+
+  /** Sockets not yet closed. */
+  private readonly open = new Set<Socket>()
+
+  /** Drops every socket at once (a session closed while statements were outstanding). */
+  destroyAll(): void {
+    for (const socket of this.open) socket.destroy()
+  }
 
   /** Open sessions. */
   get size(): number {
@@ -100,7 +108,6 @@ export class SocketTracker {
       if (!established) {
         established = true
         this.created++
-        publish(CHANNELS.poolCreate, { pool: this.pool, size: this.size })
       }
       const chunk = scanner.scan(args[0] as Buffer)
       // Done: the reply (or the startup) is over and nothing of a later message was read. postgres.js reads directly again.
@@ -120,7 +127,9 @@ export class SocketTracker {
       return true
     }
     socket.emit = scanningEmit
+    this.open.add(socket)
     const onClose = () => {
+      this.open.delete(socket)
       if (pid !== undefined) {
         this.livePids.delete(pid)
         if (this.armers.get(pid) === arm) this.armers.delete(pid)
@@ -130,7 +139,7 @@ export class SocketTracker {
       }
       if (!established) return
       this.destroyed++
-      publish(CHANNELS.poolDestroy, { pool: this.pool, reason: 'error', size: this.size })
+      this.onClosed?.()
     }
     socket.once('close', onClose)
     // postgres.js calls removeAllListeners() before wrapping the socket in TLS: keep our close listener.

@@ -1,5 +1,4 @@
 import type { TypeRegistry } from '@tessera/converter'
-import type { PostgresJsTypeEntry } from './postgres-js-client'
 
 /**
  * OIDs postgres.js parses or serialises on its own (its built-in `number`, `json`, `boolean`, `date` and `bytea`
@@ -17,32 +16,20 @@ function passText(value: unknown): string {
 }
 
 /**
- * Builds postgres.js' `types` option from the registry: one entry per OID, array types included, parsing with the
- * registry's codec and serialising as the identity. With `fetch_types` postgres.js would otherwise install its own
- * array parsers, but it skips every array OID that already has both a parser and a serialiser here.
+ * Installs the registry's codecs on a postgres.js instance, for every OID it knows and every OID postgres.js would
+ * otherwise convert on its own. postgres.js reads `options.parsers` whenever a statement is described, so this also
+ * works after `registry.resolveNames` (enums, extension types). Written straight into the instance's tables rather than
+ * passed as the `types` option, which postgres.js turns into a closure per entry for every instance it creates.
  */
-export function postgresJsTypes(registry: TypeRegistry): Record<string, PostgresJsTypeEntry> {
-  const types: Record<string, PostgresJsTypeEntry> = {}
-  const oids = new Set<number>([...POSTGRES_JS_OWN_OIDS, ...registry.oids()])
-  for (const oid of oids) types[`tessera_${oid}`] = entryFor(registry, oid)
-  return types
-}
-
-/** The entry for one OID: the registry's parser (the text itself for OIDs it does not know). */
-export function entryFor(registry: TypeRegistry, oid: number): PostgresJsTypeEntry {
-  return { to: oid, from: [oid], parse: registry.getParser(oid), serialize: passText }
-}
-
-/**
- * After `registry.resolveNames` (enums, extension types): installs the new codecs on the running instance. postgres.js
- * reads `options.parsers` whenever a statement is described, so statements prepared afterwards use them.
- */
-export function installResolvedTypes(
+export function installTypes(
   registry: TypeRegistry,
   target: { parsers: Record<number, unknown>; serializers: Record<number, unknown> },
-  oids: readonly number[],
 ): void {
-  for (const oid of oids) {
+  for (const oid of POSTGRES_JS_OWN_OIDS) {
+    target.parsers[oid] = registry.getParser(oid)
+    target.serializers[oid] = passText
+  }
+  for (const oid of registry.oids()) {
     target.parsers[oid] = registry.getParser(oid)
     target.serializers[oid] = passText
   }

@@ -1,0 +1,211 @@
+import { AbortError, type ConnectionInfo, type Logger, mapPgError, type QueryResult, type Row, TimeoutError } from '@tessera/core'
+import type { DriverConnection, RunOptions, SerializedParams, TransactionStatus } from '@tessera/core/driver'
+import type { PostgresJsQuery, PostgresJsResult, PostgresJsSql, PostgresJsUnsafeOptions } from './postgres-js-client'
+import type { SocketTracker } from './sockets'
+import { toQueryResult } from './to-query-result'
+
+const PREPARED: PostgresJsUnsafeOptions = Object.freeze({ prepare: true })
+const UNPREPARED: PostgresJsUnsafeOptions = Object.freeze({ prepare: false })
+
+type CancelReason = 'none' | 'aborted' | 'timed-out'
+
+/** ReadyForQuery's status byte, as read by the socket's response scanner. */
+const STATUS_BY_BYTE: Readonly<Record<number, TransactionStatus>> = { 73: 'idle', 84: 'in-transaction', 69: 'failed' }
+
+/** How long an idle session may take to say goodbye before its socket is dropped. */
+const END_TIMEOUT_S = 1
+
+/**
+ * One server session: a postgres.js instance of its own with `max: 1`, so a statement sent on it shares the session
+ * with nobody else's. That is what makes a cancel safe (it can only interrupt a statement of the holder) and lets
+ * `@tessera/pool` lend sessions exactly as it lends pg clients; statements sent together on it are still pipelined
+ * by postgres.js.
+ */
+export class PostgresJsConnection implements DriverConnection {
+  broken = false
+  tainted = false
+  transactionStatus: TransactionStatus = 'unknown'
+  /** Statements sent and not settled: `cancel()` cancels them all. */
+  private readonly active = new Set<PostgresJsQuery>()
+
+  constructor(
+    readonly sql: PostgresJsSql,
+    readonly sockets: SocketTracker,
+    readonly info: ConnectionInfo,
+    /** Prepare statements with parameters (the provider's `prepare` option). */
+    private readonly autoPrepare: boolean,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  /** The session's backend PID, once it has run a statement. */
+  get pid(): number | undefined {
+    return this.info.processId
+  }
+
+  run(text: string, params: SerializedParams, options?: RunOptions): Promise<QueryResult> {
+    const signal = options?.signal
+    // Nothing is sent for a signal that already aborted.
+    if (signal?.aborted) return Promise.reject(new AbortError('query', { cause: signal.reason }))
+    const query = this.issue(text, params, options?.prepare)
+    const timeoutMs = options?.timeoutMs
+    const settled = signal === undefined && timeoutMs === undefined ? query : this.cancellable(query, text, signal, timeoutMs)
+    return settled.then(toQueryResult<Row>)
+  }
+
+  send(text: string, params: SerializedParams): Promise<QueryResult> {
+    return this.issue(text, params, undefined).then(toQueryResult<Row>)
+  }
+
+  cancel(): void {
+    for (const query of this.active) query.cancel()
+  }
+
+  /**
+   * Sends one statement. A text that may change the session's transaction state (BEGIN, COMMIT…, or several
+   * statements in one text) sent while nothing else is outstanding has its reply read through the socket's
+   * {@link ResponseScanner}: it learns the transaction status, and gives each statement of a multi-statement text a
+   * result of its own.
+   */
+  private issue(text: string, params: SerializedParams, prepare: boolean | string | undefined): PostgresJsQuery {
+    // A dead session is never reopened behind the holder's back: postgres.js would silently connect again, and a
+    // transaction's next statement would run on a new session, outside the transaction.
+    if (this.broken) {
+      const error = Object.assign(new Error('the connection of this session was closed'), { code: 'CONNECTION_CLOSED' })
+      return Promise.reject(error) as PostgresJsQuery
+    }
+    const unsafeOptions = prepare === false || params.length === 0 || !this.autoPrepare ? UNPREPARED : PREPARED
+    const query =
+      params.length === 0 && this.active.size === 0 && mayChangeTransactionState(text)
+        ? this.scanned(text, params, unsafeOptions)
+        : this.sql.unsafe(text, params, unsafeOptions)
+    this.active.add(query)
+    const done = (): void => {
+      this.active.delete(query)
+      if (this.info.processId === undefined && query.state?.pid != null) this.info.processId = query.state.pid
+    }
+    query.then(done, (error: unknown) => {
+      done()
+      if (isSessionLoss(error)) this.broken = true
+    })
+    return query
+  }
+
+  private scanned(text: string, params: SerializedParams, options: PostgresJsUnsafeOptions): PostgresJsQuery {
+    const query: PostgresJsQuery = this.sql.unsafe(text, params, {
+      ...options,
+      // Called by postgres.js once the statement is on the connection, before it is written.
+      onexecute: () => {
+        this.sockets.arm(query.state?.pid, (status) => {
+          this.transactionStatus = STATUS_BY_BYTE[status] ?? 'unknown'
+        })
+        return true
+      },
+    })
+    return query
+  }
+
+  /**
+   * Awaits a statement that may be cancelled: on `signal`'s abort or after `timeoutMs` postgres.js sends a
+   * CancelRequest for it (or drops it if it was not sent yet). The caller gets an `AbortError` or `TimeoutError` whose
+   * cause is the server's `QueryCanceledError`. The session is tainted when the cancel may still land later.
+   */
+  private async cancellable(
+    query: PostgresJsQuery,
+    text: string,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<PostgresJsResult | PostgresJsResult[]> {
+    let reason: CancelReason = 'none'
+    const cancel = (why: CancelReason) => {
+      if (reason !== 'none') return
+      reason = why
+      query.cancel()
+    }
+    const onAbort = () => cancel('aborted')
+    signal?.addEventListener('abort', onAbort)
+    const timer = timeoutMs === undefined ? undefined : setTimeout(cancel, Math.max(0, timeoutMs), 'timed-out')
+    try {
+      const result = await query
+      // Finished before the cancel landed: the request may still interrupt the session's next statement.
+      if (reason !== 'none') this.tainted = true
+      return result
+    } catch (error) {
+      if (reason === 'none') throw error
+      const cause = mapPgError(error, { sql: text })
+      if (cause.code !== '57014') this.tainted = true
+      if (reason === 'aborted') throw new AbortError('query', { cause })
+      throw new TimeoutError({ operation: 'query', timeoutMs: timeoutMs ?? 0 }, { cause })
+    } finally {
+      if (timer !== undefined) clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /**
+   * Ends the session; never throws. A session with statements outstanding (the pool gave up waiting for it while
+   * draining) has them cancelled and its socket dropped at once, so neither the caller nor the backend waits.
+   */
+  async close(): Promise<void> {
+    this.broken = true
+    if (this.active.size > 0) {
+      this.cancel()
+      this.sockets.destroyAll()
+    }
+    try {
+      await this.sql.end({ timeout: END_TIMEOUT_S })
+    } catch (error) {
+      this.logger?.debug({ err: error }, 'closing a postgres.js session failed')
+    }
+    this.sockets.destroyAll()
+  }
+}
+
+/** Errors after which the session is gone. */
+function isSessionLoss(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code !== 'string') return false
+  return (
+    code.startsWith('08') ||
+    code.startsWith('57P') ||
+    code === 'CONNECTION_CLOSED' ||
+    code === 'CONNECTION_ENDED' ||
+    code === 'CONNECTION_DESTROYED' ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'ETIMEDOUT' ||
+    code === 'CONNECT_TIMEOUT'
+  )
+}
+
+const TRANSACTION_WORDS = new Set(['begin', 'start', 'commit', 'end', 'rollback', 'abort', 'prepare', 'savepoint', 'release'])
+
+/**
+ * Whether a parameterless text may change the session's transaction state: a transaction-control statement, or
+ * possibly several statements (a `;` followed by anything but `;` and whitespace).
+ */
+export function mayChangeTransactionState(text: string): boolean {
+  let start = 0
+  while (start < text.length && text.charCodeAt(start) <= 32) start++
+  let end = start
+  while (end < text.length) {
+    const code = text.charCodeAt(end) | 32
+    if (code < 97 || code > 122) break
+    end++
+  }
+  if (TRANSACTION_WORDS.has(text.slice(start, end).toLowerCase())) return true
+  return maySeparateStatements(text)
+}
+
+/**
+ * Whether a text without parameters may hold several statements: it has a `;` with something other than `;` and
+ * whitespace after it. (A `;` in a literal or comment also counts: such a text merely takes the scanned path.)
+ */
+export function maySeparateStatements(text: string): boolean {
+  let at = text.indexOf(';')
+  if (at < 0) return false
+  while (++at < text.length) {
+    const code = text.charCodeAt(at)
+    if (code !== 59 && code !== 32 && code !== 10 && code !== 13 && code !== 9) return true
+  }
+  return false
+}

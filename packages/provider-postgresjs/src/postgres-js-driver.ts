@@ -1,0 +1,96 @@
+import { serializeParams, TYPE_LOOKUP_SQL, type TypeLookupRow } from '@tessera/converter'
+import { type ConnectionInfo, mapPgError } from '@tessera/core'
+import type { Driver, DriverContext, DriverProperties, SerializedParams } from '@tessera/core/driver'
+import { createDriverPool } from '@tessera/pool'
+import type { ResolvedPostgresJsOptions } from './options'
+import type { PostgresJsSql } from './postgres-js-client'
+import { PostgresJsConnection } from './postgres-js-connection'
+import { openPostgresJsListener } from './postgres-js-listener'
+import { SocketTracker } from './sockets'
+import { installTypes } from './types-option'
+
+const NO_PARAMS: SerializedParams = Object.freeze([])
+
+/** postgres.js, as core's provider sees it: every difference from other drivers is one of these. */
+export const POSTGRES_JS_PROPERTIES: DriverProperties = Object.freeze({
+  // postgres.js refuses more than 65,533 parameters (MAX_PARAMETERS_EXCEEDED), two fewer than the protocol allows.
+  maxParameters: 65_533,
+  // postgres.js pipelines a transaction's statements behind one Sync each too, but a failed BEGIN errors the ones queued
+  // behind it only when it reaches them: confirm it as pg does.
+  confirmsBeginInBatch: true,
+  // Read from the socket's replies for statements that change it, on unencrypted sessions.
+  knowsTransactionStatus: true,
+})
+
+/**
+ * The postgres.js driver: each session is a postgres.js instance of its own (`max: 1`), pooled by `@tessera/pool` like
+ * pg's clients. A session's statements are pipelined by postgres.js and prepared automatically; a cancel can only reach
+ * the statement of the session's holder; a dead session is dropped and replaced, never silently reopened.
+ */
+export function createPostgresJsDriver(options: ResolvedPostgresJsOptions, context: DriverContext): Driver<PostgresJsConnection> {
+  let lookedUpNames: string | undefined
+
+  /** A postgres.js instance for one session, its sockets watched by `sockets`. */
+  const instance = (sockets: SocketTracker, onClose: () => void): PostgresJsSql => {
+    const sql = options.factory(options.url, {
+      ...options.driverOptions,
+      max: 1,
+      // The pool evicts idle and old sessions; postgres.js' own timers would close them behind its back.
+      idle_timeout: null,
+      max_lifetime: null,
+      socket: sockets.create,
+      onnotice: options.handleNotice,
+      onclose: onClose,
+    })
+    installTypes(options.registry, sql.options)
+    return sql
+  }
+
+  /** Opens one session, set up and announced (`tessera:connect`, `onConnect`). */
+  const open = async (signal: AbortSignal | undefined): Promise<PostgresJsConnection> => {
+    let connection: PostgresJsConnection | undefined
+    const sockets = new SocketTracker(options.target.host, options.target.port, options.target.path)
+    const sql = instance(sockets, () => {
+      if (connection !== undefined) connection.broken = true
+    })
+    const info: ConnectionInfo = { driver: 'postgres.js', host: options.host, database: options.database, meta: {} }
+    connection = new PostgresJsConnection(sql, sockets, info, options.prepare, options.logger)
+    const onAbort = () => sockets.destroyAll()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      await connection.run('', NO_PARAMS)
+      await resolveTypeNames(connection)
+      await context.connected(info, options.target.port)
+      return connection
+    } catch (error) {
+      await connection.close()
+      throw mapPgError(error)
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** Installs codecs for types known by name only (citext, vector, user enums) from this database's OIDs. */
+  const resolveTypeNames = async (connection: PostgresJsConnection): Promise<void> => {
+    const registry = options.registry
+    const pending = registry.pendingNames()
+    if (pending.length === 0) return
+    const key = pending.join('\u0000')
+    if (key === lookedUpNames) return
+    const result = await registry.resolveNames(async (names) => {
+      const raw = await connection.run(TYPE_LOOKUP_SQL, serializeParams([names]), { prepare: false })
+      return raw.rows as unknown as TypeLookupRow[]
+    })
+    lookedUpNames = registry.pendingNames().join('\u0000')
+    installTypes(registry, connection.sql.options)
+    if (result.resolved.length > 0) options.logger?.debug({ types: result.resolved }, 'postgres.js provider resolved type names')
+  }
+
+  return {
+    name: 'postgres.js',
+    properties: POSTGRES_JS_PROPERTIES,
+    pool: createDriverPool({ name: options.name, driver: 'postgres.js', pool: options.pool, logger: options.logger, open }),
+    serialize: (values) => (values.length === 0 ? NO_PARAMS : serializeParams(values)),
+    openListener: (events) => openPostgresJsListener(options, events),
+  }
+}

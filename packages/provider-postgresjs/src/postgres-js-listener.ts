@@ -1,0 +1,78 @@
+import { createConnection, type Socket } from 'node:net'
+import type { ListenerConnection, ListenerEvents } from '@tessera/core/driver'
+import type { ResolvedPostgresJsOptions } from './options'
+
+const NO_VALUES: readonly (string | null)[] = Object.freeze([])
+
+/**
+ * The dedicated LISTEN session: a postgres.js instance with `max: 1` and no idle or lifetime limit. (postgres.js' own
+ * `sql.listen` re-listens after a reconnect too, but tells nobody the connection was lost; core's supervisor does.)
+ *
+ * postgres.js' `onnotify` gives the channel and payload only; the sender's PID is read from the NotificationResponse on
+ * the socket (unencrypted connections; `processId` is 0 over TLS).
+ */
+export async function openPostgresJsListener(options: ResolvedPostgresJsOptions, events: ListenerEvents): Promise<ListenerConnection> {
+  /** Sender PIDs of notifications read from the socket, not yet delivered by postgres.js. */
+  const senderPids: number[] = []
+  let ended = false
+  const sockets = new Set<Socket>()
+
+  /** Reads NotificationResponse messages for the sender's PID, which postgres.js drops. */
+  const createSocket = (): Socket => {
+    const { host, port, path } = options.target
+    const socket = path === undefined ? createConnection({ host, port }) : createConnection(path)
+    Object.assign(socket, { host, port })
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+    let pending: Buffer | undefined
+    socket.on('data', (chunk: Buffer) => {
+      const buffer = pending === undefined ? chunk : Buffer.concat([pending, chunk])
+      let offset = 0
+      while (buffer.length - offset >= 5) {
+        const length = buffer.readUInt32BE(offset + 1)
+        if (buffer.length - offset < length + 1) break
+        if (buffer[offset] === 65) senderPids.push(buffer.readUInt32BE(offset + 5))
+        offset += length + 1
+      }
+      pending = offset < buffer.length ? buffer.subarray(offset) : undefined
+    })
+    return socket
+  }
+
+  const plain = options.driverOptions.ssl === undefined || options.driverOptions.ssl === false
+  const sql = options.factory(options.url, {
+    ...options.driverOptions,
+    max: 1,
+    idle_timeout: null,
+    max_lifetime: null,
+    socket: plain ? createSocket : undefined,
+    onnotice: options.handleNotice,
+    onnotify: (channel, payload) => {
+      events.onNotification({ channel, payload: payload ?? '', processId: senderPids.shift() ?? 0 })
+    },
+    onclose: () => {
+      if (ended) return
+      ended = true
+      senderPids.length = 0
+      events.onLost(Object.assign(new Error('the LISTEN connection was closed'), { code: 'CONNECTION_CLOSED' }))
+    },
+  })
+
+  const close = async (): Promise<void> => {
+    ended = true
+    try {
+      await sql.end({ timeout: 1 })
+    } catch {
+      // Closing never throws; the sockets are dropped below.
+    }
+    for (const socket of sockets) socket.destroy()
+  }
+
+  try {
+    await sql.unsafe('', NO_VALUES, { prepare: false })
+  } catch (error) {
+    await close()
+    throw error
+  }
+  return { run: (statement) => sql.unsafe(statement, NO_VALUES, { prepare: false }), close }
+}
