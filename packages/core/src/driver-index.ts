@@ -22,5 +22,6 @@ export { createNoticeHandler, PROVIDER_POOL_DEFAULTS, resolveProviderOptions, to
 export type { RuntimeOptions, Statement } from './provider-runtime'
 export { isReusable, outcomeUnknown, ProviderRuntime } from './provider-runtime'
 export { beginStatement } from './transaction-runner'
+export { mayChangeTransactionState, maySeparateStatements } from './transaction-state'
 export type { WaitPercentiles } from './wait-reservoir'
 export { WaitReservoir } from './wait-reservoir'

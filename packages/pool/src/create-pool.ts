@@ -1,4 +1,5 @@
 import { channel, tracingChannel } from 'node:diagnostics_channel'
+import { setMaxListeners } from 'node:events'
 import {
   AbortError,
   CHANNELS,
@@ -225,7 +226,11 @@ class ResourcePool<T> implements Pool<T> {
   private readonly clock = new CoarseClock()
   /** Whether taking an idle resource needs the clock (lifetime or validation). */
   private readonly checksAge: boolean
-  private readonly closer = new AbortController()
+  /**
+   * Aborted when the pool drains: every resource being created listens to it, so as many listeners as `max` are
+   * expected (Node would warn past 10).
+   */
+  private readonly closer = createCloser()
   private readonly retryPolicy: RetryPolicy | undefined
   private readonly listeners: { [E in PoolEventName]?: PoolListener<T, E>[] } = {}
 
@@ -894,4 +899,10 @@ function captureStack(pool: string): string {
   const holder = { name: 'Acquired', message: `resource of pool ${JSON.stringify(pool)} acquired here`, stack: '' }
   Error.captureStackTrace(holder, ResourcePool.prototype.acquire)
   return holder.stack
+}
+
+function createCloser(): AbortController {
+  const controller = new AbortController()
+  setMaxListeners(0, controller.signal)
+  return controller
 }

@@ -9,7 +9,13 @@ import {
   type Row,
   TimeoutError,
 } from '@tessera/core'
-import type { DriverConnection, RunOptions, SerializedParams, TransactionStatus } from '@tessera/core/driver'
+import {
+  type DriverConnection,
+  mayChangeTransactionState,
+  type RunOptions,
+  type SerializedParams,
+  type TransactionStatus,
+} from '@tessera/core/driver'
 import { sendCancelRequest } from './cancel-request'
 import type { PgClientLike, PgQueryConfig, PgRawResult } from './pg-client'
 import { statementName } from './statement'
@@ -81,7 +87,18 @@ export class PgConnection implements DriverConnection {
 
   run(text: string, params: SerializedParams, options?: RunOptions): Promise<QueryResult> {
     const name = this.nameFor(text, options?.prepare, params.length)
-    return this.runRaw(text, params.length === 0 ? undefined : params, name, options?.signal, options?.timeoutMs).then(toQueryResult<Row>)
+    const settled = this.runRaw(text, params.length === 0 ? undefined : params, name, options?.signal, options?.timeoutMs)
+    if (params.length === 0 && mayChangeTransactionState(text)) return settled.then(toQueryResult<Row>, this.distrustSession)
+    return settled.then(toQueryResult<Row>)
+  }
+
+  /**
+   * A text that may change the transaction state failed: pg reports the error before the ReadyForQuery that tells
+   * where the session stands, so it may still be inside a (failed) transaction block. It is not lent again.
+   */
+  private readonly distrustSession = (error: unknown): never => {
+    this.tainted = true
+    throw error
   }
 
   send(text: string, params: SerializedParams): Promise<QueryResult> {

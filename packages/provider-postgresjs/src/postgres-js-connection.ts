@@ -1,5 +1,11 @@
 import { AbortError, type ConnectionInfo, type Logger, mapPgError, type QueryResult, type Row, TimeoutError } from '@tessera/core'
-import type { DriverConnection, RunOptions, SerializedParams, TransactionStatus } from '@tessera/core/driver'
+import {
+  type DriverConnection,
+  mayChangeTransactionState,
+  type RunOptions,
+  type SerializedParams,
+  type TransactionStatus,
+} from '@tessera/core/driver'
 import type { PostgresJsQuery, PostgresJsResult, PostgresJsSql, PostgresJsUnsafeOptions } from './postgres-js-client'
 import type { SocketTracker } from './sockets'
 import { toQueryResult } from './to-query-result'
@@ -90,16 +96,20 @@ export class PostgresJsConnection implements DriverConnection {
     return query
   }
 
+  /**
+   * Sends a statement whose reply the socket's scanner reads. The session is ours alone and idle, so the scanner is
+   * armed before the statement is written and the reply starts at a message boundary. (Over TLS nothing can be read:
+   * the status becomes `'unknown'` and, when such a text fails, the session is not reused.)
+   */
   private scanned(text: string, params: SerializedParams, options: PostgresJsUnsafeOptions): PostgresJsQuery {
-    const query: PostgresJsQuery = this.sql.unsafe(text, params, {
-      ...options,
-      // Called by postgres.js once the statement is on the connection, before it is written.
-      onexecute: () => {
-        this.sockets.arm(query.state?.pid, (status) => {
-          this.transactionStatus = STATUS_BY_BYTE[status] ?? 'unknown'
-        })
-        return true
-      },
+    this.transactionStatus = 'unknown'
+    this.sockets.arm(this.info.processId, (status) => {
+      this.transactionStatus = STATUS_BY_BYTE[status] ?? 'unknown'
+    })
+    const query = this.sql.unsafe(text, params, options)
+    // A failed text may have left the session anywhere; its status may be read only after the caller saw the error.
+    query.catch(() => {
+      if (this.transactionStatus === 'unknown') this.tainted = true
     })
     return query
   }
@@ -175,37 +185,4 @@ function isSessionLoss(error: unknown): boolean {
     code === 'ETIMEDOUT' ||
     code === 'CONNECT_TIMEOUT'
   )
-}
-
-const TRANSACTION_WORDS = new Set(['begin', 'start', 'commit', 'end', 'rollback', 'abort', 'prepare', 'savepoint', 'release'])
-
-/**
- * Whether a parameterless text may change the session's transaction state: a transaction-control statement, or
- * possibly several statements (a `;` followed by anything but `;` and whitespace).
- */
-export function mayChangeTransactionState(text: string): boolean {
-  let start = 0
-  while (start < text.length && text.charCodeAt(start) <= 32) start++
-  let end = start
-  while (end < text.length) {
-    const code = text.charCodeAt(end) | 32
-    if (code < 97 || code > 122) break
-    end++
-  }
-  if (TRANSACTION_WORDS.has(text.slice(start, end).toLowerCase())) return true
-  return maySeparateStatements(text)
-}
-
-/**
- * Whether a text without parameters may hold several statements: it has a `;` with something other than `;` and
- * whitespace after it. (A `;` in a literal or comment also counts: such a text merely takes the scanned path.)
- */
-export function maySeparateStatements(text: string): boolean {
-  let at = text.indexOf(';')
-  if (at < 0) return false
-  while (++at < text.length) {
-    const code = text.charCodeAt(at)
-    if (code !== 59 && code !== 32 && code !== 10 && code !== 13 && code !== 9) return true
-  }
-  return false
 }

@@ -1,5 +1,5 @@
+import { maySeparateStatements } from '@tessera/core/driver'
 import { describe, expect, it } from 'vitest'
-import { maySeparateStatements } from '../src/postgres-js-connection'
 import { ResponseScanner } from '../src/sockets'
 
 /** One backend message: type byte, int32 length (itself included), body. */

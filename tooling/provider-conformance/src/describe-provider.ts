@@ -3,6 +3,7 @@ import { describeBatch, describeStream } from './batch-stream'
 import { describeCancellation } from './cancellation'
 import { createContext, type ProviderCapabilities, type ProviderFactory } from './context'
 import { describeErrors } from './errors'
+import { describeFaults } from './faults'
 import { describeHooks } from './hooks'
 import { describeListen } from './listen'
 import { describeNotices } from './notices'
@@ -37,5 +38,6 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describePool(ctx)
     describeClose(ctx)
     describeHooks(ctx)
+    describeFaults(ctx)
   })
 }
