@@ -14,6 +14,10 @@ export interface SerializeOptions {
    *   on the server); a bigint must be inside the range too.
    * - `json` / `jsonb`: every value except a string is sent as JSON text, arrays included (without the hint a
    *   JavaScript array becomes a PostgreSQL array). Strings are sent as they are: they are taken to be JSON text already.
+   * - `json[]` / `jsonb[]` (also `_json` / `_jsonb`): a JavaScript array is sent as a one-dimensional PostgreSQL array
+   *   whose every element, strings and arrays included, is one JSON text (`[[1, 2], 'a']` → `{"[1,2]","\"a\""}`);
+   *   `null`/`undefined` elements are SQL NULL. Without the hint, nested arrays would be dimensions and strings
+   *   would be sent unquoted, as JSON text. A string parameter is sent as it is: it is taken to be array literal text.
    */
   hint?: string
 }
@@ -77,8 +81,13 @@ const INTEGER_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
 
 const INTERVAL_UNITS = ['years', 'months', 'days', 'hours', 'minutes', 'seconds', 'milliseconds'] as const
 
+/** The hints for arrays of JSON, each element of which is one JSON value. */
+const JSON_ARRAY_TYPES: ReadonlySet<string> = new Set(['json[]', 'jsonb[]', '_json', '_jsonb'])
+
 const ARRAY_ACCEPTED = 'rectangular arrays (sub-arrays at one depth all the same length, no holes), up to 6 dimensions, null for NULL'
 const JSON_ACCEPTED = 'values JSON.stringify can write exactly: no bigint, NaN or Infinity, no circular reference'
+const JSON_ARRAY_ACCEPTED =
+  'an array of JSON values (each element sent as one JSON text, null for a NULL element, no holes), or array literal text'
 const ACCEPTED =
   'string, number, bigint, boolean, Date, Buffer/Uint8Array, array (rectangular, up to 6 dimensions), Range, ' +
   'plain object or class instance (JSON), interval object, point {x,y}, object with toPostgres(), null/undefined'
@@ -166,10 +175,10 @@ class Serializer {
     if (hint !== undefined) {
       const type = hint.toLowerCase()
       const range = INTEGER_RANGES[type]
+      const isText = value === null || value === undefined || typeof value === 'string'
       if (range !== undefined) this.checkInteger(value, type, range)
-      else if ((type === 'json' || type === 'jsonb') && value !== null && value !== undefined && typeof value !== 'string') {
-        return this.json(value)
-      }
+      else if ((type === 'json' || type === 'jsonb') && !isText) return this.json(value)
+      else if (JSON_ARRAY_TYPES.has(type) && !isText) return this.jsonArray(value, type)
     }
     return this.value(value)
   }
@@ -261,6 +270,20 @@ class Serializer {
     // toJSON() may return undefined; sending nothing would be a silent wrong value.
     if (text === undefined) return this.fail('JSON.stringify produced nothing', 'json', JSON_ACCEPTED)
     return text
+  }
+
+  /** A json[] / jsonb[] parameter: one dimension, each element one JSON text, quoted as an array element. */
+  private jsonArray(value: unknown, type: string): string {
+    if (!Array.isArray(value)) return this.fail(`a ${type} parameter must be an array`, type, JSON_ARRAY_ACCEPTED)
+    let text = '{'
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) return this.fail(`sparse array: index ${i} is a hole; use null for a NULL element`, type, JSON_ARRAY_ACCEPTED)
+      if (i > 0) text += ','
+      const element: unknown = value[i]
+      // Always quoted: JSON text holds commas, braces and quotes far more often than not.
+      text += element === null || element === undefined ? 'NULL' : quoteText(this.json(element))
+    }
+    return `${text}}`
   }
 
   private array(value: readonly unknown[]): string {
@@ -362,6 +385,11 @@ function rejectNonJson(_key: string, value: unknown): unknown {
  */
 function quoteArrayElement(text: string): string {
   if (text !== '' && !/[\s"\\{},]/.test(text) && !/^null$/i.test(text)) return text
+  return quoteText(text)
+}
+
+/** `text` as a double-quoted array element, its quotes and backslashes escaped. */
+function quoteText(text: string): string {
   return `"${text.replace(/["\\]/g, '\\$&')}"`
 }
 

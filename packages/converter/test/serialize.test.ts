@@ -1,7 +1,7 @@
 import { ConversionError, isTesseraError } from '@tessera/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { parseArray, Range, serializeParam, serializeParams } from '../src/index'
+import { createTypeRegistry, OIDS, parseArray, Range, serializeParam, serializeParams } from '../src/index'
 
 /** Runs `fn`, which must throw a ConversionError, and returns it. */
 function conversionError(fn: () => unknown): ConversionError {
@@ -364,6 +364,43 @@ describe('serializeParam: type hints', () => {
     expect(serializeParam(true, 1, { hint: 'json' })).toBe('true')
     expect(serializeParam({ x: 1, y: 2 }, 1, { hint: 'jsonb' })).toBe('{"x":1,"y":2}')
     expect(serializeParam('{"a":1}', 1, { hint: 'jsonb' })).toBe('{"a":1}')
+  })
+
+  it('sends each element of a json[] or jsonb[] parameter as one JSON text, arrays and strings included', () => {
+    expect(serializeParam([[1, 2], [3]], 1, { hint: 'jsonb[]' })).toBe('{"[1,2]","[3]"}')
+    expect(serializeParam(['a', 'b "c"', 'x,y'], 1, { hint: 'json[]' })).toBe('{"\\"a\\"","\\"b \\\\\\"c\\\\\\"\\"","\\"x,y\\""}')
+    expect(serializeParam([{ a: 1 }, 1, true, null, undefined], 1, { hint: '_jsonb' })).toBe('{"{\\"a\\":1}","1","true",NULL,NULL}')
+    expect(serializeParam([{ toJSON: () => null }], 1, { hint: 'JSON[]' })).toBe('{"null"}')
+    expect(serializeParam([], 1, { hint: '_json' })).toBe('{}')
+  })
+
+  it('sends a string for a json[] hint as it is (array literal text)', () => {
+    expect(serializeParam('{"[1]"}', 1, { hint: 'jsonb[]' })).toBe('{"[1]"}')
+    expect(serializeParam(null, 1, { hint: 'jsonb[]' })).toBeNull()
+  })
+
+  it('refuses a json[] parameter that is not an array, has holes, or holds what JSON cannot', () => {
+    const notArray = conversionError(() => serializeParam({ a: 1 }, 2, { hint: 'jsonb[]' }))
+    expect(notArray.position).toBe(2)
+    expect(notArray.target).toBe('jsonb[]')
+    expect(notArray.message).toContain('accepted: an array of JSON values')
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    expect(conversionError(() => serializeParam([1, , 2], 1, { hint: 'json[]' })).message).toContain('index 1 is a hole')
+    expect(conversionError(() => serializeParam([{ n: 1n }], 1, { hint: 'json[]' })).message).toContain('bigint')
+    const loop: unknown[] = []
+    loop.push(loop)
+    expect(conversionError(() => serializeParam(loop, 1, { hint: 'jsonb[]' })).message).toContain('circular')
+  })
+
+  it('writes any list of JSON values for jsonb[] so that the registry reads the same list back', () => {
+    const parse = createTypeRegistry().getParser(OIDS._jsonb)
+    // JSON has no -0: it reads back as 0.
+    const json = fc.jsonValue().map((value) => JSON.parse(JSON.stringify(value)) as unknown)
+    fc.assert(
+      fc.property(fc.array(json, { maxLength: 6 }), (values) => {
+        expect(parse(serializeParam(values, 1, { hint: 'jsonb[]' }) as string)).toEqual(values)
+      }),
+    )
   })
 
   it('ignores hints it does not know', () => {
