@@ -121,13 +121,24 @@ const ACCEPTED =
  * @example serializeParam(4.2, 1, { hint: 'int4' }) // throws ConversionError: … (parameter $1): 4.2 is not a whole number
  */
 export function serializeParam(value: unknown, position?: number, options?: SerializeOptions): string | null {
-  // Fast path: the types nearly every parameter has, without touching the options.
-  if (options?.hint === undefined) {
-    if (typeof value === 'string') return value
-    if (typeof value === 'number') return serializeNumber(value)
-    if (value === null || value === undefined) return null
-  }
-  return new Serializer(position).param(value, options?.hint)
+  // Fast path: the types nearly every parameter has. No hint changes how a string or NULL is sent.
+  if (typeof value === 'string') return value
+  if (value === null || value === undefined) return null
+  const hint = options?.hint
+  if (hint === undefined && typeof value === 'number') return serializeNumber(value)
+  return new Serializer(position).param(value, hint)
+}
+
+/**
+ * An array literal whose elements a codec's own `serialize` writes (the array codec of a registered codec that can
+ * serialise). Nested arrays are dimensions, checked as {@link serializeParam} checks them; elements are always quoted;
+ * `null`/`undefined` elements are SQL NULL. A string is taken to be array literal text already.
+ *
+ * @throws ConversionError for a value that is not an array, or a ragged, sparse or circular one
+ */
+export function serializeArrayWith(value: unknown, serializeElement: (element: unknown) => string, delimiter = ','): string {
+  if (typeof value === 'string') return value
+  return new Serializer(undefined, { serializeElement, delimiter }).codecArray(value)
 }
 
 /**
@@ -165,9 +176,14 @@ class Serializer {
   private root: unknown
   private readonly ancestors: object[] = []
   private toPostgresDepth = 0
+  /** Writes array elements instead of {@link Serializer.value}: a codec's own serialiser. */
+  private readonly serializeElement: ((element: unknown) => string) | undefined
+  private readonly delimiter: string
 
-  constructor(position: number | undefined) {
+  constructor(position: number | undefined, elements?: { serializeElement: (element: unknown) => string; delimiter: string }) {
     this.position = position
+    this.serializeElement = elements?.serializeElement
+    this.delimiter = elements?.delimiter ?? ','
   }
 
   param(value: unknown, hint: string | undefined): string | null {
@@ -286,6 +302,13 @@ class Serializer {
     return `${text}}`
   }
 
+  /** The parameter of an array type whose codec writes the elements. */
+  codecArray(value: unknown): string {
+    this.root = value
+    if (!Array.isArray(value)) return this.fail('not an array', 'array', ARRAY_ACCEPTED)
+    return this.array(value)
+  }
+
   private array(value: readonly unknown[]): string {
     const dimensions = this.arrayShape(value)
     // PostgreSQL has no empty sub-arrays ('{{}}' is malformed): any empty dimension means the empty array.
@@ -338,7 +361,7 @@ class Serializer {
       if (Array.isArray(element) !== holdsArrays) {
         return this.fail(`ragged array: depth ${depth} mixes arrays and single values`, 'array', ARRAY_ACCEPTED)
       }
-      if (i > 0) text += ','
+      if (i > 0) text += this.delimiter
       text += holdsArrays ? this.arrayLevel(element as unknown[], depth + 1, dimensions) : this.element(element)
     }
     this.ancestors.pop()
@@ -346,6 +369,10 @@ class Serializer {
   }
 
   private element(element: unknown): string {
+    if (this.serializeElement !== undefined) {
+      // A codec's text may hold its own delimiter: always quoted.
+      return element === null || element === undefined ? 'NULL' : quoteText(this.serializeElement(element))
+    }
     const text = this.value(element)
     if (text === null) return 'NULL'
     return quoteArrayElement(text)
