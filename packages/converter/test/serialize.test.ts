@@ -221,6 +221,14 @@ describe('serializeParam: JSON', () => {
     expect(conversionError(() => serializeParam({ n: [Number.POSITIVE_INFINITY] })).message).toContain('JSON has no Infinity')
   })
 
+  it('refuses a NaN beside real nulls, and one that a toJSON() returns, naming it', () => {
+    expect(conversionError(() => serializeParam({ gone: null, list: [null, { n: Number.NaN }] })).message).toContain('JSON has no NaN')
+    expect(conversionError(() => serializeParam({ at: null, v: { toJSON: () => Number.NEGATIVE_INFINITY } })).message).toContain(
+      'JSON has no -Infinity',
+    )
+    expect(serializeParam({ gone: null, note: 'nullable', list: [null] })).toBe('{"gone":null,"note":"nullable","list":[null]}')
+  })
+
   it('refuses a circular object instead of overflowing the stack', () => {
     const node: Record<string, unknown> = { name: 'a' }
     node.self = node
@@ -426,7 +434,74 @@ describe('serializeParams', () => {
   })
 })
 
+/** What a Date was written as before the hand-written formatter: toISOString, re-cut for PostgreSQL's years. */
+function isoReference(date: Date): string {
+  const year = date.getUTCFullYear()
+  if (year >= 1 && year <= 9999) return `${date.toISOString().slice(0, -1)}+00:00`
+  const shown = String(year <= 0 ? 1 - year : year).padStart(4, '0')
+  return `${shown}${date
+    .toISOString()
+    .replace(/^[+-]?\d+/, '')
+    .slice(0, -1)}+00:00${year <= 0 ? ' BC' : ''}`
+}
+
+/** JSON text checked value by value while it is written: the text the serialiser must send, or `'refused'`. */
+function checkedJsonReference(value: unknown): string {
+  try {
+    const text = JSON.stringify(value, (_key, inner: unknown) => {
+      if (typeof inner === 'bigint' || (typeof inner === 'number' && !Number.isFinite(inner))) throw new Error('not JSON')
+      return inner
+    })
+    return text === undefined ? 'refused' : text
+  } catch {
+    return 'refused'
+  }
+}
+
 describe('serializeParam: properties', () => {
+  it('writes every Date a Date can hold as the toISOString-based text did, BC and years past 9999 included', () => {
+    const edges = [-8.64e15, 8.64e15, 0, -62135596800000, -62135596800001, 253402300799999, 253402300800000, -62198755200000]
+    for (const time of edges) expect(serializeParam(new Date(time))).toBe(isoReference(new Date(time)))
+    fc.assert(
+      fc.property(fc.date({ noInvalidDate: true }), (date) => {
+        expect(serializeParam(date)).toBe(isoReference(date))
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
+  it('sends JSON exactly when a value-by-value check would, and the same text', () => {
+    const value = fc.anything({
+      withBigInt: true,
+      withDate: true,
+      withNullPrototype: true,
+      withBoxedValues: true,
+      withMap: true,
+      withSet: true,
+      withSparseArray: true,
+      withTypedArray: true,
+      withObjectString: true,
+      withUnicodeString: true,
+      values: [fc.double(), fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, undefined, null, 'null', -0)],
+    })
+    fc.assert(
+      fc.property(value, (input) => {
+        const expected = checkedJsonReference(input)
+        let actual: string
+        try {
+          actual = serializeParam(input, 1, { hint: 'jsonb' }) as string
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConversionError)
+          actual = 'refused'
+        }
+        // A string is JSON text already; null and undefined are SQL NULL: the hint sends neither through JSON.
+        if (typeof input === 'string' || input === null || input === undefined) return
+        expect(actual).toBe(expected)
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
   it('writes any array of strings so that the array parser reads the same strings back', () => {
     fc.assert(
       fc.property(fc.array(fc.option(fc.string({ unit: 'grapheme' }), { nil: null })), (values) => {
