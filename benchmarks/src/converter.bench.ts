@@ -1,7 +1,12 @@
-// pnpm bench converter: parse throughput of @tessera/converter vs pg-types (what node-postgres uses) on the same inputs.
-import { createTypeRegistry, OIDS } from '@tessera/converter'
+// pnpm bench converter: parse throughput of @tessera/converter vs pg-types (what node-postgres uses) on the same inputs,
+// and parameter serialisation vs node-postgres' own prepareValue.
+import { createRequire } from 'node:module'
+import { createTypeRegistry, OIDS, serializeParam, serializeParams } from '@tessera/converter'
 import pgTypes from 'pg-types'
 import { compare, consume, type GroupResult, writeReport } from './harness'
+
+// node-postgres' per-value parameter preparation (what client.query runs on each value); absent from its type declarations.
+const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils') as { prepareValue: (value: unknown) => unknown }
 
 const ours = createTypeRegistry()
 const oursString = createTypeRegistry({ int8: 'string' })
@@ -66,12 +71,58 @@ for (const input of inputs) {
   groups.push(await compare(`${input.type}: ${input.values.length} values per op`, cases, { opsPerSample: 2_000, rounds: 100 }))
 }
 
+interface ParamInput {
+  title: string
+  values: unknown[]
+}
+
+const paramInputs: ParamInput[] = [
+  {
+    title: 'Date parameters: 100 per op',
+    values: Array.from({ length: 100 }, (_, i) => new Date(Date.UTC(2024, 0, 1) + i * 3_723_456_789)),
+  },
+  {
+    title: 'JSON object parameters: 100 per op',
+    values: Array.from({ length: 100 }, (_, i) => ({ id: i, name: `user ${i}`, tags: ['a', 'b'], nested: { ok: true, score: i / 7 } })),
+  },
+  {
+    title: 'JSON object parameters with a null field: 100 per op',
+    values: Array.from({ length: 100 }, (_, i) => ({ id: i, name: `user ${i}`, deletedAt: null, tags: ['a', 'b'] })),
+  },
+]
+
+for (const input of paramInputs) {
+  groups.push(
+    await compare(
+      input.title,
+      [
+        {
+          name: 'pg prepareValue',
+          fn: () => {
+            for (const v of input.values) consume(prepareValue(v))
+          },
+        },
+        {
+          name: '@tessera/converter serializeParam',
+          fn: () => {
+            for (const v of input.values) consume(serializeParam(v))
+          },
+        },
+        { name: '@tessera/converter serializeParams', fn: () => consume(serializeParams(input.values)) },
+      ],
+      { opsPerSample: 200, rounds: 100 },
+    ),
+  )
+}
+
 writeReport(
   'converter',
-  'Text-format parse throughput on identical inputs: `@tessera/converter` parsers against `pg-types` 2 (the parsers node-postgres installs by default). Goal: not slower on each type.',
+  "Text-format parse throughput on identical inputs: `@tessera/converter` parsers against `pg-types` 2 (the parsers node-postgres installs by default), and parameter serialisation against node-postgres' `prepareValue`. Goal: not slower on each type.",
   groups,
   [
     "int8: pg-types returns the text unchanged (a string), so the like-for-like row is our `int8: 'string'` policy. Our default is `'bigint'` (exact numbers), which pays for `BigInt()` itself; compare it with the `pg-types + BigInt()` row.",
     'timestamptz: both return a `Date`; ours parses the fields by hand instead of going through a regular expression and `new Date(string)`.',
+    "Date parameters: pg writes the Date in the process' local time zone, ours in UTC, both field by field with padded integers.",
+    'JSON parameters: pg calls `JSON.stringify`; ours also refuses what JSON cannot hold (bigint, NaN, ±Infinity, cycles) and the objects it would silently mangle (Map, Set, iterators…). The checks run around one plain `JSON.stringify`: a walk for NaN/±Infinity only when the text holds `null`, a value-by-value pass only to name a refused value.',
   ],
 )

@@ -37,6 +37,7 @@ import {
   parseText,
   parseVector,
 } from './parsers/scalar'
+import { serializeArrayWith } from './serialize'
 
 /** Turns PostgreSQL's text for one value into a JavaScript value. Never called for SQL NULL. */
 export type TextParser = (text: string) => unknown
@@ -175,11 +176,16 @@ function validatePolicies(policies: TypePolicies): ResolvedTypePolicies {
   return resolved
 }
 
-/** The array parser for an element parser: text[] keeps elements as they are. */
+/** The array codec for an element codec: text[] keeps elements as they are; a codec that writes its own text writes its arrays' elements. */
 function arrayCodecOf(element: Codec): Codec {
   const parse = element.parse === parseText ? undefined : (element.parse as ElementParser)
   const delimiter = element.delimiter ?? ','
-  return { parse: (text) => parseArray(text, parse, delimiter) }
+  const codec: Codec = { parse: (text) => parseArray(text, parse, delimiter) }
+  if (element.serialize !== undefined) {
+    const serializeElement = element.serialize.bind(element)
+    codec.serialize = (value) => serializeArrayWith(value, serializeElement, delimiter)
+  }
+  return codec
 }
 
 function rangeCodecOf(bound: TextParser): Codec {

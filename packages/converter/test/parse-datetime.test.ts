@@ -1,4 +1,5 @@
 import { ConversionError } from '@tessera/core'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createTypeRegistry, formatIsoInterval, OIDS, parseInterval, type TypeRegistry } from '../src/index'
 
@@ -129,5 +130,78 @@ describe('intervals', () => {
 
   it('rejects the sql_standard style, naming the styles it reads', () => {
     expect(() => parse('interval', '1-2 3 4:05:06')).toThrow(/IntervalStyle 'postgres'/)
+  })
+
+  it("reads postgres_verbose's '@ 0' as a zero interval", () => {
+    expect(parseInterval('@ 0')).toEqual(zero)
+  })
+
+  it('reads the postgres_verbose forms PostgreSQL 15 writes', () => {
+    expect(parseInterval('@ 1 year 2 mons 3 days 4 hours 5 mins 6 secs ago')).toEqual(parseInterval('-1 years -2 mons -3 days -04:05:06'))
+    expect(parseInterval('@ 1 min')).toEqual({ ...zero, minutes: 1 })
+    expect(parseInterval('@ 1 day -1 sec ago')).toEqual({ ...zero, days: -1, seconds: 1 })
+    expect(parseInterval('@ 0.5 secs ago')).toEqual({ ...zero, milliseconds: -500 })
+    expect(parseInterval('@ 10 mons -3 days -4 hours -5 mins -6 secs ago')).toEqual(parseInterval('-10 mons +3 days 04:05:06'))
+  })
+
+  it('refuses malformed interval text with a ConversionError naming the text and the accepted styles', () => {
+    for (const text of [
+      '00:00:00-5',
+      '',
+      '@',
+      '@ 0 ago',
+      'ago',
+      '1',
+      '1 fortnight',
+      'x years',
+      '1e3 days',
+      '0x10 days',
+      'Infinity years',
+      '1 day ago',
+      '1 day @',
+      '1:2',
+      '00:00:0a',
+      '-:00:00',
+      'P',
+      'PT',
+      'P1Y2',
+      'PT1.2.3S',
+      'P-Y',
+    ]) {
+      let thrown: unknown
+      try {
+        parseInterval(text)
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown, text).toBeInstanceOf(ConversionError)
+      expect((thrown as ConversionError).value).toBe(text)
+      expect((thrown as ConversionError).message).toContain(`${JSON.stringify(text)} to interval`)
+      expect((thrown as ConversionError).message).toMatch(/accepted: IntervalStyle 'postgres'.*'postgres_verbose'.*'iso_8601'/)
+    }
+  })
+
+  it('never returns a field that is not a finite number: it reads the text or throws a ConversionError', () => {
+    const token = fc.constantFrom('@', 'ago', '0', '1', '-2', '+3', '0.5', '.5', '1.', 'year', 'mons', 'days', 'hour', 'mins', 'secs')
+    const clockish = fc.stringMatching(/^[+-]?[0-9]{0,3}(:[0-9.+-]{0,3}){0,3}$/)
+    const isoish = fc.stringMatching(/^P[-+.0-9YMWDTHS]{0,12}$/)
+    const text = fc.oneof(
+      fc.array(fc.oneof(token, clockish), { maxLength: 8 }).map((parts) => parts.join(' ')),
+      isoish,
+      fc.string(),
+    )
+    fc.assert(
+      fc.property(text, (input) => {
+        let interval: Record<string, number>
+        try {
+          interval = parseInterval(input) as unknown as Record<string, number>
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConversionError)
+          return
+        }
+        for (const value of Object.values(interval)) expect(Number.isFinite(value), `${input} → ${JSON.stringify(interval)}`).toBe(true)
+      }),
+      { numRuns: 2_000 },
+    )
   })
 })

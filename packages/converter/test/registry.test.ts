@@ -140,26 +140,63 @@ describe('pgTypesFor', () => {
 })
 
 describe('postgresJsTypesFor', () => {
-  it("produces postgres.js' types option: one entry per OID with from and parse", () => {
+  it("produces postgres.js' types option: one entry per OID with to, from, parse and serialize", () => {
     const types = postgresJsTypesFor(createTypeRegistry())
     const int8 = types[`tessera_${OIDS.int8}`]
-    expect(int8).toMatchObject({ from: [OIDS.int8] })
+    expect(int8).toMatchObject({ to: OIDS.int8, from: [OIDS.int8] })
     expect(int8?.parse('7')).toBe(7n)
-    expect(int8).not.toHaveProperty('serialize')
+    expect(int8?.serialize(7n)).toBe('7')
     expect(types[`tessera_${OIDS._timestamptz}`]?.parse('{infinity}')).toEqual([Number.POSITIVE_INFINITY])
     for (const [name, entry] of Object.entries(types)) {
       expect(name).toMatch(/^tessera_\d+$/)
-      expect(entry.from).toHaveLength(1)
+      expect(entry.from).toEqual([entry.to])
       expect(typeof entry.parse).toBe('function')
+      expect(typeof entry.serialize).toBe('function')
     }
   })
 
-  it('adds to and serialize for codecs that can serialise', () => {
+  it("replaces every converter postgres.js has of its own, the 'unknown' OID 0 included", () => {
+    const types = postgresJsTypesFor(createTypeRegistry())
+    for (const oid of [0, 16, 17, 21, 23, 25, 26, 114, 700, 701, 1082, 1114, 1184, 3802]) expect(types[`tessera_${oid}`]?.to).toBe(oid)
+  })
+
+  it('serialises with the type known: JSON text stays one JSON value, json[] elements are one JSON text each', () => {
+    const types = postgresJsTypesFor(createTypeRegistry())
+    const serialize = (oid: number, value: unknown) => types[`tessera_${oid}`]?.serialize(value)
+    expect(serialize(OIDS.jsonb, '{"a":1}')).toBe('{"a":1}')
+    expect(serialize(OIDS.json, { a: 1 })).toBe('{"a":1}')
+    expect(serialize(OIDS.jsonb, [1, 2])).toBe('[1,2]')
+    expect(serialize(OIDS._json, [[1, 2], 'a'])).toBe('{"[1,2]","\\"a\\""}')
+    expect(serialize(OIDS._int4, [[1, 2]])).toBe('{{1,2}}')
+    expect(serialize(OIDS.timestamptz, new Date(0))).toBe('1970-01-01T00:00:00.000+00:00')
+    expect(() => serialize(OIDS.int4, 4.2)).toThrow(ConversionError)
+    expect(() => serialize(OIDS.text, { toPostgres: () => null })).toThrow(/SQL NULL/)
+  })
+
+  it("adds to and serialize for codecs that can serialise, and writes their arrays' elements with it", () => {
     const registry = createTypeRegistry()
-    registry.register(90_020, { parse: (text) => text.split('.'), serialize: (value) => (value as string[]).join('.') })
-    const entry = postgresJsTypesFor(registry).tessera_90020
+    registry.register(
+      90_020,
+      { parse: (text) => text.split('.'), serialize: (value) => (value as string[]).join('.') },
+      { arrayOid: 90_021 },
+    )
+    const types = postgresJsTypesFor(registry)
+    const entry = types.tessera_90020
     expect(entry?.to).toBe(90_020)
-    expect(entry?.serialize?.(['a', 'b'])).toBe('a.b')
+    expect(entry?.serialize(['a', 'b'])).toBe('a.b')
+    expect(types.tessera_90021?.parse('{a.b,NULL}')).toEqual([['a', 'b'], null])
+  })
+
+  it("writes the elements of a serialising codec's arrays with that codec, nested arrays being dimensions", () => {
+    const registry = createTypeRegistry()
+    const pair = { parse: (text: string) => text.split('|'), serialize: (value: unknown) => Object.values(value as object).join('|') }
+    registry.register(90_030, pair, { arrayOid: 90_031 })
+    const array = postgresJsTypesFor(registry).tessera_90031
+    expect(array?.serialize([{ x: 'a', y: 'b,c' }, null, { x: '"', y: '\\' }])).toBe('{"a|b,c",NULL,"\\"|\\\\"}')
+    expect(array?.serialize([[{ x: 1, y: 2 }], [{ x: 3, y: 4 }]])).toBe('{{"1|2"},{"3|4"}}')
+    expect(array?.parse('{"a|b,c",NULL,"\\"|\\\\"}')).toEqual([['a', 'b,c'], null, ['"', '\\']])
+    expect(() => array?.serialize({ x: 1 })).toThrow(ConversionError)
+    expect(array?.serialize('{"1|2"}')).toBe('{"1|2"}')
   })
 
   it('surfaces parser errors as ConversionError', () => {

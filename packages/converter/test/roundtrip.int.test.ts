@@ -421,6 +421,51 @@ describe('round trip through PostgreSQL', () => {
   )
 })
 
+describe('interval styles', () => {
+  const edges = [
+    normaliseInterval(0, 0, 0),
+    normaliseInterval(0, 0, 60_000_000),
+    normaliseInterval(14, 3, 14_706_000_000),
+    normaliseInterval(-14, -3, -14_706_789_000),
+    normaliseInterval(-10, 3, 14_706_000_000),
+    normaliseInterval(0, -1, 1_000_000),
+    normaliseInterval(0, 0, -500_000),
+    normaliseInterval(0, 0, 1),
+  ]
+
+  it.each(['postgres', 'postgres_verbose', 'iso_8601'])('reads every interval the server writes in IntervalStyle %s', async (style) => {
+    const own = await connect(createTypeRegistry())
+    try {
+      await own.query(`SET IntervalStyle = ${style}`)
+      for (const value of edges) expect(await select('interval', value, own), JSON.stringify(value)).toEqual(value)
+      await fc.assert(
+        fc.asyncProperty(interval, async (value) => {
+          expect(await select('interval', value, own)).toEqual(value)
+        }),
+        { numRuns: RUNS },
+      )
+    } finally {
+      await own.end()
+    }
+  })
+
+  it("reads postgres_verbose's '@ 0' and '… ago' text as the server writes it", async () => {
+    const own = await connect(createTypeRegistry())
+    try {
+      await own.query('SET IntervalStyle = postgres_verbose')
+      const { rows } = await own.query(
+        "SELECT '0'::interval::text AS zero_text, '0'::interval AS zero, '-1 year -2 mons -3 days -04:05:06'::interval::text AS ago_text, '-1 year -2 mons -3 days -04:05:06'::interval AS ago",
+      )
+      expect(rows[0].zero_text).toBe('@ 0')
+      expect(rows[0].zero).toEqual(normaliseInterval(0, 0, 0))
+      expect(rows[0].ago_text).toBe('@ 1 year 2 mons 3 days 4 hours 5 mins 6 secs ago')
+      expect(rows[0].ago).toEqual(normaliseInterval(-14, -3, -14_706_000_000))
+    } finally {
+      await own.end()
+    }
+  })
+})
+
 describe('non-default policies against PostgreSQL', () => {
   const policies: TypePolicies = {
     int8: 'number',

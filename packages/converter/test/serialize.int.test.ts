@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PG_URL, uniqueName } from '../../../tooling/test-services/env'
-import { Range, serializeParam, serializeParams } from '../src/index'
+import { createTypeRegistry, pgTypesFor, Range, serializeParam, serializeParams } from '../src/index'
 
 const schema = uniqueName('serialize')
 let client: pg.Client
@@ -179,6 +179,40 @@ describe('serialised parameters read back by PostgreSQL 15', () => {
     const text = serializeParam([1, 'two', { three: 3 }], 1, { hint: 'jsonb' })
     const result = await client.query<{ j: unknown }>('SELECT $1::jsonb AS j', [text])
     expect(result.rows[0]?.j).toEqual([1, 'two', { three: 3 }])
+  })
+
+  it('sends json[] and jsonb[] elements that are arrays, strings and objects as one JSON value each', async () => {
+    const values = [[1, 2], 'a "quoted", {braced} \\ string', { a: [null] }, [], 'NULL', null, 0, true]
+    const types = pgTypesFor(createTypeRegistry())
+    for (const hint of ['json[]', 'jsonb[]']) {
+      const result = await client.query<{ back: unknown[]; dims: number; kinds: string }>({
+        text: `SELECT $1::${hint} AS back, array_ndims($1::${hint}) AS dims,
+                      (SELECT string_agg(coalesce(${hint.slice(0, -2)}_typeof(e), 'SQL NULL'), ',') FROM unnest($1::${hint}) e) AS kinds`,
+        values: [serializeParam(values, 1, { hint })],
+        types,
+      })
+      expect(result.rows[0]).toEqual({ back: values, dims: 1, kinds: 'array,string,object,array,string,SQL NULL,number,boolean' })
+    }
+  })
+
+  it('round-trips any list of JSON values through a jsonb[] parameter', async () => {
+    const types = pgTypesFor(createTypeRegistry())
+    // PostgreSQL text cannot hold NUL, and JSON has no -0.
+    const json = fc
+      .jsonValue()
+      .filter((value) => !JSON.stringify(value).includes('\\u0000'))
+      .map((value) => JSON.parse(JSON.stringify(value)) as unknown)
+    await fc.assert(
+      fc.asyncProperty(fc.array(json, { maxLength: 5 }), async (values) => {
+        const result = await client.query({
+          text: 'SELECT $1::jsonb[] AS back',
+          values: [serializeParam(values, 1, { hint: 'jsonb[]' })],
+          types,
+        })
+        expect(result.rows[0].back).toEqual(values)
+      }),
+      { numRuns: 100 },
+    )
   })
 
   it('sends ranges that the server reads as the same range', async () => {

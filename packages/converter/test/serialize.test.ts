@@ -1,7 +1,7 @@
 import { ConversionError, isTesseraError } from '@tessera/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { parseArray, Range, serializeParam, serializeParams } from '../src/index'
+import { createTypeRegistry, OIDS, parseArray, Range, serializeParam, serializeParams } from '../src/index'
 
 /** Runs `fn`, which must throw a ConversionError, and returns it. */
 function conversionError(fn: () => unknown): ConversionError {
@@ -221,6 +221,14 @@ describe('serializeParam: JSON', () => {
     expect(conversionError(() => serializeParam({ n: [Number.POSITIVE_INFINITY] })).message).toContain('JSON has no Infinity')
   })
 
+  it('refuses a NaN beside real nulls, and one that a toJSON() returns, naming it', () => {
+    expect(conversionError(() => serializeParam({ gone: null, list: [null, { n: Number.NaN }] })).message).toContain('JSON has no NaN')
+    expect(conversionError(() => serializeParam({ at: null, v: { toJSON: () => Number.NEGATIVE_INFINITY } })).message).toContain(
+      'JSON has no -Infinity',
+    )
+    expect(serializeParam({ gone: null, note: 'nullable', list: [null] })).toBe('{"gone":null,"note":"nullable","list":[null]}')
+  })
+
   it('refuses a circular object instead of overflowing the stack', () => {
     const node: Record<string, unknown> = { name: 'a' }
     node.self = node
@@ -366,6 +374,43 @@ describe('serializeParam: type hints', () => {
     expect(serializeParam('{"a":1}', 1, { hint: 'jsonb' })).toBe('{"a":1}')
   })
 
+  it('sends each element of a json[] or jsonb[] parameter as one JSON text, arrays and strings included', () => {
+    expect(serializeParam([[1, 2], [3]], 1, { hint: 'jsonb[]' })).toBe('{"[1,2]","[3]"}')
+    expect(serializeParam(['a', 'b "c"', 'x,y'], 1, { hint: 'json[]' })).toBe('{"\\"a\\"","\\"b \\\\\\"c\\\\\\"\\"","\\"x,y\\""}')
+    expect(serializeParam([{ a: 1 }, 1, true, null, undefined], 1, { hint: '_jsonb' })).toBe('{"{\\"a\\":1}","1","true",NULL,NULL}')
+    expect(serializeParam([{ toJSON: () => null }], 1, { hint: 'JSON[]' })).toBe('{"null"}')
+    expect(serializeParam([], 1, { hint: '_json' })).toBe('{}')
+  })
+
+  it('sends a string for a json[] hint as it is (array literal text)', () => {
+    expect(serializeParam('{"[1]"}', 1, { hint: 'jsonb[]' })).toBe('{"[1]"}')
+    expect(serializeParam(null, 1, { hint: 'jsonb[]' })).toBeNull()
+  })
+
+  it('refuses a json[] parameter that is not an array, has holes, or holds what JSON cannot', () => {
+    const notArray = conversionError(() => serializeParam({ a: 1 }, 2, { hint: 'jsonb[]' }))
+    expect(notArray.position).toBe(2)
+    expect(notArray.target).toBe('jsonb[]')
+    expect(notArray.message).toContain('accepted: an array of JSON values')
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    expect(conversionError(() => serializeParam([1, , 2], 1, { hint: 'json[]' })).message).toContain('index 1 is a hole')
+    expect(conversionError(() => serializeParam([{ n: 1n }], 1, { hint: 'json[]' })).message).toContain('bigint')
+    const loop: unknown[] = []
+    loop.push(loop)
+    expect(conversionError(() => serializeParam(loop, 1, { hint: 'jsonb[]' })).message).toContain('circular')
+  })
+
+  it('writes any list of JSON values for jsonb[] so that the registry reads the same list back', () => {
+    const parse = createTypeRegistry().getParser(OIDS._jsonb)
+    // JSON has no -0: it reads back as 0.
+    const json = fc.jsonValue().map((value) => JSON.parse(JSON.stringify(value)) as unknown)
+    fc.assert(
+      fc.property(fc.array(json, { maxLength: 6 }), (values) => {
+        expect(parse(serializeParam(values, 1, { hint: 'jsonb[]' }) as string)).toEqual(values)
+      }),
+    )
+  })
+
   it('ignores hints it does not know', () => {
     expect(serializeParam(4.2, 1, { hint: 'float8' })).toBe('4.2')
   })
@@ -389,7 +434,74 @@ describe('serializeParams', () => {
   })
 })
 
+/** What a Date was written as before the hand-written formatter: toISOString, re-cut for PostgreSQL's years. */
+function isoReference(date: Date): string {
+  const year = date.getUTCFullYear()
+  if (year >= 1 && year <= 9999) return `${date.toISOString().slice(0, -1)}+00:00`
+  const shown = String(year <= 0 ? 1 - year : year).padStart(4, '0')
+  return `${shown}${date
+    .toISOString()
+    .replace(/^[+-]?\d+/, '')
+    .slice(0, -1)}+00:00${year <= 0 ? ' BC' : ''}`
+}
+
+/** JSON text checked value by value while it is written: the text the serialiser must send, or `'refused'`. */
+function checkedJsonReference(value: unknown): string {
+  try {
+    const text = JSON.stringify(value, (_key, inner: unknown) => {
+      if (typeof inner === 'bigint' || (typeof inner === 'number' && !Number.isFinite(inner))) throw new Error('not JSON')
+      return inner
+    })
+    return text === undefined ? 'refused' : text
+  } catch {
+    return 'refused'
+  }
+}
+
 describe('serializeParam: properties', () => {
+  it('writes every Date a Date can hold as the toISOString-based text did, BC and years past 9999 included', () => {
+    const edges = [-8.64e15, 8.64e15, 0, -62135596800000, -62135596800001, 253402300799999, 253402300800000, -62198755200000]
+    for (const time of edges) expect(serializeParam(new Date(time))).toBe(isoReference(new Date(time)))
+    fc.assert(
+      fc.property(fc.date({ noInvalidDate: true }), (date) => {
+        expect(serializeParam(date)).toBe(isoReference(date))
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
+  it('sends JSON exactly when a value-by-value check would, and the same text', () => {
+    const value = fc.anything({
+      withBigInt: true,
+      withDate: true,
+      withNullPrototype: true,
+      withBoxedValues: true,
+      withMap: true,
+      withSet: true,
+      withSparseArray: true,
+      withTypedArray: true,
+      withObjectString: true,
+      withUnicodeString: true,
+      values: [fc.double(), fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, undefined, null, 'null', -0)],
+    })
+    fc.assert(
+      fc.property(value, (input) => {
+        const expected = checkedJsonReference(input)
+        let actual: string
+        try {
+          actual = serializeParam(input, 1, { hint: 'jsonb' }) as string
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConversionError)
+          actual = 'refused'
+        }
+        // A string is JSON text already; null and undefined are SQL NULL: the hint sends neither through JSON.
+        if (typeof input === 'string' || input === null || input === undefined) return
+        expect(actual).toBe(expected)
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
   it('writes any array of strings so that the array parser reads the same strings back', () => {
     fc.assert(
       fc.property(fc.array(fc.option(fc.string({ unit: 'grapheme' }), { nil: null })), (values) => {

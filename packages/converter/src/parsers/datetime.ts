@@ -155,48 +155,66 @@ export interface Interval {
 }
 
 const INTERVAL_ACCEPTED =
-  "IntervalStyle 'postgres' ('1 year 2 mons 3 days 04:05:06.789'), 'postgres_verbose' or 'iso_8601' ('P1Y2M3DT4H5M6.789S')"
+  "IntervalStyle 'postgres' ('1 year 2 mons 3 days 04:05:06.789'), 'postgres_verbose' ('@ 1 year 2 mons 3 days 4 hours " +
+  "5 mins 6.789 secs ago', '@ 0') or 'iso_8601' ('P1Y2M3DT4H5M6.789S')"
+
+/** A number as interval text writes one: `6`, `-6`, `+3`, `6.789`. No exponent, hex, `Infinity` or empty text. */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/
+
+/** `[-+]HH:MM:SS[.ffffff]`; hours may exceed 24 and have more digits. */
+const CLOCK = /^([+-]?)(\d+):(\d+):(\d+(?:\.\d*)?)$/
 
 function badInterval(text: string): ConversionError {
   return new ConversionError({ value: text, target: 'interval', reason: 'malformed interval text', accepted: INTERVAL_ACCEPTED })
 }
 
-/** interval text in IntervalStyle `postgres` (the default), `postgres_verbose` or `iso_8601` → {@link Interval}. */
+/** The number `part` writes, or a ConversionError naming the whole text: `+part` would read '' as 0 and '-5x' as NaN. */
+function decimal(part: string, text: string): number {
+  const value = +part
+  if (!DECIMAL.test(part) || !Number.isFinite(value)) throw badInterval(text)
+  return value
+}
+
+function zeroInterval(): Interval {
+  return { years: 0, months: 0, days: 0, hours: 0, minutes: 0, seconds: 0, milliseconds: 0 }
+}
+
+/**
+ * interval text in IntervalStyle `postgres` (the default), `postgres_verbose` or `iso_8601` → {@link Interval}.
+ * @throws ConversionError for any other text, naming it and the styles accepted
+ */
 export function parseInterval(text: string): Interval {
-  const result: Interval = { years: 0, months: 0, days: 0, hours: 0, minutes: 0, seconds: 0, milliseconds: 0 }
+  const result = zeroInterval()
   if (text.charCodeAt(0) === 80) return parseIsoInterval(text, result)
+  // postgres_verbose writes a zero interval as a bare number, the one place a number has no unit.
+  if (text === '@ 0') return result
   const parts = text.split(' ')
-  let i = 0
-  let ago = false
-  while (i < parts.length) {
+  const isVerbose = parts[0] === '@'
+  // 'ago' (verbose only) ends the text and negates every field.
+  const isAgo = isVerbose && parts.length > 2 && parts[parts.length - 1] === 'ago'
+  const end = isAgo ? parts.length - 1 : parts.length
+  let components = 0
+  for (let i = isVerbose ? 1 : 0; i < end; i++) {
     const part = parts[i] as string
-    if (part === '@' || part === '') {
-      i++
-      continue
-    }
-    if (part === 'ago') {
-      ago = true
-      i++
-      continue
-    }
+    if (part === '') continue
+    components++
     if (part.includes(':')) {
       readClock(part, result, text)
-      i++
       continue
     }
     const unit = parts[i + 1]
-    if (unit === undefined || Number.isNaN(+part)) throw badInterval(text)
-    addUnit(result, unit, part, text)
-    i += 2
+    if (unit === undefined || i + 1 >= end) throw badInterval(text)
+    addUnit(result, unit, decimal(part, text), part, text)
+    i++
   }
-  if (ago) {
+  if (components === 0) throw badInterval(text)
+  if (isAgo) {
     for (const key of Object.keys(result) as (keyof Interval)[]) result[key] = result[key] === 0 ? 0 : -result[key]
   }
   return result
 }
 
-function addUnit(result: Interval, unit: string, amount: string, text: string): void {
-  const value = +amount
+function addUnit(result: Interval, unit: string, value: number, amount: string, text: string): void {
   switch (unit) {
     case 'year':
     case 'years':
@@ -228,7 +246,7 @@ function addUnit(result: Interval, unit: string, amount: string, text: string): 
   }
 }
 
-/** Splits `-6.789123` into seconds -6 and milliseconds -789.123, both with the sign of the whole. */
+/** Splits `-6.789123` (already checked to be a decimal) into seconds -6 and milliseconds -789.123, both with the sign of the whole. */
 function setSeconds(result: Interval, text: string): void {
   const negative = text.charCodeAt(0) === 45
   const unsigned = negative || text.charCodeAt(0) === 43 ? text.slice(1) : text
@@ -241,27 +259,26 @@ function setSeconds(result: Interval, text: string): void {
   result.milliseconds = micros === 0 ? 0 : (sign * micros) / 1000
 }
 
-/** `[-+]HH:MM:SS[.ffffff]`; hours may exceed 24 and have more digits. */
+/** `[-+]HH:MM:SS[.ffffff]`; the sign applies to every field. */
 function readClock(clock: string, result: Interval, text: string): void {
-  const negative = clock.charCodeAt(0) === 45
-  const start = negative || clock.charCodeAt(0) === 43 ? 1 : 0
-  const first = clock.indexOf(':', start)
-  const second = clock.indexOf(':', first + 1)
-  if (second < 0) throw badInterval(text)
-  const hours = +clock.slice(start, first)
-  const minutes = +clock.slice(first + 1, second)
-  if (Number.isNaN(hours) || Number.isNaN(minutes)) throw badInterval(text)
-  const sign = negative ? -1 : 1
-  result.hours = hours === 0 ? 0 : sign * hours
-  result.minutes = minutes === 0 ? 0 : sign * minutes
-  setSeconds(result, (negative ? '-' : '') + clock.slice(second + 1))
+  const match = CLOCK.exec(clock)
+  if (match === null) throw badInterval(text)
+  const [, sign, hoursText, minutesText, secondsText] = match as unknown as [string, string, string, string, string]
+  const hours = decimal(hoursText, text)
+  const minutes = decimal(minutesText, text)
+  decimal(secondsText, text)
+  const negative = sign === '-'
+  result.hours = hours === 0 ? 0 : negative ? -hours : hours
+  result.minutes = minutes === 0 ? 0 : negative ? -minutes : minutes
+  setSeconds(result, negative ? `-${secondsText}` : secondsText)
 }
 
 function parseIsoInterval(text: string, result: Interval): Interval {
   let inTime = false
+  let components = 0
   let i = 1
   while (i < text.length) {
-    if (text.charCodeAt(i) === 84) {
+    if (text.charCodeAt(i) === 84 && !inTime) {
       inTime = true
       i++
       continue
@@ -270,8 +287,7 @@ function parseIsoInterval(text: string, result: Interval): Interval {
     let c = text.charCodeAt(j)
     while (c === 45 || c === 43 || c === 46 || (c >= 48 && c <= 57)) c = text.charCodeAt(++j)
     const number = text.slice(i, j)
-    const value = +number
-    if (j === i || Number.isNaN(value)) throw badInterval(text)
+    const value = decimal(number, text)
     const unit = text[j]
     if (unit === 'Y' && !inTime) result.years = value
     else if (unit === 'M' && !inTime) result.months = value
@@ -281,8 +297,11 @@ function parseIsoInterval(text: string, result: Interval): Interval {
     else if (unit === 'M' && inTime) result.minutes = value
     else if (unit === 'S' && inTime) setSeconds(result, number)
     else throw badInterval(text)
+    components++
     i = j + 1
   }
+  // 'P' and 'PT' alone say nothing (PostgreSQL writes a zero interval as 'PT0S'); weeks can add up past a double.
+  if (components === 0 || !Number.isFinite(result.days)) throw badInterval(text)
   return result
 }
 
