@@ -2,6 +2,6 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'tooling/provider-conformance'],
+    projects: ['packages/*', 'tooling/provider-conformance', 'tooling/test-services'],
   },
 })

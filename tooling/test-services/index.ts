@@ -1,0 +1,14 @@
+/**
+ * The services and helpers tests share: the test servers' URLs (`PG_URL`, `REDIS_URL`), unique names, a
+ * deferred, free ports, a fault-injecting TCP proxy and a PgBouncer. Every server and process started here is
+ * stopped by its handle, and at the latest when the test process exits.
+ */
+export type { Deferred } from './deferred'
+export { deferred } from './deferred'
+export { type Endpoint, endpointOf, urlThrough } from './endpoint'
+export { PG_URL, REDIS_URL, uniqueName } from './env'
+export { freePort } from './free-port'
+export { type OwnedProcess, type OwnedProcessOptions, osUser, type ProcessExit, spawnOwnedProcess } from './owned-process'
+export { type PgBouncer, type PgBouncerOptions, type PgBouncerPoolMode, startPgBouncer } from './pgbouncer'
+export { ensureServices } from './services'
+export { type ProxyMode, startTcpProxy, type TcpProxy, type TcpProxyOptions } from './tcp-proxy'
