@@ -6,6 +6,7 @@ import { describeErrors } from './errors'
 import { describeFaults } from './faults'
 import { describeHooks } from './hooks'
 import { describeListen } from './listen'
+import { describeNetworkFaults } from './network-faults'
 import { describeNotices } from './notices'
 import { describeClose, describePool } from './pool-close'
 import { describeQueries } from './queries'
@@ -39,5 +40,6 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeClose(ctx)
     describeHooks(ctx)
     describeFaults(ctx)
+    describeNetworkFaults(ctx)
   })
 }

@@ -1,0 +1,93 @@
+import { isTesseraError, retry, TransactionResolutionUnknownError } from '@tessera/core'
+import { afterEach, describe, expect } from 'vitest'
+import { endpointOf, PG_URL, startTcpProxy, type TcpProxy } from '../../test-services/index'
+import type { ConformanceContext } from './context'
+import { settle } from './helpers'
+
+/** The bytes of a simple-protocol or extended-protocol COMMIT, as the client writes them. */
+const isCommit = (bytes: Buffer) => bytes.includes('COMMIT')
+
+/**
+ * Real network faults between the provider and the server, through a TCP proxy on loopback: a connection that stops
+ * forwarding (stall), and a COMMIT that reaches the server whose reply is lost.
+ */
+export function describeNetworkFaults(ctx: ConformanceContext): void {
+  describe('network faults (through a TCP proxy)', () => {
+    let proxy: TcpProxy | undefined
+    afterEach(async () => {
+      await proxy?.close()
+      proxy = undefined
+    })
+
+    const openThroughProxy = async (options: Parameters<ConformanceContext['open']>[0] = {}) => {
+      proxy = await startTcpProxy({ target: endpointOf(PG_URL) })
+      return ctx.open({ connectionString: proxy.url(PG_URL), ...options })
+    }
+
+    ctx.test(
+      'health() behind a connection that stopped forwarding answers down within its deadline',
+      async () => {
+        const { provider } = await openThroughProxy({ pool: { max: 1 } })
+        expect((await provider.health()).status).toBe('up')
+        proxy!.setMode('stall')
+        const started = Date.now()
+        const report = await provider.health()
+        const tookMs = Date.now() - started
+        expect(report.status).toBe('down')
+        // Bounded, not a speed claim: the deadline is 5 s; a health() that waited on the network would never answer.
+        expect(tookMs).toBeLessThan(9_000)
+        proxy!.setMode('pass')
+      },
+      30_000,
+    )
+
+    ctx.test(
+      'a COMMIT whose reply is lost is TransactionResolutionUnknownError, never retryable: a retry loop writes once',
+      async () => {
+        const table = await ctx.createTable('id int PRIMARY KEY, note text')
+        const { provider } = await openThroughProxy({ pool: { max: 2 } })
+        await provider.query('SELECT 1')
+        const dropped = proxy!.dropReplyTo(isCommit)
+        let attempts = 0
+        const outcome = await settle(
+          retry(async () => {
+            attempts++
+            await provider.transaction(async (tx) => {
+              await tx.query(`INSERT INTO ${table} (id, note) VALUES (1, 'once')`)
+            })
+          }),
+        )
+        await dropped
+        expect(outcome.status).toBe('rejected')
+        const error = (outcome as { error: unknown }).error
+        expect(error).toBeInstanceOf(TransactionResolutionUnknownError)
+        expect(isTesseraError(error) && error.retryable).toBe(false)
+        expect(isTesseraError(error) && error.code).toBe('08007')
+        expect(attempts).toBe(1)
+        expect(await ctx.admin(`SELECT id, note FROM ${table}`)).toEqual([{ id: 1, note: 'once' }])
+      },
+      30_000,
+    )
+
+    ctx.test(
+      'a write outside a transaction whose reply is lost is TransactionResolutionUnknownError; a lost read is retried',
+      async () => {
+        const table = await ctx.createTable('id int PRIMARY KEY, note text')
+        const { provider } = await openThroughProxy({ pool: { max: 2 } })
+        await provider.query('SELECT 1')
+        // Matched on the parameter value, so the bytes are those that execute the statement (a driver may describe
+        // it in an earlier exchange).
+        const dropped = proxy!.dropReplyTo((bytes) => bytes.includes('tessera-lost-write'))
+        const write = await settle(provider.query(`INSERT INTO ${table} (id, note) VALUES ($1, $2)`, [7, 'tessera-lost-write']))
+        await dropped
+        expect((write as { error: unknown }).error).toBeInstanceOf(TransactionResolutionUnknownError)
+        expect(await ctx.admin(`SELECT id FROM ${table}`)).toEqual([{ id: 7 }])
+        const droppedRead = proxy!.dropReplyTo((bytes) => bytes.includes('tessera_lost_read'))
+        const read = await provider.query<{ v: number }>('SELECT 1 AS v, $1::text AS tessera_lost_read', ['x'])
+        await droppedRead
+        expect(read.rows).toEqual([{ v: 1, tessera_lost_read: 'x' }])
+      },
+      30_000,
+    )
+  })
+}
