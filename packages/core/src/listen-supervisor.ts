@@ -1,7 +1,7 @@
 import type { ListenOptions, Logger, Notification, Subscription } from './contracts'
 import { ConfigError, describeValue, type TesseraError } from './errors'
 import { backoffDelay } from './retry'
-import { quoteIdentifier } from './statement'
+import { quoteIdentifier } from './sql'
 
 /** For provider authors: the dedicated LISTEN connection a {@link ListenSupervisor} drives. */
 export interface ListenConnection {
