@@ -157,6 +157,6 @@ export {
 export type { BackoffOptions, ResolvedRetryPolicy, RetryDetails, RetryEvent, RetryPolicy, RetryRuntime } from './retry'
 export { backoffDelay, getRetryDetails, isRetryable, resolveRetryPolicy, retry } from './retry'
 export type { QueryConfig, SqlQuery, SqlTag } from './sql'
-export { isSqlQuery, quoteIdentifier, SqlError, sql, toQueryConfig } from './sql'
+export { assertChannelName, isSqlQuery, quoteIdentifier, SqlError, sql, toQueryConfig } from './sql'
 export { isReadStatement, isRetryableRead } from './statement'
 export { beginStatement, isTransactionConflict, runTransaction } from './transaction-runner'

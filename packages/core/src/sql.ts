@@ -19,8 +19,8 @@ export interface QueryConfig {
 }
 
 /**
- * Bad SQL input caught before anything is sent: an invalid identifier, or a bad argument to the `sql` tag or its
- * helpers. The message names the value and what is accepted.
+ * Bad SQL input caught before anything is sent: an invalid identifier or channel name, or a bad argument to the
+ * `sql` tag or its helpers. The message names the value and what is accepted.
  */
 export class SqlError extends TesseraError {
   /** The offending value. */
@@ -219,6 +219,22 @@ export function quoteIdentifier(name: string): string {
   if (problem !== undefined)
     throw new SqlError(`identifier ${describeValue(name)} ${problem}; accepted: ${IDENTIFIER_RULE}`, { value: name })
   return name.includes('"') ? `"${name.replaceAll('"', '""')}"` : `"${name}"`
+}
+
+/**
+ * Throws unless `channel` can name a LISTEN/NOTIFY channel: the identifier rules of {@link quoteIdentifier}. A
+ * name over 63 bytes is the trap this catches: `LISTEN` truncates it without an error, while `pg_notify`
+ * refuses it (22023), so nothing sent to it would ever arrive.
+ *
+ * @throws SqlError naming the channel and the limit.
+ * @example
+ * assertChannelName('orders') // passes
+ * assertChannelName('x'.repeat(70)) // throws: channel "xxx…" is 70 bytes in UTF-8, which PostgreSQL would silently truncate to 63; …
+ */
+export function assertChannelName(channel: string): void {
+  const problem = identifierProblem(channel)
+  if (problem === undefined) return
+  throw new SqlError(`channel ${describeValue(channel)} ${problem}; accepted: ${IDENTIFIER_RULE}`, { value: channel })
 }
 
 function id(name: string | readonly string[]): SqlQuery {
