@@ -159,4 +159,5 @@ export { backoffDelay, getRetryDetails, isRetryable, resolveRetryPolicy, retry }
 export type { QueryConfig, SqlQuery, SqlTag } from './sql'
 export { assertChannelName, isSqlQuery, quoteIdentifier, SqlError, sql, toQueryConfig } from './sql'
 export { isReadStatement, isRetryableRead } from './statement'
+export { checkStatement } from './statement-check'
 export { beginStatement, isTransactionConflict, runTransaction } from './transaction-runner'

@@ -19,8 +19,9 @@ export interface QueryConfig {
 }
 
 /**
- * Bad SQL input caught before anything is sent: an invalid identifier or channel name, or a bad argument to the
- * `sql` tag or its helpers. The message names the value and what is accepted.
+ * Bad SQL input caught before anything is sent: an invalid identifier or channel name, a bad argument to the `sql`
+ * tag or its helpers, or a statement whose text and parameter values do not fit together (see `checkStatement`).
+ * The message names the value and what is accepted.
  */
 export class SqlError extends TesseraError {
   /** The offending value. */
