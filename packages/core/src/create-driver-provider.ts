@@ -23,6 +23,7 @@ import type { Driver, DriverConnection, DriverContext, ListenerConnection } from
 import type { ConnectionInfo } from './hooks'
 import { ListenSupervisor } from './listen-supervisor'
 import { ProviderRuntime, type RuntimeOptions } from './provider-runtime'
+import { assertChannelName } from './sql'
 import { runTransaction } from './transaction-runner'
 
 /** What {@link createDriverProvider} needs besides the driver: the resolved shared options. */
@@ -122,6 +123,8 @@ async function announceConnect(options: DriverProviderOptions, info: ConnectionI
 async function notify(runtime: ProviderRuntime, channel: string, payload: string | undefined): Promise<void> {
   if (runtime.closed) throw runtime.report(runtime.closedError('notify'), 'notify')
   try {
+    // The channel LISTEN would have refused: the server would truncate it, and nobody could ever receive it.
+    assertChannelName(channel)
     await runtime.tracedExecute(NOTIFY_SQL, [channel, payload ?? ''], undefined, 'query')
   } catch (error) {
     throw runtime.report(runtime.normalize(error), 'notify', NOTIFY_SQL)

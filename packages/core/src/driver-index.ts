@@ -1,6 +1,8 @@
 // `@tessera/core/driver`: what driver authors need to put a database driver under Tessera's one provider.
 // Users import from `@tessera/core`; nothing here is needed to use a provider.
 
+export type { CancelTarget } from './cancel-request'
+export { sendCancelRequest } from './cancel-request'
 export type { DriverProviderOptions } from './create-driver-provider'
 export { createDriverProvider, HEALTH_DEADLINE_MS } from './create-driver-provider'
 export type {

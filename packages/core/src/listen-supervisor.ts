@@ -1,7 +1,7 @@
 import type { ListenOptions, Logger, Notification, Subscription } from './contracts'
 import { ConfigError, describeValue, type TesseraError } from './errors'
 import { backoffDelay } from './retry'
-import { quoteIdentifier } from './statement'
+import { assertChannelName, quoteIdentifier } from './sql'
 
 /** For provider authors: the dedicated LISTEN connection a {@link ListenSupervisor} drives. */
 export interface ListenConnection {
@@ -56,9 +56,8 @@ export class ListenSupervisor {
   }
 
   async listen(channel: string, onNotify: (notification: Notification) => void, options: ListenOptions = {}): Promise<Subscription> {
-    if (typeof channel !== 'string' || channel.length === 0) {
-      throw new ConfigError(`channel must be a non-empty string, got ${describeValue(channel)}`, { subject: 'listen call' })
-    }
+    // Before anything is sent: LISTEN would truncate a long name silently and NOTIFY refuse it, so it would never hear a thing.
+    assertChannelName(channel)
     if (typeof onNotify !== 'function')
       throw new ConfigError(`onNotify must be a function, got ${describeValue(onNotify)}`, { subject: 'listen call' })
     if (this.closed) throw this.options.closedError('listen')

@@ -9,6 +9,7 @@ import { ProviderClosedError } from './provider-errors'
 import { type RetryPolicy, retry } from './retry'
 import { toQueryConfig } from './sql'
 import { isReadStatement, isRetryableRead } from './statement'
+import { checkStatement } from './statement-check'
 
 const EMPTY_PARAMS: readonly unknown[] = Object.freeze([])
 const EMPTY_OPTIONS: QueryOptions = Object.freeze({})
@@ -133,9 +134,14 @@ export class ProviderRuntime<Connection extends DriverConnection = DriverConnect
     return toQueryConfig(sql, params)
   }
 
-  /** Parameters as the driver sends them. Throws (normalised) for a value or a statement that cannot be sent. */
+  /**
+   * Parameters as the driver sends them, after checking the statement can be sent at all (too many parameters for the
+   * driver, a placeholder count that does not match, NUL characters): bad input fails here with a `SqlError` or
+   * `DataError`, never as a connection error from the driver. Throws (normalised).
+   */
   serialize(text: string, values: readonly unknown[]): SerializedParams {
     try {
+      checkStatement(text, values, this.driver.properties.maxParameters)
       return this.driver.serialize(values)
     } catch (error) {
       throw this.normalize(error, text)

@@ -18,7 +18,11 @@ export interface QueryConfig {
   values: unknown[]
 }
 
-/** Bad input to the `sql` tag or its helpers: the message names the value and what is accepted. */
+/**
+ * Bad SQL input caught before anything is sent: an invalid identifier or channel name, a bad argument to the `sql`
+ * tag or its helpers, or a statement whose text and parameter values do not fit together (see `checkStatement`).
+ * The message names the value and what is accepted.
+ */
 export class SqlError extends TesseraError {
   /** The offending value. */
   readonly value: unknown
@@ -190,40 +194,60 @@ function identifierBytes(name: string): number {
 
 const IDENTIFIER_RULE = 'a non-empty string of at most 63 bytes in UTF-8, without NUL characters'
 
-function quoteIdentifier(name: unknown): string {
-  if (typeof name !== 'string') {
-    throw new SqlError(`sql.id: identifier ${describeValue(name)} is not a string; accepted: ${IDENTIFIER_RULE}`, { value: name })
-  }
-  if (name.length === 0) {
-    throw new SqlError(`sql.id: identifier "" is empty; accepted: ${IDENTIFIER_RULE}`, { value: name })
-  }
+/** Why `name` cannot be an identifier, as the end of a sentence about it, or undefined when it can. */
+function identifierProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string') return 'is not a string'
+  if (name.length === 0) return 'is empty'
   const bytes = identifierBytes(name)
-  if (bytes < 0) {
-    throw new SqlError(
-      `sql.id: identifier ${describeValue(name)} contains a NUL character or an unpaired surrogate; accepted: ${IDENTIFIER_RULE}`,
-      {
-        value: name,
-      },
-    )
-  }
-  if (bytes > MAX_IDENTIFIER_BYTES) {
-    throw new SqlError(
-      `sql.id: identifier ${describeValue(name)} is ${bytes} bytes in UTF-8; accepted: ${IDENTIFIER_RULE} (PostgreSQL would truncate it)`,
-      { value: name },
-    )
-  }
+  if (bytes < 0) return 'contains a NUL character or an unpaired surrogate'
+  if (bytes > MAX_IDENTIFIER_BYTES) return `is ${bytes} bytes in UTF-8, which PostgreSQL would silently truncate to ${MAX_IDENTIFIER_BYTES}`
+  return undefined
+}
+
+/**
+ * Double-quotes an identifier (a table, column, schema, channel or cursor name) so PostgreSQL reads it exactly as
+ * written, doubling any `"` inside. The one identifier quoter of Tessera: `sql.id` and `@tessera/naming`'s
+ * `quoteIdent` use it. A name PostgreSQL would silently truncate (over 63 bytes in UTF-8, NAMEDATALEN - 1) is
+ * refused rather than quoted, because the truncated name could collide with another or miss the object meant.
+ *
+ * @throws SqlError for a non-string, an empty name, a NUL character, an unpaired surrogate, or more than 63 UTF-8 bytes.
+ * @example
+ * quoteIdentifier('userId')   // '"userId"'
+ * quoteIdentifier('say "hi"') // '"say ""hi"""'
+ */
+export function quoteIdentifier(name: string): string {
+  const problem = identifierProblem(name)
+  if (problem !== undefined)
+    throw new SqlError(`identifier ${describeValue(name)} ${problem}; accepted: ${IDENTIFIER_RULE}`, { value: name })
   return name.includes('"') ? `"${name.replaceAll('"', '""')}"` : `"${name}"`
 }
 
+/**
+ * Throws unless `channel` can name a LISTEN/NOTIFY channel: the identifier rules of {@link quoteIdentifier}. A
+ * name over 63 bytes is the trap this catches: `LISTEN` truncates it without an error, while `pg_notify`
+ * refuses it (22023), so nothing sent to it would ever arrive.
+ *
+ * @throws SqlError naming the channel and the limit.
+ * @example
+ * assertChannelName('orders') // passes
+ * assertChannelName('x'.repeat(70)) // throws: channel "xxx…" is 70 bytes in UTF-8, which PostgreSQL would silently truncate to 63; …
+ */
+export function assertChannelName(channel: string): void {
+  const problem = identifierProblem(channel)
+  if (problem === undefined) return
+  throw new SqlError(`channel ${describeValue(channel)} ${problem}; accepted: ${IDENTIFIER_RULE}`, { value: channel })
+}
+
 function id(name: string | readonly string[]): SqlQuery {
-  if (!Array.isArray(name)) return fragment(quoteIdentifier(name))
+  if (!Array.isArray(name)) return fragment(quoteIdentifier(name as string))
   if (name.length === 0) {
     throw new SqlError(`sql.id: an empty array names nothing; accepted: a name, or an array of names such as ['schema', 'table']`, {
       value: name,
     })
   }
-  let text = quoteIdentifier(name[0])
-  for (let i = 1; i < name.length; i++) text += '.' + quoteIdentifier(name[i])
+  // The quoter checks each element at run time (a hole or a non-string is refused), whatever the static type says.
+  let text = quoteIdentifier(name[0] as string)
+  for (let i = 1; i < name.length; i++) text += '.' + quoteIdentifier(name[i] as string)
   return fragment(text)
 }
 

@@ -57,11 +57,6 @@ function hasSecondStatement(body: string): boolean {
   return semicolon !== -1 && body.slice(semicolon + 1).trim() !== ''
 }
 
-/** Double-quotes an identifier (a channel or cursor name), doubling any `"` inside. */
-export function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`
-}
-
 /**
  * The default retry test for reads: the connection was lost or could not be made (class 08, a terminated
  * backend, too many connections…) and the error says a new try may work. Timeouts and cancellations the

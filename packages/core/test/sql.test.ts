@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { isSqlQuery, isTesseraError, SqlError, type SqlQuery, sql, toQueryConfig } from '../src/index'
+import { isSqlQuery, isTesseraError, quoteIdentifier, SqlError, type SqlQuery, sql, toQueryConfig } from '../src/index'
 
 /** Reads back a (possibly qualified) quoted identifier the way PostgreSQL's lexer does. */
 function parseQuotedIdentifier(text: string): string[] {
@@ -191,6 +191,27 @@ describe('sql tag', () => {
         expect(query.values[1]).toBe(other)
       }),
     )
+  })
+})
+
+describe('quoteIdentifier', () => {
+  it('is the quoter sql.id uses: same text for a valid name, same refusal for an invalid one', () => {
+    expect(quoteIdentifier('say "hi"')).toBe('"say ""hi"""')
+    expect(quoteIdentifier('a'.repeat(63))).toBe(sql.id('a'.repeat(63)).text)
+    for (const bad of ['a'.repeat(64), 'é'.repeat(32), '', 'a\0b', 'a\uD83D']) {
+      const direct = expectSqlError(() => quoteIdentifier(bad))
+      const viaTag = expectSqlError(() => sql.id(bad))
+      expect(direct.message).toBe(viaTag.message)
+    }
+  })
+
+  it('refuses a name PostgreSQL would truncate, naming the value, its size and the limit', () => {
+    const error = expectSqlError(
+      () => quoteIdentifier('a'.repeat(64)),
+      `identifier "${'a'.repeat(64)}" is 64 bytes in UTF-8, which PostgreSQL would silently truncate to 63`,
+      'accepted: a non-empty string of at most 63 bytes in UTF-8, without NUL characters',
+    )
+    expect(error.value).toBe('a'.repeat(64))
   })
 })
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { quoteIdentifier } from '@tessera/core'
 import { assertName, NamingError } from './naming-error'
 import { POSTGRES_RESERVED_WORDS } from './postgres-reserved-words'
 
@@ -46,39 +47,31 @@ export function needsQuoting(name: string): boolean {
 
 /**
  * Wraps `name` in double quotes, doubling any `"` inside, so PostgreSQL reads it exactly as written.
- * Always quotes (predictable SQL); use {@link quoteIdentIfNeeded} for readable DDL. Refuses names
- * over 63 bytes instead of letting PostgreSQL truncate them silently: pass those through
- * {@link safeIdentifier} first.
+ * Always quotes (predictable SQL); use {@link quoteIdentIfNeeded} for readable DDL. This is
+ * `quoteIdentifier` from `@tessera/core`, the one quoter `sql.id` uses too, so the rules and errors
+ * are the same everywhere. It refuses names over 63 bytes instead of letting PostgreSQL truncate
+ * them silently: pass those through {@link safeIdentifier} first.
  *
- * @throws {NamingError} for a non-string, an empty string, a NUL character or more than 63 bytes.
+ * @throws {SqlError} (from `@tessera/core`) for a non-string, an empty string, a NUL character, an
+ * unpaired surrogate or more than 63 bytes in UTF-8.
  * @example
  * quoteIdent('userId')  // '"userId"'
  * quoteIdent('say "hi"') // '"say ""hi"""'
  */
-export function quoteIdent(name: string): string {
-  checkIdentifier(name)
-  const bytes = identifierByteLength(name)
-  if (bytes > POSTGRES_MAX_IDENTIFIER_BYTES) {
-    throw new NamingError({
-      input: name,
-      reason: `it is ${bytes} bytes and PostgreSQL would silently truncate it to ${POSTGRES_MAX_IDENTIFIER_BYTES}`,
-      accepted: `an identifier of at most ${POSTGRES_MAX_IDENTIFIER_BYTES} UTF-8 bytes (shorten it with safeIdentifier(name))`,
-    })
-  }
-  return `"${name.replaceAll('"', '""')}"`
-}
+export const quoteIdent: (name: string) => string = quoteIdentifier
 
 /**
  * `name` as is when it can be written bare, otherwise {@link quoteIdent}`(name)`.
  *
- * @throws {NamingError} as {@link quoteIdent}.
+ * @throws {SqlError} as {@link quoteIdent}, for every name it would refuse, bare or not.
  * @example
  * quoteIdentIfNeeded('user_id') // 'user_id'
  * quoteIdentIfNeeded('user')    // '"user"'
  */
 export function quoteIdentIfNeeded(name: string): string {
-  if (!needsQuoting(name) && identifierByteLength(name) <= POSTGRES_MAX_IDENTIFIER_BYTES) return name
-  return quoteIdent(name)
+  // Quoting first applies the quoter's checks to bare names too.
+  const quoted = quoteIdentifier(name)
+  return needsQuoting(name) ? quoted : name
 }
 
 /**

@@ -1,6 +1,17 @@
-import { isTesseraError, TesseraError } from '@tessera/core'
+import { isTesseraError, SqlError, TesseraError } from '@tessera/core'
 import { describe, expect, it } from 'vitest'
-import { NamingError, pluralize, quoteIdent, splitWords, toCamel, toKebab, toPascal, toScreamingSnake, toSnake } from '../src/index'
+import {
+  NamingError,
+  pluralize,
+  quoteIdent,
+  safeIdentifier,
+  splitWords,
+  toCamel,
+  toKebab,
+  toPascal,
+  toScreamingSnake,
+  toSnake,
+} from '../src/index'
 
 const conversions = { toSnake, toCamel, toPascal, toKebab, toScreamingSnake, splitWords }
 
@@ -44,6 +55,11 @@ describe('NamingError', () => {
 
   it('is also what inflection and identifier functions throw', () => {
     expect(caught(() => pluralize('---')).code).toBe('NAMING_INVALID')
-    expect(caught(() => quoteIdent('')).code).toBe('NAMING_INVALID')
+    expect(caught(() => safeIdentifier('')).code).toBe('NAMING_INVALID')
+  })
+
+  it("is not what quoteIdent throws: it is core's quoter and throws core's SqlError, as sql.id does", () => {
+    expect(() => quoteIdent('')).toThrow(SqlError)
+    expect(() => quoteIdent('')).toThrow(/identifier "" is empty/)
   })
 })

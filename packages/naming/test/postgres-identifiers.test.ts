@@ -1,3 +1,4 @@
+import { quoteIdentifier, SqlError, sql } from '@tessera/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
@@ -67,10 +68,10 @@ describe('quoteIdent', () => {
     )
   })
 
-  it('rejects empty names, NUL characters and names PostgreSQL would truncate', () => {
-    expect(() => quoteIdent('')).toThrow(NamingError)
+  it("rejects empty names, NUL characters and names PostgreSQL would truncate with core's SqlError", () => {
+    expect(() => quoteIdent('')).toThrow(SqlError)
     expect(() => quoteIdent('a\0b')).toThrow(/NUL/)
-    expect(() => quoteIdent('x'.repeat(64))).toThrow(/64 bytes and PostgreSQL would silently truncate it to 63.*safeIdentifier/)
+    expect(() => quoteIdent('x'.repeat(64))).toThrow(/is 64 bytes in UTF-8, which PostgreSQL would silently truncate to 63/)
     expect(quoteIdent('x'.repeat(63))).toBe(`"${'x'.repeat(63)}"`)
   })
 
@@ -78,6 +79,82 @@ describe('quoteIdent', () => {
     expect(quoteIdentIfNeeded('user_id')).toBe('user_id')
     expect(quoteIdentIfNeeded('user')).toBe('"user"')
     expect(quoteIdentIfNeeded('createdAt')).toBe('"createdAt"')
+  })
+
+  it('quoteIdentIfNeeded refuses a bare name PostgreSQL would truncate, as quoteIdent does', () => {
+    expect(() => quoteIdentIfNeeded('x'.repeat(64))).toThrow(SqlError)
+    expect(quoteIdentIfNeeded('x'.repeat(63))).toBe('x'.repeat(63))
+  })
+})
+
+describe('one identifier quoter', () => {
+  // Every way Tessera quotes an identifier: core's quoter, the sql tag, and this package's two names for it.
+  const quoters: Record<string, (name: string) => string> = {
+    quoteIdentifier,
+    'sql.id': (name) => sql.id(name).text,
+    quoteIdent,
+    quoteIdentIfNeeded: (name) => {
+      const written = quoteIdentIfNeeded(name)
+      return written.startsWith('"') ? written : quoteIdentifier(written)
+    },
+  }
+
+  function outcome(quote: (name: string) => string, name: string): string {
+    try {
+      return `quoted ${quote(name)}`
+    } catch (error) {
+      if (!(error instanceof SqlError)) throw error
+      return `refused: ${error.message}`
+    }
+  }
+
+  const edgeCases: [label: string, name: string, quoted: string | undefined][] = [
+    ['63 ASCII bytes', 'a'.repeat(63), `"${'a'.repeat(63)}"`],
+    ['64 ASCII bytes', 'a'.repeat(64), undefined],
+    ['63 bytes: 31 two-byte characters and one ASCII', `${'é'.repeat(31)}a`, `"${'é'.repeat(31)}a"`],
+    ['64 bytes: 32 two-byte characters (32 UTF-16 units)', 'é'.repeat(32), undefined],
+    ['63 bytes: 21 three-byte characters', '€'.repeat(21), `"${'€'.repeat(21)}"`],
+    ['64 bytes: 21 three-byte characters and one ASCII', `${'€'.repeat(21)}a`, undefined],
+    ['60 bytes: 15 four-byte emoji', '🦄'.repeat(15), `"${'🦄'.repeat(15)}"`],
+    ['64 bytes: 16 four-byte emoji', '🦄'.repeat(16), undefined],
+    ['NUL', 'a\0b', undefined],
+    ['NUL alone', '\0', undefined],
+    ['empty', '', undefined],
+    ['unpaired high surrogate', 'a\uD83D', undefined],
+    ['unpaired low surrogate', '\uDE00a', undefined],
+    ['one quote', '"', '""""'],
+    ['embedded quotes', 'say "hi"', '"say ""hi"""'],
+    ['62 quotes: 62 bytes, 126 quoted characters', '"'.repeat(62), `"${'"'.repeat(124)}"`],
+    ['64 quotes', '"'.repeat(64), undefined],
+    ['a reserved word', 'user', '"user"'],
+    ['a dot', 'app.users', '"app.users"'],
+  ]
+
+  for (const [label, name, quoted] of edgeCases) {
+    it(`all entry points agree on ${label}`, () => {
+      const outcomes = Object.entries(quoters).map(([entry, quote]) => [entry, outcome(quote, name)])
+      const expected =
+        quoted === undefined
+          ? expect.stringMatching(/^refused: identifier .*; accepted: a non-empty string of at most 63 bytes/)
+          : `quoted ${quoted}`
+      for (const [entry, result] of outcomes) expect([entry, result]).toEqual([entry, expected])
+      expect(new Set(outcomes.map(([, result]) => result)).size).toBe(1)
+    })
+  }
+
+  it('all entry points agree on any string', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 70 }),
+          fc.string({ unit: fc.constantFrom('a', 'é', '€', '🦄', '"', '\0'), maxLength: 40 }),
+        ),
+        (name) => {
+          const results = new Set(Object.values(quoters).map((quote) => outcome(quote, name)))
+          expect([...results]).toHaveLength(1)
+        },
+      ),
+    )
   })
 })
 

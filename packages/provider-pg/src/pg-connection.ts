@@ -14,9 +14,9 @@ import {
   mayChangeTransactionState,
   type RunOptions,
   type SerializedParams,
+  sendCancelRequest,
   type TransactionStatus,
 } from '@tessera/core/driver'
-import { sendCancelRequest } from './cancel-request'
 import type { PgClientLike, PgQueryConfig, PgRawResult } from './pg-client'
 import { statementName } from './statement'
 import { toQueryResult } from './to-query-result'

@@ -4,6 +4,7 @@ import {
   mayChangeTransactionState,
   type RunOptions,
   type SerializedParams,
+  sendCancelRequest,
   type TransactionStatus,
 } from '@tessera/core/driver'
 import type { PostgresJsQuery, PostgresJsResult, PostgresJsSql, PostgresJsUnsafeOptions } from './postgres-js-client'
@@ -17,6 +18,11 @@ type CancelReason = 'none' | 'aborted' | 'timed-out'
 
 /** ReadyForQuery's status byte, as read by the socket's response scanner. */
 const STATUS_BY_BYTE: Readonly<Record<number, TransactionStatus>> = { 73: 'idle', 84: 'in-transaction', 69: 'failed' }
+
+/** How long a cancelled statement may take to end before its session's socket is dropped. */
+const CANCEL_GRACE_MS = 2_000
+/** How often a cancel waiting for its statement to start looks again. */
+const CANCEL_POLL_MS = 2
 
 /** How long an idle session may take to say goodbye before its socket is dropped. */
 const END_TIMEOUT_S = 1
@@ -40,6 +46,8 @@ export class PostgresJsConnection implements DriverConnection {
     readonly info: ConnectionInfo,
     /** Prepare statements with parameters (the provider's `prepare` option). */
     private readonly autoPrepare: boolean,
+    /** Where CancelRequests go: the server the session's socket connects to. */
+    private readonly target: { host: string; port: number; path: string | undefined },
     private readonly logger: Logger | undefined,
   ) {}
 
@@ -63,7 +71,61 @@ export class PostgresJsConnection implements DriverConnection {
   }
 
   cancel(): void {
-    for (const query of this.active) query.cancel()
+    for (const query of this.active) this.cancelQuery(query)
+  }
+
+  /**
+   * Cancels one statement. One not yet handed to the session is dropped by postgres.js; one on the session gets a
+   * protocol CancelRequest of ours (postgres.js' own opens its cancel socket in a way whose failure can escape as an
+   * unhandled rejection). The session is the holder's alone, so the cancel can only reach the holder's statements.
+   * When the request cannot be sent, or the statement does not end soon after (a stalled network), the session's
+   * socket is dropped: every statement on it fails at once with a connection error.
+   */
+  private cancelQuery(query: PostgresJsQuery): void {
+    const backend = query.state
+    if (backend === null) {
+      Promise.resolve(query.cancel()).catch(() => {})
+      return
+    }
+    const dropSession = () => {
+      this.broken = true
+      this.sockets.destroyAll()
+    }
+    if (backend.pid === null || backend.secret === null) {
+      dropSession()
+      return
+    }
+    const { host, port, path } = this.target
+    const target = {
+      host: path === undefined ? host : path.slice(0, path.lastIndexOf('/')),
+      port,
+      processId: backend.pid,
+      secretKey: backend.secret,
+    }
+    let done = false
+    let retry: ReturnType<typeof setTimeout> | undefined
+    // A CancelRequest only interrupts what the backend runs at that moment: wait until postgres.js reports the
+    // statement running (`active`, postgres.js 3.4) so the request cannot land before it starts and be lost.
+    const send = () => {
+      if (done) return
+      if ((query as { active?: boolean }).active === false) {
+        retry = setTimeout(send, CANCEL_POLL_MS)
+        return
+      }
+      sendCancelRequest(target, CANCEL_GRACE_MS).catch((error: unknown) => {
+        this.logger?.warn({ err: error, processId: backend.pid }, 'cancel request failed; dropping the connection instead')
+        dropSession()
+      })
+    }
+    send()
+    const grace = setTimeout(dropSession, CANCEL_GRACE_MS)
+    grace.unref()
+    const settled = () => {
+      done = true
+      clearTimeout(grace)
+      if (retry !== undefined) clearTimeout(retry)
+    }
+    query.then(settled, settled)
   }
 
   /**
@@ -129,7 +191,7 @@ export class PostgresJsConnection implements DriverConnection {
     const cancel = (why: CancelReason) => {
       if (reason !== 'none') return
       reason = why
-      query.cancel()
+      this.cancelQuery(query)
     }
     const onAbort = () => cancel('aborted')
     signal?.addEventListener('abort', onAbort)

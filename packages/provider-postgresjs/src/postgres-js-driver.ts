@@ -54,7 +54,7 @@ export function createPostgresJsDriver(options: ResolvedPostgresJsOptions, conte
       if (connection !== undefined) connection.broken = true
     })
     const info: ConnectionInfo = { driver: 'postgres.js', host: options.host, database: options.database, meta: {} }
-    connection = new PostgresJsConnection(sql, sockets, info, options.prepare, options.logger)
+    connection = new PostgresJsConnection(sql, sockets, info, options.prepare, options.target, options.logger)
     const onAbort = () => sockets.destroyAll()
     signal?.addEventListener('abort', onAbort, { once: true })
     try {

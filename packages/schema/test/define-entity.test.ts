@@ -161,7 +161,7 @@ describe('defineEntity errors', () => {
       field c: varchar length 0 must be an integer from 1 to 10485760
       field d: vector dimensions 0 must be an integer from 1 to 16000
       field e: an enum needs at least one value
-      field f: the column name "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" cannot be a PostgreSQL identifier: invalid name "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx": it is 64 bytes and PostgreSQL would silently truncate it to 63; accepted: an identifier of at most 63 UTF-8 bytes (shorten it with safeIdentifier(name))
+      field f: the column name "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" cannot be a PostgreSQL identifier: identifier "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" is 64 bytes in UTF-8, which PostgreSQL would silently truncate to 63; accepted: a non-empty string of at most 63 bytes in UTF-8, without NUL characters
       field i: .min()/.max() apply to integer, bigint, numeric, date, timestamptz fields, not text
       field j: generated('ulid') needs a text field, not integer
       field k: a primary key cannot be nullable

@@ -37,15 +37,21 @@ export function describeFaults(ctx: ConformanceContext): void {
       const outcomes = await Promise.all(calls)
       outcomes.forEach((outcome, i) => {
         if (i % 3 === 0) {
-          expect(outcome.status, `call ${i} had a 30 ms timeout on a 1 s statement`).toBe('rejected')
-          // Its 30 ms ran out while it waited for a connection, or while it ran.
-          const error = (outcome as { error: unknown }).error
-          expect(error instanceof TimeoutError || error instanceof PoolTimeoutError, String(error)).toBe(true)
+          // Its 30 ms ran out while it waited for a connection or while it ran; or, when the cancel request reached
+          // the server before the statement started (a race every driver has), it ran to the end: then its own row.
+          if (outcome.status === 'rejected') {
+            const error = outcome.error
+            expect(error instanceof TimeoutError || error instanceof PoolTimeoutError, String(error)).toBe(true)
+          } else {
+            expect(outcome.value.rows).toEqual([{ n: i }])
+          }
         } else {
           expect(outcome, `call ${i} has no timeout`).toMatchObject({ status: 'resolved' })
           expect((outcome as { value: { rows: Array<{ n: number }> } }).value.rows).toEqual([{ n: i }])
         }
       })
+      // Most timed calls were cut: a cancel that never reached its statement would leave them all resolved.
+      expect(outcomes.filter((outcome, i) => i % 3 === 0 && outcome.status === 'rejected').length).toBeGreaterThan(10)
       expect((await provider.query('SELECT 1 AS v')).rows).toEqual([{ v: 1 }])
     })
 

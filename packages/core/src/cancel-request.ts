@@ -31,8 +31,9 @@ export function sendCancelRequest(target: CancelTarget, timeoutMs = 5_000): Prom
       const packet = Buffer.allocUnsafe(16)
       packet.writeInt32BE(16, 0)
       packet.writeInt32BE(CANCEL_REQUEST_CODE, 4)
-      packet.writeInt32BE(target.processId, 8)
-      packet.writeInt32BE(target.secretKey, 12)
+      // `| 0`: drivers read the key as signed (pg) or unsigned (postgres.js); the wire takes its 32 bits either way.
+      packet.writeInt32BE(target.processId | 0, 8)
+      packet.writeInt32BE(target.secretKey | 0, 12)
       socket.end(packet)
     })
     socket.once('timeout', () => socket.destroy(new Error(`cancel request to ${target.host}:${target.port} timed out`)))
