@@ -451,7 +451,8 @@ class ResourcePool<T> implements Pool<T> {
     this.unlink(waiter)
     this.timeoutCount++
     const details = {
-      waitedMs: now - waiter.enqueuedAt,
+      // The timer may fire up to 1 ms early (see above): the wait lasted the whole limit.
+      waitedMs: Math.max(now, waiter.deadline) - waiter.enqueuedAt,
       inUse: this.slots.size - this.idle.length,
       max: this.o.max,
       pending: this.pendingCount,
