@@ -1,6 +1,6 @@
 import type { ConnectionSettings, ConnectionTarget, SslMode, TargetSessionAttrs } from './connection-settings'
 import { describeTarget } from './connection-settings'
-import { isTesseraError, type TesseraError } from './errors'
+import { AbortError, isTesseraError, type TesseraError } from './errors'
 import { ConnectionError, DatabaseError, mapPgError, TLS_REFUSED } from './pg-errors'
 
 /** One connection attempt: a server and whether to ask it for TLS. */
@@ -16,6 +16,18 @@ export interface SessionState {
   readOnly: boolean
   /** `pg_is_in_recovery()`: the server is a standby. */
   inRecovery: boolean
+}
+
+/**
+ * What libpq asks a session for `target_session_attrs`, as text so that any type parsers read it alike: give the
+ * first row to {@link sessionStateOf}.
+ */
+export const SESSION_STATE_SQL =
+  "SELECT pg_catalog.current_setting('transaction_read_only') AS read_only, pg_catalog.pg_is_in_recovery()::text AS in_recovery"
+
+/** The {@link SessionState} in the row {@link SESSION_STATE_SQL} returned. */
+export function sessionStateOf(row: Readonly<Record<string, unknown>> | undefined): SessionState {
+  return { readOnly: String(row?.read_only) === 'on', inRecovery: String(row?.in_recovery) === 'true' }
 }
 
 /** The driver's part of {@link connectFirstTarget}. */
@@ -101,7 +113,7 @@ export async function connectFirstTarget<Session>(
 
 type TargetOutcome<Session> =
   | { kind: 'connected'; connected: ConnectedTarget<Session> }
-  /** The server refused the session (a login failure…): the search ends with this error. */
+  /** The server refused the session (a login failure…), or the caller aborted: the search ends with this error. */
   | { kind: 'refused'; error: TesseraError }
   /** Unreachable, or not what target_session_attrs asks for: the next server is tried. */
   | { kind: 'skipped'; reason: string; cause: unknown }
@@ -120,6 +132,7 @@ async function tryTarget<Session>(
       session = await connector.open(attempt)
     } catch (error) {
       lastError = mapPgError(error, { target: describeTarget(target) })
+      if (lastError instanceof AbortError) return { kind: 'refused', error: lastError }
       const isLast = index === attempts.length - 1
       // An unreachable server is skipped at once; a refusal may be lifted by the sslmode's other attempt.
       if (!isServerAnswer(lastError) && !isTlsRefusal(lastError)) break

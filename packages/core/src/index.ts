@@ -25,7 +25,7 @@ export {
 export type { ConnectionStringHost, ConnectionStringParts } from './connection-string'
 export { parseConnectionString } from './connection-string'
 export type { ConnectAttempt, ConnectedTarget, SessionState, TargetConnector } from './connection-targets'
-export { attemptsFor, connectFirstTarget, sessionMismatch } from './connection-targets'
+export { attemptsFor, connectFirstTarget, SESSION_STATE_SQL, sessionMismatch, sessionStateOf } from './connection-targets'
 export type {
   BatchOptions,
   BatchQuery,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  AbortError,
   AuthenticationError,
   attemptsFor,
   type ConnectAttempt,
@@ -170,5 +171,16 @@ describe('connectFirstTarget', () => {
     }).catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(ConnectionError)
     expect(error).toMatchObject({ driverCode: 'ENOENT', message: 'connect ENOENT /no/such/dir/.s.PGSQL.5432' })
+  })
+
+  it('ends the search when the caller aborts, without trying the next servers', async () => {
+    const fake = fakeConnector({ b: primary })
+    const error = await connectFirstTarget(settings([tcp('a'), tcp('b')]), {
+      ...fake.connector,
+      open: async () => {
+        throw new AbortError('connect')
+      },
+    }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(AbortError)
   })
 })

@@ -1,5 +1,6 @@
 import { type TypePolicies, type TypeRegistry, typeRegistryFromOptions } from '@tessera/converter'
 import {
+  type ConnectionSettings,
   describeValue,
   PROVIDER_POOL_DEFAULTS,
   type ProviderOptions,
@@ -41,8 +42,12 @@ export interface PostgresJsProviderOptions extends ProviderOptions {
 }
 
 /** The options with every default filled in and the driver options built. */
-export interface ResolvedPostgresJsOptions extends Omit<ResolvedProviderOptions, 'connectionUrl'> {
+export interface ResolvedPostgresJsOptions extends ResolvedProviderOptions {
   factory: PostgresJsFactory
+  /**
+   * Always `undefined`: postgres.js is given every setting separately (see `driverOptions`), never the connection
+   * string, which it would parse its own way.
+   */
   url: string | undefined
   driverOptions: PostgresJsOptions
   registry: TypeRegistry
@@ -65,52 +70,70 @@ export function resolvePostgresJsOptions(options: PostgresJsProviderOptions): Re
       registry = typeRegistryFromOptions(options, problems)
     },
   })
-  const { connectionUrl, pool, prepare, ...rest } = shared
+  const { pool, prepare, connection } = shared
 
-  const connection: Record<string, string | number> = {
-    application_name: options.applicationName ?? 'tessera',
+  const startup: Record<string, string | number> = {
+    ...connection.serverSettings,
+    application_name: connection.applicationName,
     // What the converter's parsers read; the same settings provider-pg sets.
     DateStyle: 'ISO',
     IntervalStyle: 'postgres',
   }
-  if (options.statementTimeoutMs !== undefined && options.statementTimeoutMs > 0) connection.statement_timeout = options.statementTimeoutMs
+  if (connection.options !== undefined && connection.options.trim() !== '') startup.options = connection.options
+  if (options.statementTimeoutMs !== undefined && options.statementTimeoutMs > 0) startup.statement_timeout = options.statementTimeoutMs
   const driverOptions: PostgresJsOptions = {
+    ...targetOptions(connection),
+    database: connection.database,
+    user: connection.user,
+    ssl: sslOption(connection),
     max: pool.max,
     idle_timeout: pool.idleTimeoutMs > 0 ? pool.idleTimeoutMs / 1000 : null,
     max_lifetime: pool.maxLifetimeMs > 0 ? pool.maxLifetimeMs / 1000 : null,
-    connect_timeout: (options.connectTimeoutMs ?? 10_000) / 1000,
+    connect_timeout: connection.connectTimeoutMs / 1000,
     prepare,
     // postgres.js learns array OIDs on each new connection; it skips every array type the registry already covers.
     // (`fetch_types: false` would save that query, but postgres.js 3.4.9's `reserve()` then never resolves when it
     // has to open the connection.)
     fetch_types: true,
     types: postgresJsTypes(registry!),
-    connection,
+    connection: startup,
+    target_session_attrs: connection.targetSessionAttrs === 'any' ? null : connection.targetSessionAttrs,
   }
-  if (options.host !== undefined) driverOptions.host = options.host
-  if (options.port !== undefined) driverOptions.port = options.port
-  if (options.database !== undefined) driverOptions.database = options.database
-  if (options.user !== undefined) driverOptions.user = options.user
-  if (options.password !== undefined) driverOptions.password = options.password
-  if (options.ssl !== undefined) driverOptions.ssl = options.ssl
+  if (connection.password !== undefined) driverOptions.password = connection.password
 
   return {
-    ...rest,
-    pool,
-    prepare,
+    ...shared,
     factory: options.sql ?? (postgres as unknown as PostgresJsFactory),
-    url: connectionUrl === undefined ? undefined : connectionString(options, connectionUrl),
+    url: undefined,
     driverOptions,
     registry: registry!,
   }
 }
 
 /**
- * The connection string for postgres.js. postgres.js already lets separate fields win over the URL; only the URL's
- * `application_name` would win over `applicationName`, so it is removed when both are given.
+ * The first server, for postgres.js. Never a host list: postgres.js skips its own list when given a `socket` factory,
+ * and with a list it swallows a failed connect to wait for the next host, which never comes through a factory (the
+ * query would wait forever). The provider's socket factory picks the server (`createTargetSocketOpener`).
  */
-function connectionString(options: PostgresJsProviderOptions, url: URL): string {
-  if (options.applicationName !== undefined) url.searchParams.delete('application_name')
-  if (options.ssl !== undefined) for (const key of ['ssl', 'sslmode']) url.searchParams.delete(key)
-  return url.toString()
+function targetOptions(connection: ConnectionSettings): Pick<PostgresJsOptions, 'host' | 'port' | 'path'> {
+  const first = connection.targets[0]!
+  return first.socketPath === undefined
+    ? { host: first.host, port: first.port }
+    : { host: first.host, port: first.port, path: first.socketPath }
+}
+
+/**
+ * postgres.js' `ssl` for the sslmode. `prefer` is postgres.js' own (TLS, else plain text when the server refuses
+ * it). `allow` connects in plain text: libpq's second, TLS attempt after a refused plain login is not available.
+ * `require` without certificates is postgres.js' `'require'` (TLS, unverified); with certificates, and for the
+ * verifying modes, the TLS options themselves. A Unix socket never uses TLS (libpq ignores sslmode there).
+ */
+function sslOption(connection: ConnectionSettings): PostgresJsOptions['ssl'] {
+  const { sslMode, tls, targets } = connection
+  if (sslMode === 'disable' || sslMode === 'allow') return false
+  if (targets.length === 1 && targets[0]!.socketPath !== undefined) return false
+  if (sslMode === 'prefer') return 'prefer'
+  const hasCertificates = tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined
+  if (sslMode === 'require' && !hasCertificates) return 'require'
+  return { ...tls }
 }

@@ -1,6 +1,7 @@
 import { describe } from 'vitest'
 import { describeBatch, describeStream } from './batch-stream'
 import { describeCancellation } from './cancellation'
+import { describeConnection } from './connection'
 import { createContext, type ProviderCapabilities, type ProviderFactory } from './context'
 import { describeErrors } from './errors'
 import { describeHooks } from './hooks'
@@ -37,5 +38,6 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describePool(ctx)
     describeClose(ctx)
     describeHooks(ctx)
+    describeConnection(ctx)
   })
 }
