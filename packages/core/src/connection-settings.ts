@@ -302,7 +302,8 @@ function defaultHost(port: number, environment: ConnectionEnvironment): string {
 /**
  * The TLS mode and settings. The `ssl` option wins over everything else (`false`: disable, `true`: verify-full with
  * the system's CAs, an object: verify-full, or require when it sets `rejectUnauthorized: false`). Otherwise `sslmode`
- * (or node-postgres' `ssl=true|false`, libpq's old `requiressl=1`), then `PGSSLMODE`, then `disable`; certificates
+ * (node-postgres' `no-verify` meaning require; or node-postgres' `ssl=true|false`, libpq's old `requiressl=1`), then
+ * `PGSSLMODE`, then `disable`; certificates
  * from `sslrootcert`/`sslcert`/`sslkey` or `PGSSLROOTCERT`/`PGSSLCERT`/`PGSSLKEY`.
  */
 function resolveTls(
@@ -318,7 +319,9 @@ function resolveTls(
   if (typeof ssl === 'object' && ssl !== null)
     return { sslMode: ssl.rejectUnauthorized === false ? 'require' : 'verify-full', tls: { ...ssl } }
 
-  const written = params.get('sslmode') ?? sslFlag(params) ?? envValue('PGSSLMODE')
+  const given = params.get('sslmode') ?? sslFlag(params) ?? envValue('PGSSLMODE')
+  // node-postgres' sslmode=no-verify: TLS without verification, libpq's require.
+  const written = given === 'no-verify' ? 'require' : given
   let sslMode = oneOf(written ?? 'disable', SSL_MODES, 'sslmode', problems)
   if (sslMode === undefined) return undefined
   const tls: TlsSettings = {}

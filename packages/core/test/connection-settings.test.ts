@@ -217,11 +217,15 @@ describe('resolveConnectionSettings: TLS and target_session_attrs', () => {
     ])
   })
 
-  it("reads node-postgres' ssl=true|false|no-verify and libpq's requiressl=1", () => {
+  it("reads node-postgres' ssl=true|false|no-verify, sslmode=no-verify and libpq's requiressl=1", () => {
     expect(resolve({ connectionString: 'postgres://h/db?ssl=true' }).sslMode).toBe('verify-full')
     expect(resolve({ connectionString: 'postgres://h/db?ssl=false' }).sslMode).toBe('disable')
     expect(resolve({ connectionString: 'postgres://h/db?ssl=no-verify' }).sslMode).toBe('require')
     expect(resolve({ connectionString: 'postgres://h/db?requiressl=1' }).sslMode).toBe('require')
+    expect(resolve({ connectionString: 'postgres://h/db?sslmode=no-verify' })).toMatchObject({
+      sslMode: 'require',
+      tls: { rejectUnauthorized: false },
+    })
   })
 
   it('lets the ssl option win over sslmode and PGSSLMODE', () => {
