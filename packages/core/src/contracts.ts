@@ -172,23 +172,40 @@ export interface TlsOptions {
   servername?: string
 }
 
-/** Where and how to connect. A connection string is accepted wherever the separate fields are. */
+/**
+ * Where and how to connect. A connection string is accepted wherever the separate fields are. Each setting comes
+ * from its field, else the connection string, else its `PG*` environment variable, else the default, as in libpq
+ * (see `@tessera/core`'s README, "Connection settings").
+ */
 export interface ConnectionOptions {
-  /** `postgres://user:password@host:port/database?sslmode=…`. Fields given separately win over it. */
+  /**
+   * A libpq connection URI (`postgres://user:password@host:port,host2:port2/database?sslmode=…`, a socket
+   * directory as `?host=/var/run/postgresql` or `%2Fvar%2Frun%2Fpostgresql`) or `socket:/dir?db=…`. Fields given
+   * separately win over it.
+   */
   connectionString?: string
-  /** Default: `'localhost'`. */
+  /**
+   * A host name, an IP address, a Unix socket directory, or a comma-separated list of them tried in order.
+   * Default: `PGHOST`, else the local socket directory (`/var/run/postgresql` or `/tmp`) when it holds the port's
+   * socket, else `'localhost'`.
+   */
   host?: string
-  /** Default: `5432`. */
+  /** Default: `PGPORT`, else `5432`. */
   port?: number
+  /** Default: `PGDATABASE`, else the user name. */
   database?: string
+  /** Default: `PGUSER`, else the operating-system user. */
   user?: string
-  /** A string, or a function called for every new connection (rotating credentials, IAM tokens). */
+  /** A string, or a function called for every new connection (rotating credentials, IAM tokens). Default: `PGPASSWORD`. */
   password?: string | (() => string | Promise<string>)
-  /** `true` for TLS with the system's CAs, an object for custom settings. Default: `false`. */
+  /**
+   * `true` for TLS with the system's CAs (sslmode verify-full), an object for custom settings. Wins over `sslmode`.
+   * Default: the connection string's `sslmode`, else `PGSSLMODE`, else `false`.
+   */
   ssl?: boolean | TlsOptions
-  /** Shown in `pg_stat_activity.application_name`. Default: `'tessera'`. */
+  /** Shown in `pg_stat_activity.application_name`. Default: `application_name`, else `PGAPPNAME`, else `'tessera'`. */
   applicationName?: string
-  /** Give up on establishing a connection after this many ms. Default: `10000`. */
+  /** Give up on one connection attempt after this many ms. Default: `connect_timeout`, else `PGCONNECT_TIMEOUT`, else `10000`. */
   connectTimeoutMs?: number
 }
 

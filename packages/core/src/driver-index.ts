@@ -3,6 +3,8 @@
 
 export type { CancelTarget } from './cancel-request'
 export { sendCancelRequest } from './cancel-request'
+export type { ConnectAttempt, ConnectedTarget, SessionState, TargetConnector } from './connection-targets'
+export { attemptsFor, connectFirstTarget, SESSION_STATE_SQL, sessionMismatch, sessionStateOf } from './connection-targets'
 export type { DriverProviderOptions } from './create-driver-provider'
 export { createDriverProvider, HEALTH_DEADLINE_MS } from './create-driver-provider'
 export type {

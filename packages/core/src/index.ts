@@ -4,6 +4,23 @@ export { createCircuitBreaker } from './circuit-breaker'
 export type { Clock, ManualClock, ManualClockOptions } from './clock'
 export { createManualClock, systemClock } from './clock'
 export type {
+  ConnectionEnvironment,
+  ConnectionSettings,
+  ConnectionTarget,
+  SslMode,
+  TargetSessionAttrs,
+  TlsSettings,
+} from './connection-settings'
+export {
+  DEFAULT_SOCKET_DIRECTORIES,
+  describeTarget,
+  resolveConnectionSettings,
+  SSL_MODES,
+  TARGET_SESSION_ATTRS,
+} from './connection-settings'
+export type { ConnectionStringHost, ConnectionStringParts } from './connection-string'
+export { parseConnectionString } from './connection-string'
+export type {
   BatchOptions,
   BatchQuery,
   ConnectionOptions,
@@ -127,6 +144,8 @@ export {
   SyntaxOrAccessError,
   SystemError,
   sqlStateInfo,
+  TLS_FAILED,
+  TLS_REFUSED,
   TooManyConnectionsError,
   TransactionResolutionUnknownError,
   TransactionRollbackError,

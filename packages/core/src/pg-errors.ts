@@ -792,6 +792,20 @@ export interface MapPgErrorContext {
   sql?: string
   /** The parameters. Accepted for convenience but never stored or printed: they may be secrets. */
   params?: readonly unknown[]
+  /** The server being connected to (`db1:5432`, a socket path): named in a connection failure's message. */
+  target?: string
+}
+
+/** The `driverCode` of the {@link ConnectionError} for a server that refused TLS (`sslmode=require` on a server without it). */
+export const TLS_REFUSED = 'TLS_REFUSED'
+
+/** The `driverCode` of the {@link ConnectionError} for a TLS negotiation the server broke off. */
+export const TLS_FAILED = 'TLS_FAILED'
+
+/** node-postgres' messages for a TLS negotiation that failed, as plain `Error`s without a code. */
+const TLS_MESSAGES: Readonly<Record<string, string>> = {
+  'The server does not support SSL connections': TLS_REFUSED,
+  'There was an error establishing an SSL connection': TLS_FAILED,
 }
 
 /** Node and postgres.js codes of a lost or unreachable connection. */
@@ -847,10 +861,31 @@ export function mapPgError(error: unknown, context: MapPgErrorContext = {}): Tes
   const fields = error as Record<string, unknown>
   if (fields.name === 'AbortError') return new AbortError('query', { cause: error })
 
+  const tlsCode =
+    typeof fields.message === 'string' && Object.hasOwn(TLS_MESSAGES, fields.message) ? TLS_MESSAGES[fields.message] : undefined
+  if (tlsCode !== undefined) {
+    // Not retryable: the server answers the same way every time until its configuration changes.
+    return new ConnectionError(
+      {
+        message: naming(messageOf(fields, 'TLS negotiation failed'), context.target),
+        code: '08001',
+        retryable: false,
+        driverCode: tlsCode,
+      },
+      { cause: error },
+    )
+  }
+
   const driverCode = networkCode(fields)
   if (driverCode !== undefined || isNetworkMessage(fields.message)) {
     return new ConnectionError(
-      { message: messageOf(fields, 'connection to the database failed'), code: '08006', retryable: true, driverCode, query: context.sql },
+      {
+        message: naming(networkMessage(fields), context.target),
+        code: '08006',
+        retryable: true,
+        driverCode,
+        query: context.sql,
+      },
       { cause: error },
     )
   }
@@ -886,15 +921,42 @@ export function mapPgError(error: unknown, context: MapPgErrorContext = {}): Tes
 
 function networkCode(fields: Record<string, unknown>): string | undefined {
   const code = text(fields.code)
-  if (code !== undefined && NETWORK_CODES.has(code)) return code
+  if (code !== undefined && isNetworkFailure(code, fields)) return code
   // Node 20 reports a refused connection to every address of a host as an AggregateError.
   if (Array.isArray(fields.errors)) {
     for (const inner of fields.errors) {
-      const innerCode = typeof inner === 'object' && inner !== null ? text((inner as Record<string, unknown>).code) : undefined
-      if (innerCode !== undefined && NETWORK_CODES.has(innerCode)) return innerCode
+      const innerFields = typeof inner === 'object' && inner !== null ? (inner as Record<string, unknown>) : {}
+      const innerCode = text(innerFields.code)
+      if (innerCode !== undefined && isNetworkFailure(innerCode, innerFields)) return innerCode
     }
   }
   return undefined
+}
+
+/**
+ * A code of a lost or unreachable connection: one of {@link NETWORK_CODES}, or any system error of opening a
+ * socket (`ENOENT`: no socket file in that directory, `EACCES`: no permission on it).
+ */
+function isNetworkFailure(code: string, fields: Record<string, unknown>): boolean {
+  return NETWORK_CODES.has(code) || (fields.syscall === 'connect' && /^E[A-Z]+$/.test(code))
+}
+
+/** The message of a network failure; an AggregateError's (empty in Node 20) is made of its errors' messages. */
+function networkMessage(fields: Record<string, unknown>): string {
+  const own = text(fields.message)
+  if (own !== undefined && own !== '') return own
+  if (Array.isArray(fields.errors)) {
+    const inner = fields.errors
+      .map((entry) => (typeof entry === 'object' && entry !== null ? text((entry as Record<string, unknown>).message) : undefined))
+      .filter((message): message is string => message !== undefined && message !== '')
+    if (inner.length > 0) return inner.join('; ')
+  }
+  return 'connection to the database failed'
+}
+
+/** The message, naming the server when it does not already. */
+function naming(message: string, target: string | undefined): string {
+  return target === undefined || message.includes(target) ? message : `${message} (server ${target})`
 }
 
 function isNetworkMessage(message: unknown): boolean {

@@ -1,3 +1,4 @@
+import { type ConnectionSettings, resolveConnectionSettings } from './connection-settings'
 import type { Logger, Notice, ProviderOptions, ProviderPoolOptions } from './contracts'
 import { ConfigError, describeValue, isTesseraError } from './errors'
 import { type ComposedHooks, composeHooks, type Hooks } from './hooks'
@@ -54,9 +55,10 @@ export interface ProviderOptionsSpec<Pool extends ProviderPoolOptions> {
 }
 
 /**
- * The shared options, checked and with every default filled in. `connectionUrl` is the parsed connection string,
- * a fresh `URL` the provider may rewrite for its driver; `host`, `port` and `database` are the separate fields,
- * else the connection string's (for diagnostics and hooks).
+ * The shared options, checked and with every default filled in. `connection` is where and how to connect, resolved
+ * as libpq does from the options, the connection string and the `PG*` environment variables: the provider connects
+ * from it alone, never handing its driver the connection string or leaving it to read the environment. `host`,
+ * `port` and `database` are those of the first server to try (for diagnostics and hooks).
  */
 export interface ResolvedProviderOptions<Pool extends ProviderPoolOptions = ProviderPoolOptions> {
   name: string
@@ -69,10 +71,11 @@ export interface ResolvedProviderOptions<Pool extends ProviderPoolOptions = Prov
   retry: ResolvedRetryPolicy | false
   retryPolicy: RetryPolicy | false
   diagnosticsIncludeParams: boolean
-  connectionUrl: URL | undefined
-  host: string | undefined
-  port: number | undefined
-  database: string | undefined
+  connection: ConnectionSettings
+  /** The first server's host name, IP address or socket directory. */
+  host: string
+  port: number
+  database: string
 }
 
 /** The shared options plus the two every provider adds. */
@@ -137,8 +140,9 @@ export function resolveProviderOptions<Pool extends ProviderPoolOptions>(
     }
   }
 
-  const connectionUrl = parseConnectionString(options.connectionString, problems)
-  if (problems.length > 0) throw new ConfigError(problems, { subject })
+  const connection = resolveConnectionSettings(options, problems)
+  if (problems.length > 0 || connection === undefined) throw new ConfigError(problems, { subject })
+  const first = connection.targets[0]!
 
   return {
     name: options.name ?? spec.driver,
@@ -150,14 +154,10 @@ export function resolveProviderOptions<Pool extends ProviderPoolOptions>(
     retry,
     retryPolicy: options.retry === false ? false : (options.retry ?? {}),
     diagnosticsIncludeParams: options.diagnosticsIncludeParams ?? false,
-    connectionUrl,
-    host:
-      options.host ??
-      (connectionUrl === undefined || connectionUrl.hostname === '' ? undefined : decodeURIComponent(connectionUrl.hostname)),
-    port: options.port ?? (connectionUrl === undefined || connectionUrl.port === '' ? undefined : Number(connectionUrl.port)),
-    database:
-      options.database ??
-      (connectionUrl !== undefined && connectionUrl.pathname.length > 1 ? decodeURIComponent(connectionUrl.pathname.slice(1)) : undefined),
+    connection,
+    host: first.host,
+    port: first.port,
+    database: connection.database,
   }
 }
 
@@ -315,20 +315,4 @@ function resolvePool<Pool extends ProviderPoolOptions>(
   const { min, max } = resolved as Required<ProviderPoolOptions>
   if (min > max) problems.push(`pool.min (${min}) must not exceed pool.max (${max})`)
   return resolved
-}
-
-/** The connection string as a `URL`, or `undefined` when there is none or it is not a valid postgres URL. */
-function parseConnectionString(connectionString: unknown, problems: string[]): URL | undefined {
-  if (typeof connectionString !== 'string') return undefined
-  let url: URL
-  try {
-    url = new URL(connectionString)
-  } catch {
-    problems.push('connectionString is not a valid URL; accepted: postgres://user:password@host:port/database?sslmode=…')
-    return undefined
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    problems.push(`connectionString must start with postgres:// or postgresql://, got ${JSON.stringify(url.protocol)}`)
-  }
-  return url
 }

@@ -41,6 +41,8 @@ import {
   SystemError,
   sqlStateInfo,
   TesseraError,
+  TLS_FAILED,
+  TLS_REFUSED,
   TooManyConnectionsError,
   TransactionResolutionUnknownError,
   TransactionRollbackError,
@@ -357,15 +359,51 @@ describe('mapPgError with network errors', () => {
     const error = mapPgError(raw, { sql: 'select 1' })
     expect(error).toBeInstanceOf(ConnectionError)
     expect(error).toMatchObject({ code: '08006', sqlState: '08006', retryable: true, driverCode, query: 'select 1' })
-    expect(error.message).toBe(raw.message || 'connection to the database failed')
+    // Node 20's AggregateError has no message of its own: the addresses' messages say what was tried.
+    expect(error.message).toBe(raw.message || 'connect ECONNREFUSED; connect ECONNREFUSED')
     expect(error.cause).toBe(raw)
     expect(isConnectionLoss(error)).toBe(true)
     expect(isConnectionLoss(raw)).toBe(true)
   })
 
+  it.each([
+    ['ENOENT (no socket file in the directory)', 'ENOENT', 'connect ENOENT /no/such/dir/.s.PGSQL.5432'],
+    ['EACCES (no permission on the socket)', 'EACCES', 'connect EACCES /var/run/postgresql/.s.PGSQL.5432'],
+  ])('turns a socket %s into a retryable ConnectionError naming the socket', (_name, code, message) => {
+    const raw = Object.assign(new Error(message), { code, errno: -2, syscall: 'connect', address: message.split(' ')[2] })
+    const error = mapPgError(raw)
+    expect(error).toBeInstanceOf(ConnectionError)
+    expect(error).toMatchObject({ code: '08006', driverCode: code, retryable: true, message })
+    expect(error.cause).toBe(raw)
+  })
+
+  it('names the server being connected to when the driver message does not', () => {
+    const error = mapPgError(new Error('Connection terminated unexpectedly'), { target: 'db1:5432' })
+    expect(error.message).toBe('Connection terminated unexpectedly (server db1:5432)')
+    const named = mapPgError(systemError('ECONNREFUSED', 'connect'), { target: 'connect' })
+    expect(named.message).toBe('connect ECONNREFUSED')
+  })
+
+  it("turns pg's TLS refusal into a ConnectionError that is not retryable", () => {
+    const raw = new Error('The server does not support SSL connections')
+    const error = mapPgError(raw, { target: '127.0.0.1:5432' })
+    expect(error).toBeInstanceOf(ConnectionError)
+    expect(error).toMatchObject({ code: '08001', driverCode: TLS_REFUSED, retryable: false })
+    expect(error.message).toBe('The server does not support SSL connections (server 127.0.0.1:5432)')
+    expect(error.cause).toBe(raw)
+    const broken = mapPgError(new Error('There was an error establishing an SSL connection'))
+    expect(broken).toMatchObject({ code: '08001', driverCode: TLS_FAILED, retryable: false })
+  })
+
   it('does not mistake a five-letter system error for a SQLSTATE', () => {
     const error = mapPgError(systemError('EPERM', 'open'))
     expect(error).not.toBeInstanceOf(DatabaseError)
+    expect(error.code).toBe('UNKNOWN')
+  })
+
+  it('does not take a file error for a connection failure', () => {
+    const error = mapPgError(systemError('ENOENT', 'open'))
+    expect(error).not.toBeInstanceOf(ConnectionError)
     expect(error.code).toBe('UNKNOWN')
   })
 })

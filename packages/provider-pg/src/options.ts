@@ -1,6 +1,6 @@
 import { type TypePolicies, type TypeRegistry, typeRegistryFromOptions } from '@tessera/converter'
-import { describeValue, isCount, type ProviderOptions, type ProviderPoolOptions } from '@tessera/core'
-import { PROVIDER_POOL_DEFAULTS, type ResolvedProviderOptions, resolveProviderOptions } from '@tessera/core/driver'
+import { type ConnectionSettings, describeValue, isCount, type ProviderOptions, type ProviderPoolOptions } from '@tessera/core'
+import { type ConnectAttempt, PROVIDER_POOL_DEFAULTS, type ResolvedProviderOptions, resolveProviderOptions } from '@tessera/core/driver'
 import pg from 'pg'
 import { type PgClientConfig, type PgClientConstructor, withNoticeHandler } from './pg-client'
 
@@ -40,8 +40,12 @@ export interface PgProviderOptions extends ProviderOptions {
 }
 
 /** The options with every default filled in and the driver config built. */
-export interface ResolvedPgOptions extends Omit<ResolvedProviderOptions<PgPoolOptions>, 'connectionUrl'> {
+export interface ResolvedPgOptions extends ResolvedProviderOptions<PgPoolOptions> {
   Client: PgClientConstructor
+  /**
+   * The client config for the first connection attempt (the first server, TLS as its sslmode tries first).
+   * `pgClientConfigFor` gives the config of any other attempt.
+   */
   clientConfig: PgClientConfig
   registry: TypeRegistry
   enums: readonly string[]
@@ -74,11 +78,10 @@ export function resolvePgOptions(options: PgProviderOptions): ResolvedPgOptions 
       registry = typeRegistryFromOptions(options, problems)
     },
   })
-  const { connectionUrl, ...rest } = shared
   return {
-    ...rest,
+    ...shared,
     Client: withNoticeHandler(options.Client ?? pg.Client, shared.handleNotice),
-    clientConfig: buildClientConfig(options, connectionUrl),
+    clientConfig: buildClientConfig(options, shared.connection),
     registry: registry!,
     enums: options.enums ?? [],
     preparedStatementCacheSize: options.preparedStatementCacheSize ?? 100,
@@ -86,45 +89,46 @@ export function resolvePgOptions(options: PgProviderOptions): ResolvedPgOptions 
 }
 
 /**
- * Builds pg's client config. pg lets a connection string override separate fields; Tessera documents the
- * opposite (separate fields win), so the fields are written into the URL instead of next to it.
+ * Builds pg's client config from the resolved connection settings. pg is never given the connection string and
+ * every field is set, so pg neither parses the string its own way nor reads the environment: the settings alone say
+ * where and how it connects (`connectPgClient` then sets host, port and TLS per attempt).
  */
-function buildClientConfig(options: PgProviderOptions, url: URL | undefined): PgClientConfig {
+function buildClientConfig(options: PgProviderOptions, connection: ConnectionSettings): PgClientConfig {
   const config: PgClientConfig = {
     types: { getTypeParser: () => (text: string) => text },
     pipeline: true,
-    application_name: options.applicationName ?? 'tessera',
-    options: SESSION_OPTIONS,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    database: connection.database,
+    user: connection.user,
+    application_name: connection.applicationName,
+    options: startupOptions(connection),
+    connectionTimeoutMillis: connection.connectTimeoutMs,
   }
   if (options.statementTimeoutMs !== undefined && options.statementTimeoutMs > 0) config.statement_timeout = options.statementTimeoutMs
-  if (options.ssl !== undefined) config.ssl = options.ssl
-  if (options.password !== undefined) config.password = options.password
+  if (connection.password !== undefined) config.password = connection.password
+  const first = connection.targets[0]!
+  return pgClientConfigFor(config, connection, {
+    target: first,
+    tls: first.socketPath === undefined && connection.sslMode !== 'disable' && connection.sslMode !== 'allow',
+  })
+}
 
-  if (url === undefined) {
-    if (options.host !== undefined) config.host = options.host
-    if (options.port !== undefined) config.port = options.port
-    if (options.database !== undefined) config.database = options.database
-    if (options.user !== undefined) config.user = options.user
-    return config
-  }
+/** The client config of one connection attempt: its server, and TLS with the resolved settings or none. */
+export function pgClientConfigFor(config: PgClientConfig, connection: ConnectionSettings, attempt: ConnectAttempt): PgClientConfig {
+  return { ...config, host: attempt.target.host, port: attempt.target.port, ssl: attempt.tls ? { ...connection.tls } : false }
+}
 
-  if (options.host !== undefined) url.hostname = options.host
-  if (options.port !== undefined) url.port = String(options.port)
-  if (options.database !== undefined) url.pathname = `/${encodeURIComponent(options.database)}`
-  if (options.user !== undefined) url.username = encodeURIComponent(options.user)
-  // A password given separately (a string or a rotating-token function) replaces the URL's.
-  if (options.password !== undefined) url.password = ''
-  if (options.applicationName !== undefined) url.searchParams.delete('application_name')
-  if (options.ssl !== undefined) {
-    for (const key of ['ssl', 'sslmode', 'sslcert', 'sslkey', 'sslrootcert']) url.searchParams.delete(key)
-  }
-  // The URL's own `options` would replace ours in pg: merge them, ours first so the user's can refine them.
-  const userOptions = url.searchParams.get('options')
-  if (userOptions !== null) {
-    url.searchParams.delete('options')
-    config.options = `${SESSION_OPTIONS} ${userOptions}`
-  }
-  config.connectionString = url.toString()
-  return config
+/**
+ * The startup `options`: the session settings the converter needs, then libpq's `options` (the parameter or
+ * `PGOPTIONS`), then the connection string's other parameters as `-c name=value`; a later setting wins.
+ */
+function startupOptions(connection: ConnectionSettings): string {
+  const parts = [SESSION_OPTIONS]
+  if (connection.options !== undefined && connection.options.trim() !== '') parts.push(connection.options)
+  for (const [name, value] of Object.entries(connection.serverSettings)) parts.push(`-c ${escapeOption(name)}=${escapeOption(value)}`)
+  return parts.join(' ')
+}
+
+/** The server splits `options` at whitespace; a backslash keeps the next character (a space, a backslash). */
+function escapeOption(text: string): string {
+  return text.replace(/[\\\s]/g, (character) => `\\${character}`)
 }

@@ -2,6 +2,7 @@ import { pgTypesFor, serializeParams, TYPE_LOOKUP_SQL, type TypeLookupRow } from
 import { type ConnectionInfo, mapPgError } from '@tessera/core'
 import type { Driver, DriverContext, DriverProperties, ListenerConnection, ListenerEvents, SerializedParams } from '@tessera/core/driver'
 import { createDriverPool } from '@tessera/pool'
+import { type ConnectedPgClient, connectPgClient } from './connect-pg-client'
 import type { ResolvedPgOptions } from './options'
 import type { PgClientConfig, PgNotificationMessage } from './pg-client'
 import { PgConnection } from './pg-connection'
@@ -27,15 +28,23 @@ export function createPgDriver(options: ResolvedPgOptions, context: DriverContex
   /** The pending type names last looked up: names the database lacks are not looked up again on every connect. */
   let lookedUpNames: string | undefined
 
-  /** Opens one session, set up and announced (`tessera:connect`, `onConnect`). */
+  /**
+   * Opens one session, set up and announced (`tessera:connect`, `onConnect`): a client on the server libpq's rules
+   * choose (the host list in order, the sslmode's TLS fallback, `target_session_attrs`).
+   */
   const open = async (signal: AbortSignal | undefined): Promise<PgConnection> => {
-    const client = new options.Client({ ...clientConfig })
-    const info: ConnectionInfo = { driver: 'pg', host: options.host, database: options.database, meta: {} }
+    let connected: ConnectedPgClient
+    try {
+      connected = await connectPgClient(options.Client, clientConfig, options.connection, signal)
+    } catch (error) {
+      throw mapPgError(error)
+    }
+    const { client, attempt } = connected
+    const info: ConnectionInfo = { driver: 'pg', host: attempt.target.host, database: options.database, meta: {} }
     const connection = new PgConnection(client, info, cacheSize, options.logger)
     const onAbort = () => connection.destroySocket(new Error('connect aborted: the pool is closing'))
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
-      await client.connect()
       info.processId = client.processID ?? undefined
       await resolveTypeNames(connection)
       await context.connected(info, client.port)

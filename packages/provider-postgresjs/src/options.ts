@@ -1,5 +1,5 @@
 import { type TypePolicies, type TypeRegistry, typeRegistryFromOptions } from '@tessera/converter'
-import { describeValue, type ProviderOptions, type ProviderPoolOptions } from '@tessera/core'
+import { type ConnectionSettings, describeValue, type ProviderOptions, type ProviderPoolOptions } from '@tessera/core'
 import { PROVIDER_POOL_DEFAULTS, type ResolvedProviderOptions, resolveProviderOptions } from '@tessera/core/driver'
 import postgres from 'postgres'
 import type { PostgresJsFactory, PostgresJsOptions } from './postgres-js-client'
@@ -23,7 +23,8 @@ export interface PostgresJsProviderOptions extends ProviderOptions {
   enums?: readonly string[]
   /**
    * Creates the postgres.js instance: `postgres` itself or a compatible factory (an instrumented wrapper, another
-   * copy of the driver). Called with the connection string and the mapped options. Default: `postgres`.
+   * copy of the driver). Called with `undefined` (postgres.js never sees the connection string: every setting is
+   * resolved as libpq does and passed separately) and the mapped options. Default: `postgres`.
    * @example createPostgresJsProvider({ connectionString, sql: (url, options) => postgres(url, { ...options, debug: log }) })
    */
   sql?: PostgresJsFactory
@@ -34,11 +35,8 @@ export interface PostgresJsProviderOptions extends ProviderOptions {
 }
 
 /** The options with every default filled in and the driver options built. */
-export interface ResolvedPostgresJsOptions extends Omit<ResolvedProviderOptions, 'connectionUrl'> {
+export interface ResolvedPostgresJsOptions extends ResolvedProviderOptions {
   factory: PostgresJsFactory
-  /** Where the sessions' sockets connect: a TCP host and port, or a Unix socket `path`. */
-  target: { host: string; port: number; path: string | undefined }
-  url: string | undefined
   driverOptions: PostgresJsOptions
   registry: TypeRegistry
 }
@@ -60,53 +58,56 @@ export function resolvePostgresJsOptions(options: PostgresJsProviderOptions): Re
       registry = typeRegistryFromOptions(options, problems)
     },
   })
-  const { connectionUrl, pool, prepare, ...rest } = shared
+  const { pool, prepare, connection } = shared
 
-  const connection: Record<string, string | number> = {
-    application_name: options.applicationName ?? 'tessera',
+  const startup: Record<string, string | number> = {
+    ...connection.serverSettings,
+    application_name: connection.applicationName,
     // What the converter's parsers read; the same settings provider-pg sets.
     DateStyle: 'ISO',
     IntervalStyle: 'postgres',
   }
-  if (options.statementTimeoutMs !== undefined && options.statementTimeoutMs > 0) connection.statement_timeout = options.statementTimeoutMs
+  if (connection.options !== undefined && connection.options.trim() !== '') startup.options = connection.options
+  if (options.statementTimeoutMs !== undefined && options.statementTimeoutMs > 0) startup.statement_timeout = options.statementTimeoutMs
+  // No host here: each instance gets the server its socket was opened on (`targetOptions` in target-sockets.ts).
   const driverOptions: PostgresJsOptions = {
+    database: connection.database,
+    user: connection.user,
+    ssl: sslOption(connection),
     max: pool.max,
     idle_timeout: pool.idleTimeoutMs > 0 ? pool.idleTimeoutMs / 1000 : null,
     max_lifetime: pool.maxLifetimeMs > 0 ? pool.maxLifetimeMs / 1000 : null,
-    connect_timeout: (options.connectTimeoutMs ?? 10_000) / 1000,
+    connect_timeout: connection.connectTimeoutMs / 1000,
     prepare,
     // The registry knows the built-in array types. postgres.js' own lookup would cost a query per session, and in
     // 3.4 its failure (a backend killed while it runs) is an unhandled rejection that crashes the process.
     fetch_types: false,
-    connection,
+    connection: startup,
+    // The provider's socket factory picks the server by target_session_attrs (`createTargetSocketOpener`).
+    target_session_attrs: null,
   }
-  if (options.host !== undefined) driverOptions.host = options.host
-  if (options.port !== undefined) driverOptions.port = options.port
-  if (options.database !== undefined) driverOptions.database = options.database
-  if (options.user !== undefined) driverOptions.user = options.user
-  if (options.password !== undefined) driverOptions.password = options.password
-  if (options.ssl !== undefined) driverOptions.ssl = options.ssl
+  if (connection.password !== undefined) driverOptions.password = connection.password
 
-  const host = shared.host ?? process.env.PGHOST ?? 'localhost'
-  const port = shared.port ?? (process.env.PGPORT === undefined ? 5432 : Number(process.env.PGPORT))
   return {
-    ...rest,
-    pool,
-    prepare,
-    target: { host, port, path: host.startsWith('/') ? `${host}/.s.PGSQL.${port}` : undefined },
+    ...shared,
     factory: options.sql ?? (postgres as unknown as PostgresJsFactory),
-    url: connectionUrl === undefined ? undefined : connectionString(options, connectionUrl),
     driverOptions,
     registry: registry!,
   }
 }
 
 /**
- * The connection string for postgres.js. postgres.js already lets separate fields win over the URL; only the URL's
- * `application_name` would win over `applicationName`, so it is removed when both are given.
+ * postgres.js' `ssl` for the sslmode. `prefer` is postgres.js' own (TLS, else plain text when the server refuses
+ * it). `allow` connects in plain text: libpq's second, TLS attempt after a refused plain login is not available.
+ * `require` without certificates is postgres.js' `'require'` (TLS, unverified); with certificates, and for the
+ * verifying modes, the TLS options themselves. For a TCP server: an instance on a Unix socket never uses TLS
+ * (`targetOptions`), as libpq ignores sslmode there.
  */
-function connectionString(options: PostgresJsProviderOptions, url: URL): string {
-  if (options.applicationName !== undefined) url.searchParams.delete('application_name')
-  if (options.ssl !== undefined) for (const key of ['ssl', 'sslmode']) url.searchParams.delete(key)
-  return url.toString()
+function sslOption(connection: ConnectionSettings): PostgresJsOptions['ssl'] {
+  const { sslMode, tls } = connection
+  if (sslMode === 'disable' || sslMode === 'allow') return false
+  if (sslMode === 'prefer') return 'prefer'
+  const hasCertificates = tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined
+  if (sslMode === 'require' && !hasCertificates) return 'require'
+  return { ...tls }
 }

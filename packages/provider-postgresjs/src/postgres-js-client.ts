@@ -84,11 +84,15 @@ export type PostgresJsNotice = Record<string, unknown>
 export interface PostgresJsOptions {
   host?: string
   port?: number
+  /** A Unix socket file: postgres.js connects there instead of `host`. */
   path?: string
   database?: string
   user?: string
   password?: string | (() => string | Promise<string>)
-  ssl?: boolean | object
+  /** `false`, `'prefer'`, `'require'`, or Node TLS options. */
+  ssl?: boolean | 'prefer' | 'require' | object
+  /** `read-write`, `read-only`, `primary`, `standby`, `prefer-standby`; `null`: any server. */
+  target_session_attrs?: string | null
   max: number
   /** Seconds; `null` or `0`: never. */
   idle_timeout: number | null
@@ -106,7 +110,7 @@ export interface PostgresJsOptions {
   onnotify?: (channel: string, payload: string) => void
   onclose?: (connectionId: number) => void
   /** Creates the socket of each new connection (the provider counts connections with it). */
-  socket?: () => import('node:net').Socket
+  socket?: () => import('node:net').Socket | Promise<import('node:net').Socket>
 }
 
 /**

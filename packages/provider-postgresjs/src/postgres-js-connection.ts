@@ -46,8 +46,6 @@ export class PostgresJsConnection implements DriverConnection {
     readonly info: ConnectionInfo,
     /** Prepare statements with parameters (the provider's `prepare` option). */
     private readonly autoPrepare: boolean,
-    /** Where CancelRequests go: the server the session's socket connects to. */
-    private readonly target: { host: string; port: number; path: string | undefined },
     private readonly logger: Logger | undefined,
   ) {}
 
@@ -95,13 +93,9 @@ export class PostgresJsConnection implements DriverConnection {
       dropSession()
       return
     }
-    const { host, port, path } = this.target
-    const target = {
-      host: path === undefined ? host : path.slice(0, path.lastIndexOf('/')),
-      port,
-      processId: backend.pid,
-      secretKey: backend.secret,
-    }
+    // The server this session connected to, which may be any of a host list (a socket directory for a Unix socket).
+    const { host, port } = this.sockets.target
+    const target = { host, port, processId: backend.pid, secretKey: backend.secret }
     let done = false
     let retry: ReturnType<typeof setTimeout> | undefined
     // A CancelRequest only interrupts what the backend runs at that moment: wait until postgres.js reports the

@@ -1,5 +1,5 @@
 import { serializeParams, TYPE_LOOKUP_SQL, type TypeLookupRow } from '@tessera/converter'
-import { type ConnectionInfo, mapPgError } from '@tessera/core'
+import { type ConnectionInfo, describeTarget, mapPgError } from '@tessera/core'
 import type { Driver, DriverContext, DriverProperties, SerializedParams } from '@tessera/core/driver'
 import { createDriverPool } from '@tessera/pool'
 import type { ResolvedPostgresJsOptions } from './options'
@@ -7,6 +7,7 @@ import type { PostgresJsSql } from './postgres-js-client'
 import { PostgresJsConnection } from './postgres-js-connection'
 import { openPostgresJsListener } from './postgres-js-listener'
 import { SocketTracker } from './sockets'
+import { createSessionProbe, createTargetSocketOpener, type TargetSocket, targetOptions } from './target-sockets'
 import { installTypes } from './types-option'
 
 const NO_PARAMS: SerializedParams = Object.freeze([])
@@ -29,11 +30,16 @@ export const POSTGRES_JS_PROPERTIES: DriverProperties = Object.freeze({
  */
 export function createPostgresJsDriver(options: ResolvedPostgresJsOptions, context: DriverContext): Driver<PostgresJsConnection> {
   let lookedUpNames: string | undefined
+  const { connection: settings, driverOptions } = options
+  // A probe session per candidate server only when target_session_attrs asks for something.
+  const probe = settings.targetSessionAttrs === 'any' ? undefined : createSessionProbe(options.factory, driverOptions)
+  const openTarget = createTargetSocketOpener(settings, probe)
 
-  /** A postgres.js instance for one session, its sockets watched by `sockets`. */
-  const instance = (sockets: SocketTracker, onClose: () => void): PostgresJsSql => {
-    const sql = options.factory(options.url, {
-      ...options.driverOptions,
+  /** A postgres.js instance for one session on the server of `opened`, its sockets watched by `sockets`. */
+  const instance = (opened: TargetSocket, sockets: SocketTracker, onClose: () => void): PostgresJsSql => {
+    const sql = options.factory(undefined, {
+      ...driverOptions,
+      ...targetOptions(opened.target, driverOptions.ssl),
       max: 1,
       // The pool evicts idle and old sessions; postgres.js' own timers would close them behind its back.
       idle_timeout: null,
@@ -46,25 +52,34 @@ export function createPostgresJsDriver(options: ResolvedPostgresJsOptions, conte
     return sql
   }
 
-  /** Opens one session, set up and announced (`tessera:connect`, `onConnect`). */
+  /**
+   * Opens one session, set up and announced (`tessera:connect`, `onConnect`): a socket on the server libpq's rules
+   * choose (the host list in order, `target_session_attrs`), then a postgres.js instance on it.
+   */
   const open = async (signal: AbortSignal | undefined): Promise<PostgresJsConnection> => {
+    let opened: TargetSocket
+    try {
+      opened = await openTarget(signal)
+    } catch (error) {
+      throw mapPgError(error)
+    }
     let connection: PostgresJsConnection | undefined
-    const sockets = new SocketTracker(options.target.host, options.target.port, options.target.path)
-    const sql = instance(sockets, () => {
+    const sockets = new SocketTracker(opened, settings)
+    const sql = instance(opened, sockets, () => {
       if (connection !== undefined) connection.broken = true
     })
-    const info: ConnectionInfo = { driver: 'postgres.js', host: options.host, database: options.database, meta: {} }
-    connection = new PostgresJsConnection(sql, sockets, info, options.prepare, options.target, options.logger)
+    const info: ConnectionInfo = { driver: 'postgres.js', host: opened.target.host, database: options.database, meta: {} }
+    connection = new PostgresJsConnection(sql, sockets, info, options.prepare, options.logger)
     const onAbort = () => sockets.destroyAll()
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
       await connection.run('', NO_PARAMS)
       await resolveTypeNames(connection)
-      await context.connected(info, options.target.port)
+      await context.connected(info, opened.target.port)
       return connection
     } catch (error) {
       await connection.close()
-      throw mapPgError(error)
+      throw mapPgError(error, { target: describeTarget(opened.target) })
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }
@@ -91,6 +106,6 @@ export function createPostgresJsDriver(options: ResolvedPostgresJsOptions, conte
     properties: POSTGRES_JS_PROPERTIES,
     pool: createDriverPool({ name: options.name, driver: 'postgres.js', pool: options.pool, logger: options.logger, open }),
     serialize: (values) => (values.length === 0 ? NO_PARAMS : serializeParams(values)),
-    openListener: (events) => openPostgresJsListener(options, events),
+    openListener: (events) => openPostgresJsListener(options, openTarget, events),
   }
 }

@@ -1,6 +1,7 @@
-import { createConnection, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import type { ListenerConnection, ListenerEvents } from '@tessera/core/driver'
 import type { ResolvedPostgresJsOptions } from './options'
+import { openTargetSocket, type TargetSocketOpener, targetOptions } from './target-sockets'
 
 const NO_VALUES: readonly (string | null)[] = Object.freeze([])
 
@@ -10,23 +11,39 @@ const NO_VALUES: readonly (string | null)[] = Object.freeze([])
  *
  * postgres.js' `onnotify` gives the channel and payload only; the sender's PID is read from the NotificationResponse on
  * the socket (unencrypted connections; `processId` is 0 over TLS).
+ *
+ * Its socket is opened by `openTarget` as the sessions' are: on the server libpq's rules choose from a host list.
  */
-export async function openPostgresJsListener(options: ResolvedPostgresJsOptions, events: ListenerEvents): Promise<ListenerConnection> {
+export async function openPostgresJsListener(
+  options: ResolvedPostgresJsOptions,
+  openTarget: TargetSocketOpener,
+  events: ListenerEvents,
+): Promise<ListenerConnection> {
   /** Sender PIDs of notifications read from the socket, not yet delivered by postgres.js. */
   const senderPids: number[] = []
   let ended = false
   const sockets = new Set<Socket>()
+  const { socket: first, target } = await openTarget()
+  let pending: Socket | undefined = first
+  const driverTarget = targetOptions(target, options.driverOptions.ssl)
+  // Messages can be read off the socket only when it carries no TLS.
+  const plain = driverTarget.ssl === false || driverTarget.ssl === undefined
 
-  /** Reads NotificationResponse messages for the sender's PID, which postgres.js drops. */
-  const createSocket = (): Socket => {
-    const { host, port, path } = options.target
-    const socket = path === undefined ? createConnection({ host, port }) : createConnection(path)
-    Object.assign(socket, { host, port })
+  /** The socket opened above, then (should postgres.js ask again) another on the same server. */
+  const createSocket = async (): Promise<Socket> => {
+    const socket = pending ?? (await openTargetSocket(target, options.connection))
+    pending = undefined
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
-    let pending: Buffer | undefined
+    if (plain) readSenderPids(socket)
+    return socket
+  }
+
+  /** Reads NotificationResponse messages for the sender's PID, which postgres.js drops. */
+  const readSenderPids = (socket: Socket): void => {
+    let held: Buffer | undefined
     socket.on('data', (chunk: Buffer) => {
-      const buffer = pending === undefined ? chunk : Buffer.concat([pending, chunk])
+      const buffer = held === undefined ? chunk : Buffer.concat([held, chunk])
       let offset = 0
       while (buffer.length - offset >= 5) {
         const length = buffer.readUInt32BE(offset + 1)
@@ -34,18 +51,17 @@ export async function openPostgresJsListener(options: ResolvedPostgresJsOptions,
         if (buffer[offset] === 65) senderPids.push(buffer.readUInt32BE(offset + 5))
         offset += length + 1
       }
-      pending = offset < buffer.length ? buffer.subarray(offset) : undefined
+      held = offset < buffer.length ? buffer.subarray(offset) : undefined
     })
-    return socket
   }
 
-  const plain = options.driverOptions.ssl === undefined || options.driverOptions.ssl === false
-  const sql = options.factory(options.url, {
+  const sql = options.factory(undefined, {
     ...options.driverOptions,
+    ...driverTarget,
     max: 1,
     idle_timeout: null,
     max_lifetime: null,
-    socket: plain ? createSocket : undefined,
+    socket: createSocket,
     onnotice: options.handleNotice,
     onnotify: (channel, payload) => {
       events.onNotification({ channel, payload: payload ?? '', processId: senderPids.shift() ?? 0 })
@@ -65,6 +81,7 @@ export async function openPostgresJsListener(options: ResolvedPostgresJsOptions,
     } catch {
       // Closing never throws; the sockets are dropped below.
     }
+    pending?.destroy()
     for (const socket of sockets) socket.destroy()
   }
 

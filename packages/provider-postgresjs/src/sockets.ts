@@ -1,30 +1,42 @@
-import { createConnection, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
+import type { ConnectionTarget } from '@tessera/core'
+import { openTargetSocket, type SocketSettings, type TargetSocket } from './target-sockets'
 
 /**
  * The physical connections of one postgres.js instance, seen through the `socket` option: postgres.js asks the
  * factory for a socket whenever it opens a connection. This is how the provider counts connections opened and closed
  * (postgres.js keeps no public count) and learns when the connection of a reserved checkout dies, which postgres.js
  * does not tell a reservation (a statement sent on it afterwards would throw inside postgres.js).
+ *
+ * The first socket is opened before the instance, by `createTargetSocketOpener`, so that the instance is made for
+ * the server libpq's rules chose (`targetOptions`); should postgres.js ask for another, it goes to the same server.
  */
 export class SocketTracker {
   created = 0
   destroyed = 0
   /** Backend PIDs of open sessions, learnt from the BackendKeyData message on unencrypted sockets. */
   private readonly livePids = new Set<number>()
+  /** The server every socket of the instance connects to: where its CancelRequests go. */
+  readonly target: ConnectionTarget
+  /** The socket opened before the instance, until postgres.js asks for it. */
+  private first: Socket | undefined
 
   constructor(
-    readonly host: string,
-    readonly port: number,
-    readonly path: string | undefined,
+    first: TargetSocket,
+    private readonly settings: SocketSettings,
     /** Called when an established session's socket closes. */
     private readonly onClosed?: () => void,
-  ) {}
+  ) {
+    this.first = first.socket
+    this.target = first.target
+  }
 
   /** Sockets not yet closed. */
   private readonly open = new Set<Socket>()
 
   /** Drops every socket at once (a session closed while statements were outstanding). */
   destroyAll(): void {
+    this.first?.destroy()
     for (const socket of this.open) socket.destroy()
   }
 
@@ -78,10 +90,9 @@ export class SocketTracker {
    * postgres.js' `socket` option. A socket's reads pass through a {@link ResponseScanner} only during the startup
    * (to learn the backend PID) and while armed for one reply (`arm`); otherwise postgres.js reads the socket directly.
    */
-  readonly create = (): Socket => {
-    const socket = this.path === undefined ? createConnection({ host: this.host, port: this.port }) : createConnection(this.path)
-    // postgres.js reads these for TLS SNI and its error messages.
-    Object.assign(socket, { host: this.host, port: this.port })
+  readonly create = async (): Promise<Socket> => {
+    const socket = this.first ?? (await openTargetSocket(this.target, this.settings))
+    this.first = undefined
     let established = false
     let pid: number | undefined
     /** The ReadyForQuery ending the startup or the armed reply has been read. */

@@ -1,6 +1,7 @@
 import { describe } from 'vitest'
 import { describeBatch, describeStream } from './batch-stream'
 import { describeCancellation } from './cancellation'
+import { describeConnection } from './connection'
 import { createContext, type ProviderCapabilities, type ProviderFactory } from './context'
 import { describeErrors } from './errors'
 import { describeFaults } from './faults'
@@ -41,5 +42,6 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeHooks(ctx)
     describeFaults(ctx)
     describeNetworkFaults(ctx)
+    describeConnection(ctx)
   })
 }
