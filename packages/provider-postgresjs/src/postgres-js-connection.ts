@@ -142,10 +142,16 @@ export class PostgresJsConnection implements DriverConnection {
       return Promise.reject(error) as PostgresJsQuery
     }
     const unsafeOptions = prepare === false || params.length === 0 || !this.autoPrepare ? UNPREPARED : PREPARED
-    const query =
-      params.length === 0 && this.active.size === 0 && mayChangeTransactionState(text)
-        ? this.scanned(text, params, unsafeOptions)
-        : this.sql.unsafe(text, params, unsafeOptions)
+    let query: PostgresJsQuery
+    if (params.length === 0 && mayChangeTransactionState(text)) {
+      // Behind other statements the reply cannot be read from a message boundary: the status is then not known
+      // (the provider's own pipelined BEGIN … COMMIT of a batch or a stream's CLOSE + COMMIT).
+      if (this.active.size === 0) query = this.scanned(text, params, unsafeOptions)
+      else {
+        this.transactionStatus = 'unknown'
+        query = this.sql.unsafe(text, params, unsafeOptions)
+      }
+    } else query = this.sql.unsafe(text, params, unsafeOptions)
     this.active.add(query)
     const done = (): void => {
       this.active.delete(query)

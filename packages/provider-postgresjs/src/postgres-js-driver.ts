@@ -91,6 +91,6 @@ export function createPostgresJsDriver(options: ResolvedPostgresJsOptions, conte
     properties: POSTGRES_JS_PROPERTIES,
     pool: createDriverPool({ name: options.name, driver: 'postgres.js', pool: options.pool, logger: options.logger, open }),
     serialize: (values) => (values.length === 0 ? NO_PARAMS : serializeParams(values)),
-    openListener: (events) => openPostgresJsListener(options, events),
+    openListener: (events) => openPostgresJsListener(options, events, (info) => context.connected(info, options.target.port)),
   }
 }

@@ -1,4 +1,5 @@
 import { createConnection, type Socket } from 'node:net'
+import type { ConnectionInfo } from '@tessera/core'
 import type { ListenerConnection, ListenerEvents } from '@tessera/core/driver'
 import type { ResolvedPostgresJsOptions } from './options'
 
@@ -11,7 +12,11 @@ const NO_VALUES: readonly (string | null)[] = Object.freeze([])
  * postgres.js' `onnotify` gives the channel and payload only; the sender's PID is read from the NotificationResponse on
  * the socket (unencrypted connections; `processId` is 0 over TLS).
  */
-export async function openPostgresJsListener(options: ResolvedPostgresJsOptions, events: ListenerEvents): Promise<ListenerConnection> {
+export async function openPostgresJsListener(
+  options: ResolvedPostgresJsOptions,
+  events: ListenerEvents,
+  connected: (info: ConnectionInfo) => Promise<void>,
+): Promise<ListenerConnection> {
   /** Sender PIDs of notifications read from the socket, not yet delivered by postgres.js. */
   const senderPids: number[] = []
   let ended = false
@@ -69,7 +74,17 @@ export async function openPostgresJsListener(options: ResolvedPostgresJsOptions,
   }
 
   try {
-    await sql.unsafe('', NO_VALUES, { prepare: false })
+    const opening = sql.unsafe('', NO_VALUES, { prepare: false })
+    await opening
+    // Announced like every other session (`tessera:connect`, `onConnect`).
+    const pid = opening.state?.pid
+    await connected({
+      driver: 'postgres.js',
+      host: options.host,
+      database: options.database,
+      meta: {},
+      ...(pid == null ? {} : { processId: pid }),
+    })
   } catch (error) {
     await close()
     throw error

@@ -18,6 +18,7 @@ import { PG_URL, uniqueName } from '../../test-services/env'
 import type { ProviderFactory } from './context'
 import { collect, deferred, waitFor } from './helpers'
 import { PARITY_CORPUS, PARITY_LITERALS } from './parity-corpus'
+import { recordTelemetry } from './parity-telemetry'
 
 /** The error fields compared between providers: everything but the driver's own cause and stack. */
 const ERROR_FIELDS = ['code', 'sqlState', 'message', 'retryable', ...SERVER_ERROR_FIELDS, 'query'] as const
@@ -46,6 +47,16 @@ export async function outcomeOf(run: () => Promise<unknown>): Promise<ParityOutc
     return { ok: true, value: await run() }
   } catch (error) {
     return { ok: false, error: describeError(error) }
+  }
+}
+
+/** An outcome whose error message names the driver's parameter limit, with the number masked. */
+function withoutLimit(outcome: ParityOutcome): ParityOutcome {
+  if (outcome.ok) return outcome
+  const message = outcome.error.message
+  return {
+    ok: false,
+    error: { ...outcome.error, message: typeof message === 'string' ? message.replace(/at most \d+/, 'at most <limit>') : message },
   }
 }
 
@@ -319,6 +330,21 @@ export function describeParity(factories: Readonly<Record<string, ProviderFactor
         })
       }
 
+      it('reject bad input equally, before sending: wrong parameter count, NUL in text or in a value, too many parameters', async () => {
+        const many = Array.from({ length: 70_000 }, (_, i) => i)
+        const outcomes = await expectSame(async (provider) => [
+          await outcomeOf(() => provider.query('SELECT $1::int AS a, $2::int AS b', [1])),
+          await outcomeOf(() => provider.query('SELECT $1::int AS a', [1, 2])),
+          await outcomeOf(() => provider.query('SELECT 1\u0000')),
+          await outcomeOf(() => provider.query('SELECT $1::text AS t', ['a\u0000b'])),
+          // The limit itself is a property each driver declares (pg 65535, postgres.js 65533): only it may differ.
+          withoutLimit(await outcomeOf(() => provider.query(`SELECT ${many.map((i) => `$${i + 1}`).join(',')}`, many))),
+          await outcomeOf(() => provider.query('BEGIN')),
+        ])
+        for (const outcome of outcomes.slice(0, 5)) expect(outcome.ok).toBe(false)
+        expect(outcomes[5]!.ok).toBe(true)
+      })
+
       it('reject equally with parameters, inside a transaction, a savepoint, a batch and a stream', async () => {
         await expectSame(async (provider) => [
           await outcomeOf(() =>
@@ -440,6 +466,24 @@ export function describeParity(factories: Readonly<Record<string, ProviderFactor
         }
         const [reference, ...others] = names.map((name) => contexts.get(name))
         for (const other of others) expect(other).toEqual(reference)
+      })
+
+      it('publish equal messages on every provider channel and give every hook equal contexts, field by field, for query, transaction, batch, stream, listen, notify, health and close', async () => {
+        const recorded: Array<[string, Awaited<ReturnType<typeof recordTelemetry>>]> = []
+        for (const name of names) {
+          // One provider at a time: the channels carry only its messages. One connection, so the order is fixed.
+          recorded.push([
+            name,
+            await recordTelemetry((hooks) =>
+              Promise.resolve(factories[name]!({ connectionString: PG_URL, hooks, name: 'parity', pool: { max: 1 } })),
+            ),
+          ])
+        }
+        const [[, reference], ...others] = recorded
+        for (const [name, output] of others) {
+          expect({ provider: name, statsKeys: output.statsKeys }).toEqual({ provider: name, statsKeys: reference!.statsKeys })
+          expect({ provider: name, events: output.events }).toEqual({ provider: name, events: reference!.events })
+        }
       })
 
       it('report equal notices, field by field, for the same statements', async () => {
