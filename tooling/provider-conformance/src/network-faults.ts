@@ -57,9 +57,9 @@ export function describeNetworkFaults(ctx: ConformanceContext): void {
         const back = Date.now()
         proxy!.setMode('pass')
         const outcomes = await Promise.all(reads)
-        outcomes.forEach((outcome, i) =>
-          expect(outcome).toEqual({ status: 'resolved', value: expect.objectContaining({ rows: [{ n: i }] }) }),
-        )
+        for (const [i, outcome] of outcomes.entries()) {
+          expect(outcome).toEqual({ status: 'resolved', value: expect.objectContaining({ rows: [{ n: i }] }) })
+        }
         // Bounded, not a speed claim: retries back off at most 200 ms; a provider stuck on dead sockets would not recover.
         expect(Date.now() - back).toBeLessThan(5_000)
         expect((await provider.health()).status).toBe('up')
