@@ -270,7 +270,9 @@ export class PgConnection implements DriverConnection {
     this.broken = true
     if (this.busy > 0) {
       this.requestCancel()
-      this.destroySocket(new Error('the connection was closed while a statement was running'))
+      this.destroySocket(
+        Object.assign(new Error('the connection was closed while a statement was running'), { code: 'CONNECTION_DESTROYED' }),
+      )
       return
     }
     try {

@@ -19,6 +19,8 @@ export async function openPostgresJsListener(
 ): Promise<ListenerConnection> {
   /** Sender PIDs of notifications read from the socket, not yet delivered by postgres.js. */
   const senderPids: number[] = []
+  /** An ErrorResponse read on the socket (a FATAL before the server closes it). */
+  let finalError: Record<string, string> | undefined
   let ended = false
   const sockets = new Set<Socket>()
 
@@ -37,6 +39,9 @@ export async function openPostgresJsListener(
         const length = buffer.readUInt32BE(offset + 1)
         if (buffer.length - offset < length + 1) break
         if (buffer[offset] === 65) senderPids.push(buffer.readUInt32BE(offset + 5))
+        // The server's last word before it closes the session (57P01 terminated by an administrator…): onLost reports it,
+        // as provider-pg does.
+        else if (buffer[offset] === 69) finalError = readErrorResponse(buffer.subarray(offset + 5, offset + 1 + length))
         offset += length + 1
       }
       pending = offset < buffer.length ? buffer.subarray(offset) : undefined
@@ -59,7 +64,7 @@ export async function openPostgresJsListener(
       if (ended) return
       ended = true
       senderPids.length = 0
-      events.onLost(Object.assign(new Error('the LISTEN connection was closed'), { code: 'CONNECTION_CLOSED' }))
+      events.onLost(finalError ?? Object.assign(new Error('the LISTEN connection was closed'), { code: 'CONNECTION_CLOSED' }))
     },
   })
 
@@ -90,4 +95,32 @@ export async function openPostgresJsListener(
     throw error
   }
   return { run: (statement) => sql.unsafe(statement, NO_VALUES, { prepare: false }), close }
+}
+
+/** ErrorResponse field codes → the property names node-postgres gives them (what `mapPgError` reads). */
+const ERROR_FIELDS: Readonly<Record<string, string>> = {
+  V: 'severity',
+  C: 'code',
+  M: 'message',
+  D: 'detail',
+  H: 'hint',
+  W: 'where',
+  F: 'file',
+  L: 'line',
+  R: 'routine',
+}
+
+/** The fields of an ErrorResponse body: (code byte, C string)* then a zero byte. */
+function readErrorResponse(body: Buffer): Record<string, string> {
+  const fields: Record<string, string> = {}
+  let at = 0
+  while (at < body.length && body[at] !== 0) {
+    const type = String.fromCharCode(body[at]!)
+    const end = body.indexOf(0, at + 1)
+    if (end < 0) break
+    const name = ERROR_FIELDS[type]
+    if (name !== undefined) fields[name] = body.toString('utf8', at + 1, end)
+    at = end + 1
+  }
+  return fields
 }

@@ -330,6 +330,38 @@ export function describeParity(factories: Readonly<Record<string, ProviderFactor
         })
       }
 
+      it('cut a statement equally at the close deadline, and tell onLost equally when the LISTEN session is terminated', async () => {
+        await expectSame(async (provider) => {
+          const running = outcomeOf(() => provider.query('SELECT pg_sleep(5)'))
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          await provider.close({ timeoutMs: 200 })
+          return [await running]
+        })
+        await expectSame(async (provider) => {
+          const application = uniqueName('parity_lost')
+          const listener = await factories[names[0]!]!({ connectionString: PG_URL, applicationName: application })
+          await listener.close()
+          const lost: unknown[] = []
+          const subscription = await provider.listen(uniqueName('parity_lost'), () => {}, {
+            onLost: (error) => void lost.push(describeError(error)),
+          })
+          await admin!.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND query LIKE '%parity_lost%'",
+          )
+          await waitFor(() => lost.length === 1, 'onLost is called')
+          await subscription.unlisten()
+          return lost
+        })
+      })
+
+      it('read arrays of a user enum equally (as text when the enum is not named in enums)', async () => {
+        await admin!.query(`CREATE TYPE ${schema}.mood AS ENUM ('sad', 'ok')`)
+        await expectSame(async (provider) => [
+          await outcomeOf(async () => (await provider.query(`SELECT ARRAY['sad', 'ok']::${schema}.mood[] AS moods`)).rows),
+          await outcomeOf(async () => (await provider.query(`SELECT 'ok'::${schema}.mood AS mood`)).rows),
+        ])
+      })
+
       it('reject bad input equally, before sending: wrong parameter count, NUL in text or in a value, too many parameters', async () => {
         const many = Array.from({ length: 70_000 }, (_, i) => i)
         const outcomes = await expectSame(async (provider) => [
@@ -475,14 +507,15 @@ export function describeParity(factories: Readonly<Record<string, ProviderFactor
           recorded.push([
             name,
             await recordTelemetry((hooks) =>
-              Promise.resolve(factories[name]!({ connectionString: PG_URL, hooks, name: 'parity', pool: { max: 1 } })),
+              // `name` (the pool's name in messages) is an option of every Tessera provider, outside the shared type.
+              Promise.resolve(factories[name]!({ connectionString: PG_URL, hooks, name: 'parity', pool: { max: 1 } } as ProviderOptions)),
             ),
           ])
         }
-        const [[, reference], ...others] = recorded
-        for (const [name, output] of others) {
-          expect({ provider: name, statsKeys: output.statsKeys }).toEqual({ provider: name, statsKeys: reference!.statsKeys })
-          expect({ provider: name, events: output.events }).toEqual({ provider: name, events: reference!.events })
+        const reference = recorded[0]![1]
+        for (const [name, output] of recorded.slice(1)) {
+          expect({ provider: name, statsKeys: output.statsKeys }).toEqual({ provider: name, statsKeys: reference.statsKeys })
+          expect({ provider: name, events: output.events }).toEqual({ provider: name, events: reference.events })
         }
       })
 
