@@ -3,6 +3,7 @@
 
 export type { CancelTarget } from './cancel-request'
 export { sendCancelRequest } from './cancel-request'
+export { cancellableStatement } from './cancellable-statement'
 export type { DriverProviderOptions } from './create-driver-provider'
 export { createDriverProvider, HEALTH_DEADLINE_MS } from './create-driver-provider'
 export type {

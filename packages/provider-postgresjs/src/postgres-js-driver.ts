@@ -1,4 +1,4 @@
-import { serializeParams, TYPE_LOOKUP_SQL, type TypeLookupRow } from '@tessera/converter'
+import { createTypeNameResolver, serializeParams } from '@tessera/converter'
 import { type ConnectionInfo, mapPgError } from '@tessera/core'
 import type { Driver, DriverContext, DriverProperties, SerializedParams } from '@tessera/core/driver'
 import { createDriverPool } from '@tessera/pool'
@@ -28,7 +28,7 @@ export const POSTGRES_JS_PROPERTIES: DriverProperties = Object.freeze({
  * the statement of the session's holder; a dead session is dropped and replaced, never silently reopened.
  */
 export function createPostgresJsDriver(options: ResolvedPostgresJsOptions, context: DriverContext): Driver<PostgresJsConnection> {
-  let lookedUpNames: string | undefined
+  const resolveTypeNames = createTypeNameResolver(options.registry)
 
   /** A postgres.js instance for one session, its sockets watched by `sockets`. */
   const instance = (sockets: SocketTracker, onClose: () => void): PostgresJsSql => {
@@ -59,7 +59,11 @@ export function createPostgresJsDriver(options: ResolvedPostgresJsOptions, conte
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
       await connection.run('', NO_PARAMS)
-      await resolveTypeNames(connection)
+      const resolved = await resolveTypeNames((text, params) => connection.run(text, params, { prepare: false }))
+      if (resolved.length > 0) {
+        installTypes(options.registry, sql.options)
+        options.logger?.debug({ types: resolved }, 'postgres.js provider resolved type names')
+      }
       await context.connected(info, options.target.port)
       return connection
     } catch (error) {
@@ -68,22 +72,6 @@ export function createPostgresJsDriver(options: ResolvedPostgresJsOptions, conte
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }
-  }
-
-  /** Installs codecs for types known by name only (citext, vector, user enums) from this database's OIDs. */
-  const resolveTypeNames = async (connection: PostgresJsConnection): Promise<void> => {
-    const registry = options.registry
-    const pending = registry.pendingNames()
-    if (pending.length === 0) return
-    const key = pending.join('\u0000')
-    if (key === lookedUpNames) return
-    const result = await registry.resolveNames(async (names) => {
-      const raw = await connection.run(TYPE_LOOKUP_SQL, serializeParams([names]), { prepare: false })
-      return raw.rows as unknown as TypeLookupRow[]
-    })
-    lookedUpNames = registry.pendingNames().join('\u0000')
-    installTypes(registry, connection.sql.options)
-    if (result.resolved.length > 0) options.logger?.debug({ types: result.resolved }, 'postgres.js provider resolved type names')
   }
 
   return {
