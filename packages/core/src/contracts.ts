@@ -45,6 +45,11 @@ export type SqlInput = string | SqlQuery
 /** Anything that runs queries: a provider, a transaction, a cluster router. */
 export interface Queryable {
   query<R = Row>(sql: SqlInput, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>
+  /**
+   * The most parameters one statement may carry through this queryable (the driver's limit: 65535 for pg, 65533 for
+   * postgres.js). Bulk writers size their chunks by it. Optional for queryables that do not know; assume 65535 then.
+   */
+  readonly maxParameters?: number | undefined
 }
 
 /** A query bound to an open transaction. */

@@ -62,6 +62,7 @@ export function createDriverProvider<Connection extends DriverConnection, Extra 
 
   const provider: Provider = {
     driver: driver.name,
+    maxParameters: driver.properties.maxParameters,
 
     query<R = Row>(sql: SqlInput, params?: readonly unknown[], queryOptions?: QueryOptions): Promise<QueryResult<R>> {
       return runtime.track(runtime.query(sql, params, queryOptions)) as Promise<QueryResult<R>>

@@ -3,6 +3,7 @@
 
 export type { CancelTarget } from './cancel-request'
 export { sendCancelRequest } from './cancel-request'
+export { cancellableStatement } from './cancellable-statement'
 export type { ConnectAttempt, ConnectedTarget, SessionState, TargetConnector } from './connection-targets'
 export { attemptsFor, connectFirstTarget, SESSION_STATE_SQL, sessionMismatch, sessionStateOf } from './connection-targets'
 export type { DriverProviderOptions } from './create-driver-provider'

@@ -8,11 +8,13 @@ import { TesseraError } from './errors'
  */
 export class ProviderClosedError extends TesseraError {
   /** `driver` names the provider in the message (`'pg'`, `'postgres.js'`). */
-  constructor(operation: string, driver?: string) {
+  constructor(operation: string, driver?: string, options: { cause?: unknown } = {}) {
     const provider = driver === undefined ? 'provider' : `${driver} provider`
-    super(`${operation} was called after close(): this ${provider} is closed and runs nothing more; create a new one`, {
-      code: 'PROVIDER_CLOSED',
-    })
+    const message =
+      options.cause === undefined
+        ? `${operation} was called after close(): this ${provider} is closed and runs nothing more; create a new one`
+        : `${operation} was cut: close() ended its connection; create a new provider to run it again`
+    super(message, { code: 'PROVIDER_CLOSED', cause: options.cause })
   }
 }
 

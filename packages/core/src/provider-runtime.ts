@@ -297,7 +297,12 @@ export class ProviderRuntime<Connection extends DriverConnection = DriverConnect
     } catch (error) {
       if (connection === undefined) throw this.normalize(error, text)
       const mapped = this.connectionFailure(connection, error, text)
-      throw isConnectionLoss(mapped) && !isReadStatement(text) ? outcomeUnknown(mapped, text) : mapped
+      if (!isConnectionLoss(mapped)) throw mapped
+      if (!isReadStatement(text)) throw outcomeUnknown(mapped, text)
+      // A read cut by close()'s deadline: there is nothing to retry on.
+      throw this.closed
+        ? new ProviderClosedError('a statement still running at the close() deadline', this.name, { cause: mapped })
+        : mapped
     } finally {
       if (connection !== undefined) this.release(connection)
     }

@@ -176,6 +176,10 @@ let savepointCounter = 0
 class ProviderTransaction implements Transaction {
   private ended = false
 
+  get maxParameters(): number {
+    return this.runtime.driver.properties.maxParameters
+  }
+
   constructor(
     private readonly runtime: ProviderRuntime,
     private readonly connection: DriverConnection,

@@ -1,15 +1,6 @@
+import { AbortError, type ConnectionInfo, isConnectionLoss, type Logger, type QueryResult, quoteIdentifier, type Row } from '@tessera/core'
 import {
-  AbortError,
-  type ConnectionInfo,
-  isConnectionLoss,
-  type Logger,
-  mapPgError,
-  type QueryResult,
-  quoteIdentifier,
-  type Row,
-  TimeoutError,
-} from '@tessera/core'
-import {
+  cancellableStatement,
   type DriverConnection,
   mayChangeTransactionState,
   type RunOptions,
@@ -20,8 +11,6 @@ import {
 import type { PgClientLike, PgQueryConfig, PgRawResult } from './pg-client'
 import { statementName } from './statement'
 import { toQueryResult } from './to-query-result'
-
-type CancelReason = 'none' | 'aborted' | 'timed-out'
 
 /** How long a cancel request may take before the connection is dropped instead (a stalled network). */
 const CANCEL_REQUEST_TIMEOUT_MS = 2_000
@@ -173,7 +162,7 @@ export class PgConnection implements DriverConnection {
     this.busy++
     const settled = this.submit(text, values, name).then(this.onResult, this.onFailure)
     if (signal === undefined && timeoutMs === undefined) return settled
-    return this.cancellable(settled, text, signal, timeoutMs)
+    return cancellableStatement(settled, text, { signal, timeoutMs }, this, () => this.requestCancel())
   }
 
   /**
@@ -207,38 +196,6 @@ export class PgConnection implements DriverConnection {
     throw error
   }
 
-  private async cancellable(
-    settled: Promise<PgRawResult>,
-    text: string,
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-  ): Promise<PgRawResult> {
-    let reason: CancelReason = 'none'
-    const cancel = (why: CancelReason) => {
-      if (reason !== 'none') return
-      reason = why
-      this.requestCancel()
-    }
-    const onAbort = () => cancel('aborted')
-    signal?.addEventListener('abort', onAbort)
-    const timer = timeoutMs === undefined ? undefined : setTimeout(cancel, Math.max(0, timeoutMs), 'timed-out')
-    try {
-      const result = await settled
-      // The statement finished before the cancel landed: the request may still interrupt the next one.
-      if (reason !== 'none') this.tainted = true
-      return result
-    } catch (error) {
-      if (reason === 'none') throw error
-      const cause = mapPgError(error, { sql: text })
-      if (cause.code !== '57014') this.tainted = true
-      if (reason === 'aborted') throw new AbortError('query', { cause })
-      throw new TimeoutError({ operation: 'query', timeoutMs: timeoutMs ?? 0 }, { cause })
-    } finally {
-      if (timer !== undefined) clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-    }
-  }
-
   /** Asks the server to cancel what this connection runs; if the request cannot be sent, drops the socket. */
   requestCancel(): void {
     const { processID, secretKey } = this.client
@@ -270,7 +227,9 @@ export class PgConnection implements DriverConnection {
     this.broken = true
     if (this.busy > 0) {
       this.requestCancel()
-      this.destroySocket(new Error('the connection was closed while a statement was running'))
+      this.destroySocket(
+        Object.assign(new Error('the connection was closed while a statement was running'), { code: 'CONNECTION_DESTROYED' }),
+      )
       return
     }
     try {

@@ -1,4 +1,4 @@
-import { pgTypesFor, serializeParams, TYPE_LOOKUP_SQL, type TypeLookupRow } from '@tessera/converter'
+import { createTypeNameResolver, pgTypesFor, serializeParams } from '@tessera/converter'
 import { type ConnectionInfo, mapPgError } from '@tessera/core'
 import type { Driver, DriverContext, DriverProperties, ListenerConnection, ListenerEvents, SerializedParams } from '@tessera/core/driver'
 import { createDriverPool } from '@tessera/pool'
@@ -25,8 +25,7 @@ export const PG_PROPERTIES: DriverProperties = Object.freeze({
 export function createPgDriver(options: ResolvedPgOptions, context: DriverContext): Driver<PgConnection> {
   const clientConfig: PgClientConfig = { ...options.clientConfig, types: pgTypesFor(options.registry) }
   const cacheSize = options.prepare ? options.preparedStatementCacheSize : 0
-  /** The pending type names last looked up: names the database lacks are not looked up again on every connect. */
-  let lookedUpNames: string | undefined
+  const resolveTypeNames = createTypeNameResolver(options.registry)
 
   /**
    * Opens one session, set up and announced (`tessera:connect`, `onConnect`): a client on the server libpq's rules
@@ -46,7 +45,8 @@ export function createPgDriver(options: ResolvedPgOptions, context: DriverContex
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
       info.processId = client.processID ?? undefined
-      await resolveTypeNames(connection)
+      const resolved = await resolveTypeNames((text, params) => connection.run(text, params, { prepare: false }))
+      if (resolved.length > 0) options.logger?.debug({ types: resolved }, 'pg provider resolved type names')
       await context.connected(info, client.port)
       return connection
     } catch (error) {
@@ -55,21 +55,6 @@ export function createPgDriver(options: ResolvedPgOptions, context: DriverContex
     } finally {
       signal?.removeEventListener('abort', onAbort)
     }
-  }
-
-  /** Installs codecs for types known by name only (citext, vector, user enums) from this database's OIDs. */
-  const resolveTypeNames = async (connection: PgConnection): Promise<void> => {
-    const registry = options.registry
-    const pending = registry.pendingNames()
-    if (pending.length === 0) return
-    const key = pending.join('\u0000')
-    if (key === lookedUpNames) return
-    const result = await registry.resolveNames(async (names) => {
-      const raw = await connection.run(TYPE_LOOKUP_SQL, serializeParams([names]), { prepare: false })
-      return raw.rows as unknown as TypeLookupRow[]
-    })
-    lookedUpNames = registry.pendingNames().join('\u0000')
-    if (result.resolved.length > 0) options.logger?.debug({ types: result.resolved }, 'pg provider resolved type names')
   }
 
   const openListener = async (events: ListenerEvents): Promise<ListenerConnection> => {

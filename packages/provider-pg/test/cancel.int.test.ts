@@ -19,7 +19,8 @@ describe('cancellation', () => {
     const error = await running.catch((e) => e)
     expect(error).toBeInstanceOf(AbortError)
     expect(error.cause).toBeInstanceOf(QueryCanceledError)
-    expect(await sleepingBackends(app)).toBe(0)
+    // The server stopped the statement (its backend is no longer sleeping), read once it has reported so.
+    await eventually(async () => (await sleepingBackends(app)) === 0)
     // The connection stays usable for the next caller.
     await expect(db.query('SELECT 1 AS ok')).resolves.toMatchObject({ rows: [{ ok: 1 }] })
   })
@@ -30,7 +31,8 @@ describe('cancellation', () => {
     const error = await db.query('SELECT pg_sleep(30)', [], { timeoutMs: 100 }).catch((e) => e)
     expect(error).toBeInstanceOf(TimeoutError)
     expect(error.cause).toBeInstanceOf(QueryCanceledError)
-    expect(await sleepingBackends(app)).toBe(0)
+    // The server stopped the statement (its backend is no longer sleeping), read once it has reported so.
+    await eventually(async () => (await sleepingBackends(app)) === 0)
   })
 
   it('cancels a statement inside a transaction, which then rolls back', async () => {

@@ -1,5 +1,6 @@
-import { AbortError, type ConnectionInfo, type Logger, mapPgError, type QueryResult, type Row, TimeoutError } from '@tessera/core'
+import { AbortError, type ConnectionInfo, type Logger, type QueryResult, type Row } from '@tessera/core'
 import {
+  cancellableStatement,
   type DriverConnection,
   mayChangeTransactionState,
   type RunOptions,
@@ -7,14 +8,12 @@ import {
   sendCancelRequest,
   type TransactionStatus,
 } from '@tessera/core/driver'
-import type { PostgresJsQuery, PostgresJsResult, PostgresJsSql, PostgresJsUnsafeOptions } from './postgres-js-client'
+import type { PostgresJsQuery, PostgresJsSql, PostgresJsUnsafeOptions } from './postgres-js-client'
 import type { SocketTracker } from './sockets'
 import { toQueryResult } from './to-query-result'
 
 const PREPARED: PostgresJsUnsafeOptions = Object.freeze({ prepare: true })
 const UNPREPARED: PostgresJsUnsafeOptions = Object.freeze({ prepare: false })
-
-type CancelReason = 'none' | 'aborted' | 'timed-out'
 
 /** ReadyForQuery's status byte, as read by the socket's response scanner. */
 const STATUS_BY_BYTE: Readonly<Record<number, TransactionStatus>> = { 73: 'idle', 84: 'in-transaction', 69: 'failed' }
@@ -60,7 +59,10 @@ export class PostgresJsConnection implements DriverConnection {
     if (signal?.aborted) return Promise.reject(new AbortError('query', { cause: signal.reason }))
     const query = this.issue(text, params, options?.prepare)
     const timeoutMs = options?.timeoutMs
-    const settled = signal === undefined && timeoutMs === undefined ? query : this.cancellable(query, text, signal, timeoutMs)
+    const settled =
+      signal === undefined && timeoutMs === undefined
+        ? query
+        : cancellableStatement(query, text, { signal, timeoutMs }, this, () => this.cancelQuery(query))
     return settled.then(toQueryResult<Row>)
   }
 
@@ -136,10 +138,16 @@ export class PostgresJsConnection implements DriverConnection {
       return Promise.reject(error) as PostgresJsQuery
     }
     const unsafeOptions = prepare === false || params.length === 0 || !this.autoPrepare ? UNPREPARED : PREPARED
-    const query =
-      params.length === 0 && this.active.size === 0 && mayChangeTransactionState(text)
-        ? this.scanned(text, params, unsafeOptions)
-        : this.sql.unsafe(text, params, unsafeOptions)
+    let query: PostgresJsQuery
+    if (params.length === 0 && mayChangeTransactionState(text)) {
+      // Behind other statements the reply cannot be read from a message boundary: the status is then not known
+      // (the provider's own pipelined BEGIN … COMMIT of a batch or a stream's CLOSE + COMMIT).
+      if (this.active.size === 0) query = this.scanned(text, params, unsafeOptions)
+      else {
+        this.transactionStatus = 'unknown'
+        query = this.sql.unsafe(text, params, unsafeOptions)
+      }
+    } else query = this.sql.unsafe(text, params, unsafeOptions)
     this.active.add(query)
     const done = (): void => {
       this.active.delete(query)
@@ -168,43 +176,6 @@ export class PostgresJsConnection implements DriverConnection {
       if (this.transactionStatus === 'unknown') this.tainted = true
     })
     return query
-  }
-
-  /**
-   * Awaits a statement that may be cancelled: on `signal`'s abort or after `timeoutMs` postgres.js sends a
-   * CancelRequest for it (or drops it if it was not sent yet). The caller gets an `AbortError` or `TimeoutError` whose
-   * cause is the server's `QueryCanceledError`. The session is tainted when the cancel may still land later.
-   */
-  private async cancellable(
-    query: PostgresJsQuery,
-    text: string,
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-  ): Promise<PostgresJsResult | PostgresJsResult[]> {
-    let reason: CancelReason = 'none'
-    const cancel = (why: CancelReason) => {
-      if (reason !== 'none') return
-      reason = why
-      this.cancelQuery(query)
-    }
-    const onAbort = () => cancel('aborted')
-    signal?.addEventListener('abort', onAbort)
-    const timer = timeoutMs === undefined ? undefined : setTimeout(cancel, Math.max(0, timeoutMs), 'timed-out')
-    try {
-      const result = await query
-      // Finished before the cancel landed: the request may still interrupt the session's next statement.
-      if (reason !== 'none') this.tainted = true
-      return result
-    } catch (error) {
-      if (reason === 'none') throw error
-      const cause = mapPgError(error, { sql: text })
-      if (cause.code !== '57014') this.tainted = true
-      if (reason === 'aborted') throw new AbortError('query', { cause })
-      throw new TimeoutError({ operation: 'query', timeoutMs: timeoutMs ?? 0 }, { cause })
-    } finally {
-      if (timer !== undefined) clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-    }
   }
 
   /**

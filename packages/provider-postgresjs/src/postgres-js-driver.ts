@@ -1,4 +1,4 @@
-import { serializeParams, TYPE_LOOKUP_SQL, type TypeLookupRow } from '@tessera/converter'
+import { createTypeNameResolver, serializeParams } from '@tessera/converter'
 import { type ConnectionInfo, describeTarget, mapPgError } from '@tessera/core'
 import type { Driver, DriverContext, DriverProperties, SerializedParams } from '@tessera/core/driver'
 import { createDriverPool } from '@tessera/pool'
@@ -29,7 +29,7 @@ export const POSTGRES_JS_PROPERTIES: DriverProperties = Object.freeze({
  * the statement of the session's holder; a dead session is dropped and replaced, never silently reopened.
  */
 export function createPostgresJsDriver(options: ResolvedPostgresJsOptions, context: DriverContext): Driver<PostgresJsConnection> {
-  let lookedUpNames: string | undefined
+  const resolveTypeNames = createTypeNameResolver(options.registry)
   const { connection: settings, driverOptions } = options
   // A probe session per candidate server only when target_session_attrs asks for something.
   const probe = settings.targetSessionAttrs === 'any' ? undefined : createSessionProbe(options.factory, driverOptions)
@@ -74,7 +74,11 @@ export function createPostgresJsDriver(options: ResolvedPostgresJsOptions, conte
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
       await connection.run('', NO_PARAMS)
-      await resolveTypeNames(connection)
+      const resolved = await resolveTypeNames((text, params) => connection.run(text, params, { prepare: false }))
+      if (resolved.length > 0) {
+        installTypes(options.registry, sql.options)
+        options.logger?.debug({ types: resolved }, 'postgres.js provider resolved type names')
+      }
       await context.connected(info, opened.target.port)
       return connection
     } catch (error) {
@@ -85,27 +89,11 @@ export function createPostgresJsDriver(options: ResolvedPostgresJsOptions, conte
     }
   }
 
-  /** Installs codecs for types known by name only (citext, vector, user enums) from this database's OIDs. */
-  const resolveTypeNames = async (connection: PostgresJsConnection): Promise<void> => {
-    const registry = options.registry
-    const pending = registry.pendingNames()
-    if (pending.length === 0) return
-    const key = pending.join('\u0000')
-    if (key === lookedUpNames) return
-    const result = await registry.resolveNames(async (names) => {
-      const raw = await connection.run(TYPE_LOOKUP_SQL, serializeParams([names]), { prepare: false })
-      return raw.rows as unknown as TypeLookupRow[]
-    })
-    lookedUpNames = registry.pendingNames().join('\u0000')
-    installTypes(registry, connection.sql.options)
-    if (result.resolved.length > 0) options.logger?.debug({ types: result.resolved }, 'postgres.js provider resolved type names')
-  }
-
   return {
     name: 'postgres.js',
     properties: POSTGRES_JS_PROPERTIES,
     pool: createDriverPool({ name: options.name, driver: 'postgres.js', pool: options.pool, logger: options.logger, open }),
     serialize: (values) => (values.length === 0 ? NO_PARAMS : serializeParams(values)),
-    openListener: (events) => openPostgresJsListener(options, openTarget, events),
+    openListener: (events) => openPostgresJsListener(options, openTarget, events, (info, port) => context.connected(info, port)),
   }
 }

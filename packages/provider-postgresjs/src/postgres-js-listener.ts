@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net'
+import type { ConnectionInfo } from '@tessera/core'
 import type { ListenerConnection, ListenerEvents } from '@tessera/core/driver'
 import type { ResolvedPostgresJsOptions } from './options'
-import { openTargetSocket, type TargetSocketOpener, targetOptions } from './target-sockets'
+import { handOverSocket, openTargetSocket, type TargetSocketOpener, targetOptions } from './target-sockets'
 
 const NO_VALUES: readonly (string | null)[] = Object.freeze([])
 
@@ -18,9 +19,13 @@ export async function openPostgresJsListener(
   options: ResolvedPostgresJsOptions,
   openTarget: TargetSocketOpener,
   events: ListenerEvents,
+  /** Announces the session (`DriverContext.connected`). */
+  connected: (info: ConnectionInfo, port: number) => Promise<void>,
 ): Promise<ListenerConnection> {
   /** Sender PIDs of notifications read from the socket, not yet delivered by postgres.js. */
   const senderPids: number[] = []
+  /** An ErrorResponse read on the socket (a FATAL before the server closes it). */
+  let finalError: Record<string, string> | undefined
   let ended = false
   const sockets = new Set<Socket>()
   const { socket: first, target } = await openTarget()
@@ -31,16 +36,17 @@ export async function openPostgresJsListener(
 
   /** The socket opened above, then (should postgres.js ask again) another on the same server. */
   const createSocket = async (): Promise<Socket> => {
-    const socket = pending ?? (await openTargetSocket(target, options.connection))
+    const waiting = pending
     pending = undefined
+    const socket = handOverSocket(waiting ?? (await openTargetSocket(target, options.connection)))
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
-    if (plain) readSenderPids(socket)
+    if (plain) readServerMessages(socket)
     return socket
   }
 
-  /** Reads NotificationResponse messages for the sender's PID, which postgres.js drops. */
-  const readSenderPids = (socket: Socket): void => {
+  /** Reads the sender's PID of NotificationResponse messages (postgres.js drops it) and a final ErrorResponse. */
+  const readServerMessages = (socket: Socket): void => {
     let held: Buffer | undefined
     socket.on('data', (chunk: Buffer) => {
       const buffer = held === undefined ? chunk : Buffer.concat([held, chunk])
@@ -49,6 +55,9 @@ export async function openPostgresJsListener(
         const length = buffer.readUInt32BE(offset + 1)
         if (buffer.length - offset < length + 1) break
         if (buffer[offset] === 65) senderPids.push(buffer.readUInt32BE(offset + 5))
+        // The server's last word before it closes the session (57P01 terminated by an administrator…): onLost reports it,
+        // as provider-pg does.
+        else if (buffer[offset] === 69) finalError = readErrorResponse(buffer.subarray(offset + 5, offset + 1 + length))
         offset += length + 1
       }
       held = offset < buffer.length ? buffer.subarray(offset) : undefined
@@ -70,7 +79,7 @@ export async function openPostgresJsListener(
       if (ended) return
       ended = true
       senderPids.length = 0
-      events.onLost(Object.assign(new Error('the LISTEN connection was closed'), { code: 'CONNECTION_CLOSED' }))
+      events.onLost(finalError ?? Object.assign(new Error('the LISTEN connection was closed'), { code: 'CONNECTION_CLOSED' }))
     },
   })
 
@@ -86,10 +95,51 @@ export async function openPostgresJsListener(
   }
 
   try {
-    await sql.unsafe('', NO_VALUES, { prepare: false })
+    const opening = sql.unsafe('', NO_VALUES, { prepare: false })
+    await opening
+    // Announced like every other session (`tessera:connect`, `onConnect`).
+    const pid = opening.state?.pid
+    await connected(
+      {
+        driver: 'postgres.js',
+        host: target.host,
+        database: options.database,
+        meta: {},
+        ...(pid == null ? {} : { processId: pid }),
+      },
+      target.port,
+    )
   } catch (error) {
     await close()
     throw error
   }
   return { run: (statement) => sql.unsafe(statement, NO_VALUES, { prepare: false }), close }
+}
+
+/** ErrorResponse field codes → the property names node-postgres gives them (what `mapPgError` reads). */
+const ERROR_FIELDS: Readonly<Record<string, string>> = {
+  V: 'severity',
+  C: 'code',
+  M: 'message',
+  D: 'detail',
+  H: 'hint',
+  W: 'where',
+  F: 'file',
+  L: 'line',
+  R: 'routine',
+}
+
+/** The fields of an ErrorResponse body: (code byte, C string)* then a zero byte. */
+function readErrorResponse(body: Buffer): Record<string, string> {
+  const fields: Record<string, string> = {}
+  let at = 0
+  while (at < body.length && body[at] !== 0) {
+    const type = String.fromCharCode(body[at]!)
+    const end = body.indexOf(0, at + 1)
+    if (end < 0) break
+    const name = ERROR_FIELDS[type]
+    if (name !== undefined) fields[name] = body.toString('utf8', at + 1, end)
+    at = end + 1
+  }
+  return fields
 }

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import type { ConnectionTarget } from '@tessera/core'
-import { openTargetSocket, type SocketSettings, type TargetSocket } from './target-sockets'
+import { handOverSocket, openTargetSocket, type SocketSettings, type TargetSocket } from './target-sockets'
 
 /**
  * The physical connections of one postgres.js instance, seen through the `socket` option: postgres.js asks the
@@ -91,8 +91,9 @@ export class SocketTracker {
    * (to learn the backend PID) and while armed for one reply (`arm`); otherwise postgres.js reads the socket directly.
    */
   readonly create = async (): Promise<Socket> => {
-    const socket = this.first ?? (await openTargetSocket(this.target, this.settings))
+    const waiting = this.first
     this.first = undefined
+    const socket = handOverSocket(waiting ?? (await openTargetSocket(this.target, this.settings)))
     let established = false
     let pid: number | undefined
     /** The ReadyForQuery ending the startup or the armed reply has been read. */

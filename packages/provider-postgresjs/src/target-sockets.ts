@@ -112,7 +112,7 @@ export async function openTargetSocket(target: ConnectionTarget, settings: Socke
 /**
  * A socket to `target` once it is connected, with `host` and `port` set as postgres.js reads them (TLS server name,
  * error messages). Rejects with the socket's error, a `CONNECT_TIMEOUT` error after `timeoutMs` (0: no limit), or an
- * `AbortError` when `signal` aborts.
+ * `AbortError` when `signal` aborts. Once connected, the socket's errors are held until {@link handOverSocket}.
  */
 export function connectSocket(target: ConnectionTarget, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
   if (signal?.aborted) return Promise.reject(new AbortError('connect', { cause: signal.reason }))
@@ -144,9 +144,31 @@ export function connectSocket(target: ConnectionTarget, timeoutMs: number, signa
     socket.once('connect', () => {
       settle()
       socket.off('error', onError)
+      socket.on('error', holdError)
       resolve(socket)
     })
   })
+}
+
+/**
+ * Hands a socket from {@link openTargetSocket} to postgres.js (its `socket` option). Between its connect and now the
+ * socket waited (a probe session for `target_session_attrs`, the instance being made) with only a listener that held
+ * its errors: a reset meanwhile would otherwise have been an uncaught exception. postgres.js listens from now on; a
+ * socket that died while it waited throws its error instead, so postgres.js fails the connect at once.
+ */
+export function handOverSocket(socket: Socket): Socket {
+  socket.off('error', holdError)
+  const error = heldErrors.get(socket)
+  if (error !== undefined) throw error
+  if (socket.destroyed) throw Object.assign(new Error('the connection was closed before it was used'), { code: 'CONNECTION_CLOSED' })
+  return socket
+}
+
+/** The first error of each connected socket not yet handed over. */
+const heldErrors = new WeakMap<Socket, Error>()
+
+function holdError(this: Socket, error: Error): void {
+  if (!heldErrors.has(this)) heldErrors.set(this, error)
 }
 
 /**

@@ -1,7 +1,8 @@
-import type { Socket } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
 import { AbortError, ConnectionError, mapPgError, TLS_REFUSED } from '@tessera/core'
 import pg from 'pg'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { deferred } from '../../../tooling/test-services/deferred'
 import { PG_URL } from '../../../tooling/test-services/env'
 import { resolvePostgresJsOptions } from '../src/options'
 import type { PostgresJsSql } from '../src/postgres-js-client'
@@ -9,6 +10,7 @@ import {
   connectSocket,
   createSessionProbe,
   createTargetSocketOpener,
+  handOverSocket,
   openTargetSocket,
   targetOptions,
   tlsRefusedError,
@@ -160,6 +162,38 @@ describe('openTargetSocket', () => {
     socket.destroy()
     expect(error).toBeUndefined()
     expect(data?.toString()).toBe('N')
+  })
+})
+
+describe('handOverSocket', () => {
+  let server: Server | undefined
+
+  afterEach(async () => {
+    await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined))
+    server = undefined
+  })
+
+  it('throws the reset of a socket that died while it waited, instead of letting it escape as an uncaught exception', async () => {
+    // The server resets the connection once the client holds it: what a failing server or a proxy does while a probe runs.
+    const accepted = deferred<Socket>()
+    server = createServer((connection) => accepted.resolve(connection))
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
+    const address = server.address() as { port: number }
+    const socket = await openTargetSocket(
+      { host: '127.0.0.1', port: address.port, socketPath: undefined },
+      { sslMode: 'disable', connectTimeoutMs: 3_000 },
+    )
+    ;(await accepted.promise).resetAndDestroy()
+    await new Promise((resolve) => socket.once('close', resolve))
+    expect(() => handOverSocket(socket)).toThrow(expect.objectContaining({ code: 'ECONNRESET' }))
+  })
+
+  it('hands over a socket that is still open, its errors then reaching its new listeners', async () => {
+    const socket = await openTargetSocket({ host, port, socketPath: undefined }, { sslMode: 'disable', connectTimeoutMs: 3_000 })
+    expect(handOverSocket(socket)).toBe(socket)
+    const failed = new Promise((resolve) => socket.once('error', resolve))
+    socket.destroy(new Error('boom'))
+    expect(await failed).toMatchObject({ message: 'boom' })
   })
 })
 

@@ -136,6 +136,19 @@ export function describeFaults(ctx: ConformanceContext): void {
       expect(warnings.map((warning) => `${warning.name}: ${warning.message}`)).toEqual([])
     })
 
+    ctx.test(
+      'declares the most parameters a statement may carry, on the provider and its transactions, and refuses more before sending',
+      async () => {
+        const { provider } = await ctx.open()
+        const limit = provider.maxParameters
+        expect(Number.isInteger(limit) && limit! > 60_000 && limit! <= 65_535).toBe(true)
+        expect(await provider.transaction(async (tx) => tx.maxParameters)).toBe(limit)
+        const values = Array.from({ length: limit! + 1 }, (_, i) => i)
+        const error = await provider.query(`SELECT ${values.map((_, i) => `$${i + 1}`).join(',')}`, values).catch((e: unknown) => e)
+        expect(isTesseraError(error) && error.code).toBe('SQL_INVALID')
+      },
+    )
+
     ctx.test('query("BEGIN") runs, and the session it left open is not lent again', async () => {
       const { provider } = await ctx.open({ pool: { max: 1 } })
       const result = await provider.query('BEGIN')

@@ -42,6 +42,32 @@ export function describeNetworkFaults(ctx: ConformanceContext): void {
     )
 
     ctx.test(
+      'an outage (every connection reset, new ones refused): health() says down at once, reads recover as soon as the server is back',
+      async () => {
+        const { provider } = await openThroughProxy({ pool: { max: 4 }, retry: { maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 200 } })
+        await Promise.all(Array.from({ length: 4 }, () => provider.query('SELECT 1')))
+        proxy!.setMode('reset')
+        const downStarted = Date.now()
+        const down = await provider.health()
+        expect(down.status).toBe('down')
+        // Refused connections answer at once; a health() that waited for a connect timeout would take 10 s.
+        expect(Date.now() - downStarted).toBeLessThan(4_000)
+        const reads = Array.from({ length: 6 }, (_, i) => settle(provider.query<{ n: number }>('SELECT $1::int AS n', [i])))
+        await new Promise((resolve) => setTimeout(resolve, 1_000))
+        const back = Date.now()
+        proxy!.setMode('pass')
+        const outcomes = await Promise.all(reads)
+        for (const [i, outcome] of outcomes.entries()) {
+          expect(outcome).toEqual({ status: 'resolved', value: expect.objectContaining({ rows: [{ n: i }] }) })
+        }
+        // Bounded, not a speed claim: retries back off at most 200 ms; a provider stuck on dead sockets would not recover.
+        expect(Date.now() - back).toBeLessThan(5_000)
+        expect((await provider.health()).status).toBe('up')
+      },
+      30_000,
+    )
+
+    ctx.test(
       'a COMMIT whose reply is lost is TransactionResolutionUnknownError, never retryable: a retry loop writes once',
       async () => {
         const table = await ctx.createTable('id int PRIMARY KEY, note text')

@@ -18,6 +18,7 @@ import { PG_URL, uniqueName } from '../../test-services/env'
 import type { ProviderFactory } from './context'
 import { collect, deferred, waitFor } from './helpers'
 import { PARITY_CORPUS, PARITY_LITERALS } from './parity-corpus'
+import { recordTelemetry } from './parity-telemetry'
 
 /** The error fields compared between providers: everything but the driver's own cause and stack. */
 const ERROR_FIELDS = ['code', 'sqlState', 'message', 'retryable', ...SERVER_ERROR_FIELDS, 'query'] as const
@@ -46,6 +47,16 @@ export async function outcomeOf(run: () => Promise<unknown>): Promise<ParityOutc
     return { ok: true, value: await run() }
   } catch (error) {
     return { ok: false, error: describeError(error) }
+  }
+}
+
+/** An outcome whose error message names the driver's parameter limit, with the number masked. */
+function withoutLimit(outcome: ParityOutcome): ParityOutcome {
+  if (outcome.ok) return outcome
+  const message = outcome.error.message
+  return {
+    ok: false,
+    error: { ...outcome.error, message: typeof message === 'string' ? message.replace(/at most \d+/, 'at most <limit>') : message },
   }
 }
 
@@ -319,6 +330,53 @@ export function describeParity(factories: Readonly<Record<string, ProviderFactor
         })
       }
 
+      it('cut a statement equally at the close deadline, and tell onLost equally when the LISTEN session is terminated', async () => {
+        await expectSame(async (provider) => {
+          const running = outcomeOf(() => provider.query('SELECT pg_sleep(5)'))
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          await provider.close({ timeoutMs: 200 })
+          return [await running]
+        })
+        await expectSame(async (provider) => {
+          const application = uniqueName('parity_lost')
+          const listener = await factories[names[0]!]!({ connectionString: PG_URL, applicationName: application })
+          await listener.close()
+          const lost: unknown[] = []
+          const subscription = await provider.listen(uniqueName('parity_lost'), () => {}, {
+            onLost: (error) => void lost.push(describeError(error)),
+          })
+          await admin!.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND query LIKE '%parity_lost%'",
+          )
+          await waitFor(() => lost.length === 1, 'onLost is called')
+          await subscription.unlisten()
+          return lost
+        })
+      })
+
+      it('read arrays of a user enum equally (as text when the enum is not named in enums)', async () => {
+        await admin!.query(`CREATE TYPE ${schema}.mood AS ENUM ('sad', 'ok')`)
+        await expectSame(async (provider) => [
+          await outcomeOf(async () => (await provider.query(`SELECT ARRAY['sad', 'ok']::${schema}.mood[] AS moods`)).rows),
+          await outcomeOf(async () => (await provider.query(`SELECT 'ok'::${schema}.mood AS mood`)).rows),
+        ])
+      })
+
+      it('reject bad input equally, before sending: wrong parameter count, NUL in text or in a value, too many parameters', async () => {
+        const many = Array.from({ length: 70_000 }, (_, i) => i)
+        const outcomes = await expectSame(async (provider) => [
+          await outcomeOf(() => provider.query('SELECT $1::int AS a, $2::int AS b', [1])),
+          await outcomeOf(() => provider.query('SELECT $1::int AS a', [1, 2])),
+          await outcomeOf(() => provider.query('SELECT 1\u0000')),
+          await outcomeOf(() => provider.query('SELECT $1::text AS t', ['a\u0000b'])),
+          // The limit itself is a property each driver declares (pg 65535, postgres.js 65533): only it may differ.
+          withoutLimit(await outcomeOf(() => provider.query(`SELECT ${many.map((i) => `$${i + 1}`).join(',')}`, many))),
+          await outcomeOf(() => provider.query('BEGIN')),
+        ])
+        for (const outcome of outcomes.slice(0, 5)) expect(outcome.ok).toBe(false)
+        expect(outcomes[5]!.ok).toBe(true)
+      })
+
       it('reject equally with parameters, inside a transaction, a savepoint, a batch and a stream', async () => {
         await expectSame(async (provider) => [
           await outcomeOf(() =>
@@ -440,6 +498,25 @@ export function describeParity(factories: Readonly<Record<string, ProviderFactor
         }
         const [reference, ...others] = names.map((name) => contexts.get(name))
         for (const other of others) expect(other).toEqual(reference)
+      })
+
+      it('publish equal messages on every provider channel and give every hook equal contexts, field by field, for query, transaction, batch, stream, listen, notify, health and close', async () => {
+        const recorded: Array<[string, Awaited<ReturnType<typeof recordTelemetry>>]> = []
+        for (const name of names) {
+          // One provider at a time: the channels carry only its messages. One connection, so the order is fixed.
+          recorded.push([
+            name,
+            await recordTelemetry((hooks) =>
+              // `name` (the pool's name in messages) is an option of every Tessera provider, outside the shared type.
+              Promise.resolve(factories[name]!({ connectionString: PG_URL, hooks, name: 'parity', pool: { max: 1 } } as ProviderOptions)),
+            ),
+          ])
+        }
+        const reference = recorded[0]![1]
+        for (const [name, output] of recorded.slice(1)) {
+          expect({ provider: name, statsKeys: output.statsKeys }).toEqual({ provider: name, statsKeys: reference.statsKeys })
+          expect({ provider: name, events: output.events }).toEqual({ provider: name, events: reference.events })
+        }
       })
 
       it('report equal notices, field by field, for the same statements', async () => {
