@@ -102,6 +102,7 @@ export type {
 } from './migrator'
 export { createMigrator, migrationChecksum } from './migrator'
 export type {
+  BulkWriteOptions,
   ConflictTarget,
   FindManyOptions,
   InsertManyOptions,

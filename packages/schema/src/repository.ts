@@ -21,7 +21,7 @@ import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import { hasLifecycle, runLifecycle } from './lifecycle'
 import { DuplicateKeyError } from './repository-errors'
 import { generateForInsert, loadRow, type RowLoader, toParamValue, validateInput, validateInputSync } from './repository-model'
-import { compileWhere, type Where, type WhereTarget } from './where'
+import { compileWhere, isUnconditional, type Where, type WhereTarget } from './where'
 
 /** A primary key value: the value itself for a one-field key, an object of the key fields for a composite key. */
 export type PrimaryKey = string | number | bigint | Readonly<Record<string, unknown>>
@@ -71,6 +71,15 @@ export interface UpsertOptions {
   conflict?: ConflictTarget
 }
 
+/** Options of {@link Repository.updateMany} and {@link Repository.deleteMany}. */
+export interface BulkWriteOptions {
+  /**
+   * Consent to a filter without any field condition (`{}`), which touches every row. Without it such a filter is a
+   * `ValidationError`, so a filter built from missing input cannot empty a table. Default: `false`.
+   */
+  all?: boolean | undefined
+}
+
 /** Options of {@link Repository.insertMany}. */
 export interface InsertManyOptions {
   /** Return the inserted rows (`RETURNING *`). `false` returns the number of rows inserted instead. Default: `true`. */
@@ -95,7 +104,7 @@ export interface Repository<E extends AnyEntity> {
   insertMany(inputs: readonly InferInsert<E>[], options: InsertManyOptions & { returning: false }): Promise<number>
   /** The row with this primary key, or `undefined`. */
   findById(id: PrimaryKey): Promise<InferEntity<E> | undefined>
-  /** The first row matching `where` (in primary key order), or `undefined`. */
+  /** The first row matching `where` (in primary key order), or `undefined`. `{}` is the first row of the table. */
   findOne(where: Where<InferEntity<E>>): Promise<InferEntity<E> | undefined>
   /** A page of rows; see {@link FindManyOptions}. */
   findMany(options?: FindManyOptions<InferEntity<E>>): Promise<Page<InferEntity<E>>>
@@ -109,14 +118,20 @@ export interface Repository<E extends AnyEntity> {
    * @throws NotFoundError when no row has this key. @throws ValidationError before anything is written.
    */
   update(id: PrimaryKey, patch: InferUpdate<E>, options?: UpdateOptions): Promise<InferEntity<E>>
-  /** Updates every matching row (bumping versions, setting `updatedAt`); returns how many. Runs no per-row hooks except `afterWrite`. */
-  updateMany(where: Where<InferEntity<E>>, patch: InferUpdate<E>): Promise<number>
+  /**
+   * Updates every matching row (bumping versions, setting `updatedAt`); returns how many. Runs no per-row hooks except
+   * `afterWrite`. A filter without a field condition needs `{ all: true }`.
+   */
+  updateMany(where: Where<InferEntity<E>>, patch: InferUpdate<E>, options?: BulkWriteOptions): Promise<number>
   /** INSERT … ON CONFLICT … DO UPDATE: inserts the row, or updates the conflicting one with the given values. */
   upsert(input: InferInsert<E>, options?: UpsertOptions): Promise<InferEntity<E>>
   /** Deletes one row after its `beforeDelete` hook; returns whether a row was deleted. */
   delete(id: PrimaryKey): Promise<boolean>
-  /** Deletes every matching row (running `beforeDelete` for each when the entity has that hook); returns how many. */
-  deleteMany(where: Where<InferEntity<E>>): Promise<number>
+  /**
+   * Deletes every matching row (running `beforeDelete` for each when the entity has that hook); returns how many.
+   * A filter without a field condition needs `{ all: true }`: `deleteMany({}, { all: true })` empties the table.
+   */
+  deleteMany(where: Where<InferEntity<E>>, options?: BulkWriteOptions): Promise<number>
   /** The same repository running on `tx` (a transaction from `provider.transaction`). */
   withTransaction(tx: Transaction): Repository<E>
 }
@@ -215,6 +230,22 @@ function createRepository<E extends AnyEntity>(
 
   function where(filter: unknown): SqlQuery {
     return compileWhere(filter, target)
+  }
+
+  /** The filter of a bulk write: one without a field condition only with `all: true`. */
+  function bulkWhere(filter: unknown, options: BulkWriteOptions | undefined, method: string): SqlQuery {
+    const condition = where(filter)
+    if (options?.all === true || !isUnconditional(filter)) return condition
+    throw new ValidationError(
+      [
+        {
+          path: ['where'],
+          message: `${describeValue(filter)} has no field condition and would ${method === 'deleteMany' ? 'delete' : 'update'} every row; pass { all: true } as the options to mean that`,
+          value: filter,
+        },
+      ],
+      { subject: `${meta.name} ${method}` },
+    )
   }
 
   function keyOf(id: PrimaryKey): FieldValues {
@@ -404,11 +435,17 @@ function createRepository<E extends AnyEntity>(
     insertMany: ((inputs: readonly unknown[], options: InsertManyOptions = {}) =>
       insertAll(inputs, options.returning !== false, options.validate !== false)) as Repository<E>['insertMany'],
 
-    findById(id) {
+    async findById(id) {
       return loadOne(queryable, sql`SELECT * FROM ${table} WHERE ${keyCondition(entity, meta, keyOf(id))}`)
     },
 
-    findOne(filter) {
+    async findOne(filter) {
+      if (filter === undefined) {
+        // A filter built from a missing value must not turn into "the first row": that is how logins get bypassed.
+        throw new ValidationError([{ path: ['where'], message: 'is undefined; pass {} for the first row in key order', value: filter }], {
+          subject: `${meta.name} findOne`,
+        })
+      }
       const order = orderByClause(sortKeys(undefined))
       return loadOne(queryable, sql`SELECT * FROM ${table} WHERE ${where(filter)} ORDER BY ${order} LIMIT 1`)
     },
@@ -482,8 +519,8 @@ function createRepository<E extends AnyEntity>(
       })
     },
 
-    async updateMany(filter, patch) {
-      const condition = where(filter)
+    async updateMany(filter, patch, options) {
+      const condition = bulkWhere(filter, options, 'updateMany')
       return inTransaction(hasLifecycle(entity, 'beforeUpdate') || hasAfterWrite, async (q) => {
         let changes = stripKeys(patch as Entityish)
         if (hasLifecycle(entity, 'beforeUpdate'))
@@ -523,8 +560,8 @@ function createRepository<E extends AnyEntity>(
       })
     },
 
-    async deleteMany(filter) {
-      const condition = where(filter)
+    async deleteMany(filter, options) {
+      const condition = bulkWhere(filter, options, 'deleteMany')
       if (!hasLifecycle(entity, 'beforeDelete')) return runCount(queryable, sql`DELETE FROM ${table} WHERE ${condition}`)
       return inTransaction(true, async (q) => {
         // The hook runs per key: lock the matching rows, run it for each, then delete exactly those rows.
