@@ -16,7 +16,7 @@ import {
 } from '@tessera/core'
 import { decodeCursor, encodeCursor, orderByClause, type SortKey, seekCondition } from './cursor'
 import type { AnyEntity, InferEntity, InferInsert, InferUpdate } from './define-entity'
-import { type FieldValues, insertStatements, keyCondition, setClause, tableOf } from './dml'
+import { type FieldValues, insertStatements, keyCondition, maxParametersOf, setClause, tableOf } from './dml'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import { hasLifecycle, runLifecycle } from './lifecycle'
 import { DuplicateKeyError } from './repository-errors'
@@ -99,7 +99,10 @@ export interface Repository<E extends AnyEntity> {
   readonly entity: E
   /** Validates, fills generated values, runs `beforeInsert`, inserts, runs `afterWrite`; returns the stored row. */
   insert(input: InferInsert<E>): Promise<InferEntity<E>>
-  /** Inserts many rows with multi-row INSERTs of at most 65,535 parameters each, all in one transaction. */
+  /**
+   * Inserts many rows with multi-row INSERTs, each under the queryable's `maxParameters` (65,535 for pg, 65,533 for
+   * postgres.js; 65,535 when it declares none), all in one transaction.
+   */
   insertMany(inputs: readonly InferInsert<E>[], options?: InsertManyOptions & { returning?: true }): Promise<InferEntity<E>[]>
   insertMany(inputs: readonly InferInsert<E>[], options: InsertManyOptions & { returning: false }): Promise<number>
   /** The row with this primary key, or `undefined`. */
@@ -386,7 +389,8 @@ function createRepository<E extends AnyEntity>(
     // Validate before opening a transaction when no hook can change the input: a bad batch costs no round trip.
     const early = hasBefore ? undefined : await prepareRows(undefined)
     const needsRows = returning || hasAfterWrite
-    const statementsOf = (rows: FieldValues[]) => insertStatements(entity, meta, rows, needsRows)
+    const maxParameters = maxParametersOf(queryable)
+    const statementsOf = (rows: FieldValues[]) => insertStatements(entity, meta, rows, { returning: needsRows, maxParameters })
     const statements = early === undefined ? undefined : statementsOf(early)
     const needsTransaction = hasBefore || hasAfterWrite || (statements !== undefined && statements.length > 1)
     return inTransaction(needsTransaction, async (q) => {
@@ -424,7 +428,7 @@ function createRepository<E extends AnyEntity>(
       return inTransaction(hooked, async (q) => {
         const prepared = await prepareInsert(input, hooked ? q : undefined, 'insert')
         if (prepared.issues.length > 0) throw validationError(prepared.issues, 'input')
-        const [statement] = insertStatements(entity, meta, [prepared.row], true)
+        const [statement] = insertStatements(entity, meta, [prepared.row], { returning: true, maxParameters: maxParametersOf(q) })
         const rows = await run(q, statement as QueryConfig)
         const [row] = await toEntities(rows, q)
         await afterWrite([row as T], q, 'insert')
@@ -543,7 +547,11 @@ function createRepository<E extends AnyEntity>(
         const prepared = await prepareInsert(input, hooked ? q : undefined, 'upsert')
         if (prepared.issues.length > 0) throw validationError(prepared.issues, 'input')
         const updates = upsertAssignments(meta, prepared.row, conflict.fields)
-        const [statement] = insertStatements(entity, meta, [prepared.row], true, ` ${conflict.text} DO UPDATE SET ${updates}`)
+        const [statement] = insertStatements(entity, meta, [prepared.row], {
+          returning: true,
+          maxParameters: maxParametersOf(q),
+          suffix: ` ${conflict.text} DO UPDATE SET ${updates}`,
+        })
         const rows = await run(q, statement as QueryConfig)
         const [row] = await toEntities(rows, q)
         await afterWrite([row as T], q, 'upsert')
