@@ -143,6 +143,10 @@ function isProvider(queryable: Queryable): queryable is Provider {
   return typeof (queryable as Partial<Provider>).transaction === 'function'
 }
 
+function isTransaction(queryable: Queryable): queryable is Transaction {
+  return typeof (queryable as Partial<Transaction>).savepoint === 'function'
+}
+
 const EMPTY_ISSUES: readonly ValidationIssue[] = []
 
 /**
@@ -150,7 +154,8 @@ const EMPTY_ISSUES: readonly ValidationIssue[] = []
  *
  * Writes that run more than one statement, or run hooks (`beforeInsert`, `beforeUpdate`, `beforeDelete`,
  * `afterWrite`), run in a transaction: on a `Provider` the repository opens one; on a `Transaction` (from
- * `withTransaction(tx)` or passed directly) it joins it. A hook that throws rolls the write back. A single statement
+ * `withTransaction(tx)` or passed directly) it runs them in a savepoint of it. A hook that throws rolls the write
+ * (and the hook's own writes) back, also when the caller catches the error and commits its transaction. A single statement
  * without hooks runs as it is (it is atomic on its own). A plain `Queryable` that is neither runs statements as they come.
  *
  * Filters (`where`) and orderings name fields, never columns: an unknown field is a `ValidationError`, never SQL.
@@ -193,9 +198,15 @@ function createRepository<E extends AnyEntity>(
   const hasAfterLoad = hasLifecycle(entity, 'afterLoad')
   const hasAfterWrite = hasLifecycle(entity, 'afterWrite')
 
-  /** Runs `fn` in a transaction when `needed` and possible; otherwise on the queryable itself. */
+  /**
+   * Runs `fn` atomically when `needed`: in a transaction on a provider, in a savepoint inside the caller's
+   * transaction (a hook that throws leaves no trace even when the caller catches the error and commits);
+   * otherwise on the queryable itself.
+   */
   function inTransaction<R>(needed: boolean, fn: (q: Queryable) => Promise<R>): Promise<R> {
-    if (needed && isProvider(queryable)) return queryable.transaction((tx) => fn(tx))
+    if (!needed) return fn(queryable)
+    if (isProvider(queryable)) return queryable.transaction((tx) => fn(tx))
+    if (isTransaction(queryable)) return queryable.savepoint((tx) => fn(tx))
     return fn(queryable)
   }
 
