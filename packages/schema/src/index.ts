@@ -21,6 +21,7 @@ export type {
   InferEntity,
   InferInsert,
   InferUpdate,
+  KeyFieldNames,
 } from './define-entity'
 export { defineEntity } from './define-entity'
 export type { DiffSchemaOptions, SchemaChange, SchemaChangeKind, SchemaDiff } from './diff'
@@ -40,6 +41,7 @@ export type {
   FieldKind,
   FieldMap,
   FieldRole,
+  FieldTag,
   FieldValidator,
   FieldValidatorFn,
   FieldValue,
@@ -52,6 +54,7 @@ export type {
   ReferentialAction,
   RowOf,
   Simplify,
+  TaggedFieldKeys,
 } from './fields'
 export {
   array,

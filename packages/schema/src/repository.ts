@@ -508,13 +508,18 @@ function createRepository<E extends AnyEntity>(
 
     async update(id, patch, options = {}) {
       const key = keyOf(id)
+      const initial = patchChanges(patch)
+      checkSomethingToSet(initial, patch)
       const version = meta.versionField
       const expected = options.expectedVersion ?? (version === undefined ? undefined : (patch as Entityish)[version.fieldName])
       const hooked = hasLifecycle(entity, 'beforeUpdate') || hasAfterWrite
       return inTransaction(hooked, async (q) => {
-        let changes = stripKeys(patch as Entityish)
-        if (hasLifecycle(entity, 'beforeUpdate'))
-          changes = (await runLifecycle(entity, 'beforeUpdate', changes as never, { operation: 'update', queryable: q })) as Entityish
+        let changes = initial
+        if (hasLifecycle(entity, 'beforeUpdate')) {
+          const returned = await runLifecycle(entity, 'beforeUpdate', changes as never, { operation: 'update', queryable: q })
+          changes = patchChanges(returned)
+          checkSomethingToSet(changes, returned)
+        }
         const checked = await validateInput(entity, changes, 'update')
         if (!checked.ok) throw validationError(checked.issues, 'update')
         changes = checked.value
@@ -536,10 +541,15 @@ function createRepository<E extends AnyEntity>(
 
     async updateMany(filter, patch, options) {
       const condition = bulkWhere(filter, options, 'updateMany')
+      const initial = patchChanges(patch)
+      checkSomethingToSet(initial, patch)
       return inTransaction(hasLifecycle(entity, 'beforeUpdate') || hasAfterWrite, async (q) => {
-        let changes = stripKeys(patch as Entityish)
-        if (hasLifecycle(entity, 'beforeUpdate'))
-          changes = (await runLifecycle(entity, 'beforeUpdate', changes as never, { operation: 'update', queryable: q })) as Entityish
+        let changes = initial
+        if (hasLifecycle(entity, 'beforeUpdate')) {
+          const returned = await runLifecycle(entity, 'beforeUpdate', changes as never, { operation: 'update', queryable: q })
+          changes = patchChanges(returned)
+          checkSomethingToSet(changes, returned)
+        }
         const checked = await validateInput(entity, changes, 'update')
         if (!checked.ok) throw validationError(checked.issues, 'update')
         changes = checked.value
@@ -606,18 +616,42 @@ function createRepository<E extends AnyEntity>(
     },
   }
 
-  function stripKeys(patch: Entityish): Entityish {
-    if (typeof patch !== 'object' || patch === null)
-      throw validationError([{ path: [], message: `expected an object of changes, got ${describeValue(patch)}` }], 'update')
+  /**
+   * The changes of a patch: its defined values without the version (the lock, not a change). A key, generated or
+   * timestamp field is an issue: dropping it silently would report success for a change that was not made.
+   */
+  function patchChanges(patch: unknown, path: readonly (string | number)[] = []): Entityish {
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
+      throw validationError(
+        [{ path: [...path], message: `expected an object of changes, got ${describeValue(patch)}`, value: patch }],
+        'update',
+      )
     const changes: Entityish = {}
+    const issues: ValidationIssue[] = []
     for (const [field, value] of Object.entries(patch)) {
       if (value === undefined) continue
       const fieldMeta = meta.byField.get(field)
-      // Keys identify the row and the version is the lock, not a change; unknown fields are left for validation to report.
-      if (fieldMeta?.primaryKey || fieldMeta === meta.versionField) continue
-      changes[field] = value
+      if (fieldMeta === meta.versionField) continue
+      const fixed = fieldMeta === undefined ? undefined : fixedReason(fieldMeta)
+      if (fixed !== undefined) issues.push({ path: [...path, field], message: `cannot be changed by an update: ${fixed}`, value })
+      else changes[field] = value
     }
+    if (issues.length > 0) throw validationError(issues, 'update')
     return changes
+  }
+
+  /** Refuses a patch that would send `UPDATE … SET` with nothing to set (no change, no version, no updatedAt). */
+  function checkSomethingToSet(changes: Entityish, patch: unknown): void {
+    if (Object.keys(changes).length > 0 || meta.versionField !== undefined || meta.updatedAtField !== undefined) return
+    throw validationError([{ path: [], message: 'has no field to change', value: patch }], 'update')
+  }
+
+  function fixedReason(field: FieldMeta): string | undefined {
+    if (field.primaryKey) return 'it is part of the primary key, which identifies the row'
+    if (field.generated !== undefined) return `it is generated (${field.generated})`
+    if (field === meta.createdAtField) return 'it is the creation time'
+    if (field === meta.updatedAtField) return 'the repository sets it on every update'
+    return undefined
   }
 
   function keyAsFields(key: FieldValues): Entityish {

@@ -1,7 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { type ConvertKind, convert } from '@tessera/converter'
 import { describeValue, TesseraError, ValidationError, type ValidationIssue } from '@tessera/core'
-import type { AnyEntity, InferInsert, InferUpdate } from './define-entity'
+import type { AnyEntity, InferEntity, InferInsert } from './define-entity'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import type { FieldConstraints, FieldDefinition, FieldValidator, FieldValidatorFn } from './fields'
 
@@ -19,8 +19,10 @@ export interface ValidateOptions {
 /** The outcome of {@link validate}: the checked, coerced value, or every issue found. */
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; issues: ValidationIssue[] }
 
-/** The value a validation of mode `M` returns for entity `E`. */
-export type ValidatedValue<E extends AnyEntity, M extends ValidateOptions['mode']> = M extends 'update' ? InferUpdate<E> : InferInsert<E>
+/** The value a validation of mode `M` returns for entity `E` (`update`: the fields given, keys included). */
+export type ValidatedValue<E extends AnyEntity, M extends ValidateOptions['mode']> = M extends 'update'
+  ? Partial<InferEntity<E>>
+  : InferInsert<E>
 
 /** A validator returned a promise to `validateSync`. */
 export class AsyncValidatorError extends TesseraError {
