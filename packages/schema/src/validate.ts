@@ -4,6 +4,7 @@ import { describeValue, TesseraError, ValidationError, type ValidationIssue } fr
 import type { AnyEntity, InferEntity, InferInsert } from './define-entity'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import type { FieldConstraints, FieldDefinition, FieldValidator, FieldValidatorFn } from './fields'
+import { jsonIssues } from './json-value'
 
 /** Options of {@link validate}. */
 export interface ValidateOptions {
@@ -92,12 +93,10 @@ function isFiniteNumber(n: unknown): boolean {
   return typeof n === 'number' && Number.isFinite(n)
 }
 
+/** A document JSON can hold as given: `NaN`, a Map or a dropped `undefined` is an issue at its path, not a silent loss. */
 function jsonCheck(value: unknown): unknown {
-  try {
-    return JSON.stringify(value) === undefined ? invalid('is not representable as JSON', value) : value
-  } catch (error) {
-    return invalid(`is not representable as JSON (${(error as Error).message})`, value)
-  }
+  const issues = jsonIssues(value)
+  return issues === undefined ? value : new Invalid(issues)
 }
 
 /**
