@@ -594,20 +594,26 @@ function createRepository<E extends AnyEntity>(
       if (!hasLifecycle(entity, 'beforeDelete')) return runCount(queryable, sql`DELETE FROM ${table} WHERE ${condition}`)
       return inTransaction(true, async (q) => {
         // The hook runs per key: lock the matching rows, run it for each, then delete exactly those rows.
-        const pk = sql.join(meta.primaryKeys.map((f) => sql.id(f.columnName)))
-        const locked = await run(q, sql`SELECT ${pk} FROM ${table} WHERE ${condition} FOR UPDATE`)
+        const keyFields = meta.primaryKeys
+        const keyText = sql.join(keyFields.map((f, i) => sql`${sql.id(f.columnName)}::text AS ${sql.id(`__tessera_k${i}`)}`))
+        const pk = sql.join(keyFields.map((f) => sql.id(f.columnName)))
+        const locked = await run(q, sql`SELECT ${pk}, ${keyText} FROM ${table} WHERE ${condition} FOR UPDATE`)
         if (locked.length === 0) return 0
-        const keys = locked.map((row) => {
+        for (const row of locked) {
           const key: Record<string, unknown> = {}
-          for (const f of meta.primaryKeys) key[f.fieldName] = row[f.columnName]
-          return key
-        })
-        for (const key of keys) await runLifecycle(entity, 'beforeDelete', key as never, { operation: 'delete', queryable: q })
-        const byKey = sql.join(
-          keys.map((key) => sql`(${keyCondition(entity, meta, key)})`),
-          sql` OR `,
+          for (const f of keyFields) key[f.fieldName] = row[f.columnName]
+          await runLifecycle(entity, 'beforeDelete', key as never, { operation: 'delete', queryable: q })
+        }
+        // The keys go as one text array per key field (their exact text, cast back to the column type), so the
+        // statement has as many parameters as the key has fields, whatever the number of rows.
+        const lists = keyFields.map((_f, i) => locked.map((row) => row[`__tessera_k${i}`] as string))
+        const unnested = sql.join(lists.map((list) => sql`${list}::text[]`))
+        const casts = sql.join(keyFields.map((f, i) => sql`${sql.id('__tessera_keys')}.${sql.id(`k${i}`)}::${sql.raw(f.sqlType)}`))
+        const names = sql.join(keyFields.map((_f, i) => sql.id(`k${i}`)))
+        return runCount(
+          q,
+          sql`DELETE FROM ${table} WHERE (${pk}) IN (SELECT ${casts} FROM unnest(${unnested}) AS ${sql.id('__tessera_keys')} (${names}))`,
         )
-        return runCount(q, sql`DELETE FROM ${table} WHERE ${byKey}`)
       })
     },
 
