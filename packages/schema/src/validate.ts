@@ -203,8 +203,29 @@ function numericOverflow(d: FieldDefinition): (text: string) => string | undefin
   const precision = d.precision
   const scale = d.scale ?? 0
   if (precision === undefined) return () => undefined
-  const message = `does not fit numeric(${precision}, ${scale}) (at most ${precision - scale} digits before the point)`
-  return (text) => (fitsNumeric(text, precision, scale) ? undefined : message)
+  return (text) => numericProblem(text, precision, scale)
+}
+
+const DECIMAL_PARTS = /^-?(\d+)(?:\.(\d+))?$/
+
+/**
+ * Why `text` does not fit `numeric(precision, scale)` unchanged, or `undefined`. Counted on the text, not a float:
+ * more digits after the point than the scale would be rounded by PostgreSQL (`'12.345'` → `12.35`, a silent change,
+ * and `'9999.999'` in `numeric(6, 2)` rounds up to an overflow), more before it than `precision - scale` overflow.
+ */
+function numericProblem(text: string, precision: number, scale: number): string | undefined {
+  const parts = DECIMAL_PARTS.exec(text)
+  // 'NaN' is a numeric value PostgreSQL stores in any numeric(p, s); Infinity does not fit one.
+  if (parts === null) return text === 'NaN' ? undefined : `does not fit numeric(${precision}, ${scale})`
+  const fraction = (parts[2] ?? '').replace(/0+$/, '')
+  if (fraction.length > scale) {
+    return `has ${fraction.length} digit${fraction.length === 1 ? '' : 's'} after the point; numeric(${precision}, ${scale}) keeps ${scale} (it would be rounded)`
+  }
+  const integer = (parts[1] as string).replace(/^0+/, '')
+  if (integer.length > precision - scale) {
+    return `does not fit numeric(${precision}, ${scale}) (at most ${precision - scale} digits before the point)`
+  }
+  return undefined
 }
 
 /** The lowercase, hyphenated form `convert(…, 'uuid')` returns: such text comes back unchanged. */
@@ -268,14 +289,6 @@ function convertCheck(d: FieldDefinition): KindCheck {
     if (d.kind === 'bytea' && !Buffer.isBuffer(converted)) return Buffer.from(converted as Uint8Array)
     return converted
   }
-}
-
-// Digits before the decimal point must fit; digits after it are rounded by PostgreSQL, as it does.
-function fitsNumeric(text: string, precision: number, scale: number): boolean {
-  const n = Number(text)
-  if (!Number.isFinite(n)) return false
-  const integerDigits = Math.abs(n) < 1 ? 0 : Math.floor(Math.log10(Math.abs(n))) + 1
-  return integerDigits <= precision - scale
 }
 
 const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/
