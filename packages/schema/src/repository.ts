@@ -511,7 +511,11 @@ function createRepository<E extends AnyEntity>(
       const initial = patchChanges(patch)
       checkSomethingToSet(initial, patch)
       const version = meta.versionField
-      const expected = options.expectedVersion ?? (version === undefined ? undefined : (patch as Entityish)[version.fieldName])
+      const fromPatch = version === undefined ? undefined : (patch as Entityish)[version.fieldName]
+      const expected = options.expectedVersion ?? fromPatch
+      if (version !== undefined && expected !== undefined) {
+        checkVersion(expected, options.expectedVersion === undefined ? [version.fieldName] : ['expectedVersion'])
+      }
       const hooked = hasLifecycle(entity, 'beforeUpdate') || hasAfterWrite
       return inTransaction(hooked, async (q) => {
         let changes = initial
@@ -650,6 +654,21 @@ function createRepository<E extends AnyEntity>(
   function checkSomethingToSet(changes: Entityish, patch: unknown): void {
     if (Object.keys(changes).length > 0 || meta.versionField !== undefined || meta.updatedAtField !== undefined) return
     throw validationError([{ path: [], message: 'has no field to change', value: patch }], 'update')
+  }
+
+  /** An expected version must be one a row can have: `null` or text would otherwise read as "changed by someone else". */
+  function checkVersion(expected: unknown, path: (string | number)[]): void {
+    if (typeof expected === 'bigint' || (typeof expected === 'number' && Number.isSafeInteger(expected))) return
+    throw validationError(
+      [
+        {
+          path,
+          message: `the expected version must be an integer (the version you read), got ${describeValue(expected)}`,
+          value: expected,
+        },
+      ],
+      'update',
+    )
   }
 
   function fixedReason(field: FieldMeta): string | undefined {

@@ -75,4 +75,12 @@ describe.each(PROVIDERS)('update patches on $name', (factory) => {
     expect(await posts.update(1, {})).toMatchObject({ title: 'first', version: 2 })
     expect(await repository(Membership, db).update({ orgId: 1, userId: 1 }, { role: 'admin' })).toMatchObject({ role: 'admin' })
   })
+
+  it('refuses an expected version that no row can have, instead of reporting a conflict', async () => {
+    const posts = repository(Post, db)
+    expect(await issuePaths(posts.update(1, { title: 'x', version: null } as never))).toEqual(['version'])
+    expect(await issuePaths(posts.update(1, { title: 'x', version: '1' } as never))).toEqual(['version'])
+    expect(await issuePaths(posts.update(1, { title: 'x' }, { expectedVersion: Number.NaN }))).toEqual(['expectedVersion'])
+    expect(await posts.update(1, { title: 'x', version: 1 })).toMatchObject({ title: 'x', version: 2 })
+  })
 })
