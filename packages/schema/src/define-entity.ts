@@ -35,6 +35,32 @@ export interface Entity<Name extends string = string, F extends FieldMap = Field
 /** Any entity. */
 export type AnyEntity = Entity<string, FieldMap, string>
 
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never
+type IsSingle<K> = [K] extends [UnionToIntersection<K>] ? true : false
+
+/** A key of the fields `K` of `F`: the value itself for one field, or an object of the key fields. */
+type KeyValue<F extends FieldMap, K extends keyof F> =
+  IsSingle<K> extends true ? FieldValue<F[K]> | { readonly [P in K]: FieldValue<F[P]> } : { readonly [P in K]: FieldValue<F[P]> }
+
+/** Any primary key value, for code generic over entities. */
+export type AnyPrimaryKey = string | number | bigint | Readonly<Record<string, unknown>>
+
+/**
+ * The primary key of entity `E` as `findById`, `update` and `delete` take it: the key's value for a one-field key
+ * (or `{ id: value }`), an object of every key field for a composite key.
+ * @example type Key = PrimaryKeyOf<typeof Membership> // { readonly orgId: number; readonly userId: number }
+ */
+export type PrimaryKeyOf<E> =
+  E extends Entity<string, infer F, infer K>
+    ? string extends K
+      ? AnyPrimaryKey
+      : [K] extends [never]
+        ? [TaggedFieldKeys<F, 'key'>] extends [never]
+          ? AnyPrimaryKey
+          : KeyValue<F, TaggedFieldKeys<F, 'key'>>
+        : KeyValue<F, K>
+    : never
+
 /** The names of the primary key fields of entity `E`. */
 export type KeyFieldNames<E> = E extends Entity<string, infer F, infer K> ? (TaggedFieldKeys<F, 'key'> | K) & string : never
 

@@ -14,6 +14,7 @@ export {
 } from './ddl'
 export type {
   AnyEntity,
+  AnyPrimaryKey,
   Entity,
   EntityCheckOptions,
   EntityIndexOptions,
@@ -22,6 +23,7 @@ export type {
   InferInsert,
   InferUpdate,
   KeyFieldNames,
+  PrimaryKeyOf,
 } from './define-entity'
 export { defineEntity } from './define-entity'
 export type { DiffSchemaOptions, SchemaChange, SchemaChangeKind, SchemaDiff } from './diff'

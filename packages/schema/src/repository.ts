@@ -15,7 +15,7 @@ import {
   type ValidationIssue,
 } from '@tessera/core'
 import { decodeCursor, encodeCursor, orderByClause, type SortKey, seekCondition } from './cursor'
-import type { AnyEntity, InferEntity, InferInsert, InferUpdate } from './define-entity'
+import type { AnyEntity, AnyPrimaryKey, InferEntity, InferInsert, InferUpdate, PrimaryKeyOf } from './define-entity'
 import { type FieldValues, insertStatements, keyCondition, maxParametersOf, setClause, tableOf } from './dml'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import { hasLifecycle, runLifecycle } from './lifecycle'
@@ -24,7 +24,7 @@ import { generateForInsert, loadRow, type RowLoader, toParamValue, validateInput
 import { compileWhere, isUnconditional, type Where, type WhereTarget } from './where'
 
 /** A primary key value: the value itself for a one-field key, an object of the key fields for a composite key. */
-export type PrimaryKey = string | number | bigint | Readonly<Record<string, unknown>>
+export type PrimaryKey = AnyPrimaryKey
 
 /** Sort direction of one field. */
 export type SortDirection = 'asc' | 'desc'
@@ -63,12 +63,12 @@ export interface UpdateOptions {
 }
 
 /** Which conflict an upsert resolves: the primary key, a named constraint, or the fields of a unique constraint/index. */
-export type ConflictTarget = 'primaryKey' | { constraint: string } | { fields: readonly string[] }
+export type ConflictTarget<Field extends string = string> = 'primaryKey' | { constraint: string } | { fields: readonly Field[] }
 
 /** Options of {@link Repository.upsert}. */
-export interface UpsertOptions {
+export interface UpsertOptions<Field extends string = string> {
   /** Default: `'primaryKey'`. */
-  conflict?: ConflictTarget
+  conflict?: ConflictTarget<Field>
 }
 
 /** Options of {@link Repository.updateMany} and {@link Repository.deleteMany}. */
@@ -106,7 +106,7 @@ export interface Repository<E extends AnyEntity> {
   insertMany(inputs: readonly InferInsert<E>[], options?: InsertManyOptions & { returning?: true }): Promise<InferEntity<E>[]>
   insertMany(inputs: readonly InferInsert<E>[], options: InsertManyOptions & { returning: false }): Promise<number>
   /** The row with this primary key, or `undefined`. */
-  findById(id: PrimaryKey): Promise<InferEntity<E> | undefined>
+  findById(id: PrimaryKeyOf<E>): Promise<InferEntity<E> | undefined>
   /** The first row matching `where` (in primary key order), or `undefined`. `{}` is the first row of the table. */
   findOne(where: Where<InferEntity<E>>): Promise<InferEntity<E> | undefined>
   /** A page of rows; see {@link FindManyOptions}. */
@@ -120,16 +120,16 @@ export interface Repository<E extends AnyEntity> {
    * else `patch.version`), else `OptimisticLockError`; the version is bumped and `updatedAt` set.
    * @throws NotFoundError when no row has this key. @throws ValidationError before anything is written.
    */
-  update(id: PrimaryKey, patch: InferUpdate<E>, options?: UpdateOptions): Promise<InferEntity<E>>
+  update(id: PrimaryKeyOf<E>, patch: InferUpdate<E>, options?: UpdateOptions): Promise<InferEntity<E>>
   /**
    * Updates every matching row (bumping versions, setting `updatedAt`); returns how many. Runs no per-row hooks except
    * `afterWrite`. A filter without a field condition needs `{ all: true }`.
    */
   updateMany(where: Where<InferEntity<E>>, patch: InferUpdate<E>, options?: BulkWriteOptions): Promise<number>
   /** INSERT … ON CONFLICT … DO UPDATE: inserts the row, or updates the conflicting one with the given values. */
-  upsert(input: InferInsert<E>, options?: UpsertOptions): Promise<InferEntity<E>>
+  upsert(input: InferInsert<E>, options?: UpsertOptions<keyof InferEntity<E> & string>): Promise<InferEntity<E>>
   /** Deletes one row after its `beforeDelete` hook; returns whether a row was deleted. */
-  delete(id: PrimaryKey): Promise<boolean>
+  delete(id: PrimaryKeyOf<E>): Promise<boolean>
   /**
    * Deletes every matching row (running `beforeDelete` for each when the entity has that hook); returns how many.
    * A filter without a field condition needs `{ all: true }`: `deleteMany({}, { all: true })` empties the table.

@@ -16,24 +16,30 @@ import { describeValue, type SqlQuery, sql, ValidationError, type ValidationIssu
  *
  * Several operators on one field are AND-ed: `{ age: { gte: 18, lt: 65 } }`.
  */
-export interface FieldOperators<T> {
-  eq?: T | null
-  ne?: T | null
+export interface FieldOperators<T, Nullable extends boolean = true> {
+  /** `null` only on a nullable field: a NOT NULL column is never NULL, so the condition would be a mistake. */
+  eq?: T | (Nullable extends true ? null : never)
+  ne?: T | (Nullable extends true ? null : never)
   gt?: T
   gte?: T
   lt?: T
   lte?: T
   in?: readonly T[]
   notIn?: readonly T[]
-  like?: string
-  ilike?: string
+  /** Text fields only. */
+  like?: [T] extends [string] ? string : never
+  /** Text fields only. */
+  ilike?: [T] extends [string] ? string : never
   isNull?: boolean
   isNotNull?: boolean
   between?: readonly [T, T]
 }
 
-/** A field's condition: a value (equality), `null` (IS NULL) or an operator object. */
-export type FieldCondition<T> = T | null | FieldOperators<NonNullable<T>>
+/** A field's condition: a value (equality), `null` (IS NULL, nullable fields only) or an operator object. */
+export type FieldCondition<T> =
+  | NonNullable<T>
+  | (null extends T ? null : never)
+  | FieldOperators<NonNullable<T>, null extends T ? true : false>
 
 /**
  * A filter over the fields of an entity. Fields combine with AND; `and`, `or` and `not` nest.
