@@ -115,6 +115,7 @@ export type {
   Page,
   PrimaryKey,
   Repository,
+  RepositoryOptions,
   SortDirection,
   UpdateOptions,
   UpsertOptions,

@@ -71,6 +71,16 @@ export interface UpsertOptions<Field extends string = string> {
   conflict?: ConflictTarget<Field>
 }
 
+/** Options of {@link repository}. */
+export interface RepositoryOptions {
+  /**
+   * Convert written values of another JavaScript type, for input from forms and query strings: `'42'` → 42 for an
+   * integer, `'yes'` → true, epoch ms or ISO text → `Date`, `42` → `'42'` for text. Without it writes are strict: a
+   * value must have the type a read returns, anything else is a `ValidationError`. Default: `false`.
+   */
+  coerce?: boolean | undefined
+}
+
 /** Options of {@link Repository.updateMany} and {@link Repository.deleteMany}. */
 export interface BulkWriteOptions {
   /**
@@ -160,6 +170,8 @@ const EMPTY_ISSUES: readonly ValidationIssue[] = []
  *
  * Filters (`where`) and orderings name fields, never columns: an unknown field is a `ValidationError`, never SQL.
  * A unique violation arrives as a {@link DuplicateKeyError} (a `UniqueViolationError`) naming the constraint and fields.
+ * Writes are strict: a value of another JavaScript type than the field's (`42` for text) is a `ValidationError`
+ * unless the repository was made with `{ coerce: true }`.
  *
  * @example
  * const users = repository(User, db)
@@ -167,9 +179,9 @@ const EMPTY_ISSUES: readonly ValidationIssue[] = []
  * const page = await users.findMany({ where: { name: { ilike: 'a%' } }, orderBy: { createdAt: 'desc' }, limit: 50 })
  * await users.update(ada.id, { name: 'Ada L.', version: ada.version })
  */
-export function repository<E extends AnyEntity>(entity: E, queryable: Queryable): Repository<E> {
+export function repository<E extends AnyEntity>(entity: E, queryable: Queryable, options: RepositoryOptions = {}): Repository<E> {
   const meta = entityMeta(entity)
-  return createRepository(entity, meta, queryable, compileTarget(meta), createLoader(entity, meta))
+  return createRepository(entity, meta, queryable, compileTarget(meta), createLoader(entity, meta), options.coerce === true)
 }
 
 function compileTarget(meta: EntityMeta): WhereTarget {
@@ -192,6 +204,7 @@ function createRepository<E extends AnyEntity>(
   queryable: Queryable,
   target: WhereTarget,
   load: RowLoader,
+  coerce: boolean,
 ): Repository<E> {
   type T = InferEntity<E>
   const table = tableOf(meta)
@@ -355,7 +368,7 @@ function createRepository<E extends AnyEntity>(
     if (q !== undefined && hasLifecycle(entity, 'beforeInsert'))
       value = await runLifecycle(entity, 'beforeInsert', value as never, { operation, queryable: q })
     if (!validate) return { row: value, issues: EMPTY_ISSUES }
-    const checked = await validateInput(entity, value, 'insert')
+    const checked = await validateInput(entity, value, 'insert', coerce)
     if (!checked.ok)
       return { row: {}, issues: index === undefined ? checked.issues : checked.issues.map((i) => ({ ...i, path: [index, ...i.path] })) }
     return { row: checked.value, issues: EMPTY_ISSUES }
@@ -369,7 +382,7 @@ function createRepository<E extends AnyEntity>(
   ): { row: FieldValues; issues: readonly ValidationIssue[] } | undefined {
     const value = generateForInsert(entity, input)
     if (!validate) return { row: value, issues: EMPTY_ISSUES }
-    const checked = validateInputSync(entity, value, 'insert')
+    const checked = validateInputSync(entity, value, 'insert', coerce)
     if (checked === undefined) return undefined
     if (!checked.ok) return { row: {}, issues: checked.issues.map((i) => ({ ...i, path: [index, ...i.path] })) }
     return { row: checked.value, issues: EMPTY_ISSUES }
@@ -524,7 +537,7 @@ function createRepository<E extends AnyEntity>(
           changes = patchChanges(returned)
           checkSomethingToSet(changes, returned)
         }
-        const checked = await validateInput(entity, changes, 'update')
+        const checked = await validateInput(entity, changes, 'update', coerce)
         if (!checked.ok) throw validationError(checked.issues, 'update')
         changes = checked.value
         let condition = keyCondition(entity, meta, key)
@@ -554,7 +567,7 @@ function createRepository<E extends AnyEntity>(
           changes = patchChanges(returned)
           checkSomethingToSet(changes, returned)
         }
-        const checked = await validateInput(entity, changes, 'update')
+        const checked = await validateInput(entity, changes, 'update', coerce)
         if (!checked.ok) throw validationError(checked.issues, 'update')
         changes = checked.value
         const statement = sql`UPDATE ${table} SET ${setClause(entity, meta, changes, new Date())} WHERE ${condition}`
@@ -622,7 +635,7 @@ function createRepository<E extends AnyEntity>(
     },
 
     withTransaction(tx) {
-      return createRepository(entity, meta, tx, target, load)
+      return createRepository(entity, meta, tx, target, load, coerce)
     },
   }
 
