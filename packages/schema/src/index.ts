@@ -94,6 +94,8 @@ export type {
 export { hasLifecycle, runLifecycle } from './lifecycle'
 export type { MapRowOptions, ParamsMapper, RowMapper } from './mapping'
 export { mapRow, mapRows, toParams } from './mapping'
+export type { MigrationFailure } from './migration-error'
+export { MigrationFailedError } from './migration-error'
 export type {
   AppliedMigration,
   ChangedMigration,
