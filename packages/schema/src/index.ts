@@ -1,3 +1,4 @@
+export type { CursorOptions, CursorSecret } from './cursor-seal'
 export type { CreateSchemaOptions, CreateTableOptions } from './ddl'
 export {
   columnDefault,

@@ -15,6 +15,7 @@ import {
   type ValidationIssue,
 } from '@tessera/core'
 import { decodeCursor, encodeCursor, orderByClause, type SortKey, seekCondition } from './cursor'
+import { type CursorOptions, type CursorSeal, createCursorSeal } from './cursor-seal'
 import type { AnyEntity, AnyPrimaryKey, InferEntity, InferInsert, InferUpdate, PrimaryKeyOf } from './define-entity'
 import { type FieldValues, insertStatements, keyCondition, maxParametersOf, setClause, tableOf } from './dml'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
@@ -79,6 +80,12 @@ export interface RepositoryOptions {
    * value must have the type a read returns, anything else is a `ValidationError`. Default: `false`.
    */
   coerce?: boolean | undefined
+  /**
+   * How `findMany`'s `nextCursor` is protected: always signed (a cursor altered or forged by a client is a
+   * `ValidationError`), encrypted with `encrypt: true`. Give every process serving the same pages the same
+   * `secret`; see {@link CursorOptions}. Default: signed with a random secret of this process.
+   */
+  cursor?: CursorOptions | undefined
 }
 
 /** Options of {@link Repository.updateMany} and {@link Repository.deleteMany}. */
@@ -181,7 +188,14 @@ const EMPTY_ISSUES: readonly ValidationIssue[] = []
  */
 export function repository<E extends AnyEntity>(entity: E, queryable: Queryable, options: RepositoryOptions = {}): Repository<E> {
   const meta = entityMeta(entity)
-  return createRepository(entity, meta, queryable, compileTarget(meta), createLoader(entity, meta), options.coerce === true)
+  const context: RepositoryContext = { coerce: options.coerce === true, seal: createCursorSeal(options.cursor, meta.name) }
+  return createRepository(entity, meta, queryable, compileTarget(meta), createLoader(entity, meta), context)
+}
+
+/** What a repository keeps from its options, shared with the repositories `withTransaction` makes. */
+interface RepositoryContext {
+  readonly coerce: boolean
+  readonly seal: CursorSeal
 }
 
 function compileTarget(meta: EntityMeta): WhereTarget {
@@ -204,8 +218,9 @@ function createRepository<E extends AnyEntity>(
   queryable: Queryable,
   target: WhereTarget,
   load: RowLoader,
-  coerce: boolean,
+  context: RepositoryContext,
 ): Repository<E> {
+  const { coerce, seal } = context
   type T = InferEntity<E>
   const table = tableOf(meta)
   const hasAfterLoad = hasLifecycle(entity, 'afterLoad')
@@ -483,7 +498,7 @@ function createRepository<E extends AnyEntity>(
       const limit = checkCount(options.limit, 'limit')
       const offset = checkCount(options.offset, 'offset')
       const conditions = [where(options.where)]
-      if (options.after !== undefined) conditions.push(seekCondition(keys, decodeCursor(keys, options.after, meta.name)))
+      if (options.after !== undefined) conditions.push(seekCondition(keys, decodeCursor(keys, options.after, meta.name, seal)))
       // With a limit, read one row more to learn whether another page exists, and the sort keys as text: a cursor
       // built from JavaScript values would lose precision (timestamps have microseconds, Dates milliseconds).
       const cursorColumns =
@@ -504,6 +519,7 @@ function createRepository<E extends AnyEntity>(
             : encodeCursor(
                 keys,
                 keys.map((_k, i) => last[`__tessera_k${i}`] ?? null),
+                seal,
               )
       }
       return { rows: await toEntities(rows, queryable), nextCursor }
@@ -635,7 +651,7 @@ function createRepository<E extends AnyEntity>(
     },
 
     withTransaction(tx) {
-      return createRepository(entity, meta, tx, target, load, coerce)
+      return createRepository(entity, meta, tx, target, load, context)
     },
   }
 
