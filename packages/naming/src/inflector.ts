@@ -1,3 +1,16 @@
+import {
+  CLASSICAL_PLURALS,
+  COMPOUND_IRREGULARS,
+  IE_NOUNS,
+  IRREGULAR_NOUNS,
+  NOT_COMPOUND_PLURALS,
+  PLURAL_RULES,
+  type Rule,
+  SINGULAR_RULES,
+  U_NOUNS,
+  UNCOUNTABLE_NOUNS,
+  UNCOUNTABLE_SUFFIXES,
+} from './inflection-rules'
 import { assertName, NamingError } from './naming-error'
 
 /** Plural and singular forms of English nouns. The default one is frozen and shared. */
@@ -52,119 +65,45 @@ export interface InflectorOptions {
   uncountables?: readonly string[]
 }
 
-/** Built-in irregular pairs, singular → plural. */
-export const IRREGULAR_NOUNS: Readonly<Record<string, string>> = Object.freeze({
-  person: 'people',
-  man: 'men',
-  woman: 'women',
-  child: 'children',
-  mouse: 'mice',
-  goose: 'geese',
-  foot: 'feet',
-  tooth: 'teeth',
-  ox: 'oxen',
-  datum: 'data',
-  medium: 'media',
-  criterion: 'criteria',
-  phenomenon: 'phenomena',
-  curriculum: 'curricula',
-  quiz: 'quizzes',
-  axis: 'axes',
-  matrix: 'matrices',
-  vertex: 'vertices',
-  hero: 'heroes',
-  potato: 'potatoes',
-  tomato: 'tomatoes',
-  echo: 'echoes',
-  veto: 'vetoes',
-  cache: 'caches',
-  niche: 'niches',
-  avalanche: 'avalanches',
-  headache: 'headaches',
-  movie: 'movies',
-  cookie: 'cookies',
-  zombie: 'zombies',
-  pie: 'pies',
-  tie: 'ties',
-  rookie: 'rookies',
-  selfie: 'selfies',
-  hoodie: 'hoodies',
-  calorie: 'calories',
-  brownie: 'brownies',
-  goalie: 'goalies',
-})
-
-/** Built-in words with no plural. */
-export const UNCOUNTABLE_NOUNS: readonly string[] = Object.freeze([
-  'sheep',
-  'fish',
-  'deer',
-  'moose',
-  'bison',
-  'series',
-  'species',
-  'equipment',
-  'information',
-  'news',
-  'metadata',
-  'rice',
-  'money',
-  'software',
-  'hardware',
-  'firmware',
-  'feedback',
-  'staff',
-  'police',
-  'traffic',
-  'aircraft',
-  'music',
-  'advice',
-  'furniture',
-  'luggage',
-  'knowledge',
-  'evidence',
-  'research',
-  'weather',
-  'chassis',
-  'headquarters',
-  'audio',
-])
-
-type Rule = readonly [pattern: RegExp, replacement: string]
-
-// First match wins. Input is one lower-case word. Anchored stems (^…) are whole words, so
-// `databases` never turns into `databasis`.
-const PLURAL_RULES: readonly Rule[] = [
-  [/(qu)y$/, '$1ies'],
-  [/([^aeiou])y$/, '$1ies'],
-  [/(kni|wi|^li)fe$/, '$1ves'],
-  [/(lea|loa|thie|wol|hal|cal|el|scar|dwar|whar)f$/, '$1ves'],
-  [/sis$/, 'ses'],
-  [/(x|ch|sh|s|z)$/, '$1es'],
-  [/$/, 's'],
-]
-
-const SINGULAR_RULES: readonly Rule[] = [
-  [/(qu)ies$/, '$1y'],
-  [/([^aeiou])ies$/, '$1y'],
-  [/(kni|wi|^li)ves$/, '$1fe'],
-  [/^(alias|gas|atlas|canvas|bias|lens)$/, '$1'],
-  [/(lea|loa|thie|wol|hal|cal|el|scar|dwar|whar)ves$/, '$1f'],
-  [/(analy|paraly|cataly|diagno|progno|synop|the|synthe|parenthe|empha|cri|oa)ses$/, '$1sis'],
-  [
-    /^(statu|bu|campu|viru|bonu|censu|focu|corpu|cactu|octopu|syllabu|radiu|circu|genu|surplu|consensu|nexu|prospectu|apparatu|walru|lotu|minu|plu|alia|ga|atla|canva|bia|len)ses$/,
-    '$1s',
-  ],
-  [/(x|ch|sh|ss|zz|tz)es$/, '$1'],
-  [/(ss|us|is)$/, '$1'],
-  [/s$/, ''],
-]
+export { IRREGULAR_NOUNS, UNCOUNTABLE_NOUNS } from './inflection-rules'
 
 function applyRules(word: string, rules: readonly Rule[]): string {
   for (const [pattern, replacement] of rules) {
     if (pattern.test(word)) return word.replace(pattern, replacement)
   }
   return word
+}
+
+const IE_SET: ReadonlySet<string> = new Set(IE_NOUNS)
+const U_SET: ReadonlySet<string> = new Set(U_NOUNS)
+const NOT_COMPOUND: readonly string[] = NOT_COMPOUND_PLURALS
+
+/** The regular plural of a word no list names: -u and -ie nouns add s, everything else follows the rules. */
+function regularPlural(word: string): string {
+  if (U_SET.has(word) || IE_SET.has(word)) return `${word}s`
+  return applyRules(word, PLURAL_RULES)
+}
+
+/** The regular singular: -us and -ies plurals of -u and -ie nouns first, then the rules. */
+function regularSingular(word: string): string {
+  if (word.endsWith('s')) {
+    const stem = word.slice(0, -1)
+    if (U_SET.has(stem) || IE_SET.has(stem)) return stem
+  }
+  return applyRules(word, SINGULAR_RULES)
+}
+
+/** The compound irregular `word` ends with (`fireman` → `man`), longest first, or `undefined`. */
+function compoundEnding(word: string, forms: readonly string[], exceptions: (form: string) => readonly string[]): string | undefined {
+  let found: string | undefined
+  for (const form of forms) {
+    if (word.length <= form.length || !word.endsWith(form)) continue
+    if (found !== undefined && found.length >= form.length) continue
+    // An exception longer than the form (`omen` for `men`) names a word that only ends like it; `women` is no `omen`.
+    if (exceptions(form).some((exception) => exception.length > form.length && word.endsWith(exception))) continue
+    found = form
+  }
+  return found
 }
 
 const WORD = /^\p{L}+$/u
@@ -233,24 +172,50 @@ export function createInflector(options: InflectorOptions = {}): Inflector {
     return inflector
   }
 
-  // Regular forms, then irregulars: an irregular plural is never mistaken for a singular.
+  const isMass = (word: string): boolean =>
+    uncountable.has(word) || UNCOUNTABLE_SUFFIXES.some((suffix) => word.length > suffix.length && word.endsWith(suffix))
+
+  // Compound irregulars (`fireman`, `grandchildren`) come from the built-in list only: a pair you add is one word.
+  const compoundSingulars = Object.keys(COMPOUND_IRREGULARS)
+  const compoundPlurals = compoundSingulars.map((one) => IRREGULAR_NOUNS[one] as string)
+  const pluralOfCompound = (word: string): string | undefined => {
+    const ending = compoundEnding(word, compoundSingulars, (form) => COMPOUND_IRREGULARS[form] ?? [])
+    return ending === undefined ? undefined : word.slice(0, -ending.length) + (IRREGULAR_NOUNS[ending] as string)
+  }
+  const singularOfCompound = (word: string): string | undefined => {
+    const ending = compoundEnding(word, compoundPlurals, () => NOT_COMPOUND)
+    if (ending === undefined) return undefined
+    const one = compoundSingulars[compoundPlurals.indexOf(ending)] as string
+    return word.slice(0, -ending.length) + one
+  }
+
+  // Lists first (uncountable, irregular, compound, classical), then the rules. A word already in the asked-for
+  // form comes back unchanged: an irregular or classical plural, or a word the rules read as a plural of a
+  // singular that the rules turn back into it (`menus`, `users`).
   const plural = (word: string): string => {
-    if (uncountable.has(word)) return word
+    if (isMass(word)) return word
     const irregular = toPlural.get(word)
     if (irregular !== undefined) return irregular
-    if (toSingular.has(word)) return word
-    const singularGuess = applyRules(word, SINGULAR_RULES)
-    if (singularGuess !== word && applyRules(singularGuess, PLURAL_RULES) === word) return word
-    return applyRules(word, PLURAL_RULES)
+    if (toSingular.has(word) || Object.hasOwn(CLASSICAL_PLURALS, word)) return word
+    const compound = pluralOfCompound(word)
+    if (compound !== undefined) return compound
+    if (singularOfCompound(word) !== undefined) return word
+    const singularGuess = regularSingular(word)
+    if (singularGuess !== word && regularPlural(singularGuess) === word) return word
+    return regularPlural(word)
   }
   const singular = (word: string): string => {
-    if (uncountable.has(word)) return word
+    if (isMass(word)) return word
     const irregular = toSingular.get(word)
     if (irregular !== undefined) return irregular
     if (toPlural.has(word)) return word
-    const pluralGuess = applyRules(word, PLURAL_RULES)
-    if (pluralGuess !== word && applyRules(pluralGuess, SINGULAR_RULES) === word) return word
-    return applyRules(word, SINGULAR_RULES)
+    if (Object.hasOwn(CLASSICAL_PLURALS, word)) return CLASSICAL_PLURALS[word] as string
+    const compound = singularOfCompound(word)
+    if (compound !== undefined) return compound
+    if (pluralOfCompound(word) !== undefined) return word
+    const pluralGuess = regularPlural(word)
+    if (pluralGuess !== word && regularSingular(pluralGuess) === word) return word
+    return regularSingular(word)
   }
   const inflect = (name: string, convert: (word: string) => string): string => {
     assertName(name, INFLECTABLE)
@@ -264,7 +229,7 @@ export function createInflector(options: InflectorOptions = {}): Inflector {
   const inflector: Inflector = {
     pluralize: (name) => inflect(name, plural),
     singularize: (name) => inflect(name, singular),
-    isUncountable: (word) => typeof word === 'string' && uncountable.has(word.toLowerCase()),
+    isUncountable: (word) => typeof word === 'string' && isMass(word.toLowerCase()),
     addIrregular,
     addUncountable,
   }

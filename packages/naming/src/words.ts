@@ -39,11 +39,14 @@ function isDigit(char: string | undefined): boolean {
  * 4. Otherwise a word starts at an upper-case letter that follows a lower-case letter or a digit
  *    (`userId`, `user2Fa`), and at the last upper-case letter of a run that is followed by a
  *    lower-case letter (`HTTPServer` → `HTTP`, `Server`). Digits stay with the word before them.
+ * 5. Except a plural acronym: a run followed by a lone `s` and then the end, an upper-case letter or a digit keeps
+ *    the `s` (`userIDs` → `user`, `IDs`; `APIsByName` → `APIs`, `By`, `Name`).
  *
  * @throws {NamingError} if `name` is not a string or has no letter or digit.
  * @example
  * splitWords('HTTPServerURL') // ['HTTP', 'Server', 'URL']
  * splitWords('user2FACode')   // ['user2', 'FA', 'Code']
+ * splitWords('userIDs')       // ['user', 'IDs']
  */
 export function splitWords(name: string): string[] {
   return [...parseName(name).words]
@@ -67,6 +70,17 @@ export function parseName(name: string): ParsedName {
   return { prefix, words, suffix }
 }
 
+/**
+ * Whether the `s` at `index` ends a plural acronym (`IDs`, `APIs`, `UUIDs`): a lone lower-case `s` after an
+ * upper-case run, followed by the end of the chunk, an upper-case letter or a digit. Then the run keeps it
+ * (`userIDs` → `user`, `IDs`) instead of lending its last letter to a word `Ds`.
+ */
+function isPluralS(chars: readonly string[], index: number): boolean {
+  if (chars[index] !== 's') return false
+  const next = chars[index + 1]
+  return next === undefined || isUpper(next) || isDigit(next)
+}
+
 function splitChunk(chunk: string, into: string[]): void {
   if (!HAS_LOWER.test(chunk)) {
     into.push(chunk)
@@ -78,7 +92,9 @@ function splitChunk(chunk: string, into: string[]): void {
   for (let i = 1; i < chars.length; i++) {
     const previous = chars[i - 1]
     const current = chars[i] as string
-    const startsWord = isUpper(current) && (isLower(previous) || isDigit(previous) || (isUpper(previous) && isLower(chars[i + 1])))
+    const startsWord =
+      isUpper(current) &&
+      (isLower(previous) || isDigit(previous) || (isUpper(previous) && isLower(chars[i + 1]) && !isPluralS(chars, i + 1)))
     if (startsWord) {
       into.push(word)
       word = current

@@ -12,12 +12,15 @@ const looseSnakeName = fc.array(anyWord, { minLength: 1, maxLength: 6 }).map((wo
 
 const SNAKE = /^[a-z][a-z0-9]*(_[a-z][a-z0-9]*)*$/
 
-/** The README's exception: a one-letter word followed by a word whose second character is not a lower-case letter. */
+/**
+ * The README's exception: a one-letter word followed by a word whose second character is not a lower-case letter,
+ * or is an `s` that ends the word or comes before a digit (`a_bs` → `aBs` reads as the plural acronym `Bs`).
+ */
 function breaksAcronymRule(name: string, firstWordCounts: boolean): boolean {
   const words = name.split('_')
   for (let i = firstWordCounts ? 0 : 1; i < words.length - 1; i++) {
     const next = words[i + 1] as string
-    if ((words[i] as string).length === 1 && !/^.[a-z]/.test(next)) return true
+    if ((words[i] as string).length === 1 && (!/^.[a-z]/.test(next) || /^.s([0-9]|$)/.test(next))) return true
   }
   return false
 }
@@ -78,6 +81,7 @@ describe('round trips (domains as stated in the README)', () => {
     expect(toCamel(toSnake('userID'))).toBe('userId')
     expect(toSnake(toCamel('a_b_c'))).toBe('a_bc')
     expect(toSnake(toCamel('x_a_b1'))).toBe('x_ab1')
+    expect(toSnake(toCamel('x_a_bs'))).toBe('x_abs')
     expect(toSnake(toCamel('user_2fa'))).toBe('user2fa')
     expect(toSnake(toPascal('a1_b2'))).toBe('a1b2')
   })

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describeValue, type SqlQuery, sql, ValidationError } from '@tessera/core'
+import type { CursorSeal } from './cursor-seal'
 
 /** One key of a keyset ordering: a column, its direction and whether it can hold NULL. */
 export interface SortKey {
@@ -36,30 +37,34 @@ function fingerprint(keys: readonly SortKey[]): string {
 }
 
 /**
- * The opaque cursor after `row`: base64url of JSON `[fingerprint, …sort values]`, the sort values being the
- * row's values for each key (the primary key last, as tiebreaker).
+ * The opaque cursor after `row`: JSON `[fingerprint, …sort values]` (the sort values being the row's values for
+ * each key, the primary key last, as tiebreaker), sealed by `seal` (signed, or encrypted).
  */
-export function encodeCursor(keys: readonly SortKey[], values: readonly unknown[]): string {
-  return Buffer.from(JSON.stringify([fingerprint(keys), ...values.map(encodeValue)])).toString('base64url')
+export function encodeCursor(keys: readonly SortKey[], values: readonly unknown[], seal: CursorSeal): string {
+  return seal.seal(JSON.stringify([fingerprint(keys), ...values.map(encodeValue)]))
 }
 
 /**
  * The sort values stored in `cursor`.
- * @throws ValidationError when the cursor is not one of ours or was made for another ordering.
+ * @throws ValidationError when the cursor was not sealed by `seal` (forged, altered, from another entity or another
+ * secret) or was made for another ordering.
  */
-export function decodeCursor(keys: readonly SortKey[], cursor: string, entity: string): unknown[] {
+export function decodeCursor(keys: readonly SortKey[], cursor: string, entity: string, seal: CursorSeal): unknown[] {
   const invalid = (why: string): ValidationError =>
     new ValidationError([{ path: ['after'], message: `cursor ${describeValue(cursor, 40)} ${why}`, value: cursor }], {
       subject: `${entity} page request`,
     })
+  const foreign = 'is not a cursor findMany returned here (altered, from another entity, or signed with another cursor.secret)'
   if (typeof cursor !== 'string' || cursor === '') throw invalid('is not a cursor returned by findMany')
+  const payload = seal.open(cursor)
+  if (payload === undefined) throw invalid(foreign)
   let parsed: unknown
   try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+    parsed = JSON.parse(payload)
   } catch {
-    throw invalid('is not a cursor returned by findMany')
+    throw invalid(foreign)
   }
-  if (!Array.isArray(parsed) || parsed.length !== keys.length + 1) throw invalid('is not a cursor returned by findMany')
+  if (!Array.isArray(parsed) || parsed.length !== keys.length + 1) throw invalid(foreign)
   if (parsed[0] !== fingerprint(keys)) throw invalid('was made for another orderBy; a cursor only continues the ordering that produced it')
   return parsed.slice(1).map(decodeValue)
 }

@@ -7,25 +7,62 @@ import {
   type FieldDefinition,
   type FieldIndexOptions,
   type FieldMap,
+  type FieldValue,
   type InsertOf,
   isField,
   type RowOf,
   type Simplify,
+  type TaggedFieldKeys,
 } from './fields'
 import type { EntityHooks } from './lifecycle'
 import { sqlTypeOf } from './sql-types'
 
+// Phantom type slot: present only in types, never at run time.
+declare const entityTypes: unique symbol
+
 /**
  * An entity: a name and its fields, made by {@link defineEntity}. Its metadata is read with `entityMeta(entity)`.
- * `fields` holds the entity's own field objects, so `() => User.fields.id` names a reference target.
+ * `fields` holds the entity's own field objects, so `() => User.fields.id` names a reference target. `K` names the
+ * fields of a composite primary key (`options.primaryKey`); a one-field key is known from its `.primaryKey()`.
  */
-export interface Entity<Name extends string = string, F extends FieldMap = FieldMap> {
+export interface Entity<Name extends string = string, F extends FieldMap = FieldMap, K extends string = string> {
   readonly name: Name
   readonly fields: F
+  /** Types only: never set. */
+  readonly [entityTypes]?: { readonly compositeKey: K }
 }
 
 /** Any entity. */
-export type AnyEntity = Entity<string, FieldMap>
+export type AnyEntity = Entity<string, FieldMap, string>
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never
+type IsSingle<K> = [K] extends [UnionToIntersection<K>] ? true : false
+
+/** A key of the fields `K` of `F`: the value itself for one field, or an object of the key fields. */
+type KeyValue<F extends FieldMap, K extends keyof F> =
+  IsSingle<K> extends true ? FieldValue<F[K]> | { readonly [P in K]: FieldValue<F[P]> } : { readonly [P in K]: FieldValue<F[P]> }
+
+/** Any primary key value, for code generic over entities. */
+export type AnyPrimaryKey = string | number | bigint | Readonly<Record<string, unknown>>
+
+/**
+ * The primary key of entity `E` as `findById`, `update` and `delete` take it: the key's value for a one-field key
+ * (or `{ id: value }`), an object of every key field for a composite key.
+ * @example type Key = PrimaryKeyOf<typeof Membership> // { readonly orgId: number; readonly userId: number }
+ */
+export type PrimaryKeyOf<E> =
+  E extends Entity<string, infer F, infer K>
+    ? string extends K
+      ? AnyPrimaryKey
+      : [K] extends [never]
+        ? [TaggedFieldKeys<F, 'key'>] extends [never]
+          ? AnyPrimaryKey
+          : KeyValue<F, TaggedFieldKeys<F, 'key'>>
+        : KeyValue<F, K>
+    : never
+
+/** The names of the primary key fields of entity `E`. */
+export type KeyFieldNames<E> = E extends Entity<string, infer F, infer K> ? (TaggedFieldKeys<F, 'key'> | K) & string : never
 
 /**
  * What a read of entity `E` returns: nullable fields `T | null`, `json<T>` → `T`, enums → union of their values,
@@ -38,8 +75,15 @@ export type InferEntity<E> = E extends Entity<string, infer F> ? RowOf<F> : neve
 /** What an insert of entity `E` accepts: nullable, defaulted, generated, timestamp and version fields are optional. */
 export type InferInsert<E> = E extends Entity<string, infer F> ? InsertOf<F> : never
 
-/** What an update of entity `E` accepts: any subset of its fields. */
-export type InferUpdate<E> = E extends Entity<string, infer F> ? Simplify<Partial<RowOf<F>>> : never
+/**
+ * What an update of entity `E` accepts: any subset of its fields except the primary key (it identifies the row),
+ * generated fields and the `createdAt` / `updatedAt` timestamps (the repository sets them). The version field is
+ * offered: its value is the version the row must still have.
+ */
+export type InferUpdate<E> =
+  E extends Entity<string, infer F, infer K>
+    ? Simplify<{ -readonly [P in Exclude<keyof F, TaggedFieldKeys<F> | K>]?: FieldValue<F[P]> | undefined }>
+    : never
 
 /** An index over one or more fields (entity option `indexes`). */
 export interface EntityIndexOptions<K extends string = string> extends FieldIndexOptions {
@@ -56,7 +100,7 @@ export interface EntityCheckOptions {
 }
 
 /** Options of {@link defineEntity}. */
-export interface EntityOptions<F extends FieldMap = FieldMap> {
+export interface EntityOptions<F extends FieldMap = FieldMap, K extends keyof F & string = keyof F & string> {
   /** How fields become columns and the entity name a table: anything `resolveNaming` accepts. Default: `'default'` (snake_case, plural tables). */
   naming?: NamingInput
   /** The table name, used as is. Default: `naming.table(name)` (`UserCategory` → `user_categories`). */
@@ -64,7 +108,7 @@ export interface EntityOptions<F extends FieldMap = FieldMap> {
   /** The PostgreSQL schema. Default: none (the connection's `search_path`). */
   schema?: string
   /** A composite primary key, in key order. Default: the one field marked `.primaryKey()`. */
-  primaryKey?: readonly (keyof F & string)[]
+  primaryKey?: readonly K[]
   /** Multi-column UNIQUE constraints. Default: none. */
   unique?: readonly (readonly (keyof F & string)[])[]
   /** Multi-column or partial indexes. Default: none. */
@@ -105,11 +149,11 @@ const MAX_VECTOR_DIMENSIONS = 16_000
  * }, { schema: 'app' })
  * type User = InferEntity<typeof User> // { id: string; email: string; name: string | null; createdAt: Date; version: number }
  */
-export function defineEntity<const Name extends string, F extends FieldMap>(
+export function defineEntity<const Name extends string, F extends FieldMap, const K extends keyof F & string = never>(
   name: Name,
   fields: F,
-  options: EntityOptions<F> = {},
-): Entity<Name, F> {
+  options: EntityOptions<F, K> = {},
+): Entity<Name, F, K> {
   const problems: string[] = []
   const subject = typeof name === 'string' && name !== '' ? name : describeValue(name)
   if (typeof name !== 'string' || name === '') problems.push(`the entity name ${describeValue(name)} is not a non-empty string`)
@@ -161,7 +205,7 @@ export function defineEntity<const Name extends string, F extends FieldMap>(
 
   if (problems.length > 0) throw new ConfigError(problems, { subject: `entity ${subject}` })
 
-  const entity = { name, fields: Object.freeze(ownFields) } as unknown as Entity<Name, F>
+  const entity = { name, fields: Object.freeze(ownFields) } as unknown as Entity<Name, F, K>
   const meta: EntityMeta = {
     entity,
     name,

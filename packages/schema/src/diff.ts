@@ -4,6 +4,7 @@ import { columnSql, indexSql, tableBodySql } from './ddl'
 import type { AnyEntity } from './define-entity'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import { introspectSchema, type LiveIndex, type LiveTable } from './introspect'
+import { isWidening } from './type-widening'
 
 /** What one step of a schema diff does. */
 export type SchemaChangeKind =
@@ -327,8 +328,8 @@ function compareColumns(target: Target, shadow: LiveTable, existing: LiveTable, 
         'alterColumnType',
         target,
         `${alter} TYPE ${column.type} USING ${name}::${column.type}`,
-        `change type of ${label}.${column.name} from ${current.type} to ${column.type}`,
-        true,
+        `change type of ${label}.${column.name} from ${current.type} to ${column.type}${isWidening(current.type, column.type) ? ' (widening: every value is kept)' : ''}`,
+        !isWidening(current.type, column.type),
       )
     }
     if (current.identity !== column.identity) {

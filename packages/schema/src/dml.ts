@@ -1,10 +1,32 @@
-import { type QueryConfig, type SqlQuery, sql } from '@tessera/core'
+import { type Queryable, type QueryConfig, type SqlQuery, sql } from '@tessera/core'
 import type { AnyEntity } from './define-entity'
 import type { EntityMeta, FieldMeta } from './entity-meta'
 import { paramWriter, toParamValue } from './repository-model'
 
-/** PostgreSQL's limit on parameters in one statement (the Bind message counts them in 16 bits). */
-export const MAX_PARAMETERS = 65_535
+/**
+ * PostgreSQL's limit on parameters in one statement (the Bind message counts them in 16 bits): the chunk size of a
+ * queryable that does not declare its own.
+ */
+export const DEFAULT_MAX_PARAMETERS = 65_535
+
+/**
+ * The most parameters one statement may carry through `queryable`: its declared `maxParameters` (postgres.js stops
+ * at 65,533, two below the protocol), else {@link DEFAULT_MAX_PARAMETERS}.
+ */
+export function maxParametersOf(queryable: Queryable): number {
+  const declared = queryable.maxParameters
+  return typeof declared === 'number' && Number.isInteger(declared) && declared > 0 ? declared : DEFAULT_MAX_PARAMETERS
+}
+
+/** Options of {@link insertStatements}. */
+export interface InsertStatementOptions {
+  /** Append `RETURNING *`. */
+  returning: boolean
+  /** The limit each statement stays under; see {@link maxParametersOf}. */
+  maxParameters: number
+  /** Text between the VALUES list and RETURNING (an `ON CONFLICT` clause). Default: none. */
+  suffix?: string
+}
 
 /** A row to write, by field name; `undefined` means "not given" (the column's DEFAULT). */
 export type FieldValues = Readonly<Record<string, unknown>>
@@ -17,21 +39,20 @@ export function insertColumns(meta: EntityMeta, rows: readonly FieldValues[]): F
 }
 
 /**
- * Multi-row INSERT statements for `rows`, split so no statement passes {@link MAX_PARAMETERS}. A value a row does
+ * Multi-row INSERT statements for `rows`, split so no statement passes `options.maxParameters`. A value a row does
  * not give becomes `DEFAULT`, so database defaults apply row by row. Built as plain text: this is the hot path of
  * bulk inserts, and a `sql` fragment per value would cost more than the statement itself.
  *
- * @example insertStatements(User, meta, [{ email: 'a' }, { email: 'b' }], true) // INSERT INTO "users" ("email") VALUES ($1), ($2) RETURNING *
+ * @example insertStatements(User, meta, [{ email: 'a' }, { email: 'b' }], { returning: true, maxParameters: 65_535 }) // INSERT INTO "users" ("email") VALUES ($1), ($2) RETURNING *
  */
 export function insertStatements(
   entity: AnyEntity,
   meta: EntityMeta,
   rows: readonly FieldValues[],
-  returning: boolean,
-  suffix = '',
+  options: InsertStatementOptions,
 ): QueryConfig[] {
   const columns = insertColumns(meta, rows)
-  const tail = `${suffix}${returning ? ' RETURNING *' : ''}`
+  const tail = `${options.suffix ?? ''}${options.returning ? ' RETURNING *' : ''}`
   if (columns.length === 0) {
     // Nothing given at all (every column has a default): one DEFAULT VALUES statement per row.
     return rows.map(() => ({ text: `INSERT INTO ${meta.qualifiedTable} DEFAULT VALUES${tail}`, values: [] }))
@@ -39,7 +60,7 @@ export function insertStatements(
   const names = columns.map((c) => c.fieldName)
   const writers = columns.map((c) => paramWriter(entity, c))
   const head = `INSERT INTO ${meta.qualifiedTable} (${columns.map((c) => c.quotedColumn).join(', ')}) VALUES `
-  const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / columns.length))
+  const perStatement = Math.max(1, Math.floor(options.maxParameters / columns.length))
   const statements: QueryConfig[] = []
   for (let start = 0; start < rows.length; start += perStatement) {
     const end = Math.min(rows.length, start + perStatement)

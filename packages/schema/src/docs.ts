@@ -10,13 +10,24 @@ export interface RenderDocsOptions {
   headingLevel?: number
 }
 
-// A table cell: pipes escaped and line breaks flattened, so any text stays in its cell.
+// A table cell: pipes escaped and line breaks flattened, so any text stays in its cell. Only pipes: GFM takes `\|`
+// as a pipe even inside a code span, where any other backslash is shown as it is (doubling it would show two).
 function cell(text: string): string {
-  return text.replaceAll('\\', '\\\\').replaceAll('|', '\\|').replaceAll(/\r?\n/g, ' ')
+  return text.replaceAll('|', '\\|').replaceAll(/\r?\n/g, ' ')
 }
 
+// Plain Markdown text: backslashes and the characters that start emphasis, code or links are escaped.
+function plain(text: string): string {
+  return text.replaceAll(/[\\`*_[\]<>]/g, '\\$&')
+}
+
+// A code span shows its text as it is: no escapes apply inside, so the fence is longer than any backtick run in it.
 function code(text: string): string {
-  return text === '' ? '' : `\`${text.replaceAll('`', "'")}\``
+  if (text === '') return ''
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length))
+  const fence = '`'.repeat(longest + 1)
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : ''
+  return `${fence}${pad}${text}${pad}${fence}`
 }
 
 function defaultText(field: FieldMeta): string {
@@ -35,11 +46,11 @@ function constraintText(field: FieldMeta): string {
   if (field.primaryKey) parts.push('primary key')
   if (field.unique) parts.push('unique')
   if (field.role !== undefined) parts.push(field.role)
-  if (field.references !== undefined) parts.push(`→ ${field.references.entityName}.${field.references.field}`)
+  if (field.references !== undefined) parts.push(plain(`→ ${field.references.entityName}.${field.references.field}`))
   const c = field.constraints
   if (field.definition.enumValues !== undefined) parts.push(`one of ${field.definition.enumValues.map((v) => code(v)).join(', ')}`)
-  if (c.min !== undefined) parts.push(`≥ ${String(c.min)}`)
-  if (c.max !== undefined) parts.push(`≤ ${String(c.max)}`)
+  if (c.min !== undefined) parts.push(`≥ ${plain(String(c.min))}`)
+  if (c.max !== undefined) parts.push(`≤ ${plain(String(c.max))}`)
   if (c.minLength !== undefined) parts.push(`length ≥ ${c.minLength}`)
   if (c.maxLength !== undefined && field.kind !== 'varchar') parts.push(`length ≤ ${c.maxLength}`)
   if (c.pattern !== undefined) parts.push(`matches ${code(String(c.pattern))}`)
@@ -54,7 +65,7 @@ function entitySection(meta: EntityMeta, level: number): string[] {
   lines.push('| field | column | type | null | default | constraints |', '|---|---|---|---|---|---|')
   for (const f of meta.fields) {
     lines.push(
-      `| ${cell(f.fieldName)} | ${cell(code(f.columnName))} | ${cell(code(f.sqlType))} | ${f.nullable ? 'yes' : 'no'} | ${cell(defaultText(f))} | ${cell(constraintText(f))} |`,
+      `| ${cell(plain(f.fieldName))} | ${cell(code(f.columnName))} | ${cell(code(f.sqlType))} | ${f.nullable ? 'yes' : 'no'} | ${cell(defaultText(f))} | ${cell(constraintText(f))} |`,
     )
   }
   lines.push('', `**Primary key:** ${meta.primaryKeys.map((f) => code(f.columnName)).join(', ')}`)

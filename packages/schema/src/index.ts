@@ -1,3 +1,4 @@
+export type { CursorOptions, CursorSecret } from './cursor-seal'
 export type { CreateSchemaOptions, CreateTableOptions } from './ddl'
 export {
   columnDefault,
@@ -14,6 +15,7 @@ export {
 } from './ddl'
 export type {
   AnyEntity,
+  AnyPrimaryKey,
   Entity,
   EntityCheckOptions,
   EntityIndexOptions,
@@ -21,6 +23,8 @@ export type {
   InferEntity,
   InferInsert,
   InferUpdate,
+  KeyFieldNames,
+  PrimaryKeyOf,
 } from './define-entity'
 export { defineEntity } from './define-entity'
 export type { DiffSchemaOptions, SchemaChange, SchemaChangeKind, SchemaDiff } from './diff'
@@ -40,6 +44,7 @@ export type {
   FieldKind,
   FieldMap,
   FieldRole,
+  FieldTag,
   FieldValidator,
   FieldValidatorFn,
   FieldValue,
@@ -52,6 +57,7 @@ export type {
   ReferentialAction,
   RowOf,
   Simplify,
+  TaggedFieldKeys,
 } from './fields'
 export {
   array,
@@ -89,6 +95,8 @@ export type {
 export { hasLifecycle, runLifecycle } from './lifecycle'
 export type { MapRowOptions, ParamsMapper, RowMapper } from './mapping'
 export { mapRow, mapRows, toParams } from './mapping'
+export type { MigrationFailure } from './migration-error'
+export { MigrationFailedError } from './migration-error'
 export type {
   AppliedMigration,
   ChangedMigration,
@@ -102,6 +110,7 @@ export type {
 } from './migrator'
 export { createMigrator, migrationChecksum } from './migrator'
 export type {
+  BulkWriteOptions,
   ConflictTarget,
   FindManyOptions,
   InsertManyOptions,
@@ -109,6 +118,7 @@ export type {
   Page,
   PrimaryKey,
   Repository,
+  RepositoryOptions,
   SortDirection,
   UpdateOptions,
   UpsertOptions,

@@ -3,6 +3,7 @@ import type { Row } from '@tessera/core'
 import { ConfigError } from '@tessera/core'
 import type { AnyEntity, InferEntity, InferInsert } from './define-entity'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
+import { toJsonText } from './json-value'
 
 /** Maps one result row (column names) to an entity object (field names). */
 export type RowMapper<E extends AnyEntity> = (row: Row) => InferEntity<E>
@@ -91,9 +92,10 @@ function closureReader(fields: readonly FieldMeta[]): Compiled {
   }
 }
 
-// JSON goes as text: the parameter serialiser would send a JS array as a PostgreSQL array, not a JSON array.
-function writeJson(value: unknown): unknown {
-  return value === null || value === undefined ? value : JSON.stringify(value)
+// JSON goes as text: the parameter serialiser would send a JS array as a PostgreSQL array, not a JSON array. What
+// JSON cannot hold (NaN, a Map…) is refused here too, so a write that skipped validation loses nothing silently.
+function writeJson(value: unknown, field: string): unknown {
+  return value === null || value === undefined ? value : toJsonText(value, field)
 }
 
 // pgvector reads '[1,2,3]', not the '{1,2,3}' an array parameter becomes.
@@ -105,7 +107,7 @@ function compileWriter(fields: readonly FieldMeta[]): CompiledParams {
   if (!canCompile) return closureWriter(fields)
   const items = fields.map((f) => {
     const read = `object[${JSON.stringify(f.fieldName)}]`
-    if (f.kind === 'json') return `writeJson(${read})`
+    if (f.kind === 'json') return `writeJson(${read}, ${JSON.stringify(f.fieldName)})`
     if (f.kind === 'vector') return `writeVector(${read})`
     return read
   })
@@ -119,7 +121,7 @@ function closureWriter(fields: readonly FieldMeta[]): CompiledParams {
   return (object) =>
     fields.map((f) => {
       const value = object[f.fieldName]
-      if (f.kind === 'json') return writeJson(value)
+      if (f.kind === 'json') return writeJson(value, f.fieldName)
       if (f.kind === 'vector') return writeVector(value)
       return value
     })

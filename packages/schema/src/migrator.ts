@@ -11,6 +11,7 @@ import {
   type Transaction,
   traced,
 } from '@tessera/core'
+import { MigrationFailedError } from './migration-error'
 
 /** A migration's id: numbers sort numerically, strings by code unit (`'001_init'` < `'002_users'`). Do not mix the two. */
 export type MigrationId = string | number
@@ -315,11 +316,15 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
     )
   }
 
-  async function runStep(tx: Transaction, step: MigrationStep): Promise<void> {
+  async function runStep(tx: Transaction, step: MigrationStep, migration: Migration, direction: 'up' | 'down'): Promise<void> {
     if (schema !== undefined) await tx.query(sql`SELECT set_config('search_path', ${`${sql.id(schema).text}, public`}, true)`)
-    if (typeof step === 'function') await step(tx)
-    else if (typeof step === 'string') await tx.query(step, undefined, { prepare: false })
-    else await tx.query(step)
+    try {
+      if (typeof step === 'function') await step(tx)
+      else if (typeof step === 'string') await tx.query(step, undefined, { prepare: false })
+      else await tx.query(step)
+    } catch (error) {
+      throw new MigrationFailedError({ id: migration.id, name: migration.name, direction }, error)
+    }
   }
 
   /** Applies one migration in `tx` unless another migrator already did; returns the duration, or undefined when skipped. */
@@ -330,7 +335,7 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
     const message = { version: String(migration.id), name: migration.name, direction: 'up' as const }
     return traced(CHANNELS.migration, message, async () => {
       const started = performance.now()
-      await runStep(tx, migration.up)
+      await runStep(tx, migration.up, migration, 'up')
       const durationMs = Math.round(performance.now() - started)
       await tx.query(
         sql`INSERT INTO ${tableId} (id, name, checksum, duration_ms) VALUES (${String(migration.id)}, ${migration.name}, ${checksums.get(String(migration.id))}, ${durationMs})`,
@@ -346,7 +351,7 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
     const message = { version: String(migration.id), name: migration.name, direction: 'down' as const }
     return traced(CHANNELS.migration, message, async () => {
       const started = performance.now()
-      await runStep(tx, migration.down as MigrationStep)
+      await runStep(tx, migration.down as MigrationStep, migration, 'down')
       await tx.query(sql`DELETE FROM ${tableId} WHERE id = ${String(migration.id)}`)
       return Math.round(performance.now() - started)
     })

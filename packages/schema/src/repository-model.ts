@@ -25,14 +25,14 @@ export type CheckedInput = { ok: true; value: Record<string, unknown> } | { ok: 
  * Validates with the model's `validate`: synchronously when every validator is (no promise per row in a bulk
  * insert), asynchronously otherwise.
  */
-export async function validateInput(entity: AnyEntity, input: unknown, mode: 'insert' | 'update'): Promise<CheckedInput> {
-  return validateInputSync(entity, input, mode) ?? ((await validate(entity, input, { mode })) as CheckedInput)
+export async function validateInput(entity: AnyEntity, input: unknown, mode: 'insert' | 'update', coerce: boolean): Promise<CheckedInput> {
+  return validateInputSync(entity, input, mode, coerce) ?? ((await validate(entity, input, { mode, coerce })) as CheckedInput)
 }
 
 /** {@link validateInput} without a promise, or `undefined` when a validator of the entity is async. */
-export function validateInputSync(entity: AnyEntity, input: unknown, mode: 'insert' | 'update'): CheckedInput | undefined {
+export function validateInputSync(entity: AnyEntity, input: unknown, mode: 'insert' | 'update', coerce: boolean): CheckedInput | undefined {
   try {
-    return validateSync(entity, input, { mode }) as CheckedInput
+    return validateSync(entity, input, { mode, coerce }) as CheckedInput
   } catch (error) {
     if (error instanceof AsyncValidatorError) return undefined
     throw error

@@ -15,16 +15,17 @@ import {
   type ValidationIssue,
 } from '@tessera/core'
 import { decodeCursor, encodeCursor, orderByClause, type SortKey, seekCondition } from './cursor'
-import type { AnyEntity, InferEntity, InferInsert, InferUpdate } from './define-entity'
-import { type FieldValues, insertStatements, keyCondition, setClause, tableOf } from './dml'
+import { type CursorOptions, type CursorSeal, createCursorSeal } from './cursor-seal'
+import type { AnyEntity, AnyPrimaryKey, InferEntity, InferInsert, InferUpdate, PrimaryKeyOf } from './define-entity'
+import { type FieldValues, insertStatements, keyCondition, maxParametersOf, setClause, tableOf } from './dml'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import { hasLifecycle, runLifecycle } from './lifecycle'
 import { DuplicateKeyError } from './repository-errors'
 import { generateForInsert, loadRow, type RowLoader, toParamValue, validateInput, validateInputSync } from './repository-model'
-import { compileWhere, type Where, type WhereTarget } from './where'
+import { compileWhere, isUnconditional, type Where, type WhereTarget } from './where'
 
 /** A primary key value: the value itself for a one-field key, an object of the key fields for a composite key. */
-export type PrimaryKey = string | number | bigint | Readonly<Record<string, unknown>>
+export type PrimaryKey = AnyPrimaryKey
 
 /** Sort direction of one field. */
 export type SortDirection = 'asc' | 'desc'
@@ -63,12 +64,37 @@ export interface UpdateOptions {
 }
 
 /** Which conflict an upsert resolves: the primary key, a named constraint, or the fields of a unique constraint/index. */
-export type ConflictTarget = 'primaryKey' | { constraint: string } | { fields: readonly string[] }
+export type ConflictTarget<Field extends string = string> = 'primaryKey' | { constraint: string } | { fields: readonly Field[] }
 
 /** Options of {@link Repository.upsert}. */
-export interface UpsertOptions {
+export interface UpsertOptions<Field extends string = string> {
   /** Default: `'primaryKey'`. */
-  conflict?: ConflictTarget
+  conflict?: ConflictTarget<Field>
+}
+
+/** Options of {@link repository}. */
+export interface RepositoryOptions {
+  /**
+   * Convert written values of another JavaScript type, for input from forms and query strings: `'42'` → 42 for an
+   * integer, `'yes'` → true, epoch ms or ISO text → `Date`, `42` → `'42'` for text. Without it writes are strict: a
+   * value must have the type a read returns, anything else is a `ValidationError`. Default: `false`.
+   */
+  coerce?: boolean | undefined
+  /**
+   * How `findMany`'s `nextCursor` is protected: always signed (a cursor altered or forged by a client is a
+   * `ValidationError`), encrypted with `encrypt: true`. Give every process serving the same pages the same
+   * `secret`; see {@link CursorOptions}. Default: signed with a random secret of this process.
+   */
+  cursor?: CursorOptions | undefined
+}
+
+/** Options of {@link Repository.updateMany} and {@link Repository.deleteMany}. */
+export interface BulkWriteOptions {
+  /**
+   * Consent to a filter without any field condition (`{}`), which touches every row. Without it such a filter is a
+   * `ValidationError`, so a filter built from missing input cannot empty a table. Default: `false`.
+   */
+  all?: boolean | undefined
 }
 
 /** Options of {@link Repository.insertMany}. */
@@ -90,12 +116,15 @@ export interface Repository<E extends AnyEntity> {
   readonly entity: E
   /** Validates, fills generated values, runs `beforeInsert`, inserts, runs `afterWrite`; returns the stored row. */
   insert(input: InferInsert<E>): Promise<InferEntity<E>>
-  /** Inserts many rows with multi-row INSERTs of at most 65,535 parameters each, all in one transaction. */
+  /**
+   * Inserts many rows with multi-row INSERTs, each under the queryable's `maxParameters` (65,535 for pg, 65,533 for
+   * postgres.js; 65,535 when it declares none), all in one transaction.
+   */
   insertMany(inputs: readonly InferInsert<E>[], options?: InsertManyOptions & { returning?: true }): Promise<InferEntity<E>[]>
   insertMany(inputs: readonly InferInsert<E>[], options: InsertManyOptions & { returning: false }): Promise<number>
   /** The row with this primary key, or `undefined`. */
-  findById(id: PrimaryKey): Promise<InferEntity<E> | undefined>
-  /** The first row matching `where` (in primary key order), or `undefined`. */
+  findById(id: PrimaryKeyOf<E>): Promise<InferEntity<E> | undefined>
+  /** The first row matching `where` (in primary key order), or `undefined`. `{}` is the first row of the table. */
   findOne(where: Where<InferEntity<E>>): Promise<InferEntity<E> | undefined>
   /** A page of rows; see {@link FindManyOptions}. */
   findMany(options?: FindManyOptions<InferEntity<E>>): Promise<Page<InferEntity<E>>>
@@ -108,21 +137,31 @@ export interface Repository<E extends AnyEntity> {
    * else `patch.version`), else `OptimisticLockError`; the version is bumped and `updatedAt` set.
    * @throws NotFoundError when no row has this key. @throws ValidationError before anything is written.
    */
-  update(id: PrimaryKey, patch: InferUpdate<E>, options?: UpdateOptions): Promise<InferEntity<E>>
-  /** Updates every matching row (bumping versions, setting `updatedAt`); returns how many. Runs no per-row hooks except `afterWrite`. */
-  updateMany(where: Where<InferEntity<E>>, patch: InferUpdate<E>): Promise<number>
+  update(id: PrimaryKeyOf<E>, patch: InferUpdate<E>, options?: UpdateOptions): Promise<InferEntity<E>>
+  /**
+   * Updates every matching row (bumping versions, setting `updatedAt`); returns how many. Runs no per-row hooks except
+   * `afterWrite`. A filter without a field condition needs `{ all: true }`.
+   */
+  updateMany(where: Where<InferEntity<E>>, patch: InferUpdate<E>, options?: BulkWriteOptions): Promise<number>
   /** INSERT … ON CONFLICT … DO UPDATE: inserts the row, or updates the conflicting one with the given values. */
-  upsert(input: InferInsert<E>, options?: UpsertOptions): Promise<InferEntity<E>>
+  upsert(input: InferInsert<E>, options?: UpsertOptions<keyof InferEntity<E> & string>): Promise<InferEntity<E>>
   /** Deletes one row after its `beforeDelete` hook; returns whether a row was deleted. */
-  delete(id: PrimaryKey): Promise<boolean>
-  /** Deletes every matching row (running `beforeDelete` for each when the entity has that hook); returns how many. */
-  deleteMany(where: Where<InferEntity<E>>): Promise<number>
+  delete(id: PrimaryKeyOf<E>): Promise<boolean>
+  /**
+   * Deletes every matching row (running `beforeDelete` for each when the entity has that hook); returns how many.
+   * A filter without a field condition needs `{ all: true }`: `deleteMany({}, { all: true })` empties the table.
+   */
+  deleteMany(where: Where<InferEntity<E>>, options?: BulkWriteOptions): Promise<number>
   /** The same repository running on `tx` (a transaction from `provider.transaction`). */
   withTransaction(tx: Transaction): Repository<E>
 }
 
 function isProvider(queryable: Queryable): queryable is Provider {
   return typeof (queryable as Partial<Provider>).transaction === 'function'
+}
+
+function isTransaction(queryable: Queryable): queryable is Transaction {
+  return typeof (queryable as Partial<Transaction>).savepoint === 'function'
 }
 
 const EMPTY_ISSUES: readonly ValidationIssue[] = []
@@ -132,11 +171,14 @@ const EMPTY_ISSUES: readonly ValidationIssue[] = []
  *
  * Writes that run more than one statement, or run hooks (`beforeInsert`, `beforeUpdate`, `beforeDelete`,
  * `afterWrite`), run in a transaction: on a `Provider` the repository opens one; on a `Transaction` (from
- * `withTransaction(tx)` or passed directly) it joins it. A hook that throws rolls the write back. A single statement
+ * `withTransaction(tx)` or passed directly) it runs them in a savepoint of it. A hook that throws rolls the write
+ * (and the hook's own writes) back, also when the caller catches the error and commits its transaction. A single statement
  * without hooks runs as it is (it is atomic on its own). A plain `Queryable` that is neither runs statements as they come.
  *
  * Filters (`where`) and orderings name fields, never columns: an unknown field is a `ValidationError`, never SQL.
  * A unique violation arrives as a {@link DuplicateKeyError} (a `UniqueViolationError`) naming the constraint and fields.
+ * Writes are strict: a value of another JavaScript type than the field's (`42` for text) is a `ValidationError`
+ * unless the repository was made with `{ coerce: true }`.
  *
  * @example
  * const users = repository(User, db)
@@ -144,9 +186,16 @@ const EMPTY_ISSUES: readonly ValidationIssue[] = []
  * const page = await users.findMany({ where: { name: { ilike: 'a%' } }, orderBy: { createdAt: 'desc' }, limit: 50 })
  * await users.update(ada.id, { name: 'Ada L.', version: ada.version })
  */
-export function repository<E extends AnyEntity>(entity: E, queryable: Queryable): Repository<E> {
+export function repository<E extends AnyEntity>(entity: E, queryable: Queryable, options: RepositoryOptions = {}): Repository<E> {
   const meta = entityMeta(entity)
-  return createRepository(entity, meta, queryable, compileTarget(meta), createLoader(entity, meta))
+  const context: RepositoryContext = { coerce: options.coerce === true, seal: createCursorSeal(options.cursor, meta.name) }
+  return createRepository(entity, meta, queryable, compileTarget(meta), createLoader(entity, meta), context)
+}
+
+/** What a repository keeps from its options, shared with the repositories `withTransaction` makes. */
+interface RepositoryContext {
+  readonly coerce: boolean
+  readonly seal: CursorSeal
 }
 
 function compileTarget(meta: EntityMeta): WhereTarget {
@@ -169,15 +218,23 @@ function createRepository<E extends AnyEntity>(
   queryable: Queryable,
   target: WhereTarget,
   load: RowLoader,
+  context: RepositoryContext,
 ): Repository<E> {
+  const { coerce, seal } = context
   type T = InferEntity<E>
   const table = tableOf(meta)
   const hasAfterLoad = hasLifecycle(entity, 'afterLoad')
   const hasAfterWrite = hasLifecycle(entity, 'afterWrite')
 
-  /** Runs `fn` in a transaction when `needed` and possible; otherwise on the queryable itself. */
+  /**
+   * Runs `fn` atomically when `needed`: in a transaction on a provider, in a savepoint inside the caller's
+   * transaction (a hook that throws leaves no trace even when the caller catches the error and commits);
+   * otherwise on the queryable itself.
+   */
   function inTransaction<R>(needed: boolean, fn: (q: Queryable) => Promise<R>): Promise<R> {
-    if (needed && isProvider(queryable)) return queryable.transaction((tx) => fn(tx))
+    if (!needed) return fn(queryable)
+    if (isProvider(queryable)) return queryable.transaction((tx) => fn(tx))
+    if (isTransaction(queryable)) return queryable.savepoint((tx) => fn(tx))
     return fn(queryable)
   }
 
@@ -215,6 +272,22 @@ function createRepository<E extends AnyEntity>(
 
   function where(filter: unknown): SqlQuery {
     return compileWhere(filter, target)
+  }
+
+  /** The filter of a bulk write: one without a field condition only with `all: true`. */
+  function bulkWhere(filter: unknown, options: BulkWriteOptions | undefined, method: string): SqlQuery {
+    const condition = where(filter)
+    if (options?.all === true || !isUnconditional(filter)) return condition
+    throw new ValidationError(
+      [
+        {
+          path: ['where'],
+          message: `${describeValue(filter)} has no field condition and would ${method === 'deleteMany' ? 'delete' : 'update'} every row; pass { all: true } as the options to mean that`,
+          value: filter,
+        },
+      ],
+      { subject: `${meta.name} ${method}` },
+    )
   }
 
   function keyOf(id: PrimaryKey): FieldValues {
@@ -310,7 +383,7 @@ function createRepository<E extends AnyEntity>(
     if (q !== undefined && hasLifecycle(entity, 'beforeInsert'))
       value = await runLifecycle(entity, 'beforeInsert', value as never, { operation, queryable: q })
     if (!validate) return { row: value, issues: EMPTY_ISSUES }
-    const checked = await validateInput(entity, value, 'insert')
+    const checked = await validateInput(entity, value, 'insert', coerce)
     if (!checked.ok)
       return { row: {}, issues: index === undefined ? checked.issues : checked.issues.map((i) => ({ ...i, path: [index, ...i.path] })) }
     return { row: checked.value, issues: EMPTY_ISSUES }
@@ -324,7 +397,7 @@ function createRepository<E extends AnyEntity>(
   ): { row: FieldValues; issues: readonly ValidationIssue[] } | undefined {
     const value = generateForInsert(entity, input)
     if (!validate) return { row: value, issues: EMPTY_ISSUES }
-    const checked = validateInputSync(entity, value, 'insert')
+    const checked = validateInputSync(entity, value, 'insert', coerce)
     if (checked === undefined) return undefined
     if (!checked.ok) return { row: {}, issues: checked.issues.map((i) => ({ ...i, path: [index, ...i.path] })) }
     return { row: checked.value, issues: EMPTY_ISSUES }
@@ -355,7 +428,8 @@ function createRepository<E extends AnyEntity>(
     // Validate before opening a transaction when no hook can change the input: a bad batch costs no round trip.
     const early = hasBefore ? undefined : await prepareRows(undefined)
     const needsRows = returning || hasAfterWrite
-    const statementsOf = (rows: FieldValues[]) => insertStatements(entity, meta, rows, needsRows)
+    const maxParameters = maxParametersOf(queryable)
+    const statementsOf = (rows: FieldValues[]) => insertStatements(entity, meta, rows, { returning: needsRows, maxParameters })
     const statements = early === undefined ? undefined : statementsOf(early)
     const needsTransaction = hasBefore || hasAfterWrite || (statements !== undefined && statements.length > 1)
     return inTransaction(needsTransaction, async (q) => {
@@ -393,7 +467,7 @@ function createRepository<E extends AnyEntity>(
       return inTransaction(hooked, async (q) => {
         const prepared = await prepareInsert(input, hooked ? q : undefined, 'insert')
         if (prepared.issues.length > 0) throw validationError(prepared.issues, 'input')
-        const [statement] = insertStatements(entity, meta, [prepared.row], true)
+        const [statement] = insertStatements(entity, meta, [prepared.row], { returning: true, maxParameters: maxParametersOf(q) })
         const rows = await run(q, statement as QueryConfig)
         const [row] = await toEntities(rows, q)
         await afterWrite([row as T], q, 'insert')
@@ -404,11 +478,17 @@ function createRepository<E extends AnyEntity>(
     insertMany: ((inputs: readonly unknown[], options: InsertManyOptions = {}) =>
       insertAll(inputs, options.returning !== false, options.validate !== false)) as Repository<E>['insertMany'],
 
-    findById(id) {
+    async findById(id) {
       return loadOne(queryable, sql`SELECT * FROM ${table} WHERE ${keyCondition(entity, meta, keyOf(id))}`)
     },
 
-    findOne(filter) {
+    async findOne(filter) {
+      if (filter === undefined) {
+        // A filter built from a missing value must not turn into "the first row": that is how logins get bypassed.
+        throw new ValidationError([{ path: ['where'], message: 'is undefined; pass {} for the first row in key order', value: filter }], {
+          subject: `${meta.name} findOne`,
+        })
+      }
       const order = orderByClause(sortKeys(undefined))
       return loadOne(queryable, sql`SELECT * FROM ${table} WHERE ${where(filter)} ORDER BY ${order} LIMIT 1`)
     },
@@ -418,7 +498,7 @@ function createRepository<E extends AnyEntity>(
       const limit = checkCount(options.limit, 'limit')
       const offset = checkCount(options.offset, 'offset')
       const conditions = [where(options.where)]
-      if (options.after !== undefined) conditions.push(seekCondition(keys, decodeCursor(keys, options.after, meta.name)))
+      if (options.after !== undefined) conditions.push(seekCondition(keys, decodeCursor(keys, options.after, meta.name, seal)))
       // With a limit, read one row more to learn whether another page exists, and the sort keys as text: a cursor
       // built from JavaScript values would lose precision (timestamps have microseconds, Dates milliseconds).
       const cursorColumns =
@@ -439,6 +519,7 @@ function createRepository<E extends AnyEntity>(
             : encodeCursor(
                 keys,
                 keys.map((_k, i) => last[`__tessera_k${i}`] ?? null),
+                seal,
               )
       }
       return { rows: await toEntities(rows, queryable), nextCursor }
@@ -456,14 +537,23 @@ function createRepository<E extends AnyEntity>(
 
     async update(id, patch, options = {}) {
       const key = keyOf(id)
+      const initial = patchChanges(patch)
+      checkSomethingToSet(initial, patch)
       const version = meta.versionField
-      const expected = options.expectedVersion ?? (version === undefined ? undefined : (patch as Entityish)[version.fieldName])
+      const fromPatch = version === undefined ? undefined : (patch as Entityish)[version.fieldName]
+      const expected = options.expectedVersion ?? fromPatch
+      if (version !== undefined && expected !== undefined) {
+        checkVersion(expected, options.expectedVersion === undefined ? [version.fieldName] : ['expectedVersion'])
+      }
       const hooked = hasLifecycle(entity, 'beforeUpdate') || hasAfterWrite
       return inTransaction(hooked, async (q) => {
-        let changes = stripKeys(patch as Entityish)
-        if (hasLifecycle(entity, 'beforeUpdate'))
-          changes = (await runLifecycle(entity, 'beforeUpdate', changes as never, { operation: 'update', queryable: q })) as Entityish
-        const checked = await validateInput(entity, changes, 'update')
+        let changes = initial
+        if (hasLifecycle(entity, 'beforeUpdate')) {
+          const returned = await runLifecycle(entity, 'beforeUpdate', changes as never, { operation: 'update', queryable: q })
+          changes = patchChanges(returned)
+          checkSomethingToSet(changes, returned)
+        }
+        const checked = await validateInput(entity, changes, 'update', coerce)
         if (!checked.ok) throw validationError(checked.issues, 'update')
         changes = checked.value
         let condition = keyCondition(entity, meta, key)
@@ -482,13 +572,18 @@ function createRepository<E extends AnyEntity>(
       })
     },
 
-    async updateMany(filter, patch) {
-      const condition = where(filter)
+    async updateMany(filter, patch, options) {
+      const condition = bulkWhere(filter, options, 'updateMany')
+      const initial = patchChanges(patch)
+      checkSomethingToSet(initial, patch)
       return inTransaction(hasLifecycle(entity, 'beforeUpdate') || hasAfterWrite, async (q) => {
-        let changes = stripKeys(patch as Entityish)
-        if (hasLifecycle(entity, 'beforeUpdate'))
-          changes = (await runLifecycle(entity, 'beforeUpdate', changes as never, { operation: 'update', queryable: q })) as Entityish
-        const checked = await validateInput(entity, changes, 'update')
+        let changes = initial
+        if (hasLifecycle(entity, 'beforeUpdate')) {
+          const returned = await runLifecycle(entity, 'beforeUpdate', changes as never, { operation: 'update', queryable: q })
+          changes = patchChanges(returned)
+          checkSomethingToSet(changes, returned)
+        }
+        const checked = await validateInput(entity, changes, 'update', coerce)
         if (!checked.ok) throw validationError(checked.issues, 'update')
         changes = checked.value
         const statement = sql`UPDATE ${table} SET ${setClause(entity, meta, changes, new Date())} WHERE ${condition}`
@@ -506,7 +601,11 @@ function createRepository<E extends AnyEntity>(
         const prepared = await prepareInsert(input, hooked ? q : undefined, 'upsert')
         if (prepared.issues.length > 0) throw validationError(prepared.issues, 'input')
         const updates = upsertAssignments(meta, prepared.row, conflict.fields)
-        const [statement] = insertStatements(entity, meta, [prepared.row], true, ` ${conflict.text} DO UPDATE SET ${updates}`)
+        const [statement] = insertStatements(entity, meta, [prepared.row], {
+          returning: true,
+          maxParameters: maxParametersOf(q),
+          suffix: ` ${conflict.text} DO UPDATE SET ${updates}`,
+        })
         const rows = await run(q, statement as QueryConfig)
         const [row] = await toEntities(rows, q)
         await afterWrite([row as T], q, 'upsert')
@@ -523,45 +622,90 @@ function createRepository<E extends AnyEntity>(
       })
     },
 
-    async deleteMany(filter) {
-      const condition = where(filter)
+    async deleteMany(filter, options) {
+      const condition = bulkWhere(filter, options, 'deleteMany')
       if (!hasLifecycle(entity, 'beforeDelete')) return runCount(queryable, sql`DELETE FROM ${table} WHERE ${condition}`)
       return inTransaction(true, async (q) => {
         // The hook runs per key: lock the matching rows, run it for each, then delete exactly those rows.
-        const pk = sql.join(meta.primaryKeys.map((f) => sql.id(f.columnName)))
-        const locked = await run(q, sql`SELECT ${pk} FROM ${table} WHERE ${condition} FOR UPDATE`)
+        const keyFields = meta.primaryKeys
+        const keyText = sql.join(keyFields.map((f, i) => sql`${sql.id(f.columnName)}::text AS ${sql.id(`__tessera_k${i}`)}`))
+        const pk = sql.join(keyFields.map((f) => sql.id(f.columnName)))
+        const locked = await run(q, sql`SELECT ${pk}, ${keyText} FROM ${table} WHERE ${condition} FOR UPDATE`)
         if (locked.length === 0) return 0
-        const keys = locked.map((row) => {
+        for (const row of locked) {
           const key: Record<string, unknown> = {}
-          for (const f of meta.primaryKeys) key[f.fieldName] = row[f.columnName]
-          return key
-        })
-        for (const key of keys) await runLifecycle(entity, 'beforeDelete', key as never, { operation: 'delete', queryable: q })
-        const byKey = sql.join(
-          keys.map((key) => sql`(${keyCondition(entity, meta, key)})`),
-          sql` OR `,
+          for (const f of keyFields) key[f.fieldName] = row[f.columnName]
+          await runLifecycle(entity, 'beforeDelete', key as never, { operation: 'delete', queryable: q })
+        }
+        // The keys go as one text array per key field (their exact text, cast back to the column type), so the
+        // statement has as many parameters as the key has fields, whatever the number of rows.
+        const lists = keyFields.map((_f, i) => locked.map((row) => row[`__tessera_k${i}`] as string))
+        const unnested = sql.join(lists.map((list) => sql`${list}::text[]`))
+        const casts = sql.join(keyFields.map((f, i) => sql`${sql.id('__tessera_keys')}.${sql.id(`k${i}`)}::${sql.raw(f.sqlType)}`))
+        const names = sql.join(keyFields.map((_f, i) => sql.id(`k${i}`)))
+        return runCount(
+          q,
+          sql`DELETE FROM ${table} WHERE (${pk}) IN (SELECT ${casts} FROM unnest(${unnested}) AS ${sql.id('__tessera_keys')} (${names}))`,
         )
-        return runCount(q, sql`DELETE FROM ${table} WHERE ${byKey}`)
       })
     },
 
     withTransaction(tx) {
-      return createRepository(entity, meta, tx, target, load)
+      return createRepository(entity, meta, tx, target, load, context)
     },
   }
 
-  function stripKeys(patch: Entityish): Entityish {
-    if (typeof patch !== 'object' || patch === null)
-      throw validationError([{ path: [], message: `expected an object of changes, got ${describeValue(patch)}` }], 'update')
+  /**
+   * The changes of a patch: its defined values without the version (the lock, not a change). A key, generated or
+   * timestamp field is an issue: dropping it silently would report success for a change that was not made.
+   */
+  function patchChanges(patch: unknown, path: readonly (string | number)[] = []): Entityish {
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
+      throw validationError(
+        [{ path: [...path], message: `expected an object of changes, got ${describeValue(patch)}`, value: patch }],
+        'update',
+      )
     const changes: Entityish = {}
+    const issues: ValidationIssue[] = []
     for (const [field, value] of Object.entries(patch)) {
       if (value === undefined) continue
       const fieldMeta = meta.byField.get(field)
-      // Keys identify the row and the version is the lock, not a change; unknown fields are left for validation to report.
-      if (fieldMeta?.primaryKey || fieldMeta === meta.versionField) continue
-      changes[field] = value
+      if (fieldMeta === meta.versionField) continue
+      const fixed = fieldMeta === undefined ? undefined : fixedReason(fieldMeta)
+      if (fixed !== undefined) issues.push({ path: [...path, field], message: `cannot be changed by an update: ${fixed}`, value })
+      else changes[field] = value
     }
+    if (issues.length > 0) throw validationError(issues, 'update')
     return changes
+  }
+
+  /** Refuses a patch that would send `UPDATE … SET` with nothing to set (no change, no version, no updatedAt). */
+  function checkSomethingToSet(changes: Entityish, patch: unknown): void {
+    if (Object.keys(changes).length > 0 || meta.versionField !== undefined || meta.updatedAtField !== undefined) return
+    throw validationError([{ path: [], message: 'has no field to change', value: patch }], 'update')
+  }
+
+  /** An expected version must be one a row can have: `null` or text would otherwise read as "changed by someone else". */
+  function checkVersion(expected: unknown, path: (string | number)[]): void {
+    if (typeof expected === 'bigint' || (typeof expected === 'number' && Number.isSafeInteger(expected))) return
+    throw validationError(
+      [
+        {
+          path,
+          message: `the expected version must be an integer (the version you read), got ${describeValue(expected)}`,
+          value: expected,
+        },
+      ],
+      'update',
+    )
+  }
+
+  function fixedReason(field: FieldMeta): string | undefined {
+    if (field.primaryKey) return 'it is part of the primary key, which identifies the row'
+    if (field.generated !== undefined) return `it is generated (${field.generated})`
+    if (field === meta.createdAtField) return 'it is the creation time'
+    if (field === meta.updatedAtField) return 'the repository sets it on every update'
+    return undefined
   }
 
   function keyAsFields(key: FieldValues): Entityish {

@@ -1,9 +1,10 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { type ConvertKind, convert } from '@tessera/converter'
 import { describeValue, TesseraError, ValidationError, type ValidationIssue } from '@tessera/core'
-import type { AnyEntity, InferInsert, InferUpdate } from './define-entity'
+import type { AnyEntity, InferEntity, InferInsert } from './define-entity'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import type { FieldConstraints, FieldDefinition, FieldValidator, FieldValidatorFn } from './fields'
+import { jsonIssues } from './json-value'
 
 /** Options of {@link validate}. */
 export interface ValidateOptions {
@@ -14,13 +15,22 @@ export interface ValidateOptions {
   mode?: 'insert' | 'update'
   /** What to do with keys that are not fields: report an issue, or drop them from the value. Default: `'error'`. */
   unknownFields?: 'error' | 'strip'
+  /**
+   * `true`: convert values of another JavaScript type, as input from forms and query strings needs (`'42'` → 42,
+   * `'yes'` → true, epoch ms or ISO text → `Date`). `false`: a value must already have the type a read returns
+   * (a string for text, a number for integer, a `Date` for timestamptz…), anything else is an issue. Default: `true`
+   * here; repository writes default to `false` (see `RepositoryOptions.coerce`).
+   */
+  coerce?: boolean | undefined
 }
 
 /** The outcome of {@link validate}: the checked, coerced value, or every issue found. */
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; issues: ValidationIssue[] }
 
-/** The value a validation of mode `M` returns for entity `E`. */
-export type ValidatedValue<E extends AnyEntity, M extends ValidateOptions['mode']> = M extends 'update' ? InferUpdate<E> : InferInsert<E>
+/** The value a validation of mode `M` returns for entity `E` (`update`: the fields given, keys included). */
+export type ValidatedValue<E extends AnyEntity, M extends ValidateOptions['mode']> = M extends 'update'
+  ? Partial<InferEntity<E>>
+  : InferInsert<E>
 
 /** A validator returned a promise to `validateSync`. */
 export class AsyncValidatorError extends TesseraError {
@@ -90,12 +100,10 @@ function isFiniteNumber(n: unknown): boolean {
   return typeof n === 'number' && Number.isFinite(n)
 }
 
+/** A document JSON can hold as given: `NaN`, a Map or a dropped `undefined` is an issue at its path, not a silent loss. */
 function jsonCheck(value: unknown): unknown {
-  try {
-    return JSON.stringify(value) === undefined ? invalid('is not representable as JSON', value) : value
-  } catch (error) {
-    return invalid(`is not representable as JSON (${(error as Error).message})`, value)
-  }
+  const issues = jsonIssues(value)
+  return issues === undefined ? value : new Invalid(issues)
 }
 
 /**
@@ -104,7 +112,34 @@ function jsonCheck(value: unknown): unknown {
  * is taken without calling `convert`, which would return it unchanged (or, for a Date, an equal copy, as here);
  * anything else goes through `convert`. `fastPath: false` exists so tests can prove the two agree.
  */
-function kindCheck(d: FieldDefinition, fastPath: boolean): KindCheck {
+function kindCheck(d: FieldDefinition, fastPath: boolean, coerce = true): KindCheck {
+  const check = coercingCheck(d, fastPath, coerce)
+  if (coerce) return check
+  const strict = STRICT_TYPES[d.kind]
+  if (strict === undefined) return check
+  const [accepts, expected] = strict
+  const message = `must be ${expected} (pass coerce: true to convert input from forms and query strings)`
+  return (value) => (accepts(value) ? check(value) : invalid(`${message}, got ${describeValue(value)}`, value))
+}
+
+/**
+ * What a strict write accepts per kind: the JavaScript type a read returns. Kinds not listed (enum, json, array,
+ * vector) are checked as given in every mode.
+ */
+const STRICT_TYPES: Partial<Record<FieldDefinition['kind'], readonly [(value: unknown) => boolean, string]>> = {
+  text: [(value) => typeof value === 'string', 'a string'],
+  varchar: [(value) => typeof value === 'string', 'a string'],
+  integer: [(value) => typeof value === 'number', 'a number'],
+  bigint: [(value) => typeof value === 'bigint', 'a bigint'],
+  numeric: [(value) => typeof value === 'string', 'decimal text such as "12.50"'],
+  boolean: [(value) => typeof value === 'boolean', 'true or false'],
+  uuid: [(value) => typeof value === 'string', 'a uuid string'],
+  timestamptz: [(value) => value instanceof Date, 'a Date'],
+  date: [(value) => typeof value === 'string', "a 'YYYY-MM-DD' string"],
+  bytea: [(value) => value instanceof Uint8Array, 'a Buffer or Uint8Array'],
+}
+
+function coercingCheck(d: FieldDefinition, fastPath: boolean, coerce: boolean): KindCheck {
   switch (d.kind) {
     case 'enum': {
       const values = d.enumValues ?? []
@@ -124,7 +159,7 @@ function kindCheck(d: FieldDefinition, fastPath: boolean): KindCheck {
       }
     }
     case 'array':
-      return arrayCheck(d.element as FieldDefinition, fastPath)
+      return arrayCheck(d.element as FieldDefinition, fastPath, coerce)
   }
   const viaConvert = convertCheck(d)
   if (!fastPath) return viaConvert
@@ -202,16 +237,37 @@ function numericOverflow(d: FieldDefinition): (text: string) => string | undefin
   const precision = d.precision
   const scale = d.scale ?? 0
   if (precision === undefined) return () => undefined
-  const message = `does not fit numeric(${precision}, ${scale}) (at most ${precision - scale} digits before the point)`
-  return (text) => (fitsNumeric(text, precision, scale) ? undefined : message)
+  return (text) => numericProblem(text, precision, scale)
+}
+
+const DECIMAL_PARTS = /^-?(\d+)(?:\.(\d+))?$/
+
+/**
+ * Why `text` does not fit `numeric(precision, scale)` unchanged, or `undefined`. Counted on the text, not a float:
+ * more digits after the point than the scale would be rounded by PostgreSQL (`'12.345'` → `12.35`, a silent change,
+ * and `'9999.999'` in `numeric(6, 2)` rounds up to an overflow), more before it than `precision - scale` overflow.
+ */
+function numericProblem(text: string, precision: number, scale: number): string | undefined {
+  const parts = DECIMAL_PARTS.exec(text)
+  // 'NaN' is a numeric value PostgreSQL stores in any numeric(p, s); Infinity does not fit one.
+  if (parts === null) return text === 'NaN' ? undefined : `does not fit numeric(${precision}, ${scale})`
+  const fraction = (parts[2] ?? '').replace(/0+$/, '')
+  if (fraction.length > scale) {
+    return `has ${fraction.length} digit${fraction.length === 1 ? '' : 's'} after the point; numeric(${precision}, ${scale}) keeps ${scale} (it would be rounded)`
+  }
+  const integer = (parts[1] as string).replace(/^0+/, '')
+  if (integer.length > precision - scale) {
+    return `does not fit numeric(${precision}, ${scale}) (at most ${precision - scale} digits before the point)`
+  }
+  return undefined
 }
 
 /** The lowercase, hyphenated form `convert(…, 'uuid')` returns: such text comes back unchanged. */
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /** Every item checked against the element's definition; a new array, holes kept as holes. */
-function arrayCheck(element: FieldDefinition, fastPath: boolean): KindCheck {
-  const check = kindCheck(element, fastPath)
+function arrayCheck(element: FieldDefinition, fastPath: boolean, coerce: boolean): KindCheck {
+  const check = kindCheck(element, fastPath, coerce)
   const nullable = element.nullable
   return (value) => {
     if (!Array.isArray(value)) return invalid('must be an array', value)
@@ -267,14 +323,6 @@ function convertCheck(d: FieldDefinition): KindCheck {
     if (d.kind === 'bytea' && !Buffer.isBuffer(converted)) return Buffer.from(converted as Uint8Array)
     return converted
   }
-}
-
-// Digits before the decimal point must fit; digits after it are rounded by PostgreSQL, as it does.
-function fitsNumeric(text: string, precision: number, scale: number): boolean {
-  const n = Number(text)
-  if (!Number.isFinite(n)) return false
-  const integerDigits = Math.abs(n) < 1 ? 0 : Math.floor(Math.log10(Math.abs(n))) + 1
-  return integerDigits <= precision - scale
 }
 
 const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/
@@ -442,20 +490,24 @@ export interface CompiledValidator {
 }
 
 const compiledValidators = new WeakMap<EntityMeta, CompiledValidator>()
+const strictValidators = new WeakMap<EntityMeta, CompiledValidator>()
 
 /**
  * Compiles the validator of an entity. `fastPath: false` sends every value through `convert`; it exists for tests
  * that prove the fast path changes nothing.
  * @internal
  */
-export function compileValidator(meta: EntityMeta, { fastPath = true }: { fastPath?: boolean } = {}): CompiledValidator {
+export function compileValidator(
+  meta: EntityMeta,
+  { fastPath = true, coerce = true }: { fastPath?: boolean; coerce?: boolean } = {},
+): CompiledValidator {
   const fields = meta.fields.map(
     (field): CompiledField => ({
       name: field.fieldName,
       path: [field.fieldName],
       requiredOnInsert: !field.optionalOnInsert,
       nullable: field.nullable,
-      check: kindCheck(field.definition, fastPath),
+      check: kindCheck(field.definition, fastPath, coerce),
       constraints: constraintCheck(field.constraints),
       hasValidators: field.validators.length > 0,
       meta: field,
@@ -464,12 +516,13 @@ export function compileValidator(meta: EntityMeta, { fastPath = true }: { fastPa
   return { meta, fields }
 }
 
-function validatorOf(entity: AnyEntity): CompiledValidator {
+function validatorOf(entity: AnyEntity, coerce: boolean): CompiledValidator {
   const meta = entityMeta(entity)
-  let compiled = compiledValidators.get(meta)
+  const cache = coerce ? compiledValidators : strictValidators
+  let compiled = cache.get(meta)
   if (compiled === undefined) {
-    compiled = compileValidator(meta)
-    compiledValidators.set(meta, compiled)
+    compiled = compileValidator(meta, { coerce })
+    cache.set(meta, compiled)
   }
   return compiled
 }
@@ -553,7 +606,7 @@ export function validateCompiledSync(
 /**
  * Checks `input` against the entity and reports **every** issue at once (path, message, offending value).
  *
- * It **coerces**: each value goes through `@tessera/converter`'s lenient `convert` for its kind (`'42'` → 42 for
+ * By default it **coerces** (`coerce: false` refuses a value of another JavaScript type): each value goes through `@tessera/converter`'s lenient `convert` for its kind (`'42'` → 42 for
  * an integer, ISO text → `Date` for timestamptz, `'t'` → true…), and the result holds the coerced values; enums,
  * JSON, arrays (element by element) and vectors (dimensions) are checked as given. Then the built-in constraints
  * (min/max, length, pattern, oneOf, `varchar(n)`, integer ranges, `numeric(p, s)`), then `.validate()` validators:
@@ -568,7 +621,7 @@ export async function validate<E extends AnyEntity, const O extends ValidateOpti
   input: unknown,
   options?: O,
 ): Promise<ValidationResult<ValidatedValue<E, O['mode']>>> {
-  const { run, out } = start(validatorOf(entity), input, options ?? {}, false)
+  const { run, out } = start(validatorOf(entity, options?.coerce !== false), input, options ?? {}, false)
   while (run.pending !== undefined && run.pending.length > 0) await Promise.all(run.pending.splice(0))
   return finish(run, out)
 }
@@ -582,7 +635,7 @@ export function validateSync<E extends AnyEntity, const O extends ValidateOption
   input: unknown,
   options?: O,
 ): ValidationResult<ValidatedValue<E, O['mode']>> {
-  const { run, out } = start(validatorOf(entity), input, options ?? {}, true)
+  const { run, out } = start(validatorOf(entity, options?.coerce !== false), input, options ?? {}, true)
   return finish(run, out)
 }
 

@@ -16,28 +16,36 @@ import { describeValue, type SqlQuery, sql, ValidationError, type ValidationIssu
  *
  * Several operators on one field are AND-ed: `{ age: { gte: 18, lt: 65 } }`.
  */
-export interface FieldOperators<T> {
-  eq?: T | null
-  ne?: T | null
+export interface FieldOperators<T, Nullable extends boolean = true> {
+  /** `null` only on a nullable field: a NOT NULL column is never NULL, so the condition would be a mistake. */
+  eq?: T | (Nullable extends true ? null : never)
+  ne?: T | (Nullable extends true ? null : never)
   gt?: T
   gte?: T
   lt?: T
   lte?: T
   in?: readonly T[]
   notIn?: readonly T[]
-  like?: string
-  ilike?: string
+  /** Text fields only. */
+  like?: [T] extends [string] ? string : never
+  /** Text fields only. */
+  ilike?: [T] extends [string] ? string : never
   isNull?: boolean
   isNotNull?: boolean
   between?: readonly [T, T]
 }
 
-/** A field's condition: a value (equality), `null` (IS NULL) or an operator object. */
-export type FieldCondition<T> = T | null | FieldOperators<NonNullable<T>>
+/** A field's condition: a value (equality), `null` (IS NULL, nullable fields only) or an operator object. */
+export type FieldCondition<T> =
+  | NonNullable<T>
+  | (null extends T ? null : never)
+  | FieldOperators<NonNullable<T>, null extends T ? true : false>
 
 /**
  * A filter over the fields of an entity. Fields combine with AND; `and`, `or` and `not` nest.
- * An empty filter matches every row; `and: []` matches every row, `or: []` none.
+ * An empty filter matches every row; `and: []` matches every row, `or: []` none. `undefined` is never a condition:
+ * a key (or operator, or list item) holding `undefined` is a `ValidationError`, so a missing variable cannot widen a
+ * filter to every row.
  *
  * @example
  * const adults: Where<User> = { email: { ilike: '%@example.com' }, age: { gte: 18 }, or: [{ role: 'admin' }, { deletedAt: null }] }
@@ -89,23 +97,49 @@ function isOperatorObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * Why `undefined` is refused wherever a filter holds a value: skipping it would widen the filter (`{ id: undefined }`
+ * would match every row, and a `deleteMany` would empty the table).
+ */
+const UNDEFINED_MESSAGE = 'is undefined; a filter never skips a condition: remove the key, or use null (IS NULL) for a missing value'
+
+/**
  * Compiles a {@link Where} into a SQL condition (without `WHERE`). Every identifier comes from `target` and is
- * quoted, every value is a parameter. Unknown fields, unknown operators and malformed operands are collected
- * and thrown together.
+ * quoted, every value is a parameter. Unknown fields, unknown operators, malformed operands and `undefined`
+ * anywhere inside the filter (a field, an operator, a list item, a nested group) are collected and thrown together.
+ * A filter that is itself `undefined` means no filter (every row).
  *
  * @throws ValidationError with one issue per problem (path `['where', …]`); nothing is ever spliced into SQL text.
  * @example
  * compileWhere({ age: { gte: 18 } }, target) // sql`"age" >= $1`
  */
 export function compileWhere(where: unknown, target: WhereTarget): SqlQuery {
+  if (where === undefined) return TRUE
   const issues: ValidationIssue[] = []
   const condition = compileGroup(where, target, ['where'], issues)
   if (issues.length > 0) throw new ValidationError(issues, { subject: `${target.name} filter` })
   return condition
 }
 
+/**
+ * Whether `where` holds no condition on any field (`undefined`, `{}`, `{ and: [] }`…): such a filter may match every
+ * row, which a bulk write must ask for explicitly.
+ */
+export function isUnconditional(where: unknown): boolean {
+  if (!isPlainObject(where)) return where === undefined
+  for (const key of Object.keys(where)) {
+    if (!COMBINATORS.has(key)) return false
+    const value = where[key]
+    const groups = Array.isArray(value) ? value : [value]
+    if (!groups.every(isUnconditional)) return false
+  }
+  return true
+}
+
 function compileGroup(where: unknown, target: WhereTarget, path: (string | number)[], issues: ValidationIssue[]): SqlQuery {
-  if (where === undefined) return TRUE
+  if (where === undefined) {
+    issues.push({ path, message: UNDEFINED_MESSAGE, value: where })
+    return TRUE
+  }
   if (!isPlainObject(where)) {
     issues.push({ path, message: `expected an object of field conditions, got ${describeValue(where)}`, value: where })
     return TRUE
@@ -113,8 +147,11 @@ function compileGroup(where: unknown, target: WhereTarget, path: (string | numbe
   const parts: SqlQuery[] = []
   for (const key of Object.keys(where)) {
     const value = where[key]
-    if (value === undefined) continue
     const at = [...path, key]
+    if (value === undefined) {
+      issues.push({ path: at, message: UNDEFINED_MESSAGE, value })
+      continue
+    }
     if (COMBINATORS.has(key)) {
       const part = compileCombinator(key, value, target, at, issues)
       if (part !== undefined) parts.push(part)
@@ -147,7 +184,8 @@ function compileCombinator(
     return undefined
   }
   if (value.length === 0) return key === 'and' ? TRUE : FALSE
-  const parts = value.map((item, index) => sql`(${compileGroup(item, target, [...path, index], issues)})`)
+  // Array.from visits holes too: a hole is an `undefined` group, refused like one.
+  const parts = Array.from(value, (item, index) => sql`(${compileGroup(item, target, [...path, index], issues)})`)
   return parts.length === 1 ? parts[0] : sql`(${sql.join(parts, key === 'and' ? AND : OR)})`
 }
 
@@ -175,8 +213,11 @@ function compileField(
   }
   const parts: SqlQuery[] = []
   for (const [operator, operand] of Object.entries(condition)) {
-    if (operand === undefined) continue
     const at = [...path, operator]
+    if (operand === undefined) {
+      issues.push({ path: at, message: UNDEFINED_MESSAGE, value: operand })
+      continue
+    }
     switch (operator) {
       case 'eq':
         parts.push(operand === null ? sql`${column} IS NULL` : sql`${column} = ${param(operand)}`)
@@ -206,6 +247,7 @@ function compileField(
           issues.push({ path: at, message: `${operator} expects an array, got ${describeValue(operand)}`, value: operand })
           break
         }
+        if (hasUndefinedItem(operand, at, issues)) break
         const values = operand.map(param)
         if (operator === 'in') parts.push(values.length === 0 ? FALSE : sql`${column} = ANY(${values})`)
         else parts.push(values.length === 0 ? TRUE : sql`NOT (${column} = ANY(${values}))`)
@@ -222,6 +264,7 @@ function compileField(
         break
       }
       case 'between': {
+        if (Array.isArray(operand) && hasUndefinedItem(operand, at, issues)) break
         if (!Array.isArray(operand) || operand.length !== 2 || operand[0] == null || operand[1] == null) {
           issues.push({ path: at, message: `between expects [low, high] without nulls, got ${describeValue(operand)}`, value: operand })
           break
@@ -232,4 +275,15 @@ function compileField(
     }
   }
   return parts
+}
+
+/** Reports every `undefined` (or hole) of a list operand; true when there was one. */
+function hasUndefinedItem(list: readonly unknown[], path: (string | number)[], issues: ValidationIssue[]): boolean {
+  let found = false
+  for (let i = 0; i < list.length; i++) {
+    if (list[i] !== undefined) continue
+    issues.push({ path: [...path, i], message: UNDEFINED_MESSAGE, value: undefined })
+    found = true
+  }
+  return found
 }

@@ -1,6 +1,7 @@
 import { sql } from '@tessera/core'
 import { describe, expect, it } from 'vitest'
 import {
+  bigint,
   createMigrator,
   defineEntity,
   diffSchema,
@@ -118,6 +119,30 @@ describe.each(PROVIDERS)('diffSchema on $name', (factory) => {
       `SELECT email, age, status FROM "${schema}".authors`,
     )
     expect(rows).toEqual([{ email: 'a@b.c', age: 41, status: 'active' }])
+  })
+
+  it('widens numeric, varchar and integer columns without a destructive step, keeping the values', async () => {
+    const schema = freshSchema()
+    await setup.db.query(sql`CREATE SCHEMA ${sql.id(schema)}`)
+    await setup.db.query(
+      `CREATE TABLE "${schema}".prices (id integer PRIMARY KEY, amount numeric(6,2) NOT NULL, code varchar(10) NOT NULL, qty integer NOT NULL, rate numeric(8,2) NOT NULL)`,
+    )
+    await setup.db.query(`INSERT INTO "${schema}".prices VALUES (1, 9999.99, 'abc', 7, 123456.78)`)
+    const Price = defineEntity(
+      'DiffPrice',
+      { id: integer().primaryKey(), amount: numeric(8, 2), code: varchar(20), qty: bigint(), rate: numeric(6, 2) },
+      { schema, table: 'prices' },
+    )
+    const diff = await diffSchema([Price], setup.db)
+    expect(diff.changes.map((c) => [c.description, c.destructive])).toEqual([
+      [`change type of ${schema}.prices.amount from numeric(6,2) to numeric(8,2) (widening: every value is kept)`, false],
+      [`change type of ${schema}.prices.code from character varying(10) to character varying(20) (widening: every value is kept)`, false],
+      [`change type of ${schema}.prices.qty from integer to bigint (widening: every value is kept)`, false],
+    ])
+    expect(diff.skipped.map((c) => c.description)).toEqual([`change type of ${schema}.prices.rate from numeric(8,2) to numeric(6,2)`])
+    await setup.db.query(diff.up, undefined, { prepare: false })
+    const { rows } = await setup.db.query(`SELECT amount, code, qty FROM "${schema}".prices`)
+    expect(rows).toEqual([{ amount: '9999.99', code: 'abc', qty: 7n }])
   })
 
   it('drops tables no entity defines only with dropUnknownTables and destructive, and never the migrations table', async () => {

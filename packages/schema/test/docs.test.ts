@@ -71,4 +71,19 @@ describe('renderDocs', () => {
       "
     `)
   })
+
+  it('shows backslashes in code spans once, escapes pipes for the table, and keeps backticks', () => {
+    const Path = defineEntity('DocPath', {
+      id: integer().primaryKey(),
+      dir: text()
+        .default('C:\\temp')
+        .pattern(/^\d+\|x$/),
+      quote: text().check(sql`${sql.id('quote')} <> ${'`'}`),
+    })
+    const lines = renderDocs([Path]).split('\n')
+    const row = (field: string) => lines.find((line) => line.startsWith(`| ${field} |`))
+    expect(row('dir')).toContain("| `'C:\\temp'` |")
+    expect(row('dir')).toContain('matches `/^\\d+\\\\|x$/`')
+    expect(row('quote')).toContain('check ``"quote" <> \'`\'``')
+  })
 })

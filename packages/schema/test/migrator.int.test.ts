@@ -1,7 +1,7 @@
 import { tracingChannel } from 'node:diagnostics_channel'
 import { CHANNELS, ConfigError, type MigrationMessage, sql } from '@tessera/core'
 import { describe, expect, it } from 'vitest'
-import { createMigrator, type Migration, migrationChecksum } from '../src/index'
+import { createMigrator, type Migration, MigrationFailedError, migrationChecksum } from '../src/index'
 import { PROVIDERS, useProviderWithSchemas } from './providers'
 
 describe.each(PROVIDERS)('migrations on $name', (factory) => {
@@ -113,7 +113,10 @@ describe.each(PROVIDERS)('migrations on $name', (factory) => {
     const schema = freshSchema()
     const migrations: Migration[] = [base[0]!, { id: 2, name: 'broken', up: 'CREATE TABLE b (id int); SELECT * FROM missing_table' }]
     const migrator = createMigrator(setup.db, { migrations, schema })
-    await expect(migrator.up()).rejects.toThrow(/missing_table/)
+    const error = await migrator.up().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(MigrationFailedError)
+    expect(error).toMatchObject({ migrationId: 2, migrationName: 'broken', direction: 'up', cause: { code: '42P01' } })
+    expect((error as Error).message).toMatch(/^migration 2 \(broken\) failed going up: .*missing_table/)
     expect(await tables(schema)).toEqual(['tessera_migrations', 'users'])
     expect((await migrator.status()).pending.map((m) => m.id)).toEqual([2])
   })

@@ -430,6 +430,31 @@ describe.each(PROVIDERS)('repository on $name', (factory) => {
       expect(await countRows('notes')).toBe(1)
     })
 
+    it('keeps nothing of a write whose hook threw when the caller catches the error and commits', async () => {
+      const notes = repository(Note, db)
+      await db.transaction(async (tx) => {
+        const inTx = notes.withTransaction(tx)
+        await inTx.insert({ id: 1, body: 'kept' })
+        failIn = 'afterWrite'
+        await expect(inTx.insert({ id: 2, body: 'x' })).rejects.toThrow('afterWrite refused')
+        await expect(inTx.insertMany([{ id: 3, body: 'x' }])).rejects.toThrow('afterWrite refused')
+        await expect(inTx.upsert({ id: 4, body: 'x' })).rejects.toThrow('afterWrite refused')
+        await expect(inTx.update(1, { body: 'changed' })).rejects.toThrow('afterWrite refused')
+        await expect(inTx.updateMany({ id: 1 }, { body: 'changed' })).rejects.toThrow('afterWrite refused')
+        failIn = 'beforeInsert'
+        await expect(inTx.insert({ id: 5, body: 'x' })).rejects.toThrow('beforeInsert refused')
+        failIn = undefined
+        // The transaction is still usable after the failed writes.
+        await inTx.insert({ id: 6, body: 'also kept' })
+      })
+      expect((await notes.findMany()).rows.map((n) => [n.id, n.body])).toEqual([
+        [1, '[kept]'],
+        [6, '[also kept]'],
+      ])
+      // One audit row per kept insert: the failed inserts' hook writes went with their savepoints.
+      expect(await countRows('audit')).toBe(2)
+    })
+
     it('joins a caller’s transaction with withTransaction, so its rollback undoes the writes', async () => {
       const users = repository(User, db)
       await expect(

@@ -1,6 +1,6 @@
 import { ValidationError } from '@tessera/core'
 import { describe, expect, it } from 'vitest'
-import { compileWhere, type WhereTarget } from '../src/where'
+import { compileWhere, isUnconditional, type WhereTarget } from '../src/where'
 
 const target: WhereTarget = {
   name: 'User',
@@ -66,5 +66,34 @@ describe('compileWhere', () => {
       'where.or.0.nope',
       'where.id.in',
     ])
+  })
+
+  it('refuses undefined anywhere in a filter, naming each path, so it can never widen to every row', () => {
+    const paths = (where: unknown): string[] => {
+      try {
+        compileWhere(where, target)
+      } catch (error) {
+        expect(error).toBeInstanceOf(ValidationError)
+        return (error as ValidationError).issues.map((i) => i.path.join('.'))
+      }
+      return []
+    }
+    expect(paths({ id: undefined })).toEqual(['where.id'])
+    expect(paths({ id: { eq: undefined, gt: 1 } })).toEqual(['where.id.eq'])
+    expect(paths({ id: { in: undefined } })).toEqual(['where.id.in'])
+    expect(paths({ id: { notIn: [1, undefined] } })).toEqual(['where.id.notIn.1'])
+    expect(paths({ id: { between: [1, undefined] } })).toEqual(['where.id.between.1'])
+    expect(paths({ or: [{ email: 'a' }, { and: [{ age: undefined }] }] })).toEqual(['where.or.1.and.0.age'])
+    // biome-ignore lint/suspicious/noSparseArray: a hole is an undefined group
+    expect(paths({ and: [{ id: 1 }, , { id: 2 }] })).toEqual(['where.and.1'])
+    expect(paths({ not: undefined })).toEqual(['where.not'])
+  })
+
+  it('tells a filter without any field condition from one with a condition', () => {
+    expect(isUnconditional(undefined)).toBe(true)
+    expect(isUnconditional({})).toBe(true)
+    expect(isUnconditional({ and: [], or: [{}] })).toBe(true)
+    expect(isUnconditional({ and: [{ id: 1 }] })).toBe(false)
+    expect(isUnconditional({ id: null })).toBe(false)
   })
 })
