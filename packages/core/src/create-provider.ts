@@ -1,5 +1,6 @@
 import type { Provider } from './contracts'
 import { ConfigError, describeValue, TesseraError } from './errors'
+import { loadPackage } from './load-package'
 
 /** The drivers Tessera ships a provider package for. */
 export type BuiltInDriver = 'pg' | 'postgres.js'
@@ -140,7 +141,7 @@ async function loadBuiltIn(driver: BuiltInDriver, builtIn: BuiltIn, options: Dri
   const { packageName, factoryName } = builtIn
   let loaded: unknown
   try {
-    loaded = await import(/* @vite-ignore */ packageName)
+    loaded = await loadPackage(packageName)
   } catch (error) {
     throw driverLoadError(driver, error)
   }
@@ -172,11 +173,17 @@ function findExport(loaded: unknown, name: string): DriverFactory | undefined {
  * @internal Exported for tests only.
  */
 export function driverLoadError(driver: BuiltInDriver, error: unknown): TesseraError {
-  const { packageName, peerName } = BUILT_INS[driver]
+  const { packageName, peerName, factoryName } = BUILT_INS[driver]
   const missing = missingModule(error)
   if (missing === packageName) {
+    // Installed but out of reach is common too: a bundle (esbuild, webpack…) has no node_modules to load from at
+    // run time, and pnpm without hoisting hides a package from core unless core lists it (an optional peer).
     return new ConfigError(
-      `driver "${driver}" needs ${packageName} and ${peerName}: run \`pnpm add ${packageName} ${peerName}\` (or \`npm install ${packageName} ${peerName}\`)`,
+      `driver "${driver}" needs ${packageName} and ${peerName}, and ${packageName} could not be loaded: ` +
+        `install both (\`npm install ${packageName} ${peerName}\`, or pnpm add / yarn add / bun add). ` +
+        `If they are installed, this copy of @tessera/core cannot reach them (a bundle, or pnpm without hoisting): ` +
+        `call ${factoryName}() from ${packageName} directly, or plug it in once with ` +
+        `\`registerDriver('${driver}', ${factoryName}, { replace: true })\``,
       { cause: error, subject: 'createProvider options' },
     )
   }

@@ -11,10 +11,22 @@ export interface TesseraErrorOptions {
 }
 
 /**
- * The base of every error any Tessera package throws. Check with {@link isTesseraError} rather
- * than `instanceof` when two copies of a package (ESM and CJS) may be loaded: the brand survives.
+ * The base of every error any Tessera package throws. `instanceof` works across two copies of a package (an
+ * ESM and a CJS build, two installed versions): see {@link TesseraError[Symbol.hasInstance]}.
  */
 export class TesseraError extends Error {
+  /**
+   * `error instanceof UniqueViolationError` is true for an error built by this very class or a subclass, and also
+   * for one built by the same-named class of another copy of Tessera (an ESM and a CJS build loaded side by side,
+   * or two installed versions): the error must carry Tessera's brand, and its chain of class names from that
+   * class up to `TesseraError` must be the same as this class's chain. So a `TimeoutError` from another copy
+   * passes `instanceof TimeoutError` and `instanceof TesseraError`, and fails `instanceof DatabaseError`.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class right of `instanceof`, often a subclass
+    return isInstanceAcrossCopies(this, value)
+  }
+
   /** A stable code: SQLSTATE for database errors, a SCREAMING_SNAKE name otherwise. */
   readonly code: string
   /** Whether the operation may succeed if tried again. */
@@ -39,6 +51,36 @@ export class TesseraError extends Error {
     if (this.cause !== undefined) json.cause = summarise(this.cause)
     return json
   }
+}
+
+function isInstanceAcrossCopies(asked: unknown, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(asked, value)) return true
+  if (!isTesseraError(value)) return false
+  const wanted = classNameChain(asked)
+  if (wanted === undefined) return false
+  for (let proto: unknown = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const owner = Object.hasOwn(proto as object, 'constructor') ? (proto as { constructor: unknown }).constructor : undefined
+    if (typeof owner !== 'function' || owner.name !== wanted[0]) continue
+    return sameChain(classNameChain(owner), wanted)
+  }
+  return false
+}
+
+/**
+ * The names of a class and its ancestors up to and including `TesseraError`, or `undefined` when the class does
+ * not descend from a `TesseraError` (of any copy).
+ */
+function classNameChain(start: unknown): string[] | undefined {
+  const names: string[] = []
+  for (let current = start; typeof current === 'function'; current = Object.getPrototypeOf(current)) {
+    names.push(current.name)
+    if (current.name === 'TesseraError' && Object.hasOwn(current, Symbol.hasInstance)) return names
+  }
+  return undefined
+}
+
+function sameChain(found: string[] | undefined, wanted: string[]): boolean {
+  return found !== undefined && found.length === wanted.length && found.every((name, index) => name === wanted[index])
 }
 
 function summarise(cause: unknown): unknown {
