@@ -95,6 +95,8 @@ export interface Cache {
   ready(): Promise<void>
   /** Stops the bus (closes its subscriber connection). The Redis client you passed stays open: it is yours. */
   close(): Promise<void>
+  /** `await using cache = createCache(…)` closes the cache at the end of the scope, as `close()` does. */
+  [Symbol.asyncDispose](): Promise<void>
 }
 
 interface FlightResult {
@@ -1045,6 +1047,10 @@ class CacheView implements Cache {
   }
 
   close(): Promise<void> {
+    return this.core.close()
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
     return this.core.close()
   }
 }

@@ -150,6 +150,8 @@ export interface Provider extends Queryable {
   health(): Promise<HealthReport>
   stats(): PoolStats
   close(options?: { timeoutMs?: number }): Promise<void>
+  /** `await using db = await createProvider(…)` closes the provider at the end of the scope, as `close()` does. */
+  [Symbol.asyncDispose](): Promise<void>
 }
 
 /**

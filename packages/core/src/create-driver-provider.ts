@@ -105,6 +105,10 @@ export function createDriverProvider<Connection extends DriverConnection, Extra 
       closing = close(runtime, listener, closeOptions?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS)
       return closing
     },
+
+    [Symbol.asyncDispose](): Promise<void> {
+      return provider.close()
+    },
   }
   return Object.assign(provider, extra) as Provider & Extra
 }

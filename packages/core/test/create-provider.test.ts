@@ -18,6 +18,7 @@ function fakeProvider(driver: string): Provider {
     health: async () => ({ status: 'up' }),
     stats: () => ({ size: 0, idle: 0, inUse: 0, pending: 0, max: 0, created: 0, destroyed: 0, timeouts: 0 }),
     close: async () => {},
+    [Symbol.asyncDispose]: async () => {},
   }
 }
 

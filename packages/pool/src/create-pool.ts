@@ -90,6 +90,8 @@ export interface Pool<T> {
    * resource is destroyed. Calling it again returns the same promise.
    */
   drain(options?: DrainOptions): Promise<void>
+  /** `await using pool = createPool(…)` drains the pool at the end of the scope, as `drain()` does. */
+  [Symbol.asyncDispose](): Promise<void>
   /** A snapshot of sizes and counters. */
   stats(): ResourcePoolStats
   /** Subscribes to an event; returns a function that unsubscribes. A listener that throws does not disturb the pool. */
@@ -778,9 +780,13 @@ class ResourcePool<T> implements Pool<T> {
     const stack = slot.stack ?? ''
     if (this.listeners.leak !== undefined) this.emit('leak', { resource: slot.resource, heldMs, stack })
     if (hasSubscribers(CHANNELS.poolLeak)) publish(CHANNELS.poolLeak, { pool: this.name, heldMs, stack })
-  }
+  };
 
   // ---- drain --------------------------------------------------------------------------------------------
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.drain()
+  }
 
   drain(options?: DrainOptions): Promise<void> {
     if (this.drainPromise !== undefined) return this.drainPromise
