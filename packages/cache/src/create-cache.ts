@@ -669,7 +669,12 @@ class CacheCore {
    * Redis every `pollMs` and waking early on the holder's bus message. After `waitMs` (or when Redis is
    * unreachable) the caller computes the value itself: the lock is an optimisation, never a reason to fail.
    */
-  private async lockOrWait(flight: Flight, fk: string, namespace: string, key: string): Promise<{ token?: string; value?: FlightResult }> {
+  private async lockOrWait(
+    flight: Flight,
+    fk: string,
+    namespace: string,
+    key: string,
+  ): Promise<{ token?: string | undefined; value?: FlightResult | undefined }> {
     const lock = this.o.lock!
     const l2 = this.l2!
     const lockKey = this.lockKey(fk)

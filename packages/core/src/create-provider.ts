@@ -26,7 +26,7 @@ export interface CreateProviderOptions {
 /** Options of {@link registerDriver}. */
 export interface RegisterDriverOptions {
   /** Allow replacing a built-in or already registered driver of the same name. Default: `false`. */
-  replace?: boolean
+  replace?: boolean | undefined
 }
 
 interface BuiltIn {
@@ -49,7 +49,7 @@ const BUILT_INS: Readonly<Record<BuiltInDriver, BuiltIn>> = {
 const REGISTRY_KEY = Symbol.for('tessera.drivers')
 
 function registry(): Map<string, DriverFactory> {
-  const holder = globalThis as { [REGISTRY_KEY]?: Map<string, DriverFactory> }
+  const holder = globalThis as { [REGISTRY_KEY]?: Map<string, DriverFactory> | undefined }
   let found = holder[REGISTRY_KEY]
   if (found === undefined) {
     found = new Map()

@@ -5,7 +5,7 @@ export interface TesseraErrorOptions {
   /** A stable machine-readable code, e.g. `CONFIG_INVALID` or a SQLSTATE such as `23505`. */
   code: string
   /** Whether running the same operation again may succeed. Default: `false`. */
-  retryable?: boolean
+  retryable?: boolean | undefined
   /** The error this one wraps (a driver error, a network error…). */
   cause?: unknown
 }
@@ -97,7 +97,7 @@ export function isTesseraError(error: unknown): error is TesseraError {
 /** Invalid options or definitions. Lists every problem found, not only the first. */
 export class ConfigError extends TesseraError {
   readonly problems: readonly string[]
-  constructor(problems: string | readonly string[], options: { cause?: unknown; subject?: string } = {}) {
+  constructor(problems: string | readonly string[], options: { cause?: unknown; subject?: string | undefined } = {}) {
     const list = typeof problems === 'string' ? [problems] : [...problems]
     const head = options.subject ? `invalid ${options.subject}` : 'invalid configuration'
     const message =
@@ -171,7 +171,7 @@ export class ConversionError extends TesseraError {
   readonly target: string
   readonly position: number | undefined
   constructor(
-    details: { value: unknown; target: string; reason?: string; position?: number; accepted?: string },
+    details: { value: unknown; target: string; reason?: string | undefined; position?: number | undefined; accepted?: string | undefined },
     options: { cause?: unknown } = {},
   ) {
     const where = details.position === undefined ? '' : ` (parameter $${details.position})`
@@ -197,7 +197,7 @@ export interface ValidationIssue {
 /** Input failed validation. Carries every issue, not only the first. */
 export class ValidationError extends TesseraError {
   readonly issues: readonly ValidationIssue[]
-  constructor(issues: readonly ValidationIssue[], options: { subject?: string; cause?: unknown } = {}) {
+  constructor(issues: readonly ValidationIssue[], options: { subject?: string | undefined; cause?: unknown } = {}) {
     const lines = issues.map((i) => `  - ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
     super(`${options.subject ?? 'input'} is invalid (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
       code: 'VALIDATION_FAILED',

@@ -25,21 +25,21 @@ import type { DestroyReason, PoolEventName, PoolEvents, PoolListener, PoolOperat
 /** Options of one {@link Pool.acquire} call. */
 export interface AcquireOptions {
   /** Aborting it makes this acquire reject at once with an `AbortError` (and leave the queue). Default: none. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /** Overrides the pool's `acquireTimeoutMs` for this call; `0` waits forever. Default: the pool's. */
-  timeoutMs?: number
+  timeoutMs?: number | undefined
 }
 
 /** Options of {@link Pool.release}. */
 export interface ReleaseOptions {
   /** Destroy the resource instead of reusing it (it broke, or its state is unknown). Default: `false`. */
-  destroy?: boolean
+  destroy?: boolean | undefined
 }
 
 /** Options of {@link Pool.drain}. */
 export interface DrainOptions {
   /** How long to wait for lent resources to come back before destroying them anyway; `0` does not wait. Default: `30000` ms. */
-  timeoutMs?: number
+  timeoutMs?: number | undefined
 }
 
 /** What {@link Pool.stats} returns: core's `PoolStats`, with every optional field filled in. */

@@ -38,15 +38,15 @@ export type OrderBy<T> = { [K in keyof T]?: SortDirection } | readonly { [K in k
 /** Options of {@link Repository.findMany}. */
 export interface FindManyOptions<T> {
   /** Which rows. Default: all. */
-  where?: Where<T>
+  where?: Where<T> | undefined
   /** Default: the primary key, ascending. */
-  orderBy?: OrderBy<T>
+  orderBy?: OrderBy<T> | undefined
   /** Page size. Default: no limit (and then no `nextCursor`). */
-  limit?: number
+  limit?: number | undefined
   /** Rows to skip. Prefer `after` for deep pages: an offset still reads the skipped rows. Default: 0. */
-  offset?: number
+  offset?: number | undefined
   /** The `nextCursor` of the previous page: the page continues right after its last row (keyset pagination). */
-  after?: string
+  after?: string | undefined
 }
 
 /** One page of {@link Repository.findMany}. */
@@ -59,7 +59,7 @@ export interface Page<T> {
 /** Options of {@link Repository.update}. */
 export interface UpdateOptions {
   /** The version the row must still have (entities with a `.version()` field). Default: `patch.version`. */
-  expectedVersion?: number | bigint
+  expectedVersion?: number | bigint | undefined
 }
 
 /** Which conflict an upsert resolves: the primary key, a named constraint, or the fields of a unique constraint/index. */
@@ -68,18 +68,18 @@ export type ConflictTarget = 'primaryKey' | { constraint: string } | { fields: r
 /** Options of {@link Repository.upsert}. */
 export interface UpsertOptions {
   /** Default: `'primaryKey'`. */
-  conflict?: ConflictTarget
+  conflict?: ConflictTarget | undefined
 }
 
 /** Options of {@link Repository.insertMany}. */
 export interface InsertManyOptions {
   /** Return the inserted rows (`RETURNING *`). `false` returns the number of rows inserted instead. Default: `true`. */
-  returning?: boolean
+  returning?: boolean | undefined
   /**
    * Validate every row before writing. `false` skips validation (and its coercion) for trusted bulk loads; the
    * database's own constraints still apply. Default: `true`.
    */
-  validate?: boolean
+  validate?: boolean | undefined
 }
 
 /**
@@ -91,7 +91,7 @@ export interface Repository<E extends AnyEntity> {
   /** Validates, fills generated values, runs `beforeInsert`, inserts, runs `afterWrite`; returns the stored row. */
   insert(input: InferInsert<E>): Promise<InferEntity<E>>
   /** Inserts many rows with multi-row INSERTs of at most 65,535 parameters each, all in one transaction. */
-  insertMany(inputs: readonly InferInsert<E>[], options?: InsertManyOptions & { returning?: true }): Promise<InferEntity<E>[]>
+  insertMany(inputs: readonly InferInsert<E>[], options?: InsertManyOptions & { returning?: true | undefined }): Promise<InferEntity<E>[]>
   insertMany(inputs: readonly InferInsert<E>[], options: InsertManyOptions & { returning: false }): Promise<number>
   /** The row with this primary key, or `undefined`. */
   findById(id: PrimaryKey): Promise<InferEntity<E> | undefined>

@@ -11,9 +11,9 @@ export interface ValidateOptions {
    * `insert`: every field an insert cannot omit must be present (see `FieldMeta.optionalOnInsert`);
    * `update`: every field is optional, but those present are checked. Default: `'insert'`.
    */
-  mode?: 'insert' | 'update'
+  mode?: 'insert' | 'update' | undefined
   /** What to do with keys that are not fields: report an issue, or drop them from the value. Default: `'error'`. */
-  unknownFields?: 'error' | 'strip'
+  unknownFields?: 'error' | 'strip' | undefined
 }
 
 /** The outcome of {@link validate}: the checked, coerced value, or every issue found. */
@@ -448,7 +448,7 @@ const compiledValidators = new WeakMap<EntityMeta, CompiledValidator>()
  * that prove the fast path changes nothing.
  * @internal
  */
-export function compileValidator(meta: EntityMeta, { fastPath = true }: { fastPath?: boolean } = {}): CompiledValidator {
+export function compileValidator(meta: EntityMeta, { fastPath = true }: { fastPath?: boolean | undefined } = {}): CompiledValidator {
   const fields = meta.fields.map(
     (field): CompiledField => ({
       name: field.fieldName,

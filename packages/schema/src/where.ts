@@ -17,19 +17,19 @@ import { describeValue, type SqlQuery, sql, ValidationError, type ValidationIssu
  * Several operators on one field are AND-ed: `{ age: { gte: 18, lt: 65 } }`.
  */
 export interface FieldOperators<T> {
-  eq?: T | null
-  ne?: T | null
-  gt?: T
-  gte?: T
-  lt?: T
-  lte?: T
-  in?: readonly T[]
-  notIn?: readonly T[]
-  like?: string
-  ilike?: string
-  isNull?: boolean
-  isNotNull?: boolean
-  between?: readonly [T, T]
+  eq?: T | null | undefined
+  ne?: T | null | undefined
+  gt?: T | undefined
+  gte?: T | undefined
+  lt?: T | undefined
+  lte?: T | undefined
+  in?: readonly T[] | undefined
+  notIn?: readonly T[] | undefined
+  like?: string | undefined
+  ilike?: string | undefined
+  isNull?: boolean | undefined
+  isNotNull?: boolean | undefined
+  between?: readonly [T, T] | undefined
 }
 
 /** A field's condition: a value (equality), `null` (IS NULL) or an operator object. */
@@ -43,9 +43,9 @@ export type FieldCondition<T> = T | null | FieldOperators<NonNullable<T>>
  * const adults: Where<User> = { email: { ilike: '%@example.com' }, age: { gte: 18 }, or: [{ role: 'admin' }, { deletedAt: null }] }
  */
 export type Where<E> = { [K in keyof E]?: FieldCondition<E[K]> } & {
-  and?: readonly Where<E>[]
-  or?: readonly Where<E>[]
-  not?: Where<E>
+  and?: readonly Where<E>[] | undefined
+  or?: readonly Where<E>[] | undefined
+  not?: Where<E> | undefined
 }
 
 /** How the compiler finds a field's column and turns a field value into a parameter. */
