@@ -35,4 +35,15 @@ async function checkCreateProvider(core) {
   }
 }
 
-module.exports = { checkCreateProvider, checkErrors, connectionString }
+/** The one-line switch the README gives for int8 as number. */
+async function checkInt8AsNumber(core) {
+  const db = await core.createProvider({ driver: 'pg', connectionString, types: { int8: 'number' } })
+  try {
+    const { rows } = await db.query('SELECT count(*) AS n FROM generate_series(1, 3)')
+    assert.equal(rows[0].n, 3)
+  } finally {
+    await db[Symbol.asyncDispose]()
+  }
+}
+
+module.exports = { checkCreateProvider, checkErrors, checkInt8AsNumber, connectionString }

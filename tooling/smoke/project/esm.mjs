@@ -5,6 +5,7 @@ import * as core from '@tessera/core'
 import checks from './checks.cjs'
 
 const error = await checks.checkCreateProvider(core)
+await checks.checkInt8AsNumber(core)
 const cjsCore = createRequire(import.meta.url)('@tessera/core')
 if (cjsCore.UniqueViolationError === core.UniqueViolationError) throw new Error('expected a separate CommonJS copy of core')
 if (!(error instanceof cjsCore.UniqueViolationError)) throw new Error('instanceof across the ESM and CommonJS copies failed')
