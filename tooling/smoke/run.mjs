@@ -119,12 +119,14 @@ function checkTypes() {
   const examples = join(project, 'readme-examples')
   mkdirSync(examples, { recursive: true })
   for (const { file, code } of extractExamples(root)) writeFileSync(join(examples, file), code)
+  const tsc = join('node_modules', 'typescript', 'bin', 'tsc')
   check(
     'README examples type-check under strictest TypeScript (nodenext)',
     process.execPath,
-    [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.strictest.json'],
+    [tsc, '-p', 'tsconfig.strictest.json'],
     project,
   )
+  check('README examples type-check under strictest TypeScript (bundler)', process.execPath, [tsc, '-p', 'tsconfig.bundler.json'], project)
 }
 
 function writeReport() {
