@@ -202,12 +202,15 @@ function missingModule(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined
   const { code, message } = error as { code?: unknown; message?: unknown }
   if (typeof message !== 'string') return undefined
-  // Node (ESM: "Cannot find package 'x' imported from …", CJS: "Cannot find module 'x'") and Vite
-  // ("Failed to load url x") phrase it differently; all of them quote or name the specifier.
+  // Node (ESM: "Cannot find package 'x' imported from …", CJS: "Cannot find module 'x'") and Vite ("Failed to load
+  // url x", and for a declared optional peer "Could not resolve "x" imported by …") phrase it differently; all of
+  // them quote or name the specifier.
   const isNotFound =
-    code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /cannot find (package|module)|failed to load url/i.test(message)
+    code === 'ERR_MODULE_NOT_FOUND' ||
+    code === 'MODULE_NOT_FOUND' ||
+    /cannot find (package|module)|failed to load url|could not resolve/i.test(message)
   if (!isNotFound) return undefined
-  const named = /(?:package|module|url) ['"]?((?:@[^/'"\s]+\/)?[^/'"\s]+)/i.exec(message)
+  const named = /(?:package|module|url|resolve) ['"]?((?:@[^/'"\s]+\/)?[^/'"\s]+)/i.exec(message)
   return named?.[1]
 }
 
