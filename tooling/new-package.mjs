@@ -22,4 +22,6 @@ function fill(dir) {
   }
 }
 fill(target)
+// Every package ships the repository's license (pnpm check-packages compares them).
+cpSync(join(root, 'LICENSE'), join(target, 'LICENSE'))
 console.log(`created packages/${name}: run pnpm install`)

@@ -16,6 +16,12 @@ export function packageBuild(overrides: Options = {}): Options {
     clean: true,
     splitting: false,
     treeshake: true,
+    // Lets a module tell the CommonJS build from the ESM one (core's loadPackage loads with `require` in CJS).
+    esbuildOptions(options, context) {
+      options.define = { ...options.define, __TESSERA_MODULE_FORMAT__: JSON.stringify(context.format) }
+      // The maps point into `src/`, which every package ships: embedding the sources again would double them.
+      options.sourcesContent = false
+    },
     ...overrides,
   }
 }

@@ -6,11 +6,11 @@ export interface BusMessage {
   /** The sender's instance id: an instance ignores its own messages. */
   i: string
   /** Keys whose L1 copies must go (set, delete, or filled by a lock holder). */
-  k?: string[]
+  k?: string[] | undefined
   /** Tags invalidated, with their new versions. */
-  t?: TagVersionMap
+  t?: TagVersionMap | undefined
   /** A namespace path whose L1 entries must all go (`clear()`). */
-  c?: string
+  c?: string | undefined
 }
 
 export interface BusHandlers {

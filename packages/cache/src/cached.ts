@@ -7,7 +7,7 @@ export interface CachedOptions<A extends unknown[]> extends Omit<GetOrSetOptions
   /** The cache key for a call's arguments, e.g. `(id) => \`user:${id}\``. Required. */
   key: (...args: A) => string
   /** Tags of the entry: fixed, or computed from the arguments. Default: none. */
-  tags?: readonly string[] | ((...args: A) => readonly string[])
+  tags?: readonly string[] | ((...args: A) => readonly string[]) | undefined
 }
 
 /**

@@ -95,6 +95,8 @@ export interface Cache {
   ready(): Promise<void>
   /** Stops the bus (closes its subscriber connection). The Redis client you passed stays open: it is yours. */
   close(): Promise<void>
+  /** `await using cache = createCache(…)` closes the cache at the end of the scope, as `close()` does. */
+  [Symbol.asyncDispose](): Promise<void>
 }
 
 interface FlightResult {
@@ -667,7 +669,12 @@ class CacheCore {
    * Redis every `pollMs` and waking early on the holder's bus message. After `waitMs` (or when Redis is
    * unreachable) the caller computes the value itself: the lock is an optimisation, never a reason to fail.
    */
-  private async lockOrWait(flight: Flight, fk: string, namespace: string, key: string): Promise<{ token?: string; value?: FlightResult }> {
+  private async lockOrWait(
+    flight: Flight,
+    fk: string,
+    namespace: string,
+    key: string,
+  ): Promise<{ token?: string | undefined; value?: FlightResult | undefined }> {
     const lock = this.o.lock!
     const l2 = this.l2!
     const lockKey = this.lockKey(fk)
@@ -1045,6 +1052,10 @@ class CacheView implements Cache {
   }
 
   close(): Promise<void> {
+    return this.core.close()
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
     return this.core.close()
   }
 }

@@ -22,7 +22,7 @@ export interface StoredEntry {
   v: unknown
   e: number
   s: number
-  t?: TagVersionMap
+  t?: TagVersionMap | undefined
 }
 
 export function isStoredEntry(value: unknown): value is StoredEntry {

@@ -5,17 +5,17 @@ import type { RedisLike, RedisSubscriberLike } from './redis-like'
 /** The in-process tier (lru-cache). */
 export interface L1Options {
   /** Most entries kept; the least recently used go first. Default: `10000`. */
-  maxEntries?: number
+  maxEntries?: number | undefined
   /**
    * Most bytes kept, estimated (the encoded length when the entry went to Redis, else a walk of the value).
    * Default: none (bounded by `maxEntries` only).
    */
-  maxBytes?: number
+  maxBytes?: number | undefined
   /**
    * Longest time an entry stays in L1 when an L2 is configured, whatever its own TTL. This bounds how long an
    * instance that missed a bus message can serve an outdated value. Ignored without L2. Default: `60000`.
    */
-  ttlMs?: number
+  ttlMs?: number | undefined
 }
 
 /** The shared tier (Redis through ioredis or a compatible client). */
@@ -23,38 +23,38 @@ export interface L2Options {
   /** An ioredis `Redis` or `Cluster` (or anything with the same methods). The cache never closes it. Required. */
   redis: RedisLike
   /** Prepended to every Redis key and the bus channel, so several applications can share one Redis. Default: `'tessera:'`. */
-  keyPrefix?: string
+  keyPrefix?: string | undefined
   /**
    * Each Redis command fails after this long (the caller then falls back to L1 and the factory). ioredis can hold
    * a command for a long time while it reconnects; this timer is what keeps the cache from hanging. Default: `250`.
    */
-  timeoutMs?: number
+  timeoutMs?: number | undefined
   /** Entries whose encoded form is bigger are kept in L1 only (logged). Default: `1048576` (1 MiB). */
-  maxEntryBytes?: number
+  maxEntryBytes?: number | undefined
 }
 
 /** Invalidation messages between instances over Redis pub/sub. */
 export interface BusOptions {
   /** Default: `true` when `l2` is set. */
-  enabled?: boolean
+  enabled?: boolean | undefined
   /** The pub/sub channel. Default: `` `${keyPrefix}bus` ``. */
-  channel?: string
+  channel?: string | undefined
   /**
    * The connection to subscribe on. The cache closes it on `close()`. Default: `l2.redis.duplicate()`.
    */
-  subscriber?: RedisSubscriberLike
+  subscriber?: RedisSubscriberLike | undefined
 }
 
 /** Distributed single flight: one instance computes a missing value, the others wait for it. */
 export interface LockOptions {
   /** Default: `false`. */
-  enabled?: boolean
+  enabled?: boolean | undefined
   /** The lock expires after this long, so a holder that dies frees it. Default: `5000`. */
-  ttlMs?: number
+  ttlMs?: number | undefined
   /** Longest wait for another instance's value before computing it anyway. Default: `5000`. */
-  waitMs?: number
+  waitMs?: number | undefined
   /** A waiter re-reads Redis this often (it also wakes on the holder's bus message). Default: `50`. */
-  pollMs?: number
+  pollMs?: number | undefined
 }
 
 /** Breaker settings for L2 (see core's `createCircuitBreaker`); the name is `cache:<namespace>:l2`. */
@@ -67,67 +67,67 @@ export interface CacheErrorEvent {
   /** The namespace path, e.g. `app:users`. */
   namespace: string
   /** The caller's key, when there is one. */
-  key?: string
+  key?: string | undefined
   /** Whether a stale (grace) value was served instead of the error. */
-  staleServed?: boolean
+  staleServed?: boolean | undefined
 }
 
 /** Options of {@link createCache}. Every field is optional. */
 export interface CacheOptions {
   /** Names this cache; keys of different namespaces never collide. No `:`. Default: `'default'`. */
-  namespace?: string
+  namespace?: string | undefined
   /** The in-process tier, or `false` for none (every read goes to Redis). Default: `{}` (enabled, defaults below). */
-  l1?: L1Options | false
+  l1?: L1Options | false | undefined
   /** The Redis tier. Default: none (L1 only). */
-  l2?: L2Options
+  l2?: L2Options | undefined
   /** Invalidation over Redis pub/sub; `false` turns it off. Default: `true` when `l2` is set. */
-  bus?: boolean | BusOptions
+  bus?: boolean | BusOptions | undefined
   /** How long a value is fresh. Default: `60000`. */
-  ttlMs?: number
+  ttlMs?: number | undefined
   /** Each TTL is scaled by a random factor in `[1 - jitter, 1 + jitter]`, so keys written together do not expire together. In [0, 1). Default: `0.1`. */
-  jitter?: number
+  jitter?: number | undefined
   /** How long an expired value is kept to be served if the factory fails or is slow. Default: `0`. */
-  graceMs?: number
+  graceMs?: number | undefined
   /** Serve the stale value (if any) after this long and let the factory finish in the background. `0` = classic stale-while-revalidate. Default: none (wait). */
-  softTimeoutMs?: number
+  softTimeoutMs?: number | undefined
   /** Fail with core's `TimeoutError` (or serve the stale value, if any) after this long; the factory keeps running and fills the cache. Default: none. */
-  hardTimeoutMs?: number
+  hardTimeoutMs?: number | undefined
   /** Cache `undefined` results of a factory for this long; `0` = never cache `undefined`. Default: `0`. */
-  negativeTtlMs?: number
+  negativeTtlMs?: number | undefined
   /** Encodes entries for Redis. Default: {@link taggedJsonCodec}. */
-  codec?: Codec
+  codec?: Codec | undefined
   /** The L2 circuit breaker, or `false` for none. Default: core's breaker defaults (opens at 50% failures over ≥ 10 calls in 10 s, probes after 5 s). */
-  breaker?: L2BreakerOptions | false
+  breaker?: L2BreakerOptions | false | undefined
   /** Distributed single flight. Default: off. */
-  lock?: LockOptions
+  lock?: LockOptions | undefined
   /** Tag versions read from Redis are trusted for this long before being read again. Default: `1000`. */
-  tagVersionTtlMs?: number
+  tagVersionTtlMs?: number | undefined
   /** Where warnings go (pino, console…). Default: none. */
-  logger?: Logger
+  logger?: Logger | undefined
   /** Told about every failure the cache absorbed or passed on. Never allowed to throw into the cache. Default: none. */
-  onError?: (error: unknown, event: CacheErrorEvent) => void
+  onError?: ((error: unknown, event: CacheErrorEvent) => void) | undefined
   /** Where time comes from (tests). Default: core's `systemClock`. */
-  clock?: Pick<Clock, 'now'>
+  clock?: Pick<Clock, 'now'> | undefined
 }
 
 /** Per-call options of `getOrSet`; each defaults to the cache's option of the same name. */
 export interface GetOrSetOptions {
-  ttlMs?: number
+  ttlMs?: number | undefined
   /** Tags this entry carries, for `deleteByTag`. Default: none. */
-  tags?: readonly string[]
-  graceMs?: number
-  softTimeoutMs?: number
-  hardTimeoutMs?: number
+  tags?: readonly string[] | undefined
+  graceMs?: number | undefined
+  softTimeoutMs?: number | undefined
+  hardTimeoutMs?: number | undefined
   /** Keep this entry in L1 only: no Redis read, write or lock. Default: `false`. */
-  skipL2?: boolean
+  skipL2?: boolean | undefined
 }
 
 /** Per-call options of `set`. */
 export interface SetOptions {
-  ttlMs?: number
-  tags?: readonly string[]
-  graceMs?: number
-  skipL2?: boolean
+  ttlMs?: number | undefined
+  tags?: readonly string[] | undefined
+  graceMs?: number | undefined
+  skipL2?: boolean | undefined
 }
 
 export interface ResolvedOptions {

@@ -8,11 +8,11 @@ import { statementKind, statementTables } from './sql-tables'
 /** Options of {@link queryCache}. */
 export interface QueryCacheOptions {
   /** How long a result is fresh. Default: the cache's `ttlMs`. */
-  ttlMs?: number
+  ttlMs?: number | undefined
   /** The tables a statement reads or writes. Default: a simple FROM/JOIN/INSERT/UPDATE/DELETE scan (see the README for its limits). */
-  tables?: (sql: string) => readonly string[]
+  tables?: ((sql: string) => readonly string[]) | undefined
   /** Tags are `<tagPrefix><table>`, so `cache.deleteByTag('table:users')` works by hand too. Default: `'table:'`. */
-  tagPrefix?: string
+  tagPrefix?: string | undefined
 }
 
 /**

@@ -15,12 +15,12 @@ export interface RedisLike {
   /** A new connection with the same options; the bus subscribes on it (a subscribed connection can do nothing else). */
   duplicate(): RedisSubscriberLike
   /** `true` on an ioredis `Cluster`: multi-key commands are then split per key (they may live on different slots). */
-  readonly isCluster?: boolean
+  readonly isCluster?: boolean | undefined
   /**
    * The client's options; only `commandTimeout` is read. When ioredis already times out every command within
    * `l2.timeoutMs`, reads rely on that timer instead of setting a second one.
    */
-  readonly options?: { readonly commandTimeout?: number }
+  readonly options?: { readonly commandTimeout?: number | undefined } | undefined
   /** On a Cluster: its master nodes, so `clear()` can SCAN each of them. */
   nodes?(role: 'master'): RedisLike[]
 }

@@ -211,6 +211,16 @@ describe('an L1-only cache', () => {
     const error = await cache.get('k').catch((e: unknown) => e)
     expect(isTesseraError(error) && error.code).toBe('CACHE_CLOSED')
   })
+
+  it('`await using` closes the cache at the end of the scope', async () => {
+    const cache = createCache()
+    {
+      await using scoped = cache
+      await scoped.set('k', 1)
+    }
+    const error = await cache.get('k').catch((e: unknown) => e)
+    expect(isTesseraError(error) && error.code).toBe('CACHE_CLOSED')
+  })
 })
 
 describe('jitteredTtl', () => {

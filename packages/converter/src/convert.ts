@@ -40,17 +40,17 @@ export interface ConvertOutput {
 /** Options for {@link convert}. */
 export interface ConvertOptions {
   /** Return `null` for `null` / `undefined` instead of throwing. Default: `false`. */
-  nullable?: boolean
+  nullable?: boolean | undefined
   /**
    * Return `null` for an empty string (for every kind but `'string'`, also a string of only whitespace), as form
    * inputs send for "no value". Default: `false`, and an empty string is an error (or, for `'string'`, itself).
    */
-  emptyAsNull?: boolean
+  emptyAsNull?: boolean | undefined
   /**
    * What a number means when converted to `'timestamp'` or `'date'`: milliseconds (JavaScript's `Date.now()`) or
    * seconds (Unix `time()`) since 1970-01-01 UTC. Default: `'ms'`. Strings of digits are never read as epochs.
    */
-  epoch?: 'ms' | 's'
+  epoch?: 'ms' | 's' | undefined
 }
 
 /** The type of option `K` in `O`, `undefined` when `O` does not have it. */

@@ -3,8 +3,8 @@ import { createTypeRegistry, type TypePolicies, type TypeRegistry } from './regi
 
 /** The type options every provider accepts: policies and the user enums to resolve by name at connect time. */
 export interface TypeRegistryOptions {
-  types?: TypePolicies
-  enums?: readonly string[]
+  types?: TypePolicies | undefined
+  enums?: readonly string[] | undefined
 }
 
 /**

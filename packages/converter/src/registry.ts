@@ -52,7 +52,7 @@ export interface Codec<T = unknown> {
   /** JS value → PostgreSQL text input. Optional: used by adapters that serialise per type (postgres.js). */
   serialize?(value: T): string
   /** The array element delimiter (`typdelim`). Default: `','` (only `box` uses `';'`). */
-  delimiter?: string
+  delimiter?: string | undefined
 }
 
 /**
@@ -63,20 +63,20 @@ export interface TypePolicies {
    * int8 (bigint, `count(*)`). `'bigint'` is exact; `'number'` throws a `ConversionError` for values beyond
    * ±(2^53 − 1) rather than lose digits; `'string'` keeps the text. Default: `'bigint'`.
    */
-  int8?: 'bigint' | 'number' | 'string'
+  int8?: 'bigint' | 'number' | 'string' | undefined
   /**
    * numeric / decimal. `'string'` is exact (also `'NaN'`, `'Infinity'`, `'-Infinity'`); `'number'` rounds to
    * a double; a function receives the text, e.g. `(text) => new Decimal(text)`. Default: `'string'`.
    */
-  numeric?: 'string' | 'number' | ((text: string) => unknown)
+  numeric?: 'string' | 'number' | ((text: string) => unknown) | undefined
   /** date. `'string'` ('2024-02-29', '0044-03-15 BC') because a calendar date has no zone; `'Date'` is UTC midnight. Default: `'string'`. */
-  date?: 'string' | 'Date'
+  date?: 'string' | 'Date' | undefined
   /** timestamp / timestamptz. `'Date'` loses microseconds; `'string'` keeps PostgreSQL's text. Default: `'Date'`. */
-  timestamp?: 'Date' | 'string'
+  timestamp?: 'Date' | 'string' | undefined
   /** bytea. Default: `'Buffer'`. */
-  bytea?: 'Buffer' | 'Uint8Array'
+  bytea?: 'Buffer' | 'Uint8Array' | undefined
   /** interval. `'object'` is an `Interval`; `'iso'` an ISO 8601 duration string. Default: `'object'`. */
-  interval?: 'object' | 'iso'
+  interval?: 'object' | 'iso' | undefined
 }
 
 /** The policies a registry uses, with every default filled in. */
@@ -89,7 +89,7 @@ export interface TypeLookupRow {
   /** `pg_type.typarray`; 0 when the type has no array type. */
   arrayOid: number
   /** `pg_type.typtype`: `'e'` for enums, `'b'` base types, `'d'` domains, … Optional. */
-  typtype?: string
+  typtype?: string | undefined
 }
 
 /** Looks up type OIDs by name on a live connection, e.g. by running {@link TYPE_LOOKUP_SQL}. */
@@ -124,7 +124,7 @@ export interface TypeRegistry {
    * Installs a codec. By OID it takes effect at once (with `arrayOid`, its array type too); by `{ name }` it
    * waits for {@link TypeRegistry.resolveNames}. Replaces any codec already there.
    */
-  register(target: number | { name: string }, codec: Codec, options?: { arrayOid?: number }): void
+  register(target: number | { name: string }, codec: Codec, options?: { arrayOid?: number | undefined }): void
   /** Same as `register({ name }, codec)`: a type whose OID differs per database (extension types, enums). */
   registerByName(name: string, codec: Codec): void
   /** Registers a user enum by name: values read as strings, arrays of it as `string[]`. */
@@ -138,7 +138,7 @@ export interface TypeRegistry {
    * up again (after `CREATE EXTENSION` or when enums were recreated). Default: `refresh: false`.
    * @throws ConfigError when a name registered with `registerEnum` is not an enum
    */
-  resolveNames(lookup: TypeLookup, options?: { refresh?: boolean }): Promise<ResolveNamesResult>
+  resolveNames(lookup: TypeLookup, options?: { refresh?: boolean | undefined }): Promise<ResolveNamesResult>
 }
 
 const DEFAULT_POLICIES: ResolvedTypePolicies = {
@@ -207,7 +207,7 @@ export function createTypeRegistry(policies: TypePolicies = {}): TypeRegistry {
   const resolved = validatePolicies(policies)
   const codecs = new Map<number, Codec>()
   const parsers = new Map<number, TextParser>()
-  const byName = new Map<string, { codec: Codec; isEnum: boolean; oid?: number }>()
+  const byName = new Map<string, { codec: Codec; isEnum: boolean; oid?: number | undefined }>()
 
   function install(oid: number, codec: Codec, arrayOid?: number): void {
     codecs.set(oid, codec)

@@ -19,13 +19,13 @@ export interface SerializeOptions {
    *   `null`/`undefined` elements are SQL NULL. Without the hint, nested arrays would be dimensions and strings
    *   would be sent unquoted, as JSON text. A string parameter is sent as it is: it is taken to be array literal text.
    */
-  hint?: string
+  hint?: string | undefined
 }
 
 /** Options for {@link serializeParams}. */
 export interface SerializeParamsOptions {
   /** Per-parameter type hints, index 0 for `$1`; see {@link SerializeOptions.hint}. Default: none. */
-  hints?: readonly (string | undefined)[]
+  hints?: readonly (string | undefined)[] | undefined
 }
 
 /**
@@ -33,13 +33,13 @@ export interface SerializeParamsOptions {
  * `'1 years 2 months 3 days 4 hours 5 minutes 6 seconds 789 milliseconds'`.
  */
 export interface IntervalLike {
-  years?: number
-  months?: number
-  days?: number
-  hours?: number
-  minutes?: number
-  seconds?: number
-  milliseconds?: number
+  years?: number | undefined
+  months?: number | undefined
+  days?: number | undefined
+  hours?: number | undefined
+  minutes?: number | undefined
+  seconds?: number | undefined
+  milliseconds?: number | undefined
 }
 
 /** A geometric point, sent as `(x,y)`. */

@@ -54,7 +54,7 @@ export async function runBatch(
     }
   } catch (error) {
     if (!isTesseraError(error)) throw error
-    const index = (error as { batchIndex?: number }).batchIndex
+    const index = (error as { batchIndex?: number | undefined }).batchIndex
     const sql = index === undefined ? undefined : statements?.[index]?.text
     throw runtime.report(runtime.normalize(error, sql), 'batch', sql)
   }

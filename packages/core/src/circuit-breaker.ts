@@ -37,19 +37,19 @@ export interface CircuitBreakerOptions {
   /** Names the breaker in errors, events and stats, e.g. `'redis:l2'`. Required. */
   name: string
   /** Opens when at least this share of the window's calls failed, in (0, 1]. Default: `0.5`. */
-  failureRatio?: number
+  failureRatio?: number | undefined
   /** Never opens on fewer calls than this in the window, so one early failure cannot trip it. Default: `10`. */
-  minimumCalls?: number
+  minimumCalls?: number | undefined
   /** Length of the rolling window that counts calls and failures. Default: `10000` ms. */
-  windowMs?: number
+  windowMs?: number | undefined
   /** The window is kept in this many buckets; older buckets drop off whole. Default: `10`. */
-  windowBuckets?: number
+  windowBuckets?: number | undefined
   /** How long the breaker stays open before it lets trial calls through. Default: `5000` ms. */
-  openMs?: number
+  openMs?: number | undefined
   /** Trial calls admitted at the same time while half-open; further calls fail fast. Default: `1`. */
-  halfOpenProbes?: number
+  halfOpenProbes?: number | undefined
   /** Successful trial calls needed to close again. Default: `halfOpenProbes`. */
-  successesToClose?: number
+  successesToClose?: number | undefined
   /**
    * Decides whether an error thrown through {@link CircuitBreaker.execute} counts as a failure.
    * Errors for which it returns `false` are not recorded at all (neither success nor failure).
@@ -57,9 +57,9 @@ export interface CircuitBreakerOptions {
    * says nothing about the health of what it called. Pass `isFailure: isRetryable` to count only
    * transient errors and not, say, constraint violations caused by bad input.
    */
-  isFailure?: (error: unknown) => boolean
+  isFailure?: ((error: unknown) => boolean) | undefined
   /** Where time comes from; only `now()` is used. Default: {@link systemClock}. */
-  clock?: Pick<Clock, 'now'>
+  clock?: Pick<Clock, 'now'> | undefined
 }
 
 /** A circuit breaker. Create one with {@link createCircuitBreaker}. */

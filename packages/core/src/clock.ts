@@ -50,13 +50,13 @@ export const systemClock: Clock = {
 /** Options of {@link createManualClock}. */
 export interface ManualClockOptions {
   /** The first reading of `now()`. Default: `0`. */
-  startMs?: number
+  startMs?: number | undefined
   /**
    * When `true`, `sleep(ms)` moves time forward by `ms` itself and resolves at once, which suits
    * sequential code (a retry loop). When `false`, sleeps wait for {@link ManualClock.advance}.
    * Default: `false`.
    */
-  autoAdvance?: boolean
+  autoAdvance?: boolean | undefined
 }
 
 /** A clock that only moves when told to. For tests. */

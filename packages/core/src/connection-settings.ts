@@ -24,7 +24,7 @@ export interface ConnectionTarget {
 /** TLS settings for a TLS attempt: Node's `tls.connect` options the drivers pass through. */
 export interface TlsSettings extends TlsOptions {
   /** `verify-ca`: the certificate chain is checked, the host name is not. */
-  checkServerIdentity?: (host: string, certificate: unknown) => Error | undefined
+  checkServerIdentity?: ((host: string, certificate: unknown) => Error | undefined) | undefined
 }
 
 /**
@@ -54,15 +54,15 @@ export interface ConnectionSettings {
 /** What {@link resolveConnectionSettings} reads besides the options; tests pass their own. */
 export interface ConnectionEnvironment {
   /** The `PG*` variables. Default: `process.env`. */
-  env?: Readonly<Record<string, string | undefined>>
+  env?: Readonly<Record<string, string | undefined>> | undefined
   /** Whether a socket file exists, for the default host. Default: `fs.existsSync`. */
-  socketExists?: (path: string) => boolean
+  socketExists?: ((path: string) => boolean) | undefined
   /** Reads a certificate or key file (`sslrootcert`, `sslcert`, `sslkey`). Default: `fs.readFileSync`. */
-  readFile?: (path: string) => string | Buffer
+  readFile?: ((path: string) => string | Buffer) | undefined
   /** The user name when none is given. Default: the operating-system user. */
-  osUser?: () => string
+  osUser?: (() => string) | undefined
   /** Default: `process.platform`. */
-  platform?: string
+  platform?: string | undefined
 }
 
 export const DEFAULT_PORT = 5432

@@ -12,9 +12,9 @@ export interface FieldInfo {
   /** PostgreSQL type OID. */
   dataTypeID: number
   /** OID of the table the column comes from, 0 when computed. */
-  tableID?: number
+  tableID?: number | undefined
   /** Attribute number of the column in that table, 0 when computed. */
-  columnID?: number
+  columnID?: number | undefined
 }
 
 /** What every query returns, whichever driver ran it. */
@@ -30,13 +30,13 @@ export interface QueryResult<R = Row> {
 /** Per-call options of a query. */
 export interface QueryOptions {
   /** Aborting cancels the query on the server. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /** Cancels the query on the server after this many ms. Default: none. */
-  timeoutMs?: number
+  timeoutMs?: number | undefined
   /** `true`: prepare automatically (default); a string: a named prepared statement; `false`: never (PgBouncer). */
-  prepare?: boolean | string
+  prepare?: boolean | string | undefined
   /** Retry policy for this call, or `false` to never retry. Default: the provider's policy. */
-  retry?: RetryPolicy | false
+  retry?: RetryPolicy | false | undefined
 }
 
 /** A statement: plain text with `$n` placeholders, or a query built with the `sql` tag. */
@@ -62,32 +62,32 @@ export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializabl
 
 export interface TransactionOptions {
   /** Default: the server's default (read committed). */
-  isolation?: IsolationLevel
-  readOnly?: boolean
+  isolation?: IsolationLevel | undefined
+  readOnly?: boolean | undefined
   /** Only meaningful with `serializable` + `readOnly`. */
-  deferrable?: boolean
+  deferrable?: boolean | undefined
   /** Re-run the whole function on serialization failures and deadlocks: attempts, or a policy. Default: no retry. */
-  retry?: number | RetryPolicy
-  signal?: AbortSignal
+  retry?: number | RetryPolicy | undefined
+  signal?: AbortSignal | undefined
 }
 
 /** One statement of a batch. */
 export interface BatchQuery {
   sql: SqlInput
-  params?: readonly unknown[]
+  params?: readonly unknown[] | undefined
 }
 
 export interface BatchOptions {
   /** Run the statements in one transaction: all or nothing. Default: `false`. */
-  atomic?: boolean
-  signal?: AbortSignal
-  timeoutMs?: number
+  atomic?: boolean | undefined
+  signal?: AbortSignal | undefined
+  timeoutMs?: number | undefined
 }
 
 export interface StreamOptions {
   /** Rows fetched per round trip. Default: 100. */
-  batchSize?: number
-  signal?: AbortSignal
+  batchSize?: number | undefined
+  signal?: AbortSignal | undefined
 }
 
 /** A message received on a LISTEN channel. */
@@ -100,10 +100,10 @@ export interface Notification {
 
 export interface ListenOptions {
   /** Called when the listening connection is lost; notifications sent meanwhile are missed. */
-  onLost?: (error: TesseraError) => void
+  onLost?: ((error: TesseraError) => void) | undefined
   /** Called when listening resumes on a new connection. */
-  onRestored?: () => void
-  signal?: AbortSignal
+  onRestored?: (() => void) | undefined
+  signal?: AbortSignal | undefined
 }
 
 /** An active LISTEN. */
@@ -125,7 +125,7 @@ export interface PoolStats {
   destroyed: number
   timeouts: number
   /** Wait for a connection, in ms. */
-  waitMs?: { p50: number; p99: number; max: number }
+  waitMs?: { p50: number; p99: number; max: number } | undefined
   [extra: string]: unknown
 }
 
@@ -134,12 +134,12 @@ export type HealthStatus = 'up' | 'degraded' | 'down'
 export interface HealthReport {
   status: HealthStatus
   /** Round trip of the health probe, ms. */
-  latencyMs?: number
+  latencyMs?: number | undefined
   /** Free-form details: server version, replica lag, breaker state… */
-  details?: Record<string, unknown>
+  details?: Record<string, unknown> | undefined
   /** Named sub-checks (one per replica, per tier…). */
-  checks?: Record<string, HealthReport>
-  error?: string
+  checks?: Record<string, HealthReport> | undefined
+  error?: string | undefined
 }
 
 /** A pool of connections to one database, whichever driver is underneath. */
@@ -154,7 +154,9 @@ export interface Provider extends Queryable {
   notify(channel: string, payload?: string): Promise<void>
   health(): Promise<HealthReport>
   stats(): PoolStats
-  close(options?: { timeoutMs?: number }): Promise<void>
+  close(options?: { timeoutMs?: number | undefined }): Promise<void>
+  /** `await using db = await createProvider(…)` closes the provider at the end of the scope, as `close()` does. */
+  [Symbol.asyncDispose](): Promise<void>
 }
 
 /**
@@ -170,11 +172,11 @@ export interface Logger {
 
 /** TLS settings passed to the driver (a subset of Node's `tls.ConnectionOptions`). */
 export interface TlsOptions {
-  rejectUnauthorized?: boolean
-  ca?: string | Buffer | Array<string | Buffer>
-  cert?: string | Buffer
-  key?: string | Buffer
-  servername?: string
+  rejectUnauthorized?: boolean | undefined
+  ca?: string | Buffer | Array<string | Buffer> | undefined
+  cert?: string | Buffer | undefined
+  key?: string | Buffer | undefined
+  servername?: string | undefined
 }
 
 /**
@@ -188,46 +190,46 @@ export interface ConnectionOptions {
    * directory as `?host=/var/run/postgresql` or `%2Fvar%2Frun%2Fpostgresql`) or `socket:/dir?db=…`. Fields given
    * separately win over it.
    */
-  connectionString?: string
+  connectionString?: string | undefined
   /**
    * A host name, an IP address, a Unix socket directory, or a comma-separated list of them tried in order.
    * Default: `PGHOST`, else the local socket directory (`/var/run/postgresql` or `/tmp`) when it holds the port's
    * socket, else `'localhost'`.
    */
-  host?: string
+  host?: string | undefined
   /** Default: `PGPORT`, else `5432`. */
-  port?: number
+  port?: number | undefined
   /** Default: `PGDATABASE`, else the user name. */
-  database?: string
+  database?: string | undefined
   /** Default: `PGUSER`, else the operating-system user. */
-  user?: string
+  user?: string | undefined
   /** A string, or a function called for every new connection (rotating credentials, IAM tokens). Default: `PGPASSWORD`. */
-  password?: string | (() => string | Promise<string>)
+  password?: string | (() => string | Promise<string>) | undefined
   /**
    * `true` for TLS with the system's CAs (sslmode verify-full), an object for custom settings. Wins over `sslmode`.
    * Default: the connection string's `sslmode`, else `PGSSLMODE`, else `false`.
    */
-  ssl?: boolean | TlsOptions
+  ssl?: boolean | TlsOptions | undefined
   /** Shown in `pg_stat_activity.application_name`. Default: `application_name`, else `PGAPPNAME`, else `'tessera'`. */
-  applicationName?: string
+  applicationName?: string | undefined
   /** Give up on one connection attempt after this many ms. Default: `connect_timeout`, else `PGCONNECT_TIMEOUT`, else `10000`. */
-  connectTimeoutMs?: number
+  connectTimeoutMs?: number | undefined
 }
 
 /** Pool settings every provider understands (each maps them onto its driver). */
 export interface ProviderPoolOptions {
   /** Connections kept open even when idle. Default: `0`. */
-  min?: number
+  min?: number | undefined
   /** Most connections open at once. Default: `10`. */
-  max?: number
+  max?: number | undefined
   /** How long a query waits for a free connection before `PoolTimeoutError`. Default: `30000`. */
-  acquireTimeoutMs?: number
+  acquireTimeoutMs?: number | undefined
   /** Idle connections above `min` are closed after this many ms. Default: `30000`. */
-  idleTimeoutMs?: number
+  idleTimeoutMs?: number | undefined
   /** Connections are replaced after this many ms (with jitter). Default: `0` (never). */
-  maxLifetimeMs?: number
+  maxLifetimeMs?: number | undefined
   /** Report a connection held longer than this as a leak, with the holder's stack. Default: `0` (off). */
-  leakDetectionMs?: number
+  leakDetectionMs?: number | undefined
 }
 
 /**
@@ -266,25 +268,25 @@ export interface Notice {
  * drivers changes one factory name. Providers add driver-specific fields (type policies, client injection).
  */
 export interface ProviderOptions extends ConnectionOptions {
-  pool?: ProviderPoolOptions
+  pool?: ProviderPoolOptions | undefined
   /** Server-side `statement_timeout` for every connection, ms. Default: none. */
-  statementTimeoutMs?: number
+  statementTimeoutMs?: number | undefined
   /** Automatic prepared statements. Set `false` behind PgBouncer in transaction mode. Default: `true`. */
-  prepare?: boolean
+  prepare?: boolean | undefined
   /** Hooks, in registration order (the first is the outermost). */
-  hooks?: Hooks | readonly Hooks[]
+  hooks?: Hooks | readonly Hooks[] | undefined
   /** Where the provider logs (pino, console, …). Default: none. */
-  logger?: Logger
+  logger?: Logger | undefined
   /**
    * Receives every notice the server sends on any of the provider's connections (pool, transactions, LISTEN), with
    * the same fields whichever driver runs. It is called before the statement that caused the notice resolves; what it
    * throws is logged, never thrown into the query. Default: none; notices then go to `logger.debug`.
    * @example createPgProvider({ connectionString, onNotice: (notice) => console.warn(`${notice.severity}: ${notice.message}`) })
    */
-  onNotice?: (notice: Notice) => void
+  onNotice?: ((notice: Notice) => void) | undefined
   /**
    * Retry policy for reads that fail with a retryable error (connection lost, too many connections…).
    * Writes outside a transaction are never retried. `false` disables it. Default: 3 attempts with backoff.
    */
-  retry?: RetryPolicy | false
+  retry?: RetryPolicy | false | undefined
 }

@@ -100,11 +100,15 @@ export function createDriverProvider<Connection extends DriverConnection, Extra 
       return { ...driver.pool.stats(), errors: runtime.errorCount }
     },
 
-    close(closeOptions?: { timeoutMs?: number }): Promise<void> {
+    close(closeOptions?: { timeoutMs?: number | undefined }): Promise<void> {
       if (closing !== undefined) return closing
       runtime.closed = true
       closing = close(runtime, listener, closeOptions?.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS)
       return closing
+    },
+
+    [Symbol.asyncDispose](): Promise<void> {
+      return provider.close()
     },
   }
   return Object.assign(provider, extra) as Provider & Extra

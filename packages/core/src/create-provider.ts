@@ -1,5 +1,6 @@
 import type { Provider } from './contracts'
 import { ConfigError, describeValue, TesseraError } from './errors'
+import { loadPackage } from './load-package'
 
 /** The drivers Tessera ships a provider package for. */
 export type BuiltInDriver = 'pg' | 'postgres.js'
@@ -25,7 +26,7 @@ export interface CreateProviderOptions {
 /** Options of {@link registerDriver}. */
 export interface RegisterDriverOptions {
   /** Allow replacing a built-in or already registered driver of the same name. Default: `false`. */
-  replace?: boolean
+  replace?: boolean | undefined
 }
 
 interface BuiltIn {
@@ -48,7 +49,7 @@ const BUILT_INS: Readonly<Record<BuiltInDriver, BuiltIn>> = {
 const REGISTRY_KEY = Symbol.for('tessera.drivers')
 
 function registry(): Map<string, DriverFactory> {
-  const holder = globalThis as { [REGISTRY_KEY]?: Map<string, DriverFactory> }
+  const holder = globalThis as { [REGISTRY_KEY]?: Map<string, DriverFactory> | undefined }
   let found = holder[REGISTRY_KEY]
   if (found === undefined) {
     found = new Map()
@@ -140,7 +141,7 @@ async function loadBuiltIn(driver: BuiltInDriver, builtIn: BuiltIn, options: Dri
   const { packageName, factoryName } = builtIn
   let loaded: unknown
   try {
-    loaded = await import(/* @vite-ignore */ packageName)
+    loaded = await loadPackage(packageName)
   } catch (error) {
     throw driverLoadError(driver, error)
   }
@@ -172,11 +173,17 @@ function findExport(loaded: unknown, name: string): DriverFactory | undefined {
  * @internal Exported for tests only.
  */
 export function driverLoadError(driver: BuiltInDriver, error: unknown): TesseraError {
-  const { packageName, peerName } = BUILT_INS[driver]
+  const { packageName, peerName, factoryName } = BUILT_INS[driver]
   const missing = missingModule(error)
   if (missing === packageName) {
+    // Installed but out of reach is common too: a bundle (esbuild, webpack…) has no node_modules to load from at
+    // run time, and pnpm without hoisting hides a package from core unless core lists it (an optional peer).
     return new ConfigError(
-      `driver "${driver}" needs ${packageName} and ${peerName}: run \`pnpm add ${packageName} ${peerName}\` (or \`npm install ${packageName} ${peerName}\`)`,
+      `driver "${driver}" needs ${packageName} and ${peerName}, and ${packageName} could not be loaded: ` +
+        `install both (\`npm install ${packageName} ${peerName}\`, or pnpm add / yarn add / bun add). ` +
+        `If they are installed, this copy of @tessera/core cannot reach them (a bundle, or pnpm without hoisting): ` +
+        `call ${factoryName}() from ${packageName} directly, or plug it in once with ` +
+        `\`registerDriver('${driver}', ${factoryName}, { replace: true })\``,
       { cause: error, subject: 'createProvider options' },
     )
   }
@@ -195,12 +202,15 @@ function missingModule(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined
   const { code, message } = error as { code?: unknown; message?: unknown }
   if (typeof message !== 'string') return undefined
-  // Node (ESM: "Cannot find package 'x' imported from …", CJS: "Cannot find module 'x'") and Vite
-  // ("Failed to load url x") phrase it differently; all of them quote or name the specifier.
+  // Node (ESM: "Cannot find package 'x' imported from …", CJS: "Cannot find module 'x'") and Vite ("Failed to load
+  // url x", and for a declared optional peer "Could not resolve "x" imported by …") phrase it differently; all of
+  // them quote or name the specifier.
   const isNotFound =
-    code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /cannot find (package|module)|failed to load url/i.test(message)
+    code === 'ERR_MODULE_NOT_FOUND' ||
+    code === 'MODULE_NOT_FOUND' ||
+    /cannot find (package|module)|failed to load url|could not resolve/i.test(message)
   if (!isNotFound) return undefined
-  const named = /(?:package|module|url) ['"]?((?:@[^/'"\s]+\/)?[^/'"\s]+)/i.exec(message)
+  const named = /(?:package|module|url|resolve) ['"]?((?:@[^/'"\s]+\/)?[^/'"\s]+)/i.exec(message)
   return named?.[1]
 }
 

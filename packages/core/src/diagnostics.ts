@@ -51,7 +51,7 @@ export type ChannelName = (typeof CHANNELS)[keyof typeof CHANNELS]
 
 /** Fields Node adds to a traced message: `result` when the operation resolved, `error` when it failed. */
 export interface TracedOutcome<R> {
-  result?: R
+  result?: R | undefined
   error?: unknown
 }
 
@@ -59,20 +59,20 @@ export interface TracedOutcome<R> {
 export interface QueryMessage extends TracedOutcome<{ rowCount: number; command: string }> {
   sql: string
   /** Omitted unless the provider was told to include parameters (they may hold personal data). */
-  params?: readonly unknown[]
+  params?: readonly unknown[] | undefined
   driver: string
   operation: QueryOperation
-  database?: string
+  database?: string | undefined
   /** Whether the statement ran inside a transaction. */
-  transaction?: boolean
+  transaction?: boolean | undefined
 }
 
 /** `tessera:transaction` (traced): one transaction, from BEGIN to COMMIT or ROLLBACK. */
 export interface TransactionMessage extends TracedOutcome<unknown> {
   driver: string
-  database?: string
-  isolation?: 'read committed' | 'repeatable read' | 'serializable'
-  readOnly?: boolean
+  database?: string | undefined
+  isolation?: 'read committed' | 'repeatable read' | 'serializable' | undefined
+  readOnly?: boolean | undefined
   /** 1 on the first try. */
   attempt: number
 }
@@ -80,11 +80,11 @@ export interface TransactionMessage extends TracedOutcome<unknown> {
 /** `tessera:connect` (traced): opening one driver connection. */
 export interface ConnectMessage extends TracedOutcome<unknown> {
   driver: string
-  host?: string
-  port?: number
-  database?: string
+  host?: string | undefined
+  port?: number | undefined
+  database?: string | undefined
   /** The backend PID, once known. */
-  processId?: number
+  processId?: number | undefined
 }
 
 /** `tessera:pool:acquire` (traced): a caller waiting for a resource. */
@@ -111,7 +111,7 @@ export interface PoolCreateMessage {
   pool: string
   /** Pool size after the creation. */
   size: number
-  durationMs?: number
+  durationMs?: number | undefined
   error?: unknown
 }
 
@@ -136,7 +136,7 @@ export interface PoolLeakMessage {
   pool: string
   heldMs: number
   /** Where the holder acquired it, when stack capture is on. */
-  stack?: string
+  stack?: string | undefined
 }
 
 /** Which tier of a multi-level cache answered. */
@@ -148,13 +148,13 @@ export interface CacheGetMessage extends TracedOutcome<unknown> {
   /** The key; for `getMany`, the keys joined with `,` (see `keys`). */
   key: string
   /** Every key, for `getMany`. */
-  keys?: readonly string[]
-  namespace?: string
+  keys?: readonly string[] | undefined
+  namespace?: string | undefined
   /** Set by the cache before the operation resolves. */
-  hit?: boolean
-  tier?: CacheTier
+  hit?: boolean | undefined
+  tier?: CacheTier | undefined
   /** Whether a stale (grace) value was served. */
-  stale?: boolean
+  stale?: boolean | undefined
 }
 
 /** `tessera:cache:set` (traced): a cache write. */
@@ -163,27 +163,27 @@ export interface CacheSetMessage extends TracedOutcome<unknown> {
   /** The key; for `setMany`, the keys joined with `,` (see `keys`). */
   key: string
   /** Every key, for `setMany`. */
-  keys?: readonly string[]
-  namespace?: string
-  ttlMs?: number
-  tags?: readonly string[]
+  keys?: readonly string[] | undefined
+  namespace?: string | undefined
+  ttlMs?: number | undefined
+  tags?: readonly string[] | undefined
 }
 
 /** `tessera:cache:delete` (traced): removing keys, by key or by tag. */
 export interface CacheDeleteMessage extends TracedOutcome<unknown> {
   cache: string
-  keys?: readonly string[]
-  tags?: readonly string[]
-  namespace?: string
+  keys?: readonly string[] | undefined
+  tags?: readonly string[] | undefined
+  namespace?: string | undefined
 }
 
 /** `tessera:cache:bus` (published): an invalidation sent to, or received from, other instances. */
 export interface CacheBusMessage {
   cache: string
   direction: 'sent' | 'received'
-  keys?: readonly string[]
-  tags?: readonly string[]
-  namespace?: string
+  keys?: readonly string[] | undefined
+  tags?: readonly string[] | undefined
+  namespace?: string | undefined
 }
 
 /** `tessera:cluster:route` (published): where the cluster sent a statement. */
@@ -193,14 +193,14 @@ export interface ClusterRouteMessage {
   role: 'primary' | 'replica'
   /** Why: `'write'`, `'read'`, `'read-your-writes'`, `'lag'`, `'fallback'`… */
   reason: string
-  shard?: string
-  tenant?: string
+  shard?: string | undefined
+  tenant?: string | undefined
 }
 
 /** `tessera:cluster:failover` (published): the primary changed or was lost. */
 export interface ClusterFailoverMessage {
-  from?: string
-  to?: string
+  from?: string | undefined
+  to?: string | undefined
   reason: string
   error?: unknown
 }
@@ -209,15 +209,15 @@ export interface ClusterFailoverMessage {
 export interface DynamoCommandMessage extends TracedOutcome<unknown> {
   /** `'GetItem'`, `'Query'`, `'TransactWriteItems'`… */
   command: string
-  table?: string
-  index?: string
-  consumedCapacity?: number
+  table?: string | undefined
+  index?: string | undefined
+  consumedCapacity?: number | undefined
 }
 
 /** `tessera:schema:migration` (traced): applying or reverting one migration. */
 export interface MigrationMessage extends TracedOutcome<unknown> {
   version: string
-  name?: string
+  name?: string | undefined
   direction: 'up' | 'down'
 }
 
@@ -230,7 +230,7 @@ export interface BreakerStateMessage {
   from: BreakerState
   to: BreakerState
   /** Consecutive failures that led to the change, when opening. */
-  failures?: number
+  failures?: number | undefined
 }
 
 /** The message type of each channel. */

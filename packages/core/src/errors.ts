@@ -5,16 +5,28 @@ export interface TesseraErrorOptions {
   /** A stable machine-readable code, e.g. `CONFIG_INVALID` or a SQLSTATE such as `23505`. */
   code: string
   /** Whether running the same operation again may succeed. Default: `false`. */
-  retryable?: boolean
+  retryable?: boolean | undefined
   /** The error this one wraps (a driver error, a network error…). */
   cause?: unknown
 }
 
 /**
- * The base of every error any Tessera package throws. Check with {@link isTesseraError} rather
- * than `instanceof` when two copies of a package (ESM and CJS) may be loaded: the brand survives.
+ * The base of every error any Tessera package throws. `instanceof` works across two copies of a package (an
+ * ESM and a CJS build, two installed versions): see {@link TesseraError[Symbol.hasInstance]}.
  */
 export class TesseraError extends Error {
+  /**
+   * `error instanceof UniqueViolationError` is true for an error built by this very class or a subclass, and also
+   * for one built by the same-named class of another copy of Tessera (an ESM and a CJS build loaded side by side,
+   * or two installed versions): the error must carry Tessera's brand, and its chain of class names from that
+   * class up to `TesseraError` must be the same as this class's chain. So a `TimeoutError` from another copy
+   * passes `instanceof TimeoutError` and `instanceof TesseraError`, and fails `instanceof DatabaseError`.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class right of `instanceof`, often a subclass
+    return isInstanceAcrossCopies(this, value)
+  }
+
   /** A stable code: SQLSTATE for database errors, a SCREAMING_SNAKE name otherwise. */
   readonly code: string
   /** Whether the operation may succeed if tried again. */
@@ -41,6 +53,36 @@ export class TesseraError extends Error {
   }
 }
 
+function isInstanceAcrossCopies(asked: unknown, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(asked, value)) return true
+  if (!isTesseraError(value)) return false
+  const wanted = classNameChain(asked)
+  if (wanted === undefined) return false
+  for (let proto: unknown = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const owner = Object.hasOwn(proto as object, 'constructor') ? (proto as { constructor: unknown }).constructor : undefined
+    if (typeof owner !== 'function' || owner.name !== wanted[0]) continue
+    return sameChain(classNameChain(owner), wanted)
+  }
+  return false
+}
+
+/**
+ * The names of a class and its ancestors up to and including `TesseraError`, or `undefined` when the class does
+ * not descend from a `TesseraError` (of any copy).
+ */
+function classNameChain(start: unknown): string[] | undefined {
+  const names: string[] = []
+  for (let current = start; typeof current === 'function'; current = Object.getPrototypeOf(current)) {
+    names.push(current.name)
+    if (current.name === 'TesseraError' && Object.hasOwn(current, Symbol.hasInstance)) return names
+  }
+  return undefined
+}
+
+function sameChain(found: string[] | undefined, wanted: string[]): boolean {
+  return found !== undefined && found.length === wanted.length && found.every((name, index) => name === wanted[index])
+}
+
 function summarise(cause: unknown): unknown {
   if (isTesseraError(cause)) return cause.toJSON()
   if (cause instanceof Error) return { name: cause.name, message: cause.message }
@@ -55,7 +97,7 @@ export function isTesseraError(error: unknown): error is TesseraError {
 /** Invalid options or definitions. Lists every problem found, not only the first. */
 export class ConfigError extends TesseraError {
   readonly problems: readonly string[]
-  constructor(problems: string | readonly string[], options: { cause?: unknown; subject?: string } = {}) {
+  constructor(problems: string | readonly string[], options: { cause?: unknown; subject?: string | undefined } = {}) {
     const list = typeof problems === 'string' ? [problems] : [...problems]
     const head = options.subject ? `invalid ${options.subject}` : 'invalid configuration'
     const message =
@@ -129,7 +171,7 @@ export class ConversionError extends TesseraError {
   readonly target: string
   readonly position: number | undefined
   constructor(
-    details: { value: unknown; target: string; reason?: string; position?: number; accepted?: string },
+    details: { value: unknown; target: string; reason?: string | undefined; position?: number | undefined; accepted?: string | undefined },
     options: { cause?: unknown } = {},
   ) {
     const where = details.position === undefined ? '' : ` (parameter $${details.position})`
@@ -155,7 +197,7 @@ export interface ValidationIssue {
 /** Input failed validation. Carries every issue, not only the first. */
 export class ValidationError extends TesseraError {
   readonly issues: readonly ValidationIssue[]
-  constructor(issues: readonly ValidationIssue[], options: { subject?: string; cause?: unknown } = {}) {
+  constructor(issues: readonly ValidationIssue[], options: { subject?: string | undefined; cause?: unknown } = {}) {
     const lines = issues.map((i) => `  - ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
     super(`${options.subject ?? 'input'} is invalid (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, {
       code: 'VALIDATION_FAILED',

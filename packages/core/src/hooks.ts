@@ -44,9 +44,9 @@ export interface TransactionContext {
 export interface ConnectionInfo {
   driver: string
   /** The server backend's PID, when the driver knows it. */
-  processId?: number
-  host?: string
-  database?: string
+  processId?: number | undefined
+  host?: string | undefined
+  database?: string | undefined
   /** Free space for hooks; it lives as long as the connection. */
   meta: Record<string, unknown>
 }
@@ -55,8 +55,8 @@ export interface ConnectionInfo {
 export interface ErrorContext {
   operation: HookOperation
   /** The statement, for query, batch and stream errors. */
-  sql?: string
-  params?: readonly unknown[]
+  sql?: string | undefined
+  params?: readonly unknown[] | undefined
   driver: string
 }
 

@@ -29,39 +29,39 @@ export const SERVER_ERROR_FIELDS = [
 
 export interface DatabaseErrorDetails {
   /** PostgreSQL's primary message, e.g. `duplicate key value violates unique constraint "users_email_key"`. Default: the condition name. */
-  message?: string
+  message?: string | undefined
   /** The SQLSTATE (5 characters). Default: the class's own code, e.g. `23505` for `UniqueViolationError`, `XX000` for `DatabaseError`. */
-  code?: string
+  code?: string | undefined
   /** Overrides the retryable flag. Default: the flag of `code` in {@link SQLSTATE_TABLE}. */
-  retryable?: boolean
+  retryable?: boolean | undefined
   /** `ERROR`, `FATAL` or `PANIC` (pg sends the possibly localised `S` field, postgres.js the English `V` field). */
-  severity?: string
+  severity?: string | undefined
   /** Secondary message. May contain row values, e.g. `Key (email)=(a@example.com) already exists.` */
-  detail?: string
-  hint?: string
+  detail?: string | undefined
+  hint?: string | undefined
   /** 1-based character index into the query text where the error was found. */
-  position?: number
+  position?: number | undefined
   /** Like `position`, but into `internalQuery` (an internally generated command, e.g. in a PL/pgSQL function). */
-  internalPosition?: number
-  internalQuery?: string
+  internalPosition?: number | undefined
+  internalQuery?: string | undefined
   /** Call stack context, e.g. `PL/pgSQL function f() line 3 at RAISE`. */
-  where?: string
-  schema?: string
-  table?: string
-  column?: string
+  where?: string | undefined
+  schema?: string | undefined
+  table?: string | undefined
+  column?: string | undefined
   /** Name of the data type involved. */
-  dataType?: string
-  constraint?: string
+  dataType?: string | undefined
+  constraint?: string | undefined
   /** Server source file that raised the error. */
-  file?: string
+  file?: string | undefined
   /** Line in that source file. */
-  line?: number
+  line?: number | undefined
   /** Server source routine that raised the error. */
-  routine?: string
+  routine?: string | undefined
   /** A driver or network code when the error did not come from the server, e.g. `ECONNRESET`, `CONNECTION_CLOSED`. */
-  driverCode?: string
+  driverCode?: string | undefined
   /** The SQL text that failed. Parameter values are never kept: they may be secrets. */
-  query?: string
+  query?: string | undefined
 }
 
 /**
@@ -789,11 +789,11 @@ const SESSION_ENDING_CODES: ReadonlySet<string> = new Set(['57P01', '57P02', '57
 /** What {@link mapPgError} may know about the failed statement. */
 export interface MapPgErrorContext {
   /** The SQL text; kept as the error's `query`. */
-  sql?: string
+  sql?: string | undefined
   /** The parameters. Accepted for convenience but never stored or printed: they may be secrets. */
-  params?: readonly unknown[]
+  params?: readonly unknown[] | undefined
   /** The server being connected to (`db1:5432`, a socket path): named in a connection failure's message. */
-  target?: string
+  target?: string | undefined
 }
 
 /** The `driverCode` of the {@link ConnectionError} for a server that refused TLS (`sslmode=require` on a server without it). */

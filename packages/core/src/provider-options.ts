@@ -49,7 +49,7 @@ export interface ProviderOptionsSpec<Pool extends ProviderPoolOptions> {
   /** Every pool field with its default, driver fields included (`{ ...PROVIDER_POOL_DEFAULTS, maxUses: 0 }`). */
   poolDefaults: Readonly<Required<Pool>>
   /** Driver pool fields that are whole counts ≥ 0 (`['maxUses']`); the others are checked as durations in ms. */
-  poolCounts?: readonly string[]
+  poolCounts?: readonly string[] | undefined
   /** Checks the driver's own options, pushing one message per problem. Runs after the shared scalar options. */
   checkDriverOptions?(problems: string[]): void
 }
@@ -79,7 +79,11 @@ export interface ResolvedProviderOptions<Pool extends ProviderPoolOptions = Prov
 }
 
 /** The shared options plus the two every provider adds. */
-type CommonProviderOptions = ProviderOptions & { pool?: ProviderPoolOptions; name?: string; diagnosticsIncludeParams?: boolean }
+type CommonProviderOptions = ProviderOptions & {
+  pool?: ProviderPoolOptions | undefined
+  name?: string | undefined
+  diagnosticsIncludeParams?: boolean | undefined
+}
 
 /**
  * For provider authors: checks the shared {@link ProviderOptions} fields (plus `name` and `diagnosticsIncludeParams`)

@@ -116,7 +116,7 @@ export class ProviderRuntime<Connection extends DriverConnection = DriverConnect
     this.reported.add(error)
     this.errorCount++
     if (!this.hooks.hasErrorHooks) return error
-    const context: { operation: HookOperation; driver: string; sql?: string; params?: readonly unknown[] } = {
+    const context: { operation: HookOperation; driver: string; sql?: string | undefined; params?: readonly unknown[] | undefined } = {
       operation,
       driver: this.name,
     }

@@ -21,30 +21,30 @@ export interface RetryEvent {
  */
 export interface RetryPolicy {
   /** Attempts in total, counting the first try. An integer ≥ 1, or `Infinity` with `maxElapsedMs`. Default: `3`. */
-  maxAttempts?: number
+  maxAttempts?: number | undefined
   /** The ceiling of the first wait; it doubles on each retry. Default: `50` ms. */
-  baseDelayMs?: number
+  baseDelayMs?: number | undefined
   /** No wait is longer than this. Default: `5000` ms. */
-  maxDelayMs?: number
+  maxDelayMs?: number | undefined
   /**
    * A time budget since the first attempt started: a retry is made only if its wait ends before the
    * budget runs out, so retry never sleeps past it. Default: none.
    */
-  maxElapsedMs?: number
+  maxElapsedMs?: number | undefined
   /**
    * `'full'`: each wait is random in [0, ceiling), so many clients retrying together spread out.
    * `'none'`: each wait is the ceiling itself. Default: `'full'`.
    */
-  jitter?: 'full' | 'none'
+  jitter?: 'full' | 'none' | undefined
   /**
    * Decides whether an error is worth another attempt. `attempt` is the attempt that failed (from 1).
    * Default: {@link isRetryable} (the error's `retryable` flag, which every Tessera error carries).
    */
-  retryOn?: (error: unknown, attempt: number) => boolean
+  retryOn?: ((error: unknown, attempt: number) => boolean) | undefined
   /** Called before each wait; useful for logging. An exception thrown here stops retrying and is thrown to the caller. */
-  onRetry?: (event: RetryEvent) => void
+  onRetry?: ((event: RetryEvent) => void) | undefined
   /** Aborting stops retrying: a pending wait ends at once with an {@link AbortError}. Also passed to each attempt. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
 }
 
 /** A {@link RetryPolicy} with every default filled in, as returned by {@link resolveRetryPolicy}. */
@@ -70,19 +70,19 @@ export interface RetryDetails {
 /** Options of {@link backoffDelay}. */
 export interface BackoffOptions {
   /** The ceiling of the first wait (`attempt` 0). Default: `50` ms. */
-  baseMs?: number
+  baseMs?: number | undefined
   /** The largest ceiling. Default: `5000` ms. */
-  capMs?: number
+  capMs?: number | undefined
   /** `'full'`: random in [0, ceiling); `'none'`: the ceiling. Default: `'full'`. */
-  jitter?: 'full' | 'none'
+  jitter?: 'full' | 'none' | undefined
 }
 
 /** Dependencies of {@link retry} that tests replace. */
 export interface RetryRuntime {
   /** Where time and sleeps come from. Default: {@link systemClock}. */
-  clock?: Clock
+  clock?: Clock | undefined
   /** A source of numbers in [0, 1) for jitter. Default: `Math.random`. */
-  random?: () => number
+  random?: (() => number) | undefined
 }
 
 const DEFAULTS = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 5_000, jitter: 'full' } as const

@@ -18,6 +18,7 @@ function fakeProvider(driver: string): Provider {
     health: async () => ({ status: 'up' }),
     stats: () => ({ size: 0, idle: 0, inUse: 0, pending: 0, max: 0, created: 0, destroyed: 0, timeouts: 0 }),
     close: async () => {},
+    [Symbol.asyncDispose]: async () => {},
   }
 }
 
@@ -54,16 +55,16 @@ describe('createProvider', () => {
 
   it('says what to install when the pg provider package is missing', async () => {
     const error = await rejection(createProvider({ driver: 'pg', connectionString: 'postgres://127.0.0.1/test' }))
-    expect(error.message).toContain('driver "pg" needs @tessera/provider-pg and pg: run `pnpm add @tessera/provider-pg pg`')
-    expect(error.message).toContain('`npm install @tessera/provider-pg pg`')
-    expect((error.cause as { code?: unknown }).code).toBe('ERR_MODULE_NOT_FOUND')
+    expect(error.message).toContain('driver "pg" needs @tessera/provider-pg and pg')
+    expect(error.message).toContain('`npm install @tessera/provider-pg pg`, or pnpm add / yarn add / bun add')
+    // The loader's own error (Node's or, under Vitest, Vite's) is kept as the cause.
+    expect(String((error.cause as Error).message)).toContain('@tessera/provider-pg')
   })
 
   it('says what to install when the postgres.js provider package is missing', async () => {
     const error = await rejection(createProvider({ driver: 'postgres.js' }))
-    expect(error.message).toContain(
-      'driver "postgres.js" needs @tessera/provider-postgresjs and postgres: run `pnpm add @tessera/provider-postgresjs postgres`',
-    )
+    expect(error.message).toContain('driver "postgres.js" needs @tessera/provider-postgresjs and postgres')
+    expect(error.message).toContain('`npm install @tessera/provider-postgresjs postgres`')
   })
 
   it('rejects an unknown driver and lists the known ones', async () => {
@@ -102,6 +103,23 @@ describe('driverLoadError', () => {
     const error = driverLoadError('pg', cause)
     expect(error).toBeInstanceOf(ConfigError)
     expect(error.message).toContain('driver "pg" needs pg: run `pnpm add pg`')
+  })
+
+  it('names the packages to install and, for a bundle or an unhoisted install, registerDriver', () => {
+    const cause = Object.assign(new Error("Cannot find module '@tessera/provider-pg'"), { code: 'MODULE_NOT_FOUND' })
+    const error = driverLoadError('pg', cause)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error.message).toContain('driver "pg" needs @tessera/provider-pg and pg')
+    expect(error.message).toContain('`npm install @tessera/provider-pg pg`')
+    expect(error.message).toContain('a bundle, or pnpm without hoisting')
+    expect(error.message).toContain("`registerDriver('pg', createPgProvider, { replace: true })`")
+  })
+
+  it("reads Vite's wording for a missing optional peer as a missing package", () => {
+    const cause = new Error('Could not resolve "@tessera/provider-postgresjs" imported by "@tessera/core". Is it installed?')
+    const error = driverLoadError('postgres.js', cause)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error.message).toContain('driver "postgres.js" needs @tessera/provider-postgresjs and postgres')
   })
 
   it('reports any other load failure as such instead of blaming a missing package', () => {

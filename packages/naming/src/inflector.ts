@@ -60,9 +60,9 @@ export interface Inflector extends ReadonlyInflector {
 /** Options for {@link createInflector}. */
 export interface InflectorOptions {
   /** Extra irregular pairs, singular → plural, added after the built-in ones. Default: none. */
-  irregulars?: Readonly<Record<string, string>>
+  irregulars?: Readonly<Record<string, string>> | undefined
   /** Extra uncountable words. Default: none. */
-  uncountables?: readonly string[]
+  uncountables?: readonly string[] | undefined
 }
 
 export { IRREGULAR_NOUNS, UNCOUNTABLE_NOUNS } from './inflection-rules'

@@ -33,15 +33,15 @@ export type NamingInput = PresetName | StrategyName | NamingStrategy | NamingCon
 /** Options for {@link resolveNaming}. */
 export interface ResolveNamingOptions {
   /** Pluralise table names. Default: `true`. */
-  plural?: boolean
+  plural?: boolean | undefined
   /** Whose plural rules to use. Default: {@link defaultInflector}. */
-  inflector?: ReadonlyInflector
+  inflector?: ReadonlyInflector | undefined
 }
 
 interface PresetShape {
   column: StrategyName
   table: StrategyName
-  type?: { strategy: StrategyName; plural: boolean }
+  type?: { strategy: StrategyName; plural: boolean } | undefined
 }
 
 const PRESET_SHAPES: Readonly<Record<PresetName, PresetShape>> = {

@@ -12,7 +12,7 @@ import { assertName, NamingError } from './naming-error'
  */
 export interface NamingStrategy {
   /** A label for messages and docs: the built-in name (`snake_case`…) or yours. Default for custom strategies: `custom`. */
-  readonly name?: string
+  readonly name?: string | undefined
   /** Field (JS property) → column (stored name). */
   toColumn(field: string): string
   /** Column (stored name) → field (JS property). */
@@ -59,7 +59,7 @@ export function isStrategyName(value: unknown): value is StrategyName {
 /** The shape {@link defineStrategy} accepts. */
 export interface CustomStrategyDefinition {
   /** A label for messages. Default: `custom`. */
-  name?: string
+  name?: string | undefined
   /** Field → column. Must return a non-empty string. */
   toColumn(field: string): string
   /** Column → field. Must return a non-empty string. */

@@ -4,11 +4,11 @@ import { type NamingStrategy, resolveStrategy, type StrategyName } from './strat
 /** Options for {@link tableName}. */
 export interface TableNameOptions {
   /** How the entity name is cased. Default: `'snake_case'`. */
-  strategy?: StrategyName | NamingStrategy
+  strategy?: StrategyName | NamingStrategy | undefined
   /** Pluralise the last word. Default: `true`. */
-  plural?: boolean
+  plural?: boolean | undefined
   /** Whose plural rules to use. Default: {@link defaultInflector}. */
-  inflector?: ReadonlyInflector
+  inflector?: ReadonlyInflector | undefined
 }
 
 /**

@@ -11,7 +11,7 @@ export interface DriverPoolOptions<Connection> {
   /** The driver's name in log messages (`'pg'`). */
   driver: string
   /** The provider's resolved `pool` options (`maxUses` where the driver accepts it). */
-  pool: Required<ProviderPoolOptions> & { maxUses?: number }
+  pool: Required<ProviderPoolOptions> & { maxUses?: number | undefined }
   logger: Logger | undefined
   /** Opens one session; `signal` aborts when the pool is closing. */
   open(signal: AbortSignal): Promise<Connection>
@@ -43,7 +43,8 @@ export function createDriverPool<Connection extends DriverConnection>(options: D
     options.logger?.warn({ heldMs, stack, pool: options.name }, `a ${options.driver} connection has been held for ${heldMs} ms`)
   })
   return {
-    acquire: (acquireOptions) => pool.acquire(acquireOptions as { signal?: AbortSignal; timeoutMs?: number } | undefined),
+    acquire: (acquireOptions) =>
+      pool.acquire(acquireOptions as { signal?: AbortSignal | undefined; timeoutMs?: number | undefined } | undefined),
     release: (connection, destroy) => pool.release(connection, destroy ? DESTROY : undefined),
     stats: () => pool.stats(),
     drain: (drainOptions) => pool.drain(drainOptions),

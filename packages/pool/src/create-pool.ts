@@ -25,21 +25,21 @@ import type { DestroyReason, PoolEventName, PoolEvents, PoolListener, PoolOperat
 /** Options of one {@link Pool.acquire} call. */
 export interface AcquireOptions {
   /** Aborting it makes this acquire reject at once with an `AbortError` (and leave the queue). Default: none. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /** Overrides the pool's `acquireTimeoutMs` for this call; `0` waits forever. Default: the pool's. */
-  timeoutMs?: number
+  timeoutMs?: number | undefined
 }
 
 /** Options of {@link Pool.release}. */
 export interface ReleaseOptions {
   /** Destroy the resource instead of reusing it (it broke, or its state is unknown). Default: `false`. */
-  destroy?: boolean
+  destroy?: boolean | undefined
 }
 
 /** Options of {@link Pool.drain}. */
 export interface DrainOptions {
   /** How long to wait for lent resources to come back before destroying them anyway; `0` does not wait. Default: `30000` ms. */
-  timeoutMs?: number
+  timeoutMs?: number | undefined
 }
 
 /** What {@link Pool.stats} returns: core's `PoolStats`, with every optional field filled in. */
@@ -90,6 +90,8 @@ export interface Pool<T> {
    * resource is destroyed. Calling it again returns the same promise.
    */
   drain(options?: DrainOptions): Promise<void>
+  /** `await using pool = createPool(…)` drains the pool at the end of the scope, as `drain()` does. */
+  [Symbol.asyncDispose](): Promise<void>
   /** A snapshot of sizes and counters. */
   stats(): ResourcePoolStats
   /** Subscribes to an event; returns a function that unsubscribes. A listener that throws does not disturb the pool. */
@@ -778,9 +780,13 @@ class ResourcePool<T> implements Pool<T> {
     const stack = slot.stack ?? ''
     if (this.listeners.leak !== undefined) this.emit('leak', { resource: slot.resource, heldMs, stack })
     if (hasSubscribers(CHANNELS.poolLeak)) publish(CHANNELS.poolLeak, { pool: this.name, heldMs, stack })
-  }
+  };
 
   // ---- drain --------------------------------------------------------------------------------------------
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.drain()
+  }
 
   drain(options?: DrainOptions): Promise<void> {
     if (this.drainPromise !== undefined) return this.drainPromise

@@ -8,16 +8,16 @@ import { ConfigError, describeValue, isTesseraError } from '@tessera/core'
  */
 export interface CreateRetryOptions {
   /** Attempts in total, counting the first. An integer ≥ 1. Default: `3`. */
-  maxAttempts?: number
+  maxAttempts?: number | undefined
   /** The ceiling of the first wait; it doubles on each retry. Default: `50` ms. */
-  baseDelayMs?: number
+  baseDelayMs?: number | undefined
   /** No wait is longer than this. Default: `2000` ms. */
-  maxDelayMs?: number
+  maxDelayMs?: number | undefined
   /**
    * Whether an error is worth another attempt. Default: retry anything except a Tessera error flagged
    * `retryable: false` (a wrong password will not get better by trying again, a refused connection may).
    */
-  retryOn?: (error: unknown, attempt: number) => boolean
+  retryOn?: ((error: unknown, attempt: number) => boolean) | undefined
 }
 
 /**
@@ -45,43 +45,43 @@ export interface PoolOptions<T> {
    * `validateAfterIdleMs`). `false`, or a throw, destroys it and the caller gets another one.
    * Default: none (resources are trusted).
    */
-  validate?: (resource: T) => boolean | Promise<boolean>
+  validate?: ((resource: T) => boolean | Promise<boolean>) | undefined
   /**
    * Run on every release before the resource becomes available again (e.g. `DISCARD ALL`). A throw or
    * rejection destroys the resource. Default: none.
    */
-  reset?: (resource: T) => void | Promise<void>
+  reset?: ((resource: T) => void | Promise<void>) | undefined
   /** Resources kept open even when idle; the pool opens them at start (warm-up) and after losses. Default: `0`. */
-  min?: number
+  min?: number | undefined
   /** The most resources open at once, counting ones being created. Default: `10`. */
-  max?: number
+  max?: number | undefined
   /** How long `acquire` waits before rejecting with `PoolTimeoutError`; `0` waits forever. Default: `30000` ms. */
-  acquireTimeoutMs?: number
+  acquireTimeoutMs?: number | undefined
   /** An idle resource above `min` is destroyed after this long unused; `0` keeps idle resources. Default: `30000` ms. */
-  idleTimeoutMs?: number
+  idleTimeoutMs?: number | undefined
   /**
    * A resource older than this is destroyed when it is released or while it is idle, never while in use.
    * `0` means resources live forever. Default: `0`.
    */
-  maxLifetimeMs?: number
+  maxLifetimeMs?: number | undefined
   /**
    * Each resource's lifetime is shortened by a random amount up to this, so that resources created together
    * do not all expire together. Default: 10% of `maxLifetimeMs`.
    */
-  lifetimeJitterMs?: number
+  lifetimeJitterMs?: number | undefined
   /** A resource lent out this many times is destroyed on release; `0` means no limit. Default: `0`. */
-  maxUses?: number
+  maxUses?: number | undefined
   /** Only resources idle at least this long are validated on borrow. Default: `0` (every borrow of an idle resource). */
-  validateAfterIdleMs?: number
+  validateAfterIdleMs?: number | undefined
   /**
    * A resource held longer than this emits a `leak` event with the stack of the caller that acquired it.
    * The stack is captured only while this is on. `0` turns detection off. Default: `0`.
    */
-  leakDetectionMs?: number
+  leakDetectionMs?: number | undefined
   /** Retry of a failed `create`, or `false` to try once. Default: `{ maxAttempts: 3, baseDelayMs: 50 }`. */
-  createRetry?: CreateRetryOptions | false
+  createRetry?: CreateRetryOptions | false | undefined
   /** Names the pool in errors, events and diagnostics messages. Default: `'pool'`. */
-  name?: string
+  name?: string | undefined
 }
 
 /** Options with every default filled in. */

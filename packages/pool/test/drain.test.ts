@@ -28,6 +28,18 @@ describe('drain', () => {
     expect((error as Error).message).toMatch(/pool "orders" is closed/)
   })
 
+  it('`await using` drains the pool at the end of the scope', async () => {
+    const { pool, factory } = makePool({ min: 2 })
+    await settle()
+    {
+      await using scoped = pool
+      expect(scoped.stats().idle).toBe(2)
+    }
+    expect(factory.destroyed).toHaveLength(2)
+    const error = await pool.acquire().catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(PoolClosedError)
+  })
+
   it('rejects the callers still queued', async () => {
     const { pool } = makePool({ max: 1 })
     const holder = await pool.acquire()

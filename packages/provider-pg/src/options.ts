@@ -7,7 +7,7 @@ import { type PgClientConfig, type PgClientConstructor, withNoticeHandler } from
 /** Pool settings: the shared ones plus `maxUses`. */
 export interface PgPoolOptions extends ProviderPoolOptions {
   /** A connection that served this many checkouts is closed and replaced. Default: `0` (no limit). */
-  maxUses?: number
+  maxUses?: number | undefined
 }
 
 /**
@@ -21,22 +21,22 @@ export interface PgProviderOptions extends ProviderOptions {
    * Pool settings. Defaults: `min` 0, `max` 10, `acquireTimeoutMs` 30000, `idleTimeoutMs` 30000,
    * `maxLifetimeMs` 0 (never), `leakDetectionMs` 0 (off), `maxUses` 0 (no limit).
    */
-  pool?: PgPoolOptions
+  pool?: PgPoolOptions | undefined
   /** How int8, numeric, date, timestamp, bytea and interval read (see `@tessera/converter`). Default: the converter's defaults. */
-  types?: TypePolicies
+  types?: TypePolicies | undefined
   /** User enum type names (`'mood'`, `'app.status'`) whose arrays should read as `string[]`. Default: none. */
-  enums?: readonly string[]
+  enums?: readonly string[] | undefined
   /**
    * Named prepared statements kept per connection (least recently used is `DEALLOCATE`d beyond it).
    * `0` disables automatic preparation like `prepare: false`. Default: `100`.
    */
-  preparedStatementCacheSize?: number
+  preparedStatementCacheSize?: number | undefined
   /** The client class: `pg.Client` or a compatible one (a subclass, an instrumented wrapper). Default: `pg.Client`. */
-  Client?: PgClientConstructor
+  Client?: PgClientConstructor | undefined
   /** Names the provider's pool in errors and diagnostics. Default: `'pg'`. */
-  name?: string
+  name?: string | undefined
   /** Include parameter values in `tessera:query` diagnostics messages (they may hold personal data). Default: `false`. */
-  diagnosticsIncludeParams?: boolean
+  diagnosticsIncludeParams?: boolean | undefined
 }
 
 /** The options with every default filled in and the driver config built. */

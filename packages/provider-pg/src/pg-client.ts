@@ -8,32 +8,32 @@ import type { ConnectionOptions } from '@tessera/core'
  */
 export interface PgClientConfig
   extends Pick<ConnectionOptions, 'connectionString' | 'host' | 'port' | 'database' | 'user' | 'password' | 'ssl'> {
-  application_name?: string
+  application_name?: string | undefined
   /** Startup `options`: `-c DateStyle=ISO -c IntervalStyle=postgres -c client_encoding=UTF8`, plus the user's. */
-  options?: string
+  options?: string | undefined
   /** Server-side `statement_timeout`, sent as a startup parameter (no extra round trip). */
-  statement_timeout?: number
-  connectionTimeoutMillis?: number
+  statement_timeout?: number | undefined
+  connectionTimeoutMillis?: number | undefined
   /** The per-client type parsers (the provider's registry); pg's global `types` stay untouched. */
   types: PgCustomTypes
   /** pg 8.23 (recent versions): write queued queries back to back instead of one per round trip (used by `batch`). */
-  pipeline?: boolean
+  pipeline?: boolean | undefined
 }
 
 /** One statement as the provider hands it to `client.query`. */
 export interface PgQueryConfig {
   text: string
-  values?: readonly (string | null)[]
+  values?: readonly (string | null)[] | undefined
   /** A prepared statement name; omitted for unnamed (one-shot) statements. */
-  name?: string
+  name?: string | undefined
 }
 
 /** A column description as pg reports it. */
 export interface PgFieldDescription {
   name: string
   dataTypeID: number
-  tableID?: number
-  columnID?: number
+  tableID?: number | undefined
+  columnID?: number | undefined
 }
 
 /** What `client.query` resolves to (pg's `Result`). */
@@ -47,7 +47,7 @@ export interface PgRawResult {
 /** A NOTIFY message as pg emits it on `'notification'`. */
 export interface PgNotificationMessage {
   channel: string
-  payload?: string
+  payload?: string | undefined
   processId: number
 }
 
@@ -85,21 +85,23 @@ export interface PgClientLike {
    */
   getTransactionStatus?(): string | null
   /** The backend PID, known after `connect`; used for cancel requests. (pg has it; @types/pg does not declare it.) */
-  processID?: number | null
+  processID?: number | null | undefined
   /** The backend's cancel key, known after `connect`. */
-  secretKey?: number | null
+  secretKey?: number | null | undefined
   /** Where the client connected (pg resolves the connection string into these). */
-  host?: string
-  port?: number
-  database?: string
+  host?: string | undefined
+  port?: number | undefined
+  database?: string | undefined
   /**
    * pg's wire connection. Optional: when present, the provider forgets a deallocated prepared statement in
    * `parsedStatements` so pg parses it again next time, and can destroy a stuck socket.
    */
-  connection?: {
-    parsedStatements?: Record<string, string>
-    stream?: { destroy(error?: Error): void }
-  }
+  connection?:
+    | {
+        parsedStatements?: Record<string, string> | undefined
+        stream?: { destroy(error?: Error): void } | undefined
+      }
+    | undefined
 }
 
 /** A client constructor: `pg.Client` or anything shaped like it. */

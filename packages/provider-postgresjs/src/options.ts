@@ -16,22 +16,22 @@ export interface PostgresJsProviderOptions extends ProviderOptions {
    * Pool settings. Defaults: `max` 10, `acquireTimeoutMs` 30000, `idleTimeoutMs` 30000, `maxLifetimeMs` 0 (never),
    * `leakDetectionMs` 0 (off). `min` is accepted and validated, but postgres.js opens connections on demand only.
    */
-  pool?: ProviderPoolOptions
+  pool?: ProviderPoolOptions | undefined
   /** How int8, numeric, date, timestamp, bytea and interval read (see `@tessera/converter`). Default: the converter's defaults. */
-  types?: TypePolicies
+  types?: TypePolicies | undefined
   /** User enum type names (`'mood'`, `'app.status'`) whose arrays should read as `string[]`. Default: none. */
-  enums?: readonly string[]
+  enums?: readonly string[] | undefined
   /**
    * Creates the postgres.js instance: `postgres` itself or a compatible factory (an instrumented wrapper, another
    * copy of the driver). Called with `undefined` (postgres.js never sees the connection string: every setting is
    * resolved as libpq does and passed separately) and the mapped options. Default: `postgres`.
    * @example createPostgresJsProvider({ connectionString, sql: (url, options) => postgres(url, { ...options, debug: log }) })
    */
-  sql?: PostgresJsFactory
+  sql?: PostgresJsFactory | undefined
   /** Names the provider in logs and diagnostics. Default: `'postgres.js'`. */
-  name?: string
+  name?: string | undefined
   /** Include parameter values in `tessera:query` diagnostics messages (they may hold personal data). Default: `false`. */
-  diagnosticsIncludeParams?: boolean
+  diagnosticsIncludeParams?: boolean | undefined
 }
 
 /** The options with every default filled in and the driver options built. */

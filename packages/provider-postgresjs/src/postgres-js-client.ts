@@ -43,12 +43,12 @@ export interface PostgresJsQuery extends Promise<PostgresJsResult | PostgresJsRe
 
 /** Options of `sql.unsafe`. */
 export interface PostgresJsUnsafeOptions {
-  prepare?: boolean
+  prepare?: boolean | undefined
   /**
    * Called when the statement has been handed to a connection (`query.state` set), before it is written; return
    * true. postgres.js' own `sql.begin` uses it; the provider arms its socket's response scanner there.
    */
-  onexecute?: (connection: unknown) => unknown
+  onexecute?: ((connection: unknown) => unknown) | undefined
 }
 
 /** What both a postgres.js instance and a reserved connection can run. */
@@ -64,7 +64,7 @@ export interface PostgresJsReserved extends PostgresJsQueryable {
 /** The postgres.js instance (`postgres(options)`). */
 export interface PostgresJsSql extends PostgresJsQueryable {
   reserve(): Promise<PostgresJsReserved>
-  end(options?: { timeout?: number | null }): Promise<void>
+  end(options?: { timeout?: number | null | undefined }): Promise<void>
   /** The resolved options; the provider adds codecs for types resolved by name to `options.parsers`. */
   readonly options: { parsers: Record<number, unknown>; serializers: Record<number, unknown> }
 }
@@ -82,17 +82,17 @@ export type PostgresJsNotice = Record<string, unknown>
 
 /** The postgres.js options the provider sets. */
 export interface PostgresJsOptions {
-  host?: string
-  port?: number
+  host?: string | undefined
+  port?: number | undefined
   /** A Unix socket file: postgres.js connects there instead of `host`. */
-  path?: string
-  database?: string
-  user?: string
-  password?: string | (() => string | Promise<string>)
+  path?: string | undefined
+  database?: string | undefined
+  user?: string | undefined
+  password?: string | (() => string | Promise<string>) | undefined
   /** `false`, `'prefer'`, `'require'`, or Node TLS options. */
-  ssl?: boolean | 'prefer' | 'require' | object
+  ssl?: boolean | 'prefer' | 'require' | object | undefined
   /** `read-write`, `read-only`, `primary`, `standby`, `prefer-standby`; `null`: any server. */
-  target_session_attrs?: string | null
+  target_session_attrs?: string | null | undefined
   max: number
   /** Seconds; `null` or `0`: never. */
   idle_timeout: number | null
@@ -103,14 +103,14 @@ export interface PostgresJsOptions {
   prepare: boolean
   fetch_types: boolean
   /** Not set by the provider: it writes the registry's codecs into the instance's tables instead. */
-  types?: Record<string, PostgresJsTypeEntry>
+  types?: Record<string, PostgresJsTypeEntry> | undefined
   /** Startup parameters: `application_name`, `DateStyle`, `statement_timeout`… */
   connection: Record<string, string | number>
-  onnotice?: (notice: PostgresJsNotice) => void
-  onnotify?: (channel: string, payload: string) => void
-  onclose?: (connectionId: number) => void
+  onnotice?: ((notice: PostgresJsNotice) => void) | undefined
+  onnotify?: ((channel: string, payload: string) => void) | undefined
+  onclose?: ((connectionId: number) => void) | undefined
   /** Creates the socket of each new connection (the provider counts connections with it). */
-  socket?: () => import('node:net').Socket | Promise<import('node:net').Socket>
+  socket?: (() => import('node:net').Socket | Promise<import('node:net').Socket>) | undefined
 }
 
 /**

@@ -104,7 +104,7 @@ export class PostgresJsConnection implements DriverConnection {
     // statement running (`active`, postgres.js 3.4) so the request cannot land before it starts and be lost.
     const send = () => {
       if (done) return
-      if ((query as { active?: boolean }).active === false) {
+      if ((query as { active?: boolean | undefined }).active === false) {
         retry = setTimeout(send, CANCEL_POLL_MS)
         return
       }

@@ -9,7 +9,7 @@ export interface SortKey {
   column: string
   direction: 'asc' | 'desc'
   /** Whether the column may hold NULL. When true (or unknown), the seek condition handles NULLs explicitly. Default: `true`. */
-  nullable?: boolean
+  nullable?: boolean | undefined
 }
 
 // Values JSON cannot carry as themselves are tagged: {"$d": iso} for a Date, {"$b": "123"} for a bigint,

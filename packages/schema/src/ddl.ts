@@ -130,9 +130,9 @@ function foreignKeyClause(field: FieldMeta): string {
 /** Options of {@link createTableSql}. */
 export interface CreateTableOptions {
   /** `CREATE TABLE IF NOT EXISTS`. Default: `true`. */
-  ifNotExists?: boolean
+  ifNotExists?: boolean | undefined
   /** Write foreign keys inside the table. `false` leaves them to {@link foreignKeysSql} (for cycles). Default: `true`. */
-  foreignKeys?: boolean
+  foreignKeys?: boolean | undefined
 }
 
 /**
@@ -202,9 +202,9 @@ export function indexSql(index: IndexMeta, table: string, ifNotExists: boolean):
 /** Options of {@link createSchemaSql}. */
 export interface CreateSchemaOptions {
   /** Add `CREATE EXTENSION IF NOT EXISTS vector` when an entity has a vector field. Default: `true`. */
-  extensions?: boolean
+  extensions?: boolean | undefined
   /** Add `CREATE SCHEMA IF NOT EXISTS` for every schema the entities name. Default: `true`. */
-  schemas?: boolean
+  schemas?: boolean | undefined
 }
 
 /**

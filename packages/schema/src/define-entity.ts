@@ -29,7 +29,7 @@ export interface Entity<Name extends string = string, F extends FieldMap = Field
   readonly name: Name
   readonly fields: F
   /** Types only: never set. */
-  readonly [entityTypes]?: { readonly compositeKey: K }
+  readonly [entityTypes]?: { readonly compositeKey: K } | undefined
 }
 
 /** Any entity. */
@@ -89,34 +89,34 @@ export type InferUpdate<E> =
 export interface EntityIndexOptions<K extends string = string> extends FieldIndexOptions {
   fields: readonly K[]
   /** A partial index predicate, e.g. sql`deleted_at IS NULL` (values are rendered as literals). */
-  where?: SqlQuery
+  where?: SqlQuery | undefined
 }
 
 /** A table-level CHECK constraint (entity option `checks`). */
 export interface EntityCheckOptions {
   expression: SqlQuery
   /** Default: `<table>_check`, `<table>_check2`, … */
-  name?: string
+  name?: string | undefined
 }
 
 /** Options of {@link defineEntity}. */
 export interface EntityOptions<F extends FieldMap = FieldMap, K extends keyof F & string = keyof F & string> {
   /** How fields become columns and the entity name a table: anything `resolveNaming` accepts. Default: `'default'` (snake_case, plural tables). */
-  naming?: NamingInput
+  naming?: NamingInput | undefined
   /** The table name, used as is. Default: `naming.table(name)` (`UserCategory` → `user_categories`). */
-  table?: string
+  table?: string | undefined
   /** The PostgreSQL schema. Default: none (the connection's `search_path`). */
-  schema?: string
+  schema?: string | undefined
   /** A composite primary key, in key order. Default: the one field marked `.primaryKey()`. */
-  primaryKey?: readonly K[]
+  primaryKey?: readonly K[] | undefined
   /** Multi-column UNIQUE constraints. Default: none. */
-  unique?: readonly (readonly (keyof F & string)[])[]
+  unique?: readonly (readonly (keyof F & string)[])[] | undefined
   /** Multi-column or partial indexes. Default: none. */
-  indexes?: readonly EntityIndexOptions<keyof F & string>[]
+  indexes?: readonly EntityIndexOptions<keyof F & string>[] | undefined
   /** Table-level CHECK constraints. Default: none. */
-  checks?: readonly EntityCheckOptions[]
+  checks?: readonly EntityCheckOptions[] | undefined
   /** Lifecycle hooks; see {@link EntityHooks}. Default: none. */
-  hooks?: EntityHooks<RowOf<F>, InsertOf<F>>
+  hooks?: EntityHooks<RowOf<F>, InsertOf<F>> | undefined
 }
 
 const ID_STRATEGIES = ['uuidv4', 'uuidv7', 'ulid', 'identity']

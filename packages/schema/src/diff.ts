@@ -46,13 +46,13 @@ export interface SchemaChange {
 /** Options of {@link diffSchema}. */
 export interface DiffSchemaOptions {
   /** The schema of entities defined without one. Default: the connection's `current_schema()`. */
-  schema?: string
+  schema?: string | undefined
   /** Emit destructive changes (drop column, type change, primary key change, drop table). Otherwise they are only listed in `skipped`. Default: `false`. */
-  destructive?: boolean
+  destructive?: boolean | undefined
   /** Drop tables of the entities' schemas that no entity defines (needs `destructive` too). Default: `false`. */
-  dropUnknownTables?: boolean
+  dropUnknownTables?: boolean | undefined
   /** Tables never dropped by `dropUnknownTables`. Default: `['tessera_migrations']`. */
-  ignoreTables?: readonly string[]
+  ignoreTables?: readonly string[] | undefined
 }
 
 /** The result of {@link diffSchema}. */

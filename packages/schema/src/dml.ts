@@ -25,7 +25,7 @@ export interface InsertStatementOptions {
   /** The limit each statement stays under; see {@link maxParametersOf}. */
   maxParameters: number
   /** Text between the VALUES list and RETURNING (an `ON CONFLICT` clause). Default: none. */
-  suffix?: string
+  suffix?: string | undefined
 }
 
 /** A row to write, by field name; `undefined` means "not given" (the column's DEFAULT). */

@@ -5,9 +5,9 @@ import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 /** Options of {@link renderDocs}. */
 export interface RenderDocsOptions {
   /** The top heading. Default: `'Data model'`. */
-  title?: string
+  title?: string | undefined
   /** Heading level of the title (entities go one deeper). Default: `1`. */
-  headingLevel?: number
+  headingLevel?: number | undefined
 }
 
 // A table cell: pipes escaped and line breaks flattened, so any text stays in its cell. Only pipes: GFM takes `\|`

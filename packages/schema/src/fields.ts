@@ -44,13 +44,13 @@ export type FieldDefault =
 /** Index options of `.index()`. */
 export interface FieldIndexOptions {
   /** Access method. Default: `btree` (`hnsw` for nothing: vector fields must ask for `hnsw` or `ivfflat`). */
-  using?: 'btree' | 'hash' | 'gin' | 'gist' | 'brin' | 'hnsw' | 'ivfflat'
+  using?: 'btree' | 'hash' | 'gin' | 'gist' | 'brin' | 'hnsw' | 'ivfflat' | undefined
   /** Operator class, e.g. `vector_cosine_ops`. Default: `vector_cosine_ops` for `hnsw`/`ivfflat`, none otherwise. */
-  opclass?: string
+  opclass?: string | undefined
   /** Index name. Default: `<table>_<column>_idx`, shortened by `safeIdentifier` when longer than 63 bytes. */
-  name?: string
+  name?: string | undefined
   /** A unique index. Default: `false`. */
-  unique?: boolean
+  unique?: boolean | undefined
 }
 
 /**
@@ -63,11 +63,11 @@ export type ReferenceTarget = (() => AnyField | { readonly fields: Record<string
 /** Options of `.references()`. */
 export interface ReferenceOptions {
   /** Default: `'no action'` (PostgreSQL's default). */
-  onDelete?: ReferentialAction
+  onDelete?: ReferentialAction | undefined
   /** Default: `'no action'`. */
-  onUpdate?: ReferentialAction
+  onUpdate?: ReferentialAction | undefined
   /** Constraint name. Default: `<table>_<column>_fkey` (shortened by `safeIdentifier`). */
-  name?: string
+  name?: string | undefined
 }
 
 /** A `.references()` call as written, before resolution. */
@@ -94,17 +94,17 @@ export interface CheckDefinition {
 /** Built-in constraints checked by `validate` (not rendered in DDL: add a `.check()` for the database). */
 export interface FieldConstraints {
   /** Smallest allowed number / bigint / numeric / date / timestamp, inclusive. */
-  readonly min?: number | bigint | string | Date
+  readonly min?: number | bigint | string | Date | undefined
   /** Largest allowed value, inclusive. */
-  readonly max?: number | bigint | string | Date
+  readonly max?: number | bigint | string | Date | undefined
   /** Shortest string / array / byte length, inclusive. */
-  readonly minLength?: number
+  readonly minLength?: number | undefined
   /** Longest string / array / byte length, inclusive (`varchar(n)` implies `n`). */
-  readonly maxLength?: number
+  readonly maxLength?: number | undefined
   /** A string must match it. */
-  readonly pattern?: RegExp
+  readonly pattern?: RegExp | undefined
   /** The value must be one of these (compared with `Object.is`, Dates by time). */
-  readonly oneOf?: readonly unknown[]
+  readonly oneOf?: readonly unknown[] | undefined
 }
 
 /**
@@ -262,7 +262,7 @@ export class Field<T = unknown, N extends boolean = false, O extends boolean = f
    * A CHECK constraint in DDL (not evaluated by `validate`).
    * @example integer().check((c) => sql`${c} >= 0`)
    */
-  check(expression: CheckExpression, options: { name?: string } = {}): Field<T, N, O, G> {
+  check(expression: CheckExpression, options: { name?: string | undefined } = {}): Field<T, N, O, G> {
     return this.#with({ checks: [...this.definition.checks, { expression, name: options.name }] })
   }
 
@@ -282,7 +282,7 @@ export class Field<T = unknown, N extends boolean = false, O extends boolean = f
   }
 
   /** Allowed length of a string (characters), array (elements) or bytea (bytes), inclusive. Checked by `validate`. */
-  length(bounds: { min?: number; max?: number }): Field<T, N, O, G> {
+  length(bounds: { min?: number | undefined; max?: number | undefined }): Field<T, N, O, G> {
     const constraints = { ...this.definition.constraints }
     if (bounds.min !== undefined) constraints.minLength = bounds.min
     if (bounds.max !== undefined) constraints.maxLength = bounds.max

@@ -40,9 +40,9 @@ export interface ApplyGeneratedOptions {
    * `insert` fills absent ids, defaults (literal and function ones), `createdAt`, `updatedAt` and `version` (1);
    * `update` sets `updatedAt` only (the repository increments the version in SQL). Default: `'insert'`.
    */
-  operation?: 'insert' | 'update'
+  operation?: 'insert' | 'update' | undefined
   /** The time written to timestamp fields. Default: `new Date()` (one instant for every field of the call). */
-  now?: Date
+  now?: Date | undefined
 }
 
 interface Plan {

@@ -14,7 +14,7 @@ export type ParamsMapper<E extends AnyEntity> = (object: Partial<InferInsert<E>>
 /** Options of {@link mapRow}. */
 export interface MapRowOptions {
   /** Map only these fields (for a `SELECT` of some columns). Default: every field. */
-  fields?: readonly string[]
+  fields?: readonly string[] | undefined
 }
 
 type Compiled = (row: Row) => unknown

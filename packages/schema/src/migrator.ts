@@ -39,12 +39,12 @@ export interface Migration {
   /** What applying the migration runs. */
   up: MigrationStep
   /** What reverting it runs. Without it, `down()` refuses to pass this migration. */
-  down?: MigrationStep
+  down?: MigrationStep | undefined
   /**
    * Overrides the computed checksum. Useful for function migrations whose source text changes under a
    * bundler or a formatter although their behaviour does not. Default: sha256 of the `up` text (see {@link migrationChecksum}).
    */
-  checksum?: string
+  checksum?: string | undefined
 }
 
 /** Options of {@link createMigrator}. */
@@ -52,19 +52,19 @@ export interface MigratorOptions {
   /** The migrations, in any order: they are sorted by id. */
   migrations: readonly Migration[]
   /** Name of the table that records applied migrations. Default: `'tessera_migrations'`. */
-  table?: string
+  table?: string | undefined
   /**
    * Schema that holds the migrations table. When set, it is created if missing and every migration runs with
    * `SET LOCAL search_path` to this schema (then `public`), so unqualified names in migrations land there.
    * Default: none (the connection's search_path).
    */
-  schema?: string
+  schema?: string | undefined
   /**
    * `'each'`: every migration runs in its own transaction and is recorded in it, so a failure leaves the
    * earlier ones applied. `'all'`: one transaction for the whole `up()`/`down()` call, all or nothing.
    * Default: `'each'`.
    */
-  transaction?: 'each' | 'all'
+  transaction?: 'each' | 'all' | undefined
 }
 
 /** A migration recorded in the migrations table. */
@@ -112,13 +112,13 @@ export interface Migrator {
    * Applies pending migrations in id order, up to and including `to` (default: all).
    * @throws ConfigError when an applied migration's checksum changed, before anything runs.
    */
-  up(options?: { to?: MigrationId }): Promise<MigrationRunResult>
+  up(options?: { to?: MigrationId | undefined }): Promise<MigrationRunResult>
   /**
    * Reverts applied migrations in reverse id order, keeping those with an id ≤ `to`. `to: null` reverts
    * everything; omitted, only the latest applied migration is reverted.
    * @throws ConfigError when a migration to revert has no `down` (or is unknown), or a checksum changed, before anything runs.
    */
-  down(options?: { to?: MigrationId | null }): Promise<MigrationRunResult>
+  down(options?: { to?: MigrationId | null | undefined }): Promise<MigrationRunResult>
 }
 
 /**

@@ -39,15 +39,15 @@ export type OrderBy<T> = { [K in keyof T]?: SortDirection } | readonly { [K in k
 /** Options of {@link Repository.findMany}. */
 export interface FindManyOptions<T> {
   /** Which rows. Default: all. */
-  where?: Where<T>
+  where?: Where<T> | undefined
   /** Default: the primary key, ascending. */
-  orderBy?: OrderBy<T>
+  orderBy?: OrderBy<T> | undefined
   /** Page size. Default: no limit (and then no `nextCursor`). */
-  limit?: number
+  limit?: number | undefined
   /** Rows to skip. Prefer `after` for deep pages: an offset still reads the skipped rows. Default: 0. */
-  offset?: number
+  offset?: number | undefined
   /** The `nextCursor` of the previous page: the page continues right after its last row (keyset pagination). */
-  after?: string
+  after?: string | undefined
 }
 
 /** One page of {@link Repository.findMany}. */
@@ -60,7 +60,7 @@ export interface Page<T> {
 /** Options of {@link Repository.update}. */
 export interface UpdateOptions {
   /** The version the row must still have (entities with a `.version()` field). Default: `patch.version`. */
-  expectedVersion?: number | bigint
+  expectedVersion?: number | bigint | undefined
 }
 
 /** Which conflict an upsert resolves: the primary key, a named constraint, or the fields of a unique constraint/index. */
@@ -69,7 +69,7 @@ export type ConflictTarget<Field extends string = string> = 'primaryKey' | { con
 /** Options of {@link Repository.upsert}. */
 export interface UpsertOptions<Field extends string = string> {
   /** Default: `'primaryKey'`. */
-  conflict?: ConflictTarget<Field>
+  conflict?: ConflictTarget<Field> | undefined
 }
 
 /** Options of {@link repository}. */
@@ -100,12 +100,12 @@ export interface BulkWriteOptions {
 /** Options of {@link Repository.insertMany}. */
 export interface InsertManyOptions {
   /** Return the inserted rows (`RETURNING *`). `false` returns the number of rows inserted instead. Default: `true`. */
-  returning?: boolean
+  returning?: boolean | undefined
   /**
    * Validate every row before writing. `false` skips validation (and its coercion) for trusted bulk loads; the
    * database's own constraints still apply. Default: `true`.
    */
-  validate?: boolean
+  validate?: boolean | undefined
 }
 
 /**
@@ -120,7 +120,7 @@ export interface Repository<E extends AnyEntity> {
    * Inserts many rows with multi-row INSERTs, each under the queryable's `maxParameters` (65,535 for pg, 65,533 for
    * postgres.js; 65,535 when it declares none), all in one transaction.
    */
-  insertMany(inputs: readonly InferInsert<E>[], options?: InsertManyOptions & { returning?: true }): Promise<InferEntity<E>[]>
+  insertMany(inputs: readonly InferInsert<E>[], options?: InsertManyOptions & { returning?: true | undefined }): Promise<InferEntity<E>[]>
   insertMany(inputs: readonly InferInsert<E>[], options: InsertManyOptions & { returning: false }): Promise<number>
   /** The row with this primary key, or `undefined`. */
   findById(id: PrimaryKeyOf<E>): Promise<InferEntity<E> | undefined>

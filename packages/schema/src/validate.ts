@@ -12,9 +12,9 @@ export interface ValidateOptions {
    * `insert`: every field an insert cannot omit must be present (see `FieldMeta.optionalOnInsert`);
    * `update`: every field is optional, but those present are checked. Default: `'insert'`.
    */
-  mode?: 'insert' | 'update'
+  mode?: 'insert' | 'update' | undefined
   /** What to do with keys that are not fields: report an issue, or drop them from the value. Default: `'error'`. */
-  unknownFields?: 'error' | 'strip'
+  unknownFields?: 'error' | 'strip' | undefined
   /**
    * `true`: convert values of another JavaScript type, as input from forms and query strings needs (`'42'` → 42,
    * `'yes'` → true, epoch ms or ISO text → `Date`). `false`: a value must already have the type a read returns
@@ -499,7 +499,7 @@ const strictValidators = new WeakMap<EntityMeta, CompiledValidator>()
  */
 export function compileValidator(
   meta: EntityMeta,
-  { fastPath = true, coerce = true }: { fastPath?: boolean; coerce?: boolean } = {},
+  { fastPath = true, coerce = true }: { fastPath?: boolean | undefined; coerce?: boolean | undefined } = {},
 ): CompiledValidator {
   const fields = meta.fields.map(
     (field): CompiledField => ({

@@ -18,21 +18,21 @@ import { describeValue, type SqlQuery, sql, ValidationError, type ValidationIssu
  */
 export interface FieldOperators<T, Nullable extends boolean = true> {
   /** `null` only on a nullable field: a NOT NULL column is never NULL, so the condition would be a mistake. */
-  eq?: T | (Nullable extends true ? null : never)
-  ne?: T | (Nullable extends true ? null : never)
-  gt?: T
-  gte?: T
-  lt?: T
-  lte?: T
-  in?: readonly T[]
-  notIn?: readonly T[]
+  eq?: T | (Nullable extends true ? null : never) | undefined
+  ne?: T | (Nullable extends true ? null : never) | undefined
+  gt?: T | undefined
+  gte?: T | undefined
+  lt?: T | undefined
+  lte?: T | undefined
+  in?: readonly T[] | undefined
+  notIn?: readonly T[] | undefined
   /** Text fields only. */
-  like?: [T] extends [string] ? string : never
+  like?: ([T] extends [string] ? string : never) | undefined
   /** Text fields only. */
-  ilike?: [T] extends [string] ? string : never
-  isNull?: boolean
-  isNotNull?: boolean
-  between?: readonly [T, T]
+  ilike?: ([T] extends [string] ? string : never) | undefined
+  isNull?: boolean | undefined
+  isNotNull?: boolean | undefined
+  between?: readonly [T, T] | undefined
 }
 
 /** A field's condition: a value (equality), `null` (IS NULL, nullable fields only) or an operator object. */
@@ -51,9 +51,9 @@ export type FieldCondition<T> =
  * const adults: Where<User> = { email: { ilike: '%@example.com' }, age: { gte: 18 }, or: [{ role: 'admin' }, { deletedAt: null }] }
  */
 export type Where<E> = { [K in keyof E]?: FieldCondition<E[K]> } & {
-  and?: readonly Where<E>[]
-  or?: readonly Where<E>[]
-  not?: Where<E>
+  and?: readonly Where<E>[] | undefined
+  or?: readonly Where<E>[] | undefined
+  not?: Where<E> | undefined
 }
 
 /** How the compiler finds a field's column and turns a field value into a parameter. */

@@ -119,6 +119,20 @@ export function describeClose(ctx: ConformanceContext): void {
       await provider.close()
     })
 
+    ctx.test('`await using` closes the provider at the end of the scope, every connection included', async () => {
+      const { provider, applicationName } = await ctx.open()
+      {
+        await using scoped = provider
+        await scoped.query('SELECT 1')
+      }
+      const error = await rejectionOf(provider.query('SELECT 1'))
+      expect(isTesseraError(error)).toBe(true)
+      await waitFor(
+        async () => (await ctx.backends(applicationName)).length === 0,
+        'no connection of the provider is left in pg_stat_activity',
+      )
+    })
+
     ctx.test('closing a provider that never connected is fine', async () => {
       const { provider, applicationName } = await ctx.open()
       await provider.close()
