@@ -25,6 +25,17 @@ export interface CaseResult {
   p99Ns: number
   /** ops/s of this case ÷ ops/s of the baseline (the first case). */
   ratio: number
+  /**
+   * This process's CPU time (user + system, all its threads) per operation, µs, over every timed sample: what the
+   * operation costs the client, whatever else the machine (a database server on it, other jobs) spends meanwhile.
+   */
+  cpuUsPerOp: number
+}
+
+/** The timed samples of one case: wall time (ms) and this process's CPU time (µs, user + system) of each. */
+export interface CaseSamples {
+  ms: number[]
+  cpuUs: number[]
 }
 
 export interface GroupResult {
@@ -39,18 +50,21 @@ function percentile(sorted: number[], p: number): number {
   return sorted[index] ?? 0
 }
 
-async function sample(fn: () => unknown, ops: number): Promise<number> {
+async function sample(fn: () => unknown, ops: number): Promise<{ ms: number; cpuUs: number }> {
   const first = fn()
   const isAsync = first instanceof Promise
   if (isAsync) await first
   // The first call above is untimed; time `ops` more.
+  const cpuStart = process.cpuUsage()
   const start = performance.now()
   if (isAsync) {
     for (let i = 0; i < ops; i++) await fn()
   } else {
     for (let i = 0; i < ops; i++) fn()
   }
-  return performance.now() - start
+  const ms = performance.now() - start
+  const cpu = process.cpuUsage(cpuStart)
+  return { ms, cpuUs: cpu.user + cpu.system }
 }
 
 /**
@@ -67,37 +81,40 @@ export async function compare(title: string, cases: Case[], options: CompareOpti
   )
 }
 
-/** The timed part of {@link compare}: each case's sample times (ms per sample), in case order, not summarised. */
-export async function sampleCases(cases: Case[], options: CompareOptions = {}): Promise<number[][]> {
+/** The timed part of {@link compare}: each case's samples, in case order, not summarised. */
+export async function sampleCases(cases: Case[], options: CompareOptions = {}): Promise<CaseSamples[]> {
   const ops = options.opsPerSample ?? 1_000
   const rounds = options.rounds ?? 200
   const warmup = options.warmupRounds ?? 20
-  const times: number[][] = cases.map(() => [])
+  const samples: CaseSamples[] = cases.map(() => ({ ms: [], cpuUs: [] }))
   for (let round = 0; round < warmup + rounds; round++) {
     for (let k = 0; k < cases.length; k++) {
       const index = (round + k) % cases.length
-      const elapsed = await sample(cases[index]!.fn, ops)
-      if (round >= warmup) times[index]!.push(elapsed)
+      const { ms, cpuUs } = await sample(cases[index]!.fn, ops)
+      if (round < warmup) continue
+      samples[index]!.ms.push(ms)
+      samples[index]!.cpuUs.push(cpuUs)
     }
   }
-  return times
+  return samples
 }
 
 /**
- * Turns sample times (ms per sample of `opsPerSample` operations, one array per case, the baseline first) into a
- * printed {@link GroupResult}. For samples gathered by several {@link sampleCases} calls, concatenated per case.
+ * Turns samples (of `opsPerSample` operations each, one entry per case, the baseline first) into a printed
+ * {@link GroupResult}. For samples gathered by several {@link sampleCases} calls, concatenated per case.
  */
-export function summarize(title: string, names: string[], times: number[][], opsPerSample: number): GroupResult {
+export function summarize(title: string, names: string[], samples: CaseSamples[], opsPerSample: number): GroupResult {
   const results = names.map((name, i) => {
-    const samples = times[i] ?? []
-    const total = samples.reduce((a, b) => a + b, 0)
-    const perOp = samples.map((ms) => (ms * 1e6) / opsPerSample).sort((a, b) => a - b)
+    const { ms, cpuUs } = samples[i] ?? { ms: [], cpuUs: [] }
+    const ops = ms.length * opsPerSample
+    const perOp = ms.map((sampleMs) => (sampleMs * 1e6) / opsPerSample).sort((a, b) => a - b)
     return {
       name,
-      opsPerSec: (samples.length * opsPerSample * 1000) / total,
+      opsPerSec: (ops * 1000) / sum(ms),
       p50Ns: percentile(perOp, 50),
       p99Ns: percentile(perOp, 99),
       ratio: 1,
+      cpuUsPerOp: sum(cpuUs) / ops,
     }
   })
   const base = results[0]!.opsPerSec
@@ -105,6 +122,12 @@ export function summarize(title: string, names: string[], times: number[][], ops
   const group = { title, opsPerSample, results }
   printGroup(group)
   return group
+}
+
+function sum(values: number[]): number {
+  let total = 0
+  for (const value of values) total += value
+  return total
 }
 
 function formatNs(ns: number): string {
@@ -118,10 +141,16 @@ function formatOps(ops: number): string {
 }
 
 function groupTable(group: GroupResult): string {
-  const lines = [`### ${group.title}`, '', '| case | ops/s | p50 / op | p99 / op | ratio to baseline |', '|---|---:|---:|---:|---:|']
+  const lines = [
+    `### ${group.title}`,
+    '',
+    '| case | ops/s | p50 / op | p99 / op | ratio to baseline | client CPU / op |',
+    '|---|---:|---:|---:|---:|---:|',
+  ]
   for (const [i, r] of group.results.entries()) {
     const label = i === 0 ? `${r.name} (baseline)` : r.name
-    lines.push(`| ${label} | ${formatOps(r.opsPerSec)} | ${formatNs(r.p50Ns)} | ${formatNs(r.p99Ns)} | ${r.ratio.toFixed(2)} |`)
+    const cells = [formatOps(r.opsPerSec), formatNs(r.p50Ns), formatNs(r.p99Ns), r.ratio.toFixed(2), formatNs(r.cpuUsPerOp * 1e3)]
+    lines.push(`| ${label} | ${cells.join(' | ')} |`)
   }
   return lines.join('\n')
 }
@@ -147,7 +176,8 @@ export function writeReport(scenario: string, intro: string, groups: GroupResult
     '',
     'Each case runs in the same process, interleaved round by round with its baseline. ops/s is total operations ÷ total timed',
     'time; p50/p99 are over samples of a fixed number of operations (per-operation time of each sample). Ratio = ops/s ÷ baseline ops/s',
-    '(above 1 is faster than the baseline).',
+    '(above 1 is faster than the baseline). Client CPU / op = this process’s CPU time (user + system, all threads, from',
+    '`process.cpuUsage()` around each timed sample) ÷ operations: the client’s cost, whatever else the machine spends meanwhile.',
     '',
     ...groups.map(groupTable).flatMap((t) => [t, '']),
     ...(notes.length > 0 ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
