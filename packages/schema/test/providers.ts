@@ -1,7 +1,7 @@
-import { type Provider, sql } from '@tessera/core'
+import { type Provider, sql, ValidationError } from '@tessera/core'
 import { createPgProvider } from '@tessera/provider-pg'
 import { createPostgresJsProvider } from '@tessera/provider-postgresjs'
-import { afterAll, beforeAll } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { PG_URL, uniqueName } from '../../../tooling/test-services/env'
 
 export { PG_URL, uniqueName }
@@ -73,4 +73,14 @@ export function useProviderWithSchemas(
       return schema
     },
   }
+}
+
+/** The issue paths of the ValidationError `promise` rejects with, joined with dots. */
+export async function issuePaths(promise: Promise<unknown>): Promise<string[]> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(ValidationError)
+  return (error as ValidationError).issues.map((issue) => issue.path.join('.'))
 }

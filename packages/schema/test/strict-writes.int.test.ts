@@ -1,16 +1,7 @@
-import { type Provider, sql, ValidationError } from '@tessera/core'
+import { type Provider, sql } from '@tessera/core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { boolean, createSchemaSql, defineEntity, integer, repository, text, timestamptz, validateSync } from '../src/index'
-import { PROVIDERS, providerPool, uniqueName } from './providers'
-
-async function issuePaths(promise: Promise<unknown>): Promise<string[]> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(ValidationError)
-  return (error as ValidationError).issues.map((issue) => issue.path.join('.'))
-}
+import { issuePaths, PROVIDERS, providerPool, uniqueName } from './providers'
 
 describe.each(PROVIDERS)('repository writes on $name', (factory) => {
   const pool = providerPool(factory)
