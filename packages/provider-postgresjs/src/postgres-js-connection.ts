@@ -7,7 +7,7 @@ import {
   sendCancelRequest,
   type TransactionStatus,
 } from '@tessera/core/driver'
-import type { PostgresJsQuery, PostgresJsResult, PostgresJsSql, PostgresJsUnsafeOptions } from './postgres-js-client'
+import type { PostgresJsQuery, PostgresJsSql, PostgresJsUnsafeOptions } from './postgres-js-client'
 import type { SocketTracker } from './sockets'
 import { toQueryResult } from './to-query-result'
 
@@ -61,13 +61,14 @@ export class PostgresJsConnection implements DriverConnection {
     // Nothing is sent for a signal that already aborted.
     if (signal?.aborted) return Promise.reject(new AbortError('query', { cause: signal.reason }))
     const query = this.issue(text, params, options?.prepare)
+    const settled = this.settle(query)
     const timeoutMs = options?.timeoutMs
-    const settled = signal === undefined && timeoutMs === undefined ? query : this.cancellable(query, text, signal, timeoutMs)
-    return settled.then(toQueryResult<Row>)
+    if (signal === undefined && timeoutMs === undefined) return settled
+    return this.cancellable(query, settled, text, signal, timeoutMs)
   }
 
   send(text: string, params: SerializedParams): Promise<QueryResult> {
-    return this.issue(text, params, undefined).then(toQueryResult<Row>)
+    return this.settle(this.issue(text, params, undefined))
   }
 
   cancel(): void {
@@ -147,15 +148,31 @@ export class PostgresJsConnection implements DriverConnection {
         ? this.scanned(text, params, unsafeOptions)
         : this.sql.unsafe(text, params, unsafeOptions)
     this.active.add(query)
-    const done = (): void => {
-      this.active.delete(query)
-      if (this.info.processId === undefined && query.state?.pid != null) this.info.processId = query.state.pid
-    }
-    query.then(done, (error: unknown) => {
-      done()
-      if (isSessionLoss(error)) this.broken = true
-    })
     return query
+  }
+
+  /**
+   * A statement from {@link issue} as core's result, once the connection noted how it ended. One `then` on the query
+   * for all of it: each `then` on a postgres.js query runs its lazy `handle()` and a species lookup, and makes a
+   * promise.
+   */
+  private settle(query: PostgresJsQuery): Promise<QueryResult> {
+    return query.then(
+      (raw) => {
+        this.ended(query)
+        return toQueryResult<Row>(raw)
+      },
+      (error: unknown) => {
+        this.ended(query)
+        if (isSessionLoss(error)) this.broken = true
+        throw error
+      },
+    )
+  }
+
+  private ended(query: PostgresJsQuery): void {
+    this.active.delete(query)
+    if (this.info.processId === undefined && query.state?.pid != null) this.info.processId = query.state.pid
   }
 
   /**
@@ -177,16 +194,17 @@ export class PostgresJsConnection implements DriverConnection {
   }
 
   /**
-   * Awaits a statement that may be cancelled: on `signal`'s abort or after `timeoutMs` postgres.js sends a
+   * Awaits a statement (`settled`: its outcome from {@link settle}) that may be cancelled: on `signal`'s abort or after `timeoutMs` postgres.js sends a
    * CancelRequest for it (or drops it if it was not sent yet). The caller gets an `AbortError` or `TimeoutError` whose
    * cause is the server's `QueryCanceledError`. The session is tainted when the cancel may still land later.
    */
   private async cancellable(
     query: PostgresJsQuery,
+    settled: Promise<QueryResult>,
     text: string,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
-  ): Promise<PostgresJsResult | PostgresJsResult[]> {
+  ): Promise<QueryResult> {
     let reason: CancelReason = 'none'
     const cancel = (why: CancelReason) => {
       if (reason !== 'none') return
@@ -197,7 +215,7 @@ export class PostgresJsConnection implements DriverConnection {
     signal?.addEventListener('abort', onAbort)
     const timer = timeoutMs === undefined ? undefined : setTimeout(cancel, Math.max(0, timeoutMs), 'timed-out')
     try {
-      const result = await query
+      const result = await settled
       // Finished before the cancel landed: the request may still interrupt the session's next statement.
       if (reason !== 'none') this.tainted = true
       return result
