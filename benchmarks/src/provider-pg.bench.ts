@@ -33,10 +33,11 @@ async function main(): Promise<void> {
       'Goal: ratio ≥ 0.95 without hooks, ≥ 0.90 with five no-op `onQuery` hooks; ≤ 2 µs client CPU per statement and ≤ 0.2 µs per row beyond `pg.Pool`.',
       ...cpuOverheadLines(results, 'pg.Pool', ['provider-pg', 'provider-pg + 5 no-op hooks']),
       'The provider parses with its own codec registry (int8 → bigint, timestamps → Date) where pg.Pool uses pg-types; both return Date for timestamps.',
-      'Statements without parameters use the simple protocol in both; with parameters the provider prepares a named statement once per connection, pg.Pool parses an unnamed one every time (server time, not client CPU).',
+      'Statements without parameters use the simple protocol in both; with parameters the provider prepares a named statement once per connection, pg.Pool parses an unnamed one every time (more server time, and more messages for the client to write and read).',
       'The transaction: `pool.connect()`, BEGIN, the statement three times, COMMIT, `release()` for pg.Pool; `provider.transaction(fn)` running the statement three times for the provider (five statements per call).',
       'Client and server share one (2-core, shared) machine, so ops/s and latencies include the server’s CPU time and other jobs; client CPU / op is the steadier number.',
       'Every scenario is sampled on five fresh sets of pools: a connection’s speed depends on where the kernel places its backend and socket, which stays fixed for its life and would otherwise favour one case for a whole run.',
+      'Client CPU deltas of one run swing between runs on this shared machine by a few µs per statement (tens of ns per row): read a goal as met or missed over several runs.',
     ],
   )
 }

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
       'The transaction: `sql.begin(fn)` running the statement three times for postgres.js; `provider.transaction(fn)` for the provider (five statements per call).',
       'Raw postgres.js parses with its own parsers; the provider with the converter’s (int8 → bigint, timestamps → Date), parameters serialised by `serializeParams`.',
       'Client and server share one (2-core, shared) machine, so ops/s and latencies include the server’s CPU time and other jobs; client CPU / op is the steadier number.',
+      'Client CPU deltas of one run swing between runs on this shared machine by a few µs per statement (tens of ns per row): read a goal as met or missed over several runs.',
     ],
   )
 }

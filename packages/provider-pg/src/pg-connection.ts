@@ -12,6 +12,14 @@ import type { PgClientLike, PgQueryConfig, PgRawResult } from './pg-client'
 import { statementName } from './statement'
 import { toQueryResult } from './to-query-result'
 
+/** pg's `Query` class as the provider builds one: from a text and its values, named afterwards. */
+type PgQueryConstructor = new (text: string, values: readonly (string | null)[] | undefined) => PgQueryConfig
+
+/** A multi-statement simple query resolves to one result per statement: the last one is the answer. */
+function lastResult(result: PgRawResult | PgRawResult[]): PgRawResult {
+  return Array.isArray(result) ? result[result.length - 1]! : result
+}
+
 /** How long a cancel request may take before the connection is dropped instead (a stalled network). */
 const CANCEL_REQUEST_TIMEOUT_MS = 2_000
 
@@ -31,6 +39,8 @@ export class PgConnection implements DriverConnection {
   private readonly prepared = new Map<string, string>()
   /** Statements queued on the client and not yet settled. */
   private busy = 0
+  /** The client's `Query` class (pg.Client and its subclasses have one), for named statements. */
+  private readonly Query: PgQueryConstructor | undefined
 
   constructor(
     readonly client: PgClientLike,
@@ -43,6 +53,8 @@ export class PgConnection implements DriverConnection {
     // restart) emits 'error', and an EventEmitter without a listener would crash the process.
     client.on('error', this.onClientError)
     client.on('end', this.onClientEnd)
+    const Query: unknown = (client.constructor as { Query?: unknown }).Query
+    this.Query = typeof Query === 'function' ? (Query as PgQueryConstructor) : undefined
   }
 
   private readonly onClientError = (error: Error): void => {
@@ -76,9 +88,9 @@ export class PgConnection implements DriverConnection {
 
   run(text: string, params: SerializedParams, options?: RunOptions): Promise<QueryResult> {
     const name = this.nameFor(text, options?.prepare, params.length)
-    const settled = this.runRaw(text, params.length === 0 ? undefined : params, name, options?.signal, options?.timeoutMs)
-    if (params.length === 0 && mayChangeTransactionState(text)) return settled.then(toQueryResult<Row>, this.distrustSession)
-    return settled.then(toQueryResult<Row>)
+    const settled = this.runStatement(text, params.length === 0 ? undefined : params, name, options?.signal, options?.timeoutMs)
+    if (params.length === 0 && mayChangeTransactionState(text)) return settled.catch(this.distrustSession)
+    return settled
   }
 
   /**
@@ -91,9 +103,7 @@ export class PgConnection implements DriverConnection {
   }
 
   send(text: string, params: SerializedParams): Promise<QueryResult> {
-    return this.runRaw(text, params.length === 0 ? undefined : params, this.nameFor(text, undefined, params.length)).then(
-      toQueryResult<Row>,
-    )
+    return this.runStatement(text, params.length === 0 ? undefined : params, this.nameFor(text, undefined, params.length))
   }
 
   cancel(): void {
@@ -151,49 +161,64 @@ export class PgConnection implements DriverConnection {
    * request) when the signal aborts or the time runs out; the caller then gets an `AbortError` or a
    * `TimeoutError` whose `cause` is the server's `QueryCanceledError`.
    */
-  runRaw(
+  private runStatement(
     text: string,
     values: readonly (string | null)[] | undefined,
     name: string | undefined,
     signal?: AbortSignal,
     timeoutMs?: number,
-  ): Promise<PgRawResult> {
+  ): Promise<QueryResult> {
     if (signal?.aborted) return Promise.reject(new AbortError('query', { cause: signal.reason }))
     this.busy++
-    const settled = this.submit(text, values, name).then(this.onResult, this.onFailure)
+    const settled = this.submit(text, values, name)
     if (signal === undefined && timeoutMs === undefined) return settled
     return cancellableStatement(settled, text, { signal, timeoutMs }, this, () => this.requestCancel())
   }
 
   /**
-   * pg's callback form: its promise form wraps every call in a second promise that captures a stack trace, and a
-   * config object (needed only for a statement name) is cloned by pg.
+   * Sends one statement; resolves with its result in core's shape. pg's callback form, settling one promise of ours
+   * in the callback: pg's promise form wraps every call in a second promise that captures a stack trace.
    */
-  private submit(
-    text: string,
-    values: readonly (string | null)[] | undefined,
-    name: string | undefined,
-  ): Promise<PgRawResult | PgRawResult[]> {
+  private submit(text: string, values: readonly (string | null)[] | undefined, name: string | undefined): Promise<QueryResult> {
     return new Promise((resolve, reject) => {
-      const callback = (error: Error | null, result: PgRawResult | PgRawResult[]) =>
-        error === null || error === undefined ? resolve(result) : reject(error)
+      const callback = (error: Error | null, result: PgRawResult | PgRawResult[]) => {
+        this.busy--
+        if (error !== null && error !== undefined) {
+          reject(this.noteFailure(error))
+          return
+        }
+        // Never throw into pg's callback: it runs inside pg's socket reader.
+        try {
+          resolve(toQueryResult<Row>(lastResult(result)))
+        } catch (failure) {
+          reject(failure)
+        }
+      }
       if (name === undefined) this.client.query(text, values, callback)
-      else this.client.query({ text, values, name } satisfies PgQueryConfig, undefined, callback)
+      else this.client.query(this.namedStatement(text, values, name), undefined, callback)
     })
   }
 
-  private readonly onResult = (result: PgRawResult | PgRawResult[]): PgRawResult => {
-    this.busy--
-    // A multi-statement simple query resolves to one result per statement: the last one is the answer.
-    return Array.isArray(result) ? result[result.length - 1]! : result
+  /**
+   * A named statement as pg takes it. pg copies a plain config object descriptor by descriptor before using it (a
+   * few µs, more than all the rest the provider does for a statement), but takes a `Query` as it is: build one from
+   * the text, with the client's own `Query` class (pg's pipeline mode refuses a `Query` from another copy of pg), and
+   * name it. A compatible client without a `Query` class gets the plain config object.
+   */
+  private namedStatement(text: string, values: readonly (string | null)[] | undefined, name: string): PgQueryConfig {
+    const Query = this.Query
+    if (Query === undefined) return { text, values, name }
+    const query = new Query(text, values)
+    query.name = name
+    return query
   }
 
-  private readonly onFailure = (error: unknown): never => {
-    this.busy--
+  /** What a failed statement tells about the connection; returns the error. */
+  private noteFailure(error: Error): Error {
     if (isConnectionLoss(error)) this.broken = true
     // 26000: a prepared statement vanished (DISCARD ALL, DEALLOCATE ALL run by hand): start over.
-    else if ((error as { code?: unknown } | null)?.code === '26000') this.forgetPrepared()
-    throw error
+    else if ((error as { code?: unknown }).code === '26000') this.forgetPrepared()
+    return error
   }
 
   /** Asks the server to cancel what this connection runs; if the request cannot be sent, drops the socket. */

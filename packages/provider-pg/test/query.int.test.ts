@@ -128,6 +128,39 @@ describe('prepared statements', () => {
     await expect(db.query('SELECT $1::int + 0 AS a', [5])).resolves.toMatchObject({ rows: [{ a: 5 }] })
   })
 
+  it('hands pg a Query of its own for a named statement, which pg does not copy as it copies a config object', async () => {
+    const given: unknown[] = []
+    class RecordingClient extends pg.Client {
+      override query(...args: unknown[]): never {
+        given.push(args[0])
+        return (super.query as (...a: unknown[]) => never)(...args)
+      }
+    }
+    const db = testProvider(app, { pool: { max: 1 }, Client: RecordingClient as never })
+    await expect(db.query('SELECT $1::int + 1 AS n', [1])).resolves.toMatchObject({ rows: [{ n: 2 }] })
+    const named = given.filter((statement) => typeof statement === 'object')
+    expect(named).toHaveLength(1)
+    expect(named[0]).toBeInstanceOf(pg.Query)
+    expect(named[0]).toMatchObject({ text: 'SELECT $1::int + 1 AS n', values: ['1'], name: expect.stringMatching(/^tessera_/) })
+  })
+
+  it('prepares and reuses named statements alike through a compatible client without pg’s Query class', async () => {
+    class NoQueryClassClient extends pg.Client {
+      static Query = undefined
+    }
+    const results = []
+    for (const Client of [pg.Client, NoQueryClassClient]) {
+      const db = testProvider(app, { pool: { max: 1 }, Client: Client as never })
+      const first = await db.query('SELECT $1::int + 1 AS n, $2::text AS s', [1, 'a'])
+      const again = await db.query('SELECT $1::int + 1 AS n, $2::text AS s', [2, 'b'])
+      results.push({ first, again, prepared: await preparedOf(db) })
+    }
+    expect(results[0]!.first.rows).toEqual([{ n: 2, s: 'a' }])
+    expect(results[0]!.again.rows).toEqual([{ n: 3, s: 'b' }])
+    expect(results[0]!.prepared).toHaveLength(1)
+    expect(results[1]).toEqual(results[0])
+  })
+
   it('prepares nothing with prepare: false, and uses the given name with a string', async () => {
     const db = testProvider(app, { pool: { max: 1 }, prepare: false })
     await db.query('SELECT $1::int AS a', [1])

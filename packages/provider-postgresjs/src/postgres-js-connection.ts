@@ -58,16 +58,14 @@ export class PostgresJsConnection implements DriverConnection {
     // Nothing is sent for a signal that already aborted.
     if (signal?.aborted) return Promise.reject(new AbortError('query', { cause: signal.reason }))
     const query = this.issue(text, params, options?.prepare)
+    const settled = this.settle(query)
     const timeoutMs = options?.timeoutMs
-    const settled =
-      signal === undefined && timeoutMs === undefined
-        ? query
-        : cancellableStatement(query, text, { signal, timeoutMs }, this, () => this.cancelQuery(query))
-    return settled.then(toQueryResult<Row>)
+    if (signal === undefined && timeoutMs === undefined) return settled
+    return cancellableStatement(settled, text, { signal, timeoutMs }, this, () => this.cancelQuery(query))
   }
 
   send(text: string, params: SerializedParams): Promise<QueryResult> {
-    return this.issue(text, params, undefined).then(toQueryResult<Row>)
+    return this.settle(this.issue(text, params, undefined))
   }
 
   cancel(): void {
@@ -149,15 +147,31 @@ export class PostgresJsConnection implements DriverConnection {
       }
     } else query = this.sql.unsafe(text, params, unsafeOptions)
     this.active.add(query)
-    const done = (): void => {
-      this.active.delete(query)
-      if (this.info.processId === undefined && query.state?.pid != null) this.info.processId = query.state.pid
-    }
-    query.then(done, (error: unknown) => {
-      done()
-      if (isSessionLoss(error)) this.broken = true
-    })
     return query
+  }
+
+  /**
+   * A statement from {@link issue} as core's result, once the connection noted how it ended. One `then` on the query
+   * for all of it: each `then` on a postgres.js query runs its lazy `handle()` and a species lookup, and makes a
+   * promise.
+   */
+  private settle(query: PostgresJsQuery): Promise<QueryResult> {
+    return query.then(
+      (raw) => {
+        this.ended(query)
+        return toQueryResult<Row>(raw)
+      },
+      (error: unknown) => {
+        this.ended(query)
+        if (isSessionLoss(error)) this.broken = true
+        throw error
+      },
+    )
+  }
+
+  private ended(query: PostgresJsQuery): void {
+    this.active.delete(query)
+    if (this.info.processId === undefined && query.state?.pid != null) this.info.processId = query.state.pid
   }
 
   /**

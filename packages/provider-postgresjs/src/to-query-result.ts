@@ -17,8 +17,19 @@ export function toQueryResult<R>(raw: PostgresJsResult | PostgresJsResult[]): Qu
     const column = columns[i]!
     fields[i] = { name: column.name, dataTypeID: column.type, tableID: column.table ?? 0, columnID: column.number ?? 0 }
   }
-  // postgres.js' Result is an Array subclass whose species is Array: slice() gives a plain array.
-  return { rows: result.slice() as R[], rowCount: result.count ?? 0, command: space === -1 ? tag : tag.slice(0, space), fields }
+  return { rows: plainRows<R>(result), rowCount: result.count ?? 0, command: space === -1 ? tag : tag.slice(0, space), fields }
+}
+
+/**
+ * postgres.js' Result is an Array subclass carrying the tag and columns: its rows, in a plain array. Copied by index:
+ * `slice()` would give a plain array too (the species is Array), but through V8's generic path, several times slower
+ * per row and about half a microsecond per result more.
+ */
+function plainRows<R>(result: PostgresJsResult): R[] {
+  const length = result.length
+  const rows = new Array<R>(length)
+  for (let i = 0; i < length; i++) rows[i] = result[i] as R
+  return rows
 }
 
 function isResultList(raw: PostgresJsResult | PostgresJsResult[]): raw is PostgresJsResult[] {
