@@ -66,17 +66,9 @@ function parseUri(rest: string): { ok: true; parts: ConnectionStringParts } | { 
   const parts: ConnectionStringParts = { hosts: [], user: undefined, password: undefined, database: undefined, params: params.value }
   let hostList = authority
   if (at !== -1) {
-    const userInfo = authority.slice(0, at)
+    const failure = readUserInfo(authority.slice(0, at), parts)
+    if (failure !== undefined) return failure
     hostList = authority.slice(at + 1)
-    const colon = userInfo.indexOf(':')
-    const user = decode(colon === -1 ? userInfo : userInfo.slice(0, colon), 'user')
-    if (!user.ok) return user
-    parts.user = user.value === '' ? undefined : user.value
-    if (colon !== -1) {
-      const password = decode(userInfo.slice(colon + 1), 'password', true)
-      if (!password.ok) return password
-      parts.password = password.value
-    }
   }
   if (path !== '') {
     const database = decode(path, 'database')
@@ -134,17 +126,9 @@ function parseSocketUrl(rest: string): { ok: true; parts: ConnectionStringParts 
     location = location.slice(2)
     const at = location.lastIndexOf('@')
     if (at !== -1) {
-      const userInfo = location.slice(0, at)
+      const failure = readUserInfo(location.slice(0, at), parts)
+      if (failure !== undefined) return failure
       location = location.slice(at + 1)
-      const colon = userInfo.indexOf(':')
-      const user = decode(colon === -1 ? userInfo : userInfo.slice(0, colon), 'user')
-      if (!user.ok) return user
-      parts.user = user.value === '' ? undefined : user.value
-      if (colon !== -1) {
-        const password = decode(userInfo.slice(colon + 1), 'password', true)
-        if (!password.ok) return password
-        parts.password = password.value
-      }
     }
   }
   const directory = decode(location, 'socket directory')
@@ -191,4 +175,17 @@ function decode(text: string, what: string, isSecret = false): { ok: true; value
     const shown = isSecret ? '' : `: ${JSON.stringify(text)}`
     return { ok: false, problem: `connectionString has an invalid percent-encoding in its ${what}${shown}` }
   }
+}
+
+/** Reads `user[:password]` (percent-encoded) into `parts`; returns the decoding failure, if any. */
+function readUserInfo(userInfo: string, parts: ConnectionStringParts) {
+  const colon = userInfo.indexOf(':')
+  const user = decode(colon === -1 ? userInfo : userInfo.slice(0, colon), 'user')
+  if (!user.ok) return user
+  parts.user = user.value === '' ? undefined : user.value
+  if (colon === -1) return undefined
+  const password = decode(userInfo.slice(colon + 1), 'password', true)
+  if (!password.ok) return password
+  parts.password = password.value
+  return undefined
 }
