@@ -75,6 +75,7 @@ function preparePackages() {
     pg: devOf('provider-pg').pg,
     postgres: devOf('provider-postgresjs').postgres,
     ioredis: devOf('cache').ioredis,
+    kysely: devOf('kysely').kysely,
   })
   const manifest = {
     name: 'tessera-install-smoke',
