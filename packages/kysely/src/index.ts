@@ -4,6 +4,7 @@ export type { KyselyColumn, KyselyDatabase, KyselyTable } from './kysely-databas
 export type { KyselyDialectErrorCode } from './kysely-dialect-error'
 export { KyselyDialectError } from './kysely-dialect-error'
 export type { QueryableCapabilities, ReservedConnection, ReserveOptions } from './queryable-shapes'
+export { TesseraAdapter } from './tessera-adapter'
 export type { TesseraDialectOptions } from './tessera-dialect'
 export { createTesseraDialect, TesseraDialect } from './tessera-dialect'
 export { withConnection } from './with-connection'

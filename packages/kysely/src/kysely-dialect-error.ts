@@ -9,6 +9,7 @@ export type KyselyDialectErrorCode =
   | 'KYSELY_SAVEPOINT_UNKNOWN'
   | 'KYSELY_STREAM_UNSUPPORTED'
   | 'KYSELY_NOT_A_TESSERA_DIALECT'
+  | 'KYSELY_MIGRATOR_NEEDS_CONNECTION'
 
 /**
  * Something Kysely asked of the dialect that the Tessera queryable under it cannot do, or a Kysely call the dialect

@@ -5,12 +5,12 @@ import {
   type DialectAdapter,
   type Driver,
   type Kysely,
-  PostgresAdapter,
   PostgresIntrospector,
   PostgresQueryCompiler,
   type QueryCompiler,
 } from 'kysely'
 import type { QueryableCapabilities } from './queryable-shapes'
+import { TesseraAdapter } from './tessera-adapter'
 import { TesseraDriver } from './tessera-driver'
 
 /** Options of {@link createTesseraDialect}. */
@@ -25,8 +25,8 @@ export interface TesseraDialectOptions {
 
 /**
  * Kysely's PostgreSQL dialect over a Tessera queryable: the statements Kysely builds run through `queryable.query`,
- * so they get the provider's retries, hooks, typed errors, routing and telemetry. Adapter, introspector and query
- * compiler are Kysely's own PostgreSQL ones.
+ * so they get the provider's retries, hooks, typed errors, routing and telemetry. Introspector and query compiler are
+ * Kysely's own PostgreSQL ones; the adapter is Kysely's `PostgresAdapter` with a guard for the `Migrator` (see `withConnection`).
  *
  * @example
  * const db = new Kysely<Database>({ dialect: new TesseraDialect({ queryable: provider }) })
@@ -47,7 +47,7 @@ export class TesseraDialect implements Dialect {
   }
 
   createAdapter(): DialectAdapter {
-    return new PostgresAdapter()
+    return new TesseraAdapter()
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: Kysely's Dialect interface declares Kysely<any> here.

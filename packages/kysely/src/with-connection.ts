@@ -10,6 +10,11 @@ interface Reservation {
 
 const reservations = new AsyncLocalStorage<Reservation>()
 
+/** True inside the function of {@link withConnection} (for the adapter's migration lock guard). */
+export function isInsideWithConnection(): boolean {
+  return reservations.getStore()?.claimed === true
+}
+
 /** For the driver: the `withConnection` call waiting for its connection, claimed by the first acquisition under it. */
 export function claimReservation(): Reservation | undefined {
   const reservation = reservations.getStore()

@@ -297,6 +297,9 @@ describe.each(PROVIDERS)('Kysely over the $name provider', (factory) => {
           }),
         },
       })
+    // Outside withConnection the migrator is refused before it takes its lock, so nothing is left locked.
+    const refused = await migrator(db).migrateToLatest()
+    expect(refused.error).toMatchObject({ code: 'KYSELY_MIGRATOR_NEEDS_CONNECTION' })
     const { error, results } = await withConnection(db, (conn) => migrator(conn).migrateToLatest())
     expect(error).toBeUndefined()
     expect(results?.map((r) => [r.migrationName, r.status])).toEqual([
