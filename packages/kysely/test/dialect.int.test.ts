@@ -1,9 +1,11 @@
 import {
   ConfigError,
   isConnectionLoss,
+  isTesseraError,
   type Provider,
   ProviderClosedError,
   type Queryable,
+  QueryCanceledError,
   type QueryContext,
   UniqueViolationError,
 } from '@tessera/core'
@@ -272,9 +274,60 @@ describe.each(PROVIDERS)('Kysely over the $name provider', (factory) => {
     expect(count).toBe(25)
   })
 
+  it('ends a stream with the typed error of a row that fails mid-way and frees its connection', async () => {
+    const provider = env.open()
+    const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: provider }) })
+    const seen: number[] = []
+    const error = await (async () => {
+      const series = sql<{ g: number }>`(SELECT g FROM generate_series(1, 60) g)`.as('s')
+      const query = db.selectFrom(series).select(sql<number>`100 / (30 - s.g)`.as('n'))
+      for await (const row of query.stream(10)) seen.push(row.n)
+    })().catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: '22012' })
+    expect(isTesseraError(error)).toBe(true)
+    expect(seen.length).toBeLessThan(30)
+    expect(provider.stats().inUse).toBe(0)
+    expect((await db.selectNoFrom(sql<number>`1`.as('one')).executeTakeFirstOrThrow()).one).toBe(1)
+  })
+
+  it('cancels a statement past its timeout with QueryCanceledError and rolls the transaction back', async () => {
+    const { db } = await database()
+    const error = await db
+      .transaction()
+      .execute(async (trx) => {
+        await trx.insertInto('person').values({ first_name: 'Slow', email: 'slow@example.com' }).execute()
+        await sql`SET LOCAL statement_timeout = 50`.execute(trx)
+        await sql`SELECT pg_sleep(5)`.execute(trx)
+      })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(QueryCanceledError)
+    expect(await db.selectFrom('person').selectAll().execute()).toEqual([])
+  })
+
+  it('refuses to run a Kysely transaction body twice when an onTransaction hook calls next() again', async () => {
+    const provider = env.open({
+      hooks: {
+        onTransaction: async (_ctx, next) => {
+          await next()
+          return next()
+        },
+      },
+    })
+    const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: provider }) })
+    const error = await db
+      .transaction()
+      .execute((trx) => trx.selectNoFrom(sql<number>`1`.as('one')).execute())
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(KyselyDialectError)
+    expect((error as KyselyDialectError).code).toBe('KYSELY_TRANSACTION_RERUN')
+    expect(provider.stats().inUse).toBe(0)
+  })
+
   it('runs Kysely migrations with its Migrator inside withConnection (its advisory lock needs one session)', async () => {
-    const schema = await env.freshSchema()
-    const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: reservingQueryable(env.provider) }) })
+    const provider = await env.freshDatabase()
+    const schema = 'app'
+    await provider.query('CREATE SCHEMA app')
+    const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: reservingQueryable(provider) }) })
     const migrator = (conn: Kysely<Database>) =>
       new Migrator({
         db: conn,
@@ -311,8 +364,10 @@ describe.each(PROVIDERS)('Kysely over the $name provider', (factory) => {
   })
 
   it('introspects tables and columns', async () => {
-    const { schema } = await database()
-    const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: env.provider }) })
+    const provider = await env.freshDatabase()
+    const { schema } = { schema: 'public' }
+    const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: provider }) })
+    await createTables(db)
     const tables = (await db.introspection.getTables()).filter((table) => table.schema === schema)
     expect(tables.map((table) => table.name).sort()).toEqual(['person', 'pet'])
     const person = tables.find((table) => table.name === 'person')
