@@ -2,6 +2,8 @@
 // server: the same Kysely queries, the same number in flight. Goal: ratio ≥ 0.95 for a point select, a 100-row select
 // and an insert. A row for Kysely over provider-postgresjs shows the other driver.
 
+import { readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { createTesseraDialect } from '@tessera/kysely'
 import { createPgProvider } from '@tessera/provider-pg'
 import { createPostgresJsProvider } from '@tessera/provider-postgresjs'
@@ -147,13 +149,19 @@ async function main(): Promise<void> {
       'Goal: ratio ≥ 0.95 of Kysely on `PostgresDialect` for each scenario (the @tessera/kysely rows over provider-pg).',
       "Kysely compiles the query the same way for all; the difference is the driver under it: `queryable.query()` (retries, hooks, typed errors, telemetry, the converter) against `pg.Pool.connect()` + `client.query()` + `release()` per query in Kysely's pg driver.",
       `Every scenario is sampled on ${EPOCHS} fresh sets of pools (pool opening not timed), for the reason given in provider-bench.ts.`,
+      `Load average when the report was written: ${loadavg()
+        .map((load) => load.toFixed(1))
+        .join(
+          ' / ',
+        )} (1 / 5 / 15 min) on 2 cores: other jobs ran meanwhile, so absolute numbers are far below what the machine does alone.`,
       'Client and server share one (2-core, shared) machine: ops/s include the server’s CPU and other jobs; client CPU / op is the steadier number, and one run’s CPU deltas swing by a few µs per statement.',
     ],
   )
 }
 
 function kyselyVersion(): string {
-  return '0.28'
+  const manifest = new URL('../node_modules/kysely/package.json', import.meta.url)
+  return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version
 }
 
 await main()
