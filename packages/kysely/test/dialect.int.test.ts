@@ -414,6 +414,21 @@ describe.each(PROVIDERS)('Kysely over the $name provider', (factory) => {
     await expect(again.transaction().execute(() => Promise.resolve())).rejects.toBeInstanceOf(ProviderClosedError)
   })
 
+  it('rejects the commit of a Kysely transaction that close() cut, with a typed error, and close() returns', async () => {
+    const provider = env.open()
+    const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: provider }) })
+    const trx = await db.startTransaction().execute()
+    await trx.selectNoFrom(sql<number>`1`.as('one')).execute()
+    await provider.close({ timeoutMs: 100 })
+    const error = await trx
+      .commit()
+      .execute()
+      .catch((e: unknown) => e)
+    // Any TesseraError: the drivers differ here (postgres.js: TransactionResolutionUnknownError; pg: code UNKNOWN).
+    expect(isTesseraError(error)).toBe(true)
+    await trx.rollback().execute()
+  })
+
   it('gives a ConnectionError when the transaction backend is killed, and leaves the pool usable', async () => {
     const provider = env.open()
     const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: provider }) })
