@@ -56,6 +56,29 @@ describe.each(PROVIDERS)('entity types and names over the $name provider', (fact
     })
   })
 
+  it('shares one transaction between a repository and Kysely: both commit or neither', async () => {
+    const schema = await env.freshSchema()
+    const Note = defineEntity('Note', { id: field.integer().primaryKey().generated('identity'), bodyText: field.text() }, { schema })
+    await env.provider.query(createTableSql(Note))
+    const entities = { [`${schema}.notes`]: Note } as { 'app.notes': typeof Note }
+    const table = `${schema}.notes` as 'app.notes'
+    const plugins = [entityNamingPlugin(entities)]
+    const failed = await env.provider
+      .transaction(async (tx) => {
+        const db = new Kysely<KyselyDatabase<typeof entities>>({ dialect: createTesseraDialect({ queryable: tx }), plugins })
+        await repository(Note, tx).insert({ bodyText: 'from the repository' })
+        await db.insertInto(table).values({ bodyText: 'from Kysely' }).execute()
+        expect(await db.selectFrom(table).select('bodyText').orderBy('id').execute()).toEqual([
+          { bodyText: 'from the repository' },
+          { bodyText: 'from Kysely' },
+        ])
+        throw new Error('undo both')
+      })
+      .catch((e: unknown) => e)
+    expect((failed as Error).message).toBe('undo both')
+    expect((await env.provider.query(`SELECT count(*)::int AS n FROM ${schema}.notes`)).rows).toEqual([{ n: 0 }])
+  })
+
   it('refuses a key that is not the entity table, and an ambiguous field name', () => {
     const User = defineEntity('User', { id: field.integer().primaryKey(), fullName: field.text() })
     const Other = defineEntity('Other', { id: field.integer().primaryKey(), fullName: field.text().column('name') })
