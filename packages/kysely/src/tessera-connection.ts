@@ -68,13 +68,14 @@ export class TesseraConnection implements DatabaseConnection {
       yield* chunked<R>(target.stream<R>(compiledQuery.sql, compiledQuery.parameters, { batchSize: chunkSize }), chunkSize)
       return
     }
-    if (this.scopes.length > 0) {
+    // A Tessera transaction (Kysely's, or the dialect's own queryable) has savepoint() and no stream(): use a cursor.
+    if (typeof target.savepoint === 'function') {
       yield* cursorChunks<R>(target, compiledQuery, chunkSize)
       return
     }
     throw new KyselyDialectError(
       'KYSELY_STREAM_UNSUPPORTED',
-      'this queryable has no stream() and the statement is not in a transaction, so .stream() has nothing to read with; pass a provider, or stream inside db.transaction()',
+      'this queryable has no stream() and is not a transaction, so .stream() has nothing to read with; pass a provider, or stream inside db.transaction()',
     )
   }
 

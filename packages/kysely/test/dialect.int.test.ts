@@ -398,6 +398,10 @@ describe.each(PROVIDERS)('Kysely over the $name provider', (factory) => {
         .execute(() => Promise.resolve())
         .catch((e: unknown) => e)
       expect(modes).toMatchObject({ code: 'KYSELY_TRANSACTION_UNSUPPORTED' })
+      // Streams over the transaction itself read with a cursor on its connection.
+      const streamed: string[] = []
+      for await (const person of inTx.selectFrom('person').select('first_name').stream(1)) streamed.push(person.first_name)
+      expect(streamed).toEqual(['Outer'])
     })
     const names = await db.selectFrom('person').select('first_name').execute()
     expect(names).toEqual([{ first_name: 'Outer' }])
