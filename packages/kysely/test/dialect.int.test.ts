@@ -12,7 +12,7 @@ import {
 import { type Generated, Kysely, Migrator, sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { createTesseraDialect, KyselyDialectError, TesseraDialect, withConnection } from '../src/index'
-import { PROVIDERS, useProvider } from './providers'
+import { PG_URL, PROVIDERS, useProvider } from './providers'
 
 interface Database {
   person: { id: Generated<number>; first_name: string; last_name: string | null; email: string }
@@ -481,6 +481,30 @@ describe.each(PROVIDERS)('Kysely over the $name provider', (factory) => {
       return rows[0]?.name
     })
     expect(setting).toBe('kysely-pinned')
+  })
+
+  it('passes the signal and timeout of withConnection to connection(), and refuses a Kysely instance of another dialect', async () => {
+    const seen: unknown[] = []
+    const inner = reservingQueryable(env.provider) as Queryable & { connection: (fn: unknown, options?: unknown) => Promise<unknown> }
+    const recording = {
+      query: inner.query.bind(inner),
+      connection: (fn: unknown, options?: unknown) => {
+        seen.push(options)
+        return inner.connection(fn)
+      },
+    }
+    const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: recording as Queryable }) })
+    const signal = new AbortController().signal
+    await withConnection(db, (conn) => conn.selectNoFrom(sql<number>`1`.as('one')).execute(), { signal, timeoutMs: 1_000 })
+    expect(seen).toEqual([{ signal, timeoutMs: 1_000 }])
+
+    const { PostgresDialect } = await import('kysely')
+    const pg = await import('pg')
+    const pool = new pg.default.Pool({ connectionString: PG_URL, max: 1 })
+    const other = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    const error = await withConnection(other, () => Promise.resolve()).catch((e: unknown) => e)
+    await other.destroy()
+    expect(error).toMatchObject({ code: 'KYSELY_NOT_A_TESSERA_DIALECT' })
   })
 
   it('retries a Tessera transaction with Kysely inside on a serialization failure and commits once', async () => {
