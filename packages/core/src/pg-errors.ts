@@ -834,6 +834,7 @@ const NETWORK_MESSAGES: readonly string[] = [
   'Connection terminated due to connection timeout',
   'timeout expired',
   'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
 ]
 
 /**

@@ -1,4 +1,4 @@
-import { isTesseraError, PoolTimeoutError } from '@tessera/core'
+import { isConnectionLoss, isTesseraError, PoolTimeoutError } from '@tessera/core'
 import { describe, expect } from 'vitest'
 import type { ConformanceContext } from './context'
 import { deferred, errorOf, rejectionOf, settle, waitFor } from './helpers'
@@ -101,6 +101,34 @@ export function describeClose(ctx: ConformanceContext): void {
         'no connection of the provider is left in pg_stat_activity',
       )
     })
+
+    ctx.test(
+      'a transaction whose connection close({ timeoutMs }) cut: its next statement is a connection loss and it commits nothing',
+      async () => {
+        const { provider } = await ctx.open()
+        const table = await ctx.createTable('id int')
+        {
+          const entered = deferred()
+          const cut = deferred()
+          const transaction = settle(
+            provider.transaction(async (tx) => {
+              await tx.query(`INSERT INTO ${table} VALUES (1)`)
+              entered.resolve()
+              await cut.promise
+              await tx.query(`INSERT INTO ${table} VALUES (2)`)
+            }),
+          )
+          await entered.promise
+          await provider.close({ timeoutMs: 100 })
+          cut.resolve()
+          const error = errorOf(await transaction, 'the transaction committed after close() cut its connection')
+          // Same on every driver: the statement after the cut is a connection loss (not a driver's plain Error).
+          expect(isConnectionLoss(error)).toBe(true)
+          const rows = await ctx.admin<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)
+          expect(rows[0]?.n).toBe(0)
+        }
+      },
+    )
 
     ctx.test('after close, query rejects with a TesseraError', async () => {
       const { provider } = await ctx.open()
