@@ -12,8 +12,8 @@ export interface QueryCacheOptions {
   ttlMs?: number | undefined
   /**
    * The tables a statement reads or writes. Default: what core's `classifyStatement` finds. When given, its answer
-   * is trusted as complete, but a statement is still cached only when the classifier proves it read-only and free
-   * of volatile functions.
+   * is trusted as complete (views, for instance, can be mapped to their base tables), but a statement is still
+   * cached only when the classifier proves it read-only, free of volatile functions and of functions it does not know.
    */
   tables?: ((sql: string) => readonly string[]) | undefined
   /** Tags are `<tagPrefix><table>`, so `cache.deleteByTag('table:users')` works by hand too. Default: `'table:'`. */
@@ -98,7 +98,8 @@ export function queryCache(cache: Cache, options: QueryCacheOptions = {}): Hooks
         counters.querySkippedVolatile++
         return next()
       }
-      if (userTables === undefined && !classification.tablesKnown) {
+      // Even with `tables` given: a function the classifier does not know may also be volatile.
+      if (!classification.tablesKnown) {
         counters.querySkippedTablesUnknown++
         return next()
       }
