@@ -260,6 +260,49 @@ describe('classifyStatement properties', () => {
     )
   })
 
+  it('names every table of generated SELECTs (joins, comma lists, subqueries, CTEs), and no CTE', () => {
+    type Query = { sql: string; tables: string[] }
+    const table = fc.constantFrom('a', 'b', 'app.c', '"D e"', 'public."F"')
+    // `t z(c1)` without AS reads like a call of z(): the classifier then says tablesKnown: false (cautious).
+    const alias = fc.constantFrom('', ' x', ' AS y', ' AS z(c1, c2)')
+    const select: fc.Memo<Query> = fc.memo((depth) => {
+      const item: fc.Arbitrary<Query> =
+        depth <= 1
+          ? fc.tuple(table, alias).map(([name, as]) => ({ sql: `${name}${as}`, tables: [name] }))
+          : fc.oneof(
+              fc.tuple(table, alias).map(([name, as]) => ({ sql: `${name}${as}`, tables: [name] })),
+              fc.tuple(select(depth - 1), alias).map(([inner, as]) => ({ sql: `(${inner.sql})${as || ' s'}`, tables: inner.tables })),
+              fc
+                .tuple(table, table, fc.constantFrom('JOIN', 'LEFT JOIN', 'CROSS JOIN', 'NATURAL JOIN'))
+                .map(([left, right, join]) => ({
+                  sql: `(${left} ${join} ${right}${join.includes('CROSS') || join.includes('NATURAL') ? '' : ' ON true'})`,
+                  tables: [left, right],
+                })),
+            )
+      return fc
+        .tuple(
+          fc.array(item, { minLength: 1, maxLength: 3 }),
+          fc.option(depth <= 1 ? fc.constant(undefined) : select(depth - 1), { nil: undefined }),
+        )
+        .map(([items, sub]) => ({
+          sql: `SELECT * FROM ${items.map((i) => i.sql).join(', ')}${sub?.sql === undefined ? '' : ` WHERE k IN (${sub.sql})`}`,
+          tables: [...items.flatMap((i) => i.tables), ...(sub?.tables ?? [])],
+        }))
+    })
+    const withCtes = fc
+      .tuple(select(3), fc.boolean())
+      .map(([query, cte]) => (cte ? { sql: `WITH cte1 AS (${query.sql}) SELECT * FROM cte1, cte1 AS again`, tables: query.tables } : query))
+    fc.assert(
+      fc.property(withCtes, (query) => {
+        const result = classifyStatement(query.sql)
+        expect(result.readOnly).toBe(true)
+        expect(result.tablesKnown).toBe(true)
+        for (const name of query.tables) expect(result.tables, query.sql).toContain(name)
+        expect(result.tables).not.toContain('cte1')
+      }),
+    )
+  })
+
   it('never throws, whatever the text', () => {
     const unit = fc.constantFrom(
       'SELECT',
