@@ -272,12 +272,10 @@ describe('classifyStatement properties', () => {
           : fc.oneof(
               fc.tuple(table, alias).map(([name, as]) => ({ sql: `${name}${as}`, tables: [name] })),
               fc.tuple(select(depth - 1), alias).map(([inner, as]) => ({ sql: `(${inner.sql})${as || ' s'}`, tables: inner.tables })),
-              fc
-                .tuple(table, table, fc.constantFrom('JOIN', 'LEFT JOIN', 'CROSS JOIN', 'NATURAL JOIN'))
-                .map(([left, right, join]) => ({
-                  sql: `(${left} ${join} ${right}${join.includes('CROSS') || join.includes('NATURAL') ? '' : ' ON true'})`,
-                  tables: [left, right],
-                })),
+              fc.tuple(table, table, fc.constantFrom('JOIN', 'LEFT JOIN', 'CROSS JOIN', 'NATURAL JOIN')).map(([left, right, join]) => ({
+                sql: `(${left} ${join} ${right}${join.includes('CROSS') || join.includes('NATURAL') ? '' : ' ON true'})`,
+                tables: [left, right],
+              })),
             )
       return fc
         .tuple(
