@@ -30,7 +30,7 @@ import {
   resolveOptions,
   type SetOptions,
 } from './options'
-import { type CacheStats, type Counters, createCounters, snapshot } from './stats'
+import { type CacheStats, type Counters, countersOf, createCounters, snapshot } from './stats'
 import { type TagVersionMap, TagVersions } from './tag-versions'
 
 /** What a factory receives. */
@@ -930,6 +930,7 @@ class CacheView implements Cache {
     // `::` ends the namespace path: a namespace name has no `:`, so `app::x` (key `x` of `app`) can never equal
     // `app:users::…` (a key of the child `users`), whatever the keys contain.
     this.prefix = `${namespacePath}::`
+    countersOf.set(this, core.counters)
   }
 
   private getMessage(key: string): CacheGetMessage {

@@ -24,7 +24,7 @@ const IOREDIS_TIMEOUT_MESSAGE = 'Command timed out'
 function clientTimeout(redis: RedisLike, timeoutMs: number): number | undefined {
   // A Cluster queues commands itself before a node (and its commandTimeout) is chosen: keep our own timer there.
   if (redis.isCluster === true) return undefined
-  const own = redis.options?.commandTimeout
+  const own = (redis.options as { readonly commandTimeout?: unknown } | undefined)?.commandTimeout
   return typeof own === 'number' && Number.isFinite(own) && own > 0 && own <= timeoutMs ? own : undefined
 }
 
@@ -144,8 +144,10 @@ export class L2Tier {
     return (await this.call('UNLINK', run)) !== UNAVAILABLE
   }
 
-  /** INCR each key in one pipeline; the new values, or UNAVAILABLE. */
+  /** INCR each key in one pipeline (per key INCRs on a Cluster); the new values, or UNAVAILABLE. */
   incrMany(keys: string[]): Promise<number[] | Unavailable> {
+    // A Cluster pipeline must stay within one slot: tags hash to many.
+    if (this.redis.isCluster === true) return this.call('INCR', () => Promise.all(keys.map((key) => this.redis.incr(key))))
     return this.call('pipeline INCR', async () => {
       const pipeline = this.redis.pipeline()
       for (const key of keys) pipeline.incr(key)
@@ -170,8 +172,10 @@ export class L2Tier {
   }
 
   /**
-   * SCAN for `pattern` and UNLINK what matches, batch by batch, on every master of a Cluster. Returns the
-   * number of keys removed, or UNAVAILABLE if any step failed (some keys may be gone already).
+   * SCAN for `pattern` and UNLINK what matches, batch by batch, on every master of a Cluster (where each key is
+   * unlinked on its own through the Cluster client: one UNLINK of several keys of one node still fails with CROSSSLOT
+   * when they hash to different slots, and the Cluster client follows a slot that moved). Returns the number of keys
+   * removed, or UNAVAILABLE if any step failed (some keys may be gone already).
    */
   async deleteMatching(pattern: string): Promise<number | Unavailable> {
     const nodes = this.redis.nodes === undefined ? [this.redis] : this.redis.nodes('master')
@@ -184,7 +188,9 @@ export class L2Tier {
         cursor = page[0]
         const keys = page[1]
         if (keys.length > 0) {
-          const done = await this.call('UNLINK', () => node.unlink(...keys))
+          const done = await this.call('UNLINK', async () =>
+            this.redis.isCluster === true ? sum(await Promise.all(keys.map((key) => this.redis.unlink(key)))) : node.unlink(...keys),
+          )
           if (done === UNAVAILABLE) return UNAVAILABLE
           removed += done
         }
@@ -192,6 +198,12 @@ export class L2Tier {
     }
     return removed
   }
+}
+
+function sum(counts: number[]): number {
+  let total = 0
+  for (const count of counts) total += count
+  return total
 }
 
 function throwFirstError(replies: [Error | null, unknown][] | null): [Error | null, unknown][] {

@@ -8,6 +8,7 @@ export interface RedisLike {
   set(key: string, value: string, mode: 'PX', ttlMs: number): Promise<unknown>
   set(key: string, value: string, mode: 'PX', ttlMs: number, condition: 'NX'): Promise<unknown>
   unlink(...keys: string[]): Promise<number>
+  incr(key: string): Promise<number>
   publish(channel: string, message: string): Promise<number>
   scan(cursor: string, matchToken: 'MATCH', pattern: string, countToken: 'COUNT', count: number): Promise<[string, string[]]>
   eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>
@@ -17,10 +18,10 @@ export interface RedisLike {
   /** `true` on an ioredis `Cluster`: multi-key commands are then split per key (they may live on different slots). */
   readonly isCluster?: boolean | undefined
   /**
-   * The client's options; only `commandTimeout` is read. When ioredis already times out every command within
+   * The client's options; only `commandTimeout` is read (a `Cluster`'s options have none). When ioredis already times out every command within
    * `l2.timeoutMs`, reads rely on that timer instead of setting a second one.
    */
-  readonly options?: { readonly commandTimeout?: number | undefined } | undefined
+  readonly options?: object | undefined
   /** On a Cluster: its master nodes, so `clear()` can SCAN each of them. */
   nodes?(role: 'master'): RedisLike[]
 }

@@ -1,63 +1,51 @@
+import { classifyStatement, type StatementClassification } from '@tessera/core'
+
 /** What a statement does, as far as caching cares. */
 export type StatementKind = 'read' | 'write' | 'other'
 
-const WRITE_VERBS = new Set(['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'MERGE', 'COPY'])
-const IDENTIFIER = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)`
-const QUALIFIED = `${IDENTIFIER}(?:\\s*\\.\\s*${IDENTIFIER})*`
-const READ_TABLES = new RegExp(String.raw`\b(?:FROM|JOIN)\s+(?:ONLY\s+)?(${QUALIFIED})`, 'gi')
-const WRITE_TABLES = new RegExp(
-  String.raw`\b(?:INSERT\s+INTO|UPDATE(?:\s+ONLY)?|DELETE\s+FROM(?:\s+ONLY)?|MERGE\s+INTO|COPY|TRUNCATE(?:\s+TABLE)?(?:\s+ONLY)?)\s+(${QUALIFIED}(?:\s*,\s*${QUALIFIED})*)`,
-  'gi',
-)
-const LOCKING = /\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b/i
-const WRITE_ANYWHERE = /\b(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE)\b/i
-
-/** Removes comments and string literals, so words inside them are not mistaken for keywords or tables. */
-function strip(sql: string): string {
-  return sql
-    .replace(/--[^\n]*/g, ' ')
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/'(?:[^']|'')*'/g, "''")
-}
-
 /**
- * Classifies a statement: `read` for a SELECT (or a WITH … SELECT without data-modifying parts, or VALUES/TABLE)
- * that takes no row locks; `write` for INSERT/UPDATE/DELETE/TRUNCATE/MERGE/COPY (and WITH queries containing one);
- * `other` for everything else (DDL, SET, CALL…), which is neither cached nor invalidates anything.
+ * Classifies a statement with core's statement classifier: `read` when it is read-only (`SELECT`, `WITH … SELECT`,
+ * `VALUES`, `TABLE`, `SHOW`, `EXPLAIN`: see `classifyStatement`), `write` when it may change table rows (DML,
+ * DDL, `CALL`, `DO`, a call of a function not known to be free of side effects…), `other` when it changes no rows
+ * but is not a read either (locking reads, `nextval()`, `SET`, `BEGIN`, `LISTEN`…).
  */
 export function statementKind(sql: string): StatementKind {
-  const text = strip(sql).trimStart()
-  const verb = /^\(*\s*([A-Za-z]+)/.exec(text)?.[1]?.toUpperCase()
-  if (verb === undefined) return 'other'
-  if (WRITE_VERBS.has(verb)) return 'write'
-  if (verb === 'WITH') return WRITE_ANYWHERE.test(text) ? 'write' : LOCKING.test(text) ? 'other' : 'read'
-  if (verb === 'SELECT' || verb === 'VALUES' || verb === 'TABLE') return LOCKING.test(text) ? 'other' : 'read'
-  return 'other'
+  return kindOf(classifyStatement(sql))
 }
 
-/** `"Users"` → `Users`, `users` → `users`, `public.users` → `users`: unquoted names fold to lower case, the schema is dropped. */
-function tableName(qualified: string): string {
-  const parts = qualified.split(/\s*\.\s*(?=(?:[^"]*"[^"]*")*[^"]*$)/)
-  const last = (parts[parts.length - 1] ?? qualified).trim()
-  return last.startsWith('"') ? last.slice(1, -1).replace(/""/g, '"') : last.toLowerCase()
+/** {@link statementKind} of a classification already made. */
+export function kindOf(classification: StatementClassification): StatementKind {
+  if (classification.readOnly) return 'read'
+  return classification.writtenTables.length > 0 || !classification.writtenTablesKnown ? 'write' : 'other'
 }
 
 /**
- * The tables a statement reads or writes, found by a simple scan: identifiers after FROM and JOIN (reads), after
- * INSERT INTO / UPDATE / DELETE FROM / MERGE INTO / TRUNCATE / COPY (writes). Limits: no view or function
- * expansion (a view is its own name, not its base tables), comma-separated FROM lists count only the first table,
- * and a table touched only inside a function call is missed. Pass your own `tables` function to `queryCache`
- * where that matters.
+ * The tables a statement reads or writes, by their bare names as tags use them: unquoted names folded to lower case,
+ * the schema dropped (`public.Users` → `users`, `"Orgs"` → `Orgs`), so a write through another `search_path`
+ * still meets the reads of the same table. Found by core's classifier; see {@link statementKind}.
  */
 export function statementTables(sql: string): string[] {
-  const text = strip(sql)
-  const found = new Set<string>()
-  for (const match of text.matchAll(READ_TABLES)) {
-    const name = match[1]
-    if (name !== undefined && !/^(?:SELECT|LATERAL)$/i.test(name)) found.add(tableName(name))
+  const classification = classifyStatement(sql)
+  return tableTags(classification, '')
+}
+
+/** The tags of the tables a classification reads and writes: `<prefix><bare name>`, each once. */
+export function tableTags(classification: StatementClassification, prefix: string): string[] {
+  const tags = new Set<string>()
+  for (const table of classification.tables) tags.add(prefix + bareName(table))
+  for (const table of classification.writtenTables) tags.add(prefix + bareName(table))
+  return [...tags]
+}
+
+/** The last part of a name as the classifier writes it (`app."My Table"` → `My Table`). */
+function bareName(qualified: string): string {
+  let start = 0
+  let inQuotes = false
+  for (let i = 0; i < qualified.length; i++) {
+    const char = qualified[i]
+    if (char === '"') inQuotes = !inQuotes
+    else if (char === '.' && !inQuotes) start = i + 1
   }
-  for (const match of text.matchAll(WRITE_TABLES)) {
-    for (const name of (match[1] ?? '').split(/\s*,\s*/)) if (name) found.add(tableName(name))
-  }
-  return [...found]
+  const last = qualified.slice(start)
+  return last.startsWith('"') ? last.slice(1, -1).replaceAll('""', '"') : last
 }

@@ -24,7 +24,15 @@ export interface Counters {
   locksAcquired: number
   lockWaits: number
   lockGaveUp: number
+  queryCached: number
+  querySkippedWrites: number
+  querySkippedVolatile: number
+  querySkippedTablesUnknown: number
+  querySkippedTransaction: number
 }
+
+/** The counters of each cache (and namespace view), for `queryCache` to count what it refused to cache. */
+export const countersOf = new WeakMap<object, Counters>()
 
 export function createCounters(): Counters {
   return {
@@ -50,6 +58,11 @@ export function createCounters(): Counters {
     locksAcquired: 0,
     lockWaits: 0,
     lockGaveUp: 0,
+    queryCached: 0,
+    querySkippedWrites: 0,
+    querySkippedVolatile: 0,
+    querySkippedTablesUnknown: 0,
+    querySkippedTransaction: 0,
   }
 }
 
@@ -90,6 +103,22 @@ export interface CacheStats {
   locks: { acquired: number; waited: number; gaveUp: number }
   /** The L2 breaker's state, `'disabled'` without a breaker, `'none'` without L2. */
   breaker: CircuitState | 'disabled' | 'none'
+  /** What `queryCache` hooks on this cache did with the statements they saw (all zero without them). */
+  queryCache: {
+    /** Reads answered through the cache (hit or miss). */
+    cached: number
+    /** Statements run without the cache, by the first reason that applied. */
+    skipped: {
+      /** Not proven read-only: writes, DDL, locking reads, `nextval()`, `pg_try_advisory_lock()`, `set_config()`… */
+      writes: number
+      /** Read-only but volatile: `now()`, `random()`, `current_user`, system catalogs, `SHOW`, `EXPLAIN`… */
+      volatile: number
+      /** Read-only, but a function the classifier does not know may read tables it cannot name. */
+      tablesUnknown: number
+      /** Reads inside a transaction, which must see the transaction's own writes. */
+      transaction: number
+    }
+  }
 }
 
 export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['breaker']): CacheStats {
@@ -118,5 +147,14 @@ export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['break
     bus: { sent: c.busSent, received: c.busReceived },
     locks: { acquired: c.locksAcquired, waited: c.lockWaits, gaveUp: c.lockGaveUp },
     breaker,
+    queryCache: {
+      cached: c.queryCached,
+      skipped: {
+        writes: c.querySkippedWrites,
+        volatile: c.querySkippedVolatile,
+        tablesUnknown: c.querySkippedTablesUnknown,
+        transaction: c.querySkippedTransaction,
+      },
+    },
   }
 }

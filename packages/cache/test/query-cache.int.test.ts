@@ -122,4 +122,66 @@ describe('queryCache on provider-pg', () => {
     expect(await names(db)).toEqual(['grace'])
     expect((await db.query(labelSql)).rows).toEqual([{ label: 'red' }]) // still the cached result
   })
+
+  it('never serves nextval() from the cache: each call gets a new id', async () => {
+    const { db, cache } = cachedProvider()
+    await admin.query(`CREATE SEQUENCE ${schema}.ids`)
+    const sql = `SELECT nextval('${schema}.ids') AS id`
+    const first = await db.query<{ id: string }>(sql)
+    const second = await db.query<{ id: string }>(sql)
+    expect(Number(second.rows[0]?.id)).toBe(Number(first.rows[0]?.id) + 1)
+    expect(cache.stats().queryCache.skipped.writes).toBe(2)
+    expect(cache.stats().hits).toBe(0)
+  })
+
+  it('never serves pg_try_advisory_lock() from the cache: a second session is refused the lock', async () => {
+    const { db, cache } = cachedProvider()
+    const key = Math.floor(Math.random() * 1_000_000_000)
+    const sql = 'SELECT pg_try_advisory_lock($1::bigint) AS locked'
+    // The pool has two connections: hold one in a transaction so the other statement runs on a second session.
+    const answers = await db.transaction(async (tx) => {
+      const held = await tx.query<{ locked: boolean }>(sql, [key])
+      const other = await db.query<{ locked: boolean }>(sql, [key])
+      const again = await db.query<{ locked: boolean }>(sql, [key])
+      return [held.rows[0]?.locked, other.rows[0]?.locked, again.rows[0]?.locked]
+    })
+    await db.query('SELECT pg_advisory_unlock_all()')
+    expect(answers).toEqual([true, false, false])
+    expect(cache.stats().hits).toBe(0)
+  })
+
+  it('never serves now() or clock_timestamp() from the cache: time moves on', async () => {
+    const { db, cache } = cachedProvider()
+    const times = async (sql: string): Promise<[number, number]> => {
+      const first = await db.query<{ at: Date }>(sql)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      const second = await db.query<{ at: Date }>(sql)
+      return [first.rows[0]?.at.getTime() ?? 0, second.rows[0]?.at.getTime() ?? 0]
+    }
+    for (const sql of ['SELECT now() AS at', 'SELECT clock_timestamp() AS at', `SELECT coalesce(max(now()), now()) AS at FROM ${items}`]) {
+      const [first, second] = await times(sql)
+      expect(second, sql).toBeGreaterThan(first)
+    }
+    expect(cache.stats().hits).toBe(0)
+    expect(cache.stats().queryCache.skipped.volatile).toBe(6)
+  })
+
+  it('does not cache a read through a function it cannot see into, and drops everything after DDL', async () => {
+    await seed([[1, 'ada']])
+    const { db, cache } = cachedProvider()
+    await admin.query(
+      `CREATE FUNCTION ${schema}.item_name(int) RETURNS text LANGUAGE sql STABLE AS $$ SELECT name FROM ${items} WHERE id = $1 $$`,
+    )
+    const viaFunction = `SELECT ${schema}.item_name(1) AS name`
+    expect((await db.query(viaFunction)).rows).toEqual([{ name: 'ada' }])
+    await admin.query(`UPDATE ${items} SET name = 'grace' WHERE id = 1`)
+    expect((await db.query(viaFunction)).rows).toEqual([{ name: 'grace' }])
+    expect(cache.stats().queryCache.skipped.tablesUnknown).toBe(2)
+
+    expect(await names(db)).toEqual(['grace'])
+    await admin.query(`UPDATE ${items} SET name = 'barbara' WHERE id = 1`)
+    expect(await names(db)).toEqual(['grace']) // cached
+    await db.query(`ALTER TABLE ${items} ADD COLUMN note text`)
+    expect(await names(db)).toEqual(['barbara'])
+  })
 })

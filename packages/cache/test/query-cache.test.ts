@@ -18,10 +18,57 @@ describe('queryCache', () => {
     const hooks = queryCache(createCache())
     const next = vi.fn(async () => result([{ id: 1, at: new Date(0) }]))
     const first = await hooks.onQuery!(ctx('SELECT * FROM users WHERE id = $1', [1]), next)
-    const again = await hooks.onQuery!(ctx('SELECT *  FROM users\n WHERE id = $1', [1]), next)
+    const again = await hooks.onQuery!(ctx('SELECT * FROM users WHERE id = $1', [1]), next)
     await hooks.onQuery!(ctx('SELECT * FROM users WHERE id = $1', [2]), next)
     expect(again).toEqual(first)
     expect(next).toHaveBeenCalledTimes(2)
+  })
+
+  it('keeps statements that differ only in whitespace inside a literal apart', async () => {
+    const hooks = queryCache(createCache())
+    const one = await hooks.onQuery!(ctx("SELECT * FROM users WHERE name = 'a  b'"), async () => result([{ id: 1 }]))
+    const two = await hooks.onQuery!(ctx("SELECT * FROM users WHERE name = 'a b'"), async () => result([{ id: 2 }]))
+    expect(one.rows).toEqual([{ id: 1 }])
+    expect(two.rows).toEqual([{ id: 2 }])
+  })
+
+  it.each([
+    ['SELECT nextval($1)', 'writes'],
+    ['SELECT pg_try_advisory_lock(1)', 'writes'],
+    ['SELECT * FROM users FOR UPDATE', 'writes'],
+    ['SELECT now()', 'volatile'],
+    ['SELECT * FROM users WHERE created_at > current_date', 'volatile'],
+    ['SELECT * FROM pg_stat_activity', 'volatile'],
+    ['SELECT my_fn(id) FROM users', 'tablesUnknown'],
+  ] as const)('never caches %j, and counts it under skipped.%s', async (sql, reason) => {
+    const cache = createCache()
+    const hooks = queryCache(cache)
+    const next = vi.fn(async () => result([{ n: 1 }]))
+    await hooks.onQuery!(ctx(sql), next)
+    await hooks.onQuery!(ctx(sql), next)
+    expect(next).toHaveBeenCalledTimes(2)
+    expect(cache.stats().queryCache.skipped[reason]).toBe(2)
+    expect(cache.stats().queryCache.cached).toBe(0)
+  })
+
+  it('drops every cached result after a write whose tables it cannot name (DDL, CALL, unknown functions)', async () => {
+    const cache = createCache()
+    const hooks = queryCache(cache)
+    const read = vi.fn(async () => result([{ id: 1 }]))
+    await hooks.onQuery!(ctx('SELECT * FROM users'), read)
+    await hooks.onQuery!(ctx('SELECT * FROM users'), read)
+    expect(read).toHaveBeenCalledTimes(1)
+    await hooks.onQuery!(ctx('CALL archive_users()'), async () => result([], 'CALL'))
+    await hooks.onQuery!(ctx('SELECT * FROM users'), read)
+    expect(read).toHaveBeenCalledTimes(2)
+    expect(cache.stats().queryCache).toEqual({ cached: 3, skipped: { writes: 1, volatile: 0, tablesUnknown: 0, transaction: 0 } })
+  })
+
+  it('counts on a namespace view the same counters as on its cache', async () => {
+    const cache = createCache()
+    const hooks = queryCache(cache.namespace('sql'))
+    await hooks.onQuery!(ctx('SELECT 1 FROM users'), async () => result([{ n: 1 }]))
+    expect(cache.stats().queryCache.cached).toBe(1)
   })
 
   it('re-reads a table after a write to it succeeds, and keeps other tables cached', async () => {
@@ -74,7 +121,9 @@ describe('statementKind and statementTables', () => {
     expect(statementKind('WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d')).toBe('write')
     expect(statementKind('/* hi */ insert into t values (1)')).toBe('write')
     expect(statementKind("SELECT 'update' FROM t")).toBe('read')
-    expect(statementKind('CREATE TABLE t (id int)')).toBe('other')
+    expect(statementKind('CREATE TABLE t (id int)')).toBe('write')
+    expect(statementKind('SELECT nextval($1)')).toBe('other')
+    expect(statementKind('SET search_path = app')).toBe('other')
   })
 
   it('finds the tables of FROM, JOIN and write targets', () => {

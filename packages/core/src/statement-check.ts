@@ -1,5 +1,28 @@
 import { DataError } from './pg-errors'
 import { SqlError } from './sql'
+import {
+  DASH,
+  DASH_SIGN,
+  DIGIT,
+  DOLLAR_SIGN,
+  DOUBLE_QUOTE,
+  kindOf,
+  LETTER,
+  LOWER_E,
+  OTHER,
+  QUOTE,
+  SINGLE_QUOTE,
+  STAR,
+  skipBlockComment,
+  skipDollarQuoted,
+  skipEscapeString,
+  skipLineComment,
+  skipQuoted,
+  UPPER_E,
+} from './sql-lexer'
+
+/** Past this, PostgreSQL refuses the parameter number anyway; stop growing it so it stays an exact integer. */
+const PLACEHOLDER_CAP = 0x7fffffff
 
 /**
  * Checks, before anything is sent, that a statement's text and parameter values fit together, so that bad input
@@ -76,48 +99,6 @@ function nulInValue(text: string, position: number, element: number | undefined)
   })
 }
 
-// Character codes the scanner compares against.
-const DOLLAR = 0x24
-const SINGLE_QUOTE = 0x27
-const STAR = 0x2a
-const SLASH = 0x2f
-const DASH = 0x2d
-const BACKSLASH = 0x5c
-const LINE_FEED = 0x0a
-const CARRIAGE_RETURN = 0x0d
-const UPPER_E = 0x45
-const LOWER_E = 0x65
-/** Past this, PostgreSQL refuses the parameter number anyway; stop growing it so it stays an exact integer. */
-const PLACEHOLDER_CAP = 0x7fffffff
-
-// What an ASCII character can start, looked up in a table: one load per character instead of a chain of range
-// comparisons (the scan runs on every statement with values). Every non-ASCII character is a word character, as in
-// PostgreSQL's lexer, which works on bytes and counts 0x80-0xFF as letters.
-const OTHER = 0
-const LETTER = 1
-const DIGIT = 2
-const DOLLAR_SIGN = 3
-const QUOTE = 4
-const DOUBLE_QUOTE = 5
-const DASH_SIGN = 6
-const SLASH_SIGN = 7
-const ASCII_KINDS = new Uint8Array(128)
-for (let code = 0x41; code <= 0x5a; code++) ASCII_KINDS[code] = LETTER
-for (let code = 0x61; code <= 0x7a; code++) ASCII_KINDS[code] = LETTER
-ASCII_KINDS[0x5f] = LETTER
-for (let code = 0x30; code <= 0x39; code++) ASCII_KINDS[code] = DIGIT
-ASCII_KINDS[DOLLAR] = DOLLAR_SIGN
-ASCII_KINDS[SINGLE_QUOTE] = QUOTE
-ASCII_KINDS[0x22] = DOUBLE_QUOTE
-ASCII_KINDS[DASH] = DASH_SIGN
-ASCII_KINDS[SLASH] = SLASH_SIGN
-
-/** The kind of the character at `code`; `NaN` (read past the end of the text) is OTHER. */
-function kindOf(code: number): number {
-  if (code < 128) return ASCII_KINDS[code] as number
-  return code >= 128 ? LETTER : OTHER
-}
-
 /**
  * The highest `$n` in `text` that PostgreSQL reads as a parameter, or 0 when there is none. One pass, following
  * PostgreSQL's lexer: it skips '…' literals ('' inside), E'…' literals (backslash escapes too), "…" identifiers,
@@ -183,73 +164,4 @@ export function highestPlaceholder(text: string): number {
     }
   }
   return highest
-}
-
-/**
- * From just after the opening quote to just after the closing one. A doubled quote inside needs no care: reading it as
- * the end of one literal and the start of the next skips the same characters.
- */
-function skipQuoted(text: string, from: number, quote: "'" | '"'): number {
-  const close = text.indexOf(quote, from)
-  return close === -1 ? text.length : close + 1
-}
-
-function skipEscapeString(text: string, from: number): number {
-  let i = from
-  while (i < text.length) {
-    const code = text.charCodeAt(i)
-    if (code === BACKSLASH) i += 2
-    else if (code !== SINGLE_QUOTE) i++
-    else if (text.charCodeAt(i + 1) === SINGLE_QUOTE) i += 2
-    else return i + 1
-  }
-  return text.length
-}
-
-function skipLineComment(text: string, from: number): number {
-  let i = from
-  while (i < text.length) {
-    const code = text.charCodeAt(i)
-    if (code === LINE_FEED || code === CARRIAGE_RETURN) return i + 1
-    i++
-  }
-  return i
-}
-
-/** Block comments nest in PostgreSQL: `/* a /* b *\/ still a comment *\/`. */
-function skipBlockComment(text: string, from: number): number {
-  let depth = 1
-  let i = from
-  while (i < text.length) {
-    const code = text.charCodeAt(i)
-    if (code === SLASH && text.charCodeAt(i + 1) === STAR) {
-      depth++
-      i += 2
-    } else if (code === STAR && text.charCodeAt(i + 1) === SLASH) {
-      depth--
-      i += 2
-      if (depth === 0) return i
-    } else i++
-  }
-  return text.length
-}
-
-/**
- * At a `$` not followed by a digit: past the whole `$tag$…$tag$` string when one starts here (the tag is empty or an
- * identifier without `$`), otherwise just past the `$`.
- */
-function skipDollarQuoted(text: string, start: number): number {
-  let i = start + 1
-  if (kindOf(text.charCodeAt(i)) === LETTER) {
-    i++
-    while (i < text.length) {
-      const kind = kindOf(text.charCodeAt(i))
-      if (kind !== LETTER && kind !== DIGIT) break
-      i++
-    }
-  }
-  if (text.charCodeAt(i) !== DOLLAR) return start + 1
-  const tag = text.slice(start, i + 1)
-  const close = text.indexOf(tag, i + 1)
-  return close === -1 ? text.length : close + tag.length
 }

@@ -1,4 +1,4 @@
-import { isTesseraError, PoolTimeoutError, TimeoutError } from '@tessera/core'
+import { isTesseraError, PoolTimeoutError, TimeoutError, TransactionResolutionUnknownError } from '@tessera/core'
 import { describe, expect } from 'vitest'
 import type { ConformanceContext } from './context'
 import { settle, waitFor } from './helpers'
@@ -115,6 +115,28 @@ export function describeFaults(ctx: ConformanceContext): void {
       for (const outcome of outcomes) expect(outcome.status, JSON.stringify(outcome)).toBe('resolved')
       await expect(provider.query('SELECT 5')).rejects.toMatchObject({ code: 'PROVIDER_CLOSED' })
       await waitFor(async () => (await ctx.backends(applicationName)).length === 0, 'every backend of the closed provider is gone')
+    })
+
+    ctx.test('does not run SELECT nextval() again after its connection is lost: the caller hears the outcome is unknown', async () => {
+      const { provider, applicationName } = await ctx.open({ pool: { max: 1 } })
+      const sequence = `conformance_ids_${process.pid}_${Date.now()}`
+      await ctx.admin(`CREATE SEQUENCE ${sequence}`)
+      try {
+        // A read to the old text check; a write to the statement classifier (nextval advances the sequence).
+        const pending = settle(provider.query(`SELECT nextval('${sequence}') AS id, pg_sleep(0.5)`))
+        await waitFor(
+          async () => (await ctx.backends(applicationName)).some((backend) => backend.query.includes('nextval')),
+          'the nextval statement running',
+        )
+        await ctx.admin('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName])
+        const outcome = await pending
+        expect(outcome.status).toBe('rejected')
+        expect((outcome as { error: unknown }).error).toBeInstanceOf(TransactionResolutionUnknownError)
+        const [row] = await ctx.admin<{ last_value: string }>(`SELECT last_value FROM ${sequence}`)
+        expect(Number(row?.last_value)).toBe(1)
+      } finally {
+        await ctx.admin(`DROP SEQUENCE IF EXISTS ${sequence}`)
+      }
     })
 
     ctx.test('close() with nothing in flight after faults returns at once, not at its deadline', async () => {
