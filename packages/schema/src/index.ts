@@ -110,6 +110,21 @@ export type {
 } from './migrator'
 export { createMigrator, migrationChecksum } from './migrator'
 export type {
+  BelongsToOptions,
+  EntitySchema,
+  HasManyOptions,
+  ManyToManyOptions,
+  RelationBuilder,
+  RelationKind,
+  RelationMap,
+  RelationSpec,
+  RelationsOf,
+  RelationTarget,
+  RelationTypes,
+  WithRelations,
+} from './relations'
+export { defineRelations } from './relations'
+export type {
   BulkWriteOptions,
   ConflictTarget,
   FindManyOptions,
@@ -117,6 +132,7 @@ export type {
   OrderBy,
   Page,
   PrimaryKey,
+  ReadOptions,
   Repository,
   RepositoryOptions,
   SortDirection,
@@ -129,3 +145,4 @@ export { informationSchemaTypeOf, sqlTypeOf } from './sql-types'
 export type { ValidatedValue, ValidateOptions, ValidationResult } from './validate'
 export { AsyncValidatorError, assertValid, assertValidSync, validate, validateSync } from './validate'
 export type { FieldCondition, FieldOperators, Where } from './where'
+export type { Loaded, With, WithOptions } from './with-query'

@@ -22,7 +22,9 @@ import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import { hasLifecycle, runLifecycle } from './lifecycle'
 import { DuplicateKeyError } from './repository-errors'
 import { generateForInsert, loadRow, type RowLoader, toParamValue, validateInput, validateInputSync } from './repository-model'
+import { checkCount as checkCountOf, sortKeysOf } from './sort-keys'
 import { compileWhere, isUnconditional, type Where, type WhereTarget } from './where'
+import { attachRelations, type CompiledWith, compileWith, type Loaded, ROOT_ALIAS, type With, whereTargetOf } from './with-query'
 
 /** A primary key value: the value itself for a one-field key, an object of the key fields for a composite key. */
 export type PrimaryKey = AnyPrimaryKey
@@ -48,6 +50,16 @@ export interface FindManyOptions<T> {
   offset?: number | undefined
   /** The `nextCursor` of the previous page: the page continues right after its last row (keyset pagination). */
   after?: string | undefined
+}
+
+/** Options of a read that can load relations. */
+export interface ReadOptions<W> {
+  /**
+   * Relations to load with each row (declared with `defineRelations`): `{ tasks: true }`, or
+   * `{ tasks: { where, orderBy, limit, with } }`. Loaded in the same statement as the rows (a correlated JSON
+   * subquery per relation), never one query per row; `limit` is per parent row.
+   */
+  with?: W | undefined
 }
 
 /** One page of {@link Repository.findMany}. */
@@ -122,12 +134,12 @@ export interface Repository<E extends AnyEntity> {
    */
   insertMany(inputs: readonly InferInsert<E>[], options?: InsertManyOptions & { returning?: true | undefined }): Promise<InferEntity<E>[]>
   insertMany(inputs: readonly InferInsert<E>[], options: InsertManyOptions & { returning: false }): Promise<number>
-  /** The row with this primary key, or `undefined`. */
-  findById(id: PrimaryKeyOf<E>): Promise<InferEntity<E> | undefined>
+  /** The row with this primary key, or `undefined`; `options.with` loads its relations in the same statement. */
+  findById<const W extends With<E> = {}>(id: PrimaryKeyOf<E>, options?: ReadOptions<W>): Promise<Loaded<E, W> | undefined>
   /** The first row matching `where` (in primary key order), or `undefined`. `{}` is the first row of the table. */
-  findOne(where: Where<InferEntity<E>>): Promise<InferEntity<E> | undefined>
-  /** A page of rows; see {@link FindManyOptions}. */
-  findMany(options?: FindManyOptions<InferEntity<E>>): Promise<Page<InferEntity<E>>>
+  findOne<const W extends With<E> = {}>(where: Where<InferEntity<E>>, options?: ReadOptions<W>): Promise<Loaded<E, W> | undefined>
+  /** A page of rows; see {@link FindManyOptions}. `with` loads relations of every row in the same statement. */
+  findMany<const W extends With<E> = {}>(options?: FindManyOptions<InferEntity<E>> & ReadOptions<W>): Promise<Page<Loaded<E, W>>>
   /** How many rows match. */
   count(where?: Where<InferEntity<E>>): Promise<number>
   /** Whether any row matches. */
@@ -199,11 +211,7 @@ interface RepositoryContext {
 }
 
 function compileTarget(meta: EntityMeta): WhereTarget {
-  return {
-    name: meta.name,
-    columnOf: (field) => meta.byField.get(field)?.columnName,
-    toParam: (field, value) => toParamValue(meta.entity, meta.byField.get(field) as FieldMeta, value),
-  }
+  return whereTargetOf(meta)
 }
 
 function createLoader(entity: AnyEntity, meta: EntityMeta): RowLoader {
@@ -323,53 +331,11 @@ function createRepository<E extends AnyEntity>(
   }
 
   function sortKeys(orderBy: unknown): SortKey[] {
-    const issues: ValidationIssue[] = []
-    const keys: SortKey[] = []
-    const seen = new Set<string>()
-    const entries: [string, unknown][] = []
-    if (Array.isArray(orderBy)) for (const item of orderBy) entries.push(...Object.entries((item ?? {}) as Entityish))
-    else if (orderBy !== undefined) {
-      if (typeof orderBy !== 'object' || orderBy === null) {
-        throw new ValidationError(
-          [{ path: ['orderBy'], message: `expected { field: 'asc' | 'desc' }, got ${describeValue(orderBy)}`, value: orderBy }],
-          {
-            subject: `${meta.name} ordering`,
-          },
-        )
-      }
-      entries.push(...Object.entries(orderBy))
-    }
-    for (const [fieldName, direction] of entries) {
-      const field = meta.byField.get(fieldName)
-      if (field === undefined)
-        issues.push({ path: ['orderBy', fieldName], message: `${meta.name} has no field ${describeValue(fieldName)}`, value: fieldName })
-      else if (direction !== 'asc' && direction !== 'desc') {
-        issues.push({
-          path: ['orderBy', fieldName],
-          message: `direction ${describeValue(direction)}; accepted: 'asc', 'desc'`,
-          value: direction,
-        })
-      } else if (!seen.has(fieldName)) {
-        seen.add(fieldName)
-        keys.push({ field: fieldName, column: field.columnName, direction, nullable: field.nullable })
-      }
-    }
-    if (issues.length > 0) throw new ValidationError(issues, { subject: `${meta.name} ordering` })
-    // The primary key breaks ties, so equal sort values still page deterministically.
-    for (const field of meta.primaryKeys) {
-      if (!seen.has(field.fieldName)) keys.push({ field: field.fieldName, column: field.columnName, direction: 'asc', nullable: false })
-    }
-    return keys
+    return sortKeysOf(meta, orderBy)
   }
 
   function checkCount(value: unknown, name: string): number | undefined {
-    if (value === undefined) return undefined
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new ValidationError([{ path: [name], message: `${name} must be a non-negative integer, got ${describeValue(value)}`, value }], {
-        subject: `${meta.name} page request`,
-      })
-    }
-    return value
+    return checkCountOf(meta, value, [name])
   }
 
   async function prepareInsert(
@@ -453,10 +419,25 @@ function createRepository<E extends AnyEntity>(
     })
   }
 
-  async function loadOne(q: Queryable, query: SqlQuery): Promise<T | undefined> {
+  async function loadOne(q: Queryable, query: SqlQuery, loading: CompiledWith | undefined): Promise<T | undefined> {
     const rows = await run(q, query)
     if (rows.length === 0) return undefined
-    return (await toEntities(rows, q))[0]
+    const entities = await toEntities(rows, q)
+    if (loading !== undefined) await attachRelations(loading.plans, rows, entities, q)
+    return entities[0]
+  }
+
+  /** The compiled `with` of a read, or undefined when it loads no relation. */
+  function withOf(options: ReadOptions<unknown> | undefined): CompiledWith | undefined {
+    if (options === undefined || options.with === undefined) return undefined
+    const compiled = compileWith(meta, options.with)
+    return compiled.columns.length === 0 ? undefined : compiled
+  }
+
+  /** `*` and the relation columns of `loading`, and the table aliased for their correlation. */
+  function selectFrom(loading: CompiledWith | undefined): SqlQuery {
+    if (loading === undefined) return sql`* FROM ${table}`
+    return sql`*, ${sql.join(loading.columns)} FROM ${table} AS ${sql.id(ROOT_ALIAS)}`
   }
 
   const repo: Repository<E> = {
@@ -478,11 +459,12 @@ function createRepository<E extends AnyEntity>(
     insertMany: ((inputs: readonly unknown[], options: InsertManyOptions = {}) =>
       insertAll(inputs, options.returning !== false, options.validate !== false)) as Repository<E>['insertMany'],
 
-    async findById(id) {
-      return loadOne(queryable, sql`SELECT * FROM ${table} WHERE ${keyCondition(entity, meta, keyOf(id))}`)
+    async findById(id, options) {
+      const loading = withOf(options)
+      return loadOne(queryable, sql`SELECT ${selectFrom(loading)} WHERE ${keyCondition(entity, meta, keyOf(id))}`, loading) as never
     },
 
-    async findOne(filter) {
+    async findOne(filter, options) {
       if (filter === undefined) {
         // A filter built from a missing value must not turn into "the first row": that is how logins get bypassed.
         throw new ValidationError([{ path: ['where'], message: 'is undefined; pass {} for the first row in key order', value: filter }], {
@@ -490,7 +472,9 @@ function createRepository<E extends AnyEntity>(
         })
       }
       const order = orderByClause(sortKeys(undefined))
-      return loadOne(queryable, sql`SELECT * FROM ${table} WHERE ${where(filter)} ORDER BY ${order} LIMIT 1`)
+      const condition = where(filter)
+      const loading = withOf(options)
+      return loadOne(queryable, sql`SELECT ${selectFrom(loading)} WHERE ${condition} ORDER BY ${order} LIMIT 1`, loading) as never
     },
 
     async findMany(options = {}) {
@@ -498,16 +482,17 @@ function createRepository<E extends AnyEntity>(
       const limit = checkCount(options.limit, 'limit')
       const offset = checkCount(options.offset, 'offset')
       const conditions = [where(options.where)]
+      const loading = withOf(options)
       if (options.after !== undefined) conditions.push(seekCondition(keys, decodeCursor(keys, options.after, meta.name, seal)))
       // With a limit, read one row more to learn whether another page exists, and the sort keys as text: a cursor
       // built from JavaScript values would lose precision (timestamps have microseconds, Dates milliseconds).
       const cursorColumns =
-        limit === undefined ? sql`` : sql`, ${sql.join(keys.map((k, i) => sql`${sql.id(k.column)}::text AS ${sql.id(`__tessera_k${i}`)}`))}`
+        limit === undefined ? sql`` : sql`${sql.join(keys.map((k, i) => sql`${sql.id(k.column)}::text AS ${sql.id(`__tessera_k${i}`)}`))}, `
       const limitClause = limit === undefined ? sql`` : sql` LIMIT ${limit + 1}`
       const offsetClause = offset === undefined || offset === 0 ? sql`` : sql` OFFSET ${offset}`
       const rows = await run(
         queryable,
-        sql`SELECT *${cursorColumns} FROM ${table} WHERE ${sql.join(conditions, sql` AND `)} ORDER BY ${orderByClause(keys)}${limitClause}${offsetClause}`,
+        sql`SELECT ${cursorColumns}${selectFrom(loading)} WHERE ${sql.join(conditions, sql` AND `)} ORDER BY ${orderByClause(keys)}${limitClause}${offsetClause}`,
       )
       let nextCursor: string | undefined
       if (limit !== undefined && rows.length > limit) {
@@ -522,7 +507,9 @@ function createRepository<E extends AnyEntity>(
                 seal,
               )
       }
-      return { rows: await toEntities(rows, queryable), nextCursor }
+      const entities = await toEntities(rows, queryable)
+      if (loading !== undefined) await attachRelations(loading.plans, rows, entities, queryable)
+      return { rows: entities, nextCursor } as never
     },
 
     async count(filter) {

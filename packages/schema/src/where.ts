@@ -106,16 +106,16 @@ const UNDEFINED_MESSAGE = 'is undefined; a filter never skips a condition: remov
  * Compiles a {@link Where} into a SQL condition (without `WHERE`). Every identifier comes from `target` and is
  * quoted, every value is a parameter. Unknown fields, unknown operators, malformed operands and `undefined`
  * anywhere inside the filter (a field, an operator, a list item, a nested group) are collected and thrown together.
- * A filter that is itself `undefined` means no filter (every row).
+ * A filter that is itself `undefined` means no filter (every row). Issue paths start with `path` (default `['where']`).
  *
  * @throws ValidationError with one issue per problem (path `['where', …]`); nothing is ever spliced into SQL text.
  * @example
  * compileWhere({ age: { gte: 18 } }, target) // sql`"age" >= $1`
  */
-export function compileWhere(where: unknown, target: WhereTarget): SqlQuery {
+export function compileWhere(where: unknown, target: WhereTarget, path: readonly (string | number)[] = ['where']): SqlQuery {
   if (where === undefined) return TRUE
   const issues: ValidationIssue[] = []
-  const condition = compileGroup(where, target, ['where'], issues)
+  const condition = compileGroup(where, target, [...path], issues)
   if (issues.length > 0) throw new ValidationError(issues, { subject: `${target.name} filter` })
   return condition
 }
