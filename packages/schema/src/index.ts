@@ -1,3 +1,5 @@
+export type { AtomicChange, Increment, Now } from './atomic'
+export { increment, isAtomicChange, now } from './atomic'
 export type { CursorOptions, CursorSecret } from './cursor-seal'
 export type { CreateSchemaOptions, CreateTableOptions } from './ddl'
 export {
@@ -110,6 +112,19 @@ export type {
 } from './migrator'
 export { createMigrator, migrationChecksum } from './migrator'
 export type {
+  AggregateOptions,
+  AggregateRow,
+  AggregateSpec,
+  ConflictAction,
+  DeleteOptions,
+  LockOptions,
+  PatchValue,
+  Projected,
+  ReturningOptions,
+  SelectOptions,
+  UpdatePatch,
+} from './query-options'
+export type {
   BelongsToOptions,
   EntitySchema,
   HasManyOptions,
@@ -127,6 +142,7 @@ export { defineRelations } from './relations'
 export type {
   BulkWriteOptions,
   ConflictTarget,
+  FieldName,
   FindManyOptions,
   InsertManyOptions,
   OrderBy,
@@ -145,4 +161,4 @@ export { informationSchemaTypeOf, sqlTypeOf } from './sql-types'
 export type { ValidatedValue, ValidateOptions, ValidationResult } from './validate'
 export { AsyncValidatorError, assertValid, assertValidSync, validate, validateSync } from './validate'
 export type { FieldCondition, FieldOperators, Where } from './where'
-export type { Loaded, With, WithOptions } from './with-query'
+export type { EntityWhere, Loaded, RelationCondition, RelationConditions, With, WithOptions } from './with-query'

@@ -14,17 +14,41 @@ import {
   ValidationError,
   type ValidationIssue,
 } from '@tessera/core'
+import { aggregateStatement } from './aggregate'
+import { isAtomicChange } from './atomic'
 import { decodeCursor, encodeCursor, orderByClause, type SortKey, seekCondition } from './cursor'
 import { type CursorOptions, type CursorSeal, createCursorSeal } from './cursor-seal'
-import type { AnyEntity, AnyPrimaryKey, InferEntity, InferInsert, InferUpdate, PrimaryKeyOf } from './define-entity'
-import { type FieldValues, insertStatements, keyCondition, maxParametersOf, setClause, tableOf } from './dml'
+import type { AnyEntity, AnyPrimaryKey, InferEntity, InferInsert, PrimaryKeyOf } from './define-entity'
+import { type FieldValues, insertColumns, insertStatements, keyCondition, maxParametersOf, setClause, tableOf } from './dml'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import { hasLifecycle, runLifecycle } from './lifecycle'
+import { mapRow } from './mapping'
+import type {
+  AggregateOptions,
+  AggregateRow,
+  AggregateSpec,
+  ConflictAction,
+  DeleteOptions,
+  LockOptions,
+  Projected,
+  SelectOptions,
+  UpdatePatch,
+} from './query-options'
 import { DuplicateKeyError } from './repository-errors'
 import { generateForInsert, loadRow, type RowLoader, toParamValue, validateInput, validateInputSync } from './repository-model'
 import { checkCount as checkCountOf, sortKeysOf } from './sort-keys'
 import { compileWhere, isUnconditional, type Where, type WhereTarget } from './where'
-import { attachRelations, type CompiledWith, compileWith, type Loaded, ROOT_ALIAS, type With, whereTargetOf } from './with-query'
+import {
+  attachRelations,
+  type CompiledWith,
+  compileWith,
+  type EntityWhere,
+  type Loaded,
+  type RelationConditions,
+  ROOT_ALIAS,
+  type With,
+  whereTargetOf,
+} from './with-query'
 
 /** A primary key value: the value itself for a one-field key, an object of the key fields for a composite key. */
 export type PrimaryKey = AnyPrimaryKey
@@ -39,9 +63,9 @@ export type SortDirection = 'asc' | 'desc'
 export type OrderBy<T> = { [K in keyof T]?: SortDirection } | readonly { [K in keyof T]?: SortDirection }[]
 
 /** Options of {@link Repository.findMany}. */
-export interface FindManyOptions<T> {
+export interface FindManyOptions<T, X = {}> {
   /** Which rows. Default: all. */
-  where?: Where<T> | undefined
+  where?: Where<T, X> | undefined
   /** Default: the primary key, ascending. */
   orderBy?: OrderBy<T> | undefined
   /** Page size. Default: no limit (and then no `nextCursor`). */
@@ -79,7 +103,7 @@ export interface UpdateOptions {
 export type ConflictTarget<Field extends string = string> = 'primaryKey' | { constraint: string } | { fields: readonly Field[] }
 
 /** Options of {@link Repository.upsert}. */
-export interface UpsertOptions<Field extends string = string> {
+export interface UpsertOptions<Field extends string = string> extends ConflictAction<Field> {
   /** Default: `'primaryKey'`. */
   conflict?: ConflictTarget<Field> | undefined
 }
@@ -110,7 +134,9 @@ export interface BulkWriteOptions {
 }
 
 /** Options of {@link Repository.insertMany}. */
-export interface InsertManyOptions {
+export interface InsertManyOptions<Field extends string = string> {
+  /** What a row that conflicts does (`ON CONFLICT`): `{ doNothing: true }`, or `{ update: [fields] }`, on the `conflict` target (default: the primary key). Default: a conflict is a `DuplicateKeyError`. */
+  onConflict?: (ConflictAction<Field> & { conflict?: ConflictTarget<Field> | undefined }) | undefined
   /** Return the inserted rows (`RETURNING *`). `false` returns the number of rows inserted instead. Default: `true`. */
   returning?: boolean | undefined
   /**
@@ -130,43 +156,77 @@ export interface Repository<E extends AnyEntity> {
   insert(input: InferInsert<E>): Promise<InferEntity<E>>
   /**
    * Inserts many rows with multi-row INSERTs, each under the queryable's `maxParameters` (65,535 for pg, 65,533 for
-   * postgres.js; 65,535 when it declares none), all in one transaction.
+   * postgres.js; 65,535 when it declares none), all in one transaction. With `onConflict`, conflicting rows are
+   * skipped (`doNothing`) or update the existing ones; skipped rows are neither returned nor counted.
    */
-  insertMany(inputs: readonly InferInsert<E>[], options?: InsertManyOptions & { returning?: true | undefined }): Promise<InferEntity<E>[]>
-  insertMany(inputs: readonly InferInsert<E>[], options: InsertManyOptions & { returning: false }): Promise<number>
+  insertMany(
+    inputs: readonly InferInsert<E>[],
+    options?: InsertManyOptions<FieldName<E>> & { returning?: true | undefined },
+  ): Promise<InferEntity<E>[]>
+  insertMany(inputs: readonly InferInsert<E>[], options: InsertManyOptions<FieldName<E>> & { returning: false }): Promise<number>
   /** The row with this primary key, or `undefined`; `options.with` loads its relations in the same statement. */
-  findById<const W extends With<E> = {}>(id: PrimaryKeyOf<E>, options?: ReadOptions<W>): Promise<Loaded<E, W> | undefined>
+  findById<const W extends With<E> = {}, const S extends FieldName<E> = never>(
+    id: PrimaryKeyOf<E>,
+    options?: ReadOptions<W> & SelectOptions<S> & LockOptions,
+  ): Promise<Projected<Loaded<E, W>, S, keyof W> | undefined>
   /** The first row matching `where` (in primary key order), or `undefined`. `{}` is the first row of the table. */
-  findOne<const W extends With<E> = {}>(where: Where<InferEntity<E>>, options?: ReadOptions<W>): Promise<Loaded<E, W> | undefined>
+  findOne<const W extends With<E> = {}, const S extends FieldName<E> = never>(
+    where: EntityWhere<E>,
+    options?: ReadOptions<W> & SelectOptions<S> & LockOptions,
+  ): Promise<Projected<Loaded<E, W>, S, keyof W> | undefined>
   /** A page of rows; see {@link FindManyOptions}. `with` loads relations of every row in the same statement. */
-  findMany<const W extends With<E> = {}>(options?: FindManyOptions<InferEntity<E>> & ReadOptions<W>): Promise<Page<Loaded<E, W>>>
+  findMany<const W extends With<E> = {}, const S extends FieldName<E> = never>(
+    options?: FindManyOptions<InferEntity<E>, RelationConditions<E>> & ReadOptions<W> & SelectOptions<S> & LockOptions,
+  ): Promise<Page<Projected<Loaded<E, W>, S, keyof W>>>
   /** How many rows match. */
-  count(where?: Where<InferEntity<E>>): Promise<number>
+  count(where?: EntityWhere<E>): Promise<number>
   /** Whether any row matches. */
-  exists(where?: Where<InferEntity<E>>): Promise<boolean>
+  exists(where?: EntityWhere<E>): Promise<boolean>
+  /**
+   * Aggregates over the matching rows, grouped by `groupBy`: `count`, `countDistinct`, `sum`, `avg`, `min`, `max`,
+   * filtered by `having`; see {@link AggregateOptions}.
+   * @example await tasks.aggregate({ groupBy: ['projectId'], aggregates: { n: { count: '*' }, total: { sum: 'estimate' } }, having: { n: { gt: 1 } } })
+   */
+  aggregate<const G extends FieldName<E> = never, const A extends Readonly<Record<string, AggregateSpec<InferEntity<E>>>> = {}>(
+    options: AggregateOptions<InferEntity<E>, RelationConditions<E>, G, A>,
+  ): Promise<AggregateRow<InferEntity<E>, G, A>[]>
   /**
    * Updates one row. With a version field the row must still have the expected version (`options.expectedVersion`,
-   * else `patch.version`), else `OptimisticLockError`; the version is bumped and `updatedAt` set.
+   * else `patch.version`), else `OptimisticLockError`; the version is bumped and `updatedAt` set. `increment(n)`
+   * and `now()` are computed by the database from the row's current value.
    * @throws NotFoundError when no row has this key. @throws ValidationError before anything is written.
    */
-  update(id: PrimaryKeyOf<E>, patch: InferUpdate<E>, options?: UpdateOptions): Promise<InferEntity<E>>
+  update(id: PrimaryKeyOf<E>, patch: UpdatePatch<E>, options?: UpdateOptions): Promise<InferEntity<E>>
   /**
-   * Updates every matching row (bumping versions, setting `updatedAt`); returns how many. Runs no per-row hooks except
-   * `afterWrite`. A filter without a field condition needs `{ all: true }`.
+   * Updates every matching row (bumping versions, setting `updatedAt`); returns how many, or the rows with
+   * `returning: true`. Runs no per-row hooks except `afterWrite`. A filter without a field condition needs `{ all: true }`.
    */
-  updateMany(where: Where<InferEntity<E>>, patch: InferUpdate<E>, options?: BulkWriteOptions): Promise<number>
-  /** INSERT … ON CONFLICT … DO UPDATE: inserts the row, or updates the conflicting one with the given values. */
-  upsert(input: InferInsert<E>, options?: UpsertOptions<keyof InferEntity<E> & string>): Promise<InferEntity<E>>
-  /** Deletes one row after its `beforeDelete` hook; returns whether a row was deleted. */
-  delete(id: PrimaryKeyOf<E>): Promise<boolean>
+  updateMany(where: EntityWhere<E>, patch: UpdatePatch<E>, options: BulkWriteOptions & { returning: true }): Promise<InferEntity<E>[]>
+  updateMany(where: EntityWhere<E>, patch: UpdatePatch<E>, options?: BulkWriteOptions & { returning?: false | undefined }): Promise<number>
   /**
-   * Deletes every matching row (running `beforeDelete` for each when the entity has that hook); returns how many.
-   * A filter without a field condition needs `{ all: true }`: `deleteMany({}, { all: true })` empties the table.
+   * INSERT … ON CONFLICT: inserts the row, or on conflict updates the existing one with the new values (`update`
+   * chooses which fields), or leaves it (`doNothing: true`, which resolves to `undefined` on a conflict).
    */
-  deleteMany(where: Where<InferEntity<E>>, options?: BulkWriteOptions): Promise<number>
+  upsert(input: InferInsert<E>, options: UpsertOptions<FieldName<E>> & { doNothing: true }): Promise<InferEntity<E> | undefined>
+  upsert(input: InferInsert<E>, options?: UpsertOptions<FieldName<E>> & { doNothing?: false | undefined }): Promise<InferEntity<E>>
+  /**
+   * Deletes one row after its `beforeDelete` hook; returns whether a row was deleted. With `expectedVersion` the row
+   * must still have that version, else `OptimisticLockError`.
+   */
+  delete(id: PrimaryKeyOf<E>, options?: DeleteOptions): Promise<boolean>
+  /**
+   * Deletes every matching row (running `beforeDelete` for each when the entity has that hook); returns how many, or
+   * the deleted rows with `returning: true`. A filter without a field condition needs `{ all: true }`:
+   * `deleteMany({}, { all: true })` empties the table.
+   */
+  deleteMany(where: EntityWhere<E>, options: BulkWriteOptions & { returning: true }): Promise<InferEntity<E>[]>
+  deleteMany(where: EntityWhere<E>, options?: BulkWriteOptions & { returning?: false | undefined }): Promise<number>
   /** The same repository running on `tx` (a transaction from `provider.transaction`). */
   withTransaction(tx: Transaction): Repository<E>
 }
+
+/** The field names of entity `E`. */
+export type FieldName<E> = keyof InferEntity<E> & string
 
 function isProvider(queryable: Queryable): queryable is Provider {
   return typeof (queryable as Partial<Provider>).transaction === 'function'
@@ -177,6 +237,23 @@ function isTransaction(queryable: Queryable): queryable is Transaction {
 }
 
 const EMPTY_ISSUES: readonly ValidationIssue[] = []
+
+const INCREMENTABLE = new Set(['integer', 'bigint', 'numeric', 'smallint', 'real', 'doublePrecision'])
+const TIMESTAMPS = new Set(['timestamptz', 'date', 'timestamp'])
+
+type ReadShapeOptions = ReadOptions<unknown> & SelectOptions<string> & LockOptions
+
+/** What a read selects; see `readShape` in {@link repository}. */
+interface ReadShape {
+  readonly loading: CompiledWith | undefined
+  readonly selected: readonly FieldMeta[] | undefined
+  /** ` FOR UPDATE …`, or empty. */
+  readonly lock: SqlQuery
+  /** How filters name the root table (its alias when relations are loaded), or undefined for the table itself. */
+  readonly self: SqlQuery | undefined
+}
+
+const PLAIN_READ: ReadShape = { loading: undefined, selected: undefined, lock: sql``, self: undefined }
 
 /**
  * A repository for `entity` over `queryable`.
@@ -278,8 +355,8 @@ function createRepository<E extends AnyEntity>(
     for (const row of rows) await runLifecycle(entity, 'afterWrite', row as never, { operation, queryable: q })
   }
 
-  function where(filter: unknown): SqlQuery {
-    return compileWhere(filter, target)
+  function where(filter: unknown, self?: SqlQuery): SqlQuery {
+    return compileWhere(filter, self === undefined ? target : whereTargetOf(meta, self))
   }
 
   /** The filter of a bulk write: one without a field condition only with `all: true`. */
@@ -373,7 +450,52 @@ function createRepository<E extends AnyEntity>(
     return new ValidationError(issues, { subject: `${meta.name} ${what}` })
   }
 
-  async function insertAll(inputs: readonly unknown[], returning: boolean, validate: boolean): Promise<T[] | number> {
+  /**
+   * The `ON CONFLICT` clause of an insert (`suffix(row)`: the assignments depend on the fields the rows give), or
+   * undefined without one.
+   */
+  function onConflictSuffix(
+    action: (ConflictAction & { conflict?: ConflictTarget | undefined }) | undefined,
+  ): ((row: FieldValues) => string) | undefined {
+    if (action === undefined) return undefined
+    const conflict = conflictClause(meta, action.conflict ?? 'primaryKey')
+    if (action.doNothing === true) {
+      if (action.update !== undefined)
+        throw validationError([{ path: ['update'], message: 'doNothing and update exclude each other', value: action.update }], 'upsert')
+      return () => ` ${conflict.text} DO NOTHING`
+    }
+    const only = action.update === undefined ? undefined : updateFields(action.update, conflict.fields)
+    return (row) => ` ${conflict.text} DO UPDATE SET ${upsertAssignments(meta, row, conflict.fields, only)}`
+  }
+
+  function updateFields(update: unknown, conflictFields: readonly string[]): ReadonlySet<string> {
+    if (!Array.isArray(update))
+      throw validationError(
+        [{ path: ['update'], message: `expected an array of field names, got ${describeValue(update)}`, value: update }],
+        'upsert',
+      )
+    const issues: ValidationIssue[] = []
+    update.forEach((name: unknown, i) => {
+      const field = typeof name === 'string' ? meta.byField.get(name) : undefined
+      if (field === undefined)
+        issues.push({ path: ['update', i], message: `${meta.name} has no field ${describeValue(name)}`, value: name })
+      else if (field.primaryKey || conflictFields.includes(field.fieldName))
+        issues.push({
+          path: ['update', i],
+          message: `${field.fieldName} identifies the conflicting row; it cannot be updated`,
+          value: name,
+        })
+    })
+    if (issues.length > 0) throw validationError(issues, 'upsert')
+    return new Set(update as string[])
+  }
+
+  async function insertAll(
+    inputs: readonly unknown[],
+    returning: boolean,
+    validate: boolean,
+    onConflict: ((row: FieldValues) => string) | undefined,
+  ): Promise<T[] | number> {
     if (!Array.isArray(inputs))
       throw validationError([{ path: [], message: `insertMany expects an array, got ${describeValue(inputs)}` }], 'input')
     if (inputs.length === 0) return returning ? [] : 0
@@ -395,7 +517,13 @@ function createRepository<E extends AnyEntity>(
     const early = hasBefore ? undefined : await prepareRows(undefined)
     const needsRows = returning || hasAfterWrite
     const maxParameters = maxParametersOf(queryable)
-    const statementsOf = (rows: FieldValues[]) => insertStatements(entity, meta, rows, { returning: needsRows, maxParameters })
+    const statementsOf = (rows: FieldValues[]) =>
+      insertStatements(entity, meta, rows, {
+        returning: needsRows,
+        maxParameters,
+        // The assignments name every column the rows give (EXCLUDED holds the DEFAULT of a row that gives none).
+        suffix: onConflict?.(Object.fromEntries(insertColumns(meta, rows).map((f) => [f.fieldName, true]))),
+      })
     const statements = early === undefined ? undefined : statementsOf(early)
     const needsTransaction = hasBefore || hasAfterWrite || (statements !== undefined && statements.length > 1)
     return inTransaction(needsTransaction, async (q) => {
@@ -419,25 +547,112 @@ function createRepository<E extends AnyEntity>(
     })
   }
 
-  async function loadOne(q: Queryable, query: SqlQuery, loading: CompiledWith | undefined): Promise<T | undefined> {
+  async function loadOne(q: Queryable, query: SqlQuery, shape: ReadShape): Promise<T | undefined> {
     const rows = await run(q, query)
     if (rows.length === 0) return undefined
-    const entities = await toEntities(rows, q)
-    if (loading !== undefined) await attachRelations(loading.plans, rows, entities, q)
-    return entities[0]
+    return (await readRows(q, rows, shape))[0]
   }
 
-  /** The compiled `with` of a read, or undefined when it loads no relation. */
-  function withOf(options: ReadOptions<unknown> | undefined): CompiledWith | undefined {
-    if (options === undefined || options.with === undefined) return undefined
-    const compiled = compileWith(meta, options.with)
-    return compiled.columns.length === 0 ? undefined : compiled
+  /** What a read selects: every field or a projection, the relations of `with`, and a row lock. */
+  function readShape(options: ReadShapeOptions | undefined): ReadShape {
+    if (options === undefined) return PLAIN_READ
+    let loading: CompiledWith | undefined
+    if (options.with !== undefined) {
+      const compiled = compileWith(meta, options.with)
+      loading = compiled.columns.length === 0 ? undefined : compiled
+    }
+    const selected = options.select === undefined ? undefined : projection(options.select)
+    const lock = lockClause(options)
+    if (loading === undefined && selected === undefined && lock === undefined) return PLAIN_READ
+    return { loading, selected, lock: lock ?? sql``, self: loading === undefined ? undefined : sql.id(ROOT_ALIAS) }
   }
 
-  /** `*` and the relation columns of `loading`, and the table aliased for their correlation. */
-  function selectFrom(loading: CompiledWith | undefined): SqlQuery {
-    if (loading === undefined) return sql`* FROM ${table}`
-    return sql`*, ${sql.join(loading.columns)} FROM ${table} AS ${sql.id(ROOT_ALIAS)}`
+  function projection(select: unknown): FieldMeta[] {
+    if (!Array.isArray(select) || select.length === 0)
+      throw validationError(
+        [{ path: ['select'], message: `expected a non-empty array of field names, got ${describeValue(select)}`, value: select }],
+        'read',
+      )
+    const issues: ValidationIssue[] = []
+    const fields: FieldMeta[] = []
+    select.forEach((name: unknown, i) => {
+      const field = typeof name === 'string' ? meta.byField.get(name) : undefined
+      if (field === undefined)
+        issues.push({ path: ['select', i], message: `${meta.name} has no field ${describeValue(name)}`, value: name })
+      else if (!fields.includes(field)) fields.push(field)
+    })
+    if (issues.length > 0) throw validationError(issues, 'read')
+    return fields
+  }
+
+  function lockClause(options: LockOptions): SqlQuery | undefined {
+    const { lock, skipLocked, noWait } = options
+    if (lock === undefined && skipLocked === undefined && noWait === undefined) return undefined
+    const issues: ValidationIssue[] = []
+    if (lock !== 'update' && lock !== 'share')
+      issues.push({
+        path: ['lock'],
+        message: `${describeValue(lock)}; accepted: 'update', 'share' (skipLocked and noWait need a lock)`,
+        value: lock,
+      })
+    if (skipLocked === true && noWait === true)
+      issues.push({ path: ['noWait'], message: 'skipLocked and noWait exclude each other', value: noWait })
+    if (issues.length > 0) throw validationError(issues, 'read')
+    const wait = skipLocked === true ? ' SKIP LOCKED' : noWait === true ? ' NOWAIT' : ''
+    return sql.raw(` FOR ${lock === 'update' ? 'UPDATE' : 'SHARE'}${wait}`)
+  }
+
+  /** The selected columns, the relation columns of `with`, and the table (aliased for their correlation). */
+  function selectFrom(shape: ReadShape): SqlQuery {
+    const columns = shape.selected === undefined ? sql`*` : sql.join(shape.selected.map((f) => sql.id(f.columnName)))
+    if (shape.loading === undefined) return sql`${columns} FROM ${table}`
+    return sql`${columns}, ${sql.join(shape.loading.columns)} FROM ${table} AS ${sql.id(ROOT_ALIAS)}`
+  }
+
+  /** Result rows → entities (or projections, without `afterLoad`), with their relations. */
+  async function readRows(q: Queryable, rows: Row[], shape: ReadShape): Promise<T[]> {
+    let entities: T[]
+    if (shape.selected === undefined) entities = await toEntities(rows, q)
+    else {
+      const read = mapRow(entity, { fields: shape.selected.map((f) => f.fieldName) })
+      entities = new Array(rows.length)
+      for (let i = 0; i < rows.length; i++) entities[i] = read(rows[i] as Row) as T
+    }
+    if (shape.loading !== undefined) await attachRelations(shape.loading.plans, rows, entities, q)
+    return entities
+  }
+
+  /** Validates a patch's plain values; `increment` / `now` changes are checked against their field's kind. */
+  async function validateChanges(changes: Entityish): Promise<Entityish> {
+    const plain: Entityish = {}
+    const atomic: Entityish = {}
+    const issues: ValidationIssue[] = []
+    for (const [name, value] of Object.entries(changes)) {
+      if (!isAtomicChange(value)) {
+        plain[name] = value
+        continue
+      }
+      const kind = meta.byField.get(name)?.kind as string | undefined
+      if (value.kind === 'increment') {
+        const amount = value.amount
+        const isAmount = typeof amount === 'bigint' || (typeof amount === 'number' && Number.isFinite(amount))
+        if (kind === undefined || !INCREMENTABLE.has(kind))
+          issues.push({ path: [name], message: `increment() applies to integer, bigint and numeric fields, not ${kind}`, value: amount })
+        else if (!isAmount)
+          issues.push({
+            path: [name],
+            message: `increment() needs a finite number or a bigint, got ${describeValue(amount)}`,
+            value: amount,
+          })
+      } else if (kind === undefined || !TIMESTAMPS.has(kind)) {
+        issues.push({ path: [name], message: `now() applies to timestamptz and date fields, not ${kind}`, value: 'now()' })
+      }
+      atomic[name] = value
+    }
+    if (issues.length > 0) throw validationError(issues, 'update')
+    const checked = await validateInput(entity, plain, 'update', coerce)
+    if (!checked.ok) throw validationError(checked.issues, 'update')
+    return { ...checked.value, ...atomic }
   }
 
   const repo: Repository<E> = {
@@ -457,11 +672,20 @@ function createRepository<E extends AnyEntity>(
     },
 
     insertMany: ((inputs: readonly unknown[], options: InsertManyOptions = {}) =>
-      insertAll(inputs, options.returning !== false, options.validate !== false)) as Repository<E>['insertMany'],
+      insertAll(
+        inputs,
+        options.returning !== false,
+        options.validate !== false,
+        onConflictSuffix(options.onConflict),
+      )) as Repository<E>['insertMany'],
 
     async findById(id, options) {
-      const loading = withOf(options)
-      return loadOne(queryable, sql`SELECT ${selectFrom(loading)} WHERE ${keyCondition(entity, meta, keyOf(id))}`, loading) as never
+      const shape = readShape(options)
+      return loadOne(
+        queryable,
+        sql`SELECT ${selectFrom(shape)} WHERE ${keyCondition(entity, meta, keyOf(id))}${shape.lock}`,
+        shape,
+      ) as never
     },
 
     async findOne(filter, options) {
@@ -472,17 +696,17 @@ function createRepository<E extends AnyEntity>(
         })
       }
       const order = orderByClause(sortKeys(undefined))
-      const condition = where(filter)
-      const loading = withOf(options)
-      return loadOne(queryable, sql`SELECT ${selectFrom(loading)} WHERE ${condition} ORDER BY ${order} LIMIT 1`, loading) as never
+      const shape = readShape(options)
+      const condition = where(filter, shape.self)
+      return loadOne(queryable, sql`SELECT ${selectFrom(shape)} WHERE ${condition} ORDER BY ${order} LIMIT 1${shape.lock}`, shape) as never
     },
 
     async findMany(options = {}) {
       const keys = sortKeys(options.orderBy)
       const limit = checkCount(options.limit, 'limit')
       const offset = checkCount(options.offset, 'offset')
-      const conditions = [where(options.where)]
-      const loading = withOf(options)
+      const shape = readShape(options)
+      const conditions = [where(options.where, shape.self)]
       if (options.after !== undefined) conditions.push(seekCondition(keys, decodeCursor(keys, options.after, meta.name, seal)))
       // With a limit, read one row more to learn whether another page exists, and the sort keys as text: a cursor
       // built from JavaScript values would lose precision (timestamps have microseconds, Dates milliseconds).
@@ -492,7 +716,7 @@ function createRepository<E extends AnyEntity>(
       const offsetClause = offset === undefined || offset === 0 ? sql`` : sql` OFFSET ${offset}`
       const rows = await run(
         queryable,
-        sql`SELECT ${cursorColumns}${selectFrom(loading)} WHERE ${sql.join(conditions, sql` AND `)} ORDER BY ${orderByClause(keys)}${limitClause}${offsetClause}`,
+        sql`SELECT ${cursorColumns}${selectFrom(shape)} WHERE ${sql.join(conditions, sql` AND `)} ORDER BY ${orderByClause(keys)}${limitClause}${offsetClause}${shape.lock}`,
       )
       let nextCursor: string | undefined
       if (limit !== undefined && rows.length > limit) {
@@ -507,9 +731,7 @@ function createRepository<E extends AnyEntity>(
                 seal,
               )
       }
-      const entities = await toEntities(rows, queryable)
-      if (loading !== undefined) await attachRelations(loading.plans, rows, entities, queryable)
-      return { rows: entities, nextCursor } as never
+      return { rows: await readRows(queryable, rows, shape), nextCursor } as never
     },
 
     async count(filter) {
@@ -520,6 +742,13 @@ function createRepository<E extends AnyEntity>(
     async exists(filter) {
       const rows = await run(queryable, sql`SELECT EXISTS (SELECT 1 FROM ${table} WHERE ${where(filter)}) AS found`)
       return rows[0]?.found === true
+    },
+
+    async aggregate(options) {
+      const statement = aggregateStatement(meta, table, options, where)
+      const rows = await run(queryable, statement.query)
+      for (const row of rows) for (const name of statement.counts) row[name] = Number(row[name])
+      return rows as never
     },
 
     async update(id, patch, options = {}) {
@@ -540,9 +769,7 @@ function createRepository<E extends AnyEntity>(
           changes = patchChanges(returned)
           checkSomethingToSet(changes, returned)
         }
-        const checked = await validateInput(entity, changes, 'update', coerce)
-        if (!checked.ok) throw validationError(checked.issues, 'update')
-        changes = checked.value
+        changes = await validateChanges(changes)
         let condition = keyCondition(entity, meta, key)
         if (version !== undefined && expected !== undefined)
           condition = sql`${condition} AND ${sql.id(version.columnName)} = ${toParamValue(entity, version, expected)}`
@@ -570,55 +797,75 @@ function createRepository<E extends AnyEntity>(
           changes = patchChanges(returned)
           checkSomethingToSet(changes, returned)
         }
-        const checked = await validateInput(entity, changes, 'update', coerce)
-        if (!checked.ok) throw validationError(checked.issues, 'update')
-        changes = checked.value
+        changes = await validateChanges(changes)
         const statement = sql`UPDATE ${table} SET ${setClause(entity, meta, changes, new Date())} WHERE ${condition}`
-        if (!hasAfterWrite) return runCount(q, statement)
+        if (!hasAfterWrite && options?.returning !== true) return runCount(q, statement) as never
         const rows = await run(q, sql`${statement} RETURNING *`)
-        await afterWrite(await toEntities(rows, q), q, 'update')
-        return rows.length
+        const entities = await toEntities(rows, q)
+        await afterWrite(entities, q, 'update')
+        return (options?.returning === true ? entities : rows.length) as never
       })
     },
 
     async upsert(input, options = {}) {
-      const conflict = conflictClause(meta, options.conflict ?? 'primaryKey')
+      const action = onConflictSuffix({ ...options, conflict: options.conflict ?? 'primaryKey' }) as (row: FieldValues) => string
       const hooked = hasLifecycle(entity, 'beforeInsert') || hasAfterWrite
       return inTransaction(hooked, async (q) => {
         const prepared = await prepareInsert(input, hooked ? q : undefined, 'upsert')
         if (prepared.issues.length > 0) throw validationError(prepared.issues, 'input')
-        const updates = upsertAssignments(meta, prepared.row, conflict.fields)
         const [statement] = insertStatements(entity, meta, [prepared.row], {
           returning: true,
           maxParameters: maxParametersOf(q),
-          suffix: ` ${conflict.text} DO UPDATE SET ${updates}`,
+          suffix: action(prepared.row),
         })
         const rows = await run(q, statement as QueryConfig)
+        if (rows.length === 0) return undefined as never // DO NOTHING on a conflict
         const [row] = await toEntities(rows, q)
         await afterWrite([row as T], q, 'upsert')
         return row as T
       })
     },
 
-    async delete(id) {
+    async delete(id, options = {}) {
       const key = keyOf(id)
+      const expected = options.expectedVersion
+      const version = meta.versionField
+      if (expected !== undefined) {
+        if (version === undefined)
+          throw validationError(
+            [{ path: ['expectedVersion'], message: `${meta.name} has no version field to check`, value: expected }],
+            'delete',
+          )
+        checkVersion(expected, ['expectedVersion'])
+      }
       const hooked = hasLifecycle(entity, 'beforeDelete')
       return inTransaction(hooked, async (q) => {
         if (hooked) await runLifecycle(entity, 'beforeDelete', keyAsFields(key) as never, { operation: 'delete', queryable: q })
-        return (await runCount(q, sql`DELETE FROM ${table} WHERE ${keyCondition(entity, meta, key)}`)) > 0
+        let condition = keyCondition(entity, meta, key)
+        if (version !== undefined && expected !== undefined)
+          condition = sql`${condition} AND ${sql.id(version.columnName)} = ${toParamValue(entity, version, expected)}`
+        const deleted = (await runCount(q, sql`DELETE FROM ${table} WHERE ${condition}`)) > 0
+        if (deleted || expected === undefined) return deleted
+        const found = await run(q, sql`SELECT 1 FROM ${table} WHERE ${keyCondition(entity, meta, key)}`)
+        if (found.length === 0) return false
+        throw new OptimisticLockError({ entity: meta.name, key: id, expectedVersion: expected })
       })
     },
 
     async deleteMany(filter, options) {
       const condition = bulkWhere(filter, options, 'deleteMany')
-      if (!hasLifecycle(entity, 'beforeDelete')) return runCount(queryable, sql`DELETE FROM ${table} WHERE ${condition}`)
+      const returning = options?.returning === true
+      if (!hasLifecycle(entity, 'beforeDelete')) {
+        if (!returning) return runCount(queryable, sql`DELETE FROM ${table} WHERE ${condition}`) as never
+        return toEntities(await run(queryable, sql`DELETE FROM ${table} WHERE ${condition} RETURNING *`), queryable) as never
+      }
       return inTransaction(true, async (q) => {
         // The hook runs per key: lock the matching rows, run it for each, then delete exactly those rows.
         const keyFields = meta.primaryKeys
         const keyText = sql.join(keyFields.map((f, i) => sql`${sql.id(f.columnName)}::text AS ${sql.id(`__tessera_k${i}`)}`))
         const pk = sql.join(keyFields.map((f) => sql.id(f.columnName)))
         const locked = await run(q, sql`SELECT ${pk}, ${keyText} FROM ${table} WHERE ${condition} FOR UPDATE`)
-        if (locked.length === 0) return 0
+        if (locked.length === 0) return (returning ? [] : 0) as never
         for (const row of locked) {
           const key: Record<string, unknown> = {}
           for (const f of keyFields) key[f.fieldName] = row[f.columnName]
@@ -630,10 +877,9 @@ function createRepository<E extends AnyEntity>(
         const unnested = sql.join(lists.map((list) => sql`${list}::text[]`))
         const casts = sql.join(keyFields.map((f, i) => sql`${sql.id('__tessera_keys')}.${sql.id(`k${i}`)}::${sql.raw(f.sqlType)}`))
         const names = sql.join(keyFields.map((_f, i) => sql.id(`k${i}`)))
-        return runCount(
-          q,
-          sql`DELETE FROM ${table} WHERE (${pk}) IN (SELECT ${casts} FROM unnest(${unnested}) AS ${sql.id('__tessera_keys')} (${names}))`,
-        )
+        const statement = sql`DELETE FROM ${table} WHERE (${pk}) IN (SELECT ${casts} FROM unnest(${unnested}) AS ${sql.id('__tessera_keys')} (${names}))`
+        if (!returning) return runCount(q, statement) as never
+        return toEntities(await run(q, sql`${statement} RETURNING *`), q) as never
       })
     },
 
@@ -751,16 +997,26 @@ function conflictClause(meta: EntityMeta, conflict: ConflictTarget): CompiledCon
 }
 
 /** `"a" = EXCLUDED."a", …` for the given columns (not the conflict ones, not createdAt), version bumped, updatedAt set. */
-function upsertAssignments(meta: EntityMeta, row: FieldValues, conflictFields: readonly string[]): string {
+function upsertAssignments(meta: EntityMeta, row: FieldValues, conflictFields: readonly string[], only?: ReadonlySet<string>): string {
   const parts: string[] = []
   for (const field of meta.fields) {
     if (row[field.fieldName] === undefined || conflictFields.includes(field.fieldName)) continue
+    if (only !== undefined && !only.has(field.fieldName)) continue
     if (field === meta.createdAtField || field === meta.versionField || field.primaryKey) continue
     parts.push(`${field.quotedColumn} = EXCLUDED.${field.quotedColumn}`)
   }
   if (meta.versionField !== undefined) {
     const column = meta.versionField.quotedColumn
     parts.push(`${column} = ${meta.qualifiedTable}.${column} + 1`)
+  }
+  if (
+    meta.updatedAtField !== undefined &&
+    only !== undefined &&
+    !only.has(meta.updatedAtField.fieldName) &&
+    row[meta.updatedAtField.fieldName] !== undefined
+  ) {
+    const column = meta.updatedAtField.quotedColumn
+    parts.push(`${column} = EXCLUDED.${column}`)
   }
   if (parts.length === 0) {
     // Nothing to change: a no-op assignment still makes RETURNING hand back the existing row.

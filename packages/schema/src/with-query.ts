@@ -14,7 +14,7 @@ import { compileWhere, type Where, type WhereTarget } from './where'
 /** How one relation is loaded inside `with`: which rows, in what order, how many per parent, and their own relations. */
 export interface WithOptions<E> {
   /** Which related rows. Default: all. `undefined` anywhere inside is a `ValidationError`, as in every filter. */
-  where?: Where<InferEntity<E>> | undefined
+  where?: EntityWhere<E> | undefined
   /** Default: the target's primary key, ascending. */
   orderBy?: OrderBy<InferEntity<E>> | undefined
   /** At most this many rows per parent row (list relations only). Default: no limit. */
@@ -106,14 +106,58 @@ function parserOf(field: FieldMeta): TextParser {
   return isArray ? registry.getParser(OIDS._text) : parseText
 }
 
-/** The {@link WhereTarget} of an entity: fields by name, values written as the field writes them. */
-export function whereTargetOf(meta: EntityMeta): WhereTarget {
+/**
+ * The {@link WhereTarget} of an entity: fields by name, values written as the field writes them, and relations as
+ * `EXISTS` subqueries correlated to `self` (how the statement names the entity's table: the table or its alias).
+ */
+export function whereTargetOf(meta: EntityMeta, self: SqlQuery = tableOf(meta), depth = 0): WhereTarget {
   return {
     name: meta.name,
     columnOf: (field) => meta.byField.get(field)?.columnName,
     toParam: (field, value) => toParamValue(meta.entity, meta.byField.get(field) as FieldMeta, value),
+    relation(name, value, path, issues, nested) {
+      const relation = relationsOf(meta.entity).get(name)
+      if (relation === undefined) return undefined
+      if (!isPlainObject(value) || Object.keys(value).length === 0 || !Object.keys(value).every((k) => RELATION_TESTS.has(k))) {
+        issues.push({ path, message: `a relation condition is { some | none | every: filter }, got ${describeValue(value)}`, value })
+        return sql`TRUE`
+      }
+      const alias = sql.id(`__e${depth + 1}`)
+      const inner = whereTargetOf(relation.target, alias, depth + 1)
+      const link = linkCondition(relation, alias, self, { next: depth + 1 })
+      const parts: SqlQuery[] = []
+      for (const [test, filter] of Object.entries(value)) {
+        const at = [...path, test]
+        // `undefined` is refused inside, as everywhere in a filter (compileGroup reports it with this path).
+        const condition = nested(filter, inner, at)
+        const from = sql`${tableOf(relation.target)} AS ${alias}`
+        if (test === 'some') parts.push(sql`EXISTS (SELECT 1 FROM ${from} WHERE ${link} AND (${condition}))`)
+        else if (test === 'none') parts.push(sql`NOT EXISTS (SELECT 1 FROM ${from} WHERE ${link} AND (${condition}))`)
+        else parts.push(sql`NOT EXISTS (SELECT 1 FROM ${from} WHERE ${link} AND NOT coalesce((${condition}), FALSE))`)
+      }
+      return parts.length === 1 ? (parts[0] as SqlQuery) : sql`(${sql.join(parts, sql` AND `)})`
+    },
   }
 }
+
+const RELATION_TESTS = new Set(['some', 'none', 'every'])
+
+/**
+ * A condition on related rows (a key of the filter named after a relation): `some` (at least one related row
+ * matches: `EXISTS`), `none` (no related row matches), `every` (no related row fails to match; true without related
+ * rows). For a `belongsTo` / `hasOne` relation, `some` tests the one related row.
+ */
+export interface RelationCondition<T> {
+  some?: EntityWhere<T> | undefined
+  none?: EntityWhere<T> | undefined
+  every?: EntityWhere<T> | undefined
+}
+
+/** Conditions on the relations of `E`, beside its fields in a filter. */
+export type RelationConditions<E> = { [K in keyof RelationsOf<E>]?: RelationCondition<RelationTarget<E, K>> | undefined }
+
+/** A filter over the fields of `E` and, for an entity with relations, over its related rows (`EXISTS`). */
+export type EntityWhere<E> = Where<InferEntity<E>, RelationConditions<E>>
 
 const OPTION_KEYS = new Set(['where', 'orderBy', 'limit', 'with'])
 
@@ -220,7 +264,8 @@ function compileRelation(
       },
     )
   }
-  const filter = options.where === undefined ? undefined : compileWhere(options.where, whereTargetOf(target), [...path, 'where'])
+  const filter =
+    options.where === undefined ? undefined : compileWhere(options.where, whereTargetOf(target, sql.id(alias)), [...path, 'where'])
   const keys = sortKeysOf(target, options.orderBy, [...path, 'orderBy'])
   const limit = checkCount(target, options.limit, [...path, 'limit'])
   const nested =
