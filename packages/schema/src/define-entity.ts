@@ -198,6 +198,7 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
   const versionField = singleRole(metas, 'version', problems)
   const createdAtField = singleRole(metas, 'createdAt', problems)
   const updatedAtField = singleRole(metas, 'updatedAt', problems)
+  const deletedAtField = singleRole(metas, 'deletedAt', problems)
   const uniques = uniquesOf(metas, byField, options, table, problems)
   const indexes = indexesOf(metas, byField, options, table, problems)
   const checks = tableChecksOf(options, table, problems)
@@ -223,6 +224,7 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
     versionField,
     createdAtField,
     updatedAtField,
+    deletedAtField,
     generatedFields: Object.freeze(metas.filter((m) => m.generated !== undefined || m.role !== undefined)),
     indexes: Object.freeze(indexes),
     uniques: Object.freeze(uniques),
@@ -345,7 +347,7 @@ function checkModifiers(where: string, d: FieldDefinition, problems: string[]): 
       problems.push(`${where}: generated('identity') needs an integer or bigint field, not ${kind}`)
     }
   }
-  if ((d.role === 'createdAt' || d.role === 'updatedAt') && kind !== 'timestamptz') {
+  if ((d.role === 'createdAt' || d.role === 'updatedAt' || d.role === 'deletedAt') && kind !== 'timestamptz') {
     problems.push(`${where}: .${d.role}() needs a timestamptz field, not ${kind}`)
   }
   if (d.role === 'version') {
@@ -510,7 +512,11 @@ function primaryKeysOf(
   return marked
 }
 
-function singleRole(metas: FieldMeta[], role: 'version' | 'createdAt' | 'updatedAt', problems: string[]): FieldMeta | undefined {
+function singleRole(
+  metas: FieldMeta[],
+  role: 'version' | 'createdAt' | 'updatedAt' | 'deletedAt',
+  problems: string[],
+): FieldMeta | undefined {
   const found = metas.filter((m) => m.role === role)
   if (found.length > 1)
     problems.push(`fields ${found.map((m) => m.fieldName).join(' and ')} are both marked .${role}(); an entity has at most one`)

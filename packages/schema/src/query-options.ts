@@ -61,6 +61,8 @@ export interface AggregateOptions<T, X, G extends keyof T & string, A extends Re
   orderBy?: { [K in NoInfer<G> | (keyof NoInfer<A> & string)]?: 'asc' | 'desc' } | undefined
   /** Default: no limit. */
   limit?: number | undefined
+  /** Include soft-deleted rows (entities with a `.deletedAt()` field). Default: `false`. */
+  withDeleted?: boolean | undefined
 }
 
 /** A value for `F` in an update patch: the value, or a change the database computes ({@link increment}, {@link now}). */

@@ -15,7 +15,7 @@ import {
   type ValidationIssue,
 } from '@tessera/core'
 import { aggregateStatement } from './aggregate'
-import { isAtomicChange } from './atomic'
+import { isAtomicChange, now } from './atomic'
 import { decodeCursor, encodeCursor, orderByClause, type SortKey, seekCondition } from './cursor'
 import { type CursorOptions, type CursorSeal, createCursorSeal } from './cursor-seal'
 import type { AnyEntity, AnyPrimaryKey, InferEntity, InferInsert, PrimaryKeyOf } from './define-entity'
@@ -31,6 +31,7 @@ import type {
   DeleteOptions,
   LockOptions,
   Projected,
+  ReturningOptions,
   SelectOptions,
   UpdatePatch,
 } from './query-options'
@@ -84,6 +85,14 @@ export interface ReadOptions<W> {
    * subquery per relation), never one query per row; `limit` is per parent row.
    */
   with?: W | undefined
+  /** Include soft-deleted rows (entities with a `.deletedAt()` field). Default: `false`. */
+  withDeleted?: boolean | undefined
+}
+
+/** Options of `count` and `exists`. */
+export interface CountOptions {
+  /** Include soft-deleted rows (entities with a `.deletedAt()` field). Default: `false`. */
+  withDeleted?: boolean | undefined
 }
 
 /** One page of {@link Repository.findMany}. */
@@ -131,6 +140,8 @@ export interface BulkWriteOptions {
    * `ValidationError`, so a filter built from missing input cannot empty a table. Default: `false`.
    */
   all?: boolean | undefined
+  /** Include soft-deleted rows (entities with a `.deletedAt()` field). Default: `false`. */
+  withDeleted?: boolean | undefined
 }
 
 /** Options of {@link Repository.insertMany}. */
@@ -179,9 +190,9 @@ export interface Repository<E extends AnyEntity> {
     options?: FindManyOptions<InferEntity<E>, RelationConditions<E>> & ReadOptions<W> & SelectOptions<S> & LockOptions,
   ): Promise<Page<Projected<Loaded<E, W>, S, keyof W>>>
   /** How many rows match. */
-  count(where?: EntityWhere<E>): Promise<number>
+  count(where?: EntityWhere<E>, options?: CountOptions): Promise<number>
   /** Whether any row matches. */
-  exists(where?: EntityWhere<E>): Promise<boolean>
+  exists(where?: EntityWhere<E>, options?: CountOptions): Promise<boolean>
   /**
    * Aggregates over the matching rows, grouped by `groupBy`: `count`, `countDistinct`, `sum`, `avg`, `min`, `max`,
    * filtered by `having`; see {@link AggregateOptions}.
@@ -211,9 +222,17 @@ export interface Repository<E extends AnyEntity> {
   upsert(input: InferInsert<E>, options?: UpsertOptions<FieldName<E>> & { doNothing?: false | undefined }): Promise<InferEntity<E>>
   /**
    * Deletes one row after its `beforeDelete` hook; returns whether a row was deleted. With `expectedVersion` the row
-   * must still have that version, else `OptimisticLockError`.
+   * must still have that version, else `OptimisticLockError`. On an entity with a `.deletedAt()` field this is a
+   * soft delete: the field is set to `now()` (version bumped, `updatedAt` set) and reads leave the row out.
    */
   delete(id: PrimaryKeyOf<E>, options?: DeleteOptions): Promise<boolean>
+  /** Deletes the row for good (`DELETE`), soft-deleted or not: {@link delete} for entities without `.deletedAt()`. */
+  hardDelete(id: PrimaryKeyOf<E>, options?: DeleteOptions): Promise<boolean>
+  /**
+   * Undoes a soft delete: clears the `.deletedAt()` field; returns the restored row, or `undefined` when no
+   * soft-deleted row has this key. A `ValidationError` on an entity without a `.deletedAt()` field.
+   */
+  restore(id: PrimaryKeyOf<E>): Promise<InferEntity<E> | undefined>
   /**
    * Deletes every matching row (running `beforeDelete` for each when the entity has that hook); returns how many, or
    * the deleted rows with `returning: true`. A filter without a field condition needs `{ all: true }`:
@@ -221,6 +240,9 @@ export interface Repository<E extends AnyEntity> {
    */
   deleteMany(where: EntityWhere<E>, options: BulkWriteOptions & { returning: true }): Promise<InferEntity<E>[]>
   deleteMany(where: EntityWhere<E>, options?: BulkWriteOptions & { returning?: false | undefined }): Promise<number>
+  /** `DELETE` of every matching row, soft-deleted ones included: {@link deleteMany} for entities without `.deletedAt()`. */
+  hardDeleteMany(where: EntityWhere<E>, options: BulkWriteOptions & { returning: true }): Promise<InferEntity<E>[]>
+  hardDeleteMany(where: EntityWhere<E>, options?: BulkWriteOptions & { returning?: false | undefined }): Promise<number>
   /** The same repository running on `tx` (a transaction from `provider.transaction`). */
   withTransaction(tx: Transaction): Repository<E>
 }
@@ -357,6 +379,14 @@ function createRepository<E extends AnyEntity>(
 
   function where(filter: unknown, self?: SqlQuery): SqlQuery {
     return compileWhere(filter, self === undefined ? target : whereTargetOf(meta, self))
+  }
+
+  const deletedAt = meta.deletedAtField
+  const isLive = deletedAt === undefined ? undefined : sql`${sql.id(deletedAt.columnName)} IS NULL`
+
+  /** `condition`, and for an entity with soft delete, only rows not deleted (unless `withDeleted`). */
+  function live(condition: SqlQuery, withDeleted?: boolean): SqlQuery {
+    return isLive === undefined || withDeleted === true ? condition : sql`(${condition}) AND ${isLive}`
   }
 
   /** The filter of a bulk write: one without a field condition only with `all: true`. */
@@ -655,6 +685,80 @@ function createRepository<E extends AnyEntity>(
     return { ...checked.value, ...atomic }
   }
 
+  /**
+   * `DELETE … WHERE condition`, or for a soft delete `UPDATE … SET deleted_at = now()` (version bumped, updatedAt
+   * set) on the rows not deleted yet.
+   */
+  function removal(condition: SqlQuery, hard: boolean): SqlQuery {
+    if (hard || deletedAt === undefined) return sql`DELETE FROM ${table} WHERE ${condition}`
+    return sql`UPDATE ${table} SET ${setClause(entity, meta, { [deletedAt.fieldName]: now() }, new Date())} WHERE ${live(condition)}`
+  }
+
+  async function deleteOne(id: PrimaryKey, options: DeleteOptions = {}, hard: boolean): Promise<boolean> {
+    const key = keyOf(id)
+    const expected = options.expectedVersion
+    const version = meta.versionField
+    if (expected !== undefined) {
+      if (version === undefined)
+        throw validationError(
+          [{ path: ['expectedVersion'], message: `${meta.name} has no version field to check`, value: expected }],
+          'delete',
+        )
+      checkVersion(expected, ['expectedVersion'])
+    }
+    const hooked = hasLifecycle(entity, 'beforeDelete')
+    return inTransaction(hooked, async (q) => {
+      if (hooked) await runLifecycle(entity, 'beforeDelete', keyAsFields(key) as never, { operation: 'delete', queryable: q })
+      let condition = keyCondition(entity, meta, key)
+      if (version !== undefined && expected !== undefined)
+        condition = sql`${condition} AND ${sql.id(version.columnName)} = ${toParamValue(entity, version, expected)}`
+      const deleted = (await runCount(q, removal(condition, hard))) > 0
+      if (deleted || expected === undefined) return deleted
+      const found = await run(
+        q,
+        sql`SELECT 1 FROM ${table} WHERE ${hard ? keyCondition(entity, meta, key) : live(keyCondition(entity, meta, key))}`,
+      )
+      if (found.length === 0) return false
+      throw new OptimisticLockError({ entity: meta.name, key: id, expectedVersion: expected })
+    })
+  }
+
+  async function deleteWhere(
+    filter: unknown,
+    options: (BulkWriteOptions & ReturningOptions) | undefined,
+    hard: boolean,
+  ): Promise<number | T[]> {
+    const condition = bulkWhere(filter, options, 'deleteMany')
+    const returning = options?.returning === true
+    if (!hasLifecycle(entity, 'beforeDelete')) {
+      if (!returning) return runCount(queryable, removal(condition, hard))
+      return toEntities(await run(queryable, sql`${removal(condition, hard)} RETURNING *`), queryable)
+    }
+    return inTransaction(true, async (q) => {
+      // The hook runs per key: lock the matching rows, run it for each, then delete exactly those rows.
+      const keyFields = meta.primaryKeys
+      const keyText = sql.join(keyFields.map((f, i) => sql`${sql.id(f.columnName)}::text AS ${sql.id(`__tessera_k${i}`)}`))
+      const pk = sql.join(keyFields.map((f) => sql.id(f.columnName)))
+      const matching = hard ? condition : live(condition)
+      const locked = await run(q, sql`SELECT ${pk}, ${keyText} FROM ${table} WHERE ${matching} FOR UPDATE`)
+      if (locked.length === 0) return returning ? [] : 0
+      for (const row of locked) {
+        const key: Record<string, unknown> = {}
+        for (const f of keyFields) key[f.fieldName] = row[f.columnName]
+        await runLifecycle(entity, 'beforeDelete', key as never, { operation: 'delete', queryable: q })
+      }
+      // The keys go as one text array per key field (their exact text, cast back to the column type), so the
+      // statement has as many parameters as the key has fields, whatever the number of rows.
+      const lists = keyFields.map((_f, i) => locked.map((row) => row[`__tessera_k${i}`] as string))
+      const unnested = sql.join(lists.map((list) => sql`${list}::text[]`))
+      const casts = sql.join(keyFields.map((f, i) => sql`${sql.id('__tessera_keys')}.${sql.id(`k${i}`)}::${sql.raw(f.sqlType)}`))
+      const names = sql.join(keyFields.map((_f, i) => sql.id(`k${i}`)))
+      const statement = removal(sql`(${pk}) IN (SELECT ${casts} FROM unnest(${unnested}) AS ${sql.id('__tessera_keys')} (${names}))`, hard)
+      if (!returning) return runCount(q, statement)
+      return toEntities(await run(q, sql`${statement} RETURNING *`), q)
+    })
+  }
+
   const repo: Repository<E> = {
     entity,
 
@@ -683,7 +787,7 @@ function createRepository<E extends AnyEntity>(
       const shape = readShape(options)
       return loadOne(
         queryable,
-        sql`SELECT ${selectFrom(shape)} WHERE ${keyCondition(entity, meta, keyOf(id))}${shape.lock}`,
+        sql`SELECT ${selectFrom(shape)} WHERE ${live(keyCondition(entity, meta, keyOf(id)), options?.withDeleted)}${shape.lock}`,
         shape,
       ) as never
     },
@@ -697,7 +801,7 @@ function createRepository<E extends AnyEntity>(
       }
       const order = orderByClause(sortKeys(undefined))
       const shape = readShape(options)
-      const condition = where(filter, shape.self)
+      const condition = live(where(filter, shape.self), options?.withDeleted)
       return loadOne(queryable, sql`SELECT ${selectFrom(shape)} WHERE ${condition} ORDER BY ${order} LIMIT 1${shape.lock}`, shape) as never
     },
 
@@ -706,7 +810,7 @@ function createRepository<E extends AnyEntity>(
       const limit = checkCount(options.limit, 'limit')
       const offset = checkCount(options.offset, 'offset')
       const shape = readShape(options)
-      const conditions = [where(options.where, shape.self)]
+      const conditions = [live(where(options.where, shape.self), options.withDeleted)]
       if (options.after !== undefined) conditions.push(seekCondition(keys, decodeCursor(keys, options.after, meta.name, seal)))
       // With a limit, read one row more to learn whether another page exists, and the sort keys as text: a cursor
       // built from JavaScript values would lose precision (timestamps have microseconds, Dates milliseconds).
@@ -734,18 +838,22 @@ function createRepository<E extends AnyEntity>(
       return { rows: await readRows(queryable, rows, shape), nextCursor } as never
     },
 
-    async count(filter) {
-      const rows = await run(queryable, sql`SELECT count(*)::int8 AS n FROM ${table} WHERE ${where(filter)}`)
+    async count(filter, options) {
+      const rows = await run(queryable, sql`SELECT count(*)::int8 AS n FROM ${table} WHERE ${live(where(filter), options?.withDeleted)}`)
       return Number(rows[0]?.n ?? 0)
     },
 
-    async exists(filter) {
-      const rows = await run(queryable, sql`SELECT EXISTS (SELECT 1 FROM ${table} WHERE ${where(filter)}) AS found`)
+    async exists(filter, options) {
+      const rows = await run(
+        queryable,
+        sql`SELECT EXISTS (SELECT 1 FROM ${table} WHERE ${live(where(filter), options?.withDeleted)}) AS found`,
+      )
       return rows[0]?.found === true
     },
 
     async aggregate(options) {
-      const statement = aggregateStatement(meta, table, options, where)
+      const withDeleted = (options as { withDeleted?: boolean | undefined }).withDeleted
+      const statement = aggregateStatement(meta, table, options, (filter) => live(where(filter), withDeleted))
       const rows = await run(queryable, statement.query)
       for (const row of rows) for (const name of statement.counts) row[name] = Number(row[name])
       return rows as never
@@ -770,13 +878,13 @@ function createRepository<E extends AnyEntity>(
           checkSomethingToSet(changes, returned)
         }
         changes = await validateChanges(changes)
-        let condition = keyCondition(entity, meta, key)
+        let condition = live(keyCondition(entity, meta, key))
         if (version !== undefined && expected !== undefined)
           condition = sql`${condition} AND ${sql.id(version.columnName)} = ${toParamValue(entity, version, expected)}`
         const rows = await run(q, sql`UPDATE ${table} SET ${setClause(entity, meta, changes, new Date())} WHERE ${condition} RETURNING *`)
         if (rows.length === 0) {
           // Tell "gone" from "changed by someone else" with one more read, only on the failure path.
-          const found = await run(q, sql`SELECT 1 FROM ${table} WHERE ${keyCondition(entity, meta, key)}`)
+          const found = await run(q, sql`SELECT 1 FROM ${table} WHERE ${live(keyCondition(entity, meta, key))}`)
           if (found.length === 0) throw new NotFoundError({ entity: meta.name, key: id })
           throw new OptimisticLockError({ entity: meta.name, key: id, expectedVersion: expected })
         }
@@ -787,7 +895,7 @@ function createRepository<E extends AnyEntity>(
     },
 
     async updateMany(filter, patch, options) {
-      const condition = bulkWhere(filter, options, 'updateMany')
+      const condition = live(bulkWhere(filter, options, 'updateMany'), options?.withDeleted)
       const initial = patchChanges(patch)
       checkSomethingToSet(initial, patch)
       return inTransaction(hasLifecycle(entity, 'beforeUpdate') || hasAfterWrite, async (q) => {
@@ -826,60 +934,25 @@ function createRepository<E extends AnyEntity>(
       })
     },
 
-    async delete(id, options = {}) {
-      const key = keyOf(id)
-      const expected = options.expectedVersion
-      const version = meta.versionField
-      if (expected !== undefined) {
-        if (version === undefined)
-          throw validationError(
-            [{ path: ['expectedVersion'], message: `${meta.name} has no version field to check`, value: expected }],
-            'delete',
-          )
-        checkVersion(expected, ['expectedVersion'])
-      }
-      const hooked = hasLifecycle(entity, 'beforeDelete')
-      return inTransaction(hooked, async (q) => {
-        if (hooked) await runLifecycle(entity, 'beforeDelete', keyAsFields(key) as never, { operation: 'delete', queryable: q })
-        let condition = keyCondition(entity, meta, key)
-        if (version !== undefined && expected !== undefined)
-          condition = sql`${condition} AND ${sql.id(version.columnName)} = ${toParamValue(entity, version, expected)}`
-        const deleted = (await runCount(q, sql`DELETE FROM ${table} WHERE ${condition}`)) > 0
-        if (deleted || expected === undefined) return deleted
-        const found = await run(q, sql`SELECT 1 FROM ${table} WHERE ${keyCondition(entity, meta, key)}`)
-        if (found.length === 0) return false
-        throw new OptimisticLockError({ entity: meta.name, key: id, expectedVersion: expected })
-      })
-    },
+    delete: (id, options) => deleteOne(id, options, isLive === undefined),
+    hardDelete: (id, options) => deleteOne(id, options, true),
+    deleteMany: ((filter: unknown, options?: BulkWriteOptions & ReturningOptions) =>
+      deleteWhere(filter, options, isLive === undefined)) as Repository<E>['deleteMany'],
+    hardDeleteMany: ((filter: unknown, options?: BulkWriteOptions & ReturningOptions) =>
+      deleteWhere(filter, options, true)) as Repository<E>['hardDeleteMany'],
 
-    async deleteMany(filter, options) {
-      const condition = bulkWhere(filter, options, 'deleteMany')
-      const returning = options?.returning === true
-      if (!hasLifecycle(entity, 'beforeDelete')) {
-        if (!returning) return runCount(queryable, sql`DELETE FROM ${table} WHERE ${condition}`) as never
-        return toEntities(await run(queryable, sql`DELETE FROM ${table} WHERE ${condition} RETURNING *`), queryable) as never
-      }
-      return inTransaction(true, async (q) => {
-        // The hook runs per key: lock the matching rows, run it for each, then delete exactly those rows.
-        const keyFields = meta.primaryKeys
-        const keyText = sql.join(keyFields.map((f, i) => sql`${sql.id(f.columnName)}::text AS ${sql.id(`__tessera_k${i}`)}`))
-        const pk = sql.join(keyFields.map((f) => sql.id(f.columnName)))
-        const locked = await run(q, sql`SELECT ${pk}, ${keyText} FROM ${table} WHERE ${condition} FOR UPDATE`)
-        if (locked.length === 0) return (returning ? [] : 0) as never
-        for (const row of locked) {
-          const key: Record<string, unknown> = {}
-          for (const f of keyFields) key[f.fieldName] = row[f.columnName]
-          await runLifecycle(entity, 'beforeDelete', key as never, { operation: 'delete', queryable: q })
-        }
-        // The keys go as one text array per key field (their exact text, cast back to the column type), so the
-        // statement has as many parameters as the key has fields, whatever the number of rows.
-        const lists = keyFields.map((_f, i) => locked.map((row) => row[`__tessera_k${i}`] as string))
-        const unnested = sql.join(lists.map((list) => sql`${list}::text[]`))
-        const casts = sql.join(keyFields.map((f, i) => sql`${sql.id('__tessera_keys')}.${sql.id(`k${i}`)}::${sql.raw(f.sqlType)}`))
-        const names = sql.join(keyFields.map((_f, i) => sql.id(`k${i}`)))
-        const statement = sql`DELETE FROM ${table} WHERE (${pk}) IN (SELECT ${casts} FROM unnest(${unnested}) AS ${sql.id('__tessera_keys')} (${names}))`
-        if (!returning) return runCount(q, statement) as never
-        return toEntities(await run(q, sql`${statement} RETURNING *`), q) as never
+    async restore(id) {
+      const key = keyOf(id)
+      if (deletedAt === undefined)
+        throw validationError([{ path: [], message: `${meta.name} has no .deletedAt() field: nothing to restore`, value: id }], 'restore')
+      return inTransaction(hasAfterWrite, async (q) => {
+        const set = setClause(entity, meta, { [deletedAt.fieldName]: null }, new Date())
+        const condition = sql`${keyCondition(entity, meta, key)} AND ${sql.id(deletedAt.columnName)} IS NOT NULL`
+        const rows = await run(q, sql`UPDATE ${table} SET ${set} WHERE ${condition} RETURNING *`)
+        if (rows.length === 0) return undefined
+        const [row] = await toEntities(rows, q)
+        await afterWrite([row as T], q, 'update')
+        return row
       })
     },
 
@@ -938,6 +1011,7 @@ function createRepository<E extends AnyEntity>(
     if (field.generated !== undefined) return `it is generated (${field.generated})`
     if (field === meta.createdAtField) return 'it is the creation time'
     if (field === meta.updatedAtField) return 'the repository sets it on every update'
+    if (field === meta.deletedAtField) return 'it marks a soft delete: use delete() and restore()'
     return undefined
   }
 

@@ -21,6 +21,8 @@ export interface WithOptions<E> {
   limit?: number | undefined
   /** Relations of the related rows, loaded in the same statement. */
   with?: With<E> | undefined
+  /** Include soft-deleted related rows (a target with a `.deletedAt()` field). Default: `false`. */
+  withDeleted?: boolean | undefined
 }
 
 /** Which relations of `E` to load: `true` for all rows, or {@link WithOptions}. */
@@ -124,7 +126,7 @@ export function whereTargetOf(meta: EntityMeta, self: SqlQuery = tableOf(meta), 
       }
       const alias = sql.id(`__e${depth + 1}`)
       const inner = whereTargetOf(relation.target, alias, depth + 1)
-      const link = linkCondition(relation, alias, self, { next: depth + 1 })
+      const link = notDeleted(relation.target, alias, linkCondition(relation, alias, self, { next: depth + 1 }))
       const parts: SqlQuery[] = []
       for (const [test, filter] of Object.entries(value)) {
         const at = [...path, test]
@@ -159,7 +161,7 @@ export type RelationConditions<E> = { [K in keyof RelationsOf<E>]?: RelationCond
 /** A filter over the fields of `E` and, for an entity with relations, over its related rows (`EXISTS`). */
 export type EntityWhere<E> = Where<InferEntity<E>, RelationConditions<E>>
 
-const OPTION_KEYS = new Set(['where', 'orderBy', 'limit', 'with'])
+const OPTION_KEYS = new Set(['where', 'orderBy', 'limit', 'with', 'withDeleted'])
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -273,7 +275,8 @@ function compileRelation(
 
   const self = sql.id(alias)
   const link = linkCondition(relation, self, sql.id(parentAlias), counter)
-  const condition = filter === undefined ? link : sql`${link} AND (${filter})`
+  let condition = filter === undefined ? link : sql`${link} AND (${filter})`
+  if (options.withDeleted !== true) condition = notDeleted(target, self, condition)
   const texts = sql.join(target.fields.map((f) => sql`${self}.${sql.id(f.columnName)}::text`))
   const rowExpression = sql`json_build_array(ARRAY[${texts}]::text[]${nested.items.length === 0 ? sql`` : sql`, ${sql.join(nested.items)}`})`
   const from = sql`${tableOf(target)} AS ${self}`
@@ -300,6 +303,12 @@ function linkCondition(relation: ResolvedRelation, self: SqlQuery, parent: SqlQu
   const join = sql.id(`__j${counter.next++}`)
   const { meta, sourceKey, targetKey } = relation.through
   return sql`${targetColumn} IN (SELECT ${join}.${sql.id(targetKey.columnName)} FROM ${tableOf(meta)} AS ${join} WHERE ${join}.${sql.id(sourceKey.columnName)} = ${sourceColumn})`
+}
+
+/** `condition`, and for an entity with soft delete, only its rows not deleted (related rows never count deleted ones). */
+function notDeleted(meta: EntityMeta, self: SqlQuery, condition: SqlQuery): SqlQuery {
+  const field = meta.deletedAtField
+  return field === undefined ? condition : sql`${condition} AND ${self}.${sql.id(field.columnName)} IS NULL`
 }
 
 function tableOf(meta: EntityMeta): SqlQuery {
