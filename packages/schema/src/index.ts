@@ -1,5 +1,6 @@
 export type { AtomicChange, Increment, Now } from './atomic'
 export { increment, isAtomicChange, now } from './atomic'
+export type { CallOptions } from './call-options'
 export type { CursorOptions, CursorSecret } from './cursor-seal'
 export type { CreateSchemaOptions, CreateTableOptions } from './ddl'
 export {
@@ -142,6 +143,7 @@ export { defineRelations } from './relations'
 export type {
   BulkWriteOptions,
   ConflictTarget,
+  CountOptions,
   FieldName,
   FindManyOptions,
   InsertManyOptions,

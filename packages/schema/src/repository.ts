@@ -16,6 +16,7 @@ import {
 } from '@tessera/core'
 import { aggregateStatement } from './aggregate'
 import { isAtomicChange, now } from './atomic'
+import { type CallOptions, checkCallOptions, hasCallOptions, withCallOptions } from './call-options'
 import { decodeCursor, encodeCursor, orderByClause, type SortKey, seekCondition } from './cursor'
 import { type CursorOptions, type CursorSeal, createCursorSeal } from './cursor-seal'
 import type { AnyEntity, AnyPrimaryKey, InferEntity, InferInsert, PrimaryKeyOf } from './define-entity'
@@ -162,9 +163,10 @@ export interface InsertManyOptions<Field extends string = string> {
  * through the row mapper and the entity's `afterLoad` hook.
  */
 export interface Repository<E extends AnyEntity> {
+  // Every method takes `signal` and `timeoutMs` in its options (see CallOptions), passed to each statement it runs.
   readonly entity: E
   /** Validates, fills generated values, runs `beforeInsert`, inserts, runs `afterWrite`; returns the stored row. */
-  insert(input: InferInsert<E>): Promise<InferEntity<E>>
+  insert(input: InferInsert<E>, options?: CallOptions): Promise<InferEntity<E>>
   /**
    * Inserts many rows with multi-row INSERTs, each under the queryable's `maxParameters` (65,535 for pg, 65,533 for
    * postgres.js; 65,535 when it declares none), all in one transaction. With `onConflict`, conflicting rows are
@@ -172,34 +174,37 @@ export interface Repository<E extends AnyEntity> {
    */
   insertMany(
     inputs: readonly InferInsert<E>[],
-    options?: InsertManyOptions<FieldName<E>> & { returning?: true | undefined },
+    options?: InsertManyOptions<FieldName<E>> & CallOptions & { returning?: true | undefined },
   ): Promise<InferEntity<E>[]>
-  insertMany(inputs: readonly InferInsert<E>[], options: InsertManyOptions<FieldName<E>> & { returning: false }): Promise<number>
+  insertMany(
+    inputs: readonly InferInsert<E>[],
+    options: InsertManyOptions<FieldName<E>> & CallOptions & { returning: false },
+  ): Promise<number>
   /** The row with this primary key, or `undefined`; `options.with` loads its relations in the same statement. */
   findById<const W extends With<E> = {}, const S extends FieldName<E> = never>(
     id: PrimaryKeyOf<E>,
-    options?: ReadOptions<W> & SelectOptions<S> & LockOptions,
+    options?: ReadOptions<W> & SelectOptions<S> & LockOptions & CallOptions,
   ): Promise<Projected<Loaded<E, W>, S, keyof W> | undefined>
   /** The first row matching `where` (in primary key order), or `undefined`. `{}` is the first row of the table. */
   findOne<const W extends With<E> = {}, const S extends FieldName<E> = never>(
     where: EntityWhere<E>,
-    options?: ReadOptions<W> & SelectOptions<S> & LockOptions,
+    options?: ReadOptions<W> & SelectOptions<S> & LockOptions & CallOptions,
   ): Promise<Projected<Loaded<E, W>, S, keyof W> | undefined>
   /** A page of rows; see {@link FindManyOptions}. `with` loads relations of every row in the same statement. */
   findMany<const W extends With<E> = {}, const S extends FieldName<E> = never>(
-    options?: FindManyOptions<InferEntity<E>, RelationConditions<E>> & ReadOptions<W> & SelectOptions<S> & LockOptions,
+    options?: FindManyOptions<InferEntity<E>, RelationConditions<E>> & ReadOptions<W> & SelectOptions<S> & LockOptions & CallOptions,
   ): Promise<Page<Projected<Loaded<E, W>, S, keyof W>>>
   /** How many rows match. */
-  count(where?: EntityWhere<E>, options?: CountOptions): Promise<number>
+  count(where?: EntityWhere<E>, options?: CountOptions & CallOptions): Promise<number>
   /** Whether any row matches. */
-  exists(where?: EntityWhere<E>, options?: CountOptions): Promise<boolean>
+  exists(where?: EntityWhere<E>, options?: CountOptions & CallOptions): Promise<boolean>
   /**
    * Aggregates over the matching rows, grouped by `groupBy`: `count`, `countDistinct`, `sum`, `avg`, `min`, `max`,
    * filtered by `having`; see {@link AggregateOptions}.
    * @example await tasks.aggregate({ groupBy: ['projectId'], aggregates: { n: { count: '*' }, total: { sum: 'estimate' } }, having: { n: { gt: 1 } } })
    */
   aggregate<const G extends FieldName<E> = never, const A extends Readonly<Record<string, AggregateSpec<InferEntity<E>>>> = {}>(
-    options: AggregateOptions<InferEntity<E>, RelationConditions<E>, G, A>,
+    options: AggregateOptions<InferEntity<E>, RelationConditions<E>, G, A> & CallOptions,
   ): Promise<AggregateRow<InferEntity<E>, G, A>[]>
   /**
    * Updates one row. With a version field the row must still have the expected version (`options.expectedVersion`,
@@ -207,42 +212,56 @@ export interface Repository<E extends AnyEntity> {
    * and `now()` are computed by the database from the row's current value.
    * @throws NotFoundError when no row has this key. @throws ValidationError before anything is written.
    */
-  update(id: PrimaryKeyOf<E>, patch: UpdatePatch<E>, options?: UpdateOptions): Promise<InferEntity<E>>
+  update(id: PrimaryKeyOf<E>, patch: UpdatePatch<E>, options?: UpdateOptions & CallOptions): Promise<InferEntity<E>>
   /**
    * Updates every matching row (bumping versions, setting `updatedAt`); returns how many, or the rows with
    * `returning: true`. Runs no per-row hooks except `afterWrite`. A filter without a field condition needs `{ all: true }`.
    */
-  updateMany(where: EntityWhere<E>, patch: UpdatePatch<E>, options: BulkWriteOptions & { returning: true }): Promise<InferEntity<E>[]>
-  updateMany(where: EntityWhere<E>, patch: UpdatePatch<E>, options?: BulkWriteOptions & { returning?: false | undefined }): Promise<number>
+  updateMany(
+    where: EntityWhere<E>,
+    patch: UpdatePatch<E>,
+    options: BulkWriteOptions & CallOptions & { returning: true },
+  ): Promise<InferEntity<E>[]>
+  updateMany(
+    where: EntityWhere<E>,
+    patch: UpdatePatch<E>,
+    options?: BulkWriteOptions & CallOptions & { returning?: false | undefined },
+  ): Promise<number>
   /**
    * INSERT … ON CONFLICT: inserts the row, or on conflict updates the existing one with the new values (`update`
    * chooses which fields), or leaves it (`doNothing: true`, which resolves to `undefined` on a conflict).
    */
-  upsert(input: InferInsert<E>, options: UpsertOptions<FieldName<E>> & { doNothing: true }): Promise<InferEntity<E> | undefined>
-  upsert(input: InferInsert<E>, options?: UpsertOptions<FieldName<E>> & { doNothing?: false | undefined }): Promise<InferEntity<E>>
+  upsert(
+    input: InferInsert<E>,
+    options: UpsertOptions<FieldName<E>> & CallOptions & { doNothing: true },
+  ): Promise<InferEntity<E> | undefined>
+  upsert(
+    input: InferInsert<E>,
+    options?: UpsertOptions<FieldName<E>> & CallOptions & { doNothing?: false | undefined },
+  ): Promise<InferEntity<E>>
   /**
    * Deletes one row after its `beforeDelete` hook; returns whether a row was deleted. With `expectedVersion` the row
    * must still have that version, else `OptimisticLockError`. On an entity with a `.deletedAt()` field this is a
    * soft delete: the field is set to `now()` (version bumped, `updatedAt` set) and reads leave the row out.
    */
-  delete(id: PrimaryKeyOf<E>, options?: DeleteOptions): Promise<boolean>
+  delete(id: PrimaryKeyOf<E>, options?: DeleteOptions & CallOptions): Promise<boolean>
   /** Deletes the row for good (`DELETE`), soft-deleted or not: {@link delete} for entities without `.deletedAt()`. */
-  hardDelete(id: PrimaryKeyOf<E>, options?: DeleteOptions): Promise<boolean>
+  hardDelete(id: PrimaryKeyOf<E>, options?: DeleteOptions & CallOptions): Promise<boolean>
   /**
    * Undoes a soft delete: clears the `.deletedAt()` field; returns the restored row, or `undefined` when no
    * soft-deleted row has this key. A `ValidationError` on an entity without a `.deletedAt()` field.
    */
-  restore(id: PrimaryKeyOf<E>): Promise<InferEntity<E> | undefined>
+  restore(id: PrimaryKeyOf<E>, options?: CallOptions): Promise<InferEntity<E> | undefined>
   /**
    * Deletes every matching row (running `beforeDelete` for each when the entity has that hook); returns how many, or
    * the deleted rows with `returning: true`. A filter without a field condition needs `{ all: true }`:
    * `deleteMany({}, { all: true })` empties the table.
    */
-  deleteMany(where: EntityWhere<E>, options: BulkWriteOptions & { returning: true }): Promise<InferEntity<E>[]>
-  deleteMany(where: EntityWhere<E>, options?: BulkWriteOptions & { returning?: false | undefined }): Promise<number>
+  deleteMany(where: EntityWhere<E>, options: BulkWriteOptions & CallOptions & { returning: true }): Promise<InferEntity<E>[]>
+  deleteMany(where: EntityWhere<E>, options?: BulkWriteOptions & CallOptions & { returning?: false | undefined }): Promise<number>
   /** `DELETE` of every matching row, soft-deleted ones included: {@link deleteMany} for entities without `.deletedAt()`. */
-  hardDeleteMany(where: EntityWhere<E>, options: BulkWriteOptions & { returning: true }): Promise<InferEntity<E>[]>
-  hardDeleteMany(where: EntityWhere<E>, options?: BulkWriteOptions & { returning?: false | undefined }): Promise<number>
+  hardDeleteMany(where: EntityWhere<E>, options: BulkWriteOptions & CallOptions & { returning: true }): Promise<InferEntity<E>[]>
+  hardDeleteMany(where: EntityWhere<E>, options?: BulkWriteOptions & CallOptions & { returning?: false | undefined }): Promise<number>
   /** The same repository running on `tx` (a transaction from `provider.transaction`). */
   withTransaction(tx: Transaction): Repository<E>
 }
@@ -259,6 +278,26 @@ function isTransaction(queryable: Queryable): queryable is Transaction {
 }
 
 const EMPTY_ISSUES: readonly ValidationIssue[] = []
+
+/** Each repository method and the position of its options argument (where `signal` / `timeoutMs` are). */
+const CALL_OPTION_INDEX: readonly (readonly [string, number])[] = [
+  ['insert', 1],
+  ['insertMany', 1],
+  ['findById', 1],
+  ['findOne', 1],
+  ['findMany', 0],
+  ['count', 1],
+  ['exists', 1],
+  ['aggregate', 0],
+  ['update', 2],
+  ['updateMany', 2],
+  ['upsert', 1],
+  ['delete', 1],
+  ['hardDelete', 1],
+  ['deleteMany', 1],
+  ['hardDeleteMany', 1],
+  ['restore', 1],
+]
 
 const INCREMENTABLE = new Set(['integer', 'bigint', 'numeric', 'smallint', 'real', 'doublePrecision'])
 const TIMESTAMPS = new Set(['timestamptz', 'date', 'timestamp'])
@@ -326,6 +365,7 @@ function createRepository<E extends AnyEntity>(
   target: WhereTarget,
   load: RowLoader,
   context: RepositoryContext,
+  isScoped = false,
 ): Repository<E> {
   const { coerce, seal } = context
   type T = InferEntity<E>
@@ -960,6 +1000,26 @@ function createRepository<E extends AnyEntity>(
       return createRepository(entity, meta, tx, target, load, context)
     },
   }
+
+  // A call with `signal` / `timeoutMs` runs on a repository over a scoped queryable that passes them to each
+  // statement (and to the transactions it opens); a call without them costs nothing more.
+  if (!isScoped)
+    for (const [method, at] of CALL_OPTION_INDEX) {
+      const plain = (repo as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[method] as (
+        ...args: unknown[]
+      ) => Promise<unknown>
+      ;(repo as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        const options = args[at]
+        if (!hasCallOptions(options)) return plain(...args)
+        try {
+          checkCallOptions(options, `${meta.name} ${method}`)
+        } catch (error) {
+          return Promise.reject(error)
+        }
+        const scoped = createRepository(entity, meta, withCallOptions(queryable, options), target, load, context, true)
+        return (scoped as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]?.(...args)
+      }
+    }
 
   /**
    * The changes of a patch: its defined values without the version (the lock, not a change). A key, generated or
