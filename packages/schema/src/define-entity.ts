@@ -1,3 +1,4 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { ConfigError, describeValue, type SqlQuery, sql } from '@tessera/core'
 import { type NamingConfig, type NamingInput, quoteIdent, resolveNaming, safeIdentifier } from '@tessera/naming'
 import { attachMeta, type CheckMeta, type EntityMeta, type FieldMeta, type IndexMeta, registerEntity, type UniqueMeta } from './entity-meta'
@@ -16,6 +17,7 @@ import {
 } from './fields'
 import type { EntityHooks } from './lifecycle'
 import { sqlTypeOf } from './sql-types'
+import { standardSchemaProps } from './standard-schema'
 
 // Phantom type slot: present only in types, never at run time.
 declare const entityTypes: unique symbol
@@ -28,6 +30,11 @@ declare const entityTypes: unique symbol
 export interface Entity<Name extends string = string, F extends FieldMap = FieldMap, K extends string = string> {
   readonly name: Name
   readonly fields: F
+  /**
+   * Standard Schema v1: validates an insert (strictly, as a repository's `insert` does) with the entity's validation,
+   * so the entity is an input schema for tRPC, TanStack Form, Hono… See `standardSchema()` for other modes.
+   */
+  readonly '~standard': StandardSchemaV1.Props<InsertOf<F>, InsertOf<F>>
   /** Types only: never set. */
   readonly [entityTypes]?: { readonly compositeKey: K } | undefined
 }
@@ -207,6 +214,7 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
   if (problems.length > 0) throw new ConfigError(problems, { subject: `entity ${subject}` })
 
   const entity = { name, fields: Object.freeze(ownFields) } as unknown as Entity<Name, F, K>
+  ;(entity as { '~standard': unknown })['~standard'] = standardSchemaProps(entity)
   const meta: EntityMeta = {
     entity,
     name,

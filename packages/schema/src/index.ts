@@ -160,6 +160,8 @@ export type {
 export { repository } from './repository'
 export { DuplicateKeyError } from './repository-errors'
 export { informationSchemaTypeOf, sqlTypeOf } from './sql-types'
+export type { StandardSchemaOptions } from './standard-schema'
+export { standardSchema } from './standard-schema'
 export type { ValidatedValue, ValidateOptions, ValidationResult } from './validate'
 export { AsyncValidatorError, assertValid, assertValidSync, validate, validateSync } from './validate'
 export type { FieldCondition, FieldOperators, Where } from './where'
