@@ -157,6 +157,19 @@ describe.each(PROVIDERS)('query power on $name', (factory) => {
         repository(Product, tx).findMany({ lock: 'update', skipLocked: true, orderBy: { id: 'asc' } }),
       )
       expect(free.rows.map((p) => p.id)).toEqual([2, 3])
+      const withReviews = await setup.db.transaction((tx) =>
+        repository(Product, tx).findMany({
+          lock: 'share',
+          skipLocked: true,
+          with: { reviews: true },
+          select: ['id'],
+          orderBy: { id: 'asc' },
+        }),
+      )
+      expect(withReviews.rows.map((p) => [p.id, p.reviews.length])).toEqual([
+        [2, 0],
+        [3, 1],
+      ])
       const error = await setup.db
         .transaction((tx) => repository(Product, tx).findOne({ id: 1 }, { lock: 'share', noWait: true }))
         .catch((e: unknown) => e)

@@ -221,9 +221,21 @@ describe.each(PROVIDERS)('relations on $name', (factory) => {
     expect(
       await issuePaths(projects.findMany({ with: { tasks: { with: { tags: { where: { label: { in: [undefined] } } } } } } } as never)),
     ).toEqual(['with.tasks.with.tags.where.label.in.0'])
+    expect(await issuePaths(projects.findMany({ with: { tasks: { where: { tags: { some: { label: undefined } } } } } } as never))).toEqual([
+      'with.tasks.where.tags.some.label',
+    ])
     expect(await issuePaths(projects.findMany({ with: { nope: true } } as never))).toEqual(['with.nope'])
     expect(await issuePaths(projects.findMany({ with: { owner: { limit: 2 } } } as never))).toEqual(['with.owner.limit'])
     expect(await issuePaths(projects.findMany({ with: { tasks: { limit: -1 } } }))).toEqual(['with.tasks.limit'])
+  })
+
+  it('filters on relations inside with and at the root together', async () => {
+    const projects = repository(Project, setup.db)
+    const page = await projects.findMany({
+      where: { tasks: { some: { tags: { some: { label: 'urgent' } } } } },
+      with: { tasks: { where: { tags: { some: {} } }, orderBy: { id: 'asc' } } },
+    })
+    expect(page.rows.map((p) => [p.name, p.tasks.map((t) => t.id)])).toEqual([['alpha', [1, 2]]])
   })
 
   it('keeps a hostile string in a with filter a parameter', async () => {
