@@ -238,6 +238,22 @@ describe.each(PROVIDERS)('relations on $name', (factory) => {
     expect(page.rows.map((p) => [p.name, p.tasks.map((t) => t.id)])).toEqual([['alpha', [1, 2]]])
   })
 
+  it('runs afterLoad on nested rows and links by explicitly named keys', async () => {
+    const ProjectView = defineEntity('RelProjectView', { id: uuid().primaryKey(), name: text() }, { schema, table: 'projects' })
+    const TaskView = defineEntity(
+      'RelTaskView',
+      { id: integer().primaryKey(), projectId: uuid(), title: text() },
+      { schema, table: 'tasks', hooks: { afterLoad: (row) => ({ ...row, title: row.title.toUpperCase() }) } },
+    )
+    const { P } = defineRelations({ P: ProjectView, T: TaskView }, (r) => ({
+      P: { tasks: r.hasMany('T', { foreignKey: 'projectId', references: 'id' }) },
+      T: { project: r.belongsTo('P', { foreignKey: 'projectId' }) },
+    }))
+    const alpha = await repository(P, setup.db).findOne({ name: 'alpha' }, { with: { tasks: { limit: 2, with: { project: true } } } })
+    expect(alpha?.tasks.map((t) => t.title)).toEqual(['TASK 0.0', 'TASK 0.1'])
+    expect(alpha?.tasks[0]?.project?.name).toBe('alpha')
+  })
+
   it('keeps a hostile string in a with filter a parameter', async () => {
     const projects = repository(Project, setup.db)
     const page = await projects.findMany({ with: { tasks: { where: { title: "x' OR '1'='1" } } } })
