@@ -2,10 +2,14 @@ import { tracingChannel } from 'node:diagnostics_channel'
 import { ConfigError, type QueryMessage, sql } from '@tessera/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  array,
   bigint,
+  bytea,
   createSchemaSql,
+  date,
   defineEntity,
   defineRelations,
+  enumOf,
   integer,
   json,
   numeric,
@@ -252,6 +256,42 @@ describe.each(PROVIDERS)('relations on $name', (factory) => {
     const alpha = await repository(P, setup.db).findOne({ name: 'alpha' }, { with: { tasks: { limit: 2, with: { project: true } } } })
     expect(alpha?.tasks.map((t) => t.title)).toEqual(['TASK 0.0', 'TASK 0.1'])
     expect(alpha?.tasks[0]?.project?.name).toBe('alpha')
+  })
+
+  it('reads arrays, bytes, enums, dates and json in nested rows exactly as in top-level rows', async () => {
+    const Box = defineEntity('RelBox', { id: integer().primaryKey() }, { schema, table: 'boxes' })
+    const Thing = defineEntity(
+      'RelThing',
+      {
+        id: integer().primaryKey(),
+        boxId: integer().references(() => Box.fields.id),
+        labels: array(text()),
+        scores: array(integer().nullable()),
+        blob: bytea(),
+        mood: enumOf(['ok', 'meh']),
+        day: date(),
+        doc: json<{ a: number[] }>(),
+        big: bigint().nullable(),
+      },
+      { schema, table: 'things' },
+    )
+    for (const statement of createSchemaSql([Box, Thing])) await setup.db.query(statement)
+    await setup.db.query(sql`TRUNCATE ${sql.id([schema, 'boxes'])} CASCADE`)
+    const { Box: B } = defineRelations({ Box, Thing }, (r) => ({ Box: { things: r.hasMany('Thing') } }))
+    await repository(Box, setup.db).insert({ id: 1 })
+    await repository(Thing, setup.db).insert({
+      id: 1,
+      boxId: 1,
+      labels: ['a,b', 'say "hi"', ''],
+      scores: [1, null, 3],
+      blob: Buffer.from([0, 1, 255]),
+      mood: 'meh',
+      day: '2026-02-28',
+      doc: { a: [1, 2] },
+      big: -9_007_199_254_740_993n,
+    })
+    const box = await repository(B, setup.db).findById(1, { with: { things: true } })
+    expect(box?.things[0]).toEqual(await repository(Thing, setup.db).findById(1))
   })
 
   it('keeps a hostile string in a with filter a parameter', async () => {
