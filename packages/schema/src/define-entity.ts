@@ -1,3 +1,4 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { ConfigError, describeValue, type SqlQuery, sql } from '@tessera/core'
 import { type NamingConfig, type NamingInput, quoteIdent, resolveNaming, safeIdentifier } from '@tessera/naming'
 import { attachMeta, type CheckMeta, type EntityMeta, type FieldMeta, type IndexMeta, registerEntity, type UniqueMeta } from './entity-meta'
@@ -16,6 +17,7 @@ import {
 } from './fields'
 import type { EntityHooks } from './lifecycle'
 import { sqlTypeOf } from './sql-types'
+import { standardSchemaProps } from './standard-schema'
 
 // Phantom type slot: present only in types, never at run time.
 declare const entityTypes: unique symbol
@@ -28,6 +30,11 @@ declare const entityTypes: unique symbol
 export interface Entity<Name extends string = string, F extends FieldMap = FieldMap, K extends string = string> {
   readonly name: Name
   readonly fields: F
+  /**
+   * Standard Schema v1: validates an insert (strictly, as a repository's `insert` does) with the entity's validation,
+   * so the entity is an input schema for tRPC, TanStack Form, Hono… See `standardSchema()` for other modes.
+   */
+  readonly '~standard': StandardSchemaV1.Props<InsertOf<F>, InsertOf<F>>
   /** Types only: never set. */
   readonly [entityTypes]?: { readonly compositeKey: K } | undefined
 }
@@ -198,6 +205,7 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
   const versionField = singleRole(metas, 'version', problems)
   const createdAtField = singleRole(metas, 'createdAt', problems)
   const updatedAtField = singleRole(metas, 'updatedAt', problems)
+  const deletedAtField = singleRole(metas, 'deletedAt', problems)
   const uniques = uniquesOf(metas, byField, options, table, problems)
   const indexes = indexesOf(metas, byField, options, table, problems)
   const checks = tableChecksOf(options, table, problems)
@@ -206,6 +214,7 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
   if (problems.length > 0) throw new ConfigError(problems, { subject: `entity ${subject}` })
 
   const entity = { name, fields: Object.freeze(ownFields) } as unknown as Entity<Name, F, K>
+  ;(entity as { '~standard': unknown })['~standard'] = standardSchemaProps(entity)
   const meta: EntityMeta = {
     entity,
     name,
@@ -223,6 +232,7 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
     versionField,
     createdAtField,
     updatedAtField,
+    deletedAtField,
     generatedFields: Object.freeze(metas.filter((m) => m.generated !== undefined || m.role !== undefined)),
     indexes: Object.freeze(indexes),
     uniques: Object.freeze(uniques),
@@ -345,7 +355,7 @@ function checkModifiers(where: string, d: FieldDefinition, problems: string[]): 
       problems.push(`${where}: generated('identity') needs an integer or bigint field, not ${kind}`)
     }
   }
-  if ((d.role === 'createdAt' || d.role === 'updatedAt') && kind !== 'timestamptz') {
+  if ((d.role === 'createdAt' || d.role === 'updatedAt' || d.role === 'deletedAt') && kind !== 'timestamptz') {
     problems.push(`${where}: .${d.role}() needs a timestamptz field, not ${kind}`)
   }
   if (d.role === 'version') {
@@ -510,7 +520,11 @@ function primaryKeysOf(
   return marked
 }
 
-function singleRole(metas: FieldMeta[], role: 'version' | 'createdAt' | 'updatedAt', problems: string[]): FieldMeta | undefined {
+function singleRole(
+  metas: FieldMeta[],
+  role: 'version' | 'createdAt' | 'updatedAt' | 'deletedAt',
+  problems: string[],
+): FieldMeta | undefined {
   const found = metas.filter((m) => m.role === role)
   if (found.length > 1)
     problems.push(`fields ${found.map((m) => m.fieldName).join(' and ')} are both marked .${role}(); an entity has at most one`)

@@ -1,4 +1,5 @@
 import { type Queryable, type QueryConfig, type SqlQuery, sql } from '@tessera/core'
+import { isAtomicChange } from './atomic'
 import type { AnyEntity } from './define-entity'
 import type { EntityMeta, FieldMeta } from './entity-meta'
 import { paramWriter, toParamValue } from './repository-model'
@@ -94,13 +95,15 @@ export function keyCondition(entity: AnyEntity, meta: EntityMeta, key: FieldValu
   )
 }
 
-/** `SET` assignments for `changes`, plus `version = version + 1` and `updated_at = now` when the entity has them. */
+/** `SET` assignments for `changes` (an {@link isAtomicChange} value computed from the column), plus `version = version + 1` and `updated_at = now` when the entity has them. */
 export function setClause(entity: AnyEntity, meta: EntityMeta, changes: FieldValues, now: Date): SqlQuery {
   const parts: SqlQuery[] = []
   for (const field of meta.fields) {
     const value = changes[field.fieldName]
     if (value === undefined || field === meta.versionField || field === meta.updatedAtField) continue
-    parts.push(sql`${sql.id(field.columnName)} = ${toParamValue(entity, field, value)}`)
+    const column = sql.id(field.columnName)
+    if (isAtomicChange(value)) parts.push(value.kind === 'now' ? sql`${column} = now()` : sql`${column} = ${column} + ${value.amount}`)
+    else parts.push(sql`${column} = ${toParamValue(entity, field, value)}`)
   }
   if (meta.versionField !== undefined) {
     const column = sql.id(meta.versionField.columnName)

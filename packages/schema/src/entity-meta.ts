@@ -155,6 +155,8 @@ export interface EntityMeta {
   readonly versionField: FieldMeta | undefined
   readonly createdAtField: FieldMeta | undefined
   readonly updatedAtField: FieldMeta | undefined
+  /** The soft-delete field (`.deletedAt()`): set instead of deleting the row. */
+  readonly deletedAtField: FieldMeta | undefined
   /** Fields filled by `applyGenerated` or the database: generated ids, timestamps, version. */
   readonly generatedFields: readonly FieldMeta[]
   readonly indexes: readonly IndexMeta[]

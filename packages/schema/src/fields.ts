@@ -25,7 +25,7 @@ export type FieldKind =
 export type IdStrategy = 'uuidv4' | 'uuidv7' | 'ulid' | 'identity'
 
 /** The special role a field plays in writes. */
-export type FieldRole = 'createdAt' | 'updatedAt' | 'version'
+export type FieldRole = 'createdAt' | 'updatedAt' | 'version' | 'deletedAt'
 
 /** What happens to referencing rows when the referenced row goes (`ON DELETE` / `ON UPDATE`). */
 export type ReferentialAction = 'cascade' | 'restrict' | 'set null' | 'set default' | 'no action'
@@ -235,6 +235,14 @@ export class Field<T = unknown, N extends boolean = false, O extends boolean = f
   /** Set to the current time on insert and every update (timestamptz only). Optional on insert. */
   updatedAt(this: Field<Date, N, O, G>): Field<Date, N, true, G | 'auto'> {
     return this.#with<Date, N, true, G | 'auto'>({ role: 'updatedAt' })
+  }
+
+  /**
+   * Soft delete (timestamptz only; makes the field nullable): a repository's `delete` sets it to `now()` instead of
+   * deleting the row, reads leave rows where it is set out unless `withDeleted: true`, `restore` clears it.
+   */
+  deletedAt(this: Field<Date, N, O, G>): Field<Date, true, true, G | 'auto'> {
+    return this.#with<Date, true, true, G | 'auto'>({ role: 'deletedAt', nullable: true })
   }
 
   /** The optimistic-locking version: starts at 1, incremented by every update (integer or bigint only). */

@@ -58,7 +58,7 @@ function planOf(meta: EntityMeta): Plan {
     const insert = meta.fields.filter(
       (f) =>
         (f.generated !== undefined && f.generated !== 'identity') ||
-        f.role !== undefined ||
+        (f.role !== undefined && f.role !== 'deletedAt') ||
         f.default?.kind === 'value' ||
         f.default?.kind === 'fn',
     )

@@ -1,3 +1,6 @@
+export type { AtomicChange, Increment, Now } from './atomic'
+export { increment, isAtomicChange, now } from './atomic'
+export type { CallOptions } from './call-options'
 export type { CursorOptions, CursorSecret } from './cursor-seal'
 export type { CreateSchemaOptions, CreateTableOptions } from './ddl'
 export {
@@ -110,13 +113,44 @@ export type {
 } from './migrator'
 export { createMigrator, migrationChecksum } from './migrator'
 export type {
+  AggregateOptions,
+  AggregateRow,
+  AggregateSpec,
+  ConflictAction,
+  DeleteOptions,
+  LockOptions,
+  PatchValue,
+  Projected,
+  ReturningOptions,
+  SelectOptions,
+  UpdatePatch,
+} from './query-options'
+export type {
+  BelongsToOptions,
+  EntitySchema,
+  HasManyOptions,
+  ManyToManyOptions,
+  RelationBuilder,
+  RelationKind,
+  RelationMap,
+  RelationSpec,
+  RelationsOf,
+  RelationTarget,
+  RelationTypes,
+  WithRelations,
+} from './relations'
+export { defineRelations } from './relations'
+export type {
   BulkWriteOptions,
   ConflictTarget,
+  CountOptions,
+  FieldName,
   FindManyOptions,
   InsertManyOptions,
   OrderBy,
   Page,
   PrimaryKey,
+  ReadOptions,
   Repository,
   RepositoryOptions,
   SortDirection,
@@ -126,6 +160,9 @@ export type {
 export { repository } from './repository'
 export { DuplicateKeyError } from './repository-errors'
 export { informationSchemaTypeOf, sqlTypeOf } from './sql-types'
+export type { StandardSchemaOptions } from './standard-schema'
+export { standardSchema } from './standard-schema'
 export type { ValidatedValue, ValidateOptions, ValidationResult } from './validate'
 export { AsyncValidatorError, assertValid, assertValidSync, validate, validateSync } from './validate'
 export type { FieldCondition, FieldOperators, Where } from './where'
+export type { EntityWhere, Loaded, RelationCondition, RelationConditions, With, WithOptions } from './with-query'

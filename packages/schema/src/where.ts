@@ -50,11 +50,14 @@ export type FieldCondition<T> =
  * @example
  * const adults: Where<User> = { email: { ilike: '%@example.com' }, age: { gte: 18 }, or: [{ role: 'admin' }, { deletedAt: null }] }
  */
-export type Where<E> = { [K in keyof E]?: FieldCondition<E[K]> } & {
-  and?: readonly Where<E>[] | undefined
-  or?: readonly Where<E>[] | undefined
-  not?: Where<E> | undefined
-}
+export type Where<E, X = {}> = { [K in keyof E]?: FieldCondition<E[K]> } & X & {
+    and?: readonly Where<E, X>[] | undefined
+    or?: readonly Where<E, X>[] | undefined
+    not?: Where<E, X> | undefined
+  }
+
+/** Compiles a nested filter into the same list of issues (for conditions on related rows). */
+export type CompileNested = (where: unknown, target: WhereTarget, path: (string | number)[]) => SqlQuery
 
 /** How the compiler finds a field's column and turns a field value into a parameter. */
 export interface WhereTarget {
@@ -64,6 +67,11 @@ export interface WhereTarget {
   columnOf(field: string): string | undefined
   /** Turns a value of `field` into what the provider sends (JSON text for a json field…). Default: the value. */
   toParam?(field: string, value: unknown): unknown
+  /**
+   * The condition for key `name` when it is not a field (a relation: `{ tasks: { some: {…} } }`), or undefined when
+   * the entity has no such relation. Default: none.
+   */
+  relation?(name: string, value: unknown, path: (string | number)[], issues: ValidationIssue[], nested: CompileNested): SqlQuery | undefined
 }
 
 const OPERATORS = new Set(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'notIn', 'like', 'ilike', 'isNull', 'isNotNull', 'between'])
@@ -106,16 +114,16 @@ const UNDEFINED_MESSAGE = 'is undefined; a filter never skips a condition: remov
  * Compiles a {@link Where} into a SQL condition (without `WHERE`). Every identifier comes from `target` and is
  * quoted, every value is a parameter. Unknown fields, unknown operators, malformed operands and `undefined`
  * anywhere inside the filter (a field, an operator, a list item, a nested group) are collected and thrown together.
- * A filter that is itself `undefined` means no filter (every row).
+ * A filter that is itself `undefined` means no filter (every row). Issue paths start with `path` (default `['where']`).
  *
  * @throws ValidationError with one issue per problem (path `['where', …]`); nothing is ever spliced into SQL text.
  * @example
  * compileWhere({ age: { gte: 18 } }, target) // sql`"age" >= $1`
  */
-export function compileWhere(where: unknown, target: WhereTarget): SqlQuery {
+export function compileWhere(where: unknown, target: WhereTarget, path: readonly (string | number)[] = ['where']): SqlQuery {
   if (where === undefined) return TRUE
   const issues: ValidationIssue[] = []
-  const condition = compileGroup(where, target, ['where'], issues)
+  const condition = compileGroup(where, target, [...path], issues)
   if (issues.length > 0) throw new ValidationError(issues, { subject: `${target.name} filter` })
   return condition
 }
@@ -159,6 +167,11 @@ function compileGroup(where: unknown, target: WhereTarget, path: (string | numbe
     }
     const column = target.columnOf(key)
     if (column === undefined) {
+      const related = target.relation?.(key, value, at, issues, (w, t, p) => compileGroup(w, t, p, issues))
+      if (related !== undefined) {
+        parts.push(related)
+        continue
+      }
       issues.push({ path: at, message: `${target.name} has no field ${describeValue(key)}`, value: key })
       continue
     }
