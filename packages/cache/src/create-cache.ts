@@ -29,6 +29,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
   type SetOptions,
+  tagList,
 } from './options'
 import { type CacheStats, type Counters, createCounters, snapshot } from './stats'
 import { type TagVersionMap, TagVersions } from './tag-versions'
@@ -41,6 +42,11 @@ export interface FactoryContext<T> {
   namespace: string
   /** The stale (grace) value when one is known at the time the factory starts, else `undefined`. */
   stale: T | undefined
+  /**
+   * Aborted (with core's `TimeoutError`) when the hard timeout passes: callers stopped waiting and new callers no
+   * longer join this run, so the factory may as well stop (pass it to `fetch`, your driver's query options…).
+   */
+  signal: AbortSignal
 }
 
 /** Computes a value on a miss. Its result is cached; a thrown error is not. */
@@ -126,6 +132,8 @@ interface Flight {
   stale: Entry | undefined
   /** Callers waiting for a stale value; created by the first one (most flights have none). */
   staleListeners: Set<() => void> | undefined
+  /** Told to the factory; aborted when the flight passes its hard timeout. */
+  readonly abort: AbortController
 }
 
 const getChannel = tracingChannel(CHANNELS.cacheGet)
@@ -483,7 +491,7 @@ class CacheCore {
     if (!Array.isArray(keys)) throw new ConfigError(`keys must be an array, got ${describeValue(keys)}`, { subject: 'getMany' })
     const bad = keys.find((key) => !isKey(key))
     if (bad !== undefined || keys.some((key) => !isKey(key))) throw keyError(bad)
-    const results: unknown[] = new Array(keys.length)
+    const results: unknown[] = new Array(keys.length).fill(undefined)
     const missing: number[] = []
     keys.forEach((key, i) => {
       const entry = this.freshL1(prefix + key)
@@ -531,7 +539,7 @@ class CacheCore {
       return Promise.reject(new ConfigError(`factory must be a function, got ${describeValue(factory)}`, { subject: `getOrSet("${key}")` }))
     }
     if (options !== undefined) {
-      const problems = callOptionProblems(options)
+      const problems = callOptionProblems(options, 'getOrSet')
       if (problems.length > 0) return Promise.reject(new ConfigError(problems, { subject: `getOrSet("${key}") options` }))
     }
     if (this.closed) return Promise.reject(this.closedError())
@@ -602,10 +610,23 @@ class CacheCore {
     options: GetOrSetOptions | undefined,
     stale: Entry | undefined,
   ): Flight {
-    const flight: Flight = { promise: NOT_STARTED, stale, staleListeners: undefined }
+    const flight: Flight = { promise: NOT_STARTED, stale, staleListeners: undefined, abort: new AbortController() }
     this.flights.set(fk, flight)
     // runFlight removes the flight from `flights` when it ends. Every caller handles its rejection (waitFor).
     flight.promise = this.runFlight(flight, fk, namespace, key, factory, options)
+    const hardMs = options?.hardTimeoutMs ?? this.o.hardTimeoutMs
+    if (hardMs !== undefined) {
+      // Past its hard timeout a flight is no longer joined: a factory that never settles must not hold the key.
+      const timer = setTimeout(() => {
+        this.endFlight(fk, flight)
+        flight.abort.abort(new TimeoutError({ operation: `cache getOrSet("${key}") factory`, timeoutMs: hardMs }))
+      }, hardMs)
+      timer.unref()
+      flight.promise.then(
+        () => clearTimeout(timer),
+        () => clearTimeout(timer),
+      )
+    }
     return flight
   }
 
@@ -723,13 +744,13 @@ class CacheCore {
     options: GetOrSetOptions | undefined,
     toL2: boolean,
   ): Promise<FlightResult> {
-    const tags = options?.tags
+    const tags = options?.tags === undefined ? undefined : tagList(options.tags)
     // Read before the factory runs: an invalidation during the run then makes its result stale at once.
     const versions = tags !== undefined && tags.length > 0 ? await this.tags.current(tags) : undefined
     this.counters.factoryCalls++
     let value: unknown
     try {
-      value = await factory({ key, namespace, stale: flight.stale?.v })
+      value = await factory({ key, namespace, stale: flight.stale?.v, signal: flight.abort.signal })
     } catch (error) {
       this.counters.factoryErrors++
       const stale = flight.stale
@@ -827,16 +848,16 @@ class CacheCore {
       if (typeof entry !== 'object' || entry === null)
         problems.push(`entries[${i}] must be an object with key and value, got ${describeValue(entry)}`)
       else if (!isKey(entry.key)) problems.push(`entries[${i}].key must be a non-empty string, got ${describeValue(entry.key)}`)
-      else for (const problem of callOptionProblems(entry)) problems.push(`entries[${i}] ("${entry.key}"): ${problem}`)
+      else for (const problem of callOptionProblems(entry, 'entry')) problems.push(`entries[${i}] ("${entry.key}"): ${problem}`)
     })
     if (problems.length > 0) throw new ConfigError(problems, { subject: 'cache entries' })
     if (this.closed) throw this.closedError()
-    const allTags = [...new Set(entries.flatMap((entry) => entry.tags ?? []))]
+    const allTags = [...new Set(entries.flatMap((entry) => (entry.tags === undefined ? [] : (tagList(entry.tags) ?? []))))]
     const versions = allTags.length > 0 ? await this.tags.current(allTags) : {}
     // Build (and encode) everything first: one value that cannot be stored must not leave half the batch written.
     const built: Built[] = []
     for (const entry of entries) {
-      const tags = entry.tags
+      const tags = entry.tags === undefined ? undefined : tagList(entry.tags)
       let entryVersions: TagVersionMap | undefined
       if (tags !== undefined && tags.length > 0) {
         entryVersions = {}
@@ -980,7 +1001,7 @@ class CacheView implements Cache {
   set<T>(key: string, value: T, options?: SetOptions): Promise<void> {
     if (!isKey(key)) return Promise.reject(keyError(key))
     if (options !== undefined) {
-      const problems = callOptionProblems(options)
+      const problems = callOptionProblems(options, 'set')
       if (problems.length > 0) return Promise.reject(new ConfigError(problems, { subject: `set("${key}") options` }))
     }
     const run = () => this.core.setMany(this.prefix, this.namespacePath, [{ ...options, key, value }])
@@ -990,7 +1011,7 @@ class CacheView implements Cache {
       key,
       namespace: this.namespacePath,
       ttlMs: options?.ttlMs ?? this.core.o.ttlMs,
-      tags: options?.tags,
+      tags: options?.tags === undefined ? undefined : tagList(options.tags),
     }
     return traced(CHANNELS.cacheSet, message, run)
   }

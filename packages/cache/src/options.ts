@@ -113,8 +113,8 @@ export interface CacheOptions {
 /** Per-call options of `getOrSet`; each defaults to the cache's option of the same name. */
 export interface GetOrSetOptions {
   ttlMs?: number | undefined
-  /** Tags this entry carries, for `deleteByTag`. Default: none. */
-  tags?: readonly string[] | undefined
+  /** Tags this entry carries, for `deleteByTag`; one string is one tag. Default: none. */
+  tags?: string | readonly string[] | undefined
   graceMs?: number | undefined
   softTimeoutMs?: number | undefined
   hardTimeoutMs?: number | undefined
@@ -125,7 +125,8 @@ export interface GetOrSetOptions {
 /** Per-call options of `set`. */
 export interface SetOptions {
   ttlMs?: number | undefined
-  tags?: readonly string[] | undefined
+  /** One string is one tag. */
+  tags?: string | readonly string[] | undefined
   graceMs?: number | undefined
   skipL2?: boolean | undefined
 }
@@ -154,6 +155,58 @@ function isObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null
 }
 
+const CACHE_OPTION_NAMES = [
+  'namespace',
+  'l1',
+  'l2',
+  'bus',
+  'ttlMs',
+  'jitter',
+  'graceMs',
+  'softTimeoutMs',
+  'hardTimeoutMs',
+  'negativeTtlMs',
+  'codec',
+  'breaker',
+  'lock',
+  'tagVersionTtlMs',
+  'logger',
+  'onError',
+  'clock',
+]
+const L1_OPTION_NAMES = ['maxEntries', 'maxBytes', 'ttlMs', 'busDownTtlMs']
+const L2_OPTION_NAMES = ['redis', 'keyPrefix', 'timeoutMs', 'maxEntryBytes']
+const BUS_OPTION_NAMES = ['enabled', 'channel', 'subscriber']
+const LOCK_OPTION_NAMES = ['enabled', 'ttlMs', 'waitMs', 'pollMs', 'failureTtlMs']
+const BREAKER_OPTION_NAMES = [
+  'failureRatio',
+  'minimumCalls',
+  'windowMs',
+  'windowBuckets',
+  'openMs',
+  'halfOpenProbes',
+  'successesToClose',
+  'consecutiveFailures',
+  'isFailure',
+]
+const SET_OPTION_NAMES = new Set(['ttlMs', 'tags', 'graceMs', 'skipL2'])
+const GET_OR_SET_OPTION_NAMES = new Set([...SET_OPTION_NAMES, 'softTimeoutMs', 'hardTimeoutMs'])
+const ENTRY_OPTION_NAMES = new Set([...SET_OPTION_NAMES, 'key', 'value'])
+const CALL_OPTION_NAMES = { getOrSet: GET_OR_SET_OPTION_NAMES, set: SET_OPTION_NAMES, entry: ENTRY_OPTION_NAMES }
+
+/**
+ * Adds a problem for every own key of `object` that is not in `known`, naming the close match when there is one
+ * (bentocache's `ttl` is our `ttlMs`): a misspelt option must not be silently ignored.
+ */
+function checkUnknown(problems: string[], path: string, object: object, known: ReadonlySet<string> | readonly string[]): void {
+  const names = known instanceof Set ? known : new Set(known as readonly string[])
+  for (const name of Object.keys(object)) {
+    if (names.has(name)) continue
+    const hint = names.has(`${name}Ms`) ? `; did you mean "${path}${name}Ms"?` : ''
+    problems.push(`unknown option "${path}${name}"${hint} (known: ${[...names].join(', ')})`)
+  }
+}
+
 /** A finite number ≥ 0 (`positive`: > 0). */
 export function isDuration(value: unknown, positive = false): value is number {
   return typeof value === 'number' && Number.isFinite(value) && (positive ? value > 0 : value >= 0)
@@ -178,6 +231,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
   if (!isObject(options as unknown))
     throw new ConfigError(`expected an options object, got ${describeValue(options)}`, { subject: 'cache options' })
   const problems: string[] = []
+  checkUnknown(problems, '', options, CACHE_OPTION_NAMES)
   const namespace = options.namespace ?? 'default'
   const badNamespace = checkNamespaceName(namespace)
   if (badNamespace) problems.push(`namespace: ${badNamespace}`)
@@ -185,6 +239,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
   const l1 = options.l1 ?? {}
   if (l1 !== false && !isObject(l1)) problems.push(`l1 must be an object or false, got ${describeValue(l1)}`)
   else if (l1 !== false) {
+    checkUnknown(problems, 'l1.', l1, L1_OPTION_NAMES)
     checkNumber(problems, 'l1.maxEntries', l1.maxEntries, true, true)
     checkNumber(problems, 'l1.maxBytes', l1.maxBytes, true, true)
     checkNumber(problems, 'l1.ttlMs', l1.ttlMs, true)
@@ -194,6 +249,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
   if (l2 !== undefined) {
     if (!isObject(l2)) problems.push(`l2 must be an object with a redis client, got ${describeValue(l2)}`)
     else {
+      checkUnknown(problems, 'l2.', l2, L2_OPTION_NAMES)
       const redis = l2.redis as unknown
       if (
         !isObject(redis) ||
@@ -213,6 +269,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
   const bus = options.bus
   if (bus !== undefined && typeof bus !== 'boolean' && !isObject(bus))
     problems.push(`bus must be a boolean or an object, got ${describeValue(bus)}`)
+  if (isObject(bus)) checkUnknown(problems, 'bus.', bus, BUS_OPTION_NAMES)
   if (isObject(bus) && bus.channel !== undefined && (typeof bus.channel !== 'string' || bus.channel === '')) {
     problems.push(`bus.channel must be a non-empty string, got ${describeValue(bus.channel)}`)
   }
@@ -235,10 +292,12 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
   if (options.breaker !== undefined && options.breaker !== false && !isObject(options.breaker)) {
     problems.push(`breaker must be an object or false, got ${describeValue(options.breaker)}`)
   }
+  if (isObject(options.breaker)) checkUnknown(problems, 'breaker.', options.breaker, BREAKER_OPTION_NAMES)
   const lock = options.lock
   if (lock !== undefined) {
     if (!isObject(lock)) problems.push(`lock must be an object, got ${describeValue(lock)}`)
     else {
+      checkUnknown(problems, 'lock.', lock, LOCK_OPTION_NAMES)
       checkNumber(problems, 'lock.ttlMs', lock.ttlMs, true)
       checkNumber(problems, 'lock.waitMs', lock.waitMs, false)
       checkNumber(problems, 'lock.pollMs', lock.pollMs, true)
@@ -289,17 +348,32 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
  * Checks per-call options; returns the problems (empty when fine). Cheap enough for every call: a handful of
  * property reads, so that a bad TTL is reported even when the key happens to be an L1 hit.
  */
-export function callOptionProblems(options: GetOrSetOptions | SetOptions): string[] {
+export function callOptionProblems(options: GetOrSetOptions | SetOptions, kind: 'getOrSet' | 'set' | 'entry'): string[] {
   const problems: string[] = []
   if (!isObject(options)) return [`options must be an object, got ${describeValue(options)}`]
+  const known = CALL_OPTION_NAMES[kind]
+  for (const name in options) {
+    if (!known.has(name)) {
+      checkUnknown(problems, '', options, known)
+      break
+    }
+  }
   checkNumber(problems, 'ttlMs', options.ttlMs, true)
   checkNumber(problems, 'graceMs', options.graceMs, false)
   const timeouts = options as GetOrSetOptions
   checkNumber(problems, 'softTimeoutMs', timeouts.softTimeoutMs, false)
   checkNumber(problems, 'hardTimeoutMs', timeouts.hardTimeoutMs, true)
   const tags = options.tags
-  if (tags !== undefined && !(Array.isArray(tags) && tags.every((tag) => typeof tag === 'string' && tag.length > 0))) {
-    problems.push(`tags must be an array of non-empty strings, got ${describeValue(tags)}`)
+  if (tags !== undefined && tagList(tags) === undefined) {
+    problems.push(`tags must be a non-empty string or an array of them, got ${describeValue(tags)}`)
   }
   return problems
+}
+
+/** `tags` as a list (a single string is one tag), or `undefined` when it is not a string or an array of non-empty strings. */
+export function tagList(tags: unknown): readonly string[] | undefined {
+  if (typeof tags === 'string') return tags.length > 0 ? [tags] : undefined
+  if (!Array.isArray(tags)) return undefined
+  for (const tag of tags) if (typeof tag !== 'string' || tag.length === 0) return undefined
+  return tags as readonly string[]
 }

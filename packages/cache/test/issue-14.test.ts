@@ -1,0 +1,61 @@
+import { ConfigError, TimeoutError } from '@tessera/core'
+import { describe, expect, it } from 'vitest'
+import { createCache } from '../src/create-cache'
+
+describe('getMany', () => {
+  it('returns undefined (not a hole) for every miss', async () => {
+    const cache = createCache({ namespace: 'app' })
+    await cache.set('b', 2)
+    const values = await cache.getMany(['a', 'b', 'c'])
+    expect(values).toEqual([undefined, 2, undefined])
+    expect(0 in values).toBe(true)
+    expect(2 in values).toBe(true)
+    expect(Object.keys(values)).toEqual(['0', '1', '2'])
+  })
+})
+
+describe('tags given as one string', () => {
+  it('are accepted by getOrSet and set the same way deleteByTag accepts them', async () => {
+    const cache = createCache({ namespace: 'app' })
+    expect(await cache.getOrSet('a', () => 1, { tags: 'users' })).toBe(1)
+    await cache.set('b', 2, { tags: 'users' })
+    await cache.setMany([{ key: 'c', value: 3, tags: 'users' }])
+    await cache.deleteByTag('users')
+    expect(await cache.getMany(['a', 'b', 'c'])).toEqual([undefined, undefined, undefined])
+  })
+})
+
+describe('unknown options', () => {
+  it('createCache rejects them with a ConfigError listing every one', () => {
+    const make = () => createCache({ namespace: 'app', ttl: 1000, l1: { maxEntries: 5, maxSize: 3 }, lock: { timeout: 1 } } as never)
+    expect(make).toThrow(ConfigError)
+    expect(make).toThrow(/unknown option "ttl".*ttlMs/s)
+    expect(make).toThrow(/unknown option "l1\.maxSize"/)
+    expect(make).toThrow(/unknown option "lock\.timeout"/)
+  })
+
+  it('getOrSet and set reject them', async () => {
+    const cache = createCache({ namespace: 'app' })
+    await expect(cache.getOrSet('a', () => 1, { ttl: 5 } as never)).rejects.toThrow(/unknown option "ttl"/)
+    await expect(cache.set('a', 1, { grace: 5 } as never)).rejects.toThrow(/unknown option "grace"/)
+    expect(await cache.get('a')).toBeUndefined()
+  })
+})
+
+describe('a factory that never settles', () => {
+  it('stops being joined after its hard timeout, and is told to stop through its AbortSignal', async () => {
+    const cache = createCache({ namespace: 'app', hardTimeoutMs: 50 })
+    let aborted: unknown
+    const stuck = cache.getOrSet('k', ({ signal }) => {
+      signal.addEventListener('abort', () => {
+        aborted = signal.reason
+      })
+      return new Promise<number>(() => {})
+    })
+    await expect(stuck).rejects.toThrow(TimeoutError)
+    expect(aborted).toBeInstanceOf(TimeoutError)
+    // A later call starts a new flight instead of joining the dead one.
+    expect(await cache.getOrSet('k', () => 42)).toBe(42)
+    expect(cache.stats().factoryCalls).toBe(2)
+  })
+})
