@@ -17,7 +17,7 @@ import {
   traced,
 } from '@tessera/core'
 import { LRUCache } from 'lru-cache'
-import { type BusMessage, BusSubscriber } from './bus'
+import { type BusMessage, type BusState, BusSubscriber } from './bus'
 import { type Entry, escapeGlob, estimateBytes, isStoredEntry, jitteredTtl, type StoredEntry } from './entry'
 import { L2Tier, UNAVAILABLE } from './l2-tier'
 import {
@@ -26,6 +26,7 @@ import {
   callOptionProblems,
   checkNamespaceName,
   type GetOrSetOptions,
+  isDuration,
   type ResolvedOptions,
   resolveOptions,
   type SetOptions,
@@ -51,6 +52,12 @@ export interface FactoryContext<T> {
 
 /** Computes a value on a miss. Its result is cached; a thrown error is not. */
 export type Factory<T> = (context: FactoryContext<T>) => Promise<T> | T
+
+/** What `ready()` resolves to. */
+export interface CacheReadiness {
+  /** `live`: invalidations from other instances arrive; `down`: not (yet) subscribed; `off`: no bus configured. */
+  bus: BusState
+}
 
 /** One entry for `setMany` and `warm`. */
 export interface CacheEntryInput<T = unknown> extends SetOptions {
@@ -97,8 +104,11 @@ export interface Cache {
   /** Writes many entries at once (e.g. at start-up); returns how many. */
   warm<T = unknown>(source: WarmSource<T>): Promise<number>
   stats(): CacheStats
-  /** Resolves once the bus is subscribed (at once without a bus). Never rejects. */
-  ready(): Promise<void>
+  /**
+   * Resolves once the bus is subscribed, or after `timeoutMs` (default `2000`), telling whether it is live (`off`
+   * without a bus). Never rejects; the bus keeps trying to subscribe after it resolves.
+   */
+  ready(options?: { timeoutMs?: number | undefined }): Promise<CacheReadiness>
   /** Stops the bus (closes its subscriber connection). The Redis client you passed stays open: it is yours. */
   close(): Promise<void>
   /** `await using cache = createCache(…)` closes the cache at the end of the scope, as `close()` does. */
@@ -123,6 +133,8 @@ interface Built {
   fk: string
   entry: Entry
   write: Write | undefined
+  /** The Redis key to delete instead of writing (the value is too big for L2: an older value must not stay there). */
+  unlink: string | undefined
 }
 
 /** One factory run shared by every concurrent caller of a key in this process. */
@@ -174,7 +186,8 @@ class CacheCore {
   private readonly bus: BusSubscriber | undefined
   private readonly flights = new Map<string, Flight>()
   private readonly keyWaiters = new Map<string, Set<() => void>>()
-  private readonly l1TtlMs: number
+  /** How long a new L1 copy of an L2 entry is trusted: `l1.ttlMs`, or `l1.busDownTtlMs` while the bus is down. */
+  private l1TtlMs: number
   private readonly keyPrefix: string
   private lockSeq = 0
   closed = false
@@ -204,12 +217,25 @@ class CacheCore {
     this.tags = new TagVersions(this.l2, (tag) => `${this.keyPrefix}__tag:${o.namespace}:${tag}`, o.clock, o.tagVersionTtlMs)
     if (o.bus !== undefined && o.l2 !== undefined) {
       const connection = o.bus.subscriber ?? o.l2.redis.duplicate()
+      const busDownTtlMs = o.l1?.busDownTtlMs ?? 0
+      this.l1TtlMs = Math.min(this.l1TtlMs, busDownTtlMs)
       this.bus = new BusSubscriber(connection, o.bus.channel, this.instanceId, {
         onMessage: (message) => this.onBusMessage(message),
-        onReconnect: () => {
+        onLive: (isReconnect) => {
+          this.l1TtlMs = o.l1?.ttlMs ?? Number.POSITIVE_INFINITY
+          if (!isReconnect) return
           // Invalidations sent while we were away are lost: start L1 afresh rather than serve what they dropped.
           this.l1?.clear()
           o.logger?.info({ cache: o.namespace }, `cache "${o.namespace}": bus reconnected; L1 cleared`)
+        },
+        onDown: () => {
+          this.l1TtlMs = busDownTtlMs
+          // Entries already in L1 may be invalidated elsewhere without our knowing: trust them only a little longer.
+          const until = this.o.clock.now() + busDownTtlMs
+          this.l1?.forEach((entry) => {
+            if (entry.l > until) entry.l = until
+          })
+          o.logger?.warn({ cache: o.namespace }, `cache "${o.namespace}": bus connection lost; L1 trusted ${busDownTtlMs} ms at most`)
         },
         onError: (error) => this.report(error, { operation: 'bus', namespace: o.namespace }),
       })
@@ -367,7 +393,8 @@ class CacheCore {
       }
     }
     const entry: Entry = { v: value, e, s, l: l2 === undefined ? s : Math.min(s, now + this.l1TtlMs), t: versions }
-    return { fk, entry, write: text === undefined ? undefined : { key: this.redisKey(fk), text, ttlMs: s - now } }
+    if (text === undefined) return { fk, entry, write: undefined, unlink: l2 === undefined ? undefined : this.redisKey(fk) }
+    return { fk, entry, write: { key: this.redisKey(fk), text, ttlMs: s - now }, unlink: undefined }
   }
 
   private storeL1(built: Built): void {
@@ -380,6 +407,7 @@ class CacheCore {
   // ---- bus ----------------------------------------------------------------------------------------------
 
   private onBusMessage(message: BusMessage): void {
+    if (message.n !== this.o.namespace) return
     this.counters.busReceived++
     if (hasSubscribers(CHANNELS.cacheBus)) {
       publish(CHANNELS.cacheBus, {
@@ -400,9 +428,9 @@ class CacheCore {
     if (message.c !== undefined) this.dropL1Prefix(message.c)
   }
 
-  async send(message: Omit<BusMessage, 'i'>): Promise<void> {
+  async send(message: Omit<BusMessage, 'i' | 'n'>): Promise<void> {
     if (this.bus === undefined || this.l2 === undefined || this.o.bus === undefined) return
-    const sent = await this.l2.publish(this.o.bus.channel, JSON.stringify({ i: this.instanceId, ...message }))
+    const sent = await this.l2.publish(this.o.bus.channel, JSON.stringify({ i: this.instanceId, n: this.o.namespace, ...message }))
     if (!sent) return
     this.counters.busSent++
     if (hasSubscribers(CHANNELS.cacheBus)) {
@@ -440,8 +468,15 @@ class CacheCore {
     })
   }
 
-  ready(): Promise<void> {
-    return this.bus?.ready ?? Promise.resolve()
+  async ready(timeoutMs = 2_000): Promise<CacheReadiness> {
+    const bus = this.bus
+    if (bus === undefined) return { bus: 'off' }
+    await bus.waitUntilLive(timeoutMs)
+    return { bus: bus.state }
+  }
+
+  busState(): BusState {
+    return this.bus === undefined ? 'off' : this.bus.state
   }
 
   async close(): Promise<void> {
@@ -457,7 +492,7 @@ class CacheCore {
 
   stats(): CacheStats {
     const breaker = this.l2 === undefined ? 'none' : this.l2.breaker === undefined ? 'disabled' : this.l2.breaker.state
-    return snapshot(this.counters, this.l1?.size ?? 0, breaker)
+    return snapshot(this.counters, this.l1?.size ?? 0, breaker, this.busState())
   }
 
   // ---- reads --------------------------------------------------------------------------------------------
@@ -773,6 +808,8 @@ class CacheCore {
     if (write !== undefined && this.l2 !== undefined) {
       const written = await this.l2.set(write.key, write.text, write.ttlMs)
       if (written && this.o.lock !== undefined) await this.send({ k: [fk] })
+    } else if (built.unlink !== undefined && this.l2 !== undefined) {
+      if (await this.l2.unlink([built.unlink])) await this.send({ k: [fk] })
     }
     return { value, tier: 'origin', stale: false }
   }
@@ -878,13 +915,16 @@ class CacheCore {
       )
     }
     const writes: Write[] = []
+    const unlinks: string[] = []
     for (const item of built) {
       this.storeL1(item)
       if (item.write !== undefined) writes.push(item.write)
+      if (item.unlink !== undefined) unlinks.push(item.unlink)
     }
     this.counters.sets += entries.length
     if (this.l2 === undefined) return
     if (writes.length > 0) await this.l2.setMany(writes)
+    if (unlinks.length > 0) await this.l2.unlink(unlinks)
     await this.send({ k: entries.map((entry) => prefix + entry.key) })
   }
 
@@ -1068,8 +1108,12 @@ class CacheView implements Cache {
     return this.core.stats()
   }
 
-  ready(): Promise<void> {
-    return this.core.ready()
+  ready(options?: { timeoutMs?: number | undefined }): Promise<CacheReadiness> {
+    const timeoutMs = options?.timeoutMs
+    if (timeoutMs !== undefined && !isDuration(timeoutMs)) {
+      return Promise.reject(new ConfigError(`timeoutMs must be a finite number ≥ 0, got ${describeValue(timeoutMs)}`, { subject: 'ready' }))
+    }
+    return this.core.ready(timeoutMs)
   }
 
   close(): Promise<void> {

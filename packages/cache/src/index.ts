@@ -1,8 +1,9 @@
+export type { BusState } from './bus'
 export type { CachedOptions } from './cached'
 export { cached } from './cached'
 export type { Codec } from './codec'
 export { taggedJsonCodec } from './codec'
-export type { Cache, CacheEntryInput, Factory, FactoryContext, WarmSource } from './create-cache'
+export type { Cache, CacheEntryInput, CacheReadiness, Factory, FactoryContext, WarmSource } from './create-cache'
 export { createCache } from './create-cache'
 export type {
   BusOptions,

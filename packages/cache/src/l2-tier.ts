@@ -1,5 +1,6 @@
 import { CHANNELS, type CircuitBreaker, createCircuitBreaker, hasSubscribers, isTesseraError, publish, TimeoutError } from '@tessera/core'
 import { DeadlineQueue } from './deadline-queue'
+import { escapeGlob } from './entry'
 import type { L2BreakerOptions } from './options'
 import type { RedisLike } from './redis-like'
 import type { Counters } from './stats'
@@ -42,6 +43,8 @@ export class L2Tier {
   private readonly clientTimeoutMs: number | undefined
   private readonly counters: Counters
   private readonly onFailure: (error: unknown, operation: string) => void
+  /** The client has been connected once: from then on a command is never queued while it reconnects. */
+  private hasBeenReady = false
 
   constructor(options: L2TierOptions) {
     this.redis = options.redis
@@ -64,12 +67,27 @@ export class L2Tier {
    * one command on this client, so ioredis' own `commandTimeout` (when set) already bounds it.
    */
   call<T>(operation: string, fn: () => Promise<T>, isSingleCommand = false): Promise<T | Unavailable> {
+    const status = this.redis.status
+    if (status === 'ready') this.hasBeenReady = true
+    else if (status === 'reconnecting' || (status !== undefined && this.hasBeenReady)) {
+      // Reconnecting: ioredis would hold the command in its offline queue and send it after the reconnect, maybe
+      // after another instance's delete. A cache command that late is worse than none.
+      this.counters.l2Skipped++
+      return Promise.resolve(UNAVAILABLE)
+    }
     const breaker = this.breaker
     const outcome =
       breaker === undefined
         ? this.bounded(operation, fn, isSingleCommand)
         : breaker.execute(() => this.bounded(operation, fn, isSingleCommand))
-    return outcome.then(undefined, (error: unknown) => this.failed(error, operation))
+    // Sent before the first connection was up: an answer proves the client has been ready.
+    const onAnswer = status === 'ready' || this.hasBeenReady ? undefined : (this.markReady as (value: T) => T)
+    return outcome.then(onAnswer, (error: unknown) => this.failed(error, operation))
+  }
+
+  private readonly markReady = (value: unknown): unknown => {
+    this.hasBeenReady = true
+    return value
   }
 
   private failed(error: unknown, operation: string): Unavailable {
@@ -177,12 +195,16 @@ export class L2Tier {
     const nodes = this.redis.nodes === undefined ? [this.redis] : this.redis.nodes('master')
     let removed = 0
     for (const node of nodes) {
+      // ioredis prefixes the keys of UNLINK with the client's keyPrefix but not SCAN's MATCH pattern, and SCAN
+      // returns prefixed keys: add the prefix to the pattern and take it off the keys found.
+      const clientPrefix = node.options?.keyPrefix ?? ''
+      const match = escapeGlob(clientPrefix) + pattern
       let cursor = '0'
       do {
-        const page = await this.call('SCAN', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', 500))
+        const page = await this.call('SCAN', () => node.scan(cursor, 'MATCH', match, 'COUNT', 500))
         if (page === UNAVAILABLE) return UNAVAILABLE
         cursor = page[0]
-        const keys = page[1]
+        const keys = clientPrefix === '' ? page[1] : page[1].map((key) => key.slice(clientPrefix.length))
         if (keys.length > 0) {
           const done = await this.call('UNLINK', () => node.unlink(...keys))
           if (done === UNAVAILABLE) return UNAVAILABLE

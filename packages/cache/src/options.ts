@@ -16,6 +16,12 @@ export interface L1Options {
    * instance that missed a bus message can serve an outdated value. Ignored without L2. Default: `60000`.
    */
   ttlMs?: number | undefined
+  /**
+   * While the bus is down (its connection lost, or never made: invalidations from other instances may be missed),
+   * an L1 entry that also lives in Redis is trusted for at most this long; past it, reads go to Redis. Applies from
+   * the moment the bus goes down (entries already in L1 are cut short too). Default: `1000`.
+   */
+  busDownTtlMs?: number | undefined
 }
 
 /** The shared tier (Redis through ioredis or a compatible client). */
@@ -133,7 +139,7 @@ export interface SetOptions {
 
 export interface ResolvedOptions {
   namespace: string
-  l1: { maxEntries: number; maxBytes: number | undefined; ttlMs: number } | undefined
+  l1: { maxEntries: number; maxBytes: number | undefined; ttlMs: number; busDownTtlMs: number } | undefined
   l2: { redis: RedisLike; keyPrefix: string; timeoutMs: number; maxEntryBytes: number } | undefined
   bus: { channel: string; subscriber: RedisSubscriberLike | undefined } | undefined
   ttlMs: number
@@ -243,6 +249,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
     checkNumber(problems, 'l1.maxEntries', l1.maxEntries, true, true)
     checkNumber(problems, 'l1.maxBytes', l1.maxBytes, true, true)
     checkNumber(problems, 'l1.ttlMs', l1.ttlMs, true)
+    checkNumber(problems, 'l1.busDownTtlMs', l1.busDownTtlMs, false)
   }
 
   const l2 = options.l2
@@ -319,7 +326,15 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
   const busObject = isObject(bus) ? bus : undefined
   return {
     namespace,
-    l1: l1 === false ? undefined : { maxEntries: l1.maxEntries ?? 10_000, maxBytes: l1.maxBytes, ttlMs: l1.ttlMs ?? 60_000 },
+    l1:
+      l1 === false
+        ? undefined
+        : {
+            maxEntries: l1.maxEntries ?? 10_000,
+            maxBytes: l1.maxBytes,
+            ttlMs: l1.ttlMs ?? 60_000,
+            busDownTtlMs: Math.min(l1.busDownTtlMs ?? 1_000, l1.ttlMs ?? 60_000),
+          },
     l2:
       l2 === undefined
         ? undefined

@@ -86,13 +86,14 @@ export interface CacheStats {
   hardTimeouts: number
   sets: number
   deletes: number
-  bus: { sent: number; received: number }
+  /** `state`: `live` when invalidations from other instances arrive, `down` when they may be missed, `off` without a bus. */
+  bus: { sent: number; received: number; state: 'live' | 'down' | 'off' }
   locks: { acquired: number; waited: number; gaveUp: number }
   /** The L2 breaker's state, `'disabled'` without a breaker, `'none'` without L2. */
   breaker: CircuitState | 'disabled' | 'none'
 }
 
-export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['breaker']): CacheStats {
+export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['breaker'], busState: CacheStats['bus']['state']): CacheStats {
   const hits = c.l1Hits + c.l2Hits
   return {
     hits,
@@ -115,7 +116,7 @@ export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['break
     hardTimeouts: c.hardTimeouts,
     sets: c.sets,
     deletes: c.deletes,
-    bus: { sent: c.busSent, received: c.busReceived },
+    bus: { sent: c.busSent, received: c.busReceived, state: busState },
     locks: { acquired: c.locksAcquired, waited: c.lockWaits, gaveUp: c.lockGaveUp },
     breaker,
   }
