@@ -146,6 +146,27 @@ interface Flight {
   staleListeners: Set<() => void> | undefined
   /** Told to the factory; aborted when the flight passes its hard timeout. */
   readonly abort: AbortController
+  /** The key was written or deleted (here or, per the bus, elsewhere) while the factory ran: its result is not stored. */
+  invalidated: boolean
+  /**
+   * What Redis held for the key when this flight read it (`null`: nothing), or `undefined` when Redis could not be
+   * read. The write-back only happens if Redis still holds exactly that: a delete or write in between wins.
+   */
+  seenInL2: string | null | undefined
+  /** When the flight started (clock ms): a write-back later than {@link DELETE_MARKER_TTL_MS} is not attempted. */
+  readonly startedAt: number
+}
+
+/**
+ * `delete()` leaves this in Redis instead of removing the key, so that a factory that read the database before the
+ * delete and finishes after it sees that the key changed and does not store its (old) value. Starts with NUL: no
+ * codec output does. It lives {@link DELETE_MARKER_TTL_MS}; a factory running longer than that is not written back.
+ */
+const DELETE_MARKER = '\u0000tessera:deleted:'
+const DELETE_MARKER_TTL_MS = 60_000
+
+function isDeleteMarker(text: string): boolean {
+  return text.charCodeAt(0) === 0 && text.startsWith(DELETE_MARKER)
 }
 
 const getChannel = tracingChannel(CHANNELS.cacheGet)
@@ -324,7 +345,7 @@ class CacheCore {
     namespace: string,
     key: string,
   ): StoredEntry | undefined | Promise<StoredEntry | undefined> {
-    if (text === null || text === undefined) return undefined
+    if (text === null || text === undefined || isDeleteMarker(text)) return undefined
     const entry = this.decode(text, namespace, key)
     if (entry === undefined || entry.t === undefined) return entry
     const sync = this.tags.isCurrentSync(entry.t, this.o.clock.now())
@@ -332,10 +353,17 @@ class CacheCore {
     return this.tags.isCurrent(entry.t).then((isCurrent) => (isCurrent ? entry : undefined))
   }
 
-  private async readL2(fk: string, namespace: string, key: string): Promise<{ entry: StoredEntry; size: number } | undefined> {
+  private async readL2(
+    fk: string,
+    namespace: string,
+    key: string,
+    flight?: Flight,
+  ): Promise<{ entry: StoredEntry; size: number } | undefined> {
     if (this.l2 === undefined) return undefined
     const text = await this.l2.get(this.redisKey(fk))
-    if (text === UNAVAILABLE || text === null) return undefined
+    if (text === UNAVAILABLE) return undefined
+    if (flight !== undefined) flight.seenInL2 = text
+    if (text === null) return undefined
     let entry = this.fromReply(text, namespace, key)
     if (entry instanceof Promise) entry = await entry
     return entry === undefined ? undefined : { entry, size: text.length }
@@ -397,6 +425,29 @@ class CacheCore {
     return { fk, entry, write: { key: this.redisKey(fk), text, ttlMs: s - now }, unlink: undefined }
   }
 
+  /** Removes `entry` from L1 if it is still the copy held for `fk`. */
+  private dropL1Copy(fk: string, entry: Entry): void {
+    if (this.l1?.peek(fk) === entry) this.l1.delete(fk)
+  }
+
+  /** A fresh delete marker (random, so that two deletes never look alike). */
+  private deleteMarker(): string {
+    return DELETE_MARKER + randomUUID()
+  }
+
+  /** Marks the running flights of these keys: their results must not be stored. */
+  private invalidateFlights(fks: readonly string[]): void {
+    if (this.flights.size === 0) return
+    for (const fk of fks) {
+      const flight = this.flights.get(fk)
+      if (flight !== undefined) flight.invalidated = true
+    }
+  }
+
+  private invalidateFlightsWithPrefix(prefix: string): void {
+    for (const [fk, flight] of this.flights) if (fk.startsWith(prefix)) flight.invalidated = true
+  }
+
   private storeL1(built: Built): void {
     const l1 = this.l1
     if (l1 === undefined) return
@@ -423,9 +474,13 @@ class CacheCore {
         this.l1?.delete(fk)
         this.wake(fk)
       }
+      this.invalidateFlights(message.k)
     }
     if (message.t !== undefined) this.tags.learn(message.t)
-    if (message.c !== undefined) this.dropL1Prefix(message.c)
+    if (message.c !== undefined) {
+      this.dropL1Prefix(message.c)
+      this.invalidateFlightsWithPrefix(message.c)
+    }
   }
 
   async send(message: Omit<BusMessage, 'i' | 'n'>): Promise<void> {
@@ -645,7 +700,15 @@ class CacheCore {
     options: GetOrSetOptions | undefined,
     stale: Entry | undefined,
   ): Flight {
-    const flight: Flight = { promise: NOT_STARTED, stale, staleListeners: undefined, abort: new AbortController() }
+    const flight: Flight = {
+      promise: NOT_STARTED,
+      stale,
+      staleListeners: undefined,
+      abort: new AbortController(),
+      invalidated: false,
+      seenInL2: undefined,
+      startedAt: this.o.clock.now(),
+    }
     this.flights.set(fk, flight)
     // runFlight removes the flight from `flights` when it ends. Every caller handles its rejection (waitFor).
     flight.promise = this.runFlight(flight, fk, namespace, key, factory, options)
@@ -686,6 +749,7 @@ class CacheCore {
       if (l2 !== undefined) {
         // readL2, inlined: this is the L2 hit path, and every async layer costs a promise and a microtask.
         const text = await l2.get(this.redisKey(fk))
+        if (text !== UNAVAILABLE) flight.seenInL2 = text
         if (text !== UNAVAILABLE && text !== null) {
           let read = this.fromReply(text, namespace, key)
           if (read instanceof Promise) read = await read
@@ -741,7 +805,7 @@ class CacheCore {
       const acquired = await l2.tryLock(lockKey, token, lock.ttlMs)
       if (acquired === UNAVAILABLE) return {}
       // Double-checked: the previous holder may have filled the key between our read and our lock.
-      const read = await this.readL2(fk, namespace, key)
+      const read = await this.readL2(fk, namespace, key, flight)
       const now = this.o.clock.now()
       if (read !== undefined && now < read.entry.e) {
         if (acquired) void l2.unlock(lockKey, token)
@@ -803,14 +867,25 @@ class CacheCore {
       this.report(error, { operation: 'encode', namespace, key })
       return { value, tier: 'origin', stale: false }
     }
+    // Written or deleted meanwhile: the caller gets what it asked for, but it is not stored over the newer state.
+    if (flight.invalidated) return { value, tier: 'origin', stale: false }
     this.storeL1(built)
     const write = built.write
-    if (write !== undefined && this.l2 !== undefined) {
-      const written = await this.l2.set(write.key, write.text, write.ttlMs)
-      if (written && this.o.lock !== undefined) await this.send({ k: [fk] })
-    } else if (built.unlink !== undefined && this.l2 !== undefined) {
-      if (await this.l2.unlink([built.unlink])) await this.send({ k: [fk] })
+    const l2 = this.l2
+    if (l2 === undefined || !toL2) return { value, tier: 'origin', stale: false }
+    const seen = flight.seenInL2
+    if (seen === undefined || this.o.clock.now() - flight.startedAt >= DELETE_MARKER_TTL_MS) {
+      // Redis was not read, or a delete marker may have expired since: storing could undo a delete. L1 only.
+      return { value, tier: 'origin', stale: false }
     }
+    const text = write === undefined ? this.deleteMarker() : write.text
+    const written = await l2.setIfUnchanged(this.redisKey(fk), seen, text, write === undefined ? DELETE_MARKER_TTL_MS : write.ttlMs)
+    if (written === false) {
+      // Another writer (a delete, a set, a newer factory run) changed the key since we read it: theirs wins.
+      this.dropL1Copy(fk, built.entry)
+      return { value, tier: 'origin', stale: false }
+    }
+    if (written === true && (this.o.lock !== undefined || write === undefined)) await this.send({ k: [fk] })
     return { value, tier: 'origin', stale: false }
   }
 
@@ -915,16 +990,15 @@ class CacheCore {
       )
     }
     const writes: Write[] = []
-    const unlinks: string[] = []
     for (const item of built) {
       this.storeL1(item)
       if (item.write !== undefined) writes.push(item.write)
-      if (item.unlink !== undefined) unlinks.push(item.unlink)
+      if (item.unlink !== undefined) writes.push({ key: item.unlink, text: this.deleteMarker(), ttlMs: DELETE_MARKER_TTL_MS })
     }
+    this.invalidateFlights(built.map((item) => item.fk))
     this.counters.sets += entries.length
     if (this.l2 === undefined) return
     if (writes.length > 0) await this.l2.setMany(writes)
-    if (unlinks.length > 0) await this.l2.unlink(unlinks)
     await this.send({ k: entries.map((entry) => prefix + entry.key) })
   }
 
@@ -935,9 +1009,11 @@ class CacheCore {
     if (this.closed) throw this.closedError()
     const fks = keys.map((key) => prefix + key)
     for (const fk of fks) this.l1?.delete(fk)
+    this.invalidateFlights(fks)
     this.counters.deletes += keys.length
     if (this.l2 === undefined || fks.length === 0) return
-    await this.l2.unlink(fks.map((fk) => this.redisKey(fk)))
+    // A marker rather than UNLINK: a factory that read before this delete must see the key changed (see setIfUnchanged).
+    await this.l2.setMany(fks.map((fk) => ({ key: this.redisKey(fk), text: this.deleteMarker(), ttlMs: DELETE_MARKER_TTL_MS })))
     await this.send({ k: fks })
   }
 
@@ -974,6 +1050,7 @@ class CacheCore {
     if (this.closed) throw this.closedError()
     const prefix = `${namespace}:`
     this.dropL1Prefix(prefix)
+    this.invalidateFlightsWithPrefix(prefix)
     if (this.l2 === undefined) return
     await this.l2.deleteMatching(`${escapeGlob(this.redisKey(prefix))}*`)
     await this.send({ c: prefix })

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { CHANNELS, type CircuitBreaker, createCircuitBreaker, hasSubscribers, isTesseraError, publish, TimeoutError } from '@tessera/core'
 import { DeadlineQueue } from './deadline-queue'
 import { escapeGlob } from './entry'
@@ -28,6 +29,14 @@ function clientTimeout(redis: RedisLike, timeoutMs: number): number | undefined 
   const own = redis.options?.commandTimeout
   return typeof own === 'number' && Number.isFinite(own) && own > 0 && own <= timeoutMs ? own : undefined
 }
+
+// Writes ARGV[2] only if the key still holds what the caller read (sha1 of it, or '' for nothing).
+const SET_IF_UNCHANGED = `local current = redis.call('get', KEYS[1])
+local seen = ''
+if current then seen = redis.sha1hex(current) end
+if seen ~= ARGV[1] then return 0 end
+redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`
 
 const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
@@ -135,6 +144,17 @@ export class L2Tier {
   async set(key: string, text: string, ttlMs: number): Promise<boolean> {
     const result = await this.call('SET', () => this.redis.set(key, text, 'PX', Math.max(1, Math.ceil(ttlMs))), true)
     return result !== UNAVAILABLE
+  }
+
+  /**
+   * Writes `text` unless the key changed since the caller read `seen` (`null`: it was missing): true when written,
+   * false when the key changed, UNAVAILABLE when Redis could not be asked. One key: fine on a Cluster.
+   */
+  async setIfUnchanged(key: string, seen: string | null, text: string, ttlMs: number): Promise<boolean | Unavailable> {
+    const seenHash = seen === null ? '' : createHash('sha1').update(seen).digest('hex')
+    const px = String(Math.max(1, Math.ceil(ttlMs)))
+    const result = await this.call('EVAL set-if-unchanged', () => this.redis.eval(SET_IF_UNCHANGED, 1, key, seenHash, text, px), true)
+    return result === UNAVAILABLE ? UNAVAILABLE : Number(result) === 1
   }
 
   /** One pipeline of SETs (per key SETs on a Cluster). */

@@ -28,9 +28,9 @@ function makeCache(
 
 afterAll(async () => {
   await Promise.all(caches.map((cache) => cache.close()))
-  await Promise.all(servers.map((server) => server.kill()))
   for (const prefix of prefixes) await deleteKeys(admin, prefix)
   await connections.closeAll()
+  await Promise.all(servers.map((server) => server.kill()))
 })
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -62,7 +62,7 @@ describe('a value too big for L2 written over a smaller one', () => {
     await a.set('k', 'small')
     expect(await b.get('k')).toBe('small')
     await a.set('k', 'x'.repeat(1_000))
-    expect(await admin.exists(`${prefix}app::k`)).toBe(0)
+    expect(await admin.get(`${prefix}app::k`)).not.toContain('small') // a delete marker at most
     await vi.waitFor(async () => expect(await b.get('k')).toBeUndefined(), { timeout: 5_000 })
     expect(await a.get('k')).toBe('x'.repeat(1_000))
   })
@@ -153,7 +153,7 @@ describe('a write made while Redis is away', () => {
   })
 })
 
-describe.skip('a getOrSet whose factory read the database before another instance deleted the key', () => {
+describe('a getOrSet whose factory read the database before another instance deleted the key', () => {
   it('does not store the old value', async () => {
     const prefix = newPrefix()
     const reader = makeCache(prefix)
