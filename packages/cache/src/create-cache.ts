@@ -846,6 +846,8 @@ class CacheCore {
     const tags = options?.tags === undefined ? undefined : tagList(options.tags)
     // Read before the factory runs: an invalidation during the run then makes its result stale at once.
     const versions = tags !== undefined && tags.length > 0 ? await this.tags.current(tags) : undefined
+    // Tag versions that could not be learnt (Redis away, never seen): the result is served but not stored.
+    if (versions === undefined && tags !== undefined && tags.length > 0) flight.invalidated = true
     this.counters.factoryCalls++
     let value: unknown
     try {
@@ -966,6 +968,18 @@ class CacheCore {
     if (this.closed) throw this.closedError()
     const allTags = [...new Set(entries.flatMap((entry) => (entry.tags === undefined ? [] : (tagList(entry.tags) ?? []))))]
     const versions = allTags.length > 0 ? await this.tags.current(allTags) : {}
+    if (versions === undefined) {
+      // An entry stamped with guessed tag versions could survive a later deleteByTag: store nothing.
+      for (const fk of entries.map((entry) => prefix + entry.key)) this.l1?.delete(fk)
+      this.report(
+        new TesseraError('Redis is unreachable and the versions of the entries’ tags are unknown: nothing was stored', {
+          code: 'CACHE_L2_UNAVAILABLE',
+          retryable: true,
+        }),
+        { operation: 'l2', namespace },
+      )
+      return
+    }
     // Build (and encode) everything first: one value that cannot be stored must not leave half the batch written.
     const built: Built[] = []
     for (const entry of entries) {

@@ -182,14 +182,9 @@ export class L2Tier {
     return (await this.call('UNLINK', run)) !== UNAVAILABLE
   }
 
-  /** INCR each key in one pipeline; the new values, or UNAVAILABLE. */
-  incrMany(keys: string[]): Promise<number[] | Unavailable> {
-    return this.call('pipeline INCR', async () => {
-      const pipeline = this.redis.pipeline()
-      for (const key of keys) pipeline.incr(key)
-      const replies = throwFirstError(await pipeline.exec())
-      return replies.map((reply) => Number(reply[1]))
-    })
+  /** Runs a one-key script. */
+  eval(operation: string, script: string, key: string, ...args: string[]): Promise<unknown> {
+    return this.call(operation, () => this.redis.eval(script, 1, key, ...args), true)
   }
 
   async publish(channel: string, message: string): Promise<boolean> {

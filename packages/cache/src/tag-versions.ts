@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto'
 import type { Clock } from '@tessera/core'
 import { type L2Tier, UNAVAILABLE } from './l2-tier'
 
@@ -10,11 +11,52 @@ interface Known {
   at: number
 }
 
+/** At most this many tag versions are remembered per cache; the oldest learnt is forgotten first (and re-read). */
+export const MAX_KNOWN_TAGS = 10_000
+
 /**
- * Tag version counters. Each entry stores the versions of its tags at write time; `deleteByTag` increments the
- * counters (INCR in Redis, shared by every instance), so every entry written before no longer matches and reads as a
- * miss, in every tier and every instance, without finding the entries. Versions read from Redis are trusted for
- * `ttlMs` (and refreshed by bus messages), so a tagged read costs at most one MGET per `ttlMs` per tag.
+ * A tag's counter in Redis expires this long after it was created or last bumped. An entry carrying a tag whose
+ * counter expired reads as a miss once (the counter comes back with a new random start, never an old number).
+ */
+export const TAG_VERSION_KEY_TTL_MS = 24 * 60 * 60 * 1000
+
+/**
+ * A counter generation starts at a random number in [2^40, 2^52): after Redis loses a counter (restart, eviction,
+ * expiry) the new generation does not repeat the numbers of the old one, so no invalidated entry matches again.
+ */
+function newGeneration(): number {
+  return randomInt(2 ** 40, 2 ** 47) * 32 + randomInt(0, 32)
+}
+
+/** Two versions closer than this belong to one counter generation (generations start ≥ 32 apart at random in 2^52). */
+const SAME_GENERATION_SPAN = 2 ** 24
+
+// Returns the counter, creating it (a new random generation) when Redis does not hold it.
+const READ_OR_START = `local v = redis.call('get', KEYS[1])
+if not v then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  v = ARGV[1]
+end
+return v`
+
+// Increments the counter, or starts a new random generation when Redis lost it; refreshes its TTL either way.
+const BUMP = `local v
+if redis.call('exists', KEYS[1]) == 1 then
+  v = redis.call('incr', KEYS[1])
+else
+  redis.call('set', KEYS[1], ARGV[1])
+  v = ARGV[1]
+end
+redis.call('pexpire', KEYS[1], ARGV[2])
+return v`
+
+/**
+ * Tag version counters. Each entry stores the versions of its tags at write time; `deleteByTag` moves the counters
+ * (in Redis, shared by every instance), so every entry written before no longer matches and reads as a miss, in
+ * every tier and every instance, without finding the entries. Versions read from Redis are trusted for `ttlMs`
+ * (and refreshed by bus messages), so a tagged read costs at most one MGET per `ttlMs` per tag. A version never
+ * repeats (see {@link newGeneration}), and a version that could not be learnt is never guessed: entries whose tags
+ * are unknown are neither trusted nor written.
  */
 export class TagVersions {
   private readonly known = new Map<string, Known>()
@@ -24,7 +66,13 @@ export class TagVersions {
     private readonly keyFor: (tag: string) => string,
     private readonly clock: Pick<Clock, 'now'>,
     private readonly ttlMs: number,
+    private readonly maxKnown = MAX_KNOWN_TAGS,
   ) {}
+
+  /** How many tag versions are remembered (bounded by `maxKnown`). */
+  get size(): number {
+    return this.known.size
+  }
 
   /** `true`/`false` when the versions are known and recent enough; `undefined` when Redis must be asked. */
   isCurrentSync(versions: TagVersionMap, now: number): boolean | undefined {
@@ -41,16 +89,17 @@ export class TagVersions {
     const sync = this.isCurrentSync(versions, this.clock.now())
     if (sync !== undefined) return sync
     const current = await this.current(Object.keys(versions))
+    if (current === undefined) return false
     for (const tag in versions) if (current[tag] !== versions[tag]) return false
     return true
   }
 
   /**
-   * The current version of each tag: from memory when recent, else one MGET. When Redis cannot answer, the last
-   * known version (or 0) is used and trusted for another `ttlMs`, so a Redis outage does not turn every tagged read
-   * into a Redis call; entries written meanwhile simply stop matching once Redis answers again with another version.
+   * The current version of each tag: from memory when recent, else one MGET (and, for a counter Redis does not
+   * hold, one script that starts it). When Redis cannot answer, the last known version is trusted for another
+   * `ttlMs`; a tag never known makes the answer `undefined` (unknown: do not trust, do not write).
    */
-  async current(tags: readonly string[]): Promise<TagVersionMap> {
+  async current(tags: readonly string[]): Promise<TagVersionMap | undefined> {
     const now = this.clock.now()
     const result: TagVersionMap = {}
     const missing: string[] = []
@@ -60,49 +109,104 @@ export class TagVersions {
       else missing.push(tag)
     }
     if (missing.length === 0) return result
-    const replies = this.l2 === undefined ? UNAVAILABLE : await this.l2.mget(missing.map(this.keyFor))
-    const at = this.l2 === undefined ? Number.POSITIVE_INFINITY : this.clock.now()
-    missing.forEach((tag, i) => {
-      const reply = replies === UNAVAILABLE ? undefined : replies[i]
-      const version = reply === undefined ? (this.known.get(tag)?.version ?? 0) : Number(reply ?? 0)
-      this.known.set(tag, { version, at })
-      result[tag] = version
-    })
-    return result
+    const l2 = this.l2
+    if (l2 === undefined) {
+      for (const tag of missing) {
+        this.remember(tag, 0, Number.POSITIVE_INFINITY)
+        result[tag] = 0
+      }
+      return result
+    }
+    const replies = await l2.mget(missing.map(this.keyFor))
+    let isComplete = true
+    await Promise.all(
+      missing.map(async (tag, i) => {
+        let reply: string | null | undefined | typeof UNAVAILABLE = replies === UNAVAILABLE ? UNAVAILABLE : replies[i]
+        if (reply === null || reply === undefined) {
+          const started = await l2.eval(
+            'EVAL tag start',
+            READ_OR_START,
+            this.keyFor(tag),
+            String(newGeneration()),
+            String(TAG_VERSION_KEY_TTL_MS),
+          )
+          reply = started === UNAVAILABLE ? UNAVAILABLE : String(started)
+        }
+        const version = reply === UNAVAILABLE ? undefined : Number(reply)
+        if (version !== undefined && Number.isSafeInteger(version)) {
+          this.remember(tag, version, this.clock.now())
+          result[tag] = version
+          return
+        }
+        const known = this.known.get(tag)
+        if (known === undefined) {
+          isComplete = false
+          return
+        }
+        // Redis is away: keep trusting what we knew (it cannot have moved without Redis) for another ttlMs.
+        this.remember(tag, known.version, this.clock.now())
+        result[tag] = known.version
+      }),
+    )
+    return isComplete ? result : undefined
   }
 
   /**
-   * Invalidates `tags`: INCR in Redis (the new versions are returned for the bus), or a local increment without
-   * Redis. `undefined` when Redis was configured but could not be reached.
+   * Invalidates `tags`: moves their counters in Redis (the new versions are returned for the bus), or a local
+   * increment without Redis. `undefined` when Redis was configured but could not be reached.
    */
   async bump(tags: readonly string[]): Promise<TagVersionMap | undefined> {
-    if (this.l2 === undefined) {
+    const l2 = this.l2
+    if (l2 === undefined) {
       const versions: TagVersionMap = {}
       for (const tag of tags) {
         const version = (this.known.get(tag)?.version ?? 0) + 1
-        this.known.set(tag, { version, at: Number.POSITIVE_INFINITY })
+        this.remember(tag, version, Number.POSITIVE_INFINITY)
         versions[tag] = version
       }
       return versions
     }
-    const replies = await this.l2.incrMany(tags.map(this.keyFor))
-    if (replies === UNAVAILABLE) return undefined
+    const replies = await Promise.all(
+      tags.map((tag) => l2.eval('EVAL tag bump', BUMP, this.keyFor(tag), String(newGeneration()), String(TAG_VERSION_KEY_TTL_MS))),
+    )
     const versions: TagVersionMap = {}
+    let isComplete = true
     tags.forEach((tag, i) => {
-      versions[tag] = replies[i] ?? 0
+      const reply = replies[i]
+      const version = reply === UNAVAILABLE ? Number.NaN : Number(reply)
+      if (Number.isSafeInteger(version)) versions[tag] = version
+      else {
+        isComplete = false
+        // This instance no longer knows the version: forget it, so entries carrying the tag are not trusted.
+        this.known.delete(tag)
+      }
     })
     this.learn(versions)
-    return versions
+    return isComplete ? versions : undefined
   }
 
-  /** Versions told by the bus (or our own INCR): newer ones replace what we knew. */
+  /**
+   * Versions told by the bus (or our own bump). Within one counter generation only a higher version replaces
+   * what we knew (two bumps' messages may arrive out of order); a version far away is a new generation.
+   */
   learn(versions: TagVersionMap): void {
     const at = this.clock.now()
     for (const tag in versions) {
       const version = versions[tag]
       if (typeof version !== 'number') continue
       const known = this.known.get(tag)
-      if (known === undefined || version >= known.version) this.known.set(tag, { version, at })
+      const isOlder = known !== undefined && version < known.version && known.version - version < SAME_GENERATION_SPAN
+      if (!isOlder) this.remember(tag, version, at)
     }
+  }
+
+  private remember(tag: string, version: number, at: number): void {
+    const known = this.known
+    if (!known.has(tag) && known.size >= this.maxKnown) {
+      // Forget the tag learnt longest ago (Map order is insertion order): it is read from Redis again when needed.
+      const oldest = known.keys().next().value
+      if (oldest !== undefined) known.delete(oldest)
+    }
+    known.set(tag, { version, at })
   }
 }

@@ -200,3 +200,44 @@ describe('a getOrSet whose factory read the database before another instance del
     expect(await cache.getOrSet('row', () => database)).toBe('new row')
   })
 })
+
+describe('tag versions', () => {
+  it('never repeat after Redis loses a counter: an invalidated entry does not come back', async () => {
+    const prefix = newPrefix()
+    const a = makeCache(prefix, { bus: false, tagVersionTtlMs: 0 })
+    await a.getOrSet('a', () => 'first', { tags: ['t'] })
+    await a.deleteByTag('t')
+    expect(await a.getOrSet('a', () => 'second', { tags: ['t'] })).toBe('second')
+    await a.deleteByTag('t') // 'second' is now invalid
+    await admin.del(`${prefix}__tag:app:t`) // evicted, or lost in a restart
+    const b = makeCache(prefix, { bus: false, tagVersionTtlMs: 0 })
+    await b.deleteByTag('t')
+    expect(await b.get('a')).toBeUndefined()
+    expect(await b.getOrSet('a', () => 'third', { tags: ['t'] })).toBe('third')
+  })
+
+  it('expire in Redis instead of piling up forever', async () => {
+    const prefix = newPrefix()
+    const cache = makeCache(prefix)
+    await cache.getOrSet('a', () => 1, { tags: ['user:1'] })
+    await cache.deleteByTag('user:2')
+    const ttls = await Promise.all([admin.pttl(`${prefix}__tag:app:user:1`), admin.pttl(`${prefix}__tag:app:user:2`)])
+    for (const ttl of ttls) expect(ttl).toBeGreaterThan(0)
+  })
+
+  it('are not guessed while Redis is away: a value computed then is served but not stored', async () => {
+    const server = await PrivateRedis.start()
+    servers.push(server)
+    const prefix = newPrefix()
+    const cache = makeCache(prefix, { bus: false, breaker: false, l2: { timeoutMs: 50 } }, server.url)
+    await cache.set('warm', 1)
+    server.pause()
+    try {
+      let calls = 0
+      expect(await cache.getOrSet('k', () => ++calls, { tags: ['t'] })).toBe(1)
+      expect(await cache.getOrSet('k', () => ++calls, { tags: ['t'] })).toBe(2)
+    } finally {
+      server.resume()
+    }
+  })
+})

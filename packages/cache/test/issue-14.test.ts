@@ -1,6 +1,7 @@
 import { ConfigError, TimeoutError } from '@tessera/core'
 import { describe, expect, it } from 'vitest'
 import { createCache } from '../src/create-cache'
+import { TagVersions } from '../src/tag-versions'
 
 describe('getMany', () => {
   it('returns undefined (not a hole) for every miss', async () => {
@@ -57,5 +58,13 @@ describe('a factory that never settles', () => {
     // A later call starts a new flight instead of joining the dead one.
     expect(await cache.getOrSet('k', () => 42)).toBe(42)
     expect(cache.stats().factoryCalls).toBe(2)
+  })
+})
+
+describe('tag versions in memory', () => {
+  it('stay bounded however many tags are used', async () => {
+    const versions = new TagVersions(undefined, (tag) => tag, { now: () => 0 }, 1_000, 100)
+    for (let i = 0; i < 1_000; i++) await versions.bump([`user:${i}`])
+    expect(versions.size).toBe(100)
   })
 })
