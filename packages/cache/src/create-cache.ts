@@ -18,6 +18,7 @@ import {
 } from '@tessera/core'
 import { LRUCache } from 'lru-cache'
 import { type BusMessage, type BusState, BusSubscriber } from './bus'
+import { DistributedLock } from './distributed-lock'
 import { type Entry, escapeGlob, estimateBytes, isStoredEntry, jitteredTtl, type StoredEntry } from './entry'
 import { L2Tier, UNAVAILABLE } from './l2-tier'
 import {
@@ -155,6 +156,8 @@ interface Flight {
   seenInL2: string | null | undefined
   /** When the flight started (clock ms): a write-back later than {@link DELETE_MARKER_TTL_MS} is not attempted. */
   readonly startedAt: number
+  /** What the factory threw, if it did (a lock holder leaves it for the waiters). */
+  factoryError: unknown
 }
 
 /**
@@ -201,6 +204,7 @@ class CacheCore {
   readonly o: ResolvedOptions
   readonly l1: LRUCache<string, Entry> | undefined
   readonly l2: L2Tier | undefined
+  private readonly lock: DistributedLock | undefined
   readonly tags: TagVersions
   readonly counters: Counters = createCounters()
   readonly instanceId = randomUUID()
@@ -235,6 +239,7 @@ class CacheCore {
         onBreakerChange: (text) => o.logger?.warn({ cache: o.namespace }, `cache "${o.namespace}": ${text}`),
       })
     }
+    if (this.l2 !== undefined && o.lock !== undefined) this.lock = new DistributedLock(this.l2, o.lock)
     this.tags = new TagVersions(this.l2, (tag) => `${this.keyPrefix}__tag:${o.namespace}:${tag}`, o.clock, o.tagVersionTtlMs)
     if (o.bus !== undefined && o.l2 !== undefined) {
       const connection = o.bus.subscriber ?? o.l2.redis.duplicate()
@@ -708,6 +713,7 @@ class CacheCore {
       invalidated: false,
       seenInL2: undefined,
       startedAt: this.o.clock.now(),
+      factoryError: undefined,
     }
     this.flights.set(fk, flight)
     // runFlight removes the flight from `flights` when it ends. Every caller handles its rejection (waitFor).
@@ -745,6 +751,7 @@ class CacheCore {
   ): Promise<FlightResult> {
     const l2 = options?.skipL2 === true ? undefined : this.l2
     let lockToken: string | undefined
+    let stopKeepAlive: (() => void) | undefined
     try {
       if (l2 !== undefined) {
         // readL2, inlined: this is the L2 hit path, and every async layer costs a promise and a microtask.
@@ -766,13 +773,26 @@ class CacheCore {
         if (this.o.lock !== undefined) {
           const outcome = await this.lockOrWait(flight, fk, namespace, key)
           if (outcome.value !== undefined) return outcome.value
+          if (outcome.failure !== undefined) {
+            const stale = flight.stale
+            if (stale !== undefined) return { value: stale.v, tier: 'origin', stale: true }
+            throw outcome.failure
+          }
           lockToken = outcome.token
+          if (lockToken !== undefined) stopKeepAlive = this.lock?.keepAlive(this.lockKey(fk), lockToken)
         }
       }
       return await this.runFactory(flight, fk, namespace, key, factory, options, l2 !== undefined)
     } finally {
       this.endFlight(fk, flight)
-      if (lockToken !== undefined) void this.l2?.unlock(this.lockKey(fk), lockToken)
+      stopKeepAlive?.()
+      if (lockToken !== undefined) {
+        const failure = flight.factoryError
+        const text = failure === undefined ? undefined : failure instanceof Error ? failure.message : describeValue(failure)
+        const released = this.lock?.release(this.lockKey(fk), lockToken, text)
+        // Wake the waiters at once to share the failure (they poll otherwise).
+        if (text !== undefined && released !== undefined) void released.then(() => this.send({ k: [fk] }))
+      }
     }
   }
 
@@ -794,21 +814,30 @@ class CacheCore {
     fk: string,
     namespace: string,
     key: string,
-  ): Promise<{ token?: string | undefined; value?: FlightResult | undefined }> {
+  ): Promise<{ token?: string | undefined; value?: FlightResult | undefined; failure?: TesseraError | undefined }> {
     const lock = this.o.lock!
-    const l2 = this.l2!
     const lockKey = this.lockKey(fk)
     const token = `${this.instanceId}:${++this.lockSeq}`
     const deadline = Date.now() + lock.waitMs
     let waited = false
     for (;;) {
-      const acquired = await l2.tryLock(lockKey, token, lock.ttlMs)
-      if (acquired === UNAVAILABLE) return {}
+      const attempt = await this.lock!.tryAcquire(lockKey, token)
+      if (attempt === UNAVAILABLE) return {}
+      if (attempt.outcome === 'failed') {
+        const failure = new TesseraError(`another instance's factory for "${key}" failed: ${attempt.message}`, {
+          code: 'CACHE_FACTORY_FAILED',
+          retryable: true,
+        })
+        this.counters.factoryErrors++
+        this.report(failure, { operation: 'lock', namespace, key, staleServed: flight.stale !== undefined })
+        return { failure }
+      }
+      const acquired = attempt.outcome === 'acquired'
       // Double-checked: the previous holder may have filled the key between our read and our lock.
       const read = await this.readL2(fk, namespace, key, flight)
       const now = this.o.clock.now()
       if (read !== undefined && now < read.entry.e) {
-        if (acquired) void l2.unlock(lockKey, token)
+        if (acquired) void this.lock!.release(lockKey, token)
         this.putL1(fk, read.entry, now, read.size)
         return { value: { value: read.entry.v, tier: 'l2', stale: false } }
       }
@@ -854,6 +883,7 @@ class CacheCore {
       value = await factory({ key, namespace, stale: flight.stale?.v, signal: flight.abort.signal })
     } catch (error) {
       this.counters.factoryErrors++
+      flight.factoryError = error
       const stale = flight.stale
       this.report(error, { operation: 'factory', namespace, key, staleServed: stale !== undefined })
       if (stale !== undefined) return { value: stale.v, tier: 'origin', stale: true }

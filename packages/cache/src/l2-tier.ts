@@ -38,8 +38,6 @@ if seen ~= ARGV[1] then return 0 end
 redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`
 
-const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-
 /**
  * Redis behind a timeout and a circuit breaker. No method throws: a failure is counted, reported and turned into
  * {@link UNAVAILABLE}, so callers fall back to L1 and the factory.
@@ -189,17 +187,6 @@ export class L2Tier {
 
   async publish(channel: string, message: string): Promise<boolean> {
     return (await this.call('PUBLISH', () => this.redis.publish(channel, message), true)) !== UNAVAILABLE
-  }
-
-  /** `SET key token NX PX ttl`: true when this caller now holds the lock. */
-  async tryLock(key: string, token: string, ttlMs: number): Promise<boolean | Unavailable> {
-    const result = await this.call('SET NX', () => this.redis.set(key, token, 'PX', ttlMs, 'NX'), true)
-    return result === UNAVAILABLE ? UNAVAILABLE : result === 'OK'
-  }
-
-  /** Deletes the lock only if this caller still holds it (it may have expired and been taken by another). */
-  unlock(key: string, token: string): Promise<unknown> {
-    return this.call('EVAL unlock', () => this.redis.eval(RELEASE_LOCK, 1, key, token), true)
   }
 
   /**

@@ -61,6 +61,12 @@ export interface LockOptions {
   waitMs?: number | undefined
   /** A waiter re-reads Redis this often (it also wakes on the holder's bus message). Default: `50`. */
   pollMs?: number | undefined
+  /**
+   * When the holder's factory fails, the callers waiting for it (and those arriving within this long) fail with
+   * its error (or get their stale value) instead of each running the failing factory in turn. `0`: not shared.
+   * Default: `1000`.
+   */
+  failureTtlMs?: number | undefined
 }
 
 /** Breaker settings for L2 (see core's `createCircuitBreaker`); the name is `cache:<namespace>:l2`. */
@@ -150,7 +156,7 @@ export interface ResolvedOptions {
   negativeTtlMs: number
   codec: Codec
   breaker: L2BreakerOptions | undefined
-  lock: { ttlMs: number; waitMs: number; pollMs: number } | undefined
+  lock: { ttlMs: number; waitMs: number; pollMs: number; failureTtlMs: number } | undefined
   tagVersionTtlMs: number
   logger: Logger | undefined
   onError: ((error: unknown, event: CacheErrorEvent) => void) | undefined
@@ -308,6 +314,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
       checkNumber(problems, 'lock.ttlMs', lock.ttlMs, true)
       checkNumber(problems, 'lock.waitMs', lock.waitMs, false)
       checkNumber(problems, 'lock.pollMs', lock.pollMs, true)
+      checkNumber(problems, 'lock.failureTtlMs', lock.failureTtlMs, false)
       if (lock.enabled === true && l2 === undefined) problems.push('lock needs l2 (the lock lives in Redis)')
     }
   }
@@ -351,7 +358,10 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
     negativeTtlMs: options.negativeTtlMs ?? 0,
     codec: codec ?? taggedJsonCodec,
     breaker: options.breaker === false ? undefined : (options.breaker ?? {}),
-    lock: lock?.enabled === true ? { ttlMs: lock.ttlMs ?? 5_000, waitMs: lock.waitMs ?? 5_000, pollMs: lock.pollMs ?? 50 } : undefined,
+    lock:
+      lock?.enabled === true
+        ? { ttlMs: lock.ttlMs ?? 5_000, waitMs: lock.waitMs ?? 5_000, pollMs: lock.pollMs ?? 50, failureTtlMs: lock.failureTtlMs ?? 1_000 }
+        : undefined,
     tagVersionTtlMs: options.tagVersionTtlMs ?? 1_000,
     logger,
     onError: options.onError,

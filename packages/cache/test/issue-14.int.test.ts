@@ -241,3 +241,43 @@ describe('tag versions', () => {
     }
   })
 })
+
+describe('the distributed lock', () => {
+  it('is extended while a factory slower than its TTL runs: the factory runs once', async () => {
+    const prefix = newPrefix()
+    const lock = { enabled: true, ttlMs: 200, waitMs: 5_000, pollMs: 20 }
+    const a = makeCache(prefix, { lock })
+    const b = makeCache(prefix, { lock })
+    await Promise.all([a.ready(), b.ready()])
+    let calls = 0
+    const factory = async () => {
+      calls++
+      await sleep(700)
+      return 'slow'
+    }
+    const first = a.getOrSet('report', factory)
+    await sleep(50)
+    expect(await Promise.all([first, b.getOrSet('report', factory)])).toEqual(['slow', 'slow'])
+    expect(calls).toBe(1)
+  })
+
+  it('shares the holder’s failure with the waiters instead of running the failing factory again', async () => {
+    const prefix = newPrefix()
+    const lock = { enabled: true, ttlMs: 5_000, waitMs: 5_000, pollMs: 20 }
+    const a = makeCache(prefix, { lock })
+    const b = makeCache(prefix, { lock })
+    await Promise.all([a.ready(), b.ready()])
+    let calls = 0
+    const factory = async () => {
+      calls++
+      await sleep(200)
+      throw new Error('database is down')
+    }
+    const first = a.getOrSet('report', factory)
+    await sleep(50)
+    const second = b.getOrSet('report', factory)
+    await expect(first).rejects.toThrow('database is down')
+    await expect(second).rejects.toThrow(/another instance's factory for "report" failed: database is down/)
+    expect(calls).toBe(1)
+  })
+})
