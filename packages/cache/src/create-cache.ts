@@ -18,6 +18,7 @@ import {
 } from '@tessera/core'
 import { LRUCache } from 'lru-cache'
 import { type BusMessage, type BusState, BusSubscriber } from './bus'
+import { encodeAndCheck } from './codec'
 import { DistributedLock } from './distributed-lock'
 import { type Entry, escapeGlob, estimateBytes, isStoredEntry, jitteredTtl, type StoredEntry } from './entry'
 import { L2Tier, UNAVAILABLE } from './l2-tier'
@@ -374,10 +375,10 @@ class CacheCore {
     return entry === undefined ? undefined : { entry, size: text.length }
   }
 
-  private encode(value: unknown, e: number, s: number, t: TagVersionMap | undefined): string {
+  private encode(value: unknown, e: number, s: number, t: TagVersionMap | undefined): { text: string; isExact: boolean } {
     const stored: StoredEntry = t === undefined ? { v: value, e, s } : { v: value, e, s, t }
     try {
-      return this.o.codec.encode(stored)
+      return encodeAndCheck(this.o.codec, stored)
     } catch (error) {
       if (isTesseraError(error)) throw error
       throw new ConversionError(
@@ -414,7 +415,10 @@ class CacheCore {
     let text: string | undefined
     const l2 = toL2 ? this.l2 : undefined
     if (l2 !== undefined) {
-      text = this.encode(value, e, s, versions)
+      const encoded = this.encode(value, e, s, versions)
+      text = encoded.text
+      // A toJSON changed the value: this process's L1 holds what the other processes will read, not the original.
+      if (!encoded.isExact) value = (this.o.codec.decode(text) as StoredEntry).v
       if (this.isOversize(text)) {
         this.counters.oversize++
         const bytes = Buffer.byteLength(text)

@@ -281,3 +281,25 @@ describe('the distributed lock', () => {
     expect(calls).toBe(1)
   })
 })
+
+describe('a value with toJSON written through L2', () => {
+  it('is held in the writer’s L1 as the other instances read it, and its hidden fields never reach Redis', async () => {
+    class User {
+      constructor(
+        readonly name: string,
+        readonly passwordHash: string,
+      ) {}
+      toJSON() {
+        return { name: this.name }
+      }
+    }
+    const prefix = newPrefix()
+    const a = makeCache(prefix)
+    const b = makeCache(prefix)
+    await a.set('u', new User('ada', 'secret-hash'))
+    expect(await admin.get(`${prefix}app::u`)).not.toContain('secret-hash')
+    expect(await a.get('u')).toEqual({ name: 'ada' })
+    expect(await b.get('u')).toEqual({ name: 'ada' })
+    await expect(a.set('e', new Error('boom'))).rejects.toThrow(/Error instance would come back as a plain object/)
+  })
+})
