@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { tracingChannel } from 'node:diagnostics_channel'
+import { performance } from 'node:perf_hooks'
 import {
   type CacheDeleteMessage,
   type CacheGetMessage,
@@ -22,6 +23,7 @@ import { encodeAndCheck } from './codec'
 import { DistributedLock } from './distributed-lock'
 import { type Entry, escapeGlob, estimateBytes, isStoredEntry, jitteredTtl, type StoredEntry } from './entry'
 import { L2Tier, UNAVAILABLE } from './l2-tier'
+import { OperationBudget } from './operation-budget'
 import {
   type CacheErrorEvent,
   type CacheOptions,
@@ -159,6 +161,8 @@ interface Flight {
   readonly startedAt: number
   /** What the factory threw, if it did (a lock holder leaves it for the waiters). */
   factoryError: unknown
+  /** The Redis time left to this flight (one `l2.timeoutMs` for all its commands). */
+  readonly budget: OperationBudget
 }
 
 /**
@@ -205,6 +209,7 @@ class CacheCore {
   readonly o: ResolvedOptions
   readonly l1: LRUCache<string, Entry> | undefined
   readonly l2: L2Tier | undefined
+  private readonly l2TimeoutMs: number
   private readonly lock: DistributedLock | undefined
   readonly tags: TagVersions
   readonly counters: Counters = createCounters()
@@ -223,6 +228,7 @@ class CacheCore {
     this.o = o
     this.l1TtlMs = o.l1?.ttlMs ?? Number.POSITIVE_INFINITY
     this.keyPrefix = o.l2?.keyPrefix ?? ''
+    this.l2TimeoutMs = o.l2?.timeoutMs ?? 0
     if (o.l1 !== undefined) {
       this.l1 =
         o.l1.maxBytes === undefined
@@ -350,27 +356,30 @@ class CacheCore {
     text: string | null | undefined,
     namespace: string,
     key: string,
+    budget?: OperationBudget,
   ): StoredEntry | undefined | Promise<StoredEntry | undefined> {
     if (text === null || text === undefined || isDeleteMarker(text)) return undefined
     const entry = this.decode(text, namespace, key)
     if (entry === undefined || entry.t === undefined) return entry
     const sync = this.tags.isCurrentSync(entry.t, this.o.clock.now())
     if (sync !== undefined) return sync ? entry : undefined
-    return this.tags.isCurrent(entry.t).then((isCurrent) => (isCurrent ? entry : undefined))
+    return this.tags.isCurrent(entry.t, budget).then((isCurrent) => (isCurrent ? entry : undefined))
   }
 
   private async readL2(
     fk: string,
     namespace: string,
     key: string,
-    flight?: Flight,
+    flight: Flight | undefined,
+    budget: OperationBudget,
   ): Promise<{ entry: StoredEntry; size: number } | undefined> {
-    if (this.l2 === undefined) return undefined
-    const text = await this.l2.get(this.redisKey(fk))
+    const l2 = this.l2
+    if (l2 === undefined) return undefined
+    const text = await budget.run(() => l2.get(this.redisKey(fk)))
     if (text === UNAVAILABLE) return undefined
     if (flight !== undefined) flight.seenInL2 = text
     if (text === null) return undefined
-    let entry = this.fromReply(text, namespace, key)
+    let entry = this.fromReply(text, namespace, key, budget)
     if (entry instanceof Promise) entry = await entry
     return entry === undefined ? undefined : { entry, size: text.length }
   }
@@ -563,16 +572,17 @@ class CacheCore {
 
   /** The slow part of `get`/`has`: L1 with an async tag check, then L2. */
   async lookup(fk: string, namespace: string, key: string): Promise<{ found: boolean; value: unknown; tier: CacheTier }> {
+    const budget = new OperationBudget(this.l2TimeoutMs)
     const l1Entry = this.l1?.get(fk)
     if (l1Entry !== undefined) {
       const now = this.o.clock.now()
-      if (now < l1Entry.e && now < l1Entry.l && (await this.tags.isCurrent(l1Entry.t))) {
+      if (now < l1Entry.e && now < l1Entry.l && (await this.tags.isCurrent(l1Entry.t, budget))) {
         this.counters.l1Hits++
         return { found: true, value: l1Entry.v, tier: 'l1' }
       }
     }
     if (this.l1 !== undefined) this.counters.l1Misses++
-    const read = await this.readL2(fk, namespace, key)
+    const read = await this.readL2(fk, namespace, key, undefined, budget)
     if (read !== undefined) {
       const now = this.o.clock.now()
       if (now < read.entry.e) {
@@ -718,6 +728,7 @@ class CacheCore {
       seenInL2: undefined,
       startedAt: this.o.clock.now(),
       factoryError: undefined,
+      budget: new OperationBudget(this.l2TimeoutMs),
     }
     this.flights.set(fk, flight)
     // runFlight removes the flight from `flights` when it ends. Every caller handles its rejection (waitFor).
@@ -759,10 +770,12 @@ class CacheCore {
     try {
       if (l2 !== undefined) {
         // readL2, inlined: this is the L2 hit path, and every async layer costs a promise and a microtask.
+        const started = performance.now()
         const text = await l2.get(this.redisKey(fk))
+        flight.budget.spend(performance.now() - started, text === UNAVAILABLE)
         if (text !== UNAVAILABLE) flight.seenInL2 = text
         if (text !== UNAVAILABLE && text !== null) {
-          let read = this.fromReply(text, namespace, key)
+          let read = this.fromReply(text, namespace, key, flight.budget)
           if (read instanceof Promise) read = await read
           if (read !== undefined) {
             const now = this.o.clock.now()
@@ -825,7 +838,7 @@ class CacheCore {
     const deadline = Date.now() + lock.waitMs
     let waited = false
     for (;;) {
-      const attempt = await this.lock!.tryAcquire(lockKey, token)
+      const attempt = await flight.budget.run(() => this.lock!.tryAcquire(lockKey, token))
       if (attempt === UNAVAILABLE) return {}
       if (attempt.outcome === 'failed') {
         const failure = new TesseraError(`another instance's factory for "${key}" failed: ${attempt.message}`, {
@@ -838,7 +851,7 @@ class CacheCore {
       }
       const acquired = attempt.outcome === 'acquired'
       // Double-checked: the previous holder may have filled the key between our read and our lock.
-      const read = await this.readL2(fk, namespace, key, flight)
+      const read = await this.readL2(fk, namespace, key, flight, flight.budget)
       const now = this.o.clock.now()
       if (read !== undefined && now < read.entry.e) {
         if (acquired) void this.lock!.release(lockKey, token)
@@ -878,7 +891,7 @@ class CacheCore {
   ): Promise<FlightResult> {
     const tags = options?.tags === undefined ? undefined : tagList(options.tags)
     // Read before the factory runs: an invalidation during the run then makes its result stale at once.
-    const versions = tags !== undefined && tags.length > 0 ? await this.tags.current(tags) : undefined
+    const versions = tags !== undefined && tags.length > 0 ? await this.tags.current(tags, flight.budget) : undefined
     // Tag versions that could not be learnt (Redis away, never seen): the result is served but not stored.
     if (versions === undefined && tags !== undefined && tags.length > 0) flight.invalidated = true
     this.counters.factoryCalls++
@@ -915,7 +928,8 @@ class CacheCore {
       return { value, tier: 'origin', stale: false }
     }
     const text = write === undefined ? this.deleteMarker() : write.text
-    const written = await l2.setIfUnchanged(this.redisKey(fk), seen, text, write === undefined ? DELETE_MARKER_TTL_MS : write.ttlMs)
+    const writeTtlMs = write === undefined ? DELETE_MARKER_TTL_MS : write.ttlMs
+    const written = await flight.budget.run(() => l2.setIfUnchanged(this.redisKey(fk), seen, text, writeTtlMs))
     if (written === false) {
       // Another writer (a delete, a set, a newer factory run) changed the key since we read it: theirs wins.
       this.dropL1Copy(fk, built.entry)

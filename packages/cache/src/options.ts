@@ -108,7 +108,11 @@ export interface CacheOptions {
   negativeTtlMs?: number | undefined
   /** Encodes entries for Redis. Default: {@link taggedJsonCodec}. */
   codec?: Codec | undefined
-  /** The L2 circuit breaker, or `false` for none. Default: core's breaker defaults (opens at 50% failures over ≥ 10 calls in 10 s, probes after 5 s). */
+  /**
+   * The L2 circuit breaker, or `false` for none. Default: core's breaker defaults (opens at 50% failures over ≥ 10
+   * calls in 10 s, probes after 5 s), and also after `consecutiveFailures: 5` failed Redis commands in a row, so an
+   * outage opens it at once even when the window holds many older successes.
+   */
   breaker?: L2BreakerOptions | false | undefined
   /** Distributed single flight. Default: off. */
   lock?: LockOptions | undefined
@@ -357,7 +361,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
     hardTimeoutMs: options.hardTimeoutMs,
     negativeTtlMs: options.negativeTtlMs ?? 0,
     codec: codec ?? taggedJsonCodec,
-    breaker: options.breaker === false ? undefined : (options.breaker ?? {}),
+    breaker: options.breaker === false ? undefined : { consecutiveFailures: 5, ...options.breaker },
     lock:
       lock?.enabled === true
         ? { ttlMs: lock.ttlMs ?? 5_000, waitMs: lock.waitMs ?? 5_000, pollMs: lock.pollMs ?? 50, failureTtlMs: lock.failureTtlMs ?? 1_000 }

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto'
 import type { Clock } from '@tessera/core'
 import { type L2Tier, UNAVAILABLE } from './l2-tier'
+import type { OperationBudget } from './operation-budget'
 
 /** Tag → the version an entry was written with. */
 export type TagVersionMap = Record<string, number>
@@ -84,11 +85,11 @@ export class TagVersions {
     return true
   }
 
-  async isCurrent(versions: TagVersionMap | undefined): Promise<boolean> {
+  async isCurrent(versions: TagVersionMap | undefined, budget?: OperationBudget): Promise<boolean> {
     if (versions === undefined) return true
     const sync = this.isCurrentSync(versions, this.clock.now())
     if (sync !== undefined) return sync
-    const current = await this.current(Object.keys(versions))
+    const current = await this.current(Object.keys(versions), budget)
     if (current === undefined) return false
     for (const tag in versions) if (current[tag] !== versions[tag]) return false
     return true
@@ -99,7 +100,7 @@ export class TagVersions {
    * hold, one script that starts it). When Redis cannot answer, the last known version is trusted for another
    * `ttlMs`; a tag never known makes the answer `undefined` (unknown: do not trust, do not write).
    */
-  async current(tags: readonly string[]): Promise<TagVersionMap | undefined> {
+  async current(tags: readonly string[], budget?: OperationBudget): Promise<TagVersionMap | undefined> {
     const now = this.clock.now()
     const result: TagVersionMap = {}
     const missing: string[] = []
@@ -117,19 +118,16 @@ export class TagVersions {
       }
       return result
     }
-    const replies = await l2.mget(missing.map(this.keyFor))
+    const keys = missing.map(this.keyFor)
+    const replies = budget === undefined ? await l2.mget(keys) : await budget.run(() => l2.mget(keys))
     let isComplete = true
     await Promise.all(
       missing.map(async (tag, i) => {
         let reply: string | null | undefined | typeof UNAVAILABLE = replies === UNAVAILABLE ? UNAVAILABLE : replies[i]
         if (reply === null || reply === undefined) {
-          const started = await l2.eval(
-            'EVAL tag start',
-            READ_OR_START,
-            this.keyFor(tag),
-            String(newGeneration()),
-            String(TAG_VERSION_KEY_TTL_MS),
-          )
+          const start = () =>
+            l2.eval('EVAL tag start', READ_OR_START, this.keyFor(tag), String(newGeneration()), String(TAG_VERSION_KEY_TTL_MS))
+          const started = budget === undefined ? await start() : await budget.run(start)
           reply = started === UNAVAILABLE ? UNAVAILABLE : String(started)
         }
         const version = reply === UNAVAILABLE ? undefined : Number(reply)

@@ -303,3 +303,41 @@ describe('a value with toJSON written through L2', () => {
     await expect(a.set('e', new Error('boom'))).rejects.toThrow(/Error instance would come back as a plain object/)
   })
 })
+
+describe('when Redis stops answering mid-operation', () => {
+  it('a miss waits for Redis once (one l2.timeoutMs for the whole operation), not once per command', async () => {
+    const server = await PrivateRedis.start()
+    servers.push(server)
+    const prefix = newPrefix()
+    const cache = makeCache(
+      prefix,
+      { bus: false, breaker: false, lock: { enabled: true }, tagVersionTtlMs: 0, l2: { timeoutMs: 100 } },
+      server.url,
+    )
+    await cache.getOrSet('warm', () => 1, { tags: ['t'] })
+    server.pause()
+    try {
+      expect(await cache.getOrSet('k', () => 'computed', { tags: ['t'] })).toBe('computed')
+      // The GET timed out; the tag read, the lock and the write-back were not sent to wait again.
+      expect(cache.stats().l2.timeouts).toBe(1)
+    } finally {
+      server.resume()
+    }
+  })
+
+  it('the breaker opens on a run of failures even after many successes', async () => {
+    const server = await PrivateRedis.start()
+    servers.push(server)
+    const prefix = newPrefix()
+    const cache = makeCache(prefix, { bus: false, l1: false, l2: { timeoutMs: 50 } }, server.url)
+    await cache.set('k', 1)
+    for (let i = 0; i < 200; i++) await cache.get('k')
+    server.pause()
+    try {
+      for (let i = 0; i < 6; i++) await cache.get('k')
+      expect(cache.stats().breaker).toBe('open')
+    } finally {
+      server.resume()
+    }
+  })
+})
