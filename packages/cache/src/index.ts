@@ -1,9 +1,9 @@
 export type { BusState } from './bus'
+export type { Cache, CacheEntryInput, CacheReadiness, Factory, FactoryContext, WarmSource } from './cache'
 export type { CachedOptions } from './cached'
 export { cached } from './cached'
 export type { Codec, CodecType, TaggedJsonCodecOptions } from './codec'
 export { createTaggedJsonCodec, taggedJsonCodec } from './codec'
-export type { Cache, CacheEntryInput, CacheReadiness, Factory, FactoryContext, WarmSource } from './create-cache'
 export { createCache } from './create-cache'
 export type {
   BusOptions,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { CHANNELS, type CircuitBreaker, createCircuitBreaker, hasSubscribers, isTesseraError, publish, TimeoutError } from '@tessera/core'
+import { escapeGlob } from './cache-entry'
 import { DeadlineQueue } from './deadline-queue'
-import { escapeGlob } from './entry'
 import type { L2BreakerOptions } from './options'
 import type { RedisLike } from './redis-like'
 import type { Counters } from './stats'

@@ -1,8 +1,8 @@
 import { ConfigError, createManualClock, isTesseraError, TimeoutError } from '@tessera/core'
 import { describe, expect, it, vi } from 'vitest'
 import { deferred } from '../../../tooling/test-services/deferred'
+import { jitteredTtl } from '../src/cache-entry'
 import { createCache } from '../src/create-cache'
-import { jitteredTtl } from '../src/entry'
 
 describe('an L1-only cache', () => {
   it('computes a value once and serves it from memory afterwards', async () => {

@@ -1,0 +1,310 @@
+import { performance } from 'node:perf_hooks'
+import { type CacheGetMessage, describeValue, TesseraError, TimeoutError } from '@tessera/core'
+import type { Factory } from './cache'
+import type { CacheCore } from './cache-core'
+import { type CacheEntry, DELETE_MARKER_TTL_MS, fromStoredEntry, newDeleteMarker } from './cache-entry'
+import { type Flight, type FlightResult, NOT_STARTED, offerStale, staleResult, waitForFlight } from './flight'
+import { UNAVAILABLE } from './l2-tier'
+import { OperationBudget } from './operation-budget'
+import { type GetOrSetOptions, tagList } from './options'
+
+const originResult = (value: unknown): FlightResult => ({ value, tier: 'origin', isStale: false })
+
+/**
+ * Single flight for `getOrSet` misses: one factory run per key in this process (and, with `lock`, across
+ * instances), L2 read first, soft and hard timeouts for the callers, and a write-back that never overwrites a newer
+ * state of the key.
+ */
+export class FactoryRunner {
+  private readonly flights = new Map<string, Flight>()
+  private lockSeq = 0
+
+  constructor(private readonly core: CacheCore) {}
+
+  /** The miss path of `getOrSet` (and an L1 entry whose tags must be checked against Redis). */
+  async getOrSet(
+    fk: string,
+    namespace: string,
+    key: string,
+    factory: Factory<unknown>,
+    options: GetOrSetOptions | undefined,
+    message: CacheGetMessage | undefined,
+  ): Promise<unknown> {
+    const { core } = this
+    const counters = core.counters
+    let stale: CacheEntry | undefined
+    const l1 = core.l1
+    const l1Entry = l1?.entries.get(fk)
+    if (l1Entry !== undefined) {
+      if (!(await core.tags.isCurrent(l1Entry.tagVersions))) l1?.delete(fk)
+      else {
+        const now = core.options.clock.now()
+        if (now < l1Entry.freshUntil && now < l1Entry.trustedUntil) {
+          counters.l1Hits++
+          if (message !== undefined) Object.assign(message, { hit: true, tier: 'l1' })
+          return l1Entry.value
+        }
+        if (now < l1Entry.staleUntil) stale = l1Entry
+      }
+    }
+    if (l1 !== undefined) counters.l1Misses++
+    let flight = this.flights.get(fk)
+    if (flight === undefined) flight = this.start(fk, namespace, key, factory, options, stale)
+    else {
+      counters.coalesced++
+      if (stale !== undefined) offerStale(flight, stale)
+    }
+    const softMs = options?.softTimeoutMs ?? core.options.softTimeoutMs
+    const hardMs = options?.hardTimeoutMs ?? core.options.hardTimeoutMs
+    const result = await waitForFlight(flight, softMs, hardMs, (isStaleServed) => {
+      counters.hardTimeouts++
+      const error = new TimeoutError({ operation: `cache getOrSet("${key}")`, timeoutMs: hardMs ?? 0 })
+      core.report(error, { operation: 'timeout', namespace, key, staleServed: isStaleServed })
+      return error
+    })
+    if (result.tier === 'l2') counters.l2Hits++
+    else counters.misses++
+    if (result.isStale) counters.staleServed++
+    if (message !== undefined) {
+      Object.assign(message, { hit: result.tier !== 'origin' || result.isStale, tier: result.tier, stale: result.isStale })
+    }
+    return result.value
+  }
+
+  /** Marks the running flights of these keys: their results must not be stored. */
+  invalidate(fks: readonly string[]): void {
+    if (this.flights.size === 0) return
+    for (const fk of fks) {
+      const flight = this.flights.get(fk)
+      if (flight !== undefined) flight.isInvalidated = true
+    }
+  }
+
+  invalidatePrefix(prefix: string): void {
+    for (const [fk, flight] of this.flights) if (fk.startsWith(prefix)) flight.isInvalidated = true
+  }
+
+  private start(
+    fk: string,
+    namespace: string,
+    key: string,
+    factory: Factory<unknown>,
+    options: GetOrSetOptions | undefined,
+    stale: CacheEntry | undefined,
+  ): Flight {
+    const core = this.core
+    const flight: Flight = {
+      promise: NOT_STARTED,
+      stale,
+      staleListeners: undefined,
+      abort: new AbortController(),
+      isInvalidated: false,
+      seenInL2: undefined,
+      startedAt: core.options.clock.now(),
+      factoryError: undefined,
+      budget: new OperationBudget(core.l2TimeoutMs),
+    }
+    this.flights.set(fk, flight)
+    // run() removes the flight from `flights` when it ends. Every caller handles its rejection (waitForFlight).
+    flight.promise = this.run(flight, fk, namespace, key, factory, options)
+    const hardMs = options?.hardTimeoutMs ?? core.options.hardTimeoutMs
+    if (hardMs !== undefined) {
+      // Past its hard timeout a flight is no longer joined: a factory that never settles must not hold the key.
+      const timer = setTimeout(() => {
+        this.end(fk, flight)
+        flight.abort.abort(new TimeoutError({ operation: `cache getOrSet("${key}") factory`, timeoutMs: hardMs }))
+      }, hardMs)
+      timer.unref()
+      const clear = () => clearTimeout(timer)
+      flight.promise.then(clear, clear)
+    }
+    return flight
+  }
+
+  private end(fk: string, flight: Flight): void {
+    if (this.flights.get(fk) === flight) this.flights.delete(fk)
+  }
+
+  private async run(
+    flight: Flight,
+    fk: string,
+    namespace: string,
+    key: string,
+    factory: Factory<unknown>,
+    options: GetOrSetOptions | undefined,
+  ): Promise<FlightResult> {
+    const core = this.core
+    const l2 = options?.skipL2 === true ? undefined : core.l2
+    const lock = core.lock
+    let lockToken: string | undefined
+    let stopKeepAlive: (() => void) | undefined
+    try {
+      if (l2 !== undefined) {
+        // The L2 hit path, inlined: every async layer costs a promise and a microtask.
+        const started = performance.now()
+        const text = await l2.get(core.store.redisKey(fk))
+        flight.budget.spend(performance.now() - started, text === UNAVAILABLE)
+        if (text !== UNAVAILABLE) flight.seenInL2 = text
+        if (text !== UNAVAILABLE && text !== null) {
+          let read = core.store.fromReply(text, namespace, key, flight.budget)
+          if (read instanceof Promise) read = await read
+          if (read !== undefined) {
+            const now = core.options.clock.now()
+            if (now < read.e) {
+              core.l1?.putFromRedis(fk, read, now, text.length)
+              return { value: read.v, tier: 'l2', isStale: false }
+            }
+            if (now < read.s) offerStale(flight, fromStoredEntry(read, read.s))
+          }
+        }
+        core.counters.l2Misses++
+        if (lock !== undefined) {
+          const outcome = await this.lockOrWait(flight, fk, namespace, key)
+          if (outcome.result !== undefined) return outcome.result
+          if (outcome.failure !== undefined) {
+            if (flight.stale !== undefined) return staleResult(flight.stale)
+            throw outcome.failure
+          }
+          lockToken = outcome.token
+          if (lockToken !== undefined) stopKeepAlive = lock.keepAlive(this.lockKey(fk), lockToken)
+        }
+      }
+      return await this.runFactory(flight, fk, namespace, key, factory, options, l2 !== undefined)
+    } finally {
+      this.end(fk, flight)
+      stopKeepAlive?.()
+      if (lockToken !== undefined && lock !== undefined) {
+        const failure = flight.factoryError
+        const text = failure === undefined ? undefined : failure instanceof Error ? failure.message : describeValue(failure)
+        const released = lock.release(this.lockKey(fk), lockToken, text)
+        // Wake the waiters at once to share the failure (they poll otherwise).
+        if (text !== undefined) void released.then(() => core.bus.send({ k: [fk] }))
+      }
+    }
+  }
+
+  private lockKey(fk: string): string {
+    return `${this.core.options.l2?.keyPrefix ?? ''}__lock:${fk}`
+  }
+
+  /**
+   * Distributed single flight: take the lock and compute, or wait for the holder's value, polling Redis every
+   * `pollMs` and waking early on the holder's bus message. After `waitMs` (or when Redis is unreachable) the caller
+   * computes the value itself: the lock is an optimisation, never a reason to fail. A holder's recent failure is
+   * shared instead.
+   */
+  private async lockOrWait(
+    flight: Flight,
+    fk: string,
+    namespace: string,
+    key: string,
+  ): Promise<{ token?: string | undefined; result?: FlightResult | undefined; failure?: TesseraError | undefined }> {
+    const core = this.core
+    const lock = core.lock!
+    const lockOptions = core.options.lock!
+    const lockKey = this.lockKey(fk)
+    const token = `${core.instanceId}:${++this.lockSeq}`
+    const deadline = Date.now() + lockOptions.waitMs
+    let hasWaited = false
+    for (;;) {
+      const attempt = await flight.budget.run(() => lock.tryAcquire(lockKey, token))
+      if (attempt === UNAVAILABLE) return {}
+      if (attempt.outcome === 'failed') {
+        const failure = new TesseraError(`another instance's factory for "${key}" failed: ${attempt.message}`, {
+          code: 'CACHE_FACTORY_FAILED',
+          retryable: true,
+        })
+        core.counters.factoryErrors++
+        core.report(failure, { operation: 'lock', namespace, key, staleServed: flight.stale !== undefined })
+        return { failure }
+      }
+      const isAcquired = attempt.outcome === 'acquired'
+      // Double-checked: the previous holder may have filled the key between our read and our lock.
+      const read = await core.store.read(fk, namespace, key, flight.budget)
+      if (read !== undefined) flight.seenInL2 = read.text
+      const entry = read?.entry
+      const now = core.options.clock.now()
+      if (entry !== undefined && now < entry.e) {
+        if (isAcquired) void lock.release(lockKey, token)
+        core.l1?.putFromRedis(fk, entry, now, read?.text?.length ?? 1)
+        return { result: { value: entry.v, tier: 'l2', isStale: false } }
+      }
+      if (entry !== undefined && now < entry.s) offerStale(flight, fromStoredEntry(entry, entry.s))
+      if (isAcquired) {
+        core.counters.locksAcquired++
+        return { token }
+      }
+      if (!hasWaited) {
+        hasWaited = true
+        core.counters.lockWaits++
+      }
+      if (Date.now() >= deadline || core.isClosed) {
+        core.counters.lockGaveUp++
+        const error = new TimeoutError({ operation: `waiting for another instance to compute "${key}"`, timeoutMs: lockOptions.waitMs })
+        core.report(error, { operation: 'lock', namespace, key })
+        return {}
+      }
+      await core.bus.waitForKey(fk, lockOptions.pollMs)
+    }
+  }
+
+  private async runFactory(
+    flight: Flight,
+    fk: string,
+    namespace: string,
+    key: string,
+    factory: Factory<unknown>,
+    options: GetOrSetOptions | undefined,
+    toL2: boolean,
+  ): Promise<FlightResult> {
+    const core = this.core
+    const tags = options?.tags === undefined ? undefined : tagList(options.tags)
+    const hasTags = tags !== undefined && tags.length > 0
+    // Read before the factory runs: an invalidation during the run then makes its result stale at once.
+    const tagVersions = hasTags ? await core.tags.current(tags, flight.budget) : undefined
+    // Tag versions that could not be learnt (Redis away, never seen): the result is served but not stored.
+    if (hasTags && tagVersions === undefined) flight.isInvalidated = true
+    core.counters.factoryCalls++
+    let value: unknown
+    try {
+      value = await factory({ key, namespace, stale: flight.stale?.value, signal: flight.abort.signal })
+    } catch (error) {
+      core.counters.factoryErrors++
+      flight.factoryError = error
+      const stale = flight.stale
+      core.report(error, { operation: 'factory', namespace, key, staleServed: stale !== undefined })
+      if (stale !== undefined) return staleResult(stale)
+      throw error
+    }
+    if (value === undefined && core.options.negativeTtlMs <= 0) return originResult(value)
+    // Written or deleted meanwhile: the caller gets what it asked for, but it is not stored over the newer state.
+    if (flight.isInvalidated) return originResult(value)
+    const ttlMs = value === undefined ? core.options.negativeTtlMs : (options?.ttlMs ?? core.options.ttlMs)
+    const graceMs = options?.graceMs ?? core.options.graceMs
+    let prepared: ReturnType<typeof core.store.prepare>
+    try {
+      prepared = core.store.prepare(fk, namespace, key, value, ttlMs, graceMs, tagVersions, toL2)
+    } catch (error) {
+      // The caller still gets the value; it is just not cached (it could not be stored in Redis).
+      core.report(error, { operation: 'encode', namespace, key })
+      return originResult(value)
+    }
+    core.store.storeInL1(prepared)
+    const l2 = core.l2
+    if (l2 === undefined || !toL2) return originResult(value)
+    const seen = flight.seenInL2
+    // Redis was not read, or a delete marker may have expired since: storing could undo a delete. L1 only.
+    if (seen === undefined || core.options.clock.now() - flight.startedAt >= DELETE_MARKER_TTL_MS) return originResult(value)
+    const write = prepared.write
+    const text = write === undefined ? newDeleteMarker() : write.text
+    const writeTtlMs = write === undefined ? DELETE_MARKER_TTL_MS : write.ttlMs
+    const written = await flight.budget.run(() => l2.setIfUnchanged(core.store.redisKey(fk), seen, text, writeTtlMs))
+    if (written === false) {
+      // Another writer (a delete, a set, a newer factory run) changed the key since we read it: theirs wins.
+      core.l1?.deleteCopy(fk, prepared.entry)
+      return originResult(value)
+    }
+    if (written === true && (core.lock !== undefined || write === undefined)) await core.bus.send({ k: [fk] })
+    return originResult(value)
+  }
+}
