@@ -165,7 +165,7 @@ function objectToTagged(value: object, context: EncodeContext): unknown {
     }
     const proto: unknown = Object.getPrototypeOf(value)
     if (proto !== Object.prototype && proto !== null) {
-      const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+      const name = (value as { constructor?: { name?: unknown } | undefined }).constructor?.name
       throw new ConversionError({
         value,
         target: 'a cache entry',
