@@ -11,7 +11,8 @@ import {
 import type { Cache, CacheEntryInput, CacheReadiness, Factory, WarmSource } from './cache'
 import type { CacheCore } from './cache-core'
 import { isKey, keyError } from './cache-writes'
-import { callOptionProblems, checkNamespaceName, type GetOrSetOptions, isDuration, type SetOptions, tagList } from './options'
+import type { GetOrSetOptions, SetOptions } from './options'
+import { callOptionProblems, checkNamespaceName, isDuration, tagList } from './resolve-options'
 import type { CacheStats } from './stats'
 
 const getChannel = tracingChannel(CHANNELS.cacheGet)

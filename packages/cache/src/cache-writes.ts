@@ -2,7 +2,7 @@ import { ConfigError, describeValue, TesseraError } from '@tessera/core'
 import type { CacheEntryInput } from './cache'
 import type { CacheCore } from './cache-core'
 import { DELETE_MARKER_TTL_MS, escapeGlob, newDeleteMarker } from './cache-entry'
-import { callOptionProblems, tagList } from './options'
+import { callOptionProblems, tagList } from './resolve-options'
 import type { TagVersionMap } from './tag-versions'
 import type { PreparedEntry, RedisWrite } from './two-tier-store'
 

@@ -6,7 +6,8 @@ import { type CacheEntry, DELETE_MARKER_TTL_MS, fromStoredEntry, newDeleteMarker
 import { type Flight, type FlightResult, NOT_STARTED, offerStale, staleResult, waitForFlight } from './flight'
 import { UNAVAILABLE } from './l2-tier'
 import { OperationBudget } from './operation-budget'
-import { type GetOrSetOptions, tagList } from './options'
+import type { GetOrSetOptions } from './options'
+import { tagList } from './resolve-options'
 
 const originResult = (value: unknown): FlightResult => ({ value, tier: 'origin', isStale: false })
 
