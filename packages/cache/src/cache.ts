@@ -15,6 +15,22 @@ export interface FactoryContext<T> {
    * longer join this run, so the factory may as well stop (pass it to `fetch`, your driver's query options…).
    */
   signal: AbortSignal
+  /**
+   * Returns `value` to the callers without caching it (e.g. a partial result): `return ctx.skip(row)`. A stale
+   * value, if any, stays as it was.
+   */
+  skip<V extends T>(value: V): V
+  /**
+   * Fails this run as a thrown error would (the stale value is served if there is one): `return ctx.fail('upstream
+   * said 503')`. A string becomes a `TesseraError` with code `CACHE_FACTORY_FAILED`.
+   */
+  fail(reason: string | Error): never
+  /**
+   * Changes how the result is stored, once the value is known (e.g. a TTL from an HTTP `max-age`). Tags cannot be
+   * changed here: their versions must be read before the factory runs, or an invalidation during the run could be
+   * missed.
+   */
+  setOptions(options: { ttlMs?: number | undefined; graceMs?: number | undefined }): void
 }
 
 /** Computes a value on a miss. Its result is cached; a thrown error is not. */

@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks'
 import { type CacheGetMessage, describeValue, TesseraError, TimeoutError } from '@tessera/core'
 import type { Factory } from './cache'
 import type { CacheCore } from './cache-core'
-import { type CacheEntry, DELETE_MARKER_TTL_MS, fromStoredEntry, newDeleteMarker } from './cache-entry'
+import { type CacheEntry, DELETE_MARKER_TTL_MS, estimateBytes, fromStoredEntry, newDeleteMarker } from './cache-entry'
+import { createFactoryContext } from './factory-context'
 import { type Flight, type FlightResult, NOT_STARTED, offerStale, staleResult, waitForFlight } from './flight'
 import { UNAVAILABLE } from './l2-tier'
 import { OperationBudget } from './operation-budget'
@@ -36,11 +37,12 @@ export class FactoryRunner {
     let stale: CacheEntry | undefined
     const l1 = core.l1
     const l1Entry = l1?.entries.get(fk)
+    const isForced = options?.forceFresh === true
     if (l1Entry !== undefined) {
       if (!(await core.tags.isCurrent(l1Entry.tagVersions))) l1?.delete(fk)
       else {
         const now = core.options.clock.now()
-        if (now < l1Entry.freshUntil && now < l1Entry.trustedUntil) {
+        if (!isForced && now < l1Entry.freshUntil && now < l1Entry.trustedUntil) {
           counters.l1Hits++
           if (message !== undefined) Object.assign(message, { hit: true, tier: 'l1' })
           return l1Entry.value
@@ -70,6 +72,18 @@ export class FactoryRunner {
       Object.assign(message, { hit: result.tier !== 'origin' || result.isStale, tier: result.tier, stale: result.isStale })
     }
     return result.value
+  }
+
+  /**
+   * After a failure answered with `stale`, serves it as fresh from L1 for `backoffMs` (at most until its grace
+   * ends), so the failing factory is not run again on every call. Invalidations still drop it.
+   */
+  private backOff(fk: string, stale: CacheEntry, backoffMs: number): void {
+    const l1 = this.core.l1
+    if (backoffMs <= 0 || l1 === undefined) return
+    const now = this.core.options.clock.now()
+    const until = Math.min(stale.staleUntil, now + backoffMs)
+    l1.put(fk, { ...stale, freshUntil: until, trustedUntil: Math.min(until, now + l1.trustMs) }, () => estimateBytes(stale.value))
   }
 
   /** Marks the running flights of these keys: their results must not be stored. */
@@ -151,7 +165,7 @@ export class FactoryRunner {
           if (read instanceof Promise) read = await read
           if (read !== undefined) {
             const now = core.options.clock.now()
-            if (now < read.e) {
+            if (now < read.e && options?.forceFresh !== true) {
               core.l1?.putFromRedis(fk, read, now, text.length)
               return { value: read.v, tier: 'l2', isStale: false }
             }
@@ -159,7 +173,8 @@ export class FactoryRunner {
           }
         }
         core.counters.l2Misses++
-        if (lock !== undefined) {
+        // forceFresh computes here whatever another instance holds or computes: no lock.
+        if (lock !== undefined && options?.forceFresh !== true) {
           const outcome = await this.lockOrWait(flight, fk, namespace, key)
           if (outcome.result !== undefined) return outcome.result
           if (outcome.failure !== undefined) {
@@ -267,21 +282,24 @@ export class FactoryRunner {
     if (hasTags && tagVersions === undefined) flight.isInvalidated = true
     core.counters.factoryCalls++
     let value: unknown
+    const { context, decisions } = createFactoryContext(flight, key, namespace)
     try {
-      value = await factory({ key, namespace, stale: flight.stale?.value, signal: flight.abort.signal })
+      value = await factory(context)
     } catch (error) {
       core.counters.factoryErrors++
       flight.factoryError = error
       const stale = flight.stale
       core.report(error, { operation: 'factory', namespace, key, staleServed: stale !== undefined })
-      if (stale !== undefined) return staleResult(stale)
-      throw error
+      if (stale === undefined) throw error
+      this.backOff(fk, stale, options?.graceBackoffMs ?? core.options.graceBackoffMs)
+      return staleResult(stale)
     }
+    if (decisions.isSkipped) return originResult(value)
     if (value === undefined && core.options.negativeTtlMs <= 0) return originResult(value)
     // Written or deleted meanwhile: the caller gets what it asked for, but it is not stored over the newer state.
     if (flight.isInvalidated) return originResult(value)
-    const ttlMs = value === undefined ? core.options.negativeTtlMs : (options?.ttlMs ?? core.options.ttlMs)
-    const graceMs = options?.graceMs ?? core.options.graceMs
+    const ttlMs = value === undefined ? core.options.negativeTtlMs : (decisions.ttlMs ?? options?.ttlMs ?? core.options.ttlMs)
+    const graceMs = decisions.graceMs ?? options?.graceMs ?? core.options.graceMs
     let prepared: ReturnType<typeof core.store.prepare>
     try {
       prepared = core.store.prepare(fk, namespace, key, value, ttlMs, graceMs, tagVersions, toL2)
@@ -305,7 +323,9 @@ export class FactoryRunner {
       core.l1?.deleteCopy(fk, prepared.entry)
       return originResult(value)
     }
-    if (written === true && (core.lock !== undefined || write === undefined)) await core.bus.send({ k: [fk] })
+    // Tell the others when they may hold a copy: lock waiters, a replaced value (marker, forceFresh).
+    const isReplacement = write === undefined || options?.forceFresh === true
+    if (written === true && (core.lock !== undefined || isReplacement)) await core.bus.send({ k: [fk] })
     return originResult(value)
   }
 }

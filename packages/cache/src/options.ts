@@ -100,6 +100,11 @@ export interface CacheOptions {
   jitter?: number | undefined
   /** How long an expired value is kept to be served if the factory fails or is slow. Default: `0`. */
   graceMs?: number | undefined
+  /**
+   * After a factory failure answered with the stale (grace) value, that value is served as fresh from L1 for this
+   * long, so an outage does not run the failing factory on every call. `0` = retry on every call. Default: `0`.
+   */
+  graceBackoffMs?: number | undefined
   /** Serve the stale value (if any) after this long and let the factory finish in the background. `0` = classic stale-while-revalidate. Default: none (wait). */
   softTimeoutMs?: number | undefined
   /** Fail with core's `TimeoutError` (or serve the stale value, if any) after this long; the factory keeps running and fills the cache. Default: none. */
@@ -136,6 +141,12 @@ export interface GetOrSetOptions {
   hardTimeoutMs?: number | undefined
   /** Keep this entry in L1 only: no Redis read, write or lock. Default: `false`. */
   skipL2?: boolean | undefined
+  graceBackoffMs?: number | undefined
+  /**
+   * Run the factory even when a fresh value is cached (it still joins a run already in progress in this process),
+   * and store its result: a refresh on demand. Default: `false`.
+   */
+  forceFresh?: boolean | undefined
 }
 
 /** Per-call options of `set`. */
@@ -155,6 +166,7 @@ export interface ResolvedOptions {
   ttlMs: number
   jitter: number
   graceMs: number
+  graceBackoffMs: number
   softTimeoutMs: number | undefined
   hardTimeoutMs: number | undefined
   negativeTtlMs: number

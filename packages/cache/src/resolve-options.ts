@@ -14,6 +14,7 @@ const CACHE_OPTION_NAMES = [
   'ttlMs',
   'jitter',
   'graceMs',
+  'graceBackoffMs',
   'softTimeoutMs',
   'hardTimeoutMs',
   'negativeTtlMs',
@@ -41,7 +42,7 @@ const BREAKER_OPTION_NAMES = [
   'isFailure',
 ]
 const SET_OPTION_NAMES = new Set(['ttlMs', 'tags', 'graceMs', 'skipL2'])
-const GET_OR_SET_OPTION_NAMES = new Set([...SET_OPTION_NAMES, 'softTimeoutMs', 'hardTimeoutMs'])
+const GET_OR_SET_OPTION_NAMES = new Set([...SET_OPTION_NAMES, 'softTimeoutMs', 'hardTimeoutMs', 'graceBackoffMs', 'forceFresh'])
 const ENTRY_OPTION_NAMES = new Set([...SET_OPTION_NAMES, 'key', 'value'])
 const CALL_OPTION_NAMES = { getOrSet: GET_OR_SET_OPTION_NAMES, set: SET_OPTION_NAMES, entry: ENTRY_OPTION_NAMES }
 
@@ -133,6 +134,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
     problems.push(`jitter must be a number in [0, 1), got ${describeValue(options.jitter)}`)
   }
   checkNumber(problems, 'graceMs', options.graceMs, false)
+  checkNumber(problems, 'graceBackoffMs', options.graceBackoffMs, false)
   checkNumber(problems, 'softTimeoutMs', options.softTimeoutMs, false)
   checkNumber(problems, 'hardTimeoutMs', options.hardTimeoutMs, true)
   checkNumber(problems, 'negativeTtlMs', options.negativeTtlMs, false)
@@ -192,6 +194,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
     ttlMs: options.ttlMs ?? 60_000,
     jitter: options.jitter ?? 0.1,
     graceMs: options.graceMs ?? 0,
+    graceBackoffMs: options.graceBackoffMs ?? 0,
     softTimeoutMs: options.softTimeoutMs,
     hardTimeoutMs: options.hardTimeoutMs,
     negativeTtlMs: options.negativeTtlMs ?? 0,
@@ -227,6 +230,10 @@ export function callOptionProblems(options: GetOrSetOptions | SetOptions, kind: 
   const timeouts = options as GetOrSetOptions
   checkNumber(problems, 'softTimeoutMs', timeouts.softTimeoutMs, false)
   checkNumber(problems, 'hardTimeoutMs', timeouts.hardTimeoutMs, true)
+  checkNumber(problems, 'graceBackoffMs', timeouts.graceBackoffMs, false)
+  if (timeouts.forceFresh !== undefined && typeof timeouts.forceFresh !== 'boolean') {
+    problems.push(`forceFresh must be a boolean, got ${describeValue(timeouts.forceFresh)}`)
+  }
   const tags = options.tags
   if (tags !== undefined && tagList(tags) === undefined) {
     problems.push(`tags must be a non-empty string or an array of them, got ${describeValue(tags)}`)

@@ -315,6 +315,7 @@ describe('when Redis stops answering mid-operation', () => {
       server.url,
     )
     await cache.getOrSet('warm', () => 1, { tags: ['t'] })
+    await sleep(100) // the lock release is sent in the background
     server.pause()
     try {
       expect(await cache.getOrSet('k', () => 'computed', { tags: ['t'] })).toBe('computed')
@@ -339,5 +340,18 @@ describe('when Redis stops answering mid-operation', () => {
     } finally {
       server.resume()
     }
+  })
+})
+
+describe('forceFresh with Redis', () => {
+  it('replaces the value in Redis and in the other instances', async () => {
+    const prefix = newPrefix()
+    const a = makeCache(prefix, { l1: { ttlMs: 600_000 } })
+    const b = makeCache(prefix, { l1: { ttlMs: 600_000 } })
+    await Promise.all([a.ready(), b.ready()])
+    await a.getOrSet('k', () => 'old')
+    expect(await b.get('k')).toBe('old')
+    expect(await a.getOrSet('k', () => 'new', { forceFresh: true, ttlMs: 60_000 })).toBe('new')
+    await vi.waitFor(async () => expect(await b.get('k')).toBe('new'), { timeout: 5_000 })
   })
 })

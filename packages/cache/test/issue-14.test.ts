@@ -1,4 +1,4 @@
-import { ConfigError, TimeoutError } from '@tessera/core'
+import { ConfigError, createManualClock, TimeoutError } from '@tessera/core'
 import { describe, expect, it } from 'vitest'
 import { createCache } from '../src/create-cache'
 import { TagVersions } from '../src/tag-versions'
@@ -66,5 +66,67 @@ describe('tag versions in memory', () => {
     const versions = new TagVersions(undefined, (tag) => tag, { now: () => 0 }, 1_000, 100)
     for (let i = 0; i < 1_000; i++) await versions.bump([`user:${i}`])
     expect(versions.size).toBe(100)
+  })
+})
+
+describe('graceBackoffMs', () => {
+  it('serves the stale value as fresh for a while after a failure instead of re-running the failing factory', async () => {
+    const clock = createManualClock({ startMs: 1_000_000 })
+    const cache = createCache({ namespace: 'app', clock, ttlMs: 100, jitter: 0, graceMs: 60_000, graceBackoffMs: 5_000 })
+    await cache.getOrSet('k', () => 'v1')
+    clock.advance(200)
+    let calls = 0
+    const failing = () => {
+      calls++
+      throw new Error('down')
+    }
+    expect(await cache.getOrSet('k', failing)).toBe('v1')
+    expect(await cache.getOrSet('k', failing)).toBe('v1')
+    expect(calls).toBe(1)
+    clock.advance(5_001)
+    expect(await cache.getOrSet('k', failing)).toBe('v1')
+    expect(calls).toBe(2)
+  })
+})
+
+describe('the factory context', () => {
+  it('skip(value) returns the value without caching it', async () => {
+    const cache = createCache({ namespace: 'app' })
+    expect(await cache.getOrSet('k', (ctx) => ctx.skip('partial'))).toBe('partial')
+    expect(await cache.get('k')).toBeUndefined()
+    expect(await cache.getOrSet('k', () => 'full')).toBe('full')
+  })
+
+  it('fail(reason) fails the run and the stale value is served', async () => {
+    const clock = createManualClock({ startMs: 1_000_000 })
+    const cache = createCache({ namespace: 'app', clock, ttlMs: 100, jitter: 0, graceMs: 60_000 })
+    await expect(cache.getOrSet('k', (ctx) => ctx.fail('upstream said 503'))).rejects.toThrow(/upstream said 503/)
+    await cache.getOrSet('k', () => 'v1')
+    clock.advance(200)
+    expect(await cache.getOrSet('k', (ctx) => ctx.fail('upstream said 503'))).toBe('v1')
+  })
+
+  it('setOptions({ ttlMs }) sets the TTL from the value, and refuses tags', async () => {
+    const clock = createManualClock({ startMs: 1_000_000 })
+    const cache = createCache({ namespace: 'app', clock, ttlMs: 60_000, jitter: 0 })
+    await cache.getOrSet('k', (ctx) => {
+      ctx.setOptions({ ttlMs: 100 })
+      return 'short-lived'
+    })
+    clock.advance(200)
+    expect(await cache.get('k')).toBeUndefined()
+    await expect(
+      cache.getOrSet('t', (ctx) => {
+        ctx.setOptions({ tags: ['x'] } as never)
+        return 1
+      }),
+    ).rejects.toThrow(/tags cannot change once the factory runs/)
+  })
+
+  it('forceFresh runs the factory even when a fresh value is cached, and stores the result', async () => {
+    const cache = createCache({ namespace: 'app' })
+    await cache.getOrSet('k', () => 'old')
+    expect(await cache.getOrSet('k', () => 'new', { forceFresh: true })).toBe('new')
+    expect(await cache.get('k')).toBe('new')
   })
 })
