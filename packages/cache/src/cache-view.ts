@@ -102,6 +102,14 @@ export class CacheView implements Cache {
     return traced(CHANNELS.cacheSet, { cache: this.core.options.namespace, key: keys.join(','), keys, namespace: this.namespacePath }, run)
   }
 
+  expire(key: string): Promise<void> {
+    if (!isKey(key)) return Promise.reject(keyError(key))
+    const run = () => this.core.writes.expire(this.prefix + key, this.namespacePath, key)
+    if (!deleteChannel.hasSubscribers) return run()
+    const message: CacheDeleteMessage = { cache: this.core.options.namespace, keys: [key], namespace: this.namespacePath }
+    return traced(CHANNELS.cacheDelete, message, run)
+  }
+
   delete(key: string): Promise<void> {
     if (!isKey(key)) return Promise.reject(keyError(key))
     return this.deleteMany([key])

@@ -1,7 +1,8 @@
 import { ConfigError, describeValue, TesseraError } from '@tessera/core'
 import type { CacheEntryInput } from './cache'
 import type { CacheCore } from './cache-core'
-import { DELETE_MARKER_TTL_MS, escapeGlob, newDeleteMarker } from './cache-entry'
+import { DELETE_MARKER_TTL_MS, escapeGlob, estimateBytes, newDeleteMarker } from './cache-entry'
+import { OperationBudget } from './operation-budget'
 import { callOptionProblems, tagList } from './resolve-options'
 import type { TagVersionMap } from './tag-versions'
 import type { PreparedEntry, RedisWrite } from './two-tier-store'
@@ -83,6 +84,30 @@ export class CacheWrites {
     // A marker rather than UNLINK: a factory that read before this delete must see the key changed (setIfUnchanged).
     await core.l2.setMany(fks.map((fk) => ({ key: core.store.redisKey(fk), text: newDeleteMarker(), ttlMs: DELETE_MARKER_TTL_MS })))
     await core.bus.send({ k: fks })
+  }
+
+  async expire(fk: string, namespace: string, key: string): Promise<void> {
+    const core = this.core
+    if (core.isClosed) throw core.closedError()
+    const now = core.options.clock.now()
+    const l1 = core.l1
+    const held = l1?.entries.peek(fk)
+    if (l1 !== undefined && held !== undefined && held.freshUntil > now) {
+      l1.put(fk, { ...held, freshUntil: now }, () => estimateBytes(held.value))
+    }
+    core.counters.expires++
+    const l2 = core.l2
+    if (l2 === undefined) return
+    // Read, end the freshness, write back only if nobody changed the key meanwhile (a newer value stays fresh).
+    const budget = new OperationBudget(core.l2TimeoutMs)
+    const read = await core.store.read(fk, namespace, key, budget)
+    const entry = read?.entry
+    if (read !== undefined && read.text !== null && entry !== undefined && entry.e > now && entry.s > now) {
+      const text = core.store.encodeStored({ ...entry, e: now })
+      const seen = read.text
+      await budget.run(() => l2.setIfUnchanged(core.store.redisKey(fk), seen, text, entry.s - now))
+    }
+    await core.bus.send({ k: [fk] })
   }
 
   async deleteByTag(namespace: string, tags: unknown): Promise<void> {

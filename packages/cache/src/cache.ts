@@ -74,6 +74,13 @@ export interface Cache {
   setMany<T = unknown>(entries: readonly CacheEntryInput<T>[]): Promise<void>
   deleteMany(keys: readonly string[]): Promise<void>
   /**
+   * Ends the key's freshness now but keeps it as a grace copy, in every tier and instance: `get` misses, and the
+   * next `getOrSet` runs the factory and falls back to the old value if the factory fails or is slow (within
+   * `graceMs` of the entry). Unlike `delete`, an outage of the source right after an invalidation still has a value
+   * to serve. Nothing happens for a missing or already stale key.
+   */
+  expire(key: string): Promise<void>
+  /**
    * The cached value, or the factory's result (cached). Concurrent calls for one key run the factory once per
    * process (and once across instances with `lock`). See the README for grace, soft and hard timeouts.
    */

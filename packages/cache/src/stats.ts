@@ -19,6 +19,7 @@ export interface Counters {
   hardTimeouts: number
   sets: number
   deletes: number
+  expires: number
   busSent: number
   busReceived: number
   locksAcquired: number
@@ -45,6 +46,7 @@ export function createCounters(): Counters {
     hardTimeouts: 0,
     sets: 0,
     deletes: 0,
+    expires: 0,
     busSent: 0,
     busReceived: 0,
     locksAcquired: 0,
@@ -86,6 +88,8 @@ export interface CacheStats {
   hardTimeouts: number
   sets: number
   deletes: number
+  /** `expire()` calls. */
+  expires: number
   /** `state`: `live` when invalidations from other instances arrive, `down` when they may be missed, `off` without a bus. */
   bus: { sent: number; received: number; state: 'live' | 'down' | 'off' }
   locks: { acquired: number; waited: number; gaveUp: number }
@@ -116,6 +120,7 @@ export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['break
     hardTimeouts: c.hardTimeouts,
     sets: c.sets,
     deletes: c.deletes,
+    expires: c.expires,
     bus: { sent: c.busSent, received: c.busReceived, state: busState },
     locks: { acquired: c.locksAcquired, waited: c.lockWaits, gaveUp: c.lockGaveUp },
     breaker,

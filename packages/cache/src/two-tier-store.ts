@@ -120,6 +120,11 @@ export class TwoTierStore {
     return { text, entry }
   }
 
+  /** The text of an entry read back from Redis (its value was decoded by the codec, so it encodes again). */
+  encodeStored(stored: StoredEntry): string {
+    return this.encode(stored).text
+  }
+
   private encode(stored: StoredEntry): { text: string; isExact: boolean } {
     try {
       return encodeAndCheck(this.options.codec, stored)

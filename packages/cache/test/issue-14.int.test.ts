@@ -355,3 +355,22 @@ describe('forceFresh with Redis', () => {
     await vi.waitFor(async () => expect(await b.get('k')).toBe('new'), { timeout: 5_000 })
   })
 })
+
+describe('expire with Redis', () => {
+  it('ends freshness in every instance and keeps the grace copy in Redis', async () => {
+    const prefix = newPrefix()
+    const a = makeCache(prefix, { l1: { ttlMs: 600_000 }, graceMs: 60_000 })
+    const b = makeCache(prefix, { l1: { ttlMs: 600_000 }, graceMs: 60_000 })
+    await Promise.all([a.ready(), b.ready()])
+    await a.set('k', 'old')
+    expect(await b.get('k')).toBe('old')
+    await a.expire('k')
+    await vi.waitFor(async () => expect(await b.get('k')).toBeUndefined(), { timeout: 5_000 })
+    const failing = () => {
+      throw new Error('source down')
+    }
+    expect(await b.getOrSet('k', failing)).toBe('old')
+    const fresh = makeCache(prefix, { graceMs: 60_000 })
+    expect(await fresh.getOrSet('k', failing)).toBe('old') // the grace copy is in Redis, not just in L1
+  })
+})

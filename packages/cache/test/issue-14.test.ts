@@ -130,3 +130,18 @@ describe('the factory context', () => {
     expect(await cache.get('k')).toBe('new')
   })
 })
+
+describe('expire', () => {
+  it('ends freshness but keeps the grace copy for a failing factory', async () => {
+    const cache = createCache({ namespace: 'app', ttlMs: 60_000, graceMs: 60_000 })
+    await cache.set('k', 'old')
+    await cache.expire('k')
+    expect(await cache.get('k')).toBeUndefined()
+    expect(
+      await cache.getOrSet('k', () => {
+        throw new Error('source down')
+      }),
+    ).toBe('old')
+    expect(await cache.getOrSet('k', () => 'new')).toBe('new')
+  })
+})
