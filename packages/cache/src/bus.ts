@@ -12,8 +12,10 @@ export interface BusMessage {
   n: string
   /** Keys whose L1 copies must go (set, delete, or filled by a lock holder). */
   k?: string[] | undefined
-  /** Tags invalidated, with their new versions. */
+  /** Tags invalidated or expired, with their new versions. */
   t?: TagVersionMap | undefined
+  /** The tags' floors (the version of their last delete): below it an entry is gone, above it only expired. */
+  f?: TagVersionMap | undefined
   /** A namespace path whose L1 entries must all go (`clear()`). */
   c?: string | undefined
 }
@@ -132,6 +134,7 @@ function parse(text: string): BusMessage | undefined {
     if (message.k !== undefined && !(Array.isArray(message.k) && message.k.every((k) => typeof k === 'string'))) return undefined
     if (message.c !== undefined && typeof message.c !== 'string') return undefined
     if (message.t !== undefined && (typeof message.t !== 'object' || message.t === null)) return undefined
+    if (message.f !== undefined && (typeof message.f !== 'object' || message.f === null)) return undefined
     return message
   } catch {
     return undefined

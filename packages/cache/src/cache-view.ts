@@ -122,8 +122,15 @@ export class CacheView implements Cache {
     return traced(CHANNELS.cacheDelete, message, run)
   }
 
+  expireByTag(tags: string | readonly string[]): Promise<void> {
+    const run = () => this.core.writes.changeTags(this.namespacePath, tags, 'expire')
+    if (!deleteChannel.hasSubscribers) return run()
+    const list = typeof tags === 'string' ? [tags] : tags
+    return traced(CHANNELS.cacheDelete, { cache: this.core.options.namespace, tags: list, namespace: this.namespacePath }, run)
+  }
+
   deleteByTag(tags: string | readonly string[]): Promise<void> {
-    const run = () => this.core.writes.deleteByTag(this.namespacePath, tags)
+    const run = () => this.core.writes.changeTags(this.namespacePath, tags, 'delete')
     if (!deleteChannel.hasSubscribers) return run()
     const list = typeof tags === 'string' ? [tags] : tags
     return traced(CHANNELS.cacheDelete, { cache: this.core.options.namespace, tags: list, namespace: this.namespacePath }, run)

@@ -110,31 +110,39 @@ export class CacheWrites {
     await core.bus.send({ k: [fk] })
   }
 
-  async deleteByTag(namespace: string, tags: unknown): Promise<void> {
+  /** `deleteByTag` (`delete`: entries gone) and `expireByTag` (`expire`: entries stale, kept as grace copies). */
+  async changeTags(namespace: string, tags: unknown, kind: 'delete' | 'expire'): Promise<void> {
     const core = this.core
     const list = tagList(tags)
+    const operation = kind === 'delete' ? 'deleteByTag' : 'expireByTag'
     if (list === undefined || list.length === 0) {
       throw new ConfigError(`tags must be a non-empty string or a non-empty array of them, got ${describeValue(tags)}`, {
-        subject: 'deleteByTag',
+        subject: operation,
       })
     }
     if (core.isClosed) throw core.closedError()
-    const versions = await core.tags.bump(list)
-    if (versions !== undefined) {
-      await core.bus.send({ t: versions })
+    const states = await core.tags.bump(list, kind)
+    if (states !== undefined) {
+      await core.bus.send({ t: states.versions, f: states.floors })
       return
     }
-    // Redis is unreachable: the counters could not move. Drop what this instance holds; other instances and the
-    // entries in Redis keep the old values until they expire (or until a later deleteByTag reaches Redis).
+    // Redis is unreachable: the counters could not move. Change what this instance holds; other instances and the
+    // entries in Redis keep the old values until they expire (or until a later call reaches Redis).
     const wanted = new Set(list)
     const l1 = core.l1
+    const now = core.options.clock.now()
     if (l1 !== undefined) {
       for (const [fk, entry] of [...l1.entries.entries()]) {
         const tagVersions = entry.tagVersions
-        if (tagVersions !== undefined && Object.keys(tagVersions).some((tag) => wanted.has(tag))) l1.delete(fk)
+        if (tagVersions === undefined || !Object.keys(tagVersions).some((tag) => wanted.has(tag))) continue
+        if (kind === 'delete') l1.delete(fk)
+        else if (entry.freshUntil > now) l1.put(fk, { ...entry, freshUntil: now }, () => estimateBytes(entry.value))
       }
     }
-    core.report(unreachable('tags were invalidated in this instance only'), { operation: 'l2', namespace })
+    core.report(unreachable(`tags were ${kind === 'delete' ? 'invalidated' : 'expired'} in this instance only`), {
+      operation: 'l2',
+      namespace,
+    })
   }
 
   async clear(namespace: string): Promise<void> {

@@ -87,6 +87,11 @@ export interface Cache {
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T>
   /** Invalidates every entry carrying any of `tags`, in every namespace and every instance. */
   deleteByTag(tags: string | readonly string[]): Promise<void>
+  /**
+   * Ends the freshness of every entry carrying any of `tags`, everywhere, but keeps them as grace copies (as
+   * `expire` does for one key): the next `getOrSet` recomputes and falls back to the old value if it fails.
+   */
+  expireByTag(tags: string | readonly string[]): Promise<void>
   /** Removes every entry of this namespace and its child namespaces (L1 here and elsewhere, SCAN + UNLINK in Redis). */
   clear(): Promise<void>
   /** A child cache whose keys never collide with this one's; it shares tiers, bus, tags and stats. */

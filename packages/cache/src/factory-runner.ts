@@ -39,10 +39,12 @@ export class FactoryRunner {
     const l1Entry = l1?.entries.get(fk)
     const isForced = options?.forceFresh === true
     if (l1Entry !== undefined) {
-      if (!(await core.tags.isCurrent(l1Entry.tagVersions))) l1?.delete(fk)
+      const check = await core.tags.check(l1Entry.tagVersions)
+      if (check === 'invalid') l1?.delete(fk)
       else {
         const now = core.options.clock.now()
-        if (!isForced && now < l1Entry.freshUntil && now < l1Entry.trustedUntil) {
+        // An entry whose tags were expired (expireByTag) is only a grace copy.
+        if (!isForced && check === 'current' && now < l1Entry.freshUntil && now < l1Entry.trustedUntil) {
           counters.l1Hits++
           if (message !== undefined) Object.assign(message, { hit: true, tier: 'l1' })
           return l1Entry.value

@@ -85,7 +85,7 @@ export class InvalidationBus {
       }
       this.listener?.keysChanged(message.k)
     }
-    if (message.t !== undefined) this.tags.learn(message.t)
+    if (message.t !== undefined) this.tags.learn(message.t, message.f)
     if (message.c !== undefined) {
       this.l1?.deletePrefix(message.c)
       this.listener?.prefixCleared(message.c)

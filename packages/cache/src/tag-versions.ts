@@ -6,8 +6,22 @@ import type { OperationBudget } from './operation-budget'
 /** Tag → the version an entry was written with. */
 export type TagVersionMap = Record<string, number>
 
+/** New tag versions and floors, as a bump made them (and as the bus carries them). */
+export interface TagStates {
+  versions: TagVersionMap
+  floors: TagVersionMap
+}
+
+/** How an entry's tag versions compare with the current ones. */
+export type TagCheck = 'current' | 'expired' | 'invalid'
+
 interface Known {
   version: number
+  /**
+   * The version of the last `deleteByTag`: entries stamped at or after it but before `version` were only expired
+   * (`expireByTag`) and may still be served as grace copies; entries stamped before it are gone.
+   */
+  floor: number
   /** When it was read from Redis (or learnt from the bus); `Infinity` when there is no Redis to ask. */
   at: number
 }
@@ -32,24 +46,48 @@ function newGeneration(): number {
 /** Two versions closer than this belong to one counter generation (generations start ≥ 32 apart at random in 2^52). */
 const SAME_GENERATION_SPAN = 2 ** 24
 
+// A tag's key holds "<version>:<floor>" (see Known.floor).
+
 // Returns the counter, creating it (a new random generation) when Redis does not hold it.
 const READ_OR_START = `local v = redis.call('get', KEYS[1])
 if not v then
-  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  v = ARGV[1]
+  v = ARGV[1] .. ':' .. ARGV[1]
+  redis.call('set', KEYS[1], v, 'PX', ARGV[2])
 end
 return v`
 
-// Increments the counter, or starts a new random generation when Redis lost it; refreshes its TTL either way.
-const BUMP = `local v
-if redis.call('exists', KEYS[1]) == 1 then
-  v = redis.call('incr', KEYS[1])
-else
-  redis.call('set', KEYS[1], ARGV[1])
-  v = ARGV[1]
+// Moves the version (and, for a delete, the floor with it), or starts a new random generation when Redis lost
+// the counter; refreshes its TTL either way.
+const BUMP = `local v = redis.call('get', KEYS[1])
+local c, f
+if v then
+  local sep = string.find(v, ':', 1, true)
+  if sep then
+    c = tonumber(string.sub(v, 1, sep - 1))
+    f = tonumber(string.sub(v, sep + 1))
+  end
 end
-redis.call('pexpire', KEYS[1], ARGV[2])
+if c == nil or f == nil then
+  c = tonumber(ARGV[1])
+  f = c
+else
+  c = c + 1
+  if ARGV[3] == 'delete' then f = c end
+end
+v = string.format('%.0f:%.0f', c, f)
+redis.call('set', KEYS[1], v, 'PX', ARGV[2])
 return v`
+
+/** Parses "<version>:<floor>"; `undefined` for anything else. */
+function parseState(text: unknown): { version: number; floor: number } | undefined {
+  if (typeof text !== 'string') return undefined
+  const sep = text.indexOf(':')
+  if (sep < 0) return undefined
+  const version = Number(text.slice(0, sep))
+  const floor = Number(text.slice(sep + 1))
+  if (!Number.isSafeInteger(version) || !Number.isSafeInteger(floor) || floor > version) return undefined
+  return { version, floor }
+}
 
 /**
  * Tag version counters. Each entry stores the versions of its tags at write time; `deleteByTag` moves the counters
@@ -86,13 +124,34 @@ export class TagVersions {
   }
 
   async isCurrent(versions: TagVersionMap | undefined, budget?: OperationBudget): Promise<boolean> {
-    if (versions === undefined) return true
-    const sync = this.isCurrentSync(versions, this.clock.now())
+    return (await this.check(versions, budget)) === 'current'
+  }
+
+  /** Like {@link check}, without waiting: `undefined` when Redis must be asked. */
+  checkSync(versions: TagVersionMap, now: number): TagCheck | undefined {
+    let result: TagCheck = 'current'
+    for (const tag in versions) {
+      const known = this.known.get(tag)
+      if (known === undefined || now - known.at >= this.ttlMs) return undefined
+      const version = versions[tag]!
+      if (version === known.version) continue
+      if (version >= known.floor && version < known.version) result = 'expired'
+      else return 'invalid'
+    }
+    return result
+  }
+
+  /**
+   * `current`: every tag is as the entry was written; `expired`: some tag was expired since (`expireByTag`), the
+   * entry may serve as a grace copy; `invalid`: some tag was deleted since (or its version is unknown).
+   */
+  async check(versions: TagVersionMap | undefined, budget?: OperationBudget): Promise<TagCheck> {
+    if (versions === undefined) return 'current'
+    const sync = this.checkSync(versions, this.clock.now())
     if (sync !== undefined) return sync
     const current = await this.current(Object.keys(versions), budget)
-    if (current === undefined) return false
-    for (const tag in versions) if (current[tag] !== versions[tag]) return false
-    return true
+    if (current === undefined) return 'invalid'
+    return this.checkSync(versions, Number.NEGATIVE_INFINITY) ?? 'invalid'
   }
 
   /**
@@ -113,7 +172,7 @@ export class TagVersions {
     const l2 = this.l2
     if (l2 === undefined) {
       for (const tag of missing) {
-        this.remember(tag, 0, Number.POSITIVE_INFINITY)
+        this.remember(tag, 0, 0, Number.POSITIVE_INFINITY)
         result[tag] = 0
       }
       return result
@@ -123,17 +182,16 @@ export class TagVersions {
     let isComplete = true
     await Promise.all(
       missing.map(async (tag, i) => {
-        let reply: string | null | undefined | typeof UNAVAILABLE = replies === UNAVAILABLE ? UNAVAILABLE : replies[i]
+        let reply: unknown = replies === UNAVAILABLE ? UNAVAILABLE : replies[i]
         if (reply === null || reply === undefined) {
           const start = () =>
             l2.eval('EVAL tag start', READ_OR_START, this.keyFor(tag), String(newGeneration()), String(TAG_VERSION_KEY_TTL_MS))
-          const started = budget === undefined ? await start() : await budget.run(start)
-          reply = started === UNAVAILABLE ? UNAVAILABLE : String(started)
+          reply = budget === undefined ? await start() : await budget.run(start)
         }
-        const version = reply === UNAVAILABLE ? undefined : Number(reply)
-        if (version !== undefined && Number.isSafeInteger(version)) {
-          this.remember(tag, version, this.clock.now())
-          result[tag] = version
+        const state = parseState(reply)
+        if (state !== undefined) {
+          this.remember(tag, state.version, state.floor, this.clock.now())
+          result[tag] = state.version
           return
         }
         const known = this.known.get(tag)
@@ -142,7 +200,7 @@ export class TagVersions {
           return
         }
         // Redis is away: keep trusting what we knew (it cannot have moved without Redis) for another ttlMs.
-        this.remember(tag, known.version, this.clock.now())
+        this.remember(tag, known.version, known.floor, this.clock.now())
         result[tag] = known.version
       }),
     )
@@ -150,61 +208,68 @@ export class TagVersions {
   }
 
   /**
-   * Invalidates `tags`: moves their counters in Redis (the new versions are returned for the bus), or a local
-   * increment without Redis. `undefined` when Redis was configured but could not be reached.
+   * Moves the tags' versions: `delete` (deleteByTag) makes every older entry invalid; `expire` (expireByTag) makes
+   * them stale but still usable as grace copies. In Redis (the new states are returned for the bus), or in memory
+   * without Redis. `undefined` when Redis was configured but could not be reached.
    */
-  async bump(tags: readonly string[]): Promise<TagVersionMap | undefined> {
+  async bump(tags: readonly string[], kind: 'delete' | 'expire'): Promise<TagStates | undefined> {
     const l2 = this.l2
+    const states: TagStates = { versions: {}, floors: {} }
     if (l2 === undefined) {
-      const versions: TagVersionMap = {}
       for (const tag of tags) {
-        const version = (this.known.get(tag)?.version ?? 0) + 1
-        this.remember(tag, version, Number.POSITIVE_INFINITY)
-        versions[tag] = version
+        const known = this.known.get(tag)
+        const version = (known?.version ?? 0) + 1
+        const floor = kind === 'delete' ? version : (known?.floor ?? 0)
+        this.remember(tag, version, floor, Number.POSITIVE_INFINITY)
+        states.versions[tag] = version
+        states.floors[tag] = floor
       }
-      return versions
+      return states
     }
+    const ttl = String(TAG_VERSION_KEY_TTL_MS)
     const replies = await Promise.all(
-      tags.map((tag) => l2.eval('EVAL tag bump', BUMP, this.keyFor(tag), String(newGeneration()), String(TAG_VERSION_KEY_TTL_MS))),
+      tags.map((tag) => l2.eval('EVAL tag bump', BUMP, this.keyFor(tag), String(newGeneration()), ttl, kind)),
     )
-    const versions: TagVersionMap = {}
     let isComplete = true
     tags.forEach((tag, i) => {
-      const reply = replies[i]
-      const version = reply === UNAVAILABLE ? Number.NaN : Number(reply)
-      if (Number.isSafeInteger(version)) versions[tag] = version
-      else {
-        isComplete = false
-        // This instance no longer knows the version: forget it, so entries carrying the tag are not trusted.
-        this.known.delete(tag)
+      const state = parseState(replies[i])
+      if (state !== undefined) {
+        states.versions[tag] = state.version
+        states.floors[tag] = state.floor
+        return
       }
+      isComplete = false
+      // This instance no longer knows the version: forget it, so entries carrying the tag are not trusted.
+      this.known.delete(tag)
     })
-    this.learn(versions)
-    return isComplete ? versions : undefined
+    this.learn(states.versions, states.floors)
+    return isComplete ? states : undefined
   }
 
   /**
-   * Versions told by the bus (or our own bump). Within one counter generation only a higher version replaces
-   * what we knew (two bumps' messages may arrive out of order); a version far away is a new generation.
+   * States told by the bus (or our own bump). Within one counter generation only a higher version replaces what
+   * we knew (two bumps' messages may arrive out of order); a version far away is a new generation. A message
+   * without a floor (an older sender) counts as a delete.
    */
-  learn(versions: TagVersionMap): void {
+  learn(versions: TagVersionMap, floors: TagVersionMap | undefined): void {
     const at = this.clock.now()
     for (const tag in versions) {
       const version = versions[tag]
       if (typeof version !== 'number') continue
+      const floor = floors?.[tag]
       const known = this.known.get(tag)
       const isOlder = known !== undefined && version < known.version && known.version - version < SAME_GENERATION_SPAN
-      if (!isOlder) this.remember(tag, version, at)
+      if (!isOlder) this.remember(tag, version, typeof floor === 'number' && floor <= version ? floor : version, at)
     }
   }
 
-  private remember(tag: string, version: number, at: number): void {
+  private remember(tag: string, version: number, floor: number, at: number): void {
     const known = this.known
     if (!known.has(tag) && known.size >= this.maxKnown) {
       // Forget the tag learnt longest ago (Map order is insertion order): it is read from Redis again when needed.
       const oldest = known.keys().next().value
       if (oldest !== undefined) known.delete(oldest)
     }
-    known.set(tag, { version, at })
+    known.set(tag, { version, floor, at })
   }
 }

@@ -17,7 +17,7 @@ import { type L2Tier, UNAVAILABLE } from './l2-tier'
 import type { OperationBudget } from './operation-budget'
 import type { ResolvedOptions } from './options'
 import type { Counters } from './stats'
-import type { TagVersionMap, TagVersions } from './tag-versions'
+import type { TagCheck, TagVersionMap, TagVersions } from './tag-versions'
 
 /** A Redis write. */
 export interface RedisWrite {
@@ -99,9 +99,17 @@ export class TwoTierStore {
     if (text === null || text === undefined || isDeleteMarker(text)) return undefined
     const entry = this.decode(text, namespace, key)
     if (entry === undefined || entry.t === undefined) return entry
-    const sync = this.tags.isCurrentSync(entry.t, this.options.clock.now())
-    if (sync !== undefined) return sync ? entry : undefined
-    return this.tags.isCurrent(entry.t, budget).then((isCurrent) => (isCurrent ? entry : undefined))
+    const sync = this.tags.checkSync(entry.t, this.options.clock.now())
+    if (sync !== undefined) return this.applyTagCheck(entry, sync)
+    return this.tags.check(entry.t, budget).then((check) => this.applyTagCheck(entry, check))
+  }
+
+  /** A current entry as it is; an expired one (`expireByTag`) as stale from now on; an invalid one not at all. */
+  private applyTagCheck(entry: StoredEntry, check: TagCheck): StoredEntry | undefined {
+    if (check === 'current') return entry
+    if (check === 'invalid') return undefined
+    const now = this.options.clock.now()
+    return entry.e > now ? { ...entry, e: now } : entry
   }
 
   /** Reads one key; `undefined` when Redis could not answer, `entry: undefined` when it holds nothing usable. */

@@ -374,3 +374,27 @@ describe('expire with Redis', () => {
     expect(await fresh.getOrSet('k', failing)).toBe('old') // the grace copy is in Redis, not just in L1
   })
 })
+
+describe('expireByTag with Redis', () => {
+  it('expires tagged entries in every instance and in Redis, keeping the grace copies', async () => {
+    const prefix = newPrefix()
+    const options = { l1: { ttlMs: 600_000 }, graceMs: 60_000, tagVersionTtlMs: 600_000 }
+    const a = makeCache(prefix, options)
+    const b = makeCache(prefix, options)
+    await Promise.all([a.ready(), b.ready()])
+    await a.getOrSet('u1', () => 'user 1', { tags: ['users'] })
+    expect(await b.get('u1')).toBe('user 1')
+    await a.expireByTag('users')
+    await vi.waitFor(async () => expect(await b.get('u1')).toBeUndefined(), { timeout: 5_000 })
+    const failing = () => {
+      throw new Error('source down')
+    }
+    expect(await b.getOrSet('u1', failing, { tags: ['users'] })).toBe('user 1')
+    const fresh = makeCache(prefix, { graceMs: 60_000 })
+    expect(await fresh.get('u1')).toBeUndefined()
+    expect(await fresh.getOrSet('u1', failing, { tags: ['users'] })).toBe('user 1')
+    await a.deleteByTag('users')
+    const later = makeCache(prefix, { graceMs: 60_000 })
+    await expect(later.getOrSet('u1', failing, { tags: ['users'] })).rejects.toThrow('source down')
+  })
+})

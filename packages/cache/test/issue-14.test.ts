@@ -64,7 +64,7 @@ describe('a factory that never settles', () => {
 describe('tag versions in memory', () => {
   it('stay bounded however many tags are used', async () => {
     const versions = new TagVersions(undefined, (tag) => tag, { now: () => 0 }, 1_000, 100)
-    for (let i = 0; i < 1_000; i++) await versions.bump([`user:${i}`])
+    for (let i = 0; i < 1_000; i++) await versions.bump([`user:${i}`], 'delete')
     expect(versions.size).toBe(100)
   })
 })
@@ -143,5 +143,24 @@ describe('expire', () => {
       }),
     ).toBe('old')
     expect(await cache.getOrSet('k', () => 'new')).toBe('new')
+  })
+})
+
+describe('expireByTag', () => {
+  it('ends the freshness of tagged entries but keeps them as grace copies; deleteByTag still removes them', async () => {
+    const cache = createCache({ namespace: 'app', ttlMs: 60_000, graceMs: 60_000 })
+    await cache.getOrSet('a', () => 'old a', { tags: ['t'] })
+    await cache.getOrSet('b', () => 'b', { tags: ['other'] })
+    await cache.expireByTag('t')
+    expect(await cache.get('a')).toBeUndefined()
+    expect(await cache.get('b')).toBe('b')
+    const failing = () => {
+      throw new Error('source down')
+    }
+    expect(await cache.getOrSet('a', failing, { tags: ['t'] })).toBe('old a')
+    expect(await cache.getOrSet('a', () => 'new a', { tags: ['t'] })).toBe('new a')
+    expect(await cache.get('a')).toBe('new a')
+    await cache.deleteByTag('t')
+    await expect(cache.getOrSet('a', failing, { tags: ['t'] })).rejects.toThrow('source down')
   })
 })
