@@ -71,6 +71,12 @@ export function newDeleteMarker(): string {
   return DELETE_MARKER + randomUUID()
 }
 
+/**
+ * The clock time of "never" for an entry with `ttlMs: Infinity`: the largest valid `Date`, finite so that every
+ * codec (plain JSON too) stores it.
+ */
+export const FOREVER_MS = 8.64e15
+
 /** `ttlMs` scaled by a random factor in `[1 - jitter, 1 + jitter]`, never below 1 ms. */
 export function jitteredTtl(ttlMs: number, jitter: number, random: () => number = Math.random): number {
   if (jitter === 0) return ttlMs

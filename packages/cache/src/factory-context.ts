@@ -1,7 +1,7 @@
 import { ConfigError, describeValue, TesseraError } from '@tessera/core'
 import type { FactoryContext } from './cache'
 import type { Flight } from './flight'
-import { isDuration } from './resolve-options'
+import { isDuration, isTtl } from './resolve-options'
 
 /** What a factory decided about its own result through its context. */
 export interface FactoryDecisions {
@@ -39,8 +39,8 @@ export function createFactoryContext(
           if (name !== 'ttlMs' && name !== 'graceMs')
             problems.push(`unknown option "${name}" (known: ttlMs, graceMs; tags cannot change once the factory runs)`)
         }
-        if (options.ttlMs !== undefined && !(isDuration(options.ttlMs) && options.ttlMs > 0))
-          problems.push(`ttlMs must be a finite number > 0, got ${describeValue(options.ttlMs)}`)
+        if (options.ttlMs !== undefined && !isTtl(options.ttlMs))
+          problems.push(`ttlMs must be a finite number > 0 or Infinity (forever), got ${describeValue(options.ttlMs)}`)
         if (options.graceMs !== undefined && !isDuration(options.graceMs))
           problems.push(`graceMs must be a finite number ≥ 0, got ${describeValue(options.graceMs)}`)
       }

@@ -94,7 +94,7 @@ export interface CacheOptions {
   l2?: L2Options | undefined
   /** Invalidation over Redis pub/sub; `false` turns it off. Default: `true` when `l2` is set. */
   bus?: boolean | BusOptions | undefined
-  /** How long a value is fresh. Default: `60000`. */
+  /** How long a value is fresh; `Infinity` = until deleted, invalidated or evicted. Default: `60000`. */
   ttlMs?: number | undefined
   /** Each TTL is scaled by a random factor in `[1 - jitter, 1 + jitter]`, so keys written together do not expire together. In [0, 1). Default: `0.1`. */
   jitter?: number | undefined

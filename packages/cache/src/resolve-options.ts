@@ -64,6 +64,16 @@ export function isDuration(value: unknown, positive = false): value is number {
   return typeof value === 'number' && Number.isFinite(value) && (positive ? value > 0 : value >= 0)
 }
 
+/** A TTL: a finite number > 0, or `Infinity` (never expires). */
+export function isTtl(value: unknown): value is number {
+  return value === Number.POSITIVE_INFINITY || isDuration(value, true)
+}
+
+function checkTtl(problems: string[], name: string, value: unknown): void {
+  if (value !== undefined && !isTtl(value))
+    problems.push(`${name} must be a finite number > 0 or Infinity (forever), got ${describeValue(value)}`)
+}
+
 function checkNumber(problems: string[], name: string, value: unknown, positive: boolean, integer = false): void {
   if (value === undefined) return
   if (!isDuration(value, positive) || (integer && !Number.isInteger(value))) {
@@ -129,7 +139,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
   const wantsBus = bus === true || (isObject(bus) && bus.enabled !== false)
   if (wantsBus && l2 === undefined) problems.push('bus needs l2 (it travels over Redis pub/sub)')
 
-  checkNumber(problems, 'ttlMs', options.ttlMs, true)
+  checkTtl(problems, 'ttlMs', options.ttlMs)
   if (options.jitter !== undefined && !(isDuration(options.jitter) && options.jitter < 1)) {
     problems.push(`jitter must be a number in [0, 1), got ${describeValue(options.jitter)}`)
   }
@@ -225,7 +235,7 @@ export function callOptionProblems(options: GetOrSetOptions | SetOptions, kind: 
       break
     }
   }
-  checkNumber(problems, 'ttlMs', options.ttlMs, true)
+  checkTtl(problems, 'ttlMs', options.ttlMs)
   checkNumber(problems, 'graceMs', options.graceMs, false)
   const timeouts = options as GetOrSetOptions
   checkNumber(problems, 'softTimeoutMs', timeouts.softTimeoutMs, false)

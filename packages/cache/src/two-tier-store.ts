@@ -3,6 +3,7 @@ import {
   type CacheEntry,
   DELETE_MARKER_TTL_MS,
   estimateBytes,
+  FOREVER_MS,
   isDeleteMarker,
   isStoredEntry,
   jitteredTtl,
@@ -164,8 +165,8 @@ export class TwoTierStore {
     toL2: boolean,
   ): PreparedEntry {
     const now = this.options.clock.now()
-    const freshUntil = now + jitteredTtl(ttlMs, this.options.jitter)
-    const staleUntil = freshUntil + graceMs
+    const freshUntil = ttlMs === Number.POSITIVE_INFINITY ? FOREVER_MS : Math.min(FOREVER_MS, now + jitteredTtl(ttlMs, this.options.jitter))
+    const staleUntil = Math.min(FOREVER_MS, freshUntil + graceMs)
     let text: string | undefined
     const hasL2 = toL2 && this.l2 !== undefined
     if (hasL2) {

@@ -398,3 +398,16 @@ describe('expireByTag with Redis', () => {
     await expect(later.getOrSet('u1', failing, { tags: ['users'] })).rejects.toThrow('source down')
   })
 })
+
+describe('ttlMs: Infinity with Redis', () => {
+  it('stores the entry in Redis with no practical expiry, readable by another instance', async () => {
+    const prefix = newPrefix()
+    const a = makeCache(prefix)
+    const b = makeCache(prefix)
+    await a.set('k', 'forever', { ttlMs: Number.POSITIVE_INFINITY })
+    expect(await admin.pttl(`${prefix}app::k`)).toBeGreaterThan(100 * 365 * 24 * 3_600_000)
+    expect(await b.get('k')).toBe('forever')
+    expect(await b.getOrSet('f', () => 1, { ttlMs: Number.POSITIVE_INFINITY })).toBe(1)
+    expect(await a.get('f')).toBe(1)
+  })
+})

@@ -164,3 +164,17 @@ describe('expireByTag', () => {
     await expect(cache.getOrSet('a', failing, { tags: ['t'] })).rejects.toThrow('source down')
   })
 })
+
+describe('ttlMs: Infinity', () => {
+  it('keeps a value until it is deleted', async () => {
+    const clock = createManualClock({ startMs: 1_000_000 })
+    const cache = createCache({ namespace: 'app', clock, ttlMs: Number.POSITIVE_INFINITY })
+    await cache.getOrSet('a', () => 'forever')
+    await cache.set('b', 'also forever')
+    clock.advance(10 * 365 * 24 * 3_600_000)
+    expect(await cache.getMany(['a', 'b'])).toEqual(['forever', 'also forever'])
+    await cache.delete('a')
+    expect(await cache.get('a')).toBeUndefined()
+    expect(() => createCache({ ttlMs: Number.NaN })).toThrow(/ttlMs must be a finite number > 0 or Infinity/)
+  })
+})

@@ -184,7 +184,7 @@ describe('an L1-only cache', () => {
     await expect(cache.getOrSet('', () => 1)).rejects.toThrow(ConfigError)
     await expect(cache.getOrSet(42 as unknown as string, () => 1)).rejects.toThrow(/got 42/)
     await expect(cache.getOrSet('k', 'nope' as unknown as () => number)).rejects.toThrow(/factory must be a function, got "nope"/)
-    await expect(cache.set('k', 1, { ttlMs: -5 })).rejects.toThrow(/ttlMs must be a finite number > 0, got -5/)
+    await expect(cache.set('k', 1, { ttlMs: -5 })).rejects.toThrow(/ttlMs must be a finite number > 0 or Infinity \(forever\), got -5/)
     await expect(cache.getOrSet('k', () => 1, { tags: [''] })).rejects.toThrow(ConfigError)
     await expect(cache.deleteByTag([])).rejects.toThrow(ConfigError)
     expect(() => cache.namespace('a:b')).toThrow(/without ":"/)
