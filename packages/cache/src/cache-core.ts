@@ -104,7 +104,7 @@ export class CacheCore {
     const fk = prefix + key
     // The hot path: an L1 hit is a map lookup and a few comparisons, no decoding, no await.
     const l1 = this.l1
-    if (l1 !== undefined && (options === undefined || options.forceFresh !== true)) {
+    if (l1 !== undefined && (options === undefined || (options.forceFresh !== true && options.checkValue === undefined))) {
       const entry = l1.entries.get(fk)
       if (entry !== undefined) {
         const now = this.options.clock.now()

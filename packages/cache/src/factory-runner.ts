@@ -3,6 +3,7 @@ import { type CacheGetMessage, describeValue, TesseraError, TimeoutError } from 
 import type { Factory } from './cache'
 import type { CacheCore } from './cache-core'
 import { type CacheEntry, DELETE_MARKER_TTL_MS, estimateBytes, fromStoredEntry, newDeleteMarker } from './cache-entry'
+import { passesCheck, type StandardSchemaLike } from './check-value'
 import { createFactoryContext } from './factory-context'
 import { type Flight, type FlightResult, NOT_STARTED, offerStale, staleResult, waitForFlight } from './flight'
 import { UNAVAILABLE } from './l2-tier'
@@ -38,10 +39,14 @@ export class FactoryRunner {
     const l1 = core.l1
     const l1Entry = l1?.entries.get(fk)
     const isForced = options?.forceFresh === true
+    const schema = options?.checkValue
     if (l1Entry !== undefined) {
       const check = await core.tags.check(l1Entry.tagVersions)
       if (check === 'invalid') l1?.delete(fk)
-      else {
+      else if (schema !== undefined && !(await passesCheck(schema, l1Entry.value))) {
+        counters.checkFailures++
+        l1?.deleteCopy(fk, l1Entry)
+      } else {
         const now = core.options.clock.now()
         // An entry whose tags were expired (expireByTag) is only a grace copy.
         if (!isForced && check === 'current' && now < l1Entry.freshUntil && now < l1Entry.trustedUntil) {
@@ -165,6 +170,10 @@ export class FactoryRunner {
         if (text !== UNAVAILABLE && text !== null) {
           let read = core.store.fromReply(text, namespace, key, flight.budget)
           if (read instanceof Promise) read = await read
+          if (read !== undefined && options?.checkValue !== undefined && !(await passesCheck(options.checkValue, read.v))) {
+            core.counters.checkFailures++
+            read = undefined
+          }
           if (read !== undefined) {
             const now = core.options.clock.now()
             if (now < read.e && options?.forceFresh !== true) {
@@ -177,7 +186,7 @@ export class FactoryRunner {
         core.counters.l2Misses++
         // forceFresh computes here whatever another instance holds or computes: no lock.
         if (lock !== undefined && options?.forceFresh !== true) {
-          const outcome = await this.lockOrWait(flight, fk, namespace, key)
+          const outcome = await this.lockOrWait(flight, fk, namespace, key, options?.checkValue)
           if (outcome.result !== undefined) return outcome.result
           if (outcome.failure !== undefined) {
             if (flight.stale !== undefined) return staleResult(flight.stale)
@@ -216,6 +225,7 @@ export class FactoryRunner {
     fk: string,
     namespace: string,
     key: string,
+    schema: StandardSchemaLike | undefined,
   ): Promise<{ token?: string | undefined; result?: FlightResult | undefined; failure?: TesseraError | undefined }> {
     const core = this.core
     const lock = core.lock!
@@ -240,7 +250,11 @@ export class FactoryRunner {
       // Double-checked: the previous holder may have filled the key between our read and our lock.
       const read = await core.store.read(fk, namespace, key, flight.budget)
       if (read !== undefined) flight.seenInL2 = read.text
-      const entry = read?.entry
+      let entry = read?.entry
+      if (entry !== undefined && schema !== undefined && !(await passesCheck(schema, entry.v))) {
+        core.counters.checkFailures++
+        entry = undefined
+      }
       const now = core.options.clock.now()
       if (entry !== undefined && now < entry.e) {
         if (isAcquired) void lock.release(lockKey, token)

@@ -1,4 +1,5 @@
 import type { CircuitBreakerOptions, Clock, Logger } from '@tessera/core'
+import type { StandardSchemaLike } from './check-value'
 import type { Codec } from './codec'
 import type { RedisLike, RedisSubscriberLike } from './redis-like'
 
@@ -147,6 +148,12 @@ export interface GetOrSetOptions {
    * and store its result: a refresh on demand. Default: `false`.
    */
   forceFresh?: boolean | undefined
+  /**
+   * A Standard Schema (zod, valibot, arktype…) every cached value must pass before it is served, fresh or stale;
+   * a value that fails (an entry written by an older version of your code) is a miss and is recomputed. The
+   * factory's own result is not checked. Costs one validation per hit (the L1 hit path is then no longer sync).
+   */
+  checkValue?: StandardSchemaLike | undefined
 }
 
 /** Per-call options of `set`. */

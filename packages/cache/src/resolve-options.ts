@@ -1,4 +1,5 @@
 import { ConfigError, describeValue, systemClock } from '@tessera/core'
+import { isStandardSchema } from './check-value'
 import { taggedJsonCodec } from './codec'
 import type { CacheOptions, GetOrSetOptions, ResolvedOptions, SetOptions } from './options'
 
@@ -42,7 +43,14 @@ const BREAKER_OPTION_NAMES = [
   'isFailure',
 ]
 const SET_OPTION_NAMES = new Set(['ttlMs', 'tags', 'graceMs', 'skipL2'])
-const GET_OR_SET_OPTION_NAMES = new Set([...SET_OPTION_NAMES, 'softTimeoutMs', 'hardTimeoutMs', 'graceBackoffMs', 'forceFresh'])
+const GET_OR_SET_OPTION_NAMES = new Set([
+  ...SET_OPTION_NAMES,
+  'softTimeoutMs',
+  'hardTimeoutMs',
+  'graceBackoffMs',
+  'forceFresh',
+  'checkValue',
+])
 const ENTRY_OPTION_NAMES = new Set([...SET_OPTION_NAMES, 'key', 'value'])
 const CALL_OPTION_NAMES = { getOrSet: GET_OR_SET_OPTION_NAMES, set: SET_OPTION_NAMES, entry: ENTRY_OPTION_NAMES }
 
@@ -241,6 +249,9 @@ export function callOptionProblems(options: GetOrSetOptions | SetOptions, kind: 
   checkNumber(problems, 'softTimeoutMs', timeouts.softTimeoutMs, false)
   checkNumber(problems, 'hardTimeoutMs', timeouts.hardTimeoutMs, true)
   checkNumber(problems, 'graceBackoffMs', timeouts.graceBackoffMs, false)
+  if (timeouts.checkValue !== undefined && !isStandardSchema(timeouts.checkValue)) {
+    problems.push(`checkValue must be a Standard Schema (with a "~standard".validate function), got ${describeValue(timeouts.checkValue)}`)
+  }
   if (timeouts.forceFresh !== undefined && typeof timeouts.forceFresh !== 'boolean') {
     problems.push(`forceFresh must be a boolean, got ${describeValue(timeouts.forceFresh)}`)
   }

@@ -20,6 +20,7 @@ export interface Counters {
   sets: number
   deletes: number
   expires: number
+  checkFailures: number
   busSent: number
   busReceived: number
   locksAcquired: number
@@ -47,6 +48,7 @@ export function createCounters(): Counters {
     sets: 0,
     deletes: 0,
     expires: 0,
+    checkFailures: 0,
     busSent: 0,
     busReceived: 0,
     locksAcquired: 0,
@@ -90,6 +92,8 @@ export interface CacheStats {
   deletes: number
   /** `expire()` calls. */
   expires: number
+  /** Cached values refused by a `checkValue` schema (read as misses). */
+  checkFailures: number
   /** `state`: `live` when invalidations from other instances arrive, `down` when they may be missed, `off` without a bus. */
   bus: { sent: number; received: number; state: 'live' | 'down' | 'off' }
   locks: { acquired: number; waited: number; gaveUp: number }
@@ -121,6 +125,7 @@ export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['break
     sets: c.sets,
     deletes: c.deletes,
     expires: c.expires,
+    checkFailures: c.checkFailures,
     bus: { sent: c.busSent, received: c.busReceived, state: busState },
     locks: { acquired: c.locksAcquired, waited: c.lockWaits, gaveUp: c.lockGaveUp },
     breaker,

@@ -411,3 +411,24 @@ describe('ttlMs: Infinity with Redis', () => {
     expect(await a.get('f')).toBe(1)
   })
 })
+
+describe('checkValue with Redis', () => {
+  it('recomputes an old-shaped entry read from Redis and replaces it there', async () => {
+    const prefix = newPrefix()
+    const old = makeCache(prefix)
+    const next = makeCache(prefix)
+    const userV2 = {
+      '~standard': {
+        version: 1 as const,
+        vendor: 'test',
+        validate: async (value: unknown) =>
+          typeof value === 'object' && value !== null && 'email' in value ? { value } : { issues: [{ message: 'email is missing' }] },
+      },
+    }
+    await old.set('u', { name: 'ada' })
+    const fresh = { name: 'ada', email: 'ada@example.com' }
+    expect(await next.getOrSet('u', () => fresh, { checkValue: userV2 })).toEqual(fresh)
+    const third = makeCache(prefix)
+    expect(await third.get('u')).toEqual(fresh)
+  })
+})

@@ -178,3 +178,28 @@ describe('ttlMs: Infinity', () => {
     expect(() => createCache({ ttlMs: Number.NaN })).toThrow(/ttlMs must be a finite number > 0 or Infinity/)
   })
 })
+
+describe('checkValue', () => {
+  const userV2 = {
+    '~standard': {
+      version: 1 as const,
+      vendor: 'test',
+      validate: (value: unknown) =>
+        typeof value === 'object' && value !== null && 'email' in value ? { value } : { issues: [{ message: 'email is missing' }] },
+    },
+  }
+
+  it('treats a cached value of an older shape as a miss and recomputes it', async () => {
+    const cache = createCache({ namespace: 'app' })
+    await cache.set('u', { name: 'ada' }) // written by the previous release
+    expect(await cache.getOrSet('u', () => ({ name: 'ada', email: 'ada@example.com' }), { checkValue: userV2 })).toEqual({
+      name: 'ada',
+      email: 'ada@example.com',
+    })
+    expect(cache.stats().checkFailures).toBe(1)
+    let calls = 0
+    await cache.getOrSet('u', () => ++calls, { checkValue: userV2 })
+    expect(calls).toBe(0) // the new value passes
+    await expect(cache.getOrSet('u', () => 1, { checkValue: {} as never })).rejects.toThrow(/checkValue must be a Standard Schema/)
+  })
+})
