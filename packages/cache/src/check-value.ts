@@ -16,7 +16,7 @@ export type StandardSchemaResult =
 
 export function isStandardSchema(value: unknown): value is StandardSchemaLike {
   if (typeof value !== 'object' && typeof value !== 'function') return false
-  const standard = (value as { '~standard'?: { validate?: unknown } } | null)?.['~standard']
+  const standard = (value as { '~standard'?: { validate?: unknown } | undefined } | null)?.['~standard']
   return typeof standard === 'object' && standard !== null && typeof standard.validate === 'function'
 }
 
