@@ -119,6 +119,10 @@ export class CacheCore {
             message.hit = true
             message.tier = 'l1'
           }
+          // Refresh-ahead: off by default, and then this is one comparison that is always false on a hit.
+          if (now >= entry.freshUntil - (options?.refreshAheadMs ?? this.options.refreshAheadMs)) {
+            this.runner.refreshAhead(fk, namespace, key, factory as Factory<unknown>, options, entry)
+          }
           return Promise.resolve(entry.value as T)
         }
       }

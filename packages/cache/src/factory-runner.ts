@@ -93,6 +93,25 @@ export class FactoryRunner {
     l1.put(fk, { ...stale, freshUntil: until, trustedUntil: Math.min(until, now + l1.trustMs) }, () => estimateBytes(stale.value))
   }
 
+  /**
+   * Starts a background refresh of a fresh entry close to its expiry, unless one is running for the key. The
+   * entry is the run's stale value; a failure is reported and the entry stays until it expires.
+   */
+  refreshAhead(
+    fk: string,
+    namespace: string,
+    key: string,
+    factory: Factory<unknown>,
+    options: GetOrSetOptions | undefined,
+    entry: CacheEntry,
+  ): void {
+    if (this.flights.has(fk)) return
+    this.core.counters.refreshesAhead++
+    // forceFresh: Redis may hold this same entry, which must not count as the refreshed value.
+    const flight = this.start(fk, namespace, key, factory, { ...options, forceFresh: true }, entry)
+    flight.promise.catch(() => {})
+  }
+
   /** Marks the running flights of these keys: their results must not be stored. */
   invalidate(fks: readonly string[]): void {
     if (this.flights.size === 0) return

@@ -106,6 +106,11 @@ export interface CacheOptions {
    * long, so an outage does not run the failing factory on every call. `0` = retry on every call. Default: `0`.
    */
   graceBackoffMs?: number | undefined
+  /**
+   * A `getOrSet` L1 hit this close to the entry's expiry returns the cached value and starts the factory in the
+   * background (once per process), so a hot key is refreshed before it expires and no caller waits. Default: `0` (off).
+   */
+  refreshAheadMs?: number | undefined
   /** Serve the stale value (if any) after this long and let the factory finish in the background. `0` = classic stale-while-revalidate. Default: none (wait). */
   softTimeoutMs?: number | undefined
   /** Fail with core's `TimeoutError` (or serve the stale value, if any) after this long; the factory keeps running and fills the cache. Default: none. */
@@ -143,6 +148,7 @@ export interface GetOrSetOptions {
   /** Keep this entry in L1 only: no Redis read, write or lock. Default: `false`. */
   skipL2?: boolean | undefined
   graceBackoffMs?: number | undefined
+  refreshAheadMs?: number | undefined
   /**
    * Run the factory even when a fresh value is cached (it still joins a run already in progress in this process),
    * and store its result: a refresh on demand. Default: `false`.
@@ -174,6 +180,7 @@ export interface ResolvedOptions {
   jitter: number
   graceMs: number
   graceBackoffMs: number
+  refreshAheadMs: number
   softTimeoutMs: number | undefined
   hardTimeoutMs: number | undefined
   negativeTtlMs: number

@@ -16,6 +16,7 @@ const CACHE_OPTION_NAMES = [
   'jitter',
   'graceMs',
   'graceBackoffMs',
+  'refreshAheadMs',
   'softTimeoutMs',
   'hardTimeoutMs',
   'negativeTtlMs',
@@ -48,6 +49,7 @@ const GET_OR_SET_OPTION_NAMES = new Set([
   'softTimeoutMs',
   'hardTimeoutMs',
   'graceBackoffMs',
+  'refreshAheadMs',
   'forceFresh',
   'checkValue',
 ])
@@ -153,6 +155,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
   }
   checkNumber(problems, 'graceMs', options.graceMs, false)
   checkNumber(problems, 'graceBackoffMs', options.graceBackoffMs, false)
+  checkNumber(problems, 'refreshAheadMs', options.refreshAheadMs, false)
   checkNumber(problems, 'softTimeoutMs', options.softTimeoutMs, false)
   checkNumber(problems, 'hardTimeoutMs', options.hardTimeoutMs, true)
   checkNumber(problems, 'negativeTtlMs', options.negativeTtlMs, false)
@@ -213,6 +216,7 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
     jitter: options.jitter ?? 0.1,
     graceMs: options.graceMs ?? 0,
     graceBackoffMs: options.graceBackoffMs ?? 0,
+    refreshAheadMs: options.refreshAheadMs ?? 0,
     softTimeoutMs: options.softTimeoutMs,
     hardTimeoutMs: options.hardTimeoutMs,
     negativeTtlMs: options.negativeTtlMs ?? 0,
@@ -249,6 +253,7 @@ export function callOptionProblems(options: GetOrSetOptions | SetOptions, kind: 
   checkNumber(problems, 'softTimeoutMs', timeouts.softTimeoutMs, false)
   checkNumber(problems, 'hardTimeoutMs', timeouts.hardTimeoutMs, true)
   checkNumber(problems, 'graceBackoffMs', timeouts.graceBackoffMs, false)
+  checkNumber(problems, 'refreshAheadMs', timeouts.refreshAheadMs, false)
   if (timeouts.checkValue !== undefined && !isStandardSchema(timeouts.checkValue)) {
     problems.push(`checkValue must be a Standard Schema (with a "~standard".validate function), got ${describeValue(timeouts.checkValue)}`)
   }

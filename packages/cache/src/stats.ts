@@ -21,6 +21,7 @@ export interface Counters {
   deletes: number
   expires: number
   checkFailures: number
+  refreshesAhead: number
   busSent: number
   busReceived: number
   locksAcquired: number
@@ -49,6 +50,7 @@ export function createCounters(): Counters {
     deletes: 0,
     expires: 0,
     checkFailures: 0,
+    refreshesAhead: 0,
     busSent: 0,
     busReceived: 0,
     locksAcquired: 0,
@@ -94,6 +96,8 @@ export interface CacheStats {
   expires: number
   /** Cached values refused by a `checkValue` schema (read as misses). */
   checkFailures: number
+  /** Background refreshes started by `refreshAheadMs`. */
+  refreshesAhead: number
   /** `state`: `live` when invalidations from other instances arrive, `down` when they may be missed, `off` without a bus. */
   bus: { sent: number; received: number; state: 'live' | 'down' | 'off' }
   locks: { acquired: number; waited: number; gaveUp: number }
@@ -126,6 +130,7 @@ export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['break
     deletes: c.deletes,
     expires: c.expires,
     checkFailures: c.checkFailures,
+    refreshesAhead: c.refreshesAhead,
     bus: { sent: c.busSent, received: c.busReceived, state: busState },
     locks: { acquired: c.locksAcquired, waited: c.lockWaits, gaveUp: c.lockGaveUp },
     breaker,

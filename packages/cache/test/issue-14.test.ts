@@ -203,3 +203,24 @@ describe('checkValue', () => {
     await expect(cache.getOrSet('u', () => 1, { checkValue: {} as never })).rejects.toThrow(/checkValue must be a Standard Schema/)
   })
 })
+
+describe('refreshAheadMs', () => {
+  it('refreshes a hot key in the background before it expires, so no caller waits for the factory', async () => {
+    const clock = createManualClock({ startMs: 1_000_000 })
+    const cache = createCache({ namespace: 'app', clock, ttlMs: 1_000, jitter: 0, refreshAheadMs: 200 })
+    let version = 0
+    const factory = async () => `v${++version}`
+    expect(await cache.getOrSet('k', factory)).toBe('v1')
+    clock.advance(500)
+    expect(await cache.getOrSet('k', factory)).toBe('v1')
+    expect(version).toBe(1) // not yet within 200 ms of expiry
+    clock.advance(400)
+    expect(await cache.getOrSet('k', factory)).toBe('v1') // served at once, refresh started
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(version).toBe(2)
+    clock.advance(300) // past the first value's expiry
+    expect(await cache.getOrSet('k', factory)).toBe('v2')
+    expect(version).toBe(2)
+    expect(cache.stats().refreshesAhead).toBe(1)
+  })
+})
