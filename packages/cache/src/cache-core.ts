@@ -64,7 +64,7 @@ export class CacheCore {
     this.runner = new FactoryRunner(this)
     this.writes = new CacheWrites(this)
     this.bus.listen({
-      keysChanged: (fks) => this.runner.invalidate(fks),
+      keysChanged: (fks) => this.runner.invalidate(fks, true),
       prefixCleared: (prefix) => this.runner.invalidatePrefix(prefix),
     })
   }

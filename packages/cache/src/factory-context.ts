@@ -1,4 +1,4 @@
-import { ConfigError, describeValue, TesseraError } from '@tessera/core'
+import { ConfigError, describeValue, TesseraError, TimeoutError } from '@tessera/core'
 import type { FactoryContext } from './cache'
 import type { Flight } from './flight'
 import { isDuration, isTtl } from './resolve-options'
@@ -9,6 +9,18 @@ export interface FactoryDecisions {
   isSkipped: boolean
   ttlMs: number | undefined
   graceMs: number | undefined
+}
+
+/** The reason a factory's signal is aborted with. */
+export function hardTimeoutReason(key: string, timeoutMs: number): TimeoutError {
+  return new TimeoutError({ operation: `cache getOrSet("${key}") factory`, timeoutMs })
+}
+
+function factorySignal(flight: Flight, key: string): AbortSignal {
+  const controller = new AbortController()
+  flight.abort = controller
+  if (flight.isPastHardTimeout) controller.abort(hardTimeoutReason(key, 0))
+  return controller.signal
 }
 
 /** The context one factory run receives, and the decisions it records. */
@@ -22,7 +34,7 @@ export function createFactoryContext(
     key,
     namespace,
     stale: flight.stale?.value,
-    signal: flight.abort.signal,
+    signal: factorySignal(flight, key),
     skip(value) {
       decisions.isSkipped = true
       return value

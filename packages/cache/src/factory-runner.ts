@@ -4,7 +4,7 @@ import type { Factory } from './cache'
 import type { CacheCore } from './cache-core'
 import { type CacheEntry, DELETE_MARKER_TTL_MS, estimateBytes, fromStoredEntry, newDeleteMarker } from './cache-entry'
 import { passesCheck, type StandardSchemaLike } from './check-value'
-import { createFactoryContext } from './factory-context'
+import { createFactoryContext, hardTimeoutReason } from './factory-context'
 import { type Flight, type FlightResult, NOT_STARTED, offerStale, staleResult, waitForFlight } from './flight'
 import { UNAVAILABLE } from './l2-tier'
 import { OperationBudget } from './operation-budget'
@@ -112,12 +112,18 @@ export class FactoryRunner {
     flight.promise.catch(() => {})
   }
 
-  /** Marks the running flights of these keys: their results must not be stored. */
-  invalidate(fks: readonly string[]): void {
+  /**
+   * Marks the running flights of these keys: their results must not be stored. `isRemote`: told by the bus, about a
+   * write that may have happened before the flight read Redis; that only matters to a flight that could not read
+   * Redis (one that did writes back only if the key is unchanged since that read, and drops its L1 copy otherwise).
+   */
+  invalidate(fks: readonly string[], isRemote = false): void {
     if (this.flights.size === 0) return
     for (const fk of fks) {
       const flight = this.flights.get(fk)
-      if (flight !== undefined) flight.isInvalidated = true
+      if (flight === undefined) continue
+      if (isRemote) flight.hasRemoteChange = true
+      else flight.isInvalidated = true
     }
   }
 
@@ -138,8 +144,10 @@ export class FactoryRunner {
       promise: NOT_STARTED,
       stale,
       staleListeners: undefined,
-      abort: new AbortController(),
+      abort: undefined,
+      isPastHardTimeout: false,
       isInvalidated: false,
+      hasRemoteChange: false,
       seenInL2: undefined,
       startedAt: core.options.clock.now(),
       factoryError: undefined,
@@ -153,7 +161,8 @@ export class FactoryRunner {
       // Past its hard timeout a flight is no longer joined: a factory that never settles must not hold the key.
       const timer = setTimeout(() => {
         this.end(fk, flight)
-        flight.abort.abort(new TimeoutError({ operation: `cache getOrSet("${key}") factory`, timeoutMs: hardMs }))
+        flight.isPastHardTimeout = true
+        flight.abort?.abort(hardTimeoutReason(key, hardMs))
       }, hardMs)
       timer.unref()
       const clear = () => clearTimeout(timer)
@@ -332,7 +341,7 @@ export class FactoryRunner {
     if (decisions.isSkipped) return originResult(value)
     if (value === undefined && core.options.negativeTtlMs <= 0) return originResult(value)
     // Written or deleted meanwhile: the caller gets what it asked for, but it is not stored over the newer state.
-    if (flight.isInvalidated) return originResult(value)
+    if (flight.isInvalidated || (flight.hasRemoteChange && flight.seenInL2 === undefined)) return originResult(value)
     const ttlMs = value === undefined ? core.options.negativeTtlMs : (decisions.ttlMs ?? options?.ttlMs ?? core.options.ttlMs)
     const graceMs = decisions.graceMs ?? options?.graceMs ?? core.options.graceMs
     let prepared: ReturnType<typeof core.store.prepare>

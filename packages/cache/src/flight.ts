@@ -16,10 +16,16 @@ export interface Flight {
   stale: CacheEntry | undefined
   /** Callers waiting for a stale value; created by the first one (most flights have none). */
   staleListeners: Set<() => void> | undefined
-  /** Told to the factory; aborted when the flight passes its hard timeout. */
-  readonly abort: AbortController
+  /**
+   * Told to the factory; aborted when the flight passes its hard timeout. Created when the factory starts (an L2
+   * hit needs none); `isPastHardTimeout` covers a timeout that came first.
+   */
+  abort: AbortController | undefined
+  isPastHardTimeout: boolean
   /** The key was written or deleted (here or, per the bus, elsewhere) while the factory ran: its result is not stored. */
   isInvalidated: boolean
+  /** Another instance wrote or deleted the key while this flight ran (see FactoryRunner.invalidate). */
+  hasRemoteChange: boolean
   /**
    * What Redis held for the key when this flight read it (`null`: nothing), or `undefined` when Redis could not be
    * read. The write-back only happens if Redis still holds exactly that: a delete or write in between wins.

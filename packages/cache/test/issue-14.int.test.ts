@@ -415,8 +415,10 @@ describe('ttlMs: Infinity with Redis', () => {
 describe('checkValue with Redis', () => {
   it('recomputes an old-shaped entry read from Redis and replaces it there', async () => {
     const prefix = newPrefix()
-    const old = makeCache(prefix)
-    const next = makeCache(prefix)
+    // A generous timeout: on a loaded machine a first command can take longer than the default 250 ms.
+    const old = makeCache(prefix, { l2: { timeoutMs: 5_000 } })
+    const next = makeCache(prefix, { l2: { timeoutMs: 5_000 } })
+    await Promise.all([old.ready(), next.ready()])
     const userV2 = {
       '~standard': {
         version: 1 as const,
