@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks'
-import { type CacheGetMessage, describeValue, TesseraError, TimeoutError } from '@tessera/core'
+import { type CacheGetMessage, describeValue, TimeoutError } from '@tessera/core'
 import type { Factory } from './cache'
 import type { CacheCore } from './cache-core'
 import { type CacheEntry, DELETE_MARKER_TTL_MS, estimateBytes, fromStoredEntry, newDeleteMarker } from './cache-entry'
-import { passesCheck, type StandardSchemaLike } from './check-value'
+import { passesCheck } from './check-value'
 import { createFactoryContext, hardTimeoutReason } from './factory-context'
 import { type Flight, type FlightResult, NOT_STARTED, offerStale, staleResult, waitForFlight } from './flight'
 import { UNAVAILABLE } from './l2-tier'
+import { lockKeyOf, lockOrWait } from './lock-wait'
 import { OperationBudget } from './operation-budget'
 import type { GetOrSetOptions } from './options'
 import { tagList } from './resolve-options'
@@ -214,14 +215,15 @@ export class FactoryRunner {
         core.counters.l2Misses++
         // forceFresh computes here whatever another instance holds or computes: no lock.
         if (lock !== undefined && options?.forceFresh !== true) {
-          const outcome = await this.lockOrWait(flight, fk, namespace, key, options?.checkValue)
+          const token = `${core.instanceId}:${++this.lockSeq}`
+          const outcome = await lockOrWait(core, flight, fk, namespace, key, options?.checkValue, token)
           if (outcome.result !== undefined) return outcome.result
           if (outcome.failure !== undefined) {
             if (flight.stale !== undefined) return staleResult(flight.stale)
             throw outcome.failure
           }
           lockToken = outcome.token
-          if (lockToken !== undefined) stopKeepAlive = lock.keepAlive(this.lockKey(fk), lockToken)
+          if (lockToken !== undefined) stopKeepAlive = lock.keepAlive(lockKeyOf(core, fk), lockToken)
         }
       }
       return await this.runFactory(flight, fk, namespace, key, factory, options, l2 !== undefined)
@@ -231,80 +233,10 @@ export class FactoryRunner {
       if (lockToken !== undefined && lock !== undefined) {
         const failure = flight.factoryError
         const text = failure === undefined ? undefined : failure instanceof Error ? failure.message : describeValue(failure)
-        const released = lock.release(this.lockKey(fk), lockToken, text)
+        const released = lock.release(lockKeyOf(core, fk), lockToken, text)
         // Wake the waiters at once to share the failure (they poll otherwise).
         if (text !== undefined) void released.then(() => core.bus.send({ k: [fk] }))
       }
-    }
-  }
-
-  private lockKey(fk: string): string {
-    return `${this.core.options.l2?.keyPrefix ?? ''}__lock:${fk}`
-  }
-
-  /**
-   * Distributed single flight: take the lock and compute, or wait for the holder's value, polling Redis every
-   * `pollMs` and waking early on the holder's bus message. After `waitMs` (or when Redis is unreachable) the caller
-   * computes the value itself: the lock is an optimisation, never a reason to fail. A holder's recent failure is
-   * shared instead.
-   */
-  private async lockOrWait(
-    flight: Flight,
-    fk: string,
-    namespace: string,
-    key: string,
-    schema: StandardSchemaLike | undefined,
-  ): Promise<{ token?: string | undefined; result?: FlightResult | undefined; failure?: TesseraError | undefined }> {
-    const core = this.core
-    const lock = core.lock!
-    const lockOptions = core.options.lock!
-    const lockKey = this.lockKey(fk)
-    const token = `${core.instanceId}:${++this.lockSeq}`
-    const deadline = Date.now() + lockOptions.waitMs
-    let hasWaited = false
-    for (;;) {
-      const attempt = await flight.budget.run(() => lock.tryAcquire(lockKey, token))
-      if (attempt === UNAVAILABLE) return {}
-      if (attempt.outcome === 'failed') {
-        const failure = new TesseraError(`another instance's factory for "${key}" failed: ${attempt.message}`, {
-          code: 'CACHE_FACTORY_FAILED',
-          retryable: true,
-        })
-        core.counters.factoryErrors++
-        core.report(failure, { operation: 'lock', namespace, key, staleServed: flight.stale !== undefined })
-        return { failure }
-      }
-      const isAcquired = attempt.outcome === 'acquired'
-      // Double-checked: the previous holder may have filled the key between our read and our lock.
-      const read = await core.store.read(fk, namespace, key, flight.budget)
-      if (read !== undefined) flight.seenInL2 = read.text
-      let entry = read?.entry
-      if (entry !== undefined && schema !== undefined && !(await passesCheck(schema, entry.v))) {
-        core.counters.checkFailures++
-        entry = undefined
-      }
-      const now = core.options.clock.now()
-      if (entry !== undefined && now < entry.e) {
-        if (isAcquired) void lock.release(lockKey, token)
-        core.l1?.putFromRedis(fk, entry, now, read?.text?.length ?? 1)
-        return { result: { value: entry.v, tier: 'l2', isStale: false } }
-      }
-      if (entry !== undefined && now < entry.s) offerStale(flight, fromStoredEntry(entry, entry.s))
-      if (isAcquired) {
-        core.counters.locksAcquired++
-        return { token }
-      }
-      if (!hasWaited) {
-        hasWaited = true
-        core.counters.lockWaits++
-      }
-      if (Date.now() >= deadline || core.isClosed) {
-        core.counters.lockGaveUp++
-        const error = new TimeoutError({ operation: `waiting for another instance to compute "${key}"`, timeoutMs: lockOptions.waitMs })
-        core.report(error, { operation: 'lock', namespace, key })
-        return {}
-      }
-      await core.bus.waitForKey(fk, lockOptions.pollMs)
     }
   }
 
