@@ -135,8 +135,8 @@ writeReport(
   'L1 and L2 hit paths of @tessera/cache against raw lru-cache / ioredis and against bentocache and cache-manager, plus the L1 hit ratio on a skewed workload.',
   groups,
   [
-    `L1 hit p50: ${tessera.p50Ns.toFixed(0)} ns (goal ≤ 300 ns); throughput ${(tessera.opsPerSec / bento.opsPerSec).toFixed(1)}× bentocache's getOrSet (goal ≥ 5×).`,
-    `L2 hit: ${((l2Ours.opsPerSec / l2Raw.opsPerSec) * 100).toFixed(1)}% of raw ioredis GET + JSON.parse throughput (goal ≥ 90%).`,
+    `L1 hit p50: ${tessera.p50Ns.toFixed(0)} ns (goal ≤ 300 ns); throughput ${(tessera.opsPerSec / bento.opsPerSec).toFixed(1)}× bentocache's getOrSet (goal ≥ 10×).`,
+    `L2 hit: ${((l2Ours.opsPerSec / l2Raw.opsPerSec) * 100).toFixed(1)}% of raw ioredis GET + JSON.parse throughput (goal ≥ 87%, i.e. at most 1.15× its time).`,
     zipfLine,
     'Redis 7 on 127.0.0.1 (loopback), one connection per client, requests issued one at a time.',
   ],

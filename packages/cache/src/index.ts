@@ -1,8 +1,10 @@
+export type { BusState } from './bus'
+export type { Cache, CacheEntryInput, CacheReadiness, Factory, FactoryContext, WarmSource } from './cache'
 export type { CachedOptions } from './cached'
 export { cached } from './cached'
-export type { Codec } from './codec'
-export { taggedJsonCodec } from './codec'
-export type { Cache, CacheEntryInput, Factory, FactoryContext, WarmSource } from './create-cache'
+export type { StandardSchemaLike, StandardSchemaResult } from './check-value'
+export type { Codec, CodecType, TaggedJsonCodecOptions } from './codec'
+export { createTaggedJsonCodec, taggedJsonCodec } from './codec'
 export { createCache } from './create-cache'
 export type {
   BusOptions,

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto'
 import { CHANNELS, type CircuitBreaker, createCircuitBreaker, hasSubscribers, isTesseraError, publish, TimeoutError } from '@tessera/core'
+import { escapeGlob } from './cache-entry'
 import { DeadlineQueue } from './deadline-queue'
 import type { L2BreakerOptions } from './options'
 import type { RedisLike } from './redis-like'
@@ -28,7 +30,13 @@ function clientTimeout(redis: RedisLike, timeoutMs: number): number | undefined 
   return typeof own === 'number' && Number.isFinite(own) && own > 0 && own <= timeoutMs ? own : undefined
 }
 
-const RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+// Writes ARGV[2] only if the key still holds what the caller read (sha1 of it, or '' for nothing).
+const SET_IF_UNCHANGED = `local current = redis.call('get', KEYS[1])
+local seen = ''
+if current then seen = redis.sha1hex(current) end
+if seen ~= ARGV[1] then return 0 end
+redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`
 
 /**
  * Redis behind a timeout and a circuit breaker. No method throws: a failure is counted, reported and turned into
@@ -42,6 +50,8 @@ export class L2Tier {
   private readonly clientTimeoutMs: number | undefined
   private readonly counters: Counters
   private readonly onFailure: (error: unknown, operation: string) => void
+  /** The client has been connected once: from then on a command is never queued while it reconnects. */
+  private hasBeenReady = false
 
   constructor(options: L2TierOptions) {
     this.redis = options.redis
@@ -64,12 +74,27 @@ export class L2Tier {
    * one command on this client, so ioredis' own `commandTimeout` (when set) already bounds it.
    */
   call<T>(operation: string, fn: () => Promise<T>, isSingleCommand = false): Promise<T | Unavailable> {
+    const status = this.redis.status
+    if (status === 'ready') this.hasBeenReady = true
+    else if (status === 'reconnecting' || (status !== undefined && this.hasBeenReady)) {
+      // Reconnecting: ioredis would hold the command in its offline queue and send it after the reconnect, maybe
+      // after another instance's delete. A cache command that late is worse than none.
+      this.counters.l2Skipped++
+      return Promise.resolve(UNAVAILABLE)
+    }
     const breaker = this.breaker
     const outcome =
       breaker === undefined
         ? this.bounded(operation, fn, isSingleCommand)
         : breaker.execute(() => this.bounded(operation, fn, isSingleCommand))
-    return outcome.then(undefined, (error: unknown) => this.failed(error, operation))
+    // Sent before the first connection was up: an answer proves the client has been ready.
+    const onAnswer = status === 'ready' || this.hasBeenReady ? undefined : (this.markReady as (value: T) => T)
+    return outcome.then(onAnswer, (error: unknown) => this.failed(error, operation))
+  }
+
+  private readonly markReady = (value: unknown): unknown => {
+    this.hasBeenReady = true
+    return value
   }
 
   private failed(error: unknown, operation: string): Unavailable {
@@ -119,6 +144,17 @@ export class L2Tier {
     return result !== UNAVAILABLE
   }
 
+  /**
+   * Writes `text` unless the key changed since the caller read `seen` (`null`: it was missing): true when written,
+   * false when the key changed, UNAVAILABLE when Redis could not be asked. One key: fine on a Cluster.
+   */
+  async setIfUnchanged(key: string, seen: string | null, text: string, ttlMs: number): Promise<boolean | Unavailable> {
+    const seenHash = seen === null ? '' : createHash('sha1').update(seen).digest('hex')
+    const px = String(Math.max(1, Math.ceil(ttlMs)))
+    const result = await this.call('EVAL set-if-unchanged', () => this.redis.eval(SET_IF_UNCHANGED, 1, key, seenHash, text, px), true)
+    return result === UNAVAILABLE ? UNAVAILABLE : Number(result) === 1
+  }
+
   /** One pipeline of SETs (per key SETs on a Cluster). */
   async setMany(items: readonly { key: string; text: string; ttlMs: number }[]): Promise<boolean> {
     if (items.length === 0) return true
@@ -144,31 +180,13 @@ export class L2Tier {
     return (await this.call('UNLINK', run)) !== UNAVAILABLE
   }
 
-  /** INCR each key in one pipeline (per key INCRs on a Cluster); the new values, or UNAVAILABLE. */
-  incrMany(keys: string[]): Promise<number[] | Unavailable> {
-    // A Cluster pipeline must stay within one slot: tags hash to many.
-    if (this.redis.isCluster === true) return this.call('INCR', () => Promise.all(keys.map((key) => this.redis.incr(key))))
-    return this.call('pipeline INCR', async () => {
-      const pipeline = this.redis.pipeline()
-      for (const key of keys) pipeline.incr(key)
-      const replies = throwFirstError(await pipeline.exec())
-      return replies.map((reply) => Number(reply[1]))
-    })
+  /** Runs a one-key script. */
+  eval(operation: string, script: string, key: string, ...args: string[]): Promise<unknown> {
+    return this.call(operation, () => this.redis.eval(script, 1, key, ...args), true)
   }
 
   async publish(channel: string, message: string): Promise<boolean> {
     return (await this.call('PUBLISH', () => this.redis.publish(channel, message), true)) !== UNAVAILABLE
-  }
-
-  /** `SET key token NX PX ttl`: true when this caller now holds the lock. */
-  async tryLock(key: string, token: string, ttlMs: number): Promise<boolean | Unavailable> {
-    const result = await this.call('SET NX', () => this.redis.set(key, token, 'PX', ttlMs, 'NX'), true)
-    return result === UNAVAILABLE ? UNAVAILABLE : result === 'OK'
-  }
-
-  /** Deletes the lock only if this caller still holds it (it may have expired and been taken by another). */
-  unlock(key: string, token: string): Promise<unknown> {
-    return this.call('EVAL unlock', () => this.redis.eval(RELEASE_LOCK, 1, key, token), true)
   }
 
   /**
@@ -181,12 +199,16 @@ export class L2Tier {
     const nodes = this.redis.nodes === undefined ? [this.redis] : this.redis.nodes('master')
     let removed = 0
     for (const node of nodes) {
+      // ioredis prefixes the keys of UNLINK with the client's keyPrefix but not SCAN's MATCH pattern, and SCAN
+      // returns prefixed keys: add the prefix to the pattern and take it off the keys found.
+      const clientPrefix = node.options?.keyPrefix ?? ''
+      const match = escapeGlob(clientPrefix) + pattern
       let cursor = '0'
       do {
-        const page = await this.call('SCAN', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', 500))
+        const page = await this.call('SCAN', () => node.scan(cursor, 'MATCH', match, 'COUNT', 500))
         if (page === UNAVAILABLE) return UNAVAILABLE
         cursor = page[0]
-        const keys = page[1]
+        const keys = clientPrefix === '' ? page[1] : page[1].map((key) => key.slice(clientPrefix.length))
         if (keys.length > 0) {
           const done = await this.call('UNLINK', async () =>
             this.redis.isCluster === true ? sum(await Promise.all(keys.map((key) => this.redis.unlink(key)))) : node.unlink(...keys),

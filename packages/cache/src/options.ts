@@ -1,5 +1,6 @@
-import { type CircuitBreakerOptions, type Clock, ConfigError, describeValue, type Logger, systemClock } from '@tessera/core'
-import { type Codec, taggedJsonCodec } from './codec'
+import type { CircuitBreakerOptions, Clock, Logger } from '@tessera/core'
+import type { StandardSchemaLike } from './check-value'
+import type { Codec } from './codec'
 import type { RedisLike, RedisSubscriberLike } from './redis-like'
 
 /** The in-process tier (lru-cache). */
@@ -16,6 +17,12 @@ export interface L1Options {
    * instance that missed a bus message can serve an outdated value. Ignored without L2. Default: `60000`.
    */
   ttlMs?: number | undefined
+  /**
+   * While the bus is down (its connection lost, or never made: invalidations from other instances may be missed),
+   * an L1 entry that also lives in Redis is trusted for at most this long; past it, reads go to Redis. Applies from
+   * the moment the bus goes down (entries already in L1 are cut short too). Default: `1000`.
+   */
+  busDownTtlMs?: number | undefined
 }
 
 /** The shared tier (Redis through ioredis or a compatible client). */
@@ -55,6 +62,12 @@ export interface LockOptions {
   waitMs?: number | undefined
   /** A waiter re-reads Redis this often (it also wakes on the holder's bus message). Default: `50`. */
   pollMs?: number | undefined
+  /**
+   * When the holder's factory fails, the callers waiting for it (and those arriving within this long) fail with
+   * its error (or get their stale value) instead of each running the failing factory in turn. `0`: not shared.
+   * Default: `1000`.
+   */
+  failureTtlMs?: number | undefined
 }
 
 /** Breaker settings for L2 (see core's `createCircuitBreaker`); the name is `cache:<namespace>:l2`. */
@@ -82,12 +95,22 @@ export interface CacheOptions {
   l2?: L2Options | undefined
   /** Invalidation over Redis pub/sub; `false` turns it off. Default: `true` when `l2` is set. */
   bus?: boolean | BusOptions | undefined
-  /** How long a value is fresh. Default: `60000`. */
+  /** How long a value is fresh; `Infinity` = until deleted, invalidated or evicted. Default: `60000`. */
   ttlMs?: number | undefined
   /** Each TTL is scaled by a random factor in `[1 - jitter, 1 + jitter]`, so keys written together do not expire together. In [0, 1). Default: `0.1`. */
   jitter?: number | undefined
   /** How long an expired value is kept to be served if the factory fails or is slow. Default: `0`. */
   graceMs?: number | undefined
+  /**
+   * After a factory failure answered with the stale (grace) value, that value is served as fresh from L1 for this
+   * long, so an outage does not run the failing factory on every call. `0` = retry on every call. Default: `0`.
+   */
+  graceBackoffMs?: number | undefined
+  /**
+   * A `getOrSet` L1 hit this close to the entry's expiry returns the cached value and starts the factory in the
+   * background (once per process), so a hot key is refreshed before it expires and no caller waits. Default: `0` (off).
+   */
+  refreshAheadMs?: number | undefined
   /** Serve the stale value (if any) after this long and let the factory finish in the background. `0` = classic stale-while-revalidate. Default: none (wait). */
   softTimeoutMs?: number | undefined
   /** Fail with core's `TimeoutError` (or serve the stale value, if any) after this long; the factory keeps running and fills the cache. Default: none. */
@@ -96,7 +119,11 @@ export interface CacheOptions {
   negativeTtlMs?: number | undefined
   /** Encodes entries for Redis. Default: {@link taggedJsonCodec}. */
   codec?: Codec | undefined
-  /** The L2 circuit breaker, or `false` for none. Default: core's breaker defaults (opens at 50% failures over ≥ 10 calls in 10 s, probes after 5 s). */
+  /**
+   * The L2 circuit breaker, or `false` for none. Default: core's breaker defaults (opens at 50% failures over ≥ 10
+   * calls in 10 s, probes after 5 s), and also after `consecutiveFailures: 5` failed Redis commands in a row, so an
+   * outage opens it at once even when the window holds many older successes.
+   */
   breaker?: L2BreakerOptions | false | undefined
   /** Distributed single flight. Default: off. */
   lock?: LockOptions | undefined
@@ -113,193 +140,55 @@ export interface CacheOptions {
 /** Per-call options of `getOrSet`; each defaults to the cache's option of the same name. */
 export interface GetOrSetOptions {
   ttlMs?: number | undefined
-  /** Tags this entry carries, for `deleteByTag`. Default: none. */
-  tags?: readonly string[] | undefined
+  /** Tags this entry carries, for `deleteByTag`; one string is one tag. Default: none. */
+  tags?: string | readonly string[] | undefined
   graceMs?: number | undefined
   softTimeoutMs?: number | undefined
   hardTimeoutMs?: number | undefined
   /** Keep this entry in L1 only: no Redis read, write or lock. Default: `false`. */
   skipL2?: boolean | undefined
+  graceBackoffMs?: number | undefined
+  refreshAheadMs?: number | undefined
+  /**
+   * Run the factory even when a fresh value is cached (it still joins a run already in progress in this process),
+   * and store its result: a refresh on demand. Default: `false`.
+   */
+  forceFresh?: boolean | undefined
+  /**
+   * A Standard Schema (zod, valibot, arktype…) every cached value must pass before it is served, fresh or stale;
+   * a value that fails (an entry written by an older version of your code) is a miss and is recomputed. The
+   * factory's own result is not checked. Costs one validation per hit (the L1 hit path is then no longer sync).
+   */
+  checkValue?: StandardSchemaLike | undefined
 }
 
 /** Per-call options of `set`. */
 export interface SetOptions {
   ttlMs?: number | undefined
-  tags?: readonly string[] | undefined
+  /** One string is one tag. */
+  tags?: string | readonly string[] | undefined
   graceMs?: number | undefined
   skipL2?: boolean | undefined
 }
 
 export interface ResolvedOptions {
   namespace: string
-  l1: { maxEntries: number; maxBytes: number | undefined; ttlMs: number } | undefined
+  l1: { maxEntries: number; maxBytes: number | undefined; ttlMs: number; busDownTtlMs: number } | undefined
   l2: { redis: RedisLike; keyPrefix: string; timeoutMs: number; maxEntryBytes: number } | undefined
   bus: { channel: string; subscriber: RedisSubscriberLike | undefined } | undefined
   ttlMs: number
   jitter: number
   graceMs: number
+  graceBackoffMs: number
+  refreshAheadMs: number
   softTimeoutMs: number | undefined
   hardTimeoutMs: number | undefined
   negativeTtlMs: number
   codec: Codec
   breaker: L2BreakerOptions | undefined
-  lock: { ttlMs: number; waitMs: number; pollMs: number } | undefined
+  lock: { ttlMs: number; waitMs: number; pollMs: number; failureTtlMs: number } | undefined
   tagVersionTtlMs: number
   logger: Logger | undefined
   onError: ((error: unknown, event: CacheErrorEvent) => void) | undefined
   clock: Pick<Clock, 'now'>
-}
-
-function isObject(value: unknown): value is object {
-  return typeof value === 'object' && value !== null
-}
-
-/** A finite number ≥ 0 (`positive`: > 0). */
-export function isDuration(value: unknown, positive = false): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && (positive ? value > 0 : value >= 0)
-}
-
-function checkNumber(problems: string[], name: string, value: unknown, positive: boolean, integer = false): void {
-  if (value === undefined) return
-  if (!isDuration(value, positive) || (integer && !Number.isInteger(value))) {
-    problems.push(`${name} must be a finite ${integer ? 'integer' : 'number'} ${positive ? '> 0' : '≥ 0'}, got ${describeValue(value)}`)
-  }
-}
-
-export function checkNamespaceName(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length === 0 || value.includes(':')) {
-    return `a namespace must be a non-empty string without ":", got ${describeValue(value)}`
-  }
-  return undefined
-}
-
-/** Validates `createCache` options and fills in defaults. Every problem is listed in one `ConfigError`. */
-export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
-  if (!isObject(options as unknown))
-    throw new ConfigError(`expected an options object, got ${describeValue(options)}`, { subject: 'cache options' })
-  const problems: string[] = []
-  const namespace = options.namespace ?? 'default'
-  const badNamespace = checkNamespaceName(namespace)
-  if (badNamespace) problems.push(`namespace: ${badNamespace}`)
-
-  const l1 = options.l1 ?? {}
-  if (l1 !== false && !isObject(l1)) problems.push(`l1 must be an object or false, got ${describeValue(l1)}`)
-  else if (l1 !== false) {
-    checkNumber(problems, 'l1.maxEntries', l1.maxEntries, true, true)
-    checkNumber(problems, 'l1.maxBytes', l1.maxBytes, true, true)
-    checkNumber(problems, 'l1.ttlMs', l1.ttlMs, true)
-  }
-
-  const l2 = options.l2
-  if (l2 !== undefined) {
-    if (!isObject(l2)) problems.push(`l2 must be an object with a redis client, got ${describeValue(l2)}`)
-    else {
-      const redis = l2.redis as unknown
-      if (
-        !isObject(redis) ||
-        typeof (redis as { get?: unknown }).get !== 'function' ||
-        typeof (redis as { mget?: unknown }).mget !== 'function'
-      ) {
-        problems.push(`l2.redis must be an ioredis client or Cluster (or compatible), got ${describeValue(redis)}`)
-      }
-      if (l2.keyPrefix !== undefined && typeof l2.keyPrefix !== 'string')
-        problems.push(`l2.keyPrefix must be a string, got ${describeValue(l2.keyPrefix)}`)
-      checkNumber(problems, 'l2.timeoutMs', l2.timeoutMs, true)
-      checkNumber(problems, 'l2.maxEntryBytes', l2.maxEntryBytes, true, true)
-    }
-  }
-  if (l1 === false && l2 === undefined) problems.push('l1 is false and no l2 is set: there is nowhere to cache')
-
-  const bus = options.bus
-  if (bus !== undefined && typeof bus !== 'boolean' && !isObject(bus))
-    problems.push(`bus must be a boolean or an object, got ${describeValue(bus)}`)
-  if (isObject(bus) && bus.channel !== undefined && (typeof bus.channel !== 'string' || bus.channel === '')) {
-    problems.push(`bus.channel must be a non-empty string, got ${describeValue(bus.channel)}`)
-  }
-  const wantsBus = bus === true || (isObject(bus) && bus.enabled !== false)
-  if (wantsBus && l2 === undefined) problems.push('bus needs l2 (it travels over Redis pub/sub)')
-
-  checkNumber(problems, 'ttlMs', options.ttlMs, true)
-  if (options.jitter !== undefined && !(isDuration(options.jitter) && options.jitter < 1)) {
-    problems.push(`jitter must be a number in [0, 1), got ${describeValue(options.jitter)}`)
-  }
-  checkNumber(problems, 'graceMs', options.graceMs, false)
-  checkNumber(problems, 'softTimeoutMs', options.softTimeoutMs, false)
-  checkNumber(problems, 'hardTimeoutMs', options.hardTimeoutMs, true)
-  checkNumber(problems, 'negativeTtlMs', options.negativeTtlMs, false)
-  checkNumber(problems, 'tagVersionTtlMs', options.tagVersionTtlMs, false)
-  const codec = options.codec
-  if (codec !== undefined && !(isObject(codec) && typeof codec.encode === 'function' && typeof codec.decode === 'function')) {
-    problems.push(`codec must have encode and decode functions, got ${describeValue(codec)}`)
-  }
-  if (options.breaker !== undefined && options.breaker !== false && !isObject(options.breaker)) {
-    problems.push(`breaker must be an object or false, got ${describeValue(options.breaker)}`)
-  }
-  const lock = options.lock
-  if (lock !== undefined) {
-    if (!isObject(lock)) problems.push(`lock must be an object, got ${describeValue(lock)}`)
-    else {
-      checkNumber(problems, 'lock.ttlMs', lock.ttlMs, true)
-      checkNumber(problems, 'lock.waitMs', lock.waitMs, false)
-      checkNumber(problems, 'lock.pollMs', lock.pollMs, true)
-      if (lock.enabled === true && l2 === undefined) problems.push('lock needs l2 (the lock lives in Redis)')
-    }
-  }
-  const logger = options.logger
-  if (logger !== undefined && !(isObject(logger) && typeof logger.warn === 'function' && typeof logger.error === 'function')) {
-    problems.push(`logger must have debug/info/warn/error methods, got ${describeValue(logger)}`)
-  }
-  if (options.onError !== undefined && typeof options.onError !== 'function')
-    problems.push(`onError must be a function, got ${describeValue(options.onError)}`)
-  if (options.clock !== undefined && !(isObject(options.clock) && typeof options.clock.now === 'function')) {
-    problems.push(`clock must have a now() method, got ${describeValue(options.clock)}`)
-  }
-  if (problems.length > 0) throw new ConfigError(problems, { subject: 'cache options' })
-
-  const keyPrefix = l2?.keyPrefix ?? 'tessera:'
-  const busObject = isObject(bus) ? bus : undefined
-  return {
-    namespace,
-    l1: l1 === false ? undefined : { maxEntries: l1.maxEntries ?? 10_000, maxBytes: l1.maxBytes, ttlMs: l1.ttlMs ?? 60_000 },
-    l2:
-      l2 === undefined
-        ? undefined
-        : { redis: l2.redis, keyPrefix, timeoutMs: l2.timeoutMs ?? 250, maxEntryBytes: l2.maxEntryBytes ?? 1_048_576 },
-    bus:
-      l2 === undefined || bus === false || busObject?.enabled === false
-        ? undefined
-        : { channel: busObject?.channel ?? `${keyPrefix}bus`, subscriber: busObject?.subscriber },
-    ttlMs: options.ttlMs ?? 60_000,
-    jitter: options.jitter ?? 0.1,
-    graceMs: options.graceMs ?? 0,
-    softTimeoutMs: options.softTimeoutMs,
-    hardTimeoutMs: options.hardTimeoutMs,
-    negativeTtlMs: options.negativeTtlMs ?? 0,
-    codec: codec ?? taggedJsonCodec,
-    breaker: options.breaker === false ? undefined : (options.breaker ?? {}),
-    lock: lock?.enabled === true ? { ttlMs: lock.ttlMs ?? 5_000, waitMs: lock.waitMs ?? 5_000, pollMs: lock.pollMs ?? 50 } : undefined,
-    tagVersionTtlMs: options.tagVersionTtlMs ?? 1_000,
-    logger,
-    onError: options.onError,
-    clock: options.clock ?? systemClock,
-  }
-}
-
-/**
- * Checks per-call options; returns the problems (empty when fine). Cheap enough for every call: a handful of
- * property reads, so that a bad TTL is reported even when the key happens to be an L1 hit.
- */
-export function callOptionProblems(options: GetOrSetOptions | SetOptions): string[] {
-  const problems: string[] = []
-  if (!isObject(options)) return [`options must be an object, got ${describeValue(options)}`]
-  checkNumber(problems, 'ttlMs', options.ttlMs, true)
-  checkNumber(problems, 'graceMs', options.graceMs, false)
-  const timeouts = options as GetOrSetOptions
-  checkNumber(problems, 'softTimeoutMs', timeouts.softTimeoutMs, false)
-  checkNumber(problems, 'hardTimeoutMs', timeouts.hardTimeoutMs, true)
-  const tags = options.tags
-  if (tags !== undefined && !(Array.isArray(tags) && tags.every((tag) => typeof tag === 'string' && tag.length > 0))) {
-    problems.push(`tags must be an array of non-empty strings, got ${describeValue(tags)}`)
-  }
-  return problems
 }

@@ -15,13 +15,18 @@ export interface RedisLike {
   pipeline(): RedisPipelineLike
   /** A new connection with the same options; the bus subscribes on it (a subscribed connection can do nothing else). */
   duplicate(): RedisSubscriberLike
+  /**
+   * ioredis' connection status. Once the client has been `ready`, no command is sent while it is not: ioredis would
+   * queue it and run it after the reconnect, when a write may undo another instance's later delete.
+   */
+  readonly status?: string | undefined
   /** `true` on an ioredis `Cluster`: multi-key commands are then split per key (they may live on different slots). */
   readonly isCluster?: boolean | undefined
   /**
-   * The client's options; only `commandTimeout` is read (a `Cluster`'s options have none). When ioredis already times out every command within
+   * The client's options; only `commandTimeout` and `keyPrefix` are read (SCAN MATCH is not prefixed by ioredis). When ioredis already times out every command within
    * `l2.timeoutMs`, reads rely on that timer instead of setting a second one.
    */
-  readonly options?: object | undefined
+  readonly options?: { readonly commandTimeout?: number | undefined; readonly keyPrefix?: string | undefined } | undefined
   /** On a Cluster: its master nodes, so `clear()` can SCAN each of them. */
   nodes?(role: 'master'): RedisLike[]
 }
@@ -36,8 +41,12 @@ export interface RedisPipelineLike {
 /** A connection used only for pub/sub. */
 export interface RedisSubscriberLike {
   subscribe(channel: string): Promise<unknown>
+  /** ioredis' connection status (`ready` when connected); when absent, the bus subscribes on `ready` events only. */
+  readonly status?: string | undefined
+  /** Connects a `lazyConnect` client. */
+  connect?(): Promise<unknown>
   on(event: 'message', listener: (channel: string, message: string) => void): unknown
-  on(event: 'ready', listener: () => void): unknown
+  on(event: 'ready' | 'close', listener: () => void): unknown
   on(event: 'error', listener: (error: Error) => void): unknown
   quit(): Promise<unknown>
   disconnect(): void

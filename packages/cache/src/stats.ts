@@ -19,6 +19,9 @@ export interface Counters {
   hardTimeouts: number
   sets: number
   deletes: number
+  expires: number
+  checkFailures: number
+  refreshesAhead: number
   busSent: number
   busReceived: number
   locksAcquired: number
@@ -53,6 +56,9 @@ export function createCounters(): Counters {
     hardTimeouts: 0,
     sets: 0,
     deletes: 0,
+    expires: 0,
+    checkFailures: 0,
+    refreshesAhead: 0,
     busSent: 0,
     busReceived: 0,
     locksAcquired: 0,
@@ -99,7 +105,14 @@ export interface CacheStats {
   hardTimeouts: number
   sets: number
   deletes: number
-  bus: { sent: number; received: number }
+  /** `expire()` calls. */
+  expires: number
+  /** Cached values refused by a `checkValue` schema (read as misses). */
+  checkFailures: number
+  /** Background refreshes started by `refreshAheadMs`. */
+  refreshesAhead: number
+  /** `state`: `live` when invalidations from other instances arrive, `down` when they may be missed, `off` without a bus. */
+  bus: { sent: number; received: number; state: 'live' | 'down' | 'off' }
   locks: { acquired: number; waited: number; gaveUp: number }
   /** The L2 breaker's state, `'disabled'` without a breaker, `'none'` without L2. */
   breaker: CircuitState | 'disabled' | 'none'
@@ -121,7 +134,7 @@ export interface CacheStats {
   }
 }
 
-export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['breaker']): CacheStats {
+export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['breaker'], busState: CacheStats['bus']['state']): CacheStats {
   const hits = c.l1Hits + c.l2Hits
   return {
     hits,
@@ -144,7 +157,10 @@ export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['break
     hardTimeouts: c.hardTimeouts,
     sets: c.sets,
     deletes: c.deletes,
-    bus: { sent: c.busSent, received: c.busReceived },
+    expires: c.expires,
+    checkFailures: c.checkFailures,
+    refreshesAhead: c.refreshesAhead,
+    bus: { sent: c.busSent, received: c.busReceived, state: busState },
     locks: { acquired: c.locksAcquired, waited: c.lockWaits, gaveUp: c.lockGaveUp },
     breaker,
     queryCache: {

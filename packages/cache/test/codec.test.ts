@@ -1,7 +1,7 @@
 import { ConversionError } from '@tessera/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { taggedJsonCodec } from '../src/codec'
+import { createTaggedJsonCodec, taggedJsonCodec } from '../src/codec'
 
 const roundTrip = (value: unknown) => taggedJsonCodec.decode(taggedJsonCodec.encode(value))
 
@@ -104,5 +104,61 @@ describe('taggedJsonCodec', () => {
   it('throws on text it did not write, for the cache to turn into a miss', () => {
     expect(() => taggedJsonCodec.decode('{not json')).toThrow()
     expect(() => taggedJsonCodec.decode('{"$t":"nope","v":1}')).toThrow(ConversionError)
+  })
+})
+
+describe('values JSON would lose without a word', () => {
+  class Money {
+    constructor(
+      readonly cents: number,
+      readonly currency: string,
+    ) {}
+  }
+
+  it('round-trips URL and RegExp', () => {
+    const url = new URL('https://example.invalid/a?b=1')
+    expect(roundTrip(url)).toEqual(url)
+    expect(roundTrip(url)).toBeInstanceOf(URL)
+    expect(roundTrip(/a+b/gi)).toEqual(/a+b/gi)
+  })
+
+  it('refuses an Error or a class instance with a ConversionError naming the class', () => {
+    expect(() => taggedJsonCodec.encode(new Error('boom'))).toThrow(ConversionError)
+    expect(() => taggedJsonCodec.encode({ price: new Money(5, 'EUR') })).toThrow(/Money instance would come back as a plain object/)
+  })
+
+  it('honours toJSON, so a field it hides is never written', () => {
+    class User {
+      constructor(
+        readonly name: string,
+        readonly passwordHash: string,
+      ) {}
+      toJSON() {
+        return { name: this.name }
+      }
+    }
+    const text = taggedJsonCodec.encode({ user: new User('ada', 'secret-hash') })
+    expect(text).not.toContain('secret-hash')
+    expect(taggedJsonCodec.decode(text)).toEqual({ user: { name: 'ada' } })
+  })
+
+  it('restores a class registered with createTaggedJsonCodec({ types })', () => {
+    const codec = createTaggedJsonCodec({
+      types: [
+        {
+          name: 'Money',
+          is: (value): value is Money => value instanceof Money,
+          encode: (money: Money) => [money.cents, money.currency],
+          decode: (data) => {
+            const [cents, currency] = data as [number, string]
+            return new Money(cents, currency)
+          },
+        },
+      ],
+    })
+    const back = codec.decode(codec.encode({ price: new Money(5, 'EUR') })) as { price: Money }
+    expect(back.price).toBeInstanceOf(Money)
+    expect(back.price).toEqual(new Money(5, 'EUR'))
+    expect(() => taggedJsonCodec.decode(codec.encode(new Money(1, 'USD')))).toThrow(/no codec type "Money"/)
   })
 })

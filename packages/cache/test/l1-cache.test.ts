@@ -1,8 +1,8 @@
 import { ConfigError, createManualClock, isTesseraError, TimeoutError } from '@tessera/core'
 import { describe, expect, it, vi } from 'vitest'
 import { deferred } from '../../../tooling/test-services/deferred'
+import { jitteredTtl } from '../src/cache-entry'
 import { createCache } from '../src/create-cache'
-import { jitteredTtl } from '../src/entry'
 
 describe('an L1-only cache', () => {
   it('computes a value once and serves it from memory afterwards', async () => {
@@ -184,7 +184,7 @@ describe('an L1-only cache', () => {
     await expect(cache.getOrSet('', () => 1)).rejects.toThrow(ConfigError)
     await expect(cache.getOrSet(42 as unknown as string, () => 1)).rejects.toThrow(/got 42/)
     await expect(cache.getOrSet('k', 'nope' as unknown as () => number)).rejects.toThrow(/factory must be a function, got "nope"/)
-    await expect(cache.set('k', 1, { ttlMs: -5 })).rejects.toThrow(/ttlMs must be a finite number > 0, got -5/)
+    await expect(cache.set('k', 1, { ttlMs: -5 })).rejects.toThrow(/ttlMs must be a finite number > 0 or Infinity \(forever\), got -5/)
     await expect(cache.getOrSet('k', () => 1, { tags: [''] })).rejects.toThrow(ConfigError)
     await expect(cache.deleteByTag([])).rejects.toThrow(ConfigError)
     expect(() => cache.namespace('a:b')).toThrow(/without ":"/)

@@ -40,6 +40,12 @@ export interface CircuitBreakerOptions {
   failureRatio?: number | undefined
   /** Never opens on fewer calls than this in the window, so one early failure cannot trip it. Default: `10`. */
   minimumCalls?: number | undefined
+  /**
+   * Also opens after this many failures in a row, whatever the window says: when a dependency stops answering,
+   * a window full of older successes would otherwise keep the breaker closed for most of the outage.
+   * Default: none (the window decides alone).
+   */
+  consecutiveFailures?: number | undefined
   /** Length of the rolling window that counts calls and failures. Default: `10000` ms. */
   windowMs?: number | undefined
   /** The window is kept in this many buckets; older buckets drop off whole. Default: `10`. */
@@ -93,6 +99,7 @@ interface ResolvedOptions {
   name: string
   failureRatio: number
   minimumCalls: number
+  consecutiveFailures: number
   windowMs: number
   windowBuckets: number
   openMs: number
@@ -143,6 +150,9 @@ function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions {
   if (minimumCalls !== undefined && !isPositiveInteger(minimumCalls)) {
     problems.push(`minimumCalls must be an integer ≥ 1, got ${describeValue(minimumCalls)}`)
   }
+  if (options.consecutiveFailures !== undefined && !isPositiveInteger(options.consecutiveFailures)) {
+    problems.push(`consecutiveFailures must be an integer ≥ 1, got ${describeValue(options.consecutiveFailures)}`)
+  }
   if (windowMs !== undefined && !(isFiniteAtLeast(windowMs, 0) && windowMs > 0)) {
     problems.push(`windowMs must be a finite number > 0, got ${describeValue(windowMs)}`)
   }
@@ -174,6 +184,7 @@ function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions {
     name,
     failureRatio: failureRatio ?? 0.5,
     minimumCalls: minimumCalls ?? 10,
+    consecutiveFailures: options.consecutiveFailures ?? Number.POSITIVE_INFINITY,
     windowMs: windowMs ?? 10_000,
     windowBuckets: windowBuckets ?? 10,
     openMs: openMs ?? 5_000,
@@ -212,6 +223,8 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   let probesInFlight = 0
   let probeSuccesses = 0
   let rejected = 0
+  /** Failures recorded one after another while closed (any success resets it). */
+  let failuresInARow = 0
 
   function epochOf(now: number): number {
     return Math.floor(now / bucketMs)
@@ -270,6 +283,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     generation++
     probesInFlight = 0
     probeSuccesses = 0
+    failuresInARow = 0
     if (to === 'open') openedAt = at
     if (to === 'closed') {
       openedAt = undefined
@@ -290,6 +304,11 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     const bucket = currentBucket(now)
     bucket.calls++
     if (outcome === 'failure') bucket.failures++
+    failuresInARow = outcome === 'failure' ? failuresInARow + 1 : 0
+    if (failuresInARow >= config.consecutiveFailures) {
+      transition('open', `${failuresInARow} calls failed in a row`)
+      return
+    }
     const { calls, failures } = windowTotals(now)
     if (calls >= config.minimumCalls && failures / calls >= config.failureRatio) {
       transition('open', `${failures} of ${calls} calls failed in the last ${config.windowMs} ms (threshold ${config.failureRatio})`)

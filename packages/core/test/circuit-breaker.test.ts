@@ -58,6 +58,18 @@ describe('createCircuitBreaker', () => {
     expect(breaker.state).toBe('open')
   })
 
+  it('opens after consecutiveFailures failures in a row even when older successes fill the window', async () => {
+    const { breaker, changes } = setup({ minimumCalls: 4, consecutiveFailures: 5 })
+    await succeed(breaker, 100)
+    await fail(breaker, 4)
+    await succeed(breaker)
+    await fail(breaker, 4)
+    expect(breaker.state).toBe('closed') // a success in between starts the count again
+    await fail(breaker)
+    expect(breaker.state).toBe('open')
+    expect(changes.at(-1)?.reason).toBe('5 calls failed in a row')
+  })
+
   it('opens only when the failure ratio reaches the threshold', async () => {
     const { breaker } = setup({ minimumCalls: 4, failureRatio: 0.5 })
     await succeed(breaker, 3)
