@@ -201,7 +201,11 @@ export function indexSql(index: IndexMeta, table: string, ifNotExists: boolean):
 
 /** Options of {@link createSchemaSql}. */
 export interface CreateSchemaOptions {
-  /** Add `CREATE EXTENSION IF NOT EXISTS vector` when an entity has a vector field. Default: `true`. */
+  /**
+   * Add `CREATE EXTENSION IF NOT EXISTS vector` / `citext` when an entity has a vector / citext field. Creating an
+   * extension needs the CREATE privilege on the database (citext is a trusted extension; pgvector needs a
+   * superuser unless marked trusted). Default: `true`.
+   */
   extensions?: boolean | undefined
   /** Add `CREATE SCHEMA IF NOT EXISTS` for every schema the entities name. Default: `true`. */
   schemas?: boolean | undefined
@@ -217,11 +221,8 @@ export interface CreateSchemaOptions {
 export function createSchemaSql(entities: readonly AnyEntity[], options: CreateSchemaOptions = {}): string[] {
   const metas = entities.map(entityMeta)
   const statements: string[] = []
-  if (
-    (options.extensions ?? true) &&
-    metas.some((m) => m.fields.some((f) => f.kind === 'vector' || f.definition.element?.kind === 'vector'))
-  ) {
-    statements.push('CREATE EXTENSION IF NOT EXISTS vector')
+  if (options.extensions ?? true) {
+    for (const extension of extensionsOf(metas)) statements.push(`CREATE EXTENSION IF NOT EXISTS ${extension}`)
   }
   if (options.schemas ?? true) {
     for (const schema of new Set(metas.flatMap((m) => (m.schema === undefined ? [] : [m.schema])))) {
@@ -233,6 +234,15 @@ export function createSchemaSql(entities: readonly AnyEntity[], options: CreateS
   for (const meta of deferred) statements.push(...foreignKeysSql(meta.entity))
   for (const meta of order) statements.push(...createIndexesSql(meta.entity))
   return statements
+}
+
+/**
+ * The extensions the entities' column types need: `vector` (pgvector) for vector fields, `citext` for citext
+ * fields (arrays of them too), in that order.
+ */
+export function extensionsOf(metas: readonly EntityMeta[]): string[] {
+  const kinds = new Set(metas.flatMap((m) => m.fields.flatMap((f) => [f.kind, f.definition.element?.kind])))
+  return ['vector', 'citext'].filter((kind) => kinds.has(kind as FieldMeta['kind']))
 }
 
 /** Tables ordered so referenced ones come first; entities in a cycle get their foreign keys deferred. */

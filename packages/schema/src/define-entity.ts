@@ -123,9 +123,10 @@ const ID_STRATEGIES = ['uuidv4', 'uuidv7', 'ulid', 'identity']
 const INDEX_METHODS = ['btree', 'hash', 'gin', 'gist', 'brin', 'hnsw', 'ivfflat']
 const ACTIONS = ['cascade', 'restrict', 'set null', 'set default', 'no action']
 const HOOK_NAMES = ['beforeInsert', 'beforeUpdate', 'beforeDelete', 'afterWrite', 'afterLoad']
-const ORDERED_KINDS = ['integer', 'bigint', 'numeric', 'date', 'timestamptz']
-const SIZED_KINDS = ['text', 'varchar', 'enum', 'array', 'bytea']
-const STRING_KINDS = ['text', 'varchar', 'enum', 'uuid', 'numeric', 'date']
+const ORDERED_KINDS = ['integer', 'bigint', 'numeric', 'date', 'timestamptz', 'smallint', 'real', 'doublePrecision', 'timestamp']
+const SIZED_KINDS = ['text', 'varchar', 'enum', 'array', 'bytea', 'citext']
+const STRING_KINDS = ['text', 'varchar', 'enum', 'uuid', 'numeric', 'date', 'citext', 'time', 'inet', 'cidr']
+const RANGE_TYPES = ['int4range', 'int8range', 'numrange', 'tstzrange', 'daterange']
 const MAX_VARCHAR = 10_485_760
 const MAX_VECTOR_DIMENSIONS = 16_000
 
@@ -322,6 +323,9 @@ function checkKindParameters(where: string, d: FieldDefinition, problems: string
       }
     }
     if (new Set(values).size !== values.length) problems.push(`${where}: enum values ${describeValue(values)} repeat a value`)
+  }
+  if (d.kind === 'range' && !RANGE_TYPES.includes(d.rangeType as string)) {
+    problems.push(`${where}: range(${describeValue(d.rangeType)}) is unknown; accepted: ${RANGE_TYPES.join(', ')}`)
   }
   if (d.kind === 'array') {
     if (d.element === undefined) problems.push(`${where}: array() needs an element field, e.g. array(text())`)

@@ -1,6 +1,6 @@
 import { ConfigError, type Provider, type Queryable, sql, type Transaction } from '@tessera/core'
 import { quoteIdent } from '@tessera/naming'
-import { columnSql, indexSql, tableBodySql } from './ddl'
+import { columnSql, extensionsOf, indexSql, tableBodySql } from './ddl'
 import type { AnyEntity } from './define-entity'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import { introspectSchema, type LiveIndex, type LiveTable } from './introspect'
@@ -8,6 +8,7 @@ import { isWidening } from './type-widening'
 
 /** What one step of a schema diff does. */
 export type SchemaChangeKind =
+  | 'createExtension'
   | 'createSchema'
   | 'createTable'
   | 'dropTable'
@@ -169,8 +170,14 @@ export async function diffSchema(
       ),
     )
 
+    const installed = new Set((await tx.query<{ name: string }>(sql`SELECT extname AS name FROM pg_extension`)).rows.map((r) => r.name))
+    const missingExtensions = extensionsOf(metas).filter((name) => !installed.has(name))
+    // Created in the rolled-back transaction too, so the shadow tables can use the types.
+    for (const name of missingExtensions)
+      await tx.query(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(name)}`, undefined, { prepare: false })
+
     const shadows = await buildShadows(tx, targets)
-    return compare(targets, live, existingSchemas, shadows, options)
+    return compare(targets, live, existingSchemas, shadows, options, missingExtensions)
   })
 }
 
@@ -200,6 +207,7 @@ function compare(
   existingSchemas: ReadonlySet<string>,
   shadows: ReadonlyMap<EntityMeta, LiveTable>,
   options: DiffSchemaOptions,
+  missingExtensions: readonly string[],
 ): SchemaDiff {
   // Buckets keep the statement order valid: schemas, tables, columns, constraints dropped before added, indexes,
   // foreign keys last (their targets exist by then), then destructive drops.
@@ -222,6 +230,9 @@ function compare(
     destructive = false,
   ) => buckets[bucket].push({ kind, table: target.label, sql: text, destructive, description })
 
+  for (const name of missingExtensions) {
+    change('schemas', 'createExtension', { label: name }, `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(name)}`, `create extension ${name}`)
+  }
   for (const schema of new Set(targets.map((t) => t.schema))) {
     if (!existingSchemas.has(schema))
       change('schemas', 'createSchema', { label: schema }, `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`, `create schema ${schema}`)

@@ -1,3 +1,5 @@
+export type { Interval } from '@tessera/converter'
+export { Range } from '@tessera/converter'
 export type { CursorOptions, CursorSecret } from './cursor-seal'
 export type { CreateSchemaOptions, CreateTableOptions } from './ddl'
 export {
@@ -51,6 +53,8 @@ export type {
   IdStrategy,
   InsertOf,
   OptionalFieldKeys,
+  RangeType,
+  RangeTypes,
   ReferenceDefinition,
   ReferenceOptions,
   ReferenceTarget,
@@ -64,17 +68,28 @@ export {
   bigint,
   boolean,
   bytea,
+  cidr,
+  citext,
   date,
+  doublePrecision,
   enum_,
   enumOf,
   Field,
   field,
+  inet,
   integer,
+  interval,
   isField,
   json,
   numeric,
+  range,
+  real,
+  smallint,
   text,
+  time,
+  timestamp,
   timestamptz,
+  tsvector,
   uuid,
   varchar,
   vector,

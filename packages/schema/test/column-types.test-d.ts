@@ -1,0 +1,67 @@
+import type { Interval, Range } from '@tessera/converter'
+import { describe, expectTypeOf, it } from 'vitest'
+import {
+  cidr,
+  citext,
+  defineEntity,
+  doublePrecision,
+  type InferEntity,
+  type InferInsert,
+  inet,
+  integer,
+  interval,
+  range,
+  real,
+  smallint,
+  time,
+  timestamp,
+  tsvector,
+} from '../src/index'
+
+const Typed = defineEntity('TypedColumns', {
+  id: integer().primaryKey(),
+  small: smallint(),
+  ratio: real(),
+  precise: doublePrecision(),
+  localTime: timestamp(),
+  opensAt: time(),
+  duration: interval().nullable(),
+  address: inet(),
+  network: cidr(),
+  email: citext(),
+  document: tsvector(),
+  seats: range('int4range'),
+  ids: range('int8range'),
+  prices: range('numrange'),
+  during: range('tstzrange'),
+  days: range('daterange'),
+})
+
+describe('column types', () => {
+  it('read as the documented JavaScript types', () => {
+    expectTypeOf<InferEntity<typeof Typed>>().toEqualTypeOf<{
+      id: number
+      small: number
+      ratio: number
+      precise: number
+      localTime: Date
+      opensAt: string
+      duration: Interval | null
+      address: string
+      network: string
+      email: string
+      document: string
+      seats: Range<number>
+      ids: Range<bigint>
+      prices: Range<string>
+      during: Range<Date>
+      days: Range<string>
+    }>()
+  })
+
+  it('take the same types on insert', () => {
+    expectTypeOf<InferInsert<typeof Typed>['during']>().toEqualTypeOf<Range<Date>>()
+    // @ts-expect-error a range type that does not exist
+    range('tsrange2')
+  })
+})
