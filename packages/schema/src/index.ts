@@ -122,6 +122,9 @@ export type {
   MigrationStep,
   Migrator,
   MigratorOptions,
+  NonTransactionalMigration,
+  OutsideTransactionStep,
+  TransactionalMigration,
 } from './migrator'
 export { createMigrator, migrationChecksum } from './migrator'
 export type {

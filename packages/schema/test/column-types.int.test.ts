@@ -1,6 +1,5 @@
 import { Range } from '@tessera/converter'
 import { type Provider, sql, ValidationError } from '@tessera/core'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   cidr,
@@ -21,37 +20,13 @@ import {
   timestamp,
   tsvector,
 } from '../src/index'
-import { PG_URL, PROVIDERS, providerPool, uniqueName } from './providers'
+import { useOwnDatabase } from './own-database'
+import { PROVIDERS, providerPool, uniqueName } from './providers'
 
 // citext is an extension, which is database-wide: this file gets a database of its own, so creating it can never
 // disturb a parallel run (the user's side: `CREATE EXTENSION citext` once per database, which createSchemaSql and
 // diffSchema emit).
-const database = uniqueName('schema_types')
-const DB_URL = (() => {
-  const url = new URL(PG_URL)
-  url.pathname = `/${database}`
-  return url.toString()
-})()
-
-beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: PG_URL })
-  await admin.connect()
-  try {
-    await admin.query(`CREATE DATABASE ${database}`)
-  } finally {
-    await admin.end()
-  }
-})
-
-afterAll(async () => {
-  const admin = new pg.Client({ connectionString: PG_URL })
-  await admin.connect()
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
-  } finally {
-    await admin.end()
-  }
-})
+const DB_URL = useOwnDatabase('schema_types')
 
 function entityIn(schema: string) {
   return defineEntity(
