@@ -3,13 +3,15 @@ import { quoteIdent } from '@tessera/naming'
 import { columnSql, extensionsOf, indexSql, tableBodySql } from './ddl'
 import type { AnyEntity } from './define-entity'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
-import { introspectSchema, type LiveIndex, type LiveTable } from './introspect'
+import { introspectSchema, type LiveForeignKey, type LiveIndex, type LiveTable } from './introspect'
 import { isWidening } from './type-widening'
 
 /** What one step of a schema diff does. */
 export type SchemaChangeKind =
   | 'createExtension'
   | 'createSchema'
+  | 'renameTable'
+  | 'renameColumn'
   | 'createTable'
   | 'dropTable'
   | 'addColumn'
@@ -25,8 +27,10 @@ export type SchemaChangeKind =
   | 'addUnique'
   | 'dropUnique'
   | 'createIndex'
+  | 'renameIndex'
   | 'dropIndex'
   | 'addCheck'
+  | 'renameConstraint'
   | 'dropCheck'
   | 'addForeignKey'
   | 'dropForeignKey'
@@ -54,6 +58,14 @@ export interface DiffSchemaOptions {
   dropUnknownTables?: boolean | undefined
   /** Tables never dropped by `dropUnknownTables`. Default: `['tessera_migrations']`. */
   ignoreTables?: readonly string[] | undefined
+  /**
+   * Renames, old name → new name, so that a renamed table or column becomes `ALTER … RENAME` instead of a drop and
+   * an add: `'tasks.title': 'tasks.name'` (a column: `table.column`, database names), `'todo_items': 'tasks'` (a
+   * table, in the schema of the entity defining the new name). A column key may name the table by its old or new
+   * name. A hint whose old name is gone and new name exists is already applied and ignored; one whose new name no
+   * entity defines is a `ConfigError`. Default: none.
+   */
+  renames?: Readonly<Record<string, string>> | undefined
 }
 
 /** The result of {@link diffSchema}. */
@@ -110,6 +122,11 @@ function retarget(definition: string, table: string): string {
   return definition.replace(/ ON (ONLY )?(?:"(?:[^"]|"")*"|[^\s".]+)(?:\.(?:"(?:[^"]|"")*"|[^\s".]+))? USING /, ` ON $1${table} USING `)
 }
 
+/** A `pg_get_indexdef` text without the index's name, to find the same index under another name. */
+function unnamed(definition: string): string {
+  return definition.replace(/^(CREATE (?:UNIQUE )?INDEX )(?:"(?:[^"]|"")*"|[^\s"]+) ON /, '$1 ON ')
+}
+
 const ACTION_SQL: Record<string, string> = {
   cascade: 'CASCADE',
   restrict: 'RESTRICT',
@@ -136,7 +153,8 @@ interface Target {
  * entity's `createTableSql` and `createIndexesSql` are run against a temporary shadow table, which is then read
  * back from `pg_catalog` exactly like the live tables. Types, defaults, checks and index definitions are compared
  * in PostgreSQL's own canonical spelling (`character varying(320)`, `'draft'::text`), never by parsing SQL.
- * Nothing is written. Column renames look like a drop plus an add: write those migrations by hand.
+ * Nothing is written. A renamed table or column looks like a drop plus an add unless `renames` names it: then it
+ * is `ALTER TABLE … RENAME` (see {@link DiffSchemaOptions.renames}).
  *
  * @example
  * const diff = await diffSchema([User, Post], db)
@@ -161,6 +179,10 @@ export async function diffSchema(
       return { meta, schema, qualified: `${quoteIdent(schema)}.${quoteIdent(meta.table)}`, label: `${schema}.${meta.table}` }
     })
 
+    // Renames run first, in this rolled-back transaction too, so the live tables read below already carry the new
+    // names (with their indexes, constraints and defaults following them, as PostgreSQL does).
+    const renames = await applyRenames(tx, targets, options.renames ?? {})
+
     const schemas = [...new Set(targets.map((t) => t.schema))]
     const live = new Map<string, Map<string, LiveTable>>()
     for (const schema of schemas) live.set(schema, await introspectSchema(tx, schema))
@@ -177,7 +199,7 @@ export async function diffSchema(
       await tx.query(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(name)}`, undefined, { prepare: false })
 
     const shadows = await buildShadows(tx, targets)
-    return compare(targets, live, existingSchemas, shadows, options, missingExtensions)
+    return compare(targets, live, existingSchemas, shadows, options, missingExtensions, renames)
   })
 }
 
@@ -208,6 +230,7 @@ function compare(
   shadows: ReadonlyMap<EntityMeta, LiveTable>,
   options: DiffSchemaOptions,
   missingExtensions: readonly string[],
+  renames: readonly SchemaChange[],
 ): SchemaDiff {
   // Buckets keep the statement order valid: schemas, tables, columns, constraints dropped before added, indexes,
   // foreign keys last (their targets exist by then), then destructive drops.
@@ -283,6 +306,7 @@ function compare(
 
   const all = [
     ...buckets.schemas,
+    ...renames,
     ...buckets.tables,
     ...buckets.dropConstraints,
     ...buckets.columns,
@@ -440,9 +464,30 @@ function compareIndexes(target: Target, shadow: LiveTable, existing: LiveTable, 
   const wanted = plain(shadow.indexes)
   const wantedNames = new Set(wanted.map((i) => i.name))
   const defined = new Map(target.meta.indexes.map((i) => [i.name, i]))
+  const renamedFrom = new Set<string>()
   for (const index of wanted) {
     const current = liveIndexes.get(index.name)
     if (current !== undefined && retarget(current.definition, qualified) === retarget(index.definition, qualified)) continue
+    if (current === undefined) {
+      // The same index under another name (its table or column was renamed): renamed, not rebuilt.
+      const same = [...liveIndexes.values()].find(
+        (live) =>
+          !wantedNames.has(live.name) &&
+          !renamedFrom.has(live.name) &&
+          unnamed(retarget(live.definition, qualified)) === unnamed(retarget(index.definition, qualified)),
+      )
+      if (same !== undefined) {
+        renamedFrom.add(same.name)
+        change(
+          'indexes',
+          'renameIndex',
+          target,
+          `ALTER INDEX ${quoteIdent(target.schema)}.${quoteIdent(same.name)} RENAME TO ${quoteIdent(index.name)}`,
+          `rename index ${same.name} on ${label} to ${index.name}`,
+        )
+        continue
+      }
+    }
     if (current !== undefined) {
       const schema = quoteIdent(target.schema)
       change(
@@ -459,7 +504,7 @@ function compareIndexes(target: Target, shadow: LiveTable, existing: LiveTable, 
     change('indexes', 'createIndex', target, statement, `create index ${index.name} on ${label}`)
   }
   for (const index of liveIndexes.values()) {
-    if (wantedNames.has(index.name)) continue
+    if (wantedNames.has(index.name) || renamedFrom.has(index.name)) continue
     change(
       'dropConstraints',
       'dropIndex',
@@ -474,9 +519,27 @@ function compareChecks(target: Target, shadow: LiveTable, existing: LiveTable, c
   const { qualified, label } = target
   const liveChecks = new Map(existing.checks.map((c) => [c.name, c]))
   const wantedNames = new Set(shadow.checks.map((c) => c.name))
+  const renamedFrom = new Set<string>()
   for (const check of shadow.checks) {
     const current = liveChecks.get(check.name)
     if (current?.definition === check.definition) continue
+    if (current === undefined) {
+      // The same check under another name (its table or column was renamed): renamed, not validated again.
+      const same = existing.checks.find(
+        (live) => !wantedNames.has(live.name) && !renamedFrom.has(live.name) && live.definition === check.definition,
+      )
+      if (same !== undefined) {
+        renamedFrom.add(same.name)
+        change(
+          'constraints',
+          'renameConstraint',
+          target,
+          `ALTER TABLE ${qualified} RENAME CONSTRAINT ${quoteIdent(same.name)} TO ${quoteIdent(check.name)}`,
+          `rename check ${same.name} on ${label} to ${check.name}`,
+        )
+        continue
+      }
+    }
     if (current !== undefined) {
       change(
         'dropConstraints',
@@ -495,7 +558,7 @@ function compareChecks(target: Target, shadow: LiveTable, existing: LiveTable, c
     )
   }
   for (const check of existing.checks) {
-    if (wantedNames.has(check.name)) continue
+    if (wantedNames.has(check.name) || renamedFrom.has(check.name)) continue
     change(
       'dropConstraints',
       'dropCheck',
@@ -520,6 +583,8 @@ function compareForeignKeys(target: Target, existing: LiveTable, targets: Readon
   const { meta, qualified, label } = target
   const liveKeys = new Map(existing.foreignKeys.map((k) => [k.name, k]))
   const wantedNames = new Set<string>()
+  const renamedFrom = new Set<string>()
+  const definedNames = new Set(meta.fields.flatMap((f) => (f.references === undefined ? [] : [f.references.name])))
   for (const field of meta.fields) {
     const ref = field.references
     if (ref === undefined) continue
@@ -528,15 +593,29 @@ function compareForeignKeys(target: Target, existing: LiveTable, targets: Readon
     const refMeta = entityMeta(ref.entity)
     const refSchema = referenced?.schema ?? refMeta.schema
     const current = liveKeys.get(ref.name)
-    const same =
-      current !== undefined &&
-      sameColumns(current.columns, [field.columnName]) &&
-      current.referencedTable === refMeta.table &&
-      (refSchema === undefined || current.referencedSchema === refSchema) &&
-      sameColumns(current.referencedColumns, [ref.column]) &&
-      current.onDelete === ref.onDelete &&
-      current.onUpdate === ref.onUpdate
-    if (same) continue
+    const matches = (key: LiveForeignKey) =>
+      sameColumns(key.columns, [field.columnName]) &&
+      key.referencedTable === refMeta.table &&
+      (refSchema === undefined || key.referencedSchema === refSchema) &&
+      sameColumns(key.referencedColumns, [ref.column]) &&
+      key.onDelete === ref.onDelete &&
+      key.onUpdate === ref.onUpdate
+    if (current !== undefined && matches(current)) continue
+    if (current === undefined) {
+      // The same key under another name (its table or column was renamed): renamed, not validated again.
+      const same = existing.foreignKeys.find((key) => !renamedFrom.has(key.name) && !definedNames.has(key.name) && matches(key))
+      if (same !== undefined) {
+        renamedFrom.add(same.name)
+        change(
+          'foreignKeys',
+          'renameConstraint',
+          target,
+          `ALTER TABLE ${qualified} RENAME CONSTRAINT ${quoteIdent(same.name)} TO ${quoteIdent(ref.name)}`,
+          `rename foreign key ${same.name} on ${label} to ${ref.name}`,
+        )
+        continue
+      }
+    }
     if (current !== undefined) {
       change(
         'dropConstraints',
@@ -555,7 +634,7 @@ function compareForeignKeys(target: Target, existing: LiveTable, targets: Readon
     )
   }
   for (const key of existing.foreignKeys) {
-    if (wantedNames.has(key.name)) continue
+    if (wantedNames.has(key.name) || renamedFrom.has(key.name)) continue
     change(
       'dropConstraints',
       'dropForeignKey',
@@ -564,4 +643,98 @@ function compareForeignKeys(target: Target, existing: LiveTable, targets: Readon
       `drop foreign key ${key.name} on ${label}`,
     )
   }
+}
+
+interface RenameHint {
+  old: string
+  new: string
+}
+
+/**
+ * Validates the rename hints against the targets and runs those that apply (old name live, new name not) in `tx`,
+ * returning them as changes: tables first, then columns.
+ */
+async function applyRenames(tx: Transaction, targets: readonly Target[], hints: Readonly<Record<string, string>>): Promise<SchemaChange[]> {
+  const problems: string[] = []
+  const tableHints: RenameHint[] = []
+  const columnHints: { table: string; newTable: string; old: string; new: string }[] = []
+  for (const [from, to] of Object.entries(hints)) {
+    const source = from.split('.')
+    const target = typeof to === 'string' ? to.split('.') : []
+    if (source.length === 1 && target.length === 1 && from !== '' && to !== '') tableHints.push({ old: from, new: to })
+    else if (source.length === 2 && target.length === 2 && source.every((p) => p !== '') && target.every((p) => p !== '')) {
+      columnHints.push({ table: source[0] as string, newTable: target[0] as string, old: source[1] as string, new: target[1] as string })
+    } else {
+      problems.push(
+        `renames[${JSON.stringify(from)}] = ${JSON.stringify(to)}: accepted: 'table': 'new_table' or 'table.column': 'table.new_column'`,
+      )
+    }
+  }
+  const byTable = new Map(targets.map((t) => [t.meta.table, t]))
+  const tableRenamedFrom = new Map<string, string>()
+  for (const hint of tableHints) {
+    if (!byTable.has(hint.new)) problems.push(`renames: no entity defines the table ${hint.new} that ${hint.old} is renamed to`)
+    else tableRenamedFrom.set(hint.new, hint.old)
+  }
+  for (const hint of columnHints) {
+    const table = byTable.get(hint.newTable) ?? byTable.get(hint.table)
+    if (table === undefined) {
+      problems.push(`renames: no entity defines the table ${hint.newTable} of ${hint.newTable}.${hint.new}`)
+      continue
+    }
+    if (hint.table !== hint.newTable && tableRenamedFrom.get(hint.newTable) !== hint.table) {
+      problems.push(
+        `renames: ${hint.table}.${hint.old} → ${hint.newTable}.${hint.new} moves a column to another table; rename the table with its own hint`,
+      )
+    }
+    if (!table.meta.byColumn.has(hint.new))
+      problems.push(`renames: ${table.meta.name} has no column ${hint.new} that ${hint.table}.${hint.old} is renamed to`)
+    if (table.meta.byColumn.has(hint.old)) problems.push(`renames: ${table.meta.name} still defines ${hint.old}, renamed to ${hint.new}`)
+  }
+  if (problems.length > 0) throw new ConfigError(problems, { subject: 'diffSchema renames' })
+
+  const changes: SchemaChange[] = []
+  const exists = async (schema: string, table: string): Promise<boolean> =>
+    (
+      await tx.query(
+        sql`SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${schema} AND c.relname = ${table} AND c.relkind IN ('r', 'p')`,
+      )
+    ).rows.length > 0
+  for (const hint of tableHints) {
+    const target = byTable.get(hint.new) as Target
+    if (!(await exists(target.schema, hint.old)) || (await exists(target.schema, hint.new))) continue
+    const statement = `ALTER TABLE ${quoteIdent(target.schema)}.${quoteIdent(hint.old)} RENAME TO ${quoteIdent(hint.new)}`
+    await tx.query(statement, undefined, { prepare: false })
+    changes.push({
+      kind: 'renameTable',
+      table: target.label,
+      sql: statement,
+      destructive: false,
+      description: `rename table ${target.schema}.${hint.old} to ${hint.new}`,
+    })
+  }
+  for (const hint of columnHints) {
+    const target = (byTable.get(hint.newTable) ?? byTable.get(hint.table)) as Target
+    const { rows } = await tx.query<{ name: string }>(
+      sql`SELECT a.attname AS name FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = ${target.schema} AND c.relname = ${target.meta.table} AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY(${[hint.old, hint.new]})`,
+    )
+    const names = new Set(rows.map((r) => r.name))
+    if (!names.has(hint.old)) continue
+    if (names.has(hint.new)) {
+      throw new ConfigError(`renames: ${target.label} has both ${hint.old} and ${hint.new}; drop one before renaming`, {
+        subject: 'diffSchema renames',
+      })
+    }
+    const statement = `ALTER TABLE ${target.qualified} RENAME COLUMN ${quoteIdent(hint.old)} TO ${quoteIdent(hint.new)}`
+    await tx.query(statement, undefined, { prepare: false })
+    changes.push({
+      kind: 'renameColumn',
+      table: target.label,
+      sql: statement,
+      destructive: false,
+      description: `rename column ${target.label}.${hint.old} to ${hint.new}`,
+    })
+  }
+  return changes
 }
