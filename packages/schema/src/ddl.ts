@@ -2,7 +2,7 @@ import { serializeParam } from '@tessera/converter'
 import { ConfigError, describeValue, type SqlQuery } from '@tessera/core'
 import { quoteIdent, safeIdentifier } from '@tessera/naming'
 import type { AnyEntity } from './define-entity'
-import { type EntityMeta, entityMeta, type FieldMeta, type IndexMeta } from './entity-meta'
+import { type EntityMeta, type EnumTypeMeta, entityMeta, type FieldMeta, type IndexMeta } from './entity-meta'
 
 // The sql tag's internals, by their registered symbols: DDL cannot take parameters, so a fragment's values are
 // rendered as literals here. Registered symbols are part of @tessera/core's cross-copy contract.
@@ -140,8 +140,8 @@ export interface CreateTableOptions {
  * expressions as written; `gen_random_uuid()` for uuidv4 ids, `now()` for timestamps, `1` for versions), identity
  * columns, and named constraints: primary key (`<table>_pkey`), uniques (`…_key`), checks (`…_check`, enum
  * membership `…_enum`), foreign keys (`…_fkey`, with ON DELETE/UPDATE). Every identifier is quoted.
- * Enums are `text` with a CHECK constraint (no `CREATE TYPE`, so adding a value is a constraint swap, not an
- * `ALTER TYPE` that cannot run in a transaction on older servers).
+ * Enums are `text` with a CHECK constraint unless declared native (`enumOf(values, { native })`): then the column
+ * has the enum type, which {@link createEnumTypesSql} creates (not this function).
  *
  * @example await db.query(createTableSql(User))
  */
@@ -229,11 +229,52 @@ export function createSchemaSql(entities: readonly AnyEntity[], options: CreateS
       statements.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`)
     }
   }
+  statements.push(...createEnumTypesSql(entities))
   const { order, deferred } = creationOrder(metas)
   for (const meta of order) statements.push(createTableSql(meta.entity, { foreignKeys: !deferred.has(meta) }))
   for (const meta of deferred) statements.push(...foreignKeysSql(meta.entity))
   for (const meta of order) statements.push(...createIndexesSql(meta.entity))
   return statements
+}
+
+/**
+ * The native enum types of a set of entities (`enumOf(values, { native })`), each once, by qualified name.
+ * @throws ConfigError when two fields name the same type with different values.
+ */
+export function enumTypesOf(metas: readonly EntityMeta[]): EnumTypeMeta[] {
+  const types = new Map<string, EnumTypeMeta>()
+  const problems: string[] = []
+  for (const meta of metas) {
+    for (const field of meta.fields) {
+      const type = field.enumType
+      if (type === undefined) continue
+      const known = types.get(type.qualified)
+      if (known === undefined) types.set(type.qualified, type)
+      else if (known.values.join('\u0000') !== type.values.join('\u0000')) {
+        problems.push(
+          `${meta.name}.${field.fieldName} names enum type ${type.qualified} with values ${JSON.stringify(type.values)}, another field with ${JSON.stringify(known.values)}`,
+        )
+      }
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems, { subject: 'native enum types' })
+  return [...types.values()]
+}
+
+/** `CREATE TYPE … AS ENUM (…)` of one native enum type (not idempotent: see {@link createEnumTypesSql}). */
+export function createEnumTypeSql(type: EnumTypeMeta): string {
+  return `CREATE TYPE ${type.qualified} AS ENUM (${type.values.map(quoteLiteral).join(', ')})`
+}
+
+/**
+ * The native enum types of the entities, each created unless a type of that name exists (PostgreSQL has no
+ * `CREATE TYPE IF NOT EXISTS`: a `DO` block that ignores `duplicate_object`). Values of an existing type are not
+ * compared here: `diffSchema` does that.
+ */
+export function createEnumTypesSql(entities: readonly AnyEntity[]): string[] {
+  return enumTypesOf(entities.map(entityMeta)).map(
+    (type) => `DO $tessera$ BEGIN ${createEnumTypeSql(type)}; EXCEPTION WHEN duplicate_object THEN NULL; END $tessera$`,
+  )
 }
 
 /**

@@ -1,6 +1,15 @@
 import { ConfigError, describeValue, type SqlQuery, sql } from '@tessera/core'
 import { type NamingConfig, type NamingInput, quoteIdent, resolveNaming, safeIdentifier } from '@tessera/naming'
-import { attachMeta, type CheckMeta, type EntityMeta, type FieldMeta, type IndexMeta, registerEntity, type UniqueMeta } from './entity-meta'
+import {
+  attachMeta,
+  type CheckMeta,
+  type EntityMeta,
+  type EnumTypeMeta,
+  type FieldMeta,
+  type IndexMeta,
+  registerEntity,
+  type UniqueMeta,
+} from './entity-meta'
 import {
   type AnyField,
   Field,
@@ -180,7 +189,7 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
     }
     const copy = new Field(builder.definition)
     ownFields[fieldName] = copy
-    const meta = fieldMeta(fieldName, builder.definition, metas.length, naming, table, problems)
+    const meta = fieldMeta(fieldName, builder.definition, metas.length, naming, table, options.schema, problems)
     if (meta !== undefined) metas.push(meta)
   }
 
@@ -413,6 +422,35 @@ function checkModifiers(where: string, d: FieldDefinition, problems: string[]): 
   }
 }
 
+/** The native enum type of an `enumOf(values, { native })` field, or undefined. */
+function enumTypeOf(
+  d: FieldDefinition,
+  table: string,
+  columnName: string,
+  schema: string | undefined,
+  where: string,
+  problems: string[],
+): EnumTypeMeta | undefined {
+  if (d.kind === 'array' && d.element?.enumType !== undefined) {
+    problems.push(`${where}: arrays of native enums are not supported; use enumOf(values) (text with a CHECK) as the element`)
+  }
+  if (d.kind !== 'enum' || d.enumType === undefined) return undefined
+  if (d.enumType !== true && typeof d.enumType !== 'string') {
+    problems.push(`${where}: enumOf native ${describeValue(d.enumType)}; accepted: true, false or a type name`)
+    return undefined
+  }
+  for (const value of d.enumValues ?? []) {
+    if (typeof value === 'string' && Buffer.byteLength(value) > 63)
+      problems.push(`${where}: native enum value ${describeValue(value)} is longer than PostgreSQL's 63 bytes`)
+    if (typeof value === 'string' && value.includes('$tessera$'))
+      problems.push(`${where}: native enum value ${describeValue(value)} contains $tessera$, which createEnumTypesSql uses as its quote`)
+  }
+  const name = d.enumType === true ? safeIdentifier(`${table}_${columnName}`) : d.enumType
+  if (!checkIdentifier(name, `${where}: the enum type name`, problems)) return undefined
+  const qualified = schema === undefined ? quoteIdent(name) : `${quoteIdent(schema)}.${quoteIdent(name)}`
+  return Object.freeze({ name, schema, qualified, values: Object.freeze([...(d.enumValues ?? [])]) })
+}
+
 function isSql(value: unknown): value is SqlQuery {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[Symbol.for('tessera.sql')] === true
 }
@@ -423,6 +461,7 @@ function fieldMeta(
   position: number,
   naming: NamingConfig,
   table: string,
+  schema: string | undefined,
   problems: string[],
 ): FieldMeta | undefined {
   const where = `field ${fieldName}`
@@ -442,7 +481,8 @@ function fieldMeta(
     if (isSql(expression)) checks.push({ name, expression })
     else problems.push(`${where}: its .check() function returned ${describeValue(expression)}, not a sql\`\` fragment`)
   })
-  if (d.kind === 'enum' && d.enumValues !== undefined && d.enumValues.length > 0) {
+  const enumType = enumTypeOf(d, table, columnName, schema, where, problems)
+  if (d.kind === 'enum' && enumType === undefined && d.enumValues !== undefined && d.enumValues.length > 0) {
     checks.push({ name: safeIdentifier(`${table}_${columnName}_enum`), expression: sql`${column} IN (${sql.join(d.enumValues)})` })
   }
   const constraints =
@@ -453,7 +493,7 @@ function fieldMeta(
     quotedColumn: quoteIdent(columnName),
     position,
     kind: d.kind,
-    sqlType: sqlTypeOf(d),
+    sqlType: enumType?.qualified ?? sqlTypeOf(d),
     nullable: d.nullable,
     primaryKey: d.primaryKey,
     unique: d.unique,
@@ -467,6 +507,7 @@ function fieldMeta(
     validators: d.validators,
     optionalOnInsert: d.nullable || d.default !== undefined || d.generated !== undefined || d.role !== undefined,
     definition: d,
+    enumType,
   }
 }
 

@@ -1,15 +1,19 @@
 import { ConfigError, type Provider, type Queryable, sql, type Transaction } from '@tessera/core'
 import { quoteIdent } from '@tessera/naming'
-import { columnSql, extensionsOf, indexSql, tableBodySql } from './ddl'
+import { columnDefault, columnSql, enumTypesOf, extensionsOf, indexSql, quoteLiteral, tableBodySql } from './ddl'
 import type { AnyEntity } from './define-entity'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
-import { introspectSchema, type LiveForeignKey, type LiveIndex, type LiveTable } from './introspect'
+import { introspectEnums, introspectSchema, type LiveForeignKey, type LiveIndex, type LiveTable } from './introspect'
 import { isWidening } from './type-widening'
 
 /** What one step of a schema diff does. */
 export type SchemaChangeKind =
   | 'createExtension'
   | 'createSchema'
+  | 'createEnum'
+  | 'addEnumValue'
+  | 'renameEnumValue'
+  | 'recreateEnum'
   | 'renameTable'
   | 'renameColumn'
   | 'createTable'
@@ -46,6 +50,11 @@ export interface SchemaChange {
   destructive: boolean
   /** A sentence for people: `add column users.age`. */
   description: string
+  /**
+   * `'first'`: the statement must be committed before the others run: `ALTER TYPE … ADD VALUE`, whose new value
+   * cannot be used in the transaction that added it. It is in {@link SchemaDiff.upFirst}, not in `up`. Otherwise `'main'`.
+   */
+  phase: 'first' | 'main'
 }
 
 /** Options of {@link diffSchema}. */
@@ -63,7 +72,8 @@ export interface DiffSchemaOptions {
    * an add: `'tasks.title': 'tasks.name'` (a column: `table.column`, database names), `'todo_items': 'tasks'` (a
    * table, in the schema of the entity defining the new name). A column key may name the table by its old or new
    * name. A hint whose old name is gone and new name exists is already applied and ignored; one whose new name no
-   * entity defines is a `ConfigError`. Default: none.
+   * entity defines is a `ConfigError`. Enum values: `'enum:task_status.todo': 'enum:task_status.open'` is
+   * `ALTER TYPE … RENAME VALUE` instead of removing one value (destructive) and adding another. Default: none.
    */
   renames?: Readonly<Record<string, string>> | undefined
 }
@@ -78,9 +88,16 @@ export interface SchemaDiff {
   statements: string[]
   /**
    * The changes as one SQL text, a ready `up` for a migration: one statement per line ending in `;`, each
-   * destructive one preceded by a `-- DESTRUCTIVE:` comment. Empty string when there is nothing to do.
+   * destructive one preceded by a `-- DESTRUCTIVE:` comment. Empty string when there is nothing to do. Without the
+   * changes of phase `'first'`, which are in `upFirst`.
    */
   up: string
+  /**
+   * New enum values (`ALTER TYPE … ADD VALUE`), to be applied and committed before `up`: a migration of their own,
+   * ordered before the one holding `up` (PostgreSQL refuses to use a value in the transaction that added it, and
+   * `up` may use it in a default or a check). Empty string when there are none.
+   */
+  upFirst: string
 }
 
 const SHADOW_PREFIX = 'tessera_shadow_'
@@ -198,8 +215,10 @@ export async function diffSchema(
     for (const name of missingExtensions)
       await tx.query(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(name)}`, undefined, { prepare: false })
 
+    const enumChanges = await compareEnums(tx, metas, fallback, live, options.renames ?? {})
+
     const shadows = await buildShadows(tx, targets)
-    return compare(targets, live, existingSchemas, shadows, options, missingExtensions, renames)
+    return compare(targets, live, existingSchemas, shadows, options, missingExtensions, [...renames, ...enumChanges])
   })
 }
 
@@ -251,7 +270,7 @@ function compare(
     text: string,
     description: string,
     destructive = false,
-  ) => buckets[bucket].push({ kind, table: target.label, sql: text, destructive, description })
+  ) => buckets[bucket].push({ kind, table: target.label, sql: text, destructive, description, phase: 'main' })
 
   for (const name of missingExtensions) {
     change('schemas', 'createExtension', { label: name }, `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(name)}`, `create extension ${name}`)
@@ -317,10 +336,14 @@ function compare(
   ]
   const emitDestructive = options.destructive ?? false
   const changes = all.filter((c) => emitDestructive || !c.destructive)
+  changes.sort((a, b) => (a.phase === b.phase ? 0 : a.phase === 'first' ? -1 : 1))
   const skipped = all.filter((c) => !emitDestructive && c.destructive)
   const statements = changes.map((c) => c.sql)
-  const up = changes.map((c) => (c.destructive ? `-- DESTRUCTIVE: ${c.description}\n${c.sql};` : `${c.sql};`)).join('\n')
-  return { changes, skipped, statements, up }
+  const text = (list: SchemaChange[]) =>
+    list.map((c) => (c.destructive ? `-- DESTRUCTIVE: ${c.description}\n${c.sql};` : `${c.sql};`)).join('\n')
+  const up = text(changes.filter((c) => c.phase === 'main'))
+  const upFirst = text(changes.filter((c) => c.phase === 'first'))
+  return { changes, skipped, statements, up, upFirst }
 }
 
 type Emit = (
@@ -659,6 +682,7 @@ async function applyRenames(tx: Transaction, targets: readonly Target[], hints: 
   const tableHints: RenameHint[] = []
   const columnHints: { table: string; newTable: string; old: string; new: string }[] = []
   for (const [from, to] of Object.entries(hints)) {
+    if (from.startsWith('enum:')) continue
     const source = from.split('.')
     const target = typeof to === 'string' ? to.split('.') : []
     if (source.length === 1 && target.length === 1 && from !== '' && to !== '') tableHints.push({ old: from, new: to })
@@ -711,6 +735,7 @@ async function applyRenames(tx: Transaction, targets: readonly Target[], hints: 
       sql: statement,
       destructive: false,
       description: `rename table ${target.schema}.${hint.old} to ${hint.new}`,
+      phase: 'main',
     })
   }
   for (const hint of columnHints) {
@@ -734,7 +759,141 @@ async function applyRenames(tx: Transaction, targets: readonly Target[], hints: 
       sql: statement,
       destructive: false,
       description: `rename column ${target.label}.${hint.old} to ${hint.new}`,
+      phase: 'main',
     })
+  }
+  return changes
+}
+
+/**
+ * Compares the entities' native enum types with the live ones and, inside the rolled-back transaction, makes each
+ * wanted type exist with exactly the wanted values (a changed live type is renamed aside and created afresh), so
+ * the shadow tables can use them. Returns the changes: create a missing type; rename hinted values; add new values
+ * (phase `'first'`) when the live values are still all there in the same order; otherwise recreate the type and
+ * convert its columns (destructive: rows holding a removed value make it fail).
+ */
+async function compareEnums(
+  tx: Transaction,
+  metas: readonly EntityMeta[],
+  fallback: string,
+  live: ReadonlyMap<string, ReadonlyMap<string, LiveTable>>,
+  hints: Readonly<Record<string, string>>,
+): Promise<SchemaChange[]> {
+  const types = enumTypesOf(metas)
+  if (types.length === 0) return []
+  const changes: SchemaChange[] = []
+  const emit = (
+    kind: SchemaChangeKind,
+    label: string,
+    text: string,
+    description: string,
+    destructive = false,
+    phase: 'first' | 'main' = 'main',
+  ) => changes.push({ kind, table: label, sql: text, destructive, description, phase })
+  const liveEnums = new Map<string, Map<string, string[]>>()
+  for (const [index, type] of types.entries()) {
+    const schema = type.schema ?? fallback
+    const qualified = `${quoteIdent(schema)}.${quoteIdent(type.name)}`
+    const label = `${schema}.${type.name}`
+    let enums = liveEnums.get(schema)
+    if (enums === undefined) {
+      enums = await introspectEnums(tx, schema)
+      liveEnums.set(schema, enums)
+    }
+    const current = enums.get(type.name)
+    const wanted = [...type.values]
+    const create = `CREATE TYPE ${qualified} AS ENUM (${wanted.map(quoteLiteral).join(', ')})`
+    if (current === undefined) {
+      emit('createEnum', label, create, `create enum type ${label} (${wanted.join(', ')})`)
+      await tx.query(create, undefined, { prepare: false })
+      continue
+    }
+    if (current.join('\u0000') === wanted.join('\u0000')) continue
+
+    // Hinted renames first: after them, the live values are compared with the wanted ones.
+    const values = [...current]
+    for (const [from, to] of Object.entries(hints)) {
+      const source = /^enum:([^.]+)\.(.+)$/.exec(from)
+      const target = /^enum:([^.]+)\.(.+)$/.exec(to)
+      if (source === null || target === null || source[1] !== type.name || target[1] !== type.name) continue
+      const [oldValue, newValue] = [source[2] as string, target[2] as string]
+      const at = values.indexOf(oldValue)
+      if (at === -1 || values.includes(newValue) || !wanted.includes(newValue)) continue
+      values[at] = newValue
+      emit(
+        'renameEnumValue',
+        label,
+        `ALTER TYPE ${qualified} RENAME VALUE ${quoteLiteral(oldValue)} TO ${quoteLiteral(newValue)}`,
+        `rename value '${oldValue}' of enum type ${label} to '${newValue}'`,
+      )
+    }
+    // Set the live type aside and create the wanted one, so the shadow tables compare against exactly it.
+    await tx.query(`ALTER TYPE ${qualified} RENAME TO ${quoteIdent(`tessera_shadow_enum_${index}`)}`, undefined, { prepare: false })
+    await tx.query(create, undefined, { prepare: false })
+
+    const kept = values.filter((v) => wanted.includes(v))
+    const inOrder = kept.length === values.length && kept.every((v, i) => wanted.filter((w) => values.includes(w))[i] === v)
+    if (inOrder) {
+      wanted.forEach((value, i) => {
+        if (values.includes(value)) return
+        const next = wanted.slice(i + 1).find((v) => values.includes(v))
+        const position = next === undefined ? `AFTER ${quoteLiteral(wanted[i - 1] as string)}` : `BEFORE ${quoteLiteral(next)}`
+        emit(
+          'addEnumValue',
+          label,
+          `ALTER TYPE ${qualified} ADD VALUE IF NOT EXISTS ${quoteLiteral(value)} ${position}`,
+          `add value '${value}' to enum type ${label} (committed before the other changes: a new value cannot be used in the transaction that adds it)`,
+          false,
+          'first',
+        )
+      })
+      continue
+    }
+    const removed = values.filter((v) => !wanted.includes(v))
+    const why =
+      removed.length > 0
+        ? `remove value${removed.length === 1 ? '' : 's'} ${removed.map((v) => `'${v}'`).join(', ')} (rows holding ${removed.length === 1 ? 'it' : 'them'} make this fail; rename a value with renames: { 'enum:${type.name}.old': 'enum:${type.name}.new' })`
+        : `reorder its values to ${wanted.join(', ')}`
+    const aside = `${type.name}_tessera_old`
+    const asideQualified = `${quoteIdent(schema)}.${quoteIdent(aside)}`
+    emit('recreateEnum', label, `ALTER TYPE ${qualified} RENAME TO ${quoteIdent(aside)}`, `recreate enum type ${label} to ${why}`, true)
+    emit('recreateEnum', label, create, `recreate enum type ${label}: the new type`, true)
+    for (const meta of metas) {
+      const tableSchema = meta.schema ?? fallback
+      const table = live.get(tableSchema)?.get(meta.table)
+      if (table === undefined) continue
+      for (const field of meta.fields) {
+        if (
+          field.enumType === undefined ||
+          `${quoteIdent(field.enumType.schema ?? fallback)}.${quoteIdent(field.enumType.name)}` !== qualified
+        )
+          continue
+        const column = table.columns.find((c) => c.name === field.columnName)
+        if (column === undefined) continue
+        const alter = `ALTER TABLE ${quoteIdent(tableSchema)}.${quoteIdent(meta.table)} ALTER COLUMN ${field.quotedColumn}`
+        const where = `${tableSchema}.${meta.table}.${field.columnName}`
+        if (column.default !== undefined)
+          emit('recreateEnum', label, `${alter} DROP DEFAULT`, `recreate enum type ${label}: drop the default of ${where}`, true)
+        emit(
+          'recreateEnum',
+          label,
+          `${alter} TYPE ${qualified} USING ${field.quotedColumn}::text::${qualified}`,
+          `recreate enum type ${label}: convert ${where}${removed.length > 0 ? ' (fails if a row holds a removed value)' : ''}`,
+          true,
+        )
+        const fallbackDefault = columnDefault(field)
+        if (column.default !== undefined && fallbackDefault !== undefined) {
+          emit(
+            'recreateEnum',
+            label,
+            `${alter} SET DEFAULT ${fallbackDefault}`,
+            `recreate enum type ${label}: restore the default of ${where}`,
+            true,
+          )
+        }
+      }
+    }
+    emit('recreateEnum', label, `DROP TYPE ${asideQualified}`, `recreate enum type ${label}: drop the old type`, true)
   }
   return changes
 }

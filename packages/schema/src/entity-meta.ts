@@ -81,6 +81,18 @@ export interface FieldMeta {
   readonly optionalOnInsert: boolean
   /** The field's full definition (element type of arrays, enum values, vector dimensions…). */
   readonly definition: FieldDefinition
+  /** A native enum's type (`enumOf(values, { native })`); undefined for other fields and text enums. */
+  readonly enumType: EnumTypeMeta | undefined
+}
+
+/** A native PostgreSQL enum type a field uses. */
+export interface EnumTypeMeta {
+  readonly name: string
+  /** The entity's schema; undefined means the connection's `search_path`. */
+  readonly schema: string | undefined
+  /** Quoted and qualified as the entity's table is: `"app"."task_status"`. */
+  readonly qualified: string
+  readonly values: readonly string[]
 }
 
 /** An index (from `.index()` or the entity option `indexes`). */

@@ -155,6 +155,8 @@ export interface FieldDefinition {
   readonly dimensions: number | undefined
   /** `enumOf([...])`: the allowed values, in order. */
   readonly enumValues: readonly string[] | undefined
+  /** `enumOf([...], { native })`: a PostgreSQL enum type, named (a string) or `<table>_<column>` (`true`). */
+  readonly enumType: string | true | undefined
   /** `array(of)`: the element field. */
   readonly element: FieldDefinition | undefined
   /** `range(type)`: the range type. */
@@ -353,6 +355,7 @@ const BASE: FieldDefinition = {
   scale: undefined,
   dimensions: undefined,
   enumValues: undefined,
+  enumType: undefined,
   element: undefined,
   rangeType: undefined,
   nullable: false,
@@ -432,12 +435,25 @@ export function json<T = unknown>(): Field<T> {
   return make('json')
 }
 
+/** Options of {@link enumOf}. */
+export interface EnumOptions {
+  /**
+   * `false`: a `text` column with a CHECK constraint `<table>_<column>_enum`. `true`: a PostgreSQL enum type
+   * (`CREATE TYPE … AS ENUM`) named `<table>_<column>` in the entity's schema; a string: the type's name (entities
+   * sharing a type give the same name and the same values). Default: `false`.
+   */
+  native?: boolean | string | undefined
+}
+
 /**
- * One of a fixed list of strings. Reads as their union. Stored as text with a CHECK constraint in PostgreSQL.
+ * One of a fixed list of strings. Reads as their union. Stored as text with a CHECK constraint in PostgreSQL, or
+ * as a native enum type with `{ native: true }` / `{ native: 'type_name' }`.
  * @example enumOf(['draft', 'published'] as const)
+ * @example enumOf(['todo', 'done'] as const, { native: 'task_status' })
  */
-export function enumOf<const V extends readonly [string, ...string[]]>(values: V): Field<V[number]> {
-  return make('enum', { enumValues: [...values] })
+export function enumOf<const V extends readonly [string, ...string[]]>(values: V, options: EnumOptions = {}): Field<V[number]> {
+  const native = options.native
+  return make('enum', { enumValues: [...values], enumType: native === false || native === undefined ? undefined : native })
 }
 
 /** Alias of {@link enumOf}. */

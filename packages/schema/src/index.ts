@@ -5,10 +5,14 @@ export type { CreateSchemaOptions, CreateTableOptions } from './ddl'
 export {
   columnDefault,
   columnSql,
+  createEnumTypeSql,
+  createEnumTypesSql,
   createIndexesSql,
   createSchemaSql,
   createTableSql,
   dropTablesSql,
+  enumTypesOf,
+  extensionsOf,
   foreignKeysSql,
   primaryKeyName,
   quoteLiteral,
@@ -33,12 +37,13 @@ export type { DiffSchemaOptions, SchemaChange, SchemaChangeKind, SchemaDiff } fr
 export { diffSchema } from './diff'
 export type { RenderDocsOptions } from './docs'
 export { renderDocs } from './docs'
-export type { CheckMeta, EntityMeta, FieldMeta, IndexMeta, RelationMeta, ResolvedReference, UniqueMeta } from './entity-meta'
+export type { CheckMeta, EntityMeta, EnumTypeMeta, FieldMeta, IndexMeta, RelationMeta, ResolvedReference, UniqueMeta } from './entity-meta'
 export { entityMeta, isEntity } from './entity-meta'
 export type {
   AnyField,
   CheckDefinition,
   CheckExpression,
+  EnumOptions,
   FieldConstraints,
   FieldDefault,
   FieldDefinition,
@@ -97,7 +102,7 @@ export {
 export type { ApplyGeneratedOptions, GeneratedIdStrategy } from './ids'
 export { applyGenerated, generateId } from './ids'
 export type { LiveCheck, LiveColumn, LiveForeignKey, LiveIndex, LiveTable } from './introspect'
-export { introspectSchema } from './introspect'
+export { introspectEnums, introspectSchema } from './introspect'
 export type {
   EntityHooks,
   HookResult,

@@ -212,3 +212,22 @@ export async function introspectSchema(queryable: Queryable, schema = 'public'):
   }
   return tables
 }
+
+/**
+ * The enum types of `schema` with their values in order (`CREATE TYPE … AS ENUM`).
+ * @example await introspectEnums(db, 'app') // Map { 'task_status' => ['todo', 'doing', 'done'] }
+ */
+export async function introspectEnums(queryable: Queryable, schema = 'public'): Promise<Map<string, string[]>> {
+  const { rows } = await queryable.query<{ name: string; value: string }>(sql`
+    SELECT t.typname AS name, e.enumlabel AS value
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
+    WHERE n.nspname = ${schema}
+    ORDER BY t.typname, e.enumsortorder`)
+  const types = new Map<string, string[]>()
+  for (const row of rows) {
+    const values = types.get(row.name)
+    if (values === undefined) types.set(row.name, [row.value])
+    else values.push(row.value)
+  }
+  return types
+}

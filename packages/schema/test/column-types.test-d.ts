@@ -65,3 +65,16 @@ describe('column types', () => {
     range('tsrange2')
   })
 })
+
+describe('native enums', () => {
+  it('read as the union of their values, like text enums', async () => {
+    const { enumOf } = await import('../src/index')
+    const Task = defineEntity('TypedNativeTask', {
+      id: integer().primaryKey(),
+      status: enumOf(['todo', 'done'] as const, { native: 'task_status' }),
+    })
+    expectTypeOf<InferEntity<typeof Task>['status']>().toEqualTypeOf<'todo' | 'done'>()
+    // @ts-expect-error native takes a boolean or a type name
+    enumOf(['a'] as const, { native: 1 })
+  })
+})
