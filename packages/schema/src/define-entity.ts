@@ -1,5 +1,6 @@
 import { ConfigError, describeValue, type SqlQuery, sql } from '@tessera/core'
 import { type NamingConfig, type NamingInput, quoteIdent, resolveNaming, safeIdentifier } from '@tessera/naming'
+import { renderStatic } from './ddl'
 import {
   attachMeta,
   type CheckMeta,
@@ -94,9 +95,19 @@ export type InferUpdate<E> =
     ? Simplify<{ -readonly [P in Exclude<keyof F, TaggedFieldKeys<F> | K>]?: FieldValue<F[P]> | undefined }>
     : never
 
-/** An index over one or more fields (entity option `indexes`). */
+/**
+ * An index over one or more fields, or over expressions (entity option `indexes`); unique, partial or both.
+ * @example { fields: ['email'], unique: true, where: sql`deleted_at IS NULL` }
+ * @example { expressions: [sql`lower(${sql.id('email')})`], unique: true }
+ */
 export interface EntityIndexOptions<K extends string = string> extends FieldIndexOptions {
-  fields: readonly K[]
+  /** The indexed fields, in order. Either `fields` or `expressions`. */
+  fields?: readonly K[] | undefined
+  /**
+   * Indexed expressions, e.g. sql`lower(${sql.id('email')})` (values are rendered as literals). Default name:
+   * `<table>_<words of the expressions>_idx` (`_key` when unique), e.g. `users_lower_email_key`.
+   */
+  expressions?: readonly SqlQuery[] | undefined
   /** A partial index predicate, e.g. sql`deleted_at IS NULL` (values are rendered as literals). */
   where?: SqlQuery | undefined
 }
@@ -365,6 +376,16 @@ function checkModifiers(where: string, d: FieldDefinition, problems: string[]): 
     if (kind !== 'integer' && kind !== 'bigint') problems.push(`${where}: a version field must be integer or bigint, not ${kind}`)
     if (d.nullable) problems.push(`${where}: a version field cannot be nullable`)
   }
+  if (d.computed !== undefined) {
+    if (!isSql(d.computed)) problems.push(`${where}: .generatedAs(${describeValue(d.computed)}) needs a sql\`\` expression`)
+    const clashes = [
+      d.default !== undefined && '.default()',
+      d.generated !== undefined && '.generated()',
+      d.role !== undefined && `.${d.role}()`,
+      d.primaryKey && '.primaryKey()',
+    ].filter((x): x is string => typeof x === 'string')
+    if (clashes.length > 0) problems.push(`${where}: a generated column (.generatedAs()) cannot also have ${clashes.join(', ')}`)
+  }
   const c = d.constraints
   if ((c.min !== undefined || c.max !== undefined) && !ORDERED_KINDS.includes(kind)) {
     problems.push(`${where}: .min()/.max() apply to ${ORDERED_KINDS.join(', ')} fields, not ${kind}`)
@@ -505,7 +526,8 @@ function fieldMeta(
     checks: Object.freeze(checks),
     constraints: Object.freeze(constraints),
     validators: d.validators,
-    optionalOnInsert: d.nullable || d.default !== undefined || d.generated !== undefined || d.role !== undefined,
+    optionalOnInsert:
+      d.nullable || d.default !== undefined || d.generated !== undefined || d.role !== undefined || d.computed !== undefined,
     definition: d,
     enumType,
   }
@@ -590,13 +612,25 @@ function indexesOf(
   problems: string[],
 ): IndexMeta[] {
   const indexes: IndexMeta[] = []
-  const add = (fields: FieldMeta[], o: FieldIndexOptions, where: SqlQuery | undefined) => {
+  const add = (fields: FieldMeta[], o: FieldIndexOptions, where: SqlQuery | undefined, expressions?: readonly SqlQuery[]) => {
     const columns = fields.map((f) => f.columnName)
     const using = o.using ?? 'btree'
+    const words =
+      expressions === undefined
+        ? columns.join('_')
+        : expressions
+            .map((e) =>
+              renderStatic(e)
+                .toLowerCase()
+                .replace(/[^a-z0-9]+/g, '_')
+                .replace(/^_|_$/g, ''),
+            )
+            .join('_')
     indexes.push({
-      name: o.name ?? safeIdentifier(`${table}_${columns.join('_')}_idx`),
+      name: o.name ?? safeIdentifier(`${table}_${words}_${expressions !== undefined && o.unique ? 'key' : 'idx'}`),
       fields: fields.map((f) => f.fieldName),
       columns,
+      expressions,
       unique: o.unique ?? false,
       using,
       opclass: o.opclass ?? (using === 'hnsw' || using === 'ivfflat' ? 'vector_cosine_ops' : undefined),
@@ -609,6 +643,17 @@ function indexesOf(
   }
   for (const [i, index] of (options.indexes ?? []).entries()) {
     const where = `options.indexes[${i}]`
+    if (index?.expressions !== undefined) {
+      if (index.fields !== undefined) problems.push(`${where}: give either fields or expressions, not both`)
+      if (!Array.isArray(index.expressions) || index.expressions.length === 0 || !index.expressions.every(isSql)) {
+        problems.push(`${where}.expressions must be a non-empty array of sql\`\` fragments`)
+        continue
+      }
+      if (index.where !== undefined && !isSql(index.where)) problems.push(`${where}.where must be a sql\`\` fragment`)
+      if (index.name !== undefined) checkIdentifier(index.name, `${where}.name`, problems)
+      add([], index, index.where, index.expressions)
+      continue
+    }
     const fields = fieldsOf(index?.fields, byField, `${where}.fields`, problems)
     const using = index?.using ?? 'btree'
     if (!INDEX_METHODS.includes(using))

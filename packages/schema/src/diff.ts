@@ -380,6 +380,33 @@ function compareColumns(target: Target, shadow: LiveTable, existing: LiveTable, 
       )
       continue
     }
+    if (current.generated !== column.generated) {
+      // PostgreSQL 15 cannot change a column's generation expression in place (SET EXPRESSION is 17's): the column is
+      // dropped and added again, which recomputes a generated one and loses a plain one's values.
+      const what =
+        column.generated === undefined
+          ? 'stop generating'
+          : current.generated === undefined
+            ? 'generate'
+            : 'change the generation expression of'
+      change(
+        'columns',
+        'dropColumn',
+        target,
+        `ALTER TABLE ${qualified} DROP COLUMN ${name}`,
+        `${what} ${label}.${column.name}: drop the column`,
+        true,
+      )
+      change(
+        'columns',
+        'addColumn',
+        target,
+        `ALTER TABLE ${qualified} ADD COLUMN ${columnSql(field)}`,
+        `${what} ${label}.${column.name}: add it again`,
+        true,
+      )
+      continue
+    }
     if (current.type !== column.type) {
       change(
         'columns',

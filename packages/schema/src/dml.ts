@@ -35,7 +35,8 @@ export type FieldValues = Readonly<Record<string, unknown>>
 export function insertColumns(meta: EntityMeta, rows: readonly FieldValues[]): FieldMeta[] {
   const used = new Set<string>()
   for (const row of rows) for (const key in row) if (row[key] !== undefined) used.add(key)
-  return meta.fields.filter((f) => used.has(f.fieldName))
+  // Generated columns (GENERATED ALWAYS AS … STORED) are never written, even with validation off.
+  return meta.fields.filter((f) => used.has(f.fieldName) && f.definition.computed === undefined)
 }
 
 /**
@@ -100,6 +101,7 @@ export function setClause(entity: AnyEntity, meta: EntityMeta, changes: FieldVal
   for (const field of meta.fields) {
     const value = changes[field.fieldName]
     if (value === undefined || field === meta.versionField || field === meta.updatedAtField) continue
+    if (field.definition.computed !== undefined) continue
     parts.push(sql`${sql.id(field.columnName)} = ${toParamValue(entity, field, value)}`)
   }
   if (meta.versionField !== undefined) {

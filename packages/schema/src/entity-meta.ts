@@ -98,8 +98,11 @@ export interface EnumTypeMeta {
 /** An index (from `.index()` or the entity option `indexes`). */
 export interface IndexMeta {
   readonly name: string
+  /** The indexed fields; empty for an expression index. */
   readonly fields: readonly string[]
   readonly columns: readonly string[]
+  /** The indexed expressions of an expression index (then `fields` and `columns` are empty). */
+  readonly expressions?: readonly SqlQuery[] | undefined
   readonly unique: boolean
   /** Access method: `btree`, `gin`, `hnsw`, `ivfflat`… */
   readonly using: string

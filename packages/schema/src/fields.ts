@@ -172,6 +172,8 @@ export interface FieldDefinition {
   readonly checks: readonly CheckDefinition[]
   /** An explicit column name from `.column()`; otherwise the entity's naming strategy decides. */
   readonly column: string | undefined
+  /** `.generatedAs(expression)`: a stored generated column (`GENERATED ALWAYS AS (…) STORED`), never written. */
+  readonly computed: SqlQuery | undefined
   readonly constraints: FieldConstraints
   readonly validators: readonly FieldValidator<unknown>[]
 }
@@ -181,9 +183,10 @@ declare const fieldTypes: unique symbol
 
 /**
  * What the types know about how a field is written, beside its value: `key` (`.primaryKey()`), `generated`
- * (`.generated()`), `auto` (`.createdAt()` / `.updatedAt()`). Fields with a tag are not part of an update patch.
+ * (`.generated()`), `auto` (`.createdAt()` / `.updatedAt()`), `computed` (`.generatedAs()`: never written). Fields
+ * with a tag are not part of an update patch; `computed` fields are not part of an insert either.
  */
-export type FieldTag = 'key' | 'generated' | 'auto'
+export type FieldTag = 'key' | 'generated' | 'auto' | 'computed'
 
 /**
  * Any field, whatever its value type. `unknown`, not `any`: as a contextual type `any` would leak into generic
@@ -253,6 +256,16 @@ export class Field<T = unknown, N extends boolean = false, O extends boolean = f
    */
   generated(strategy: IdStrategy): Field<T, N, true, G | 'generated'> {
     return this.#with<T, N, true, G | 'generated'>({ generated: strategy })
+  }
+
+  /**
+   * A stored generated column: `GENERATED ALWAYS AS (expression) STORED`, computed by the database from the row's
+   * other columns. Read-only: inserts, updates and upserts never write it, the types offer it in neither, and a
+   * value given for it anyway is a validation issue. Values in the expression are rendered as literals.
+   * @example tsvector().generatedAs(sql`to_tsvector('english', ${sql.id('title')})`)
+   */
+  generatedAs(expression: SqlQuery): Field<T, N, O, G | 'computed'> {
+    return this.#with<T, N, O, G | 'computed'>({ computed: expression })
   }
 
   /** Set to the current time on insert (timestamptz only). Optional on insert. */
@@ -368,6 +381,7 @@ const BASE: FieldDefinition = {
   references: undefined,
   checks: [],
   column: undefined,
+  computed: undefined,
   constraints: {},
   validators: [],
 }
@@ -614,9 +628,9 @@ export type TaggedFieldKeys<F extends FieldMap, Tag extends FieldTag = FieldTag>
 /** What a read of an entity with fields `F` returns. */
 export type RowOf<F extends FieldMap> = Simplify<{ -readonly [K in keyof F]: FieldValue<F[K]> }>
 
-/** What an insert of an entity with fields `F` accepts. */
+/** What an insert of an entity with fields `F` accepts: generated columns (`.generatedAs()`) are not written. */
 export type InsertOf<F extends FieldMap> = Simplify<
-  { -readonly [K in Exclude<keyof F, OptionalFieldKeys<F>>]: FieldValue<F[K]> } & {
-    -readonly [K in OptionalFieldKeys<F>]?: FieldValue<F[K]>
+  { -readonly [K in Exclude<keyof F, OptionalFieldKeys<F> | TaggedFieldKeys<F, 'computed'>>]: FieldValue<F[K]> } & {
+    -readonly [K in Exclude<OptionalFieldKeys<F>, TaggedFieldKeys<F, 'computed'>>]?: FieldValue<F[K]>
   }
 >

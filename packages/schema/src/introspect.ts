@@ -10,6 +10,8 @@ export interface LiveColumn {
   default: string | undefined
   /** `GENERATED … AS IDENTITY`. */
   identity: boolean
+  /** The expression of a stored generated column (`GENERATED ALWAYS AS (…) STORED`), as PostgreSQL prints it; `default` is then undefined. */
+  generated: string | undefined
 }
 
 /** A live index (including those behind PRIMARY KEY and UNIQUE constraints). */
@@ -69,6 +71,7 @@ interface ColumnRow {
   not_null: boolean
   default: string | null
   identity: string
+  generated: string
 }
 
 interface IndexRow {
@@ -127,7 +130,8 @@ export async function introspectSchema(queryable: Queryable, schema = 'public'):
 
   const columns = await queryable.query<ColumnRow>(sql`
     SELECT c.relname AS table_name, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
-           a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity::text AS identity
+           a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity::text AS identity,
+           a.attgenerated::text AS generated
     FROM pg_attribute a
     JOIN pg_class c ON c.oid = a.attrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -139,8 +143,9 @@ export async function introspectSchema(queryable: Queryable, schema = 'public'):
       name: row.name,
       type: row.type,
       nullable: !row.not_null,
-      default: row.default ?? undefined,
+      default: row.generated === '' ? (row.default ?? undefined) : undefined,
       identity: row.identity !== '',
+      generated: row.generated === '' ? undefined : (row.default ?? undefined),
     })
   }
 

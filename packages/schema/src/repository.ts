@@ -768,7 +768,7 @@ function upsertAssignments(meta: EntityMeta, row: FieldValues, conflictFields: r
   const parts: string[] = []
   for (const field of meta.fields) {
     if (row[field.fieldName] === undefined || conflictFields.includes(field.fieldName)) continue
-    if (field === meta.createdAtField || field === meta.versionField || field.primaryKey) continue
+    if (field === meta.createdAtField || field === meta.versionField || field.primaryKey || field.definition.computed) continue
     parts.push(`${field.quotedColumn} = EXCLUDED.${field.quotedColumn}`)
   }
   if (meta.versionField !== undefined) {

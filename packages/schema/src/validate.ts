@@ -519,6 +519,8 @@ interface CompiledField {
   readonly check: KindCheck
   readonly constraints: ConstraintCheck | undefined
   readonly hasValidators: boolean
+  /** A generated column: any value given for it is an issue. */
+  readonly computed: boolean
   readonly meta: FieldMeta
 }
 
@@ -544,7 +546,8 @@ export function compileValidator(
     (field): CompiledField => ({
       name: field.fieldName,
       path: [field.fieldName],
-      requiredOnInsert: !field.optionalOnInsert,
+      requiredOnInsert: !field.optionalOnInsert && field.definition.computed === undefined,
+      computed: field.definition.computed !== undefined,
       nullable: field.nullable,
       check: kindCheck(field.definition, fastPath, coerce),
       constraints: constraintCheck(field.constraints),
@@ -599,6 +602,10 @@ function start(
     const value = record[name]
     if (value === undefined) {
       if (isInsert && field.requiredOnInsert) issue(run, field.path, 'is required', value)
+      continue
+    }
+    if (field.computed) {
+      issue(run, field.path, 'is a generated column (GENERATED ALWAYS AS … STORED): the database computes it, it cannot be written', value)
       continue
     }
     if (value === null) {

@@ -78,3 +78,17 @@ describe('native enums', () => {
     enumOf(['a'] as const, { native: 1 })
   })
 })
+
+describe('generated columns', () => {
+  it('are read, never written: not in an insert, not in an update patch', async () => {
+    const { numeric, sql } = { numeric: (await import('../src/index')).numeric, sql: (await import('@tessera/core')).sql }
+    const Line = defineEntity('TypedGeneratedLine', {
+      id: integer().primaryKey(),
+      quantity: integer(),
+      total: numeric().generatedAs(sql`quantity * 2`),
+    })
+    expectTypeOf<InferEntity<typeof Line>>().toEqualTypeOf<{ id: number; quantity: number; total: string }>()
+    expectTypeOf<InferInsert<typeof Line>>().toEqualTypeOf<{ id: number; quantity: number }>()
+    expectTypeOf<import('../src/index').InferUpdate<typeof Line>>().toEqualTypeOf<{ quantity?: number | undefined }>()
+  })
+})
