@@ -2,7 +2,15 @@ import { serializeParam } from '@tessera/converter'
 import { ConfigError, describeValue, type SqlQuery } from '@tessera/core'
 import { quoteIdent, safeIdentifier } from '@tessera/naming'
 import type { AnyEntity } from './define-entity'
-import { type EntityMeta, type EnumTypeMeta, entityMeta, type FieldMeta, type IndexMeta } from './entity-meta'
+import {
+  type EntityMeta,
+  type EnumTypeMeta,
+  entityMeta,
+  type FieldMeta,
+  type ForeignKeyMeta,
+  foreignKeysOf,
+  type IndexMeta,
+} from './entity-meta'
 
 // The sql tag's internals, by their registered symbols: DDL cannot take parameters, so a fragment's values are
 // rendered as literals here. Registered symbols are part of @tessera/core's cross-copy contract.
@@ -123,12 +131,12 @@ function columnList(columns: readonly string[]): string {
   return columns.map(quoteIdent).join(', ')
 }
 
-function foreignKeyClause(field: FieldMeta): string {
-  const ref = field.references
-  if (ref === undefined) return ''
-  let text = `CONSTRAINT ${quoteIdent(ref.name)} FOREIGN KEY (${field.quotedColumn}) REFERENCES ${ref.qualifiedTable} (${quoteIdent(ref.column)})`
-  if (ref.onDelete !== 'no action') text += ` ON DELETE ${ACTION_SQL[ref.onDelete]}`
-  if (ref.onUpdate !== 'no action') text += ` ON UPDATE ${ACTION_SQL[ref.onUpdate]}`
+/** `CONSTRAINT … FOREIGN KEY (…) REFERENCES … (…)` with its actions and deferrability; `referenced` overrides the target table. */
+export function foreignKeyClause(key: ForeignKeyMeta, referenced: string = key.qualifiedTable): string {
+  let text = `CONSTRAINT ${quoteIdent(key.name)} FOREIGN KEY (${columnList(key.columns)}) REFERENCES ${referenced} (${columnList(key.targetColumns)})`
+  if (key.onDelete !== 'no action') text += ` ON DELETE ${ACTION_SQL[key.onDelete]}`
+  if (key.onUpdate !== 'no action') text += ` ON UPDATE ${ACTION_SQL[key.onUpdate]}`
+  if (key.deferrable !== undefined) text += ` DEFERRABLE INITIALLY ${key.deferrable === 'deferred' ? 'DEFERRED' : 'IMMEDIATE'}`
   return text
 }
 
@@ -168,9 +176,7 @@ export function tableBodySql(meta: EntityMeta, foreignKeys: boolean): string {
     for (const check of field.checks) lines.push(`CONSTRAINT ${quoteIdent(check.name)} CHECK (${renderStatic(check.expression)})`)
   }
   for (const check of meta.checks) lines.push(`CONSTRAINT ${quoteIdent(check.name)} CHECK (${renderStatic(check.expression)})`)
-  if (foreignKeys) {
-    for (const field of meta.fields) if (field.references !== undefined) lines.push(foreignKeyClause(field))
-  }
+  if (foreignKeys) for (const key of foreignKeysOf(meta)) lines.push(foreignKeyClause(key))
   return `(\n  ${lines.join(',\n  ')}\n)`
 }
 
@@ -182,7 +188,7 @@ export function primaryKeyName(meta: EntityMeta): string {
 /** `ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY` statements, for tables created with `foreignKeys: false`. */
 export function foreignKeysSql(entity: AnyEntity): string[] {
   const meta = entityMeta(entity)
-  return meta.fields.filter((f) => f.references !== undefined).map((f) => `ALTER TABLE ${meta.qualifiedTable} ADD ${foreignKeyClause(f)}`)
+  return foreignKeysOf(meta).map((key) => `ALTER TABLE ${meta.qualifiedTable} ADD ${foreignKeyClause(key)}`)
 }
 
 /**
@@ -301,8 +307,8 @@ function creationOrder(metas: readonly EntityMeta[]): { order: EntityMeta[]; def
   const state = new Map<EntityMeta, 'visiting' | 'done'>()
   const visit = (meta: EntityMeta) => {
     state.set(meta, 'visiting')
-    for (const field of meta.fields) {
-      const target = field.references === undefined ? undefined : byEntity.get(field.references.entity)
+    for (const key of foreignKeysOf(meta)) {
+      const target = byEntity.get(key.entity)
       if (target === undefined || target === meta || !inSet.has(target)) continue
       const seen = state.get(target)
       if (seen === 'visiting') deferred.add(meta)

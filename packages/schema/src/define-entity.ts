@@ -7,6 +7,7 @@ import {
   type EntityMeta,
   type EnumTypeMeta,
   type FieldMeta,
+  type ForeignKeyDefinition,
   type IndexMeta,
   registerEntity,
   type UniqueMeta,
@@ -135,6 +136,11 @@ export interface EntityOptions<F extends FieldMap = FieldMap, K extends keyof F 
   indexes?: readonly EntityIndexOptions<keyof F & string>[] | undefined
   /** Table-level CHECK constraints. Default: none. */
   checks?: readonly EntityCheckOptions[] | undefined
+  /**
+   * Foreign keys over several fields (one field: `.references()`), resolved lazily like `.references()`.
+   * @example foreignKeys: [{ fields: ['orgId', 'userId'], references: () => Membership, onDelete: 'cascade', deferrable: 'deferred' }]
+   */
+  foreignKeys?: readonly (ForeignKeyDefinition & { readonly fields: readonly (keyof F & string)[] })[] | undefined
   /** Lifecycle hooks; see {@link EntityHooks}. Default: none. */
   hooks?: EntityHooks<RowOf<F>, InsertOf<F>> | undefined
 }
@@ -223,6 +229,27 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
   const indexes = indexesOf(metas, byField, options, table, problems)
   const checks = tableChecksOf(options, table, problems)
   const hooks = hooksOf(options, problems)
+  for (const [i, key] of (options.foreignKeys ?? []).entries()) {
+    const where = `options.foreignKeys[${i}]`
+    if (typeof key !== 'object' || key === null) {
+      problems.push(
+        `${where} is ${describeValue(key)}; expected { fields, references, targetFields?, onDelete?, onUpdate?, deferrable?, name? }`,
+      )
+      continue
+    }
+    fieldsOf(key.fields, byField, `${where}.fields`, problems)
+    if (typeof key.references !== 'function' && (typeof key.references !== 'string' || key.references === '')) {
+      problems.push(`${where}.references ${describeValue(key.references)}; accepted: () => Entity or 'Entity'`)
+    }
+    for (const action of [key.onDelete, key.onUpdate]) {
+      if (action !== undefined && !ACTIONS.includes(action))
+        problems.push(`${where}: referential action ${describeValue(action)} is unknown; accepted: ${ACTIONS.join(', ')}`)
+    }
+    if (key.deferrable !== undefined && key.deferrable !== 'immediate' && key.deferrable !== 'deferred') {
+      problems.push(`${where}: deferrable ${describeValue(key.deferrable)} is unknown; accepted: 'immediate', 'deferred'`)
+    }
+    if (key.name !== undefined) checkIdentifier(key.name, `${where}.name`, problems)
+  }
 
   if (problems.length > 0) throw new ConfigError(problems, { subject: `entity ${subject}` })
 
@@ -249,8 +276,10 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
     uniques: Object.freeze(uniques),
     checks: Object.freeze(checks),
     relations: Object.freeze([]),
+    foreignKeyDefinitions: Object.freeze([...(options.foreignKeys ?? [])]),
+    compositeForeignKeys: Object.freeze([]),
     hooks,
-    resolved: !metas.some((m) => m.referenceDefinition !== undefined),
+    resolved: !metas.some((m) => m.referenceDefinition !== undefined) && (options.foreignKeys ?? []).length === 0,
   }
   attachMeta(entity, meta)
   Object.freeze(entity)
@@ -436,6 +465,9 @@ function checkModifiers(where: string, d: FieldDefinition, problems: string[]): 
     for (const action of [ref.onDelete, ref.onUpdate]) {
       if (!ACTIONS.includes(action))
         problems.push(`${where}: referential action ${describeValue(action)} is unknown; accepted: ${ACTIONS.join(', ')}`)
+    }
+    if (ref.deferrable !== undefined && ref.deferrable !== 'immediate' && ref.deferrable !== 'deferred') {
+      problems.push(`${where}: deferrable ${describeValue(ref.deferrable)} is unknown; accepted: 'immediate', 'deferred'`)
     }
     if ((ref.onDelete === 'set null' || ref.onUpdate === 'set null') && !d.nullable) {
       problems.push(`${where}: 'set null' needs a nullable field`)

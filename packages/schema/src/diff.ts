@@ -1,8 +1,8 @@
 import { ConfigError, type Provider, type Queryable, sql, type Transaction } from '@tessera/core'
 import { quoteIdent } from '@tessera/naming'
-import { columnDefault, columnSql, enumTypesOf, extensionsOf, indexSql, quoteLiteral, tableBodySql } from './ddl'
+import { columnDefault, columnSql, enumTypesOf, extensionsOf, foreignKeyClause, indexSql, quoteLiteral, tableBodySql } from './ddl'
 import type { AnyEntity } from './define-entity'
-import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
+import { type EntityMeta, entityMeta, type ForeignKeyMeta, foreignKeysOf } from './entity-meta'
 import { introspectEnums, introspectSchema, type LiveForeignKey, type LiveIndex, type LiveTable } from './introspect'
 import { isWidening } from './type-widening'
 
@@ -144,14 +144,6 @@ function unnamed(definition: string): string {
   return definition.replace(/^(CREATE (?:UNIQUE )?INDEX )(?:"(?:[^"]|"")*"|[^\s"]+) ON /, '$1 ON ')
 }
 
-const ACTION_SQL: Record<string, string> = {
-  cascade: 'CASCADE',
-  restrict: 'RESTRICT',
-  'set null': 'SET NULL',
-  'set default': 'SET DEFAULT',
-  'no action': 'NO ACTION',
-}
-
 interface Target {
   meta: EntityMeta
   schema: string
@@ -291,9 +283,14 @@ function compare(
       for (const index of meta.indexes) {
         change('indexes', 'createIndex', target, indexSql(index, qualified, false), `create index ${index.name} on ${label}`)
       }
-      for (const field of meta.fields) {
-        const fk = foreignKeySql(field, qualified, qualifiedOf)
-        if (fk !== undefined) change('foreignKeys', 'addForeignKey', target, fk, `add foreign key ${field.references?.name} on ${label}`)
+      for (const key of foreignKeysOf(meta)) {
+        change(
+          'foreignKeys',
+          'addForeignKey',
+          target,
+          foreignKeySql(key, qualified, qualifiedOf),
+          `add foreign key ${key.name} on ${label}`,
+        )
       }
       continue
     }
@@ -619,49 +616,41 @@ function compareChecks(target: Target, shadow: LiveTable, existing: LiveTable, c
   }
 }
 
-function foreignKeySql(field: FieldMeta, qualified: string, targets: ReadonlyMap<AnyEntity, Target>): string | undefined {
-  const ref = field.references
-  if (ref === undefined) return undefined
-  const referenced = targets.get(ref.entity)?.qualified ?? ref.qualifiedTable
-  let text = `ALTER TABLE ${qualified} ADD CONSTRAINT ${quoteIdent(ref.name)} FOREIGN KEY (${field.quotedColumn}) REFERENCES ${referenced} (${quoteIdent(ref.column)})`
-  if (ref.onDelete !== 'no action') text += ` ON DELETE ${ACTION_SQL[ref.onDelete]}`
-  if (ref.onUpdate !== 'no action') text += ` ON UPDATE ${ACTION_SQL[ref.onUpdate]}`
-  return text
+function foreignKeySql(key: ForeignKeyMeta, qualified: string, targets: ReadonlyMap<AnyEntity, Target>): string {
+  return `ALTER TABLE ${qualified} ADD ${foreignKeyClause(key, targets.get(key.entity)?.qualified ?? key.qualifiedTable)}`
 }
 
 function compareForeignKeys(target: Target, existing: LiveTable, targets: ReadonlyMap<AnyEntity, Target>, change: Emit): void {
   const { meta, qualified, label } = target
   const liveKeys = new Map(existing.foreignKeys.map((k) => [k.name, k]))
-  const wantedNames = new Set<string>()
+  const wanted = foreignKeysOf(meta)
+  const wantedNames = new Set(wanted.map((k) => k.name))
   const renamedFrom = new Set<string>()
-  const definedNames = new Set(meta.fields.flatMap((f) => (f.references === undefined ? [] : [f.references.name])))
-  for (const field of meta.fields) {
-    const ref = field.references
-    if (ref === undefined) continue
-    wantedNames.add(ref.name)
-    const referenced = targets.get(ref.entity)
-    const refMeta = entityMeta(ref.entity)
+  for (const key of wanted) {
+    const referenced = targets.get(key.entity)
+    const refMeta = entityMeta(key.entity)
     const refSchema = referenced?.schema ?? refMeta.schema
-    const current = liveKeys.get(ref.name)
-    const matches = (key: LiveForeignKey) =>
-      sameColumns(key.columns, [field.columnName]) &&
-      key.referencedTable === refMeta.table &&
-      (refSchema === undefined || key.referencedSchema === refSchema) &&
-      sameColumns(key.referencedColumns, [ref.column]) &&
-      key.onDelete === ref.onDelete &&
-      key.onUpdate === ref.onUpdate
+    const current = liveKeys.get(key.name)
+    const matches = (live: LiveForeignKey) =>
+      sameColumns(live.columns, key.columns) &&
+      live.referencedTable === refMeta.table &&
+      (refSchema === undefined || live.referencedSchema === refSchema) &&
+      sameColumns(live.referencedColumns, key.targetColumns) &&
+      live.onDelete === key.onDelete &&
+      live.onUpdate === key.onUpdate &&
+      live.deferrable === key.deferrable
     if (current !== undefined && matches(current)) continue
     if (current === undefined) {
       // The same key under another name (its table or column was renamed): renamed, not validated again.
-      const same = existing.foreignKeys.find((key) => !renamedFrom.has(key.name) && !definedNames.has(key.name) && matches(key))
+      const same = existing.foreignKeys.find((live) => !renamedFrom.has(live.name) && !wantedNames.has(live.name) && matches(live))
       if (same !== undefined) {
         renamedFrom.add(same.name)
         change(
           'foreignKeys',
           'renameConstraint',
           target,
-          `ALTER TABLE ${qualified} RENAME CONSTRAINT ${quoteIdent(same.name)} TO ${quoteIdent(ref.name)}`,
-          `rename foreign key ${same.name} on ${label} to ${ref.name}`,
+          `ALTER TABLE ${qualified} RENAME CONSTRAINT ${quoteIdent(same.name)} TO ${quoteIdent(key.name)}`,
+          `rename foreign key ${same.name} on ${label} to ${key.name}`,
         )
         continue
       }
@@ -671,17 +660,11 @@ function compareForeignKeys(target: Target, existing: LiveTable, targets: Readon
         'dropConstraints',
         'dropForeignKey',
         target,
-        `ALTER TABLE ${qualified} DROP CONSTRAINT ${quoteIdent(ref.name)}`,
-        `drop foreign key ${ref.name} on ${label} (changed)`,
+        `ALTER TABLE ${qualified} DROP CONSTRAINT ${quoteIdent(key.name)}`,
+        `drop foreign key ${key.name} on ${label} (changed)`,
       )
     }
-    change(
-      'foreignKeys',
-      'addForeignKey',
-      target,
-      foreignKeySql(field, qualified, targets) as string,
-      `add foreign key ${ref.name} on ${label}`,
-    )
+    change('foreignKeys', 'addForeignKey', target, foreignKeySql(key, qualified, targets), `add foreign key ${key.name} on ${label}`)
   }
   for (const key of existing.foreignKeys) {
     if (wantedNames.has(key.name) || renamedFrom.has(key.name)) continue

@@ -92,6 +92,12 @@ export interface ReferenceOptions {
   onUpdate?: ReferentialAction | undefined
   /** Constraint name. Default: `<table>_<column>_fkey` (shortened by `safeIdentifier`). */
   name?: string | undefined
+  /**
+   * `'deferred'`: `DEFERRABLE INITIALLY DEFERRED` (checked at commit, so rows referencing each other can be written in
+   * any order inside a transaction); `'immediate'`: `DEFERRABLE INITIALLY IMMEDIATE` (deferred by `SET CONSTRAINTS`).
+   * Default: not deferrable.
+   */
+  deferrable?: 'immediate' | 'deferred' | undefined
 }
 
 /** A `.references()` call as written, before resolution. */
@@ -100,6 +106,7 @@ export interface ReferenceDefinition {
   readonly onDelete: ReferentialAction
   readonly onUpdate: ReferentialAction
   readonly name: string | undefined
+  readonly deferrable: 'immediate' | 'deferred' | undefined
 }
 
 /**
@@ -295,6 +302,7 @@ export class Field<T = unknown, N extends boolean = false, O extends boolean = f
         onDelete: options.onDelete ?? 'no action',
         onUpdate: options.onUpdate ?? 'no action',
         name: options.name,
+        deferrable: options.deferrable,
       },
     })
   }

@@ -13,6 +13,7 @@ export {
   dropTablesSql,
   enumTypesOf,
   extensionsOf,
+  foreignKeyClause,
   foreignKeysSql,
   primaryKeyName,
   quoteLiteral,
@@ -37,8 +38,19 @@ export type { DiffSchemaOptions, SchemaChange, SchemaChangeKind, SchemaDiff } fr
 export { diffSchema } from './diff'
 export type { RenderDocsOptions } from './docs'
 export { renderDocs } from './docs'
-export type { CheckMeta, EntityMeta, EnumTypeMeta, FieldMeta, IndexMeta, RelationMeta, ResolvedReference, UniqueMeta } from './entity-meta'
-export { entityMeta, isEntity } from './entity-meta'
+export type {
+  CheckMeta,
+  EntityMeta,
+  EnumTypeMeta,
+  FieldMeta,
+  ForeignKeyDefinition,
+  ForeignKeyMeta,
+  IndexMeta,
+  RelationMeta,
+  ResolvedReference,
+  UniqueMeta,
+} from './entity-meta'
+export { entityMeta, foreignKeysOf, isEntity } from './entity-meta'
 export type {
   AnyField,
   CheckDefinition,

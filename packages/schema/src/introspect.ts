@@ -41,6 +41,8 @@ export interface LiveForeignKey {
   /** `cascade`, `restrict`, `set null`, `set default`, `no action`. */
   onDelete: string
   onUpdate: string
+  /** `'deferred'` (DEFERRABLE INITIALLY DEFERRED), `'immediate'` (DEFERRABLE INITIALLY IMMEDIATE) or undefined (not deferrable). */
+  deferrable: 'immediate' | 'deferred' | undefined
 }
 
 /** A live CHECK constraint. */
@@ -96,6 +98,8 @@ interface ConstraintRow {
   ref_columns: string[] | string | null
   on_delete: string
   on_update: string
+  deferrable: boolean
+  deferred: boolean
   definition: string
 }
 
@@ -190,6 +194,7 @@ export async function introspectSchema(queryable: Queryable, schema = 'public'):
            ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
                  JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS ref_columns,
            con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update,
+           con.condeferrable AS deferrable, con.condeferred AS deferred,
            pg_get_constraintdef(con.oid) AS definition
     FROM pg_constraint con
     JOIN pg_class t ON t.oid = con.conrelid
@@ -213,6 +218,7 @@ export async function introspectSchema(queryable: Queryable, schema = 'public'):
       referencedColumns: textArray(row.ref_columns) as string[],
       onDelete: ACTIONS[row.on_delete] ?? 'no action',
       onUpdate: ACTIONS[row.on_update] ?? 'no action',
+      deferrable: row.deferrable ? (row.deferred ? 'deferred' : 'immediate') : undefined,
     })
   }
   return tables
