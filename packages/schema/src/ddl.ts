@@ -160,8 +160,14 @@ export interface CreateTableOptions {
  */
 export function createTableSql(entity: AnyEntity, options: CreateTableOptions = {}): string {
   const meta = entityMeta(entity)
+  if (meta.view !== undefined) return createViewSql(meta)
   const ifNotExists = (options.ifNotExists ?? true) ? 'IF NOT EXISTS ' : ''
   return `CREATE TABLE ${ifNotExists}${meta.qualifiedTable} ${tableBodySql(meta, options.foreignKeys ?? true)}`
+}
+
+/** `CREATE OR REPLACE VIEW … AS <query>` of a view entity (`defineView`). */
+export function createViewSql(meta: EntityMeta): string {
+  return `CREATE OR REPLACE VIEW ${meta.qualifiedTable} AS ${renderStatic(meta.view as SqlQuery)}`
 }
 
 /**
@@ -242,10 +248,12 @@ export function createSchemaSql(entities: readonly AnyEntity[], options: CreateS
     }
   }
   statements.push(...createEnumTypesSql(entities))
-  const { order, deferred } = creationOrder(metas)
+  const { order, deferred } = creationOrder(metas.filter((m) => m.view === undefined))
   for (const meta of order) statements.push(createTableSql(meta.entity, { foreignKeys: !deferred.has(meta) }))
   for (const meta of deferred) statements.push(...foreignKeysSql(meta.entity))
   for (const meta of order) statements.push(...createIndexesSql(meta.entity))
+  // Views last, in the order given: a view may select from the tables above or from a view before it.
+  for (const meta of metas) if (meta.view !== undefined) statements.push(createViewSql(meta))
   return statements
 }
 
@@ -323,6 +331,11 @@ function creationOrder(metas: readonly EntityMeta[]): { order: EntityMeta[]; def
 
 /** `DROP TABLE IF EXISTS … CASCADE` for each entity, in reverse creation order. */
 export function dropTablesSql(entities: readonly AnyEntity[]): string[] {
-  const { order } = creationOrder(entities.map(entityMeta))
-  return order.reverse().map((m) => `DROP TABLE IF EXISTS ${m.qualifiedTable} CASCADE`)
+  const metas = entities.map(entityMeta)
+  const views = metas.filter((m) => m.view !== undefined).reverse()
+  const { order } = creationOrder(metas.filter((m) => m.view === undefined))
+  return [
+    ...views.map((m) => `DROP VIEW IF EXISTS ${m.qualifiedTable} CASCADE`),
+    ...order.reverse().map((m) => `DROP TABLE IF EXISTS ${m.qualifiedTable} CASCADE`),
+  ]
 }

@@ -253,7 +253,10 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
 
   if (problems.length > 0) throw new ConfigError(problems, { subject: `entity ${subject}` })
 
-  const entity = { name, fields: Object.freeze(ownFields) } as unknown as Entity<Name, F, K>
+  const viewQuery = (options as { [key: symbol]: SqlQuery | undefined })[Symbol.for('tessera.schema.viewQuery')]
+  const entity = (
+    viewQuery === undefined ? { name, fields: Object.freeze(ownFields) } : { name, fields: Object.freeze(ownFields), view: true }
+  ) as unknown as Entity<Name, F, K>
   const meta: EntityMeta = {
     entity,
     name,
@@ -277,6 +280,7 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
     checks: Object.freeze(checks),
     relations: Object.freeze([]),
     foreignKeyDefinitions: Object.freeze([...(options.foreignKeys ?? [])]),
+    view: viewQuery,
     compositeForeignKeys: Object.freeze([]),
     hooks,
     resolved: !metas.some((m) => m.referenceDefinition !== undefined) && (options.foreignKeys ?? []).length === 0,

@@ -1,6 +1,16 @@
-import { ConfigError, type Provider, type Queryable, sql, type Transaction } from '@tessera/core'
+import { ConfigError, type Provider, type Queryable, type SqlQuery, sql, type Transaction } from '@tessera/core'
 import { quoteIdent } from '@tessera/naming'
-import { columnDefault, columnSql, enumTypesOf, extensionsOf, foreignKeyClause, indexSql, quoteLiteral, tableBodySql } from './ddl'
+import {
+  columnDefault,
+  columnSql,
+  enumTypesOf,
+  extensionsOf,
+  foreignKeyClause,
+  indexSql,
+  quoteLiteral,
+  renderStatic,
+  tableBodySql,
+} from './ddl'
 import type { AnyEntity } from './define-entity'
 import { type EntityMeta, entityMeta, type ForeignKeyMeta, foreignKeysOf } from './entity-meta'
 import { introspectEnums, introspectSchema, type LiveForeignKey, type LiveIndex, type LiveTable } from './introspect'
@@ -38,6 +48,8 @@ export type SchemaChangeKind =
   | 'dropCheck'
   | 'addForeignKey'
   | 'dropForeignKey'
+  | 'createView'
+  | 'dropView'
 
 /** One statement of a schema diff. */
 export interface SchemaChange {
@@ -179,7 +191,9 @@ export async function diffSchema(
       subject: 'diffSchema queryable',
     })
   }
-  const metas = entities.map(entityMeta)
+  const all = entities.map(entityMeta)
+  const metas = all.filter((m) => m.view === undefined)
+  const views = all.filter((m) => m.view !== undefined)
   return rolledBack(queryable, async (tx) => {
     const current = (await tx.query<{ schema: string }>(sql`SELECT current_schema() AS schema`)).rows[0]?.schema ?? 'public'
     const fallback = options.schema ?? current
@@ -210,7 +224,10 @@ export async function diffSchema(
     const enumChanges = await compareEnums(tx, metas, fallback, live, options.renames ?? {})
 
     const shadows = await buildShadows(tx, targets)
-    return compare(targets, live, existingSchemas, shadows, options, missingExtensions, [...renames, ...enumChanges])
+    const viewChanges = await compareViews(tx, views, fallback)
+    const diff = compare(targets, live, existingSchemas, shadows, options, missingExtensions, [...renames, ...enumChanges])
+    // Views come after every table change: they select from the tables as the changes leave them.
+    return withChanges(diff, viewChanges)
   })
 }
 
@@ -904,6 +921,58 @@ async function compareEnums(
       }
     }
     emit('recreateEnum', label, `DROP TYPE ${asideQualified}`, `recreate enum type ${label}: drop the old type`, true)
+  }
+  return changes
+}
+
+function changeText(list: readonly SchemaChange[]): string {
+  return list.map((c) => (c.destructive ? `-- DESTRUCTIVE: ${c.description}\n${c.sql};` : `${c.sql};`)).join('\n')
+}
+
+/** `diff` with `extra` (never destructive, phase 'main') appended. */
+function withChanges(diff: SchemaDiff, extra: readonly SchemaChange[]): SchemaDiff {
+  if (extra.length === 0) return diff
+  const changes = [...diff.changes, ...extra]
+  return { ...diff, changes, statements: changes.map((c) => c.sql), up: changeText(changes.filter((c) => c.phase === 'main')) }
+}
+
+/**
+ * Views (`defineView`): each wanted view is created as a temporary view in a savepoint of the rolled-back
+ * transaction and its `pg_get_viewdef` compared with the live one's. Missing → `CREATE VIEW`; different (or not
+ * creatable yet, because the table changes it needs are still to come) → `DROP VIEW` + `CREATE VIEW` (a view holds
+ * no data, so neither is destructive).
+ */
+async function compareViews(tx: Transaction, views: readonly EntityMeta[], fallback: string): Promise<SchemaChange[]> {
+  const changes: SchemaChange[] = []
+  for (const [index, meta] of views.entries()) {
+    const schema = meta.schema ?? fallback
+    const qualified = `${quoteIdent(schema)}.${quoteIdent(meta.table)}`
+    const label = `${schema}.${meta.table}`
+    const select = renderStatic(meta.view as SqlQuery)
+    const live = (
+      await tx.query<{ definition: string }>(
+        sql`SELECT pg_get_viewdef(c.oid) AS definition FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${schema} AND c.relname = ${meta.table} AND c.relkind = 'v'`,
+      )
+    ).rows[0]?.definition
+    let wanted: string | undefined
+    try {
+      wanted = await tx.savepoint(async (sp) => {
+        const shadow = `tessera_shadow_view_${index}`
+        await sp.query(`CREATE TEMP VIEW ${quoteIdent(shadow)} AS ${select}`, undefined, { prepare: false })
+        const { rows } = await sp.query<{ definition: string }>(
+          sql`SELECT pg_get_viewdef(to_regclass(${`pg_temp.${shadow}`})) AS definition`,
+        )
+        return rows[0]?.definition
+      })
+    } catch {
+      wanted = undefined
+    }
+    if (live !== undefined && live === wanted) continue
+    const create = `CREATE VIEW ${qualified} AS ${select}`
+    const change = (kind: SchemaChangeKind, text: string, description: string) =>
+      changes.push({ kind, table: label, sql: text, destructive: false, description, phase: 'main' })
+    if (live !== undefined) change('dropView', `DROP VIEW ${qualified}`, `drop view ${label} (its query changed)`)
+    change('createView', create, `create view ${label}`)
   }
   return changes
 }

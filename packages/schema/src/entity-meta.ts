@@ -219,6 +219,8 @@ export interface EntityMeta {
   readonly foreignKeyDefinitions: readonly ForeignKeyDefinition[]
   /** Composite foreign keys, resolved (empty before resolution). Single-field ones are on their fields. */
   readonly compositeForeignKeys: readonly ForeignKeyMeta[]
+  /** The `SELECT` of a view made by `defineView`; undefined for a table. */
+  readonly view: SqlQuery | undefined
   readonly hooks: EntityHooks
   /** Whether references have been resolved (always true after {@link entityMeta} returns). */
   readonly resolved: boolean

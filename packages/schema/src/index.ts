@@ -10,6 +10,7 @@ export {
   createIndexesSql,
   createSchemaSql,
   createTableSql,
+  createViewSql,
   dropTablesSql,
   enumTypesOf,
   extensionsOf,
@@ -34,6 +35,8 @@ export type {
   PrimaryKeyOf,
 } from './define-entity'
 export { defineEntity } from './define-entity'
+export type { AnyViewEntity, ViewEntity, ViewOptions } from './define-view'
+export { defineView, isView } from './define-view'
 export type { DiffSchemaOptions, SchemaChange, SchemaChangeKind, SchemaDiff } from './diff'
 export { diffSchema } from './diff'
 export type { RenderDocsOptions } from './docs'
@@ -144,6 +147,7 @@ export type {
   TransactionalMigration,
 } from './migrator'
 export { createMigrator, migrationChecksum } from './migrator'
+export type { ReadOnlyRepository } from './read-only-repository'
 export type {
   BulkWriteOptions,
   ConflictTarget,

@@ -17,9 +17,11 @@ import {
 import { decodeCursor, encodeCursor, orderByClause, type SortKey, seekCondition } from './cursor'
 import { type CursorOptions, type CursorSeal, createCursorSeal } from './cursor-seal'
 import type { AnyEntity, AnyPrimaryKey, InferEntity, InferInsert, InferUpdate, PrimaryKeyOf } from './define-entity'
+import type { AnyViewEntity } from './define-view'
 import { type FieldValues, insertStatements, keyCondition, maxParametersOf, setClause, tableOf } from './dml'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import { hasLifecycle, runLifecycle } from './lifecycle'
+import { type ReadOnlyRepository, readOnly } from './read-only-repository'
 import { DuplicateKeyError } from './repository-errors'
 import { generateForInsert, loadRow, type RowLoader, toParamValue, validateInput, validateInputSync } from './repository-model'
 import { compileWhere, isUnconditional, type Where, type WhereTarget } from './where'
@@ -186,10 +188,18 @@ const EMPTY_ISSUES: readonly ValidationIssue[] = []
  * const page = await users.findMany({ where: { name: { ilike: 'a%' } }, orderBy: { createdAt: 'desc' }, limit: 50 })
  * await users.update(ada.id, { name: 'Ada L.', version: ada.version })
  */
-export function repository<E extends AnyEntity>(entity: E, queryable: Queryable, options: RepositoryOptions = {}): Repository<E> {
+export function repository<E extends AnyViewEntity>(entity: E, queryable: Queryable, options?: RepositoryOptions): ReadOnlyRepository<E>
+export function repository<E extends AnyEntity>(entity: E, queryable: Queryable, options?: RepositoryOptions): Repository<E>
+export function repository<E extends AnyEntity>(
+  entity: E,
+  queryable: Queryable,
+  options: RepositoryOptions = {},
+): Repository<E> | ReadOnlyRepository<E> {
   const meta = entityMeta(entity)
   const context: RepositoryContext = { coerce: options.coerce === true, seal: createCursorSeal(options.cursor, meta.name) }
-  return createRepository(entity, meta, queryable, compileTarget(meta), createLoader(entity, meta), context)
+  const made = createRepository(entity, meta, queryable, compileTarget(meta), createLoader(entity, meta), context)
+  // A view (defineView) gets reads only, in the types (the overload above) and at run time.
+  return meta.view === undefined ? made : readOnly(made, meta.name)
 }
 
 /** What a repository keeps from its options, shared with the repositories `withTransaction` makes. */

@@ -92,3 +92,21 @@ describe('generated columns', () => {
     expectTypeOf<import('../src/index').InferUpdate<typeof Line>>().toEqualTypeOf<{ quantity?: number | undefined }>()
   })
 })
+
+describe('views', () => {
+  it('offer reads only', async () => {
+    const { defineView, repository, text: textField } = await import('../src/index')
+    const { sql } = await import('@tessera/core')
+    const Active = defineView(
+      'TypedActive',
+      { id: integer().primaryKey(), email: textField() },
+      { query: sql`SELECT 1 AS id, 'a' AS email` },
+    )
+    const repo = repository(Active, {} as never)
+    expectTypeOf(repo.findById).returns.resolves.toEqualTypeOf<{ id: number; email: string } | undefined>()
+    // @ts-expect-error a view has no insert
+    repo.insert
+    // @ts-expect-error a view has no deleteMany
+    repo.deleteMany
+  })
+})
