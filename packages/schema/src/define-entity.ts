@@ -254,9 +254,9 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
   if (problems.length > 0) throw new ConfigError(problems, { subject: `entity ${subject}` })
 
   const viewQuery = (options as { [key: symbol]: SqlQuery | undefined })[Symbol.for('tessera.schema.viewQuery')]
-  const entity = (
-    viewQuery === undefined ? { name, fields: Object.freeze(ownFields) } : { name, fields: Object.freeze(ownFields), view: true }
-  ) as unknown as Entity<Name, F, K>
+  const entity = (viewQuery === undefined
+    ? { name, fields: Object.freeze(ownFields) }
+    : { name, fields: Object.freeze(ownFields), view: true }) as unknown as Entity<Name, F, K>
   const meta: EntityMeta = {
     entity,
     name,
