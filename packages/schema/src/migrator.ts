@@ -302,7 +302,7 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
    */
   async function lock(tx: Queryable): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const { rows } = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(${key}) AS locked`, undefined, {
+      const { rows } = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock('${key}'::bigint) AS locked`, undefined, {
         prepare: false,
       })
       if (rows[0]?.locked === true) return
