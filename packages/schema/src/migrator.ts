@@ -399,6 +399,21 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
     }
   }
 
+  /**
+   * A `transaction: false` migration needs two connections at once (the lock transaction and the step): with a
+   * pool of one the step would wait for a connection until the acquire timeout. Refused up front, before anything runs.
+   */
+  function refuseSmallPool(plan: readonly Migration[]): void {
+    const outside = plan.filter((m) => m.transaction === false)
+    if (outside.length === 0) return
+    const max = typeof provider.stats === 'function' ? provider.stats().max : undefined
+    if (typeof max !== 'number' || max >= 2) return
+    throw new ConfigError(
+      `migration${outside.length === 1 ? '' : 's'} ${outside.map((m) => `${m.id} (${m.name})`).join(', ')} run outside a transaction, which needs a pool of at least 2 connections (the advisory lock holds one); this provider has max ${max}`,
+      { subject: 'migrations outside a transaction (nothing was run)' },
+    )
+  }
+
   /** Applies one migration in `tx` unless another migrator already did; returns the duration, or undefined when skipped. */
   async function applyOne(tx: Transaction, migration: Migration): Promise<number | undefined> {
     await lock(tx)
@@ -481,6 +496,7 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
       const status = computeStatus(await readApplied(provider))
       refuseChanged(status)
       const plan = status.pending.filter((m) => to === undefined || compareIds(m.id, to) <= 0)
+      refuseSmallPool(plan)
       return run(plan, applyOne)
     },
 
@@ -509,6 +525,7 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
       if (problems.length > 0) {
         throw new ConfigError(problems, { subject: 'down migration (nothing was reverted)' })
       }
+      refuseSmallPool(plan)
       return run(plan, revertOne)
     },
   }

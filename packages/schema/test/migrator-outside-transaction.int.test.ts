@@ -139,6 +139,19 @@ describe.each(PROVIDERS)('migrations outside a transaction on $name', (factory) 
     expect(status.pending.map((m) => m.id)).toEqual([2])
   })
 
+  it('refuses to run a non-transactional migration on a pool of one connection, before anything runs', async () => {
+    const schema = setup.freshSchema()
+    const single = setup.open({ pool: { max: 1 } })
+    const migrator = createMigrator(single, {
+      schema,
+      migrations: [{ id: 1, name: 'concurrently', transaction: false, up: `CREATE TABLE ${schema}.never (id int)` }],
+    })
+    await expect(migrator.up()).rejects.toThrow(
+      /1 \(concurrently\) run outside a transaction, which needs a pool of at least 2 connections/,
+    )
+    expect((await migrator.status()).applied).toEqual([])
+  })
+
   it("refuses a non-transactional migration under transaction: 'all', before anything runs", () => {
     expect(() =>
       createMigrator(setup.db, {
