@@ -1,7 +1,18 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { ConfigError, describeValue, type SqlQuery, sql } from '@tessera/core'
 import { type NamingConfig, type NamingInput, quoteIdent, resolveNaming, safeIdentifier } from '@tessera/naming'
-import { attachMeta, type CheckMeta, type EntityMeta, type FieldMeta, type IndexMeta, registerEntity, type UniqueMeta } from './entity-meta'
+import { renderStatic } from './ddl'
+import {
+  attachMeta,
+  type CheckMeta,
+  type EntityMeta,
+  type EnumTypeMeta,
+  type FieldMeta,
+  type ForeignKeyDefinition,
+  type IndexMeta,
+  registerEntity,
+  type UniqueMeta,
+} from './entity-meta'
 import {
   type AnyField,
   Field,
@@ -92,9 +103,19 @@ export type InferUpdate<E> =
     ? Simplify<{ -readonly [P in Exclude<keyof F, TaggedFieldKeys<F> | K>]?: FieldValue<F[P]> | undefined }>
     : never
 
-/** An index over one or more fields (entity option `indexes`). */
+/**
+ * An index over one or more fields, or over expressions (entity option `indexes`); unique, partial or both.
+ * @example { fields: ['email'], unique: true, where: sql`deleted_at IS NULL` }
+ * @example { expressions: [sql`lower(${sql.id('email')})`], unique: true }
+ */
 export interface EntityIndexOptions<K extends string = string> extends FieldIndexOptions {
-  fields: readonly K[]
+  /** The indexed fields, in order. Either `fields` or `expressions`. */
+  fields?: readonly K[] | undefined
+  /**
+   * Indexed expressions, e.g. sql`lower(${sql.id('email')})` (values are rendered as literals). Default name:
+   * `<table>_<words of the expressions>_idx` (`_key` when unique), e.g. `users_lower_email_key`.
+   */
+  expressions?: readonly SqlQuery[] | undefined
   /** A partial index predicate, e.g. sql`deleted_at IS NULL` (values are rendered as literals). */
   where?: SqlQuery | undefined
 }
@@ -122,6 +143,11 @@ export interface EntityOptions<F extends FieldMap = FieldMap, K extends keyof F 
   indexes?: readonly EntityIndexOptions<keyof F & string>[] | undefined
   /** Table-level CHECK constraints. Default: none. */
   checks?: readonly EntityCheckOptions[] | undefined
+  /**
+   * Foreign keys over several fields (one field: `.references()`), resolved lazily like `.references()`.
+   * @example foreignKeys: [{ fields: ['orgId', 'userId'], references: () => Membership, onDelete: 'cascade', deferrable: 'deferred' }]
+   */
+  foreignKeys?: readonly (ForeignKeyDefinition & { readonly fields: readonly (keyof F & string)[] })[] | undefined
   /** Lifecycle hooks; see {@link EntityHooks}. Default: none. */
   hooks?: EntityHooks<RowOf<F>, InsertOf<F>> | undefined
 }
@@ -130,9 +156,10 @@ const ID_STRATEGIES = ['uuidv4', 'uuidv7', 'ulid', 'identity']
 const INDEX_METHODS = ['btree', 'hash', 'gin', 'gist', 'brin', 'hnsw', 'ivfflat']
 const ACTIONS = ['cascade', 'restrict', 'set null', 'set default', 'no action']
 const HOOK_NAMES = ['beforeInsert', 'beforeUpdate', 'beforeDelete', 'afterWrite', 'afterLoad']
-const ORDERED_KINDS = ['integer', 'bigint', 'numeric', 'date', 'timestamptz']
-const SIZED_KINDS = ['text', 'varchar', 'enum', 'array', 'bytea']
-const STRING_KINDS = ['text', 'varchar', 'enum', 'uuid', 'numeric', 'date']
+const ORDERED_KINDS = ['integer', 'bigint', 'numeric', 'date', 'timestamptz', 'smallint', 'real', 'doublePrecision', 'timestamp']
+const SIZED_KINDS = ['text', 'varchar', 'enum', 'array', 'bytea', 'citext']
+const STRING_KINDS = ['text', 'varchar', 'enum', 'uuid', 'numeric', 'date', 'citext', 'time', 'inet', 'cidr']
+const RANGE_TYPES = ['int4range', 'int8range', 'numrange', 'tstzrange', 'daterange']
 const MAX_VARCHAR = 10_485_760
 const MAX_VECTOR_DIMENSIONS = 16_000
 
@@ -186,7 +213,7 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
     }
     const copy = new Field(builder.definition)
     ownFields[fieldName] = copy
-    const meta = fieldMeta(fieldName, builder.definition, metas.length, naming, table, problems)
+    const meta = fieldMeta(fieldName, builder.definition, metas.length, naming, table, options.schema, problems)
     if (meta !== undefined) metas.push(meta)
   }
 
@@ -210,10 +237,34 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
   const indexes = indexesOf(metas, byField, options, table, problems)
   const checks = tableChecksOf(options, table, problems)
   const hooks = hooksOf(options, problems)
+  for (const [i, key] of (options.foreignKeys ?? []).entries()) {
+    const where = `options.foreignKeys[${i}]`
+    if (typeof key !== 'object' || key === null) {
+      problems.push(
+        `${where} is ${describeValue(key)}; expected { fields, references, targetFields?, onDelete?, onUpdate?, deferrable?, name? }`,
+      )
+      continue
+    }
+    fieldsOf(key.fields, byField, `${where}.fields`, problems)
+    if (typeof key.references !== 'function' && (typeof key.references !== 'string' || key.references === '')) {
+      problems.push(`${where}.references ${describeValue(key.references)}; accepted: () => Entity or 'Entity'`)
+    }
+    for (const action of [key.onDelete, key.onUpdate]) {
+      if (action !== undefined && !ACTIONS.includes(action))
+        problems.push(`${where}: referential action ${describeValue(action)} is unknown; accepted: ${ACTIONS.join(', ')}`)
+    }
+    if (key.deferrable !== undefined && key.deferrable !== 'immediate' && key.deferrable !== 'deferred') {
+      problems.push(`${where}: deferrable ${describeValue(key.deferrable)} is unknown; accepted: 'immediate', 'deferred'`)
+    }
+    if (key.name !== undefined) checkIdentifier(key.name, `${where}.name`, problems)
+  }
 
   if (problems.length > 0) throw new ConfigError(problems, { subject: `entity ${subject}` })
 
-  const entity = { name, fields: Object.freeze(ownFields) } as unknown as Entity<Name, F, K>
+  const viewQuery = (options as { [key: symbol]: SqlQuery | undefined })[Symbol.for('tessera.schema.viewQuery')]
+  const entity = (viewQuery === undefined
+    ? { name, fields: Object.freeze(ownFields) }
+    : { name, fields: Object.freeze(ownFields), view: true }) as unknown as Entity<Name, F, K>
   ;(entity as { '~standard': unknown })['~standard'] = standardSchemaProps(entity)
   const meta: EntityMeta = {
     entity,
@@ -238,8 +289,11 @@ export function defineEntity<const Name extends string, F extends FieldMap, cons
     uniques: Object.freeze(uniques),
     checks: Object.freeze(checks),
     relations: Object.freeze([]),
+    foreignKeyDefinitions: Object.freeze([...(options.foreignKeys ?? [])]),
+    view: viewQuery,
+    compositeForeignKeys: Object.freeze([]),
     hooks,
-    resolved: !metas.some((m) => m.referenceDefinition !== undefined),
+    resolved: !metas.some((m) => m.referenceDefinition !== undefined) && (options.foreignKeys ?? []).length === 0,
   }
   attachMeta(entity, meta)
   Object.freeze(entity)
@@ -333,6 +387,9 @@ function checkKindParameters(where: string, d: FieldDefinition, problems: string
     }
     if (new Set(values).size !== values.length) problems.push(`${where}: enum values ${describeValue(values)} repeat a value`)
   }
+  if (d.kind === 'range' && !RANGE_TYPES.includes(d.rangeType as string)) {
+    problems.push(`${where}: range(${describeValue(d.rangeType)}) is unknown; accepted: ${RANGE_TYPES.join(', ')}`)
+  }
   if (d.kind === 'array') {
     if (d.element === undefined) problems.push(`${where}: array() needs an element field, e.g. array(text())`)
     else checkKindParameters(`${where} (element)`, d.element, problems)
@@ -361,6 +418,16 @@ function checkModifiers(where: string, d: FieldDefinition, problems: string[]): 
   if (d.role === 'version') {
     if (kind !== 'integer' && kind !== 'bigint') problems.push(`${where}: a version field must be integer or bigint, not ${kind}`)
     if (d.nullable) problems.push(`${where}: a version field cannot be nullable`)
+  }
+  if (d.computed !== undefined) {
+    if (!isSql(d.computed)) problems.push(`${where}: .generatedAs(${describeValue(d.computed)}) needs a sql\`\` expression`)
+    const clashes = [
+      d.default !== undefined && '.default()',
+      d.generated !== undefined && '.generated()',
+      d.role !== undefined && `.${d.role}()`,
+      d.primaryKey && '.primaryKey()',
+    ].filter((x): x is string => typeof x === 'string')
+    if (clashes.length > 0) problems.push(`${where}: a generated column (.generatedAs()) cannot also have ${clashes.join(', ')}`)
   }
   const c = d.constraints
   if ((c.min !== undefined || c.max !== undefined) && !ORDERED_KINDS.includes(kind)) {
@@ -413,10 +480,42 @@ function checkModifiers(where: string, d: FieldDefinition, problems: string[]): 
       if (!ACTIONS.includes(action))
         problems.push(`${where}: referential action ${describeValue(action)} is unknown; accepted: ${ACTIONS.join(', ')}`)
     }
+    if (ref.deferrable !== undefined && ref.deferrable !== 'immediate' && ref.deferrable !== 'deferred') {
+      problems.push(`${where}: deferrable ${describeValue(ref.deferrable)} is unknown; accepted: 'immediate', 'deferred'`)
+    }
     if ((ref.onDelete === 'set null' || ref.onUpdate === 'set null') && !d.nullable) {
       problems.push(`${where}: 'set null' needs a nullable field`)
     }
   }
+}
+
+/** The native enum type of an `enumOf(values, { native })` field, or undefined. */
+function enumTypeOf(
+  d: FieldDefinition,
+  table: string,
+  columnName: string,
+  schema: string | undefined,
+  where: string,
+  problems: string[],
+): EnumTypeMeta | undefined {
+  if (d.kind === 'array' && d.element?.enumType !== undefined) {
+    problems.push(`${where}: arrays of native enums are not supported; use enumOf(values) (text with a CHECK) as the element`)
+  }
+  if (d.kind !== 'enum' || d.enumType === undefined) return undefined
+  if (d.enumType !== true && typeof d.enumType !== 'string') {
+    problems.push(`${where}: enumOf native ${describeValue(d.enumType)}; accepted: true, false or a type name`)
+    return undefined
+  }
+  for (const value of d.enumValues ?? []) {
+    if (typeof value === 'string' && Buffer.byteLength(value) > 63)
+      problems.push(`${where}: native enum value ${describeValue(value)} is longer than PostgreSQL's 63 bytes`)
+    if (typeof value === 'string' && value.includes('$tessera$'))
+      problems.push(`${where}: native enum value ${describeValue(value)} contains $tessera$, which createEnumTypesSql uses as its quote`)
+  }
+  const name = d.enumType === true ? safeIdentifier(`${table}_${columnName}`) : d.enumType
+  if (!checkIdentifier(name, `${where}: the enum type name`, problems)) return undefined
+  const qualified = schema === undefined ? quoteIdent(name) : `${quoteIdent(schema)}.${quoteIdent(name)}`
+  return Object.freeze({ name, schema, qualified, values: Object.freeze([...(d.enumValues ?? [])]) })
 }
 
 function isSql(value: unknown): value is SqlQuery {
@@ -429,6 +528,7 @@ function fieldMeta(
   position: number,
   naming: NamingConfig,
   table: string,
+  schema: string | undefined,
   problems: string[],
 ): FieldMeta | undefined {
   const where = `field ${fieldName}`
@@ -448,7 +548,8 @@ function fieldMeta(
     if (isSql(expression)) checks.push({ name, expression })
     else problems.push(`${where}: its .check() function returned ${describeValue(expression)}, not a sql\`\` fragment`)
   })
-  if (d.kind === 'enum' && d.enumValues !== undefined && d.enumValues.length > 0) {
+  const enumType = enumTypeOf(d, table, columnName, schema, where, problems)
+  if (d.kind === 'enum' && enumType === undefined && d.enumValues !== undefined && d.enumValues.length > 0) {
     checks.push({ name: safeIdentifier(`${table}_${columnName}_enum`), expression: sql`${column} IN (${sql.join(d.enumValues)})` })
   }
   const constraints =
@@ -459,7 +560,7 @@ function fieldMeta(
     quotedColumn: quoteIdent(columnName),
     position,
     kind: d.kind,
-    sqlType: sqlTypeOf(d),
+    sqlType: enumType?.qualified ?? sqlTypeOf(d),
     nullable: d.nullable,
     primaryKey: d.primaryKey,
     unique: d.unique,
@@ -471,8 +572,10 @@ function fieldMeta(
     checks: Object.freeze(checks),
     constraints: Object.freeze(constraints),
     validators: d.validators,
-    optionalOnInsert: d.nullable || d.default !== undefined || d.generated !== undefined || d.role !== undefined,
+    optionalOnInsert:
+      d.nullable || d.default !== undefined || d.generated !== undefined || d.role !== undefined || d.computed !== undefined,
     definition: d,
+    enumType,
   }
 }
 
@@ -559,13 +662,25 @@ function indexesOf(
   problems: string[],
 ): IndexMeta[] {
   const indexes: IndexMeta[] = []
-  const add = (fields: FieldMeta[], o: FieldIndexOptions, where: SqlQuery | undefined) => {
+  const add = (fields: FieldMeta[], o: FieldIndexOptions, where: SqlQuery | undefined, expressions?: readonly SqlQuery[]) => {
     const columns = fields.map((f) => f.columnName)
     const using = o.using ?? 'btree'
+    const words =
+      expressions === undefined
+        ? columns.join('_')
+        : expressions
+            .map((e) =>
+              renderStatic(e)
+                .toLowerCase()
+                .replace(/[^a-z0-9]+/g, '_')
+                .replace(/^_|_$/g, ''),
+            )
+            .join('_')
     indexes.push({
-      name: o.name ?? safeIdentifier(`${table}_${columns.join('_')}_idx`),
+      name: o.name ?? safeIdentifier(`${table}_${words}_${expressions !== undefined && o.unique ? 'key' : 'idx'}`),
       fields: fields.map((f) => f.fieldName),
       columns,
+      expressions,
       unique: o.unique ?? false,
       using,
       opclass: o.opclass ?? (using === 'hnsw' || using === 'ivfflat' ? 'vector_cosine_ops' : undefined),
@@ -578,6 +693,17 @@ function indexesOf(
   }
   for (const [i, index] of (options.indexes ?? []).entries()) {
     const where = `options.indexes[${i}]`
+    if (index?.expressions !== undefined) {
+      if (index.fields !== undefined) problems.push(`${where}: give either fields or expressions, not both`)
+      if (!Array.isArray(index.expressions) || index.expressions.length === 0 || !index.expressions.every(isSql)) {
+        problems.push(`${where}.expressions must be a non-empty array of sql\`\` fragments`)
+        continue
+      }
+      if (index.where !== undefined && !isSql(index.where)) problems.push(`${where}.where must be a sql\`\` fragment`)
+      if (index.name !== undefined) checkIdentifier(index.name, `${where}.name`, problems)
+      add([], index, index.where, index.expressions)
+      continue
+    }
     const fields = fieldsOf(index?.fields, byField, `${where}.fields`, problems)
     const using = index?.using ?? 'btree'
     if (!INDEX_METHODS.includes(using))

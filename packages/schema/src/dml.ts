@@ -36,7 +36,8 @@ export type FieldValues = Readonly<Record<string, unknown>>
 export function insertColumns(meta: EntityMeta, rows: readonly FieldValues[]): FieldMeta[] {
   const used = new Set<string>()
   for (const row of rows) for (const key in row) if (row[key] !== undefined) used.add(key)
-  return meta.fields.filter((f) => used.has(f.fieldName))
+  // Generated columns (GENERATED ALWAYS AS … STORED) are never written, even with validation off.
+  return meta.fields.filter((f) => used.has(f.fieldName) && f.definition.computed === undefined)
 }
 
 /**
@@ -101,6 +102,7 @@ export function setClause(entity: AnyEntity, meta: EntityMeta, changes: FieldVal
   for (const field of meta.fields) {
     const value = changes[field.fieldName]
     if (value === undefined || field === meta.versionField || field === meta.updatedAtField) continue
+    if (field.definition.computed !== undefined) continue
     const column = sql.id(field.columnName)
     if (isAtomicChange(value)) parts.push(value.kind === 'now' ? sql`${column} = now()` : sql`${column} = ${column} + ${value.amount}`)
     else parts.push(sql`${column} = ${toParamValue(entity, field, value)}`)

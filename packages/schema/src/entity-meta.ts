@@ -35,6 +35,43 @@ export interface ResolvedReference {
   readonly column: string
   readonly onDelete: ReferentialAction
   readonly onUpdate: ReferentialAction
+  readonly deferrable: 'immediate' | 'deferred' | undefined
+}
+
+/**
+ * A foreign key as DDL and the diff see it, one field or several: every `.references()` and every entry of the
+ * entity option `foreignKeys`, resolved. Read with {@link foreignKeysOf}.
+ */
+export interface ForeignKeyMeta {
+  readonly name: string
+  readonly fields: readonly string[]
+  readonly columns: readonly string[]
+  readonly entity: AnyEntity
+  /** The target table, quoted and schema-qualified. */
+  readonly qualifiedTable: string
+  readonly targetFields: readonly string[]
+  readonly targetColumns: readonly string[]
+  readonly onDelete: ReferentialAction
+  readonly onUpdate: ReferentialAction
+  readonly deferrable: 'immediate' | 'deferred' | undefined
+}
+
+/** A composite foreign key as the entity option `foreignKeys` states it. */
+export interface ForeignKeyDefinition {
+  /** The referencing fields, in order. */
+  readonly fields: readonly string[]
+  /** The target entity: a thunk (`() => Membership`) or its name (`'Membership'`). */
+  readonly references: (() => AnyEntity) | string
+  /** The target's fields, in the same order. Default: the target's primary key. They must be its key or a unique constraint. */
+  readonly targetFields?: readonly string[] | undefined
+  /** Default: `'no action'`. */
+  readonly onDelete?: ReferentialAction | undefined
+  /** Default: `'no action'`. */
+  readonly onUpdate?: ReferentialAction | undefined
+  /** As for `.references()`. Default: not deferrable. */
+  readonly deferrable?: 'immediate' | 'deferred' | undefined
+  /** Default: `<table>_<columns>_fkey`. */
+  readonly name?: string | undefined
 }
 
 /**
@@ -81,13 +118,28 @@ export interface FieldMeta {
   readonly optionalOnInsert: boolean
   /** The field's full definition (element type of arrays, enum values, vector dimensions…). */
   readonly definition: FieldDefinition
+  /** A native enum's type (`enumOf(values, { native })`); undefined for other fields and text enums. */
+  readonly enumType: EnumTypeMeta | undefined
+}
+
+/** A native PostgreSQL enum type a field uses. */
+export interface EnumTypeMeta {
+  readonly name: string
+  /** The entity's schema; undefined means the connection's `search_path`. */
+  readonly schema: string | undefined
+  /** Quoted and qualified as the entity's table is: `"app"."task_status"`. */
+  readonly qualified: string
+  readonly values: readonly string[]
 }
 
 /** An index (from `.index()` or the entity option `indexes`). */
 export interface IndexMeta {
   readonly name: string
+  /** The indexed fields; empty for an expression index. */
   readonly fields: readonly string[]
   readonly columns: readonly string[]
+  /** The indexed expressions of an expression index (then `fields` and `columns` are empty). */
+  readonly expressions?: readonly SqlQuery[] | undefined
   readonly unique: boolean
   /** Access method: `btree`, `gin`, `hnsw`, `ivfflat`… */
   readonly using: string
@@ -165,6 +217,12 @@ export interface EntityMeta {
   readonly checks: readonly CheckMeta[]
   /** Outgoing relations, one per foreign key; filled at resolution. */
   readonly relations: readonly RelationMeta[]
+  /** Composite foreign keys (entity option `foreignKeys`) as given; resolved into {@link foreignKeysOf} at resolution. */
+  readonly foreignKeyDefinitions: readonly ForeignKeyDefinition[]
+  /** Composite foreign keys, resolved (empty before resolution). Single-field ones are on their fields. */
+  readonly compositeForeignKeys: readonly ForeignKeyMeta[]
+  /** The `SELECT` of a view made by `defineView`; undefined for a table. */
+  readonly view: SqlQuery | undefined
   readonly hooks: EntityHooks
   /** Whether references have been resolved (always true after {@link entityMeta} returns). */
   readonly resolved: boolean
@@ -261,6 +319,7 @@ function resolve(meta: EntityMeta): EntityMeta {
         column: targetField.columnName,
         onDelete: definition.onDelete,
         onUpdate: definition.onUpdate,
+        deferrable: definition.deferrable,
       },
       relation: {
         kind: 'belongsTo',
@@ -272,7 +331,12 @@ function resolve(meta: EntityMeta): EntityMeta {
       },
     })
   }
+  const composite = meta.foreignKeyDefinitions.flatMap((definition, i) => {
+    const key = resolveComposite(meta, definition, `${meta.name} options.foreignKeys[${i}]`, problems)
+    return key === undefined ? [] : [key]
+  })
   if (problems.length > 0) throw new ConfigError(problems, { subject: `references of entity ${meta.name}` })
+  ;(meta as Mutable<EntityMeta>).compositeForeignKeys = Object.freeze(composite)
   const relations: RelationMeta[] = []
   for (const { field, reference, relation } of resolved) {
     ;(field as Mutable<FieldMeta>).references = Object.freeze(reference)
@@ -350,4 +414,97 @@ function withField(
     return undefined
   }
   return { entity, fieldName: (keys[0] as FieldMeta).fieldName }
+}
+
+function resolveComposite(
+  meta: EntityMeta,
+  definition: ForeignKeyDefinition,
+  where: string,
+  problems: string[],
+): ForeignKeyMeta | undefined {
+  const fields = definition.fields.map((name) => meta.byField.get(name))
+  if (fields.some((f) => f === undefined)) {
+    problems.push(`${where}: fields ${JSON.stringify(definition.fields)} name a field ${meta.name} does not have`)
+    return undefined
+  }
+  let target: AnyEntity | undefined
+  if (typeof definition.references === 'string') target = registry.get(definition.references)
+  else {
+    try {
+      const value = definition.references()
+      target = isEntity(value) ? value : undefined
+    } catch {
+      target = undefined
+    }
+  }
+  if (target === undefined) {
+    problems.push(`${where}: references ${describe(definition.references)} is not a defined entity; accepted: () => Entity or 'Entity'`)
+    return undefined
+  }
+  const targetMeta = rawMeta(target)
+  const targetFields = (definition.targetFields ?? targetMeta.primaryKeys.map((f) => f.fieldName)).map((name) =>
+    targetMeta.byField.get(name),
+  )
+  if (targetFields.some((f) => f === undefined) || targetFields.length !== fields.length) {
+    problems.push(`${where}: the target fields of ${targetMeta.name} must exist and be as many as ${JSON.stringify(definition.fields)}`)
+    return undefined
+  }
+  const targetNames = targetFields.map((f) => (f as FieldMeta).fieldName)
+  const sameSet = (names: readonly string[]) => names.length === targetNames.length && names.every((n) => targetNames.includes(n))
+  const isKey =
+    sameSet(targetMeta.primaryKeys.map((f) => f.fieldName)) ||
+    targetMeta.uniques.some((u) => sameSet(u.fields)) ||
+    (targetNames.length === 1 && (targetFields[0] as FieldMeta).unique)
+  if (!isKey)
+    problems.push(
+      `${where}: ${targetMeta.name} (${targetNames.join(', ')}) is neither its primary key nor a unique constraint (PostgreSQL requires one of them)`,
+    )
+  fields.forEach((field, i) => {
+    const other = targetFields[i] as FieldMeta
+    if (!compatibleKinds((field as FieldMeta).kind, other.kind)) {
+      problems.push(
+        `${where}: ${(field as FieldMeta).fieldName} is ${(field as FieldMeta).sqlType} but ${targetMeta.name}.${other.fieldName} is ${other.sqlType}`,
+      )
+    }
+  })
+  const columns = fields.map((f) => (f as FieldMeta).columnName)
+  return Object.freeze({
+    name: definition.name ?? safeIdentifier(`${meta.table}_${columns.join('_')}_fkey`),
+    fields: Object.freeze([...definition.fields]),
+    columns: Object.freeze(columns),
+    entity: target,
+    qualifiedTable: targetMeta.qualifiedTable,
+    targetFields: Object.freeze(targetNames),
+    targetColumns: Object.freeze(targetFields.map((f) => (f as FieldMeta).columnName)),
+    onDelete: definition.onDelete ?? 'no action',
+    onUpdate: definition.onUpdate ?? 'no action',
+    deferrable: definition.deferrable,
+  })
+}
+
+/**
+ * Every foreign key of an entity, single-field (`.references()`) and composite (option `foreignKeys`), resolved.
+ * @example foreignKeysOf(entityMeta(Assignment)).map((k) => k.name) // ['assignments_org_id_user_id_fkey']
+ */
+export function foreignKeysOf(meta: EntityMeta): ForeignKeyMeta[] {
+  const resolved = entityMeta(meta.entity)
+  const single = resolved.fields.flatMap((field): ForeignKeyMeta[] => {
+    const ref = field.references
+    if (ref === undefined) return []
+    return [
+      {
+        name: ref.name,
+        fields: [field.fieldName],
+        columns: [field.columnName],
+        entity: ref.entity,
+        qualifiedTable: ref.qualifiedTable,
+        targetFields: [ref.field],
+        targetColumns: [ref.column],
+        onDelete: ref.onDelete,
+        onUpdate: ref.onUpdate,
+        deferrable: ref.deferrable,
+      },
+    ]
+  })
+  return [...single, ...resolved.compositeForeignKeys]
 }

@@ -1,15 +1,23 @@
 export type { AtomicChange, Increment, Now } from './atomic'
 export { increment, isAtomicChange, now } from './atomic'
 export type { CallOptions } from './call-options'
+export type { Interval } from '@tessera/converter'
+export { Range } from '@tessera/converter'
 export type { CursorOptions, CursorSecret } from './cursor-seal'
 export type { CreateSchemaOptions, CreateTableOptions } from './ddl'
 export {
   columnDefault,
   columnSql,
+  createEnumTypeSql,
+  createEnumTypesSql,
   createIndexesSql,
   createSchemaSql,
   createTableSql,
+  createViewSql,
   dropTablesSql,
+  enumTypesOf,
+  extensionsOf,
+  foreignKeyClause,
   foreignKeysSql,
   primaryKeyName,
   quoteLiteral,
@@ -30,16 +38,30 @@ export type {
   PrimaryKeyOf,
 } from './define-entity'
 export { defineEntity } from './define-entity'
+export type { AnyViewEntity, ViewEntity, ViewOptions } from './define-view'
+export { defineView, isView } from './define-view'
 export type { DiffSchemaOptions, SchemaChange, SchemaChangeKind, SchemaDiff } from './diff'
 export { diffSchema } from './diff'
 export type { RenderDocsOptions } from './docs'
 export { renderDocs } from './docs'
-export type { CheckMeta, EntityMeta, FieldMeta, IndexMeta, RelationMeta, ResolvedReference, UniqueMeta } from './entity-meta'
-export { entityMeta, isEntity } from './entity-meta'
+export type {
+  CheckMeta,
+  EntityMeta,
+  EnumTypeMeta,
+  FieldMeta,
+  ForeignKeyDefinition,
+  ForeignKeyMeta,
+  IndexMeta,
+  RelationMeta,
+  ResolvedReference,
+  UniqueMeta,
+} from './entity-meta'
+export { entityMeta, foreignKeysOf, isEntity } from './entity-meta'
 export type {
   AnyField,
   CheckDefinition,
   CheckExpression,
+  EnumOptions,
   FieldConstraints,
   FieldDefault,
   FieldDefinition,
@@ -54,6 +76,8 @@ export type {
   IdStrategy,
   InsertOf,
   OptionalFieldKeys,
+  RangeType,
+  RangeTypes,
   ReferenceDefinition,
   ReferenceOptions,
   ReferenceTarget,
@@ -67,17 +91,28 @@ export {
   bigint,
   boolean,
   bytea,
+  cidr,
+  citext,
   date,
+  doublePrecision,
   enum_,
   enumOf,
   Field,
   field,
+  inet,
   integer,
+  interval,
   isField,
   json,
   numeric,
+  range,
+  real,
+  smallint,
   text,
+  time,
+  timestamp,
   timestamptz,
+  tsvector,
   uuid,
   varchar,
   vector,
@@ -85,7 +120,7 @@ export {
 export type { ApplyGeneratedOptions, GeneratedIdStrategy } from './ids'
 export { applyGenerated, generateId } from './ids'
 export type { LiveCheck, LiveColumn, LiveForeignKey, LiveIndex, LiveTable } from './introspect'
-export { introspectSchema } from './introspect'
+export { introspectEnums, introspectSchema } from './introspect'
 export type {
   EntityHooks,
   HookResult,
@@ -110,8 +145,12 @@ export type {
   MigrationStep,
   Migrator,
   MigratorOptions,
+  NonTransactionalMigration,
+  OutsideTransactionStep,
+  TransactionalMigration,
 } from './migrator'
 export { createMigrator, migrationChecksum } from './migrator'
+export type { ReadOnlyRepository } from './read-only-repository'
 export type {
   AggregateOptions,
   AggregateRow,

@@ -10,6 +10,8 @@ export interface LiveColumn {
   default: string | undefined
   /** `GENERATED … AS IDENTITY`. */
   identity: boolean
+  /** The expression of a stored generated column (`GENERATED ALWAYS AS (…) STORED`), as PostgreSQL prints it; `default` is then undefined. */
+  generated: string | undefined
 }
 
 /** A live index (including those behind PRIMARY KEY and UNIQUE constraints). */
@@ -39,6 +41,8 @@ export interface LiveForeignKey {
   /** `cascade`, `restrict`, `set null`, `set default`, `no action`. */
   onDelete: string
   onUpdate: string
+  /** `'deferred'` (DEFERRABLE INITIALLY DEFERRED), `'immediate'` (DEFERRABLE INITIALLY IMMEDIATE) or undefined (not deferrable). */
+  deferrable: 'immediate' | 'deferred' | undefined
 }
 
 /** A live CHECK constraint. */
@@ -69,6 +73,7 @@ interface ColumnRow {
   not_null: boolean
   default: string | null
   identity: string
+  generated: string
 }
 
 interface IndexRow {
@@ -93,6 +98,8 @@ interface ConstraintRow {
   ref_columns: string[] | string | null
   on_delete: string
   on_update: string
+  deferrable: boolean
+  deferred: boolean
   definition: string
 }
 
@@ -127,7 +134,8 @@ export async function introspectSchema(queryable: Queryable, schema = 'public'):
 
   const columns = await queryable.query<ColumnRow>(sql`
     SELECT c.relname AS table_name, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
-           a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity::text AS identity
+           a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity::text AS identity,
+           a.attgenerated::text AS generated
     FROM pg_attribute a
     JOIN pg_class c ON c.oid = a.attrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -139,8 +147,9 @@ export async function introspectSchema(queryable: Queryable, schema = 'public'):
       name: row.name,
       type: row.type,
       nullable: !row.not_null,
-      default: row.default ?? undefined,
+      default: row.generated === '' ? (row.default ?? undefined) : undefined,
       identity: row.identity !== '',
+      generated: row.generated === '' ? undefined : (row.default ?? undefined),
     })
   }
 
@@ -185,6 +194,7 @@ export async function introspectSchema(queryable: Queryable, schema = 'public'):
            ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
                  JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS ref_columns,
            con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update,
+           con.condeferrable AS deferrable, con.condeferred AS deferred,
            pg_get_constraintdef(con.oid) AS definition
     FROM pg_constraint con
     JOIN pg_class t ON t.oid = con.conrelid
@@ -208,7 +218,27 @@ export async function introspectSchema(queryable: Queryable, schema = 'public'):
       referencedColumns: textArray(row.ref_columns) as string[],
       onDelete: ACTIONS[row.on_delete] ?? 'no action',
       onUpdate: ACTIONS[row.on_update] ?? 'no action',
+      deferrable: row.deferrable ? (row.deferred ? 'deferred' : 'immediate') : undefined,
     })
   }
   return tables
+}
+
+/**
+ * The enum types of `schema` with their values in order (`CREATE TYPE … AS ENUM`).
+ * @example await introspectEnums(db, 'app') // Map { 'task_status' => ['todo', 'doing', 'done'] }
+ */
+export async function introspectEnums(queryable: Queryable, schema = 'public'): Promise<Map<string, string[]>> {
+  const { rows } = await queryable.query<{ name: string; value: string }>(sql`
+    SELECT t.typname AS name, e.enumlabel AS value
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
+    WHERE n.nspname = ${schema}
+    ORDER BY t.typname, e.enumsortorder`)
+  const types = new Map<string, string[]>()
+  for (const row of rows) {
+    const values = types.get(row.name)
+    if (values === undefined) types.set(row.name, [row.value])
+    else values.push(row.value)
+  }
+  return types
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { setTimeout } from 'node:timers/promises'
 import {
   CHANNELS,
   ConfigError,
@@ -23,29 +24,60 @@ export type MigrationId = string | number
 export type MigrationStep = string | SqlQuery | ((tx: Transaction) => Promise<void>)
 
 /**
- * A versioned migration.
- *
- * @example
- * const migrations: Migration[] = [
- *   { id: 1, name: 'create users', up: 'CREATE TABLE users (id uuid PRIMARY KEY, email text NOT NULL)', down: 'DROP TABLE users' },
- *   { id: 2, name: 'backfill', up: async (tx) => { await tx.query(sql`UPDATE users SET email = lower(email)`) } },
- * ]
+ * One direction of a migration marked `transaction: false`: SQL text holding **one** statement (PostgreSQL runs
+ * several statements of one text in an implicit transaction, which `CREATE INDEX CONCURRENTLY` refuses), a `sql`
+ * query, or a function that gets the provider and runs its statements one by one (each commits on its own).
  */
-export interface Migration {
+export type OutsideTransactionStep = string | SqlQuery | ((db: Queryable) => Promise<void>)
+
+interface MigrationBase {
   /** Orders the migrations and identifies a migration in the migrations table. Unique. */
   id: MigrationId
   /** A short description, stored next to the id. */
   name: string
-  /** What applying the migration runs. */
-  up: MigrationStep
-  /** What reverting it runs. Without it, `down()` refuses to pass this migration. */
-  down?: MigrationStep | undefined
   /**
    * Overrides the computed checksum. Useful for function migrations whose source text changes under a
    * bundler or a formatter although their behaviour does not. Default: sha256 of the `up` text (see {@link migrationChecksum}).
    */
   checksum?: string | undefined
 }
+
+/** A migration run inside a transaction (the default): all of it applies, or none of it. */
+export interface TransactionalMigration extends MigrationBase {
+  /** Default: `true`. */
+  transaction?: true | undefined
+  /** What applying the migration runs. */
+  up: MigrationStep
+  /** What reverting it runs. Without it, `down()` refuses to pass this migration. */
+  down?: MigrationStep | undefined
+}
+
+/**
+ * A migration run outside any transaction, for statements PostgreSQL refuses inside one (`CREATE INDEX
+ * CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `VACUUM`, `ALTER SYSTEM`). The migrator's advisory lock is still held
+ * for the whole run, by a transaction of its own on another connection (so the pool needs two connections). If it
+ * fails, what ran before the failing statement stays applied (`MigrationFailedError.outsideTransaction` is `true`):
+ * write it so that running it again is safe (`IF NOT EXISTS`; an INVALID index left by a failed `CREATE INDEX
+ * CONCURRENTLY` must be dropped first). Only with the migrator option `transaction: 'each'`.
+ * @example { id: 8, name: 'index emails', transaction: false, up: 'CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email)' }
+ */
+export interface NonTransactionalMigration extends MigrationBase {
+  transaction: false
+  up: OutsideTransactionStep
+  down?: OutsideTransactionStep | undefined
+}
+
+/**
+ * A versioned migration.
+ *
+ * @example
+ * const migrations: Migration[] = [
+ *   { id: 1, name: 'create users', up: 'CREATE TABLE users (id uuid PRIMARY KEY, email text NOT NULL)', down: 'DROP TABLE users' },
+ *   { id: 2, name: 'backfill', up: async (tx) => { await tx.query(sql`UPDATE users SET email = lower(email)`) } },
+ *   { id: 3, name: 'index', transaction: false, up: 'CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email)' },
+ * ]
+ */
+export type Migration = TransactionalMigration | NonTransactionalMigration
 
 /** Options of {@link createMigrator}. */
 export interface MigratorOptions {
@@ -127,12 +159,12 @@ export interface Migrator {
  * function. A function migration's checksum therefore changes when its source is reformatted or minified
  * differently: pin it with `checksum` when that is expected.
  */
-export function migrationChecksum(migration: Pick<Migration, 'up' | 'checksum'>): string {
+export function migrationChecksum(migration: { up: MigrationStep | OutsideTransactionStep; checksum?: string | undefined }): string {
   if (migration.checksum !== undefined) return migration.checksum
   return createHash('sha256').update(stepText(migration.up)).digest('hex')
 }
 
-function stepText(step: MigrationStep): string {
+function stepText(step: MigrationStep | OutsideTransactionStep): string {
   if (typeof step === 'string') return step
   if (isSqlQuery(step))
     return `${step.text}\n${JSON.stringify(step.values, (_key, value) => (typeof value === 'bigint' ? `${value}n` : value))}`
@@ -146,7 +178,7 @@ function compareIds(a: MigrationId, b: MigrationId): number {
   return left < right ? -1 : left > right ? 1 : 0
 }
 
-function isStep(step: unknown): step is MigrationStep {
+function isStep(step: unknown): step is MigrationStep | OutsideTransactionStep {
   return typeof step === 'string' || typeof step === 'function' || isSqlQuery(step)
 }
 
@@ -193,6 +225,15 @@ function validateOptions(options: MigratorOptions): void {
     if (migration.checksum !== undefined && (typeof migration.checksum !== 'string' || migration.checksum === '')) {
       problems.push(`${label}.checksum must be a non-empty string, got ${describeValue(migration.checksum)}`)
     }
+    const transaction = (migration as { transaction?: unknown }).transaction
+    if (transaction !== undefined && transaction !== true && transaction !== false) {
+      problems.push(`${label}.transaction is ${describeValue(transaction)}; accepted: true (the default) or false`)
+    }
+    if (transaction === false && options.transaction === 'all') {
+      problems.push(
+        `${label} (${String(migration.name)}) runs outside a transaction (transaction: false), which the migrator option transaction: 'all' cannot hold; use 'each'`,
+      )
+    }
   })
   if (problems.length > 0) throw new ConfigError(problems, { subject: 'migrator options' })
 }
@@ -231,8 +272,9 @@ function toApplied(row: AppliedRow): AppliedMigration {
  * migration exactly once. Each migration is published on the `tessera:schema:migration` tracing channel.
  *
  * Defaults: `table` `'tessera_migrations'`, `transaction` `'each'` (one transaction per migration).
- * Statements PostgreSQL refuses inside a transaction (`CREATE INDEX CONCURRENTLY`, `ALTER TYPE … ADD VALUE`
- * before 12) cannot be migrations here.
+ * Statements PostgreSQL refuses inside a transaction (`CREATE INDEX CONCURRENTLY`) go in a migration marked
+ * `transaction: false` (see {@link NonTransactionalMigration}): it runs on the provider outside any transaction
+ * while the lock stays held by the transaction that records it.
  *
  * @throws ConfigError listing every invalid option or migration (duplicate ids, missing `up`…).
  * @example
@@ -252,8 +294,20 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
   const tableId = sql.id(schema === undefined ? [table] : [schema, table])
   const key = lockKey(schema, table)
 
+  /**
+   * Takes the transaction-scoped advisory lock, polling `pg_try_advisory_xact_lock` with a parameterless statement
+   * rather than waiting inside one: a waiting statement holds a snapshot, and so does the unnamed portal a
+   * parameterised one leaves behind, while `CREATE INDEX CONCURRENTLY` run by the holder (a `transaction: false`
+   * migration) waits for every transaction with a snapshot: a deadlock PostgreSQL cannot see.
+   */
   async function lock(tx: Queryable): Promise<void> {
-    await tx.query(sql`SELECT pg_advisory_xact_lock(${key}::bigint)`)
+    for (let attempt = 0; ; attempt++) {
+      const { rows } = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock('${key}'::bigint) AS locked`, undefined, {
+        prepare: false,
+      })
+      if (rows[0]?.locked === true) return
+      await setTimeout(Math.min(10 * 2 ** attempt, 250))
+    }
   }
 
   async function tableExists(q: Queryable): Promise<boolean> {
@@ -316,15 +370,48 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
     )
   }
 
-  async function runStep(tx: Transaction, step: MigrationStep, migration: Migration, direction: 'up' | 'down'): Promise<void> {
-    if (schema !== undefined) await tx.query(sql`SELECT set_config('search_path', ${`${sql.id(schema).text}, public`}, true)`)
+  /**
+   * Runs one direction of `migration`: in `tx`, or, for a `transaction: false` migration, on the provider, one
+   * statement at a time, while `tx` (holding the advisory lock) waits to record it.
+   */
+  async function runStep(tx: Transaction, migration: Migration, direction: 'up' | 'down'): Promise<void> {
+    const outsideTransaction = migration.transaction === false
+    const failure = { id: migration.id, name: migration.name, direction, outsideTransaction }
     try {
+      if (migration.transaction === false) {
+        // The lock transaction must hold no snapshot while the step runs: CREATE INDEX CONCURRENTLY waits for every
+        // transaction with one. The unnamed portal of its last parameterised statement keeps one until another
+        // statement replaces it; a parameterless simple-protocol statement does, and leaves none behind.
+        await tx.query('SELECT 1', undefined, { prepare: false })
+        const step = (direction === 'up' ? migration.up : migration.down) as OutsideTransactionStep
+        if (typeof step === 'function') await step(provider)
+        else if (typeof step === 'string') await provider.query(step, undefined, { prepare: false })
+        else await provider.query(step)
+        return
+      }
+      const step = (direction === 'up' ? migration.up : migration.down) as MigrationStep
+      if (schema !== undefined) await tx.query(sql`SELECT set_config('search_path', ${`${sql.id(schema).text}, public`}, true)`)
       if (typeof step === 'function') await step(tx)
       else if (typeof step === 'string') await tx.query(step, undefined, { prepare: false })
       else await tx.query(step)
     } catch (error) {
-      throw new MigrationFailedError({ id: migration.id, name: migration.name, direction }, error)
+      throw new MigrationFailedError(failure, error)
     }
+  }
+
+  /**
+   * A `transaction: false` migration needs two connections at once (the lock transaction and the step): with a
+   * pool of one the step would wait for a connection until the acquire timeout. Refused up front, before anything runs.
+   */
+  function refuseSmallPool(plan: readonly Migration[]): void {
+    const outside = plan.filter((m) => m.transaction === false)
+    if (outside.length === 0) return
+    const max = typeof provider.stats === 'function' ? provider.stats().max : undefined
+    if (typeof max !== 'number' || max >= 2) return
+    throw new ConfigError(
+      `migration${outside.length === 1 ? '' : 's'} ${outside.map((m) => `${m.id} (${m.name})`).join(', ')} run outside a transaction, which needs a pool of at least 2 connections (the advisory lock holds one); this provider has max ${max}`,
+      { subject: 'migrations outside a transaction (nothing was run)' },
+    )
   }
 
   /** Applies one migration in `tx` unless another migrator already did; returns the duration, or undefined when skipped. */
@@ -335,7 +422,7 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
     const message = { version: String(migration.id), name: migration.name, direction: 'up' as const }
     return traced(CHANNELS.migration, message, async () => {
       const started = performance.now()
-      await runStep(tx, migration.up, migration, 'up')
+      await runStep(tx, migration, 'up')
       const durationMs = Math.round(performance.now() - started)
       await tx.query(
         sql`INSERT INTO ${tableId} (id, name, checksum, duration_ms) VALUES (${String(migration.id)}, ${migration.name}, ${checksums.get(String(migration.id))}, ${durationMs})`,
@@ -351,7 +438,7 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
     const message = { version: String(migration.id), name: migration.name, direction: 'down' as const }
     return traced(CHANNELS.migration, message, async () => {
       const started = performance.now()
-      await runStep(tx, migration.down as MigrationStep, migration, 'down')
+      await runStep(tx, migration, 'down')
       await tx.query(sql`DELETE FROM ${tableId} WHERE id = ${String(migration.id)}`)
       return Math.round(performance.now() - started)
     })
@@ -372,7 +459,24 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
       return { migrations: done }
     }
     for (const migration of plan) {
-      const durationMs = await provider.transaction((tx) => step(tx, migration))
+      const durationMs = await provider
+        .transaction((tx) => step(tx, migration))
+        .catch((error: unknown) => {
+          if (migration.transaction === false && !(error instanceof MigrationFailedError)) {
+            // The step ran and committed on its own; recording it (or the lock transaction's commit) failed.
+            throw new MigrationFailedError(
+              {
+                id: migration.id,
+                name: migration.name,
+                direction: step === applyOne ? 'up' : 'down',
+                outsideTransaction: true,
+                stepCompleted: true,
+              },
+              error,
+            )
+          }
+          throw error
+        })
       if (durationMs !== undefined) done.push({ id: migration.id, name: migration.name, durationMs })
     }
     return { migrations: done }
@@ -392,6 +496,7 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
       const status = computeStatus(await readApplied(provider))
       refuseChanged(status)
       const plan = status.pending.filter((m) => to === undefined || compareIds(m.id, to) <= 0)
+      refuseSmallPool(plan)
       return run(plan, applyOne)
     },
 
@@ -420,6 +525,7 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
       if (problems.length > 0) {
         throw new ConfigError(problems, { subject: 'down migration (nothing was reverted)' })
       }
+      refuseSmallPool(plan)
       return run(plan, revertOne)
     },
   }

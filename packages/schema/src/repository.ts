@@ -19,7 +19,8 @@ import { isAtomicChange, now } from './atomic'
 import { type CallOptions, checkCallOptions, hasCallOptions, withCallOptions } from './call-options'
 import { decodeCursor, encodeCursor, orderByClause, type SortKey, seekCondition } from './cursor'
 import { type CursorOptions, type CursorSeal, createCursorSeal } from './cursor-seal'
-import type { AnyEntity, AnyPrimaryKey, InferEntity, InferInsert, PrimaryKeyOf } from './define-entity'
+import type { AnyEntity, AnyPrimaryKey, InferEntity, InferInsert, InferUpdate, PrimaryKeyOf } from './define-entity'
+import type { AnyViewEntity } from './define-view'
 import { type FieldValues, insertColumns, insertStatements, keyCondition, maxParametersOf, setClause, tableOf } from './dml'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import { hasLifecycle, runLifecycle } from './lifecycle'
@@ -36,6 +37,7 @@ import type {
   SelectOptions,
   UpdatePatch,
 } from './query-options'
+import { type ReadOnlyRepository, readOnly } from './read-only-repository'
 import { DuplicateKeyError } from './repository-errors'
 import { generateForInsert, loadRow, type RowLoader, toParamValue, validateInput, validateInputSync } from './repository-model'
 import { checkCount as checkCountOf, sortKeysOf } from './sort-keys'
@@ -336,10 +338,18 @@ const PLAIN_READ: ReadShape = { loading: undefined, selected: undefined, lock: s
  * const page = await users.findMany({ where: { name: { ilike: 'a%' } }, orderBy: { createdAt: 'desc' }, limit: 50 })
  * await users.update(ada.id, { name: 'Ada L.', version: ada.version })
  */
-export function repository<E extends AnyEntity>(entity: E, queryable: Queryable, options: RepositoryOptions = {}): Repository<E> {
+export function repository<E extends AnyViewEntity>(entity: E, queryable: Queryable, options?: RepositoryOptions): ReadOnlyRepository<E>
+export function repository<E extends AnyEntity>(entity: E, queryable: Queryable, options?: RepositoryOptions): Repository<E>
+export function repository<E extends AnyEntity>(
+  entity: E,
+  queryable: Queryable,
+  options: RepositoryOptions = {},
+): Repository<E> | ReadOnlyRepository<E> {
   const meta = entityMeta(entity)
   const context: RepositoryContext = { coerce: options.coerce === true, seal: createCursorSeal(options.cursor, meta.name) }
-  return createRepository(entity, meta, queryable, compileTarget(meta), createLoader(entity, meta), context)
+  const made = createRepository(entity, meta, queryable, compileTarget(meta), createLoader(entity, meta), context)
+  // A view (defineView) gets reads only, in the types (the overload above) and at run time.
+  return meta.view === undefined ? made : readOnly(made, meta.name)
 }
 
 /** What a repository keeps from its options, shared with the repositories `withTransaction` makes. */
@@ -1136,7 +1146,7 @@ function upsertAssignments(meta: EntityMeta, row: FieldValues, conflictFields: r
   for (const field of meta.fields) {
     if (row[field.fieldName] === undefined || conflictFields.includes(field.fieldName)) continue
     if (only !== undefined && !only.has(field.fieldName)) continue
-    if (field === meta.createdAtField || field === meta.versionField || field.primaryKey) continue
+    if (field === meta.createdAtField || field === meta.versionField || field.primaryKey || field.definition.computed) continue
     parts.push(`${field.quotedColumn} = EXCLUDED.${field.quotedColumn}`)
   }
   if (meta.versionField !== undefined) {

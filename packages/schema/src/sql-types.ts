@@ -37,6 +37,28 @@ export function sqlTypeOf(definition: FieldDefinition): string {
       return 'bytea'
     case 'vector':
       return definition.dimensions === undefined ? 'vector' : `vector(${definition.dimensions})`
+    case 'smallint':
+      return 'smallint'
+    case 'real':
+      return 'real'
+    case 'doublePrecision':
+      return 'double precision'
+    case 'timestamp':
+      return 'timestamp'
+    case 'time':
+      return 'time'
+    case 'interval':
+      return 'interval'
+    case 'inet':
+      return 'inet'
+    case 'cidr':
+      return 'cidr'
+    case 'citext':
+      return 'citext'
+    case 'tsvector':
+      return 'tsvector'
+    case 'range':
+      return definition.rangeType ?? 'int4range'
   }
 }
 
@@ -72,6 +94,27 @@ export function informationSchemaTypeOf(definition: FieldDefinition): string {
     case 'bytea':
       return 'bytea'
     case 'vector':
+    case 'citext':
       return 'USER-DEFINED'
+    case 'smallint':
+      return 'smallint'
+    case 'real':
+      return 'real'
+    case 'doublePrecision':
+      return 'double precision'
+    case 'timestamp':
+      return 'timestamp without time zone'
+    case 'time':
+      return 'time without time zone'
+    case 'interval':
+      return 'interval'
+    case 'inet':
+      return 'inet'
+    case 'cidr':
+      return 'cidr'
+    case 'tsvector':
+      return 'tsvector'
+    case 'range':
+      return definition.rangeType ?? 'int4range'
   }
 }

@@ -5,6 +5,7 @@ import type { AnyEntity, InferEntity, InferInsert } from './define-entity'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
 import type { FieldConstraints, FieldDefinition, FieldValidator, FieldValidatorFn } from './fields'
 import { jsonIssues } from './json-value'
+import { intervalProblem, networkProblem, rangeProblem, timeProblem } from './value-shapes'
 
 /** Options of {@link validate}. */
 export interface ValidateOptions {
@@ -41,6 +42,8 @@ export class AsyncValidatorError extends TesseraError {
   }
 }
 
+const INT2_MIN = -(2 ** 15)
+const INT2_MAX = 2 ** 15 - 1
 const INT4_MIN = -(2 ** 31)
 const INT4_MAX = 2 ** 31 - 1
 const INT8_MIN = -(2n ** 63n)
@@ -57,6 +60,12 @@ const CONVERT_KIND: Partial<Record<FieldDefinition['kind'], ConvertKind>> = {
   timestamptz: 'timestamp',
   date: 'date',
   bytea: 'bytes',
+  smallint: 'integer',
+  real: 'float',
+  doublePrecision: 'float',
+  timestamp: 'timestamp',
+  citext: 'string',
+  tsvector: 'string',
 }
 
 type Path = readonly (string | number)[]
@@ -137,6 +146,20 @@ const STRICT_TYPES: Partial<Record<FieldDefinition['kind'], readonly [(value: un
   timestamptz: [(value) => value instanceof Date, 'a Date'],
   date: [(value) => typeof value === 'string', "a 'YYYY-MM-DD' string"],
   bytea: [(value) => value instanceof Uint8Array, 'a Buffer or Uint8Array'],
+  smallint: [(value) => typeof value === 'number', 'a number'],
+  real: [(value) => typeof value === 'number', 'a number'],
+  doublePrecision: [(value) => typeof value === 'number', 'a number'],
+  timestamp: [(value) => value instanceof Date, 'a Date'],
+  citext: [(value) => typeof value === 'string', 'a string'],
+  tsvector: [(value) => typeof value === 'string', "a string in tsvector syntax such as \"'cat':2 'fat':1\""],
+}
+
+/** A check of a shape no `convert` kind covers: the value is kept as given when it passes. */
+function shapeCheck(problem: (value: unknown) => string | undefined): KindCheck {
+  return (value) => {
+    const message = problem(value)
+    return message === undefined ? value : invalid(message, value)
+  }
 }
 
 function coercingCheck(d: FieldDefinition, fastPath: boolean, coerce: boolean): KindCheck {
@@ -160,6 +183,19 @@ function coercingCheck(d: FieldDefinition, fastPath: boolean, coerce: boolean): 
     }
     case 'array':
       return arrayCheck(d.element as FieldDefinition, fastPath, coerce)
+    case 'time':
+      return shapeCheck(timeProblem)
+    case 'interval':
+      return shapeCheck(intervalProblem)
+    case 'inet':
+    case 'cidr': {
+      const kind = d.kind
+      return shapeCheck((value) => networkProblem(value, kind))
+    }
+    case 'range': {
+      const type = d.rangeType ?? 'int4range'
+      return shapeCheck((value) => rangeProblem(value, type))
+    }
   }
   const viaConvert = convertCheck(d)
   if (!fastPath) return viaConvert
@@ -309,6 +345,9 @@ function convertCheck(d: FieldDefinition): KindCheck {
     } catch (error) {
       const accepted = (error as { message: string }).message.split('; accepted: ')[1]
       return invalid(`is not a valid ${d.kind}${accepted ? `; accepted: ${accepted}` : ''}`, value)
+    }
+    if (d.kind === 'smallint' && ((converted as number) < INT2_MIN || (converted as number) > INT2_MAX)) {
+      return invalid(`is outside the smallint range ${INT2_MIN}…${INT2_MAX}; use integer()`, value)
     }
     if (d.kind === 'integer' && ((converted as number) < INT4_MIN || (converted as number) > INT4_MAX)) {
       return invalid(`is outside the integer range ${INT4_MIN}…${INT4_MAX}; use bigint()`, value)
@@ -480,6 +519,8 @@ interface CompiledField {
   readonly check: KindCheck
   readonly constraints: ConstraintCheck | undefined
   readonly hasValidators: boolean
+  /** A generated column: any value given for it is an issue. */
+  readonly computed: boolean
   readonly meta: FieldMeta
 }
 
@@ -505,7 +546,8 @@ export function compileValidator(
     (field): CompiledField => ({
       name: field.fieldName,
       path: [field.fieldName],
-      requiredOnInsert: !field.optionalOnInsert,
+      requiredOnInsert: !field.optionalOnInsert && field.definition.computed === undefined,
+      computed: field.definition.computed !== undefined,
       nullable: field.nullable,
       check: kindCheck(field.definition, fastPath, coerce),
       constraints: constraintCheck(field.constraints),
@@ -560,6 +602,10 @@ function start(
     const value = record[name]
     if (value === undefined) {
       if (isInsert && field.requiredOnInsert) issue(run, field.path, 'is required', value)
+      continue
+    }
+    if (field.computed) {
+      issue(run, field.path, 'is a generated column (GENERATED ALWAYS AS … STORED): the database computes it, it cannot be written', value)
       continue
     }
     if (value === null) {

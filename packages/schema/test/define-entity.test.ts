@@ -162,7 +162,7 @@ describe('defineEntity errors', () => {
       field d: vector dimensions 0 must be an integer from 1 to 16000
       field e: an enum needs at least one value
       field f: the column name "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" cannot be a PostgreSQL identifier: identifier "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" is 64 bytes in UTF-8, which PostgreSQL would silently truncate to 63; accepted: a non-empty string of at most 63 bytes in UTF-8, without NUL characters
-      field i: .min()/.max() apply to integer, bigint, numeric, date, timestamptz fields, not text
+      field i: .min()/.max() apply to integer, bigint, numeric, date, timestamptz, smallint, real, doublePrecision, timestamp fields, not text
       field j: generated('ulid') needs a text field, not integer
       field k: a primary key cannot be nullable
       field l is "not a field", not a field builder such as text() or integer()

@@ -50,12 +50,13 @@ export function providerPool(factory: ProviderUnderTest): {
 export function useProviderWithSchemas(
   factory: ProviderUnderTest,
   prefix: string,
+  defaults: Partial<TestProviderOptions> = {},
 ): { readonly db: Provider; freshSchema(): string; open(options?: Partial<TestProviderOptions>): Provider } {
   const pool = providerPool(factory)
   const schemas: string[] = []
   let db: Provider | undefined
   beforeAll(() => {
-    db = pool.open()
+    db = pool.open(defaults)
   })
   afterAll(async () => {
     for (const schema of schemas) await db?.query(sql`DROP SCHEMA IF EXISTS ${sql.id(schema)} CASCADE`)
@@ -66,7 +67,7 @@ export function useProviderWithSchemas(
       if (db === undefined) throw new Error('the provider opens in beforeAll: use it inside a test')
       return db
     },
-    open: (options) => pool.open(options),
+    open: (options) => pool.open({ ...defaults, ...options }),
     freshSchema() {
       const schema = uniqueName(prefix)
       schemas.push(schema)
