@@ -1,8 +1,8 @@
+export type { Interval } from '@tessera/converter'
+export { Range } from '@tessera/converter'
 export type { AtomicChange, Increment, Now } from './atomic'
 export { increment, isAtomicChange, now } from './atomic'
 export type { CallOptions } from './call-options'
-export type { Interval } from '@tessera/converter'
-export { Range } from '@tessera/converter'
 export type { CursorOptions, CursorSecret } from './cursor-seal'
 export type { CreateSchemaOptions, CreateTableOptions } from './ddl'
 export {
@@ -150,7 +150,6 @@ export type {
   TransactionalMigration,
 } from './migrator'
 export { createMigrator, migrationChecksum } from './migrator'
-export type { ReadOnlyRepository } from './read-only-repository'
 export type {
   AggregateOptions,
   AggregateRow,
@@ -164,6 +163,7 @@ export type {
   SelectOptions,
   UpdatePatch,
 } from './query-options'
+export type { ReadOnlyRepository } from './read-only-repository'
 export type {
   BelongsToOptions,
   EntitySchema,
