@@ -3,7 +3,18 @@ import type { AnyEntity } from './define-entity'
 import type { Repository } from './repository'
 
 /** The methods of a repository that write. A view's repository has none of them. */
-export const WRITE_METHODS = ['insert', 'insertMany', 'update', 'updateMany', 'upsert', 'delete', 'deleteMany', 'restore', 'hardDelete', 'hardDeleteMany'] as const
+export const WRITE_METHODS = [
+  'insert',
+  'insertMany',
+  'update',
+  'updateMany',
+  'upsert',
+  'delete',
+  'deleteMany',
+  'restore',
+  'hardDelete',
+  'hardDeleteMany',
+] as const
 
 /** A repository over a view (`defineView`): every read, no write. */
 export type ReadOnlyRepository<E extends AnyEntity> = Omit<Repository<E>, (typeof WRITE_METHODS)[number] | 'withTransaction'> & {
