@@ -47,6 +47,7 @@ export type {
   Transaction,
   TransactionOptions,
 } from './contracts'
+export type { CopyFromStream, CopyMethods, CopyOptions, CopyToStream } from './copy-streams'
 export type { BuiltInDriver, CreateProviderOptions, DriverFactory, DriverOptions, RegisterDriverOptions } from './create-provider'
 export { createProvider, registerDriver, registeredDrivers } from './create-provider'
 export type {

@@ -2,6 +2,8 @@ import { AbortError, type ConnectionInfo, isConnectionLoss, type Logger, type Qu
 import {
   cancellableStatement,
   type DriverConnection,
+  type DriverCopyIn,
+  type DriverCopyOut,
   mayChangeTransactionState,
   type RunOptions,
   type SerializedParams,
@@ -9,6 +11,7 @@ import {
   type TransactionStatus,
 } from '@tessera/core/driver'
 import type { PgClientLike, PgQueryConfig, PgRawResult } from './pg-client'
+import { PgCopyIn, PgCopyOut } from './pg-copy'
 import { statementName } from './statement'
 import { toQueryResult } from './to-query-result'
 
@@ -19,6 +22,9 @@ type PgQueryConstructor = new (text: string, values: readonly (string | null)[] 
 function lastResult(result: PgRawResult | PgRawResult[]): PgRawResult {
   return Array.isArray(result) ? result[result.length - 1]! : result
 }
+
+/** pg reports a submittable's outcome through its handlers; the callback it may also call is not needed. */
+const ignoreCallback = (): void => {}
 
 /** How long a cancel request may take before the connection is dropped instead (a stalled network). */
 const CANCEL_REQUEST_TIMEOUT_MS = 2_000
@@ -108,6 +114,38 @@ export class PgConnection implements DriverConnection {
 
   cancel(): void {
     this.requestCancel()
+  }
+
+  copyFrom(text: string): Promise<DriverCopyIn> {
+    const copy = new PgCopyIn(text, this.holdForCopy())
+    this.client.query(copy as unknown as PgQueryConfig, undefined, ignoreCallback)
+    return copy.ready.then(() => copy)
+  }
+
+  copyTo(text: string, onData: (chunk: Buffer) => void): Promise<DriverCopyOut> {
+    const copy = new PgCopyOut(text, this.holdForCopy(), onData, () => {
+      // The cancel request may land after the COPY ended, on the next statement: the session is not lent again.
+      this.tainted = true
+      this.requestCancel()
+    })
+    this.client.query(copy as unknown as PgQueryConfig, undefined, ignoreCallback)
+    return Promise.resolve(copy)
+  }
+
+  /**
+   * A COPY keeps the session for many round trips, which pg's pipeline mode refuses for anything but its own queries:
+   * the session is held (nothing else is queued on it), so pipelining is off until the COPY is over. Counted as busy,
+   * so `close()` at the pool's deadline cancels it and drops the socket. Returns what undoes it.
+   */
+  private holdForCopy(): () => void {
+    const client = this.client as PgClientLike & { pipeline?: boolean | undefined }
+    const pipelined = client.pipeline === true
+    if (pipelined) client.pipeline = false
+    this.busy++
+    return () => {
+      this.busy--
+      if (pipelined) client.pipeline = true
+    }
   }
 
   /**

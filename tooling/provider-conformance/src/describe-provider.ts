@@ -3,6 +3,7 @@ import { describeBatch, describeStream } from './batch-stream'
 import { describeCancellation } from './cancellation'
 import { describeConnection } from './connection'
 import { createContext, type ProviderCapabilities, type ProviderFactory } from './context'
+import { describeCopy } from './copy'
 import { describeErrors } from './errors'
 import { describeFaults } from './faults'
 import { describeHooks } from './hooks'
@@ -43,5 +44,6 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeFaults(ctx)
     describeNetworkFaults(ctx)
     describeConnection(ctx)
+    describeCopy(ctx)
   })
 }
