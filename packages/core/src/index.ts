@@ -161,6 +161,7 @@ export type { BackoffOptions, ResolvedRetryPolicy, RetryDetails, RetryEvent, Ret
 export { backoffDelay, getRetryDetails, isRetryable, resolveRetryPolicy, retry } from './retry'
 export type { QueryConfig, SqlQuery, SqlTag } from './sql'
 export { assertChannelName, isSqlQuery, quoteIdentifier, SqlError, sql, toQueryConfig } from './sql'
+export type { SqlArrayType } from './sql-typed-values'
 export { isReadStatement, isRetryableRead } from './statement'
 export { checkStatement } from './statement-check'
 export { isTransactionConflict } from './transaction-runner'

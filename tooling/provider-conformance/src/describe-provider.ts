@@ -12,6 +12,7 @@ import { describeNetworkFaults } from './network-faults'
 import { describeNotices } from './notices'
 import { describeClose, describePool } from './pool-close'
 import { describeQueries } from './queries'
+import { describeSqlHelpers } from './sql-helpers'
 import { describeTransactions } from './transactions'
 import { describeTypes } from './types'
 
@@ -45,5 +46,6 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeNetworkFaults(ctx)
     describeConnection(ctx)
     describeCopy(ctx)
+    describeSqlHelpers(ctx)
   })
 }
