@@ -58,6 +58,8 @@ export interface CopyLease {
 
 /** Writes smaller than this are gathered into one CopyData message (pg-copy-streams and libpq send about as much). */
 const GATHER_BYTES = 64 * 1024
+/** A write at least this big is sent in a message of its own, without a copy. */
+const SEND_AS_IS_BYTES = 16 * 1024
 
 /** A lease on the provider's pool. */
 export function poolLease(runtime: ProviderRuntime): CopyLease {
@@ -192,6 +194,11 @@ class CopyFromWritable extends Writable implements CopyFromStream {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    // A chunk big enough on its own goes as it is: gathering it would only copy it.
+    if (this.gatheredBytes === 0 && chunk.length >= SEND_AS_IS_BYTES) {
+      this.copy!.write(chunk, (error) => callback(error === undefined || error === null ? null : this.session.fail(error)))
+      return
+    }
     this.gathered.push(chunk)
     this.gatheredBytes += chunk.length
     if (this.gatheredBytes >= GATHER_BYTES) this.flush(callback)

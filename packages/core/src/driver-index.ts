@@ -25,6 +25,7 @@ export type {
 } from './driver'
 export type { ListenConnection, ListenSupervisorOptions } from './listen-supervisor'
 export { ListenSupervisor } from './listen-supervisor'
+export type { DriverPortal } from './portal-seam'
 export type { ProviderOptionsSpec, ResolvedProviderOptions } from './provider-options'
 export { createNoticeHandler, PROVIDER_POOL_DEFAULTS, resolveProviderOptions, toNotice } from './provider-options'
 export type { RuntimeOptions, Statement } from './provider-runtime'

@@ -4,6 +4,7 @@ import {
   type DriverConnection,
   type DriverCopyIn,
   type DriverCopyOut,
+  type DriverPortal,
   mayChangeTransactionState,
   type RunOptions,
   type SerializedParams,
@@ -12,6 +13,7 @@ import {
 } from '@tessera/core/driver'
 import type { PgClientLike, PgQueryConfig, PgRawResult } from './pg-client'
 import { PgCopyIn, PgCopyOut } from './pg-copy'
+import { PgPortal } from './pg-portal'
 import { statementName } from './statement'
 import { toQueryResult } from './to-query-result'
 
@@ -22,6 +24,9 @@ type PgQueryConstructor = new (text: string, values: readonly (string | null)[] 
 function lastResult(result: PgRawResult | PgRawResult[]): PgRawResult {
   return Array.isArray(result) ? result[result.length - 1]! : result
 }
+
+/** A column whose type has no parser: its text, as pg gives it. */
+const keepText = (text: string): unknown => text
 
 /** pg reports a submittable's outcome through its handlers; the callback it may also call is not needed. */
 const ignoreCallback = (): void => {}
@@ -116,6 +121,16 @@ export class PgConnection implements DriverConnection {
     this.requestCancel()
   }
 
+  portal(text: string, params: SerializedParams, batchSize: number): DriverPortal {
+    const parserFor = (oid: number) => this.client.getTypeParser?.(oid, 'text') ?? keepText
+    const portal = new PgPortal(text, params, batchSize, parserFor, this.holdForCopy())
+    this.client.query(portal as unknown as PgQueryConfig, undefined, ignoreCallback)
+    return {
+      next: () => portal.next().then((raw) => (raw === undefined ? undefined : toQueryResult<Row>(raw))),
+      close: () => portal.close(),
+    }
+  }
+
   copyFrom(text: string): Promise<DriverCopyIn> {
     const copy = new PgCopyIn(text, this.holdForCopy())
     this.client.query(copy as unknown as PgQueryConfig, undefined, ignoreCallback)
@@ -133,7 +148,7 @@ export class PgConnection implements DriverConnection {
   }
 
   /**
-   * A COPY keeps the session for many round trips, which pg's pipeline mode refuses for anything but its own queries:
+   * A COPY (or a portal) keeps the session for many round trips, which pg's pipeline mode refuses for anything but its own queries:
    * the session is held (nothing else is queued on it), so pipelining is off until the COPY is over. Counted as busy,
    * so `close()` at the pool's deadline cancels it and drops the socket. Returns what undoes it.
    */

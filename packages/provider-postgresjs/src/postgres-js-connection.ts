@@ -4,6 +4,7 @@ import {
   type DriverConnection,
   type DriverCopyIn,
   type DriverCopyOut,
+  type DriverPortal,
   mayChangeTransactionState,
   type RunOptions,
   type SerializedParams,
@@ -12,6 +13,7 @@ import {
 } from '@tessera/core/driver'
 import type { PostgresJsQuery, PostgresJsSql, PostgresJsUnsafeOptions } from './postgres-js-client'
 import { startCopyIn, startCopyOut } from './postgres-js-copy'
+import { openPostgresJsPortal } from './postgres-js-portal'
 import type { SocketTracker } from './sockets'
 import { toQueryResult } from './to-query-result'
 
@@ -73,6 +75,10 @@ export class PostgresJsConnection implements DriverConnection {
 
   cancel(): void {
     for (const query of this.active) this.cancelQuery(query)
+  }
+
+  portal(text: string, params: SerializedParams, batchSize: number): DriverPortal {
+    return openPostgresJsPortal(this, text, params, batchSize)
   }
 
   copyFrom(text: string): Promise<DriverCopyIn> {

@@ -13,6 +13,7 @@ import { describeNotices } from './notices'
 import { describeClose, describePool } from './pool-close'
 import { describeQueries } from './queries'
 import { describeSqlHelpers } from './sql-helpers'
+import { describeStreamReturning } from './stream-returning'
 import { describeTransactions } from './transactions'
 import { describeTypes } from './types'
 
@@ -47,5 +48,6 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeConnection(ctx)
     describeCopy(ctx)
     describeSqlHelpers(ctx)
+    describeStreamReturning(ctx)
   })
 }
