@@ -123,7 +123,8 @@ async function main(): Promise<void> {
       'Goal: provider-pg copyFrom ≥ 0.95 of pg-copy-streams, provider-postgresjs copyFrom ≥ 0.95 of postgres.js `.writable()`. Ratios are to the first row (pg-copy-streams); divide the two postgres.js rows for theirs.',
       'The source writes 1,000 rows (about 20 KB) per chunk. The providers gather writes below 64 KiB into one CopyData message; with many tiny writes (one row each) that makes them faster than the raw drivers, which send one message per write.',
       'The unnest rows: `sql.unnest` checks every element on the client (int4 range, strings) — the "built per call" row includes building and checking the fragment each time; the other provider rows reuse one built query.',
-      'Client and server share one (2-core, shared) machine: for COPY, ops/s is mostly the server’s time; client CPU / op is the client’s own cost.',
+      'Client and server share one (2-core, shared) machine: for COPY, ops/s is mostly the server’s time; client CPU / op is the client’s own cost, and it swings between runs by tens of ms per million rows: read the CPU rows over several runs.',
+      'provider-pg prepares the VALUES statement once per connection (2,000 parameters bound, no parse each time) where pg.Client parses it every time; serialising unnest’s two arrays into array literals is client work the VALUES case does not have.',
     ],
   )
 }
