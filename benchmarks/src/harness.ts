@@ -137,6 +137,8 @@ function formatNs(ns: number): string {
 }
 
 function formatOps(ops: number): string {
+  // Bulk operations (a 1M-row COPY) take seconds each: show their fraction rather than 0.
+  if (ops < 10) return ops.toFixed(2)
   return Math.round(ops).toLocaleString('en-US')
 }
 

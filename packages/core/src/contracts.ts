@@ -1,3 +1,4 @@
+import type { CopyMethods } from './copy-streams'
 import type { TesseraError } from './errors'
 import type { Hooks } from './hooks'
 import type { RetryPolicy } from './retry'
@@ -53,7 +54,7 @@ export interface Queryable {
 }
 
 /** A query bound to an open transaction. */
-export interface Transaction extends Queryable {
+export interface Transaction extends Queryable, CopyMethods {
   /** Runs `fn` inside a savepoint: rolled back to it when `fn` throws, released when it returns. */
   savepoint<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>
 }
@@ -143,7 +144,7 @@ export interface HealthReport {
 }
 
 /** A pool of connections to one database, whichever driver is underneath. */
-export interface Provider extends Queryable {
+export interface Provider extends Queryable, CopyMethods {
   /** `'pg'`, `'postgres.js'`, … */
   readonly driver: string
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>

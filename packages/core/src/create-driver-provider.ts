@@ -17,6 +17,7 @@ import type {
   Transaction,
   TransactionOptions,
 } from './contracts'
+import { type CopyOptions, createCopyFromStream, createCopyToStream, poolLease } from './copy-streams'
 import { createCursorStream } from './cursor-stream'
 import { CHANNELS, type ConnectMessage, hasTraceSubscribers, traced } from './diagnostics'
 import type { Driver, DriverConnection, DriverContext, ListenerConnection } from './driver'
@@ -58,6 +59,7 @@ export function createDriverProvider<Connection extends DriverConnection, Extra 
   const driver = createDriver(context)
   const runtime = new ProviderRuntime<Connection>(driver, options)
   const listener = createListener(runtime)
+  const lease = poolLease(runtime)
   let closing: Promise<void> | undefined
 
   const provider: Provider = {
@@ -79,6 +81,10 @@ export function createDriverProvider<Connection extends DriverConnection, Extra 
     stream<R = Row>(sql: SqlInput, params?: readonly unknown[], streamOptions?: StreamOptions): AsyncIterable<R> {
       return createCursorStream<R>(runtime, sql, params, streamOptions)
     },
+
+    copyFrom: (sql: SqlInput, copyOptions?: CopyOptions) => createCopyFromStream(runtime, lease, sql, copyOptions),
+
+    copyTo: (sql: SqlInput, copyOptions?: CopyOptions) => createCopyToStream(runtime, lease, sql, copyOptions),
 
     async listen(channel: string, onNotify: (notification: Notification) => void, listenOptions?: ListenOptions): Promise<Subscription> {
       try {

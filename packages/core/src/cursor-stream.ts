@@ -2,7 +2,9 @@ import type { QueryResult, Row, SqlInput, StreamOptions } from './contracts'
 import type { DriverConnection, SerializedParams } from './driver'
 import { AbortError, ConfigError, describeValue, isTesseraError } from './errors'
 import type { QueryContext } from './hooks'
+import type { DriverPortal } from './portal-seam'
 import type { ProviderRuntime } from './provider-runtime'
+import { isReadStatement } from './statement'
 
 const CURSOR = 'tessera_cursor'
 const OPENED: QueryResult = Object.freeze({ rows: [], rowCount: 0, command: 'DECLARE CURSOR', fields: [] }) as QueryResult
@@ -37,6 +39,8 @@ async function* iterate<R>(
   let text: string | undefined
   let values: readonly unknown[] | undefined
   let connection: DriverConnection | undefined
+  /** A write with RETURNING (which DECLARE refuses) is read through a portal instead of a cursor. */
+  let portal: DriverPortal | undefined
   let finished = false
   const { signal } = options
   try {
@@ -59,6 +63,10 @@ async function* iterate<R>(
         throw runtime.normalize(error, ctx.sql)
       }
       const body = ctx.sql.trim().replace(/;+\s*$/, '')
+      if (!isReadStatement(body)) {
+        await openPortal(connection, body, serialized)
+        return OPENED
+      }
       const begin = runtime.runOn(connection, 'BEGIN', [], undefined)
       const declare = runtime.runSerializedOn(connection, `DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${body}`, serialized, {
         signal,
@@ -110,6 +118,18 @@ async function* iterate<R>(
       await traceOpen({ sql: text, params: values })
     }
 
+    if (portal !== undefined) {
+      for (;;) {
+        const batch = await nextFromPortal(portal)
+        if (batch === undefined) break
+        for (const row of batch.rows) yield row as R
+      }
+      // The session is the portal's until its last reply: COMMIT goes after it.
+      await portal.close()
+      await runtime.runOn(connection!, 'COMMIT', [], undefined)
+      finished = true
+      return
+    }
     const fetchOptions = signal === undefined ? undefined : { signal }
     const fetch = `FETCH ${batchSize} FROM ${CURSOR}`
     for (;;) {
@@ -130,11 +150,53 @@ async function* iterate<R>(
     else await giveBack()
   }
 
+  /**
+   * BEGIN, then the statement in a portal, `batchSize` rows per Execute: the write runs inside the stream's transaction,
+   * so it commits only when every row was read, and rolls back when the stream stops early or fails.
+   */
+  async function openPortal(held: DriverConnection, body: string, serialized: SerializedParams): Promise<void> {
+    if (held.portal === undefined) {
+      throw new ConfigError(`the ${runtime.name} driver cannot stream a write with RETURNING (its connections have no portal)`, {
+        subject: 'driver',
+      })
+    }
+    try {
+      await runtime.runOn(held, 'BEGIN', [], undefined)
+      portal = held.portal(body, serialized, options.batchSize ?? 100)
+    } catch (error) {
+      await giveBack()
+      throw error
+    }
+  }
+
+  /** The portal's next batch; an aborted signal cancels the statement on the server and rejects with `AbortError`. */
+  async function nextFromPortal(open: DriverPortal): Promise<QueryResult | undefined> {
+    const held = connection!
+    if (signal?.aborted) throw new AbortError('stream', { cause: signal.reason })
+    const onAbort = () => {
+      // The cancel may land after this batch, on a later statement: the session is not lent again.
+      held.tainted = true
+      held.cancel()
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      return await open.next()
+    } catch (error) {
+      if (signal?.aborted) throw new AbortError('stream', { cause: signal.reason })
+      throw runtime.connectionFailure(held, error, text!)
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
   /** Releases the held connection, if any, after rolling back (which closes the cursor and ends the transaction). */
   async function giveBack(): Promise<void> {
     const held = connection
     if (held === undefined) return
     connection = undefined
+    const open = portal
+    portal = undefined
+    if (open !== undefined) await open.close()
     if (!held.broken && !held.tainted) {
       try {
         await runtime.runOn(held, 'ROLLBACK', [], undefined)
@@ -147,6 +209,7 @@ async function* iterate<R>(
 
   /** Releases the held connection, if any, as it is (the cursor's transaction was committed). */
   function giveBackNow(): void {
+    portal = undefined
     if (connection === undefined) return
     runtime.release(connection)
     connection = undefined

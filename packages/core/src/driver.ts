@@ -1,5 +1,7 @@
 import type { Notification, PoolStats, QueryResult } from './contracts'
+import type { DriverCopyIn, DriverCopyOut } from './copy-seam'
 import type { ConnectionInfo } from './hooks'
+import type { DriverPortal } from './portal-seam'
 
 /**
  * Parameters as a driver sends them: each value already text (or `null`), as `@tessera/converter`'s
@@ -50,6 +52,18 @@ export interface DriverConnection {
   send(text: string, params: SerializedParams): Promise<QueryResult>
   /** Interrupts whatever runs on the session now (a batch's signal or timeout); taints nothing by itself. */
   cancel(): void
+  /**
+   * Starts `COPY … FROM STDIN` (simple protocol); resolves once the server is ready for data, rejects with the raw
+   * error when the statement fails (no such table…). Optional: without it `provider.copyFrom` refuses.
+   */
+  copyFrom?(text: string): Promise<DriverCopyIn>
+  /** Starts `COPY … TO STDOUT`; `onData` receives every data chunk. Optional: without it `provider.copyTo` refuses. */
+  copyTo?(text: string, onData: (chunk: Buffer) => void): Promise<DriverCopyOut>
+  /**
+   * Runs a statement through a portal, `batchSize` rows per Execute: how `provider.stream` reads `… RETURNING` writes,
+   * which `DECLARE CURSOR` refuses. Optional: without it such a stream is refused with a `ConfigError`.
+   */
+  portal?(text: string, params: SerializedParams, batchSize: number): DriverPortal
   /** Closes the session; never throws. A statement still running is cancelled and its socket dropped. */
   close(): Promise<void>
 }

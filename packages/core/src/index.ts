@@ -47,6 +47,7 @@ export type {
   Transaction,
   TransactionOptions,
 } from './contracts'
+export type { CopyFromStream, CopyMethods, CopyOptions, CopyToStream } from './copy-streams'
 export type { BuiltInDriver, CreateProviderOptions, DriverFactory, DriverOptions, RegisterDriverOptions } from './create-provider'
 export { createProvider, registerDriver, registeredDrivers } from './create-provider'
 export type {
@@ -160,6 +161,7 @@ export type { BackoffOptions, ResolvedRetryPolicy, RetryDetails, RetryEvent, Ret
 export { backoffDelay, getRetryDetails, isRetryable, resolveRetryPolicy, retry } from './retry'
 export type { QueryConfig, SqlQuery, SqlTag } from './sql'
 export { assertChannelName, isSqlQuery, quoteIdentifier, SqlError, sql, toQueryConfig } from './sql'
+export type { SqlArrayType } from './sql-typed-values'
 export { isReadStatement, isRetryableRead } from './statement'
 export { checkStatement } from './statement-check'
 export type { StatementClassification } from './statement-classifier'

@@ -1,4 +1,5 @@
 import { describeValue, TesseraError } from './errors'
+import { array, json, type SqlArrayType, set, unnest } from './sql-typed-values'
 
 // The brand and the two data slots are registered symbols, so a query built by one copy of
 // `@tessera/core` (ESM next to CJS, or two versions) is recognised and inlined by another.
@@ -393,6 +394,37 @@ export interface SqlTag {
    * @example sql`SELECT * FROM t ORDER BY created ${sql.raw(descending ? 'DESC' : 'ASC')}`
    */
   raw(text: string): SqlQuery
+  /**
+   * One `jsonb` parameter holding `value` as JSON: `$1::jsonb`. Refuses, with the path of the offending part
+   * (`$.items[2].price`), what JSON cannot hold or would silently change: `undefined`, `NaN`, `±Infinity`, functions,
+   * symbols, bigints, `Map`/`Set`, cycles. Objects with `toJSON` (a `Date`) are written as it returns.
+   * @example sql`INSERT INTO events (payload) VALUES (${sql.json({ kind: 'signup', tags: ['a'] })})`
+   * @throws SqlError naming the path and what JSON accepts.
+   */
+  json(value: unknown): SqlQuery
+  /**
+   * One typed array parameter, `$1::int4[]`, every element checked on the client (an int4 out of range, a float in an
+   * int column, a non-UUID string…) so a bad element fails with its index before anything is sent. `null` elements are
+   * NULL.
+   * @example sql`SELECT * FROM users WHERE id = ANY(${sql.array(ids, 'int4')})`
+   * @throws SqlError for an unknown type or a bad element (with its index).
+   */
+  array(values: readonly unknown[], type: SqlArrayType): SqlQuery
+  /**
+   * Rows as one array parameter per column, `unnest($1::int4[], $2::text[])`, for bulk inserts whose parameter count
+   * does not grow with the rows (multi-row VALUES needs one per value, and stops at 65535).
+   * @example sql`INSERT INTO items (id, name) SELECT * FROM ${sql.unnest([[1, 'a'], [2, 'b']], ['int4', 'text'])}`
+   * @throws SqlError for no rows, a row of the wrong width, or a bad element (with its row and column).
+   */
+  unnest(rows: readonly (readonly unknown[])[], types: readonly SqlArrayType[]): SqlQuery
+  /**
+   * The assignments of an UPDATE from an object, `"name" = $1, "age" = $2` (without the `SET` keyword), each key
+   * quoted by {@link quoteIdentifier}, in the object's property order. A value may be a fragment (`sql\`now()\``).
+   * An `undefined` value is an error, never skipped: pass `null` for NULL, or leave the property out.
+   * @example sql`UPDATE users SET ${sql.set({ name: 'Ada', updated_at: sql`now()` })} WHERE id = ${id}`
+   * @throws SqlError for an empty object, an undefined value, or a key that is not a valid identifier.
+   */
+  set(values: Readonly<Record<string, unknown>>): SqlQuery
 }
 
 function tag(strings: TemplateStringsArray, ...args: unknown[]): SqlQuery {
@@ -409,7 +441,7 @@ function tag(strings: TemplateStringsArray, ...args: unknown[]): SqlQuery {
 }
 
 /** Builds parameterised SQL safely; see {@link SqlTag}. */
-export const sql: SqlTag = Object.assign(tag, { id, join, values: values as SqlTag['values'], raw })
+export const sql: SqlTag = Object.assign(tag, { id, join, values: values as SqlTag['values'], raw, json, array, unnest, set })
 
 /**
  * What a provider hands its driver: SQL text with `params` passes through (params default to `[]`);

@@ -1,5 +1,13 @@
 import { tracingChannel } from 'node:diagnostics_channel'
 import type { QueryOptions, QueryResult, SqlInput, Transaction, TransactionOptions } from './contracts'
+import {
+  type CopyFromStream,
+  type CopyLease,
+  type CopyOptions,
+  type CopyToStream,
+  createCopyFromStream,
+  createCopyToStream,
+} from './copy-streams'
 import { CHANNELS, type TransactionMessage, traced } from './diagnostics'
 import type { DriverConnection } from './driver'
 import { AbortError, ConfigError, describeValue, isTesseraError, type TesseraError } from './errors'
@@ -234,6 +242,23 @@ class ProviderTransaction implements Transaction {
     if (own === undefined) return options
     if (options?.signal === undefined) return { ...options, signal: own }
     return { ...options, signal: AbortSignal.any([own, options.signal]) }
+  }
+
+  copyFrom(sql: SqlInput, options?: CopyOptions): CopyFromStream {
+    return createCopyFromStream(this.runtime, this.lease, sql, this.withSignal(options))
+  }
+
+  copyTo(sql: SqlInput, options?: CopyOptions): CopyToStream {
+    return createCopyToStream(this.runtime, this.lease, sql, this.withSignal(options))
+  }
+
+  /** A COPY runs on the transaction's session, which stays held when it ends. */
+  private readonly lease: CopyLease = {
+    acquire: async () => {
+      if (this.ended) throw new TransactionEndedError(this.kind)
+      return this.connection
+    },
+    release: () => {},
   }
 
   async savepoint<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {

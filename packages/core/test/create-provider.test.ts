@@ -13,6 +13,12 @@ function fakeProvider(driver: string): Provider {
     stream: () => ({
       [Symbol.asyncIterator]: () => ({ next: fail }),
     }),
+    copyFrom: () => {
+      throw new Error('fake provider')
+    },
+    copyTo: () => {
+      throw new Error('fake provider')
+    },
     listen: fail,
     notify: fail,
     health: async () => ({ status: 'up' }),

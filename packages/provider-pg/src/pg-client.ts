@@ -84,6 +84,8 @@ export interface PgClientLike {
    * (pg ≥ 8.20). Optional: without it the provider cannot tell, and trusts that statements closed their transactions.
    */
   getTransactionStatus?(): string | null
+  /** The parser the client's `types` give a column type (pg has it): how a portal read by the provider converts rows. */
+  getTypeParser?(oid: number, format?: string): (text: string) => unknown
   /** The backend PID, known after `connect`; used for cancel requests. (pg has it; @types/pg does not declare it.) */
   processID?: number | null | undefined
   /** The backend's cancel key, known after `connect`. */

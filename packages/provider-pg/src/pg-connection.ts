@@ -2,6 +2,9 @@ import { AbortError, type ConnectionInfo, isConnectionLoss, type Logger, type Qu
 import {
   cancellableStatement,
   type DriverConnection,
+  type DriverCopyIn,
+  type DriverCopyOut,
+  type DriverPortal,
   mayChangeTransactionState,
   type RunOptions,
   type SerializedParams,
@@ -9,6 +12,8 @@ import {
   type TransactionStatus,
 } from '@tessera/core/driver'
 import type { PgClientLike, PgQueryConfig, PgRawResult } from './pg-client'
+import { PgCopyIn, PgCopyOut } from './pg-copy'
+import { PgPortal } from './pg-portal'
 import { statementName } from './statement'
 import { toQueryResult } from './to-query-result'
 
@@ -19,6 +24,12 @@ type PgQueryConstructor = new (text: string, values: readonly (string | null)[] 
 function lastResult(result: PgRawResult | PgRawResult[]): PgRawResult {
   return Array.isArray(result) ? result[result.length - 1]! : result
 }
+
+/** A column whose type has no parser: its text, as pg gives it. */
+const keepText = (text: string): unknown => text
+
+/** pg reports a submittable's outcome through its handlers; the callback it may also call is not needed. */
+const ignoreCallback = (): void => {}
 
 /** How long a cancel request may take before the connection is dropped instead (a stalled network). */
 const CANCEL_REQUEST_TIMEOUT_MS = 2_000
@@ -108,6 +119,48 @@ export class PgConnection implements DriverConnection {
 
   cancel(): void {
     this.requestCancel()
+  }
+
+  portal(text: string, params: SerializedParams, batchSize: number): DriverPortal {
+    const parserFor = (oid: number) => this.client.getTypeParser?.(oid, 'text') ?? keepText
+    const portal = new PgPortal(text, params, batchSize, parserFor, this.holdForCopy())
+    this.client.query(portal as unknown as PgQueryConfig, undefined, ignoreCallback)
+    return {
+      next: () => portal.next().then((raw) => (raw === undefined ? undefined : toQueryResult<Row>(raw))),
+      close: () => portal.close(),
+    }
+  }
+
+  copyFrom(text: string): Promise<DriverCopyIn> {
+    const copy = new PgCopyIn(text, this.holdForCopy())
+    this.client.query(copy as unknown as PgQueryConfig, undefined, ignoreCallback)
+    return copy.ready.then(() => copy)
+  }
+
+  copyTo(text: string, onData: (chunk: Buffer) => void): Promise<DriverCopyOut> {
+    const copy = new PgCopyOut(text, this.holdForCopy(), onData, () => {
+      // The cancel request may land after the COPY ended, on the next statement: the session is not lent again.
+      this.tainted = true
+      this.requestCancel()
+    })
+    this.client.query(copy as unknown as PgQueryConfig, undefined, ignoreCallback)
+    return Promise.resolve(copy)
+  }
+
+  /**
+   * A COPY (or a portal) keeps the session for many round trips, which pg's pipeline mode refuses for anything but its own queries:
+   * the session is held (nothing else is queued on it), so pipelining is off until the COPY is over. Counted as busy,
+   * so `close()` at the pool's deadline cancels it and drops the socket. Returns what undoes it.
+   */
+  private holdForCopy(): () => void {
+    const client = this.client as PgClientLike & { pipeline?: boolean | undefined }
+    const pipelined = client.pipeline === true
+    if (pipelined) client.pipeline = false
+    this.busy++
+    return () => {
+      this.busy--
+      if (pipelined) client.pipeline = true
+    }
   }
 
   /**

@@ -37,6 +37,10 @@ export interface PostgresJsQuery extends Promise<PostgresJsResult | PostgresJsRe
   cancel(): unknown
   /** Runs the query now. */
   execute(): PostgresJsQuery
+  /** `COPY … FROM STDIN`: resolves with the Writable for its data once the server is ready for it. */
+  writable(): Promise<import('node:stream').Writable>
+  /** `COPY … TO STDOUT`: resolves with the Readable of its data. */
+  readable(): Promise<import('node:stream').Readable>
   /** Reads the result `rows` rows at a time through a portal. */
   cursor(rows: number): AsyncIterable<readonly Record<string, unknown>[]>
 }

@@ -2,6 +2,9 @@ import { AbortError, type ConnectionInfo, type Logger, type QueryResult, type Ro
 import {
   cancellableStatement,
   type DriverConnection,
+  type DriverCopyIn,
+  type DriverCopyOut,
+  type DriverPortal,
   mayChangeTransactionState,
   type RunOptions,
   type SerializedParams,
@@ -9,6 +12,8 @@ import {
   type TransactionStatus,
 } from '@tessera/core/driver'
 import type { PostgresJsQuery, PostgresJsSql, PostgresJsUnsafeOptions } from './postgres-js-client'
+import { startCopyIn, startCopyOut } from './postgres-js-copy'
+import { openPostgresJsPortal } from './postgres-js-portal'
 import type { SocketTracker } from './sockets'
 import { toQueryResult } from './to-query-result'
 
@@ -36,8 +41,8 @@ export class PostgresJsConnection implements DriverConnection {
   broken = false
   tainted = false
   transactionStatus: TransactionStatus = 'unknown'
-  /** Statements sent and not settled: `cancel()` cancels them all. */
-  private readonly active = new Set<PostgresJsQuery>()
+  /** Statements sent and not settled (a COPY until it is over): `cancel()` cancels them all, `close()` drops them. */
+  readonly active = new Set<PostgresJsQuery>()
 
   constructor(
     readonly sql: PostgresJsSql,
@@ -72,6 +77,18 @@ export class PostgresJsConnection implements DriverConnection {
     for (const query of this.active) this.cancelQuery(query)
   }
 
+  portal(text: string, params: SerializedParams, batchSize: number): DriverPortal {
+    return openPostgresJsPortal(this, text, params, batchSize)
+  }
+
+  copyFrom(text: string): Promise<DriverCopyIn> {
+    return startCopyIn(this, text)
+  }
+
+  copyTo(text: string, onData: (chunk: Buffer) => void): Promise<DriverCopyOut> {
+    return startCopyOut(this, text, onData)
+  }
+
   /**
    * Cancels one statement. One not yet handed to the session is dropped by postgres.js; one on the session gets a
    * protocol CancelRequest of ours (postgres.js' own opens its cancel socket in a way whose failure can escape as an
@@ -79,7 +96,15 @@ export class PostgresJsConnection implements DriverConnection {
    * When the request cannot be sent, or the statement does not end soon after (a stalled network), the session's
    * socket is dropped: every statement on it fails at once with a connection error.
    */
-  private cancelQuery(query: PostgresJsQuery): void {
+  /**
+   * Cancels a COPY on the session: it is running (postgres.js handed its stream out), so the request goes at once; the
+   * socket is dropped when the COPY has not ended (`ended`) soon after.
+   */
+  cancelCopy(query: PostgresJsQuery, ended: Promise<unknown>): void {
+    this.cancelQuery(query, ended)
+  }
+
+  private cancelQuery(query: PostgresJsQuery, copyEnded?: Promise<unknown>): void {
     const backend = query.state
     if (backend === null) {
       Promise.resolve(query.cancel()).catch(() => {})
@@ -102,7 +127,7 @@ export class PostgresJsConnection implements DriverConnection {
     // statement running (`active`, postgres.js 3.4) so the request cannot land before it starts and be lost.
     const send = () => {
       if (done) return
-      if ((query as { active?: boolean | undefined }).active === false) {
+      if (copyEnded === undefined && (query as { active?: boolean | undefined }).active === false) {
         retry = setTimeout(send, CANCEL_POLL_MS)
         return
       }
@@ -119,7 +144,7 @@ export class PostgresJsConnection implements DriverConnection {
       clearTimeout(grace)
       if (retry !== undefined) clearTimeout(retry)
     }
-    query.then(settled, settled)
+    ;(copyEnded ?? query).then(settled, settled)
   }
 
   /**
@@ -212,7 +237,7 @@ export class PostgresJsConnection implements DriverConnection {
 }
 
 /** Errors after which the session is gone. */
-function isSessionLoss(error: unknown): boolean {
+export function isSessionLoss(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   if (typeof code !== 'string') return false
   return (

@@ -34,6 +34,26 @@ export class SocketTracker {
   /** Sockets not yet closed. */
   private readonly open = new Set<Socket>()
 
+  /** Calls `listener` once, when the open socket closes (at once when none is open); returns what unsubscribes. */
+  onceClosed(listener: () => void): () => void {
+    const sockets = [...this.open]
+    if (sockets.length === 0) {
+      listener()
+      return () => {}
+    }
+    let called = false
+    const once = () => {
+      if (called) return
+      called = true
+      for (const socket of sockets) socket.removeListener('close', once)
+      listener()
+    }
+    for (const socket of sockets) socket.once('close', once)
+    return () => {
+      for (const socket of sockets) socket.removeListener('close', once)
+    }
+  }
+
   /** Drops every socket at once (a session closed while statements were outstanding). */
   destroyAll(): void {
     this.first?.destroy()
@@ -71,7 +91,7 @@ export class SocketTracker {
   readonly seenPids = new Set<number>()
 
   /** Arms the response scanner of an open, unencrypted session, by backend PID (see `arm`). */
-  private readonly armers = new Map<number, (onReady: (status: number) => void) => boolean>()
+  private readonly armers = new Map<number, (onReady: (status: number) => void, observe?: ReplyObserver) => boolean>()
 
   /**
    * Has the socket of the session with this PID read the next server reply through a {@link ResponseScanner}, up to
@@ -80,10 +100,10 @@ export class SocketTracker {
    * starts at a message boundary. Returns false (nothing armed) for an unknown PID, a TLS session, or a socket whose
    * scanner is still armed.
    */
-  arm(pid: number | null | undefined, onReady: (status: number) => void): boolean {
+  arm(pid: number | null | undefined, onReady: (status: number) => void, observe?: ReplyObserver): boolean {
     if (pid === null || pid === undefined) return false
     const arm = this.armers.get(pid)
-    return arm === undefined ? false : arm(onReady)
+    return arm === undefined ? false : arm(onReady, observe)
   }
 
   /**
@@ -108,6 +128,7 @@ export class SocketTracker {
       },
       (status) => {
         replyEnded = true
+        scanner.observe = undefined
         const notify = onReady
         onReady = undefined
         notify?.(status)
@@ -129,9 +150,10 @@ export class SocketTracker {
       }
       return chunk.length === 0 ? true : plainEmit.call(socket, 'data', chunk)
     }) as Socket['emit']
-    const arm = (ready: (status: number) => void): boolean => {
+    const arm = (ready: (status: number) => void, observe?: ReplyObserver): boolean => {
       if (scanning || scanner.encrypted || socket.destroyed) return false
       scanner.resume()
+      scanner.observe = observe
       replyEnded = false
       onReady = ready
       scanning = true
@@ -165,12 +187,15 @@ export class SocketTracker {
   }
 }
 
-const COMMAND_COMPLETE = 67 // 'C'
+/** Receives one whole server message (its type byte, then length and body). */
+export type ReplyObserver = (type: number, message: Buffer) => void
+
+export const COMMAND_COMPLETE = 67 // 'C'
 const ROW_DESCRIPTION = 84 // 'T'
 const READY_FOR_QUERY = 90 // 'Z'
 const BACKEND_KEY_DATA = 75 // 'K'
 const AUTHENTICATION = 82 // 'R'
-const ERROR_RESPONSE = 69 // 'E'
+export const ERROR_RESPONSE = 69 // 'E'
 const SSL_REFUSED = 78 // 'N': the one-byte answer to an SSLRequest when the server has no TLS
 
 /** A RowDescription of zero columns: what the server sends for a row-returning statement without columns (`SELECT`). */
@@ -195,6 +220,8 @@ const NO_COLUMNS = Buffer.from([ROW_DESCRIPTION, 0, 0, 0, 6, 0, 0])
  * and over TLS such a text keeps postgres.js' merged result (see the README).
  */
 export class ResponseScanner {
+  /** While set, receives every CommandComplete and ErrorResponse of the armed reply, whole (a COPY's outcome). */
+  observe: ReplyObserver | undefined
   /** Body bytes of the current message still to come. */
   private skip = 0
   /** An incomplete message header held back from the last chunk (at most 4 bytes), or an incomplete BackendKeyData or ReadyForQuery. */
@@ -265,7 +292,8 @@ export class ResponseScanner {
         this.commandSeen = false
       }
       const end = offset + 1 + chunk.readUInt32BE(offset + 1)
-      if (type === BACKEND_KEY_DATA || type === READY_FOR_QUERY) {
+      const observed = this.observe !== undefined && (type === COMMAND_COMPLETE || type === ERROR_RESPONSE)
+      if (type === BACKEND_KEY_DATA || type === READY_FOR_QUERY || observed) {
         if (end > chunk.length) {
           // Read it whole with the next chunk (13 or 6 bytes).
           this.held = chunk.subarray(offset)
@@ -273,7 +301,8 @@ export class ResponseScanner {
           break
         }
         if (type === BACKEND_KEY_DATA) this.onBackendPid(chunk.readUInt32BE(offset + 5))
-        else this.onReadyForQuery?.(chunk[offset + 5]!)
+        else if (type === READY_FOR_QUERY) this.onReadyForQuery?.(chunk[offset + 5]!)
+        else this.observe?.(type!, chunk.subarray(offset, end))
       }
       if (end > chunk.length) {
         this.skip = end - chunk.length

@@ -3,6 +3,7 @@ import { describeBatch, describeStream } from './batch-stream'
 import { describeCancellation } from './cancellation'
 import { describeConnection } from './connection'
 import { createContext, type ProviderCapabilities, type ProviderFactory } from './context'
+import { describeCopy } from './copy'
 import { describeErrors } from './errors'
 import { describeFaults } from './faults'
 import { describeHooks } from './hooks'
@@ -11,6 +12,8 @@ import { describeNetworkFaults } from './network-faults'
 import { describeNotices } from './notices'
 import { describeClose, describePool } from './pool-close'
 import { describeQueries } from './queries'
+import { describeSqlHelpers } from './sql-helpers'
+import { describeStreamReturning } from './stream-returning'
 import { describeTransactions } from './transactions'
 import { describeTypes } from './types'
 
@@ -43,5 +46,8 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeFaults(ctx)
     describeNetworkFaults(ctx)
     describeConnection(ctx)
+    describeCopy(ctx)
+    describeSqlHelpers(ctx)
+    describeStreamReturning(ctx)
   })
 }

@@ -1,4 +1,6 @@
 import { tracingChannel } from 'node:diagnostics_channel'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import {
   CHANNELS,
   type ErrorContext,
@@ -186,6 +188,52 @@ export function describeParity(factories: Readonly<Record<string, ProviderFactor
           await provider.query('SELECT'),
           await provider.query(`SELECT $1::int4 AS "Mixed Case", $2::text AS "with space"`, [1, 'x']),
         ])
+      })
+    })
+
+    describe('bulk paths', () => {
+      it('COPY in and out, streams of … RETURNING and the sql helpers give equal rows, counts and errors', async () => {
+        await expectSame(async (provider) => {
+          const table = `${schema}.bulk`
+          await provider.query(`CREATE TABLE ${table} (id int PRIMARY KEY, name text, doc jsonb)`)
+          const copy = provider.copyFrom(`COPY ${table} (id, name, doc) FROM STDIN (FORMAT csv)`)
+          await pipeline(Readable.from(['1,"a, b",{}\n', '2,,"{""k"": [1, null]}"\n', '3,c,null\n']), copy)
+          const chunks: Buffer[] = []
+          const out = provider.copyTo(`COPY (SELECT * FROM ${table} ORDER BY id) TO STDOUT (FORMAT csv, HEADER)`)
+          for await (const chunk of out) chunks.push(chunk as Buffer)
+          const badCopy = await outcomeOf(() =>
+            pipeline(Readable.from(['4,d,{}\n', 'x,y,{}\n']), provider.copyFrom(`COPY ${table} (id, name, doc) FROM STDIN (FORMAT csv)`)),
+          )
+          const unnest = await provider.query(
+            sql`INSERT INTO ${sql.raw(table)} (id, name, doc) SELECT * FROM ${sql.unnest(
+              [
+                [10, 'ten', { n: 10 }],
+                [11, null, null],
+              ],
+              ['int4', 'text', 'jsonb'],
+            )} RETURNING *`,
+          )
+          const set = await provider.query(
+            sql`UPDATE ${sql.raw(table)} SET ${sql.set({ name: 'one', doc: sql.json({ a: [1, 'x'] }) })} WHERE id = ANY(${sql.array([1], 'int4')}) RETURNING *`,
+          )
+          const returned = await collect(
+            provider.stream(`UPDATE ${table} SET name = coalesce(name, '-') || '!' RETURNING id, name, doc`, [], { batchSize: 2 }),
+          )
+          const failed = await outcomeOf(() => collect(provider.stream(`INSERT INTO ${table} (id) VALUES (1), (99) RETURNING id`)))
+          const rows = await provider.query(`SELECT * FROM ${table} ORDER BY id`)
+          await provider.query(`DROP TABLE ${table}`)
+          return {
+            rowCount: copy.rowCount,
+            copiedOut: Buffer.concat(chunks).toString('utf8'),
+            copiedOutCount: out.rowCount,
+            badCopy,
+            unnest: withoutTableIds(unnest),
+            set: withoutTableIds(set),
+            returned: returned.sort((a, b) => (a.id as number) - (b.id as number)),
+            failed,
+            rows: withoutTableIds(rows),
+          }
+        })
       })
     })
 
