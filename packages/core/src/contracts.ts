@@ -147,6 +147,11 @@ export interface Provider extends Queryable {
   /** `'pg'`, `'postgres.js'`, … */
   readonly driver: string
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>
+  /**
+   * Holds one connection for `fn`, outside any transaction (advisory locks, `SET`, temporary tables), then resets its
+   * session and gives it back. See {@link ReservedConnection}.
+   */
+  connection<T>(fn: (connection: ReservedConnection) => Promise<T>, options?: ReserveOptions): Promise<T>
   /** Runs the statements pipelined, in one round trip where the driver can. */
   batch(queries: readonly BatchQuery[], options?: BatchOptions): Promise<QueryResult[]>
   stream<R = Row>(sql: SqlInput, params?: readonly unknown[], options?: StreamOptions): AsyncIterable<R>
@@ -289,4 +294,27 @@ export interface ProviderOptions extends ConnectionOptions {
    * Writes outside a transaction are never retried. `false` disables it. Default: 3 attempts with backoff.
    */
   retry?: RetryPolicy | false | undefined
+}
+
+/**
+ * One connection held by `provider.connection(fn)` while `fn` runs: every statement runs on the same server session,
+ * outside a transaction unless one is started with {@link ReservedConnection.transaction}. When `fn` settles, the
+ * session is reset (settings, temporary tables, advisory locks, LISTENs, cursors) or, when it cannot be reset, closed;
+ * the object then refuses further use with `ConnectionReleasedError`.
+ */
+export interface ReservedConnection extends Queryable {
+  /** A transaction on this connection. While it runs, the connection itself refuses statements (`ConnectionBusyError`). */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>
+  /** The statements pipelined on this connection. */
+  batch(queries: readonly BatchQuery[], options?: BatchOptions): Promise<QueryResult[]>
+  /** Rows through a cursor on this connection; the connection is busy until the iteration ends. */
+  stream<R = Row>(sql: SqlInput, params?: readonly unknown[], options?: StreamOptions): AsyncIterable<R>
+}
+
+/** Options of `provider.connection(fn, options)`. */
+export interface ReserveOptions {
+  /** Aborts the wait for a connection, and cancels any statement the connection runs while `fn` runs. */
+  signal?: AbortSignal | undefined
+  /** How long to wait for a free connection before `PoolTimeoutError`. Default: the pool's `acquireTimeoutMs`. */
+  timeoutMs?: number | undefined
 }

@@ -10,6 +10,8 @@ import type {
   Provider,
   QueryOptions,
   QueryResult,
+  ReservedConnection,
+  ReserveOptions,
   Row,
   SqlInput,
   StreamOptions,
@@ -23,6 +25,7 @@ import type { Driver, DriverConnection, DriverContext, ListenerConnection } from
 import type { ConnectionInfo } from './hooks'
 import { ListenSupervisor } from './listen-supervisor'
 import { ProviderRuntime, type RuntimeOptions } from './provider-runtime'
+import { runReserved } from './reserved-connection'
 import { assertChannelName } from './sql'
 import { runTransaction } from './transaction-runner'
 
@@ -70,6 +73,10 @@ export function createDriverProvider<Connection extends DriverConnection, Extra 
 
     transaction<T>(fn: (tx: Transaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
       return runtime.track(runTransaction(runtime, fn, transactionOptions))
+    },
+
+    connection<T>(fn: (connection: ReservedConnection) => Promise<T>, reserveOptions?: ReserveOptions): Promise<T> {
+      return runtime.track(runReserved(runtime, fn, reserveOptions))
     },
 
     batch(queries: readonly BatchQuery[], batchOptions?: BatchOptions): Promise<QueryResult[]> {

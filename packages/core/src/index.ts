@@ -39,6 +39,8 @@ export type {
   Queryable,
   QueryOptions,
   QueryResult,
+  ReservedConnection,
+  ReserveOptions,
   Row,
   SqlInput,
   StreamOptions,
@@ -154,7 +156,7 @@ export {
   UndefinedTableError,
   UniqueViolationError,
 } from './pg-errors'
-export { batchIndexOf, ProviderClosedError, TransactionEndedError } from './provider-errors'
+export { batchIndexOf, ConnectionBusyError, ConnectionReleasedError, ProviderClosedError, TransactionEndedError } from './provider-errors'
 export { isCount, isDuration, problemsOf } from './provider-options'
 export type { BackoffOptions, ResolvedRetryPolicy, RetryDetails, RetryEvent, RetryPolicy, RetryRuntime } from './retry'
 export { backoffDelay, getRetryDetails, isRetryable, resolveRetryPolicy, retry } from './retry'

@@ -11,6 +11,7 @@ import { describeNetworkFaults } from './network-faults'
 import { describeNotices } from './notices'
 import { describeClose, describePool } from './pool-close'
 import { describeQueries } from './queries'
+import { describeReservedConnection } from './reserved-connection'
 import { describeTransactions } from './transactions'
 import { describeTypes } from './types'
 
@@ -43,5 +44,6 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeFaults(ctx)
     describeNetworkFaults(ctx)
     describeConnection(ctx)
+    describeReservedConnection(ctx)
   })
 }
