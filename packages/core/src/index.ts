@@ -84,6 +84,7 @@ export {
   CircuitOpenError,
   ConfigError,
   ConversionError,
+  DataIntegrityError,
   describeValue,
   isTesseraError,
   NotFoundError,
@@ -158,6 +159,7 @@ export {
 } from './pg-errors'
 export { batchIndexOf, ConnectionBusyError, ConnectionReleasedError, ProviderClosedError, TransactionEndedError } from './provider-errors'
 export { isCount, isDuration, problemsOf } from './provider-options'
+export { many, manyFirst, maybeOne, maybeOneFirst, one, oneFirst } from './result-helpers'
 export type { BackoffOptions, ResolvedRetryPolicy, RetryDetails, RetryEvent, RetryPolicy, RetryRuntime } from './retry'
 export { backoffDelay, getRetryDetails, isRetryable, resolveRetryPolicy, retry } from './retry'
 export type { QueryConfig, SqlQuery, SqlTag } from './sql'

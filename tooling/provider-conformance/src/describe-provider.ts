@@ -12,6 +12,7 @@ import { describeNotices } from './notices'
 import { describeClose, describePool } from './pool-close'
 import { describeQueries } from './queries'
 import { describeReservedConnection } from './reserved-connection'
+import { describeResultHelpers } from './result-helpers'
 import { describeTransactions } from './transactions'
 import { describeTypes } from './types'
 
@@ -45,5 +46,6 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeNetworkFaults(ctx)
     describeConnection(ctx)
     describeReservedConnection(ctx)
+    describeResultHelpers(ctx)
   })
 }
