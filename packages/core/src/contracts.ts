@@ -1,6 +1,7 @@
 import type { TesseraError } from './errors'
 import type { Hooks } from './hooks'
 import type { RetryPolicy } from './retry'
+import type { ROW_SCHEMA, RowSchema } from './row-schema'
 import type { SqlQuery } from './sql'
 
 /** A result row: column name → converted value. */
@@ -37,14 +38,25 @@ export interface QueryOptions {
   prepare?: boolean | string | undefined
   /** Retry policy for this call, or `false` to never retry. Default: the provider's policy. */
   retry?: RetryPolicy | false | undefined
+  /**
+   * A Standard Schema (zod, valibot…) every row is validated with; rows become its output (transforms apply). A row
+   * that fails rejects the call with `RowValidationError`. Wins over one given with `sql.type(schema)`. Default: none.
+   */
+  schema?: RowSchema | undefined
 }
 
-/** A statement: plain text with `$n` placeholders, or a query built with the `sql` tag. */
-export type SqlInput = string | SqlQuery
+/**
+ * A statement: plain text with `$n` placeholders, or a query built with the `sql` tag; one built with
+ * `sql.type(schema)` carries its row type `R`.
+ */
+export type SqlInput<R = Row> = string | SqlQuery | TypedSqlQuery<R>
+
+/** A query built with `sql.type(schema)`: its rows are validated with the schema and typed by its output. */
+export type TypedSqlQuery<R> = SqlQuery & { readonly [ROW_SCHEMA]: RowSchema<R> }
 
 /** Anything that runs queries: a provider, a transaction, a cluster router. */
 export interface Queryable {
-  query<R = Row>(sql: SqlInput, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>
+  query<R = Row>(sql: SqlInput<R>, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>
   /**
    * The most parameters one statement may carry through this queryable (the driver's limit: 65535 for pg, 65533 for
    * postgres.js). Bulk writers size their chunks by it. Optional for queryables that do not know; assume 65535 then.
@@ -87,6 +99,8 @@ export interface BatchOptions {
 export interface StreamOptions {
   /** Rows fetched per round trip. Default: 100. */
   batchSize?: number | undefined
+  /** Validates every row, as {@link QueryOptions.schema}; `rowIndex` counts from the stream's first row. */
+  schema?: RowSchema | undefined
   signal?: AbortSignal | undefined
 }
 
@@ -154,7 +168,7 @@ export interface Provider extends Queryable {
   connection<T>(fn: (connection: ReservedConnection) => Promise<T>, options?: ReserveOptions): Promise<T>
   /** Runs the statements pipelined, in one round trip where the driver can. */
   batch(queries: readonly BatchQuery[], options?: BatchOptions): Promise<QueryResult[]>
-  stream<R = Row>(sql: SqlInput, params?: readonly unknown[], options?: StreamOptions): AsyncIterable<R>
+  stream<R = Row>(sql: SqlInput<R>, params?: readonly unknown[], options?: StreamOptions): AsyncIterable<R>
   listen(channel: string, onNotify: (notification: Notification) => void, options?: ListenOptions): Promise<Subscription>
   notify(channel: string, payload?: string): Promise<void>
   health(): Promise<HealthReport>
@@ -308,7 +322,7 @@ export interface ReservedConnection extends Queryable {
   /** The statements pipelined on this connection. */
   batch(queries: readonly BatchQuery[], options?: BatchOptions): Promise<QueryResult[]>
   /** Rows through a cursor on this connection; the connection is busy until the iteration ends. */
-  stream<R = Row>(sql: SqlInput, params?: readonly unknown[], options?: StreamOptions): AsyncIterable<R>
+  stream<R = Row>(sql: SqlInput<R>, params?: readonly unknown[], options?: StreamOptions): AsyncIterable<R>
 }
 
 /** Options of `provider.connection(fn, options)`. */

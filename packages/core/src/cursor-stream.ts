@@ -3,6 +3,7 @@ import type { DriverConnection, SerializedParams } from './driver'
 import { AbortError, ConfigError, describeValue, isTesseraError } from './errors'
 import type { QueryContext } from './hooks'
 import type { ProviderRuntime } from './provider-runtime'
+import { rowSchemaOf, validateRows } from './row-schema'
 
 const CURSOR = 'tessera_cursor'
 const OPENED: QueryResult = Object.freeze({ rows: [], rowCount: 0, command: 'DECLARE CURSOR', fields: [] }) as QueryResult
@@ -47,6 +48,8 @@ async function* iterate<R>(
     }
     ;({ text, values } = runtime.compile(sql, params))
     if (signal?.aborted) throw new AbortError('stream', { cause: signal.reason })
+    const schema = rowSchemaOf(sql, options)
+    let validatedCount = 0
 
     // The opening goes through onQuery, so a hook can observe it, rewrite it, or answer it (a cache hit).
     // A hook may call `next` again (a retry): every opening starts on a fresh connection, the previous one
@@ -102,7 +105,8 @@ async function* iterate<R>(
         return traceOpen(next)
       })
       if (!opened) {
-        for (const row of answer.rows) yield row as R
+        const rows = schema === undefined ? answer.rows : await validateRows(answer.rows, schema, text)
+        for (const row of rows) yield row as R
         finished = true
         return
       }
@@ -114,7 +118,9 @@ async function* iterate<R>(
     const fetch = `FETCH ${batchSize} FROM ${CURSOR}`
     for (;;) {
       const batch = await runtime.runOn(connection!, fetch, [], fetchOptions)
-      for (const row of batch.rows) yield row as R
+      const rows = schema === undefined ? batch.rows : await validateRows(batch.rows, schema, text, validatedCount)
+      validatedCount += rows.length
+      for (const row of rows) yield row as R
       if (batch.rows.length < batchSize) break
     }
     const close = runtime.runOn(connection!, `CLOSE ${CURSOR}`, [], undefined)

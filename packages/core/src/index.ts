@@ -48,6 +48,7 @@ export type {
   TlsOptions,
   Transaction,
   TransactionOptions,
+  TypedSqlQuery,
 } from './contracts'
 export type { BuiltInDriver, CreateProviderOptions, DriverFactory, DriverOptions, RegisterDriverOptions } from './create-provider'
 export { createProvider, registerDriver, registeredDrivers } from './create-provider'
@@ -162,6 +163,8 @@ export { isCount, isDuration, problemsOf } from './provider-options'
 export { many, manyFirst, maybeOne, maybeOneFirst, one, oneFirst } from './result-helpers'
 export type { BackoffOptions, ResolvedRetryPolicy, RetryDetails, RetryEvent, RetryPolicy, RetryRuntime } from './retry'
 export { backoffDelay, getRetryDetails, isRetryable, resolveRetryPolicy, retry } from './retry'
+export type { InferRow, RowSchema, RowSchemaResult } from './row-schema'
+export { RowValidationError } from './row-schema'
 export type { QueryConfig, SqlQuery, SqlTag } from './sql'
 export { assertChannelName, isSqlQuery, quoteIdentifier, SqlError, sql, toQueryConfig } from './sql'
 export { isReadStatement, isRetryableRead } from './statement'

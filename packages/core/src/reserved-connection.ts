@@ -19,6 +19,7 @@ import type { QueryContext } from './hooks'
 import { ConnectionError, isConnectionLoss } from './pg-errors'
 import { ConnectionBusyError, ConnectionReleasedError } from './provider-errors'
 import { outcomeUnknown, type ProviderRuntime } from './provider-runtime'
+import { rowSchemaOf, validatedQuery } from './row-schema'
 import { isReadStatement } from './statement'
 import { runTransaction } from './transaction-runner'
 
@@ -139,8 +140,11 @@ class ProviderReservedConnection implements ReservedConnection {
     if (this.holder !== undefined) this.connection.tainted = true
   }
 
-  query<R = Row>(sql: SqlInput, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
-    return this.watch(this.runQuery(sql, params, options)) as Promise<QueryResult<R>>
+  query<R = Row>(sql: SqlInput<R>, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    const run = this.runQuery(sql, params, options)
+    const schema = rowSchemaOf(sql, options)
+    if (schema === undefined) return this.watch(run) as Promise<QueryResult<R>>
+    return this.watch(validatedQuery<R>(run, schema, sql, (error, text) => this.runtime.report(error, 'query', text)))
   }
 
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T> {

@@ -10,7 +10,12 @@ import { isSqlQuery, toQueryConfig } from './sql'
  * several.
  * @example const user = await one<User>(db, sql`SELECT * FROM users WHERE id = ${id}`)
  */
-export async function one<R = Row>(queryable: Queryable, query: SqlInput, params?: readonly unknown[], options?: QueryOptions): Promise<R> {
+export async function one<R = Row>(
+  queryable: Queryable,
+  query: SqlInput<R>,
+  params?: readonly unknown[],
+  options?: QueryOptions,
+): Promise<R> {
   const result = await queryable.query<R>(query, params, options)
   if (result.rows.length === 0) throw notFound(query)
   if (result.rows.length > 1) throw tooManyRows(result, query)
@@ -23,7 +28,7 @@ export async function one<R = Row>(queryable: Queryable, query: SqlInput, params
  */
 export async function maybeOne<R = Row>(
   queryable: Queryable,
-  query: SqlInput,
+  query: SqlInput<R>,
   params?: readonly unknown[],
   options?: QueryOptions,
 ): Promise<R | null> {
@@ -38,7 +43,7 @@ export async function maybeOne<R = Row>(
  */
 export async function many<R = Row>(
   queryable: Queryable,
-  query: SqlInput,
+  query: SqlInput<R>,
   params?: readonly unknown[],
   options?: QueryOptions,
 ): Promise<R[]> {

@@ -13,6 +13,7 @@ import { describeClose, describePool } from './pool-close'
 import { describeQueries } from './queries'
 import { describeReservedConnection } from './reserved-connection'
 import { describeResultHelpers } from './result-helpers'
+import { describeRowValidation } from './row-validation'
 import { describeTransactions } from './transactions'
 import { describeTypes } from './types'
 
@@ -47,5 +48,6 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeConnection(ctx)
     describeReservedConnection(ctx)
     describeResultHelpers(ctx)
+    describeRowValidation(ctx)
   })
 }
