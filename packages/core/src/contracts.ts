@@ -43,6 +43,11 @@ export interface QueryOptions {
    * that fails rejects the call with `RowValidationError`. Wins over one given with `sql.type(schema)`. Default: none.
    */
   schema?: RowSchema | undefined
+  /**
+   * `'array'`: each row is an array of its values in column order, so columns that share a name (`SELECT a.id, b.id`)
+   * all survive; values are converted exactly as in object rows. Default: `'object'`.
+   */
+  rowMode?: 'object' | 'array' | undefined
 }
 
 /**
@@ -101,6 +106,8 @@ export interface StreamOptions {
   batchSize?: number | undefined
   /** Validates every row, as {@link QueryOptions.schema}; `rowIndex` counts from the stream's first row. */
   schema?: RowSchema | undefined
+  /** Rows as arrays, as {@link QueryOptions.rowMode}. Default: `'object'`. */
+  rowMode?: 'object' | 'array' | undefined
   signal?: AbortSignal | undefined
 }
 

@@ -114,7 +114,7 @@ async function* iterate<R>(
       await traceOpen({ sql: text, params: values })
     }
 
-    const fetchOptions = signal === undefined ? undefined : { signal }
+    const fetchOptions = signal === undefined && options.rowMode === undefined ? undefined : { signal, rowMode: options.rowMode }
     const fetch = `FETCH ${batchSize} FROM ${CURSOR}`
     for (;;) {
       const batch = await runtime.runOn(connection!, fetch, [], fetchOptions)

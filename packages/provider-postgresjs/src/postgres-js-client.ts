@@ -37,6 +37,8 @@ export interface PostgresJsQuery extends Promise<PostgresJsResult | PostgresJsRe
   cancel(): unknown
   /** Runs the query now. */
   execute(): PostgresJsQuery
+  /** Rows as arrays of (converted) values instead of objects; returns the same query. */
+  values(): PostgresJsQuery
   /** Reads the result `rows` rows at a time through a portal. */
   cursor(rows: number): AsyncIterable<readonly Record<string, unknown>[]>
 }

@@ -13,6 +13,7 @@ import { describeClose, describePool } from './pool-close'
 import { describeQueries } from './queries'
 import { describeReservedConnection } from './reserved-connection'
 import { describeResultHelpers } from './result-helpers'
+import { describeRowMode } from './row-mode'
 import { describeRowValidation } from './row-validation'
 import { describeTransactions } from './transactions'
 import { describeTypes } from './types'
@@ -49,5 +50,6 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeReservedConnection(ctx)
     describeResultHelpers(ctx)
     describeRowValidation(ctx)
+    describeRowMode(ctx)
   })
 }
