@@ -78,6 +78,7 @@ export type {
   TransactionMessage,
 } from './diagnostics'
 export { CHANNELS, hasSubscribers, hasTraceSubscribers, publish, traced } from './diagnostics'
+export type { BuiltInProviderOptions, DriverOptionsMap } from './driver-options'
 // Errors
 export type { PoolTimeoutDetails, TesseraErrorOptions, ValidationIssue } from './errors'
 export {
