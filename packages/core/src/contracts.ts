@@ -315,6 +315,12 @@ export interface ProviderOptions extends ConnectionOptions {
    * Writes outside a transaction are never retried. `false` disables it. Default: 3 attempts with backoff.
    */
   retry?: RetryPolicy | false | undefined
+  /**
+   * Renames the columns of every result (row keys and `fields[].name`): a function `(column) => name`, e.g. `toCamel`
+   * from `@tessera/naming`. Called once per distinct column name. Default: none (names as the server sends them).
+   * @example createPgProvider({ connectionString, columnNames: toCamel }) // created_at → createdAt
+   */
+  columnNames?: ((column: string) => string) | undefined
 }
 
 /**

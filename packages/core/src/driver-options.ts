@@ -13,11 +13,6 @@ export interface BuiltInProviderOptions extends ProviderOptions {
   name?: string | undefined
   /** Put parameter values into `tessera:query` messages. Default: `false`. */
   diagnosticsIncludeParams?: boolean | undefined
-  /**
-   * A function `(column) => name` applied to the column names of every result (row keys and `fields[].name`), e.g.
-   * `toCamel` from `@tessera/naming`. Default: none.
-   */
-  columnNames?: ((column: string) => string) | undefined
 }
 
 /**

@@ -101,7 +101,9 @@ async function resetSession(runtime: ProviderRuntime, connection: DriverConnecti
   }
   try {
     const result = await runtime.runOn(connection, RESET_SESSION_SQL, [], { timeoutMs: RESET_TIMEOUT_MS, prepare: false })
-    if ((result.rows[0] as { dirty?: unknown } | undefined)?.dirty !== false) connection.tainted = true
+    // Read by position: the `columnNames` option may have renamed the column.
+    const row = result.rows[0]
+    if (row === undefined || Object.values(row)[0] !== false) connection.tainted = true
   } catch (error) {
     connection.tainted = true
     runtime.options.logger?.warn({ err: error }, 'resetting a reserved connection failed; the connection is closed')

@@ -1,6 +1,7 @@
 import { describe } from 'vitest'
 import { describeBatch, describeStream } from './batch-stream'
 import { describeCancellation } from './cancellation'
+import { describeColumnNames } from './column-names'
 import { describeConnection } from './connection'
 import { createContext, type ProviderCapabilities, type ProviderFactory } from './context'
 import { describeErrors } from './errors'
@@ -51,5 +52,6 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeResultHelpers(ctx)
     describeRowValidation(ctx)
     describeRowMode(ctx)
+    describeColumnNames(ctx)
   })
 }
