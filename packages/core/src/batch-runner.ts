@@ -95,7 +95,7 @@ async function pipelinedBatch(
   const pending: Promise<QueryResult>[] = []
   for (let i = 0; i < statements.length; i++) {
     const { text, values } = statements[i]!
-    const run = () => connection.send(text, serialized[i]!).then(undefined, fail(text))
+    const run = () => connection.send(text, serialized[i]!).then(runtime.renameColumns, fail(text))
     pending.push(runtime.isQueryTraced ? traced(CHANNELS.query, runtime.queryMessage(text, values, 'batch', atomic), run) : run())
   }
   const commit = atomic ? connection.send('COMMIT', NO_PARAMS).then(undefined, failCommit(runtime, connection)) : undefined

@@ -2,6 +2,7 @@ import type { CopyMethods } from './copy-streams'
 import type { TesseraError } from './errors'
 import type { Hooks } from './hooks'
 import type { RetryPolicy } from './retry'
+import type { ROW_SCHEMA, RowSchema } from './row-schema'
 import type { SqlQuery } from './sql'
 
 /** A result row: column name → converted value. */
@@ -38,14 +39,30 @@ export interface QueryOptions {
   prepare?: boolean | string | undefined
   /** Retry policy for this call, or `false` to never retry. Default: the provider's policy. */
   retry?: RetryPolicy | false | undefined
+  /**
+   * A Standard Schema (zod, valibot…) every row is validated with; rows become its output (transforms apply). A row
+   * that fails rejects the call with `RowValidationError`. Wins over one given with `sql.type(schema)`. Default: none.
+   */
+  schema?: RowSchema | undefined
+  /**
+   * `'array'`: each row is an array of its values in column order, so columns that share a name (`SELECT a.id, b.id`)
+   * all survive; values are converted exactly as in object rows. Default: `'object'`.
+   */
+  rowMode?: 'object' | 'array' | undefined
 }
 
-/** A statement: plain text with `$n` placeholders, or a query built with the `sql` tag. */
-export type SqlInput = string | SqlQuery
+/**
+ * A statement: plain text with `$n` placeholders, or a query built with the `sql` tag; one built with
+ * `sql.type(schema)` carries its row type `R`.
+ */
+export type SqlInput<R = Row> = string | SqlQuery | TypedSqlQuery<R>
+
+/** A query built with `sql.type(schema)`: its rows are validated with the schema and typed by its output. */
+export type TypedSqlQuery<R> = SqlQuery & { readonly [ROW_SCHEMA]: RowSchema<R> }
 
 /** Anything that runs queries: a provider, a transaction, a cluster router. */
 export interface Queryable {
-  query<R = Row>(sql: SqlInput, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>
+  query<R = Row>(sql: SqlInput<R>, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>
   /**
    * The most parameters one statement may carry through this queryable (the driver's limit: 65535 for pg, 65533 for
    * postgres.js). Bulk writers size their chunks by it. Optional for queryables that do not know; assume 65535 then.
@@ -88,6 +105,10 @@ export interface BatchOptions {
 export interface StreamOptions {
   /** Rows fetched per round trip. Default: 100. */
   batchSize?: number | undefined
+  /** Validates every row, as {@link QueryOptions.schema}; `rowIndex` counts from the stream's first row. */
+  schema?: RowSchema | undefined
+  /** Rows as arrays, as {@link QueryOptions.rowMode}. Default: `'object'`. */
+  rowMode?: 'object' | 'array' | undefined
   signal?: AbortSignal | undefined
 }
 
@@ -148,9 +169,14 @@ export interface Provider extends Queryable, CopyMethods {
   /** `'pg'`, `'postgres.js'`, … */
   readonly driver: string
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>
+  /**
+   * Holds one connection for `fn`, outside any transaction (advisory locks, `SET`, temporary tables), then resets its
+   * session and gives it back. See {@link ReservedConnection}.
+   */
+  connection<T>(fn: (connection: ReservedConnection) => Promise<T>, options?: ReserveOptions): Promise<T>
   /** Runs the statements pipelined, in one round trip where the driver can. */
   batch(queries: readonly BatchQuery[], options?: BatchOptions): Promise<QueryResult[]>
-  stream<R = Row>(sql: SqlInput, params?: readonly unknown[], options?: StreamOptions): AsyncIterable<R>
+  stream<R = Row>(sql: SqlInput<R>, params?: readonly unknown[], options?: StreamOptions): AsyncIterable<R>
   listen(channel: string, onNotify: (notification: Notification) => void, options?: ListenOptions): Promise<Subscription>
   notify(channel: string, payload?: string): Promise<void>
   health(): Promise<HealthReport>
@@ -290,4 +316,33 @@ export interface ProviderOptions extends ConnectionOptions {
    * Writes outside a transaction are never retried. `false` disables it. Default: 3 attempts with backoff.
    */
   retry?: RetryPolicy | false | undefined
+  /**
+   * Renames the columns of every result (row keys and `fields[].name`): a function `(column) => name`, e.g. `toCamel`
+   * from `@tessera/naming`. Called once per distinct column name. Default: none (names as the server sends them).
+   * @example createPgProvider({ connectionString, columnNames: toCamel }) // created_at → createdAt
+   */
+  columnNames?: ((column: string) => string) | undefined
+}
+
+/**
+ * One connection held by `provider.connection(fn)` while `fn` runs: every statement runs on the same server session,
+ * outside a transaction unless one is started with {@link ReservedConnection.transaction}. When `fn` settles, the
+ * session is reset (settings, temporary tables, advisory locks, LISTENs, cursors) or, when it cannot be reset, closed;
+ * the object then refuses further use with `ConnectionReleasedError`.
+ */
+export interface ReservedConnection extends Queryable {
+  /** A transaction on this connection. While it runs, the connection itself refuses statements (`ConnectionBusyError`). */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>
+  /** The statements pipelined on this connection. */
+  batch(queries: readonly BatchQuery[], options?: BatchOptions): Promise<QueryResult[]>
+  /** Rows through a cursor on this connection; the connection is busy until the iteration ends. */
+  stream<R = Row>(sql: SqlInput<R>, params?: readonly unknown[], options?: StreamOptions): AsyncIterable<R>
+}
+
+/** Options of `provider.connection(fn, options)`. */
+export interface ReserveOptions {
+  /** Aborts the wait for a connection, and cancels any statement the connection runs while `fn` runs. */
+  signal?: AbortSignal | undefined
+  /** How long to wait for a free connection before `PoolTimeoutError`. Default: the pool's `acquireTimeoutMs`. */
+  timeoutMs?: number | undefined
 }

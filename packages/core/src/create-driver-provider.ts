@@ -10,6 +10,8 @@ import type {
   Provider,
   QueryOptions,
   QueryResult,
+  ReservedConnection,
+  ReserveOptions,
   Row,
   SqlInput,
   StreamOptions,
@@ -24,6 +26,8 @@ import type { Driver, DriverConnection, DriverContext, ListenerConnection } from
 import type { ConnectionInfo } from './hooks'
 import { ListenSupervisor } from './listen-supervisor'
 import { ProviderRuntime, type RuntimeOptions } from './provider-runtime'
+import { runReserved } from './reserved-connection'
+import { rowSchemaOf, validatedQuery } from './row-schema'
 import { assertChannelName } from './sql'
 import { runTransaction } from './transaction-runner'
 
@@ -66,12 +70,19 @@ export function createDriverProvider<Connection extends DriverConnection, Extra 
     driver: driver.name,
     maxParameters: driver.properties.maxParameters,
 
-    query<R = Row>(sql: SqlInput, params?: readonly unknown[], queryOptions?: QueryOptions): Promise<QueryResult<R>> {
-      return runtime.track(runtime.query(sql, params, queryOptions)) as Promise<QueryResult<R>>
+    query<R = Row>(sql: SqlInput<R>, params?: readonly unknown[], queryOptions?: QueryOptions): Promise<QueryResult<R>> {
+      const run = runtime.query(sql, params, queryOptions)
+      const schema = rowSchemaOf(sql, queryOptions)
+      if (schema === undefined) return runtime.track(run) as Promise<QueryResult<R>>
+      return runtime.track(validatedQuery<R>(run, schema, sql, (error, text) => runtime.report(error, 'query', text)))
     },
 
     transaction<T>(fn: (tx: Transaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
       return runtime.track(runTransaction(runtime, fn, transactionOptions))
+    },
+
+    connection<T>(fn: (connection: ReservedConnection) => Promise<T>, reserveOptions?: ReserveOptions): Promise<T> {
+      return runtime.track(runReserved(runtime, fn, reserveOptions))
     },
 
     batch(queries: readonly BatchQuery[], batchOptions?: BatchOptions): Promise<QueryResult[]> {

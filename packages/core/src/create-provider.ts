@@ -1,6 +1,9 @@
 import type { Provider } from './contracts'
+import type { CreateProviderOptions, DriverOptionsMap } from './driver-options'
 import { ConfigError, describeValue, TesseraError } from './errors'
 import { loadPackage } from './load-package'
+
+export type { CreateProviderOptions } from './driver-options'
 
 /** The drivers Tessera ships a provider package for. */
 export type BuiltInDriver = 'pg' | 'postgres.js'
@@ -10,18 +13,6 @@ export type DriverOptions = Record<string, unknown>
 
 /** Builds a provider from options. Registered with {@link registerDriver}. */
 export type DriverFactory = (options: DriverOptions) => Provider | Promise<Provider>
-
-/** Options of {@link createProvider}: the driver's name, plus that provider's own options. */
-export interface CreateProviderOptions {
-  /**
-   * `'pg'` (node-postgres, through `@tessera/provider-pg`), `'postgres.js'` (through
-   * `@tessera/provider-postgresjs`), or a name given to {@link registerDriver}.
-   */
-  // `string & Record<never, never>` keeps editor completion for the built-in names while accepting any string.
-  driver: BuiltInDriver | (string & Record<never, never>)
-  /** Passed on to the driver's factory: connection string, pool size, hooks… */
-  [option: string]: unknown
-}
 
 /** Options of {@link registerDriver}. */
 export interface RegisterDriverOptions {
@@ -114,13 +105,16 @@ export function registeredDrivers(): string[] {
  * @example
  * const db = await createProvider({ driver: 'pg', connectionString: process.env.DATABASE_URL })
  */
-export async function createProvider(options: CreateProviderOptions): Promise<Provider> {
+// `string & Record<never, never>` keeps editor completion for the built-in names while accepting any string.
+export async function createProvider<Driver extends keyof DriverOptionsMap | (string & Record<never, never>)>(
+  options: CreateProviderOptions<Driver>,
+): Promise<Provider> {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError(`options are ${describeValue(options)}; expected an object such as { driver: 'pg', connectionString }`, {
       subject: 'createProvider options',
     })
   }
-  const { driver, ...rest } = options
+  const { driver, ...rest } = options as { driver: unknown } & Record<string, unknown>
   if (typeof driver !== 'string' || driver === '') {
     throw new ConfigError(`driver is ${describeValue(driver)}; expected one of ${listDrivers()}`, { subject: 'createProvider options' })
   }

@@ -4,6 +4,7 @@ import { AbortError, ConfigError, describeValue, isTesseraError } from './errors
 import type { QueryContext } from './hooks'
 import type { DriverPortal } from './portal-seam'
 import type { ProviderRuntime } from './provider-runtime'
+import { rowSchemaOf, validateRows } from './row-schema'
 import { isReadStatement } from './statement'
 
 const CURSOR = 'tessera_cursor'
@@ -51,6 +52,8 @@ async function* iterate<R>(
     }
     ;({ text, values } = runtime.compile(sql, params))
     if (signal?.aborted) throw new AbortError('stream', { cause: signal.reason })
+    const schema = rowSchemaOf(sql, options)
+    let validatedCount = 0
 
     // The opening goes through onQuery, so a hook can observe it, rewrite it, or answer it (a cache hit).
     // A hook may call `next` again (a retry): every opening starts on a fresh connection, the previous one
@@ -110,7 +113,8 @@ async function* iterate<R>(
         return traceOpen(next)
       })
       if (!opened) {
-        for (const row of answer.rows) yield row as R
+        const rows = schema === undefined ? answer.rows : await validateRows(answer.rows, schema, text)
+        for (const row of rows) yield row as R
         finished = true
         return
       }
@@ -120,9 +124,12 @@ async function* iterate<R>(
 
     if (portal !== undefined) {
       for (;;) {
-        const batch = await nextFromPortal(portal)
-        if (batch === undefined) break
-        for (const row of batch.rows) yield row as R
+        const raw = await nextFromPortal(portal)
+        if (raw === undefined) break
+        const batch = runtime.renameColumns === undefined ? raw : runtime.renameColumns(raw)
+        const rows = schema === undefined ? batch.rows : await validateRows(batch.rows, schema, text, validatedCount)
+        validatedCount += rows.length
+        for (const row of rows) yield row as R
       }
       // The session is the portal's until its last reply: COMMIT goes after it.
       await portal.close()
@@ -130,11 +137,13 @@ async function* iterate<R>(
       finished = true
       return
     }
-    const fetchOptions = signal === undefined ? undefined : { signal }
+    const fetchOptions = signal === undefined && options.rowMode === undefined ? undefined : { signal, rowMode: options.rowMode }
     const fetch = `FETCH ${batchSize} FROM ${CURSOR}`
     for (;;) {
       const batch = await runtime.runOn(connection!, fetch, [], fetchOptions)
-      for (const row of batch.rows) yield row as R
+      const rows = schema === undefined ? batch.rows : await validateRows(batch.rows, schema, text, validatedCount)
+      validatedCount += rows.length
+      for (const row of rows) yield row as R
       if (batch.rows.length < batchSize) break
     }
     const close = runtime.runOn(connection!, `CLOSE ${CURSOR}`, [], undefined)
@@ -155,6 +164,11 @@ async function* iterate<R>(
    * so it commits only when every row was read, and rolls back when the stream stops early or fails.
    */
   async function openPortal(held: DriverConnection, body: string, serialized: SerializedParams): Promise<void> {
+    if (options.rowMode === 'array') {
+      throw new ConfigError("rowMode 'array' is not available when streaming a write with RETURNING; read object rows", {
+        subject: 'stream options',
+      })
+    }
     if (held.portal === undefined) {
       throw new ConfigError(`the ${runtime.name} driver cannot stream a write with RETURNING (its connections have no portal)`, {
         subject: 'driver',

@@ -30,6 +30,8 @@ export type { ProviderOptionsSpec, ResolvedProviderOptions } from './provider-op
 export { createNoticeHandler, PROVIDER_POOL_DEFAULTS, resolveProviderOptions, toNotice } from './provider-options'
 export type { RuntimeOptions, Statement } from './provider-runtime'
 export { isReusable, outcomeUnknown, ProviderRuntime } from './provider-runtime'
+export { RESET_SESSION_SQL, runReserved } from './reserved-connection'
+export { untaggedRowCount } from './row-count'
 export { beginStatement } from './transaction-runner'
 export { mayChangeTransactionState, maySeparateStatements } from './transaction-state'
 export type { WaitPercentiles } from './wait-reservoir'

@@ -18,6 +18,8 @@ export interface RunOptions {
   signal?: AbortSignal | undefined
   /** Cancels the statement on the server after this many ms; the call then rejects with a `TimeoutError`. */
   timeoutMs?: number | undefined
+  /** `'array'`: each row as an array of its values, in column order (the caller's `rowMode`). Default: objects. */
+  rowMode?: 'object' | 'array' | undefined
 }
 
 /**

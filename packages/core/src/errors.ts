@@ -207,15 +207,57 @@ export class ValidationError extends TesseraError {
   }
 }
 
-/** A lookup that must find something found nothing. */
+/**
+ * A lookup that must find something found nothing: a repository's entity by key (`entity`, `key`), or a query that had
+ * to return rows and returned none (`one`, `many`, `oneFirst`, `manyFirst`: `entity` is `'row'`, `query` the text).
+ * `rowCount` is always 0.
+ */
 export class NotFoundError extends TesseraError {
   readonly entity: string
   readonly key: unknown
-  constructor(details: { entity: string; key: unknown }) {
-    super(`${details.entity} ${describeValue(details.key)} was not found`, { code: 'NOT_FOUND' })
-    this.entity = details.entity
-    this.key = details.key
+  /** The statement that returned no rows, for the result helpers; `undefined` for an entity lookup. */
+  readonly query: string | undefined
+  readonly rowCount = 0
+  constructor(details: { entity: string; key: unknown } | { query: string }) {
+    const isQuery = 'query' in details
+    super(
+      isQuery
+        ? `the query returned no rows, and at least one was expected: ${describeStatement(details.query)}`
+        : `${details.entity} ${describeValue(details.key)} was not found`,
+      { code: 'NOT_FOUND' },
+    )
+    this.entity = isQuery ? 'row' : details.entity
+    this.key = isQuery ? undefined : details.key
+    this.query = isQuery ? details.query : undefined
   }
+}
+
+/**
+ * A query's result did not have the shape a result helper demands: more than one row where one was expected (`one`,
+ * `maybeOne`, `oneFirst`, `maybeOneFirst`), or not exactly one column (`oneFirst`, `maybeOneFirst`, `manyFirst`).
+ * Carries both counts and the statement.
+ */
+export class DataIntegrityError extends TesseraError {
+  readonly rowCount: number
+  readonly columnCount: number
+  /** What the helper expected: `'at most one row'` or `'exactly one column'`. */
+  readonly expected: 'at most one row' | 'exactly one column'
+  readonly query: string
+  constructor(details: { rowCount: number; columnCount: number; expected: 'at most one row' | 'exactly one column'; query: string }) {
+    const found = details.expected === 'at most one row' ? `${details.rowCount} rows` : `${details.columnCount} columns`
+    super(`the query returned ${found}, and ${details.expected} was expected: ${describeStatement(details.query)}`, {
+      code: 'DATA_INTEGRITY',
+    })
+    this.rowCount = details.rowCount
+    this.columnCount = details.columnCount
+    this.expected = details.expected
+    this.query = details.query
+  }
+}
+
+function describeStatement(text: string): string {
+  const trimmed = text.trim()
+  return trimmed.length > 80 ? `"${trimmed.slice(0, 77)}…"` : `"${trimmed}"`
 }
 
 /** An update lost a race: the row's version changed since it was read. */

@@ -5,7 +5,7 @@ import { ConfigError, describeValue, type TesseraError } from './errors'
 export type QueryOperation = 'query' | 'batch' | 'stream'
 
 /** Which kind of operation failed, as reported to `onError`. */
-export type HookOperation = QueryOperation | 'transaction' | 'connect' | 'acquire' | 'release' | 'listen' | 'notify' | 'copy'
+export type HookOperation = QueryOperation | 'transaction' | 'connection' | 'connect' | 'acquire' | 'release' | 'listen' | 'notify' | 'copy'
 
 /**
  * One statement on its way to the driver. Hooks may read it, change it and pass the changed copy on

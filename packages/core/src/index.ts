@@ -39,6 +39,8 @@ export type {
   Queryable,
   QueryOptions,
   QueryResult,
+  ReservedConnection,
+  ReserveOptions,
   Row,
   SqlInput,
   StreamOptions,
@@ -46,6 +48,7 @@ export type {
   TlsOptions,
   Transaction,
   TransactionOptions,
+  TypedSqlQuery,
 } from './contracts'
 export type { CopyFromStream, CopyMethods, CopyOptions, CopyToStream } from './copy-streams'
 export type { BuiltInDriver, CreateProviderOptions, DriverFactory, DriverOptions, RegisterDriverOptions } from './create-provider'
@@ -76,6 +79,7 @@ export type {
   TransactionMessage,
 } from './diagnostics'
 export { CHANNELS, hasSubscribers, hasTraceSubscribers, publish, traced } from './diagnostics'
+export type { BuiltInProviderOptions, DriverOptionsMap } from './driver-options'
 // Errors
 export type { PoolTimeoutDetails, TesseraErrorOptions, ValidationIssue } from './errors'
 export {
@@ -83,6 +87,7 @@ export {
   CircuitOpenError,
   ConfigError,
   ConversionError,
+  DataIntegrityError,
   describeValue,
   isTesseraError,
   NotFoundError,
@@ -155,10 +160,13 @@ export {
   UndefinedTableError,
   UniqueViolationError,
 } from './pg-errors'
-export { batchIndexOf, ProviderClosedError, TransactionEndedError } from './provider-errors'
+export { batchIndexOf, ConnectionBusyError, ConnectionReleasedError, ProviderClosedError, TransactionEndedError } from './provider-errors'
 export { isCount, isDuration, problemsOf } from './provider-options'
+export { many, manyFirst, maybeOne, maybeOneFirst, one, oneFirst } from './result-helpers'
 export type { BackoffOptions, ResolvedRetryPolicy, RetryDetails, RetryEvent, RetryPolicy, RetryRuntime } from './retry'
 export { backoffDelay, getRetryDetails, isRetryable, resolveRetryPolicy, retry } from './retry'
+export type { InferRow, RowSchema, RowSchemaResult } from './row-schema'
+export { RowValidationError } from './row-schema'
 export type { QueryConfig, SqlQuery, SqlTag } from './sql'
 export { assertChannelName, isSqlQuery, quoteIdentifier, SqlError, sql, toQueryConfig } from './sql'
 export type { SqlArrayType } from './sql-typed-values'

@@ -55,3 +55,32 @@ export function markBatchIndex(error: unknown, index: number): void {
     // A frozen error keeps its shape.
   }
 }
+
+/**
+ * A connection lent by `provider.connection(fn)` was used after `fn` settled, when it was already reset and given
+ * back to the pool. Usually a missing `await` inside `fn`, or the connection object kept in a variable.
+ */
+export class ConnectionReleasedError extends TesseraError {
+  constructor(operation: string) {
+    super(
+      `${operation} was called on a connection that was already given back: use the connection only while the function passed to connection() runs, and await every call`,
+      { code: 'CONNECTION_RELEASED' },
+    )
+  }
+}
+
+/**
+ * A connection lent by `provider.connection(fn)` was asked to run something while a transaction, batch or stream of
+ * its own held it: the new work would have run inside that transaction. Run it through the transaction object, or
+ * after the transaction (batch, stream) ended.
+ */
+export class ConnectionBusyError extends TesseraError {
+  readonly heldBy: 'transaction' | 'batch' | 'stream'
+  constructor(operation: string, heldBy: 'transaction' | 'batch' | 'stream') {
+    super(
+      `${operation} was called on a connection while a ${heldBy} of it is still running: await the ${heldBy} first${heldBy === 'transaction' ? ', or run the statement through the transaction object' : ''}`,
+      { code: 'CONNECTION_BUSY' },
+    )
+    this.heldBy = heldBy
+  }
+}

@@ -33,6 +33,7 @@ const SHARED_OPTIONS = [
   'logger',
   'onNotice',
   'retry',
+  'columnNames',
 ] as const
 
 /** Options every Tessera provider adds to {@link ProviderOptions}, with the same meaning everywhere. */
@@ -71,6 +72,7 @@ export interface ResolvedProviderOptions<Pool extends ProviderPoolOptions = Prov
   retry: ResolvedRetryPolicy | false
   retryPolicy: RetryPolicy | false
   diagnosticsIncludeParams: boolean
+  columnNames: ((column: string) => string) | undefined
   connection: ConnectionSettings
   /** The first server's host name, IP address or socket directory. */
   host: string
@@ -121,6 +123,9 @@ export function resolveProviderOptions<Pool extends ProviderPoolOptions>(
     problems.push(`diagnosticsIncludeParams must be true or false, got ${describeValue(options.diagnosticsIncludeParams)}`)
   }
   checkLogger(options.logger, problems)
+  if (options.columnNames !== undefined && typeof options.columnNames !== 'function') {
+    problems.push(`columnNames must be a function (column) => name, such as toCamel, got ${describeValue(options.columnNames)}`)
+  }
   if (options.onNotice !== undefined && typeof options.onNotice !== 'function') {
     problems.push(`onNotice must be a function receiving each notice, got ${describeValue(options.onNotice)}`)
   }
@@ -158,6 +163,7 @@ export function resolveProviderOptions<Pool extends ProviderPoolOptions>(
     retry,
     retryPolicy: options.retry === false ? false : (options.retry ?? {}),
     diagnosticsIncludeParams: options.diagnosticsIncludeParams ?? false,
+    columnNames: options.columnNames,
     connection,
     host: first.host,
     port: first.port,

@@ -1,4 +1,5 @@
 import { tracingChannel } from 'node:diagnostics_channel'
+import { createColumnRenamer } from './column-names'
 import type { Logger, QueryOptions, QueryResult, SqlInput } from './contracts'
 import { CHANNELS, type QueryMessage, traced } from './diagnostics'
 import type { Driver, DriverConnection, SerializedParams } from './driver'
@@ -34,6 +35,8 @@ export interface RuntimeOptions {
   host: string | undefined
   port: number | undefined
   database: string | undefined
+  /** The `columnNames` option. */
+  columnNames?: ((column: string) => string) | undefined
 }
 
 /**
@@ -54,6 +57,8 @@ export class ProviderRuntime<Connection extends DriverConnection = DriverConnect
   /** Operations started and not yet settled: `close()` waits for them. */
   private inFlight = 0
   private idleWaiters: Array<() => void> = []
+  /** The `columnNames` option applied to a result, or `undefined` without one. */
+  readonly renameColumns: ((result: QueryResult) => QueryResult) | undefined
 
   constructor(
     readonly driver: Driver<Connection>,
@@ -61,6 +66,7 @@ export class ProviderRuntime<Connection extends DriverConnection = DriverConnect
   ) {
     this.name = driver.name
     this.hooks = options.hooks
+    this.renameColumns = options.columnNames === undefined ? undefined : createColumnRenamer(options.columnNames)
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------------
@@ -237,7 +243,8 @@ export class ProviderRuntime<Connection extends DriverConnection = DriverConnect
     options: QueryOptions | undefined,
   ): Promise<QueryResult> {
     try {
-      return await connection.run(text, params, options)
+      const result = await connection.run(text, params, options)
+      return this.renameColumns === undefined ? result : this.renameColumns(result)
     } catch (error) {
       throw this.connectionFailure(connection, error, text)
     }
@@ -306,7 +313,8 @@ export class ProviderRuntime<Connection extends DriverConnection = DriverConnect
       }
       connection = await this.acquire(signal, acquireTimeoutMs)
       const runOptions = timeoutMs === undefined ? options : { ...options, timeoutMs: Math.max(1, deadline - Date.now()) }
-      return await connection.run(text, params, runOptions)
+      const result = await connection.run(text, params, runOptions)
+      return this.renameColumns === undefined ? result : this.renameColumns(result)
     } catch (error) {
       if (connection === undefined) throw this.normalize(error, text)
       const mapped = this.connectionFailure(connection, error, text)

@@ -1,4 +1,6 @@
+import type { TypedSqlQuery } from './contracts'
 import { describeValue, TesseraError } from './errors'
+import { assertRowSchema, type InferRow, type RowSchema, withRowSchema } from './row-schema'
 import { array, json, type SqlArrayType, set, unnest } from './sql-typed-values'
 
 // The brand and the two data slots are registered symbols, so a query built by one copy of
@@ -425,6 +427,12 @@ export interface SqlTag {
    * @throws SqlError for an empty object, an undefined value, or a key that is not a valid identifier.
    */
   set(values: Readonly<Record<string, unknown>>): SqlQuery
+  /**
+   * A tag whose queries validate every row with a Standard Schema (zod, valibot…) and are typed by its output
+   * (`query`, `one`… infer the row type); see the README, "Validating rows".
+   * @example const User = z.object({ id: z.number(), email: z.string() }); const user = await one(db, sql.type(User)`SELECT id, email FROM users WHERE id = ${id}`)
+   */
+  type<S extends RowSchema>(schema: S): (strings: TemplateStringsArray, ...values: unknown[]) => TypedSqlQuery<InferRow<S>>
 }
 
 function tag(strings: TemplateStringsArray, ...args: unknown[]): SqlQuery {
@@ -440,8 +448,13 @@ function tag(strings: TemplateStringsArray, ...args: unknown[]): SqlQuery {
   return new SqlQuery(strings, args)
 }
 
+function type<S extends RowSchema>(schema: S): (strings: TemplateStringsArray, ...values: unknown[]) => TypedSqlQuery<InferRow<S>> {
+  assertRowSchema(schema)
+  return (strings, ...args) => withRowSchema(tag(strings, ...args), schema) as TypedSqlQuery<InferRow<S>>
+}
+
 /** Builds parameterised SQL safely; see {@link SqlTag}. */
-export const sql: SqlTag = Object.assign(tag, { id, join, values: values as SqlTag['values'], raw, json, array, unnest, set })
+export const sql: SqlTag = Object.assign(tag, { id, join, values: values as SqlTag['values'], raw, type, json, array, unnest, set })
 
 /**
  * What a provider hands its driver: SQL text with `params` passes through (params default to `[]`);

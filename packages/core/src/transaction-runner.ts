@@ -16,6 +16,7 @@ import { InvalidTransactionStateError, isConnectionLoss } from './pg-errors'
 import { TransactionEndedError } from './provider-errors'
 import { outcomeUnknown, type ProviderRuntime } from './provider-runtime'
 import { type RetryPolicy, retry } from './retry'
+import { rowSchemaOf, validatedQuery } from './row-schema'
 
 const ISOLATION_LEVELS = new Set(['read committed', 'repeatable read', 'serializable'])
 const transactionChannel = tracingChannel(CHANNELS.transaction)
@@ -200,7 +201,14 @@ class ProviderTransaction implements Transaction {
     this.ended = true
   }
 
-  async query<R = Record<string, unknown>>(sql: SqlInput, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+  query<R = Record<string, unknown>>(sql: SqlInput<R>, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    const run = this.runQuery(sql, params, options)
+    const schema = rowSchemaOf(sql, options)
+    if (schema === undefined) return run as Promise<QueryResult<R>>
+    return validatedQuery<R>(run, schema, sql, (error, text) => this.runtime.report(error, 'query', text))
+  }
+
+  private async runQuery(sql: SqlInput, params: readonly unknown[] | undefined, options: QueryOptions | undefined): Promise<QueryResult> {
     const runtime = this.runtime
     let text: string | undefined
     let values: readonly unknown[] | undefined
@@ -209,7 +217,7 @@ class ProviderTransaction implements Transaction {
       ;({ text, values } = runtime.compile(sql, params))
       const merged = this.withSignal(options)
       if (merged?.signal?.aborted) throw new AbortError('query', { cause: merged.signal.reason })
-      if (!runtime.hooks.hasQueryHooks) return (await this.run(text, values, merged)) as QueryResult<R>
+      if (!runtime.hooks.hasQueryHooks) return await this.run(text, values, merged)
       const ctx: QueryContext = {
         sql: text,
         params: values,
@@ -220,7 +228,7 @@ class ProviderTransaction implements Transaction {
         attempt: 1,
         meta: {},
       }
-      return (await runtime.hooks.query(ctx, this.final)) as QueryResult<R>
+      return await runtime.hooks.query(ctx, this.final)
     } catch (error) {
       if (!isTesseraError(error)) throw error
       throw runtime.report(runtime.normalize(error, text), 'query', text, values)

@@ -9,6 +9,7 @@ function fakeProvider(driver: string): Provider {
     driver,
     query: async () => ({ rows: [], rowCount: 0, command: 'SELECT', fields: [] }),
     transaction: fail,
+    connection: fail,
     batch: fail,
     stream: () => ({
       [Symbol.asyncIterator]: () => ({ next: fail }),

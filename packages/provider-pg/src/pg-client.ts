@@ -26,6 +26,8 @@ export interface PgQueryConfig {
   values?: readonly (string | null)[] | undefined
   /** A prepared statement name; omitted for unnamed (one-shot) statements. */
   name?: string | undefined
+  /** `'array'`: rows as arrays of values. */
+  rowMode?: 'array' | undefined
 }
 
 /** A column description as pg reports it. */

@@ -99,7 +99,14 @@ export class PgConnection implements DriverConnection {
 
   run(text: string, params: SerializedParams, options?: RunOptions): Promise<QueryResult> {
     const name = this.nameFor(text, options?.prepare, params.length)
-    const settled = this.runStatement(text, params.length === 0 ? undefined : params, name, options?.signal, options?.timeoutMs)
+    const settled = this.runStatement(
+      text,
+      params.length === 0 ? undefined : params,
+      name,
+      options?.signal,
+      options?.timeoutMs,
+      options?.rowMode === 'array',
+    )
     if (params.length === 0 && mayChangeTransactionState(text)) return settled.catch(this.distrustSession)
     return settled
   }
@@ -220,10 +227,11 @@ export class PgConnection implements DriverConnection {
     name: string | undefined,
     signal?: AbortSignal,
     timeoutMs?: number,
+    asArrays = false,
   ): Promise<QueryResult> {
     if (signal?.aborted) return Promise.reject(new AbortError('query', { cause: signal.reason }))
     this.busy++
-    const settled = this.submit(text, values, name)
+    const settled = this.submit(text, values, name, asArrays)
     if (signal === undefined && timeoutMs === undefined) return settled
     return cancellableStatement(settled, text, { signal, timeoutMs }, this, () => this.requestCancel())
   }
@@ -232,7 +240,12 @@ export class PgConnection implements DriverConnection {
    * Sends one statement; resolves with its result in core's shape. pg's callback form, settling one promise of ours
    * in the callback: pg's promise form wraps every call in a second promise that captures a stack trace.
    */
-  private submit(text: string, values: readonly (string | null)[] | undefined, name: string | undefined): Promise<QueryResult> {
+  private submit(
+    text: string,
+    values: readonly (string | null)[] | undefined,
+    name: string | undefined,
+    asArrays: boolean,
+  ): Promise<QueryResult> {
     return new Promise((resolve, reject) => {
       const callback = (error: Error | null, result: PgRawResult | PgRawResult[]) => {
         this.busy--
@@ -247,7 +260,9 @@ export class PgConnection implements DriverConnection {
           reject(failure)
         }
       }
-      if (name === undefined) this.client.query(text, values, callback)
+      // Array rows: pg reads `rowMode` when it builds the query, so they go as a config object (copied by pg; not a hot path).
+      if (asArrays) this.client.query({ text, values, name, rowMode: 'array' }, undefined, callback)
+      else if (name === undefined) this.client.query(text, values, callback)
       else this.client.query(this.namedStatement(text, values, name), undefined, callback)
     })
   }

@@ -1,4 +1,5 @@
 import type { FieldInfo, QueryResult } from '@tessera/core'
+import { untaggedRowCount } from '@tessera/core/driver'
 import type { PgRawResult } from './pg-client'
 
 /**
@@ -13,5 +14,6 @@ export function toQueryResult<R>(raw: PgRawResult): QueryResult<R> {
     const field = described[i]!
     fields[i] = { name: field.name, dataTypeID: field.dataTypeID, tableID: field.tableID ?? 0, columnID: field.columnID ?? 0 }
   }
-  return { rows: raw.rows as R[], rowCount: raw.rowCount ?? 0, command: raw.command ?? '', fields }
+  const command = raw.command ?? ''
+  return { rows: raw.rows as R[], rowCount: raw.rowCount ?? untaggedRowCount(command, raw.rows.length), command, fields }
 }

@@ -41,6 +41,8 @@ export interface PostgresJsQuery extends Promise<PostgresJsResult | PostgresJsRe
   writable(): Promise<import('node:stream').Writable>
   /** `COPY … TO STDOUT`: resolves with the Readable of its data. */
   readable(): Promise<import('node:stream').Readable>
+  /** Rows as arrays of (converted) values instead of objects; returns the same query. */
+  values(): PostgresJsQuery
   /** Reads the result `rows` rows at a time through a portal. */
   cursor(rows: number): AsyncIterable<readonly Record<string, unknown>[]>
 }

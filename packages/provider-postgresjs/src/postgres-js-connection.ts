@@ -62,7 +62,7 @@ export class PostgresJsConnection implements DriverConnection {
     const signal = options?.signal
     // Nothing is sent for a signal that already aborted.
     if (signal?.aborted) return Promise.reject(new AbortError('query', { cause: signal.reason }))
-    const query = this.issue(text, params, options?.prepare)
+    const query = this.issue(text, params, options?.prepare, options?.rowMode === 'array')
     const settled = this.settle(query)
     const timeoutMs = options?.timeoutMs
     if (signal === undefined && timeoutMs === undefined) return settled
@@ -153,7 +153,7 @@ export class PostgresJsConnection implements DriverConnection {
    * {@link ResponseScanner}: it learns the transaction status, and gives each statement of a multi-statement text a
    * result of its own.
    */
-  private issue(text: string, params: SerializedParams, prepare: boolean | string | undefined): PostgresJsQuery {
+  private issue(text: string, params: SerializedParams, prepare: boolean | string | undefined, asArrays = false): PostgresJsQuery {
     // A dead session is never reopened behind the holder's back: postgres.js would silently connect again, and a
     // transaction's next statement would run on a new session, outside the transaction.
     if (this.broken) {
@@ -171,6 +171,8 @@ export class PostgresJsConnection implements DriverConnection {
         query = this.sql.unsafe(text, params, unsafeOptions)
       }
     } else query = this.sql.unsafe(text, params, unsafeOptions)
+    // Before it is awaited (which sends it): the rows are then built as arrays.
+    if (asArrays) query.values()
     this.active.add(query)
     return query
   }

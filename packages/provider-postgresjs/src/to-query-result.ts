@@ -1,4 +1,5 @@
 import type { FieldInfo, QueryResult } from '@tessera/core'
+import { untaggedRowCount } from '@tessera/core/driver'
 import type { PostgresJsResult } from './postgres-js-client'
 
 /**
@@ -17,7 +18,9 @@ export function toQueryResult<R>(raw: PostgresJsResult | PostgresJsResult[]): Qu
     const column = columns[i]!
     fields[i] = { name: column.name, dataTypeID: column.type, tableID: column.table ?? 0, columnID: column.number ?? 0 }
   }
-  return { rows: plainRows<R>(result), rowCount: result.count ?? 0, command: space === -1 ? tag : tag.slice(0, space), fields }
+  const command = space === -1 ? tag : tag.slice(0, space)
+  const rows = plainRows<R>(result)
+  return { rows, rowCount: result.count ?? untaggedRowCount(command, rows.length), command, fields }
 }
 
 /**

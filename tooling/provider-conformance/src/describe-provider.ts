@@ -1,6 +1,7 @@
 import { describe } from 'vitest'
 import { describeBatch, describeStream } from './batch-stream'
 import { describeCancellation } from './cancellation'
+import { describeColumnNames } from './column-names'
 import { describeConnection } from './connection'
 import { createContext, type ProviderCapabilities, type ProviderFactory } from './context'
 import { describeCopy } from './copy'
@@ -12,6 +13,10 @@ import { describeNetworkFaults } from './network-faults'
 import { describeNotices } from './notices'
 import { describeClose, describePool } from './pool-close'
 import { describeQueries } from './queries'
+import { describeReservedConnection } from './reserved-connection'
+import { describeResultHelpers } from './result-helpers'
+import { describeRowMode } from './row-mode'
+import { describeRowValidation } from './row-validation'
 import { describeSqlHelpers } from './sql-helpers'
 import { describeStreamReturning } from './stream-returning'
 import { describeTransactions } from './transactions'
@@ -49,5 +54,10 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeCopy(ctx)
     describeSqlHelpers(ctx)
     describeStreamReturning(ctx)
+    describeReservedConnection(ctx)
+    describeResultHelpers(ctx)
+    describeRowValidation(ctx)
+    describeRowMode(ctx)
+    describeColumnNames(ctx)
   })
 }

@@ -6,11 +6,17 @@ import {
   type ErrorContext,
   type Hooks,
   isTesseraError,
+  manyFirst,
+  maybeOne,
   type Notice,
+  one,
+  oneFirst,
   type Provider,
   type ProviderOptions,
   type QueryContext,
   type QueryResult,
+  type RowSchema,
+  type RowValidationError,
   SERVER_ERROR_FIELDS,
   sql,
 } from '@tessera/core'
@@ -21,6 +27,16 @@ import type { ProviderFactory } from './context'
 import { collect, deferred, waitFor } from './helpers'
 import { PARITY_CORPUS, PARITY_LITERALS } from './parity-corpus'
 import { recordTelemetry } from './parity-telemetry'
+import { ROW_MODE_PARAMS, ROW_MODE_SQL } from './row-mode'
+
+/** A hand-written Standard Schema: `n` must be 1. */
+const positiveOne: RowSchema<{ n: number }> = {
+  '~standard': {
+    version: 1,
+    vendor: 'parity',
+    validate: (row) => ((row as { n: number }).n === 1 ? { value: { n: 1 } } : { issues: [{ message: 'not one', path: ['n'] }] }),
+  },
+}
 
 /** The error fields compared between providers: everything but the driver's own cause and stack. */
 const ERROR_FIELDS = ['code', 'sqlState', 'message', 'retryable', ...SERVER_ERROR_FIELDS, 'query'] as const
@@ -333,6 +349,56 @@ export function describeParity(factories: Readonly<Record<string, ProviderFactor
           await provider.query(`DROP TABLE ${table}`)
           return { ok: ok.map(withoutTableIds), plain, atomic, after: after.rows }
         })
+      })
+    })
+
+    describe('issue 12 features', () => {
+      it("rowMode 'array' gives equal rows and fields, prepared and unprepared, on a query, a transaction and a reserved connection", async () => {
+        await expectSame(async (provider) => {
+          const outputs: unknown[] = []
+          for (const prepare of [true, false]) {
+            outputs.push(withoutTableIds(await provider.query(ROW_MODE_SQL, ROW_MODE_PARAMS, { rowMode: 'array', prepare })))
+          }
+          outputs.push(await provider.transaction(async (tx) => (await tx.query(ROW_MODE_SQL, ROW_MODE_PARAMS, { rowMode: 'array' })).rows))
+          outputs.push(await provider.connection(async (c) => (await c.query(ROW_MODE_SQL, ROW_MODE_PARAMS, { rowMode: 'array' })).rows))
+          outputs.push(
+            await collect(provider.stream('SELECT i, i AS i FROM generate_series(1, 5) AS i', [], { rowMode: 'array', batchSize: 2 })),
+          )
+          return outputs
+        })
+      })
+
+      it('result helpers and row validation give equal values and errors', async () => {
+        await expectSame(async (provider) => [
+          await outcomeOf(() => one(provider, 'SELECT 1 AS a, 2 AS b')),
+          await outcomeOf(() => one(provider, 'SELECT 1 WHERE false')),
+          await outcomeOf(() => maybeOne(provider, 'SELECT i FROM generate_series(1, 2) AS i')),
+          await outcomeOf(() => manyFirst(provider, 'SELECT i, i FROM generate_series(1, 2) AS i')),
+          await outcomeOf(() => oneFirst(provider, 'SELECT count(*) FROM generate_series(1, 3)')),
+          await outcomeOf(async () => {
+            try {
+              return await provider.query('SELECT 1 AS n UNION ALL SELECT 2', [], { schema: positiveOne })
+            } catch (error) {
+              return { rowIndex: (error as RowValidationError).rowIndex, issues: (error as RowValidationError).issues }
+            }
+          }),
+        ])
+      })
+
+      it('connection(fn) leaves the next borrower a reset session on every driver', async () => {
+        await expectSame(
+          async (provider) => {
+            await provider.connection(async (c) => {
+              await c.query("SET DateStyle = 'German'")
+              await c.query('CREATE TEMP TABLE parity_tmp (id int)')
+            })
+            return provider.connection(async (c) => [
+              (await c.query('SHOW DateStyle')).rows,
+              (await c.query("SELECT to_regclass('pg_temp.parity_tmp') AS t")).rows,
+            ])
+          },
+          { pool: { max: 1 } },
+        )
       })
     })
 

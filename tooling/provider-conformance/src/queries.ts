@@ -63,6 +63,26 @@ export function describeQueries(ctx: ConformanceContext): void {
       expect([dropped.command, dropped.rowCount, dropped.rows]).toEqual(['DROP', 0, []])
     })
 
+    ctx.test('SHOW returns its row with rowCount 1 and command SHOW, alone, in a transaction and after another statement', async () => {
+      const { provider } = await ctx.open()
+      const shown = await provider.query('SHOW DateStyle')
+      expect([shown.command, shown.rowCount, shown.rows.length, shown.fields.map((field) => field.name)]).toEqual([
+        'SHOW',
+        1,
+        1,
+        ['DateStyle'],
+      ])
+      expect((await provider.query('SHOW ALL')).rowCount).toBe(
+        (await provider.query('SELECT count(*)::int AS n FROM pg_settings')).rows[0]?.n,
+      )
+      const inTx = await provider.transaction((tx) => tx.query('SHOW transaction_isolation'))
+      expect([inTx.command, inTx.rowCount]).toEqual(['SHOW', 1])
+      const last = await provider.query('SELECT 1; SHOW DateStyle')
+      expect([last.command, last.rowCount]).toEqual(['SHOW', 1])
+      const set = await provider.query("SET DateStyle = 'ISO, MDY'")
+      expect([set.command, set.rowCount]).toEqual(['SET', 0])
+    })
+
     ctx.test('returns the rows of INSERT … RETURNING with the INSERT command', async () => {
       const { provider } = await ctx.open()
       const table = await ctx.createTable('id int GENERATED ALWAYS AS IDENTITY, name text')
