@@ -36,21 +36,6 @@ async function createTables(db: Kysely<Database>): Promise<void> {
     .execute()
 }
 
-/**
- * A queryable that reserves connections: the provider itself once core has `provider.connection(fn)`, else a
- * stand-in whose `connection(fn)` holds one server connection through a transaction (its transactions are savepoints).
- */
-function reservingQueryable(provider: Provider): Queryable {
-  if (typeof (provider as { connection?: unknown }).connection === 'function') return provider
-  return {
-    query: provider.query.bind(provider),
-    connection: <T>(fn: (connection: never) => Promise<T>) =>
-      provider.transaction((tx) =>
-        fn({ query: tx.query.bind(tx), transaction: <U>(inner: (t: typeof tx) => Promise<U>) => tx.savepoint(inner) } as never),
-      ),
-  } as Queryable
-}
-
 describe.each(PROVIDERS)('Kysely over the $name provider', (factory) => {
   const env = useProvider(factory, 'kysely_dialect')
 
@@ -327,7 +312,7 @@ describe.each(PROVIDERS)('Kysely over the $name provider', (factory) => {
     const provider = await env.freshDatabase()
     const schema = 'app'
     await provider.query('CREATE SCHEMA app')
-    const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: reservingQueryable(provider) }) })
+    const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: provider }) })
     const migrator = (conn: Kysely<Database>) =>
       new Migrator({
         db: conn,
@@ -462,30 +447,33 @@ describe.each(PROVIDERS)('Kysely over the $name provider', (factory) => {
     expect((error as Error).message).toContain('withConnection(db, fn)')
   })
 
-  it('says withConnection needs a queryable with connection() when the provider has none', async () => {
-    const { db } = await database()
-    const provider = env.provider as Provider & { connection?: unknown }
-    if (typeof provider.connection === 'function') return // core with reserved connections: covered below
-    const error = await withConnection(db, (conn) => conn.selectFrom('person').selectAll().execute()).catch((e: unknown) => e)
+  it('says withConnection needs a queryable with connection() when given one without it', async () => {
+    const plain: Queryable = { query: env.provider.query.bind(env.provider) as Queryable['query'] }
+    const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: plain }) })
+    const error = await withConnection(db, (conn) => conn.selectNoFrom(sql<number>`1`.as('one')).execute()).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(KyselyDialectError)
     expect((error as KyselyDialectError).code).toBe('KYSELY_CONNECTION_UNSUPPORTED')
   })
 
-  it('keeps session state across the statements of withConnection on a queryable that reserves connections', async () => {
-    // A queryable whose connection(fn) holds one server connection (here: a transaction), as provider.connection does.
-    const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: reservingQueryable(env.provider) }) })
-    const setting = await withConnection(db, async (conn) => {
-      await sql`SELECT set_config('application_name', 'kysely-pinned', true)`.execute(conn)
-      await conn.transaction().execute((trx) => sql`SELECT 1`.execute(trx))
+  it('keeps session state across the statements of withConnection, transactions included, on one backend', async () => {
+    const db = new Kysely<Database>({ dialect: createTesseraDialect({ queryable: env.provider }) })
+    const seen = await withConnection(db, async (conn) => {
+      const pid = async (on: Kysely<Database>) => (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(on)).rows[0]?.pid
+      const first = await pid(conn)
+      // Session-level (is_local false): lasts past this statement, on this connection only.
+      await sql`SELECT set_config('application_name', 'kysely-pinned', false)`.execute(conn)
+      const inTransaction = await conn.transaction().execute((trx) => pid(trx))
       const { rows } = await sql<{ name: string }>`SELECT current_setting('application_name') AS name`.execute(conn)
-      return rows[0]?.name
+      return { first, inTransaction, last: await pid(conn), name: rows[0]?.name }
     })
-    expect(setting).toBe('kysely-pinned')
+    expect(seen.name).toBe('kysely-pinned')
+    expect(seen.inTransaction).toBe(seen.first)
+    expect(seen.last).toBe(seen.first)
   })
 
   it('passes the signal and timeout of withConnection to connection(), and refuses a Kysely instance of another dialect', async () => {
     const seen: unknown[] = []
-    const inner = reservingQueryable(env.provider) as Queryable & { connection: (fn: unknown, options?: unknown) => Promise<unknown> }
+    const inner = env.provider as Queryable & { connection: (fn: unknown, options?: unknown) => Promise<unknown> }
     const recording = {
       query: inner.query.bind(inner),
       connection: (fn: unknown, options?: unknown) => {
