@@ -15,6 +15,7 @@ import type {
 import { createCursorStream } from './cursor-stream'
 import type { DriverConnection } from './driver'
 import { AbortError, ConfigError, describeValue, isTesseraError } from './errors'
+import { type HeldSession, queryOnHeldSession, withSignal } from './held-session-query'
 import type { QueryContext } from './hooks'
 import { ConnectionError, isConnectionLoss } from './pg-errors'
 import { ConnectionBusyError, ConnectionReleasedError } from './provider-errors'
@@ -182,31 +183,18 @@ class ProviderReservedConnection implements ReservedConnection {
     }
   }
 
-  private async runQuery(sql: SqlInput, params: readonly unknown[] | undefined, options: QueryOptions | undefined): Promise<QueryResult> {
-    const runtime = this.runtime
-    let text: string | undefined
-    let values: readonly unknown[] | undefined
-    try {
-      this.check('query')
-      ;({ text, values } = runtime.compile(sql, params))
-      const merged = withSignal(this.signal, options)
-      if (merged?.signal?.aborted) throw new AbortError('query', { cause: merged.signal.reason })
-      if (!runtime.hooks.hasQueryHooks) return await this.run(text, values, merged)
-      const ctx: QueryContext = {
-        sql: text,
-        params: values,
-        options: merged ?? {},
-        driver: runtime.name,
-        operation: 'query',
-        transaction: false,
-        attempt: 1,
-        meta: {},
-      }
-      return await runtime.hooks.query(ctx, this.final)
-    } catch (error) {
-      if (!isTesseraError(error)) throw error
-      throw runtime.report(runtime.normalize(error, text), 'query', text, values)
+  private session: HeldSession | undefined
+
+  private runQuery(sql: SqlInput, params: readonly unknown[] | undefined, options: QueryOptions | undefined): Promise<QueryResult> {
+    this.session ??= {
+      runtime: this.runtime,
+      inTransaction: false,
+      signal: this.signal,
+      check: () => this.check('query'),
+      run: (text, values, merged) => this.run(text, values, merged),
+      final: this.final,
     }
+    return queryOnHeldSession(this.session, sql, params, options)
   }
 
   private readonly final = (ctx: QueryContext): Promise<QueryResult> => {
@@ -259,11 +247,4 @@ class ProviderReservedConnection implements ReservedConnection {
     })
     return pinned
   }
-}
-
-/** The reserved connection's signal and the call's together: either one cancels. */
-function withSignal<O extends { signal?: AbortSignal | undefined }>(own: AbortSignal | undefined, options: O | undefined): O | undefined {
-  if (own === undefined) return options
-  if (options?.signal === undefined) return { ...options, signal: own } as O
-  return { ...options, signal: AbortSignal.any([own, options.signal]) }
 }

@@ -11,6 +11,7 @@ import {
 import { CHANNELS, type TransactionMessage, traced } from './diagnostics'
 import type { DriverConnection } from './driver'
 import { AbortError, ConfigError, describeValue, isTesseraError, type TesseraError } from './errors'
+import { type HeldSession, queryOnHeldSession, withSignal } from './held-session-query'
 import type { QueryContext, TransactionContext } from './hooks'
 import { InvalidTransactionStateError, isConnectionLoss } from './pg-errors'
 import { TransactionEndedError } from './provider-errors'
@@ -208,31 +209,20 @@ class ProviderTransaction implements Transaction {
     return validatedQuery<R>(run, schema, sql, (error, text) => this.runtime.report(error, 'query', text))
   }
 
-  private async runQuery(sql: SqlInput, params: readonly unknown[] | undefined, options: QueryOptions | undefined): Promise<QueryResult> {
-    const runtime = this.runtime
-    let text: string | undefined
-    let values: readonly unknown[] | undefined
-    try {
-      if (this.ended) throw new TransactionEndedError(this.kind)
-      ;({ text, values } = runtime.compile(sql, params))
-      const merged = this.withSignal(options)
-      if (merged?.signal?.aborted) throw new AbortError('query', { cause: merged.signal.reason })
-      if (!runtime.hooks.hasQueryHooks) return await this.run(text, values, merged)
-      const ctx: QueryContext = {
-        sql: text,
-        params: values,
-        options: merged ?? {},
-        driver: runtime.name,
-        operation: 'query',
-        transaction: true,
-        attempt: 1,
-        meta: {},
-      }
-      return await runtime.hooks.query(ctx, this.final)
-    } catch (error) {
-      if (!isTesseraError(error)) throw error
-      throw runtime.report(runtime.normalize(error, text), 'query', text, values)
+  private session: HeldSession | undefined
+
+  private runQuery(sql: SqlInput, params: readonly unknown[] | undefined, options: QueryOptions | undefined): Promise<QueryResult> {
+    this.session ??= {
+      runtime: this.runtime,
+      inTransaction: true,
+      signal: this.signal,
+      check: () => {
+        if (this.ended) throw new TransactionEndedError(this.kind)
+      },
+      run: (text, values, merged) => this.run(text, values, merged),
+      final: this.final,
     }
+    return queryOnHeldSession(this.session, sql, params, options)
   }
 
   private readonly final = (ctx: QueryContext): Promise<QueryResult> => {
@@ -246,10 +236,7 @@ class ProviderTransaction implements Transaction {
 
   /** The transaction's signal and the call's together: either one cancels the statement. */
   private withSignal(options: QueryOptions | undefined): QueryOptions | undefined {
-    const own = this.signal
-    if (own === undefined) return options
-    if (options?.signal === undefined) return { ...options, signal: own }
-    return { ...options, signal: AbortSignal.any([own, options.signal]) }
+    return withSignal(this.signal, options)
   }
 
   copyFrom(sql: SqlInput, options?: CopyOptions): CopyFromStream {
