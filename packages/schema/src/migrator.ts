@@ -7,6 +7,7 @@ import {
   isSqlQuery,
   type Provider,
   type Queryable,
+  type ReservedConnection,
   type SqlQuery,
   sql,
   type Transaction,
@@ -26,7 +27,8 @@ export type MigrationStep = string | SqlQuery | ((tx: Transaction) => Promise<vo
 /**
  * One direction of a migration marked `transaction: false`: SQL text holding **one** statement (PostgreSQL runs
  * several statements of one text in an implicit transaction, which `CREATE INDEX CONCURRENTLY` refuses), a `sql`
- * query, or a function that gets the provider and runs its statements one by one (each commits on its own).
+ * query, or a function that gets the connection the migration runs on (the migrator's reserved connection; the
+ * provider itself when it has no `connection`) and runs its statements one by one (each commits on its own).
  */
 export type OutsideTransactionStep = string | SqlQuery | ((db: Queryable) => Promise<void>)
 
@@ -54,8 +56,10 @@ export interface TransactionalMigration extends MigrationBase {
 
 /**
  * A migration run outside any transaction, for statements PostgreSQL refuses inside one (`CREATE INDEX
- * CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `VACUUM`, `ALTER SYSTEM`). The migrator's advisory lock is still held
- * for the whole run, by a transaction of its own on another connection (so the pool needs two connections). If it
+ * CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `VACUUM`, `ALTER SYSTEM`). It runs on one connection reserved with `provider.connection`, which
+ * holds the migrator's advisory lock at session level for the whole run and records the migration once the step
+ * succeeded (so a pool of one connection is enough). A provider without `connection` falls back to holding the
+ * lock in a transaction on a second connection (its pool needs two). If it
  * fails, what ran before the failing statement stays applied (`MigrationFailedError.outsideTransaction` is `true`):
  * write it so that running it again is safe (`IF NOT EXISTS`; an INVALID index left by a failed `CREATE INDEX
  * CONCURRENTLY` must be dropped first). Only with the migrator option `transaction: 'each'`.
@@ -273,8 +277,8 @@ function toApplied(row: AppliedRow): AppliedMigration {
  *
  * Defaults: `table` `'tessera_migrations'`, `transaction` `'each'` (one transaction per migration).
  * Statements PostgreSQL refuses inside a transaction (`CREATE INDEX CONCURRENTLY`) go in a migration marked
- * `transaction: false` (see {@link NonTransactionalMigration}): it runs on the provider outside any transaction
- * while the lock stays held by the transaction that records it.
+ * `transaction: false` (see {@link NonTransactionalMigration}): it runs outside any transaction on one reserved
+ * connection that holds the lock at session level (`pg_try_advisory_lock`, polled) and records it.
  *
  * @throws ConfigError listing every invalid option or migration (duplicate ids, missing `up`…).
  * @example
@@ -293,6 +297,8 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
   const byId = new Map(migrations.map((m) => [String(m.id), m]))
   const tableId = sql.id(schema === undefined ? [table] : [schema, table])
   const key = lockKey(schema, table)
+  /** `transaction: false` migrations run on one reserved connection; without `connection`, see {@link runStep}. */
+  const reserves = typeof (provider as Partial<Provider>).connection === 'function'
 
   /**
    * Takes the transaction-scoped advisory lock, polling `pg_try_advisory_xact_lock` with a parameterless statement
@@ -303,6 +309,21 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
   async function lock(tx: Queryable): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const { rows } = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock('${key}'::bigint) AS locked`, undefined, {
+        prepare: false,
+      })
+      if (rows[0]?.locked === true) return
+      await setTimeout(Math.min(10 * 2 ** attempt, 250))
+    }
+  }
+
+  /**
+   * Takes the session-level advisory lock on a reserved connection, polled with `pg_try_advisory_lock` for the same
+   * reason as {@link lock}: a statement waiting for the lock would hold a snapshot that the holder's
+   * `CREATE INDEX CONCURRENTLY` waits for.
+   */
+  async function sessionLock(connection: ReservedConnection): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const { rows } = await connection.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock('${key}'::bigint) AS locked`, undefined, {
         prepare: false,
       })
       if (rows[0]?.locked === true) return
@@ -400,10 +421,12 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
   }
 
   /**
-   * A `transaction: false` migration needs two connections at once (the lock transaction and the step): with a
-   * pool of one the step would wait for a connection until the acquire timeout. Refused up front, before anything runs.
+   * Without `provider.connection`, a `transaction: false` migration needs two connections at once (the lock
+   * transaction and the step): with a pool of one the step would wait for a connection until the acquire timeout.
+   * Refused up front, before anything runs. With it, the lock, the step and the record share one connection.
    */
   function refuseSmallPool(plan: readonly Migration[]): void {
+    if (reserves) return
     const outside = plan.filter((m) => m.transaction === false)
     if (outside.length === 0) return
     const max = typeof provider.stats === 'function' ? provider.stats().max : undefined
@@ -444,6 +467,53 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
     })
   }
 
+  /**
+   * Runs a `transaction: false` migration on one reserved connection: takes the session-level advisory lock, checks
+   * the migration is still to run, runs the step statement by statement, records it on the same connection, and
+   * unlocks in `finally` (the session reset unlocks too; a lost session's locks die with it). Returns the duration,
+   * or undefined when another migrator already ran it.
+   */
+  function runReserved(migration: NonTransactionalMigration, direction: 'up' | 'down'): Promise<number | undefined> {
+    const id = String(migration.id)
+    const failure = { id: migration.id, name: migration.name, direction, outsideTransaction: true }
+    return provider.connection(async (connection) => {
+      await sessionLock(connection)
+      try {
+        const { rows } = await connection.query(sql`SELECT 1 FROM ${tableId} WHERE id = ${id}`)
+        const recorded = rows.length > 0
+        if (recorded === (direction === 'up')) return undefined // already applied (up) or already reverted (down)
+        const message = { version: id, name: migration.name, direction }
+        return await traced(CHANNELS.migration, message, async () => {
+          const started = performance.now()
+          try {
+            if (schema !== undefined)
+              await connection.query(sql`SELECT set_config('search_path', ${`${sql.id(schema).text}, public`}, false)`)
+            const step = (direction === 'up' ? migration.up : migration.down) as OutsideTransactionStep
+            if (typeof step === 'function') await step(connection)
+            else if (typeof step === 'string') await connection.query(step, undefined, { prepare: false })
+            else await connection.query(step)
+          } catch (error) {
+            throw new MigrationFailedError(failure, error)
+          }
+          const durationMs = Math.round(performance.now() - started)
+          try {
+            if (direction === 'up') {
+              await connection.query(
+                sql`INSERT INTO ${tableId} (id, name, checksum, duration_ms) VALUES (${id}, ${migration.name}, ${checksums.get(id)}, ${durationMs})`,
+              )
+            } else await connection.query(sql`DELETE FROM ${tableId} WHERE id = ${id}`)
+          } catch (error) {
+            throw new MigrationFailedError({ ...failure, stepCompleted: true }, error)
+          }
+          return durationMs
+        })
+      } finally {
+        // A lost session cannot answer; its locks went with it, and the reset unlocks a live one anyway.
+        await connection.query(`SELECT pg_advisory_unlock('${key}'::bigint)`, undefined, { prepare: false }).catch(() => undefined)
+      }
+    })
+  }
+
   async function run(
     plan: readonly Migration[],
     step: (tx: Transaction, migration: Migration) => Promise<number | undefined>,
@@ -459,6 +529,11 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
       return { migrations: done }
     }
     for (const migration of plan) {
+      if (reserves && migration.transaction === false) {
+        const durationMs = await runReserved(migration, step === applyOne ? 'up' : 'down')
+        if (durationMs !== undefined) done.push({ id: migration.id, name: migration.name, durationMs })
+        continue
+      }
       const durationMs = await provider
         .transaction((tx) => step(tx, migration))
         .catch((error: unknown) => {
