@@ -31,6 +31,10 @@ export async function connectPgClient(
       async open(attempt) {
         if (signal?.aborted) throw new AbortError('connect', { cause: signal.reason })
         const client = new Client(pgClientConfigFor(config, connection, attempt))
+        // From its first moment: a backend that dies while the new session is idle (after connect, between the
+        // session-state read and the connection object that listens for it) makes pg emit 'error', which without a
+        // listener would crash the process. The session's next statement fails and tells the caller.
+        client.on('error', ignoreUntilOwned)
         current = client
         try {
           await client.connect()
@@ -49,6 +53,9 @@ export async function connectPgClient(
     signal?.removeEventListener('abort', onAbort)
   }
 }
+
+/** The early 'error' listener: the failure surfaces through the session's next statement. */
+function ignoreUntilOwned(): void {}
 
 function readSessionState(client: PgClientLike): Promise<SessionState> {
   return new Promise((resolve, reject) => {

@@ -102,3 +102,44 @@ describe('connectPgClient', () => {
     expect(error).toBeInstanceOf(AbortError)
   })
 })
+
+describe('connectPgClient when the backend dies between connect and hand-over', () => {
+  it('a FATAL arriving while the new session is idle (pg_terminate_backend) is not an uncaught error event', async () => {
+    const admin = await adminClient()
+    try {
+      // A pg.Client whose session-state read ends only after the server terminated this (then idle) backend: the
+      // FATAL arrives with no query running, and pg emits it as an 'error' event, before the provider's connection
+      // object (which listens for it) exists. Without a listener, that event is an uncaught exception.
+      const pg = (await import('pg')).default
+      class KilledWhileIdle extends pg.Client {
+        armed = true
+        // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded query signature
+        override query(...args: any[]): any {
+          const callback = args[2] as ((error: Error | null, result: unknown) => void) | undefined
+          if (!this.armed || typeof callback !== 'function') return (super.query as (...a: unknown[]) => unknown)(...args)
+          this.armed = false
+          return (super.query as (...a: unknown[]) => unknown)(args[0], args[1], (error: Error | null, result: unknown) => {
+            const pid = (this as unknown as { processID: number }).processID
+            admin
+              .query('SELECT pg_terminate_backend($1)', [pid])
+              .then(() => new Promise((resolve) => setTimeout(resolve, 200)))
+              .then(() => callback(error, result))
+          })
+        }
+      }
+      // target_session_attrs makes connectPgClient read the session state: the read this client stalls.
+      const stateRead = new URL(PG_URL)
+      stateRead.searchParams.set('target_session_attrs', 'read-write')
+      const options = resolvePgOptions({ connectionString: stateRead.toString(), Client: KilledWhileIdle as never })
+      const connected = await connectPgClient(options.Client, options.clientConfig, options.connection)
+      opened.push(connected.client)
+      // The backend really died while the session was idle, and the process is still here (vitest fails the run on
+      // an uncaught exception).
+      const pid = (connected.client as unknown as { processID: number }).processID
+      const { rows } = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [pid])
+      expect(rows[0].n).toBe(0)
+    } finally {
+      await admin.end()
+    }
+  })
+})
