@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream'
+import { type Readable, Stream, type Writable } from 'node:stream'
 import type { DriverCopyIn, DriverCopyOut, TransactionStatus } from '@tessera/core/driver'
 import type { PostgresJsQuery } from './postgres-js-client'
 import { isSessionLoss, type PostgresJsConnection } from './postgres-js-connection'
@@ -137,6 +137,22 @@ class CopyOutcome {
   }
 }
 
+/**
+ * Listens for the COPY stream's errors from the moment postgres.js creates it. postgres.js makes the stream on
+ * CopyOutResponse / CopyInResponse and resolves the query with it; an ErrorResponse in the same socket chunk destroys
+ * the stream at once, and its 'error' (a nextTick) comes before the query's resolution reaches us (a microtask):
+ * without a listener by then, it is an uncaught exception. postgres.js 3 keeps `resolve` as an own property, 4 as a
+ * method: an own property wrapping either one sees the stream first.
+ */
+function listenFromCreation(query: PostgresJsQuery, outcome: CopyOutcome): void {
+  const resolvable = query as unknown as { resolve: (value: unknown) => unknown }
+  const resolve = resolvable.resolve
+  resolvable.resolve = (value: unknown) => {
+    if (value instanceof Stream) value.on('error', (error: Error) => outcome.streamFailed(error))
+    return resolve.call(query, value)
+  }
+}
+
 /** Sends the COPY statement (after arming the scanner) and waits for postgres.js' stream. */
 async function startCopy<S extends Writable | Readable>(
   connection: PostgresJsConnection,
@@ -149,6 +165,7 @@ async function startCopy<S extends Writable | Readable>(
   let query: PostgresJsQuery | undefined
   const outcome = new CopyOutcome(connection, () => query)
   query = connection.sql.unsafe(text, [], { prepare: false })
+  listenFromCreation(query, outcome)
   connection.active.add(query)
   try {
     return { stream: await open(query), outcome, query }
@@ -162,7 +179,6 @@ async function startCopy<S extends Writable | Readable>(
 /** `COPY … FROM STDIN` on a postgres.js session, through its `writable()`. */
 export async function startCopyIn(connection: PostgresJsConnection, text: string): Promise<DriverCopyIn> {
   const { stream, outcome } = await startCopy(connection, text, (query) => query.writable())
-  stream.on('error', (error) => outcome.streamFailed(error))
   stream.on('finish', () => outcome.streamEnded((stream as { count?: number | null | undefined }).count ?? undefined))
   return {
     settled: outcome.settled,
@@ -187,7 +203,6 @@ export async function startCopyOut(
   onData: (chunk: Buffer) => void,
 ): Promise<DriverCopyOut> {
   const { stream, outcome, query } = await startCopy(connection, text, (pending) => pending.readable())
-  stream.on('error', (error) => outcome.streamFailed(error))
   stream.on('end', () => outcome.streamEnded((stream as { count?: number | null | undefined }).count ?? undefined))
   stream.on('data', onData)
   return {
