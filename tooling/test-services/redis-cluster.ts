@@ -29,7 +29,7 @@ export interface RedisCluster {
   nodes(): Promise<ClusterNodeInfo[]>
   /**
    * `CLUSTER FAILOVER` on a replica of `masterPort` (default: the first master): a manual failover without data
-   * loss. Resolves once the replica is master and the cluster is `ok` again.
+   * loss. Resolves once the replica is master, the old master is shown as a replica and the cluster is `ok` again.
    */
   failover(masterPort?: number): Promise<{ oldMaster: number; newMaster: number }>
   /**
@@ -127,6 +127,12 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       if (replica === undefined) throw new Error(`master ${master.port} has no replica to fail over to`)
       await redisCli(replica.port, ['CLUSTER', 'FAILOVER'])
       const newMaster = await promoteWait(master.port, master.id)
+      // The old master learns of its demotion by gossip: until every view says so, `nodes()` may still call it master.
+      await waitFor(
+        `${master.port} shown as a replica after the failover`,
+        async () => ((await nodes()).find((node) => node.port === master.port)?.role === 'replica' ? true : undefined),
+        30_000,
+      )
       return { oldMaster: master.port, newMaster }
     },
     async killMaster(masterPort) {
