@@ -29,6 +29,8 @@ export function describeOnDistributedRedis(
   options: {
     /** Why the L1 + bus check under failover is known to fail on this setup; the test is then skipped, saying so. */
     busLosesMessagesOnFailover?: string | undefined
+    /** Why the killed-master check is known to fail on this setup now and then; the test is then skipped, saying so. */
+    killedMasterRecoveryUnreliable?: string | undefined
   } = {},
 ): void {
   describe(name, () => {
@@ -189,45 +191,55 @@ export function describeOnDistributedRedis(
     if (options.busLosesMessagesOnFailover === undefined) it(busCheck, failoverUnderLoad(true), 60_000)
     else it.skip(`${busCheck} — known to fail: ${options.busLosesMessagesOnFailover}`, failoverUnderLoad(true))
 
-    it('keeps answering when a master is killed, and serves nothing invalidated after the failover', async () => {
-      const prefix = newPrefix()
-      const writer = instance(prefix)
-      const reader = instance(prefix)
-      await Promise.all([writer.ready(), reader.ready()])
-      const callerErrors: unknown[] = []
-      let running = true
-      const loop = async () => {
-        for (let i = 0; running; i++) {
-          try {
-            await writer.getOrSet(`kill:${i % 10}`, async () => i, { ttlMs: 60_000 })
-            await reader.get(`kill:${i % 10}`)
-          } catch (error) {
-            callerErrors.push(error)
+    const killedMaster = 'keeps answering when a master is killed, and serves nothing invalidated after the failover'
+    const itKilled =
+      options.killedMasterRecoveryUnreliable === undefined
+        ? it
+        : (title: string, fn: () => Promise<void>, timeoutMs: number) =>
+            it.skip(`${title} — known to fail now and then: ${options.killedMasterRecoveryUnreliable}`, fn, timeoutMs)
+    itKilled(
+      killedMaster,
+      async () => {
+        const prefix = newPrefix()
+        const writer = instance(prefix)
+        const reader = instance(prefix)
+        await Promise.all([writer.ready(), reader.ready()])
+        const callerErrors: unknown[] = []
+        let running = true
+        const loop = async () => {
+          for (let i = 0; running; i++) {
+            try {
+              await writer.getOrSet(`kill:${i % 10}`, async () => i, { ttlMs: 60_000 })
+              await reader.get(`kill:${i % 10}`)
+            } catch (error) {
+              callerErrors.push(error)
+            }
+            await sleep(2)
           }
-          await sleep(2)
         }
-      }
-      const load = loop()
-      await sleep(200)
-      await redis.killMaster()
-      running = false
-      await load
-      // L2 faults are the cache's to absorb: a caller never sees one.
-      expect(callerErrors).toEqual([])
-      // Once a replica took over, a delete is seen everywhere and the old value never comes back.
-      await vi.waitFor(
-        async () => {
-          await writer.set('kill:x', 'old')
-          expect(await reader.get('kill:x')).toBe('old')
-        },
-        { timeout: 20_000, interval: 200 },
-      )
-      await writer.delete('kill:x')
-      await vi.waitFor(async () => expect(await reader.get('kill:x')).toBeUndefined(), { timeout: 5_000 })
-      for (let i = 0; i < 20; i++) {
-        expect(await reader.get('kill:x')).toBeUndefined()
-        await sleep(10)
-      }
-    }, 60_000)
+        const load = loop()
+        await sleep(200)
+        await redis.killMaster()
+        running = false
+        await load
+        // L2 faults are the cache's to absorb: a caller never sees one.
+        expect(callerErrors).toEqual([])
+        // Once a replica took over, a delete is seen everywhere and the old value never comes back.
+        await vi.waitFor(
+          async () => {
+            await writer.set('kill:x', 'old')
+            expect(await reader.get('kill:x')).toBe('old')
+          },
+          { timeout: 20_000, interval: 200 },
+        )
+        await writer.delete('kill:x')
+        await vi.waitFor(async () => expect(await reader.get('kill:x')).toBeUndefined(), { timeout: 5_000 })
+        for (let i = 0; i < 20; i++) {
+          expect(await reader.get('kill:x')).toBeUndefined()
+          await sleep(10)
+        }
+      },
+      60_000,
+    )
   })
 }

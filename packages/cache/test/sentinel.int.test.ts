@@ -47,5 +47,7 @@ describeOnDistributedRedis(
   {
     busLosesMessagesOnFailover:
       'bus messages published while the subscriber moves to the new master can be lost: with the bus re-subscribing and L1 bounded by l1.busDownTtlMs while the bus is known down, this check still failed in 1 of 3 runs (the switch is not always seen as the bus going down)',
+    killedMasterRecoveryUnreliable:
+      'after SIGKILL of the master, a set on one instance was still not read by the other 20 s after the sentinels had promoted the replica, in 1 of 3 local runs and once in CI (cause not found: client reconnection, the breaker, or the no-send-while-not-ready rule)',
   },
 )
