@@ -51,6 +51,16 @@ export interface QueryOptions {
   rowMode?: 'object' | 'array' | undefined
 }
 
+/** Per-call options of `provider.queryMulti`: a text of several statements runs unprepared and is never retried. */
+export interface MultiQueryOptions {
+  /** Aborting cancels the text on the server; the statements it ran are rolled back (one implicit transaction). */
+  signal?: AbortSignal | undefined
+  /** Cancels the text on the server after this many ms (the wait for a connection included). Default: none. */
+  timeoutMs?: number | undefined
+  /** `'array'`: each row of every result as an array of its values, in column order. Default: `'object'`. */
+  rowMode?: 'object' | 'array' | undefined
+}
+
 /**
  * A statement: plain text with `$n` placeholders, or a query built with the `sql` tag; one built with
  * `sql.type(schema)` carries its row type `R`.
@@ -176,6 +186,11 @@ export interface Provider extends Queryable, CopyMethods {
   connection<T>(fn: (connection: ReservedConnection) => Promise<T>, options?: ReserveOptions): Promise<T>
   /** Runs the statements pipelined, in one round trip where the driver can. */
   batch(queries: readonly BatchQuery[], options?: BatchOptions): Promise<QueryResult[]>
+  /**
+   * Runs a text of several statements (simple protocol: no parameters) and resolves to every statement's result, in
+   * order; `query` gives only the last. One implicit transaction: a failing statement rolls back the ones before it.
+   */
+  queryMulti(sql: SqlInput, options?: MultiQueryOptions): Promise<QueryResult[]>
   stream<R = Row>(sql: SqlInput<R>, params?: readonly unknown[], options?: StreamOptions): AsyncIterable<R>
   listen(channel: string, onNotify: (notification: Notification) => void, options?: ListenOptions): Promise<Subscription>
   notify(channel: string, payload?: string): Promise<void>
