@@ -30,6 +30,7 @@ export type {
   IsolationLevel,
   ListenOptions,
   Logger,
+  MultiQueryable,
   MultiQueryOptions,
   Notice,
   Notification,

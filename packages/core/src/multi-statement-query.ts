@@ -2,6 +2,7 @@ import type { MultiQueryOptions, QueryResult, SqlInput } from './contracts'
 import { CHANNELS, traced } from './diagnostics'
 import type { DriverConnection } from './driver'
 import { AbortError, ConfigError, describeValue, isTesseraError, type TesseraError } from './errors'
+import { withSignal } from './held-session-query'
 import type { QueryContext } from './hooks'
 import { isConnectionLoss } from './pg-errors'
 import { outcomeUnknown, type ProviderRuntime } from './provider-runtime'
@@ -21,12 +22,16 @@ const EMPTY_PARAMS: readonly unknown[] = Object.freeze([])
 export async function runQueryMulti(
   runtime: ProviderRuntime,
   sql: SqlInput,
-  options: MultiQueryOptions | undefined,
+  callOptions: MultiQueryOptions | undefined,
+  held?: HeldMultiSession,
 ): Promise<QueryResult[]> {
-  if (runtime.closed) throw runtime.report(runtime.closedError('queryMulti'), 'query')
+  if (held === undefined && runtime.closed) throw runtime.report(runtime.closedError('queryMulti'), 'query')
   let text: string
+  let options: MultiQueryOptions | undefined
   try {
-    checkOptions(options)
+    checkOptions(callOptions)
+    held?.check()
+    options = withSignal(held?.signal, callOptions)
     const statement = runtime.compile(sql, undefined)
     if (statement.values.length > 0) {
       throw new ConfigError(
@@ -40,7 +45,8 @@ export async function runQueryMulti(
   }
   if (options?.signal?.aborted) throw runtime.report(new AbortError('query', { cause: options.signal.reason }), 'query', text)
   try {
-    if (!runtime.hooks.hasQueryHooks) return await tracedRun(runtime, text, options)
+    const inTransaction = held?.inTransaction ?? false
+    if (!runtime.hooks.hasQueryHooks) return await tracedRun(runtime, text, options, held)
     let all: QueryResult[] | undefined
     const ctx: QueryContext = {
       sql: text,
@@ -48,12 +54,13 @@ export async function runQueryMulti(
       options: options ?? {},
       driver: runtime.name,
       operation: 'query',
-      transaction: false,
+      transaction: inTransaction,
       attempt: 1,
       meta: {},
     }
     const last = await runtime.hooks.query(ctx, async (inner) => {
-      all = await tracedRun(runtime, inner.sql, inner.options)
+      held?.check()
+      all = await tracedRun(runtime, inner.sql, inner.options, held)
       return all[all.length - 1] ?? { rows: [], rowCount: 0, command: '', fields: [] }
     })
     return all ?? [last]
@@ -81,19 +88,44 @@ function checkOptions(options: MultiQueryOptions | undefined): void {
   if (problems.length > 0) throw new ConfigError(problems, { subject: 'queryMulti options' })
 }
 
-function tracedRun(runtime: ProviderRuntime, text: string, options: MultiQueryOptions | undefined): Promise<QueryResult[]> {
-  if (!runtime.isQueryTraced) return runOnPool(runtime, text, options)
-  return traced(CHANNELS.query, runtime.queryMessage(text, EMPTY_PARAMS, 'query', false), () => runOnPool(runtime, text, options))
+/** A session already held (a transaction, a reserved connection) that `queryMulti` runs on instead of lending one. */
+export interface HeldMultiSession {
+  readonly connection: DriverConnection
+  /** Reported to `onQuery` hooks as `ctx.transaction`; a lost session outside a transaction leaves the outcome unknown. */
+  readonly inTransaction: boolean
+  /** The holder's own signal, merged with the call's. */
+  readonly signal: AbortSignal | undefined
+  /** Throws when the session cannot run a statement now (ended, released, busy). */
+  check(): void
 }
 
-/** Lends a connection, runs the text on it through the driver's `runMulti`, and gives the connection back. */
-async function runOnPool(runtime: ProviderRuntime, text: string, options: MultiQueryOptions | undefined): Promise<QueryResult[]> {
+function tracedRun(
+  runtime: ProviderRuntime,
+  text: string,
+  options: MultiQueryOptions | undefined,
+  held: HeldMultiSession | undefined,
+): Promise<QueryResult[]> {
+  if (!runtime.isQueryTraced) return runOn(runtime, text, options, held)
+  const message = runtime.queryMessage(text, EMPTY_PARAMS, 'query', held?.inTransaction ?? false)
+  return traced(CHANNELS.query, message, () => runOn(runtime, text, options, held))
+}
+
+/**
+ * Runs the text through the driver's `runMulti` on the held session, or on a connection lent for it and given back
+ * afterwards.
+ */
+async function runOn(
+  runtime: ProviderRuntime,
+  text: string,
+  options: MultiQueryOptions | undefined,
+  held: HeldMultiSession | undefined,
+): Promise<QueryResult[]> {
   let connection: DriverConnection | undefined
   try {
     const signal = options?.signal
     const timeoutMs = options?.timeoutMs
     const deadline = timeoutMs === undefined ? 0 : Date.now() + timeoutMs
-    connection = await runtime.acquire(signal, timeoutMs)
+    connection = held === undefined ? await runtime.acquire(signal, timeoutMs) : held.connection
     if (connection.runMulti === undefined) {
       throw new ConfigError(`the ${runtime.name} driver cannot return the results of several statements separately`, {
         subject: 'queryMulti call',
@@ -110,9 +142,9 @@ async function runOnPool(runtime: ProviderRuntime, text: string, options: MultiQ
     if (connection === undefined || isTesseraError(error)) throw runtime.normalize(error, text)
     const mapped: TesseraError = runtime.connectionFailure(connection, error, text)
     // Any statement of the text may be a write: a lost session leaves its outcome unknown.
-    if (isConnectionLoss(mapped)) throw outcomeUnknown(mapped, text)
+    if (isConnectionLoss(mapped) && held?.inTransaction !== true) throw outcomeUnknown(mapped, text)
     throw mapped
   } finally {
-    if (connection !== undefined) runtime.release(connection)
+    if (connection !== undefined && held === undefined) runtime.release(connection)
   }
 }

@@ -1,4 +1,4 @@
-import { ConfigError, DataError, type QueryContext, type QueryResult, sql, TimeoutError } from '@tessera/core'
+import { ConfigError, ConnectionReleasedError, DataError, type QueryContext, type QueryResult, sql, TimeoutError } from '@tessera/core'
 import { describe, expect } from 'vitest'
 import type { ConformanceContext } from './context'
 
@@ -85,6 +85,47 @@ export function describeMultiStatement(ctx: ConformanceContext): void {
       await expect(provider.queryMulti('SELECT 1; SELECT pg_sleep(5)', { timeoutMs: 200 })).rejects.toThrow(TimeoutError)
       expect(Date.now() - started).toBeLessThan(3_000)
       expect((await provider.queryMulti('SELECT 1 AS n; SELECT 2 AS n')).length).toBe(2)
+    })
+
+    ctx.test('runs inside a transaction (rolled back with it) and on a reserved connection (its SET stays on the session)', async () => {
+      const seen: boolean[] = []
+      const { provider } = await ctx.open({
+        hooks: {
+          onQuery: (hookContext, next) => {
+            if (hookContext.sql.includes('; ')) seen.push(hookContext.transaction)
+            return next()
+          },
+        },
+      })
+      const table = await ctx.createTable('id int PRIMARY KEY')
+      const failure = await provider
+        .transaction(async (tx) => {
+          const results = await tx.queryMulti(`INSERT INTO ${table} VALUES (1); SELECT count(*)::int AS n FROM ${table}`)
+          expect(results.map((result) => [result.command, result.rowCount])).toEqual([
+            ['INSERT', 1],
+            ['SELECT', 1],
+          ])
+          expect(results[1]!.rows).toEqual([{ n: 1 }])
+          throw new Error('roll back')
+        })
+        .catch((error: unknown) => error)
+      expect((failure as Error).message).toBe('roll back')
+      expect(await ctx.admin(`SELECT count(*)::int AS n FROM ${table}`)).toEqual([{ n: 0 }])
+      await expect(provider.transaction((tx) => tx.queryMulti(`INSERT INTO ${table} VALUES (1); SELECT 1 / 0`))).rejects.toThrow(DataError)
+      expect(await ctx.admin(`SELECT count(*)::int AS n FROM ${table}`)).toEqual([{ n: 0 }])
+
+      const reserved = await provider.connection(async (connection) => {
+        const results = await connection.queryMulti("SET application_name = 'multi_reserved'; SHOW application_name")
+        expect(results.map((result) => result.command)).toEqual(['SET', 'SHOW'])
+        return (await connection.query('SHOW application_name')).rows
+      })
+      expect(reserved).toEqual([{ application_name: 'multi_reserved' }])
+      expect(seen).toEqual([true, true, false])
+      let escaped: { queryMulti(text: string): Promise<unknown> } | undefined
+      await provider.connection(async (connection) => {
+        escaped = connection
+      })
+      await expect(escaped!.queryMulti('SELECT 1; SELECT 2')).rejects.toThrow(ConnectionReleasedError)
     })
   })
 }
