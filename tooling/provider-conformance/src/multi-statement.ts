@@ -87,6 +87,21 @@ export function describeMultiStatement(ctx: ConformanceContext): void {
       expect((await provider.queryMulti('SELECT 1 AS n; SELECT 2 AS n')).length).toBe(2)
     })
 
+    ctx.test('renames the columns of every result with columnNames, and reports a failure to onError once', async () => {
+      const errors: Array<{ operation: string; sql: string | undefined }> = []
+      const { provider } = await ctx.open({
+        columnNames: (column) => column.toUpperCase(),
+        hooks: { onError: (_error, errorContext) => void errors.push({ operation: errorContext.operation, sql: errorContext.sql }) },
+      })
+      const results = await provider.queryMulti('SELECT 1 AS a; SELECT 2 AS b')
+      expect(results.map((result) => [result.rows, result.fields.map((field) => field.name)])).toEqual([
+        [[{ A: 1 }], ['A']],
+        [[{ B: 2 }], ['B']],
+      ])
+      await expect(provider.queryMulti('SELECT 1; SELECT 1 / 0')).rejects.toThrow(DataError)
+      expect(errors).toEqual([{ operation: 'query', sql: 'SELECT 1; SELECT 1 / 0' }])
+    })
+
     ctx.test('runs inside a transaction (rolled back with it) and on a reserved connection (its SET stays on the session)', async () => {
       const seen: boolean[] = []
       const { provider } = await ctx.open({
