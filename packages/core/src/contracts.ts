@@ -51,6 +51,16 @@ export interface QueryOptions {
   rowMode?: 'object' | 'array' | undefined
 }
 
+/** Per-call options of `provider.queryMulti`: a text of several statements runs unprepared and is never retried. */
+export interface MultiQueryOptions {
+  /** Aborting cancels the text on the server; the statements it ran are rolled back (one implicit transaction). */
+  signal?: AbortSignal | undefined
+  /** Cancels the text on the server after this many ms (the wait for a connection included). Default: none. */
+  timeoutMs?: number | undefined
+  /** `'array'`: each row of every result as an array of its values, in column order. Default: `'object'`. */
+  rowMode?: 'object' | 'array' | undefined
+}
+
 /**
  * A statement: plain text with `$n` placeholders, or a query built with the `sql` tag; one built with
  * `sql.type(schema)` carries its row type `R`.
@@ -70,8 +80,18 @@ export interface Queryable {
   readonly maxParameters?: number | undefined
 }
 
+/** Runs a text of several statements and gives every result: a provider, a transaction, a reserved connection. */
+export interface MultiQueryable {
+  /**
+   * Runs a text of several statements (simple protocol: no parameters) and resolves to every statement's result, in
+   * order (`query` gives only the last). Outside a transaction block the text is one implicit transaction: a failing
+   * statement rejects the call with its error and rolls back the statements before it.
+   */
+  queryMulti(sql: SqlInput, options?: MultiQueryOptions): Promise<QueryResult[]>
+}
+
 /** A query bound to an open transaction. */
-export interface Transaction extends Queryable, CopyMethods {
+export interface Transaction extends Queryable, MultiQueryable, CopyMethods {
   /** Runs `fn` inside a savepoint: rolled back to it when `fn` throws, released when it returns. */
   savepoint<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>
 }
@@ -165,7 +185,7 @@ export interface HealthReport {
 }
 
 /** A pool of connections to one database, whichever driver is underneath. */
-export interface Provider extends Queryable, CopyMethods {
+export interface Provider extends Queryable, MultiQueryable, CopyMethods {
   /** `'pg'`, `'postgres.js'`, … */
   readonly driver: string
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>
@@ -330,7 +350,7 @@ export interface ProviderOptions extends ConnectionOptions {
  * session is reset (settings, temporary tables, advisory locks, LISTENs, cursors) or, when it cannot be reset, closed;
  * the object then refuses further use with `ConnectionReleasedError`.
  */
-export interface ReservedConnection extends Queryable {
+export interface ReservedConnection extends Queryable, MultiQueryable {
   /** A transaction on this connection. While it runs, the connection itself refuses statements (`ConnectionBusyError`). */
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>
   /** The statements pipelined on this connection. */

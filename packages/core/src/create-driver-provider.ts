@@ -5,6 +5,7 @@ import type {
   BatchQuery,
   HealthReport,
   ListenOptions,
+  MultiQueryOptions,
   Notification,
   PoolStats,
   Provider,
@@ -25,6 +26,7 @@ import { CHANNELS, type ConnectMessage, hasTraceSubscribers, traced } from './di
 import type { Driver, DriverConnection, DriverContext, ListenerConnection } from './driver'
 import type { ConnectionInfo } from './hooks'
 import { ListenSupervisor } from './listen-supervisor'
+import { runQueryMulti } from './multi-statement-query'
 import { ProviderRuntime, type RuntimeOptions } from './provider-runtime'
 import { runReserved } from './reserved-connection'
 import { rowSchemaOf, validatedQuery } from './row-schema'
@@ -87,6 +89,10 @@ export function createDriverProvider<Connection extends DriverConnection, Extra 
 
     batch(queries: readonly BatchQuery[], batchOptions?: BatchOptions): Promise<QueryResult[]> {
       return runtime.track(runBatch(runtime, queries, batchOptions))
+    },
+
+    queryMulti(sql: SqlInput, multiOptions?: MultiQueryOptions): Promise<QueryResult[]> {
+      return runtime.track(runQueryMulti(runtime, sql, multiOptions))
     },
 
     stream<R = Row>(sql: SqlInput, params?: readonly unknown[], streamOptions?: StreamOptions): AsyncIterable<R> {

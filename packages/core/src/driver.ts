@@ -52,6 +52,13 @@ export interface DriverConnection {
    * at once. Rejects with the driver's raw error.
    */
   send(text: string, params: SerializedParams): Promise<QueryResult>
+  /**
+   * Runs a text of several statements without parameters (simple protocol) and resolves to one result per statement,
+   * in order (statements the server skips, such as empty ones, have none). Honours `signal`, `timeoutMs` and `rowMode`
+   * as {@link run} does. A driver that cannot tell the results apart in some case rejects with a `ConfigError` rather
+   * than return merged results. Optional: without it `provider.queryMulti` refuses with a `ConfigError`.
+   */
+  runMulti?(text: string, options?: RunOptions): Promise<QueryResult[]>
   /** Interrupts whatever runs on the session now (a batch's signal or timeout); taints nothing by itself. */
   cancel(): void
   /**

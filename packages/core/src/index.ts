@@ -30,6 +30,8 @@ export type {
   IsolationLevel,
   ListenOptions,
   Logger,
+  MultiQueryable,
+  MultiQueryOptions,
   Notice,
   Notification,
   PoolStats,

@@ -2,6 +2,7 @@ import { runBatch } from './batch-runner'
 import type {
   BatchOptions,
   BatchQuery,
+  MultiQueryOptions,
   QueryOptions,
   QueryResult,
   ReservedConnection,
@@ -17,6 +18,7 @@ import type { DriverConnection } from './driver'
 import { AbortError, ConfigError, describeValue, isTesseraError } from './errors'
 import { type HeldSession, queryOnHeldSession, withSignal } from './held-session-query'
 import type { QueryContext } from './hooks'
+import { runQueryMulti } from './multi-statement-query'
 import { ConnectionError, isConnectionLoss } from './pg-errors'
 import { ConnectionBusyError, ConnectionReleasedError } from './provider-errors'
 import { outcomeUnknown, type ProviderRuntime } from './provider-runtime'
@@ -148,6 +150,11 @@ class ProviderReservedConnection implements ReservedConnection {
     const schema = rowSchemaOf(sql, options)
     if (schema === undefined) return this.watch(run) as Promise<QueryResult<R>>
     return this.watch(validatedQuery<R>(run, schema, sql, (error, text) => this.runtime.report(error, 'query', text)))
+  }
+
+  queryMulti(sql: SqlInput, options?: MultiQueryOptions): Promise<QueryResult[]> {
+    const held = { connection: this.connection, inTransaction: false, signal: this.signal, check: () => this.check('queryMulti') }
+    return this.watch(runQueryMulti(this.runtime, sql, options, held))
   }
 
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T> {

@@ -1,5 +1,5 @@
 import { tracingChannel } from 'node:diagnostics_channel'
-import type { QueryOptions, QueryResult, SqlInput, Transaction, TransactionOptions } from './contracts'
+import type { MultiQueryOptions, QueryOptions, QueryResult, SqlInput, Transaction, TransactionOptions } from './contracts'
 import {
   type CopyFromStream,
   type CopyLease,
@@ -13,6 +13,7 @@ import type { DriverConnection } from './driver'
 import { AbortError, ConfigError, describeValue, isTesseraError, type TesseraError } from './errors'
 import { type HeldSession, queryOnHeldSession, withSignal } from './held-session-query'
 import type { QueryContext, TransactionContext } from './hooks'
+import { runQueryMulti } from './multi-statement-query'
 import { InvalidTransactionStateError, isConnectionLoss } from './pg-errors'
 import { TransactionEndedError } from './provider-errors'
 import { outcomeUnknown, type ProviderRuntime } from './provider-runtime'
@@ -207,6 +208,17 @@ class ProviderTransaction implements Transaction {
     const schema = rowSchemaOf(sql, options)
     if (schema === undefined) return run as Promise<QueryResult<R>>
     return validatedQuery<R>(run, schema, sql, (error, text) => this.runtime.report(error, 'query', text))
+  }
+
+  queryMulti(sql: SqlInput, options?: MultiQueryOptions): Promise<QueryResult[]> {
+    return runQueryMulti(this.runtime, sql, options, {
+      connection: this.connection,
+      inTransaction: true,
+      signal: this.signal,
+      check: () => {
+        if (this.ended) throw new TransactionEndedError(this.kind)
+      },
+    })
   }
 
   private session: HeldSession | undefined

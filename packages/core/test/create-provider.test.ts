@@ -11,6 +11,7 @@ function fakeProvider(driver: string): Provider {
     transaction: fail,
     connection: fail,
     batch: fail,
+    queryMulti: fail,
     stream: () => ({
       [Symbol.asyncIterator]: () => ({ next: fail }),
     }),

@@ -25,6 +25,18 @@ function lastResult(result: PgRawResult | PgRawResult[]): PgRawResult {
   return Array.isArray(result) ? result[result.length - 1]! : result
 }
 
+function lastAsResult(result: PgRawResult | PgRawResult[]): QueryResult {
+  return toQueryResult<Row>(lastResult(result))
+}
+
+/** Each statement's result of a simple query; an empty text (no statement) has none. */
+function allResults(result: PgRawResult | PgRawResult[]): QueryResult[] {
+  const list = Array.isArray(result) ? result : [result]
+  const results: QueryResult[] = []
+  for (const raw of list) if (raw.command !== null && raw.command !== undefined) results.push(toQueryResult<Row>(raw))
+  return results
+}
+
 /** A column whose type has no parser: its text, as pg gives it. */
 const keepText = (text: string): unknown => text
 
@@ -118,6 +130,20 @@ export class PgConnection implements DriverConnection {
   private readonly distrustSession = (error: unknown): never => {
     this.tainted = true
     throw error
+  }
+
+  /** Every result of a multi-statement text (simple protocol: pg resolves to one result per statement). */
+  runMulti(text: string, options?: RunOptions): Promise<QueryResult[]> {
+    const signal = options?.signal
+    if (signal?.aborted) return Promise.reject(new AbortError('query', { cause: signal.reason }))
+    this.busy++
+    const settled = this.submit(text, undefined, undefined, options?.rowMode === 'array', allResults)
+    const timeoutMs = options?.timeoutMs
+    const run =
+      signal === undefined && timeoutMs === undefined
+        ? settled
+        : cancellableStatement(settled, text, { signal, timeoutMs }, this, () => this.requestCancel())
+    return run.catch(this.distrustSession)
   }
 
   send(text: string, params: SerializedParams): Promise<QueryResult> {
@@ -240,12 +266,13 @@ export class PgConnection implements DriverConnection {
    * Sends one statement; resolves with its result in core's shape. pg's callback form, settling one promise of ours
    * in the callback: pg's promise form wraps every call in a second promise that captures a stack trace.
    */
-  private submit(
+  private submit<T = QueryResult>(
     text: string,
     values: readonly (string | null)[] | undefined,
     name: string | undefined,
     asArrays: boolean,
-  ): Promise<QueryResult> {
+    shape: (result: PgRawResult | PgRawResult[]) => T = lastAsResult as (result: PgRawResult | PgRawResult[]) => T,
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const callback = (error: Error | null, result: PgRawResult | PgRawResult[]) => {
         this.busy--
@@ -255,7 +282,7 @@ export class PgConnection implements DriverConnection {
         }
         // Never throw into pg's callback: it runs inside pg's socket reader.
         try {
-          resolve(toQueryResult<Row>(lastResult(result)))
+          resolve(shape(result))
         } catch (failure) {
           reject(failure)
         }

@@ -1,4 +1,4 @@
-import { AbortError, type ConnectionInfo, type Logger, type QueryResult, type Row } from '@tessera/core'
+import { AbortError, ConfigError, type ConnectionInfo, type Logger, type QueryResult, type Row } from '@tessera/core'
 import {
   cancellableStatement,
   type DriverConnection,
@@ -15,10 +15,11 @@ import type { PostgresJsQuery, PostgresJsSql, PostgresJsUnsafeOptions } from './
 import { startCopyIn, startCopyOut } from './postgres-js-copy'
 import { openPostgresJsPortal } from './postgres-js-portal'
 import type { SocketTracker } from './sockets'
-import { toQueryResult } from './to-query-result'
+import { toQueryResult, toQueryResults } from './to-query-result'
 
 const PREPARED: PostgresJsUnsafeOptions = Object.freeze({ prepare: true })
 const UNPREPARED: PostgresJsUnsafeOptions = Object.freeze({ prepare: false })
+const NO_PARAMS: SerializedParams = Object.freeze([])
 
 /** ReadyForQuery's status byte, as read by the socket's response scanner. */
 const STATUS_BY_BYTE: Readonly<Record<number, TransactionStatus>> = { 73: 'idle', 84: 'in-transaction', 69: 'failed' }
@@ -67,6 +68,60 @@ export class PostgresJsConnection implements DriverConnection {
     const timeoutMs = options?.timeoutMs
     if (signal === undefined && timeoutMs === undefined) return settled
     return cancellableStatement(settled, text, { signal, timeoutMs }, this, () => this.cancelQuery(query))
+  }
+
+  /**
+   * Every result of a multi-statement text. Its reply must be read through the socket's scanner, which gives each
+   * row-less statement a result of its own: without it (TLS, or other statements outstanding on the session)
+   * postgres.js would merge results, so the call is refused with a `ConfigError` instead.
+   */
+  runMulti(text: string, options?: RunOptions): Promise<QueryResult[]> {
+    const signal = options?.signal
+    if (signal?.aborted) return Promise.reject(new AbortError('query', { cause: signal.reason }))
+    if (this.active.size > 0) {
+      return Promise.reject(
+        new ConfigError('queryMulti cannot run while other statements are outstanding on this postgres.js session; await them first', {
+          subject: 'queryMulti call',
+        }),
+      )
+    }
+    if (this.broken) return this.settleAll(this.issue(text, NO_PARAMS, false))
+    this.transactionStatus = 'unknown'
+    const armed = this.sockets.arm(this.info.processId, (status) => {
+      this.transactionStatus = STATUS_BY_BYTE[status] ?? 'unknown'
+    })
+    if (!armed) {
+      return Promise.reject(
+        new ConfigError(
+          'postgres.js cannot return the results of several statements separately over TLS (its socket cannot be read); use provider-pg, or one query() per statement',
+          { subject: 'queryMulti call' },
+        ),
+      )
+    }
+    const query = this.sql.unsafe(text, NO_PARAMS, UNPREPARED)
+    query.catch(() => {
+      if (this.transactionStatus === 'unknown') this.tainted = true
+    })
+    if (options?.rowMode === 'array') query.values()
+    this.active.add(query)
+    const settled = this.settleAll(query)
+    const timeoutMs = options?.timeoutMs
+    if (signal === undefined && timeoutMs === undefined) return settled
+    return cancellableStatement(settled, text, { signal, timeoutMs }, this, () => this.cancelQuery(query))
+  }
+
+  private settleAll(query: PostgresJsQuery): Promise<QueryResult[]> {
+    return query.then(
+      (raw) => {
+        this.ended(query)
+        return toQueryResults(raw)
+      },
+      (error: unknown) => {
+        this.ended(query)
+        if (isSessionLoss(error)) this.broken = true
+        throw error
+      },
+    )
   }
 
   send(text: string, params: SerializedParams): Promise<QueryResult> {

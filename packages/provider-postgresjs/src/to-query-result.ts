@@ -9,7 +9,21 @@ import type { PostgresJsResult } from './postgres-js-client'
  * A multi-statement text answers with its last statement's result, as pg does.
  */
 export function toQueryResult<R>(raw: PostgresJsResult | PostgresJsResult[]): QueryResult<R> {
-  const result = isResultList(raw) ? raw[raw.length - 1]! : raw
+  return convert<R>(isResultList(raw) ? raw[raw.length - 1]! : raw)
+}
+
+/**
+ * Every statement's result of a multi-statement text read through the socket's scanner (which gives each row-less
+ * statement a result of its own); an empty text (no statement, no command tag) has none.
+ */
+export function toQueryResults(raw: PostgresJsResult | PostgresJsResult[]): QueryResult[] {
+  const list = isResultList(raw) ? raw : [raw]
+  const results: QueryResult[] = []
+  for (const result of list) if (result.command) results.push(convert(result))
+  return results
+}
+
+function convert<R>(result: PostgresJsResult): QueryResult<R> {
   const tag = result.command ?? ''
   const space = tag.indexOf(' ')
   const columns = result.columns ?? []

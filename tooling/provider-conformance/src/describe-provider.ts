@@ -9,6 +9,7 @@ import { describeErrors } from './errors'
 import { describeFaults } from './faults'
 import { describeHooks } from './hooks'
 import { describeListen } from './listen'
+import { describeMultiStatement } from './multi-statement'
 import { describeNetworkFaults } from './network-faults'
 import { describeNotices } from './notices'
 import { describeClose, describePool } from './pool-close'
@@ -58,6 +59,7 @@ export function describeProvider(name: string, factory: ProviderFactory, capabil
     describeResultHelpers(ctx)
     describeRowValidation(ctx)
     describeRowMode(ctx)
+    describeMultiStatement(ctx)
     describeColumnNames(ctx)
   })
 }

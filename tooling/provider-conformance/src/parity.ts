@@ -149,6 +149,46 @@ export function describeParity(factories: Readonly<Record<string, ProviderFactor
       return reference![1]
     }
 
+    describe('queryMulti', () => {
+      it('every result of multi-statement texts, their errors and rollbacks, and onQuery contexts are equal', async () => {
+        // The providers run in turn: each one's contexts are the ones pushed during its run.
+        const contexts: unknown[] = []
+        await expectSame(
+          async (provider) => {
+            const first = contexts.length
+            const table = `${schema}.multi`
+            const texts = [
+              `CREATE TABLE ${table} (id int PRIMARY KEY, name text); INSERT INTO ${table} VALUES (1, 'a'), (2, 'b'); UPDATE ${table} SET name = 'c'; SELECT * FROM ${table} ORDER BY id; DELETE FROM ${table} WHERE id = 2; SHOW search_path; SELECT 1 WHERE false`,
+              'SELECT 1 AS n;; ; SELECT 2 AS n, 3 AS m;',
+              '',
+              `INSERT INTO ${table} VALUES (3); SELECT 1 / 0; INSERT INTO ${table} VALUES (4)`,
+              `SELECT count(*)::int AS n FROM ${table}; DROP TABLE ${table}`,
+              'SELECT 1 AS a, 2 AS a; VALUES (1, 2)',
+            ]
+            const outcomes: ParityOutcome[] = []
+            for (const text of texts) {
+              outcomes.push(await outcomeOf(async () => (await provider.queryMulti(text)).map(withoutTableIds)))
+            }
+            outcomes.push(await outcomeOf(() => provider.queryMulti('SELECT 1 AS a, 2 AS a; VALUES (1, 2)', { rowMode: 'array' })))
+            outcomes.push(await outcomeOf(() => provider.queryMulti(sql`SELECT ${1}::int; SELECT 2`)))
+            outcomes.push(
+              await outcomeOf(() => provider.transaction((tx) => tx.queryMulti("SET LOCAL application_name = 'x'; SHOW application_name"))),
+            )
+            outcomes.push(await outcomeOf(() => provider.connection((connection) => connection.queryMulti('SELECT 1 AS n; SELECT 2 AS n'))))
+            return { outcomes, contexts: contexts.slice(first) }
+          },
+          {
+            hooks: {
+              onQuery: (ctx, next) => {
+                contexts.push({ sql: ctx.sql, params: ctx.params, operation: ctx.operation, transaction: ctx.transaction })
+                return next()
+              },
+            },
+          },
+        )
+      })
+    })
+
     describe('values', () => {
       it('read every corpus value back equal, sent as a parameter, prepared and unprepared', async () => {
         await expectSame(async (provider) => {
