@@ -1,0 +1,4 @@
+/** Replace me. */
+export function hello(): string {
+  return 'cluster'
+}

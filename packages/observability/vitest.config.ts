@@ -1,0 +1,3 @@
+import { packageTests } from '../../tooling/vitest.shared.ts'
+
+export default packageTests('observability')
