@@ -96,11 +96,22 @@ class CopySession {
   /** A copy created after `close()` is refused; one created before it runs, as any call made before `close()`. */
   private readonly closedAtStart: boolean
 
+  private readonly signal: AbortSignal | undefined
+  private readonly onAbort: (() => void) | undefined
+
+  /** `destroy` is the stream's own: an abort of `signal` destroys the stream with an `AbortError`. */
   constructor(
     readonly runtime: ProviderRuntime,
     readonly lease: CopyLease,
     readonly operation: 'copyFrom' | 'copyTo',
+    signal: AbortSignal | undefined,
+    destroy: (error: Error) => void,
   ) {
+    this.signal = signal
+    if (signal !== undefined) {
+      this.onAbort = () => destroy(new AbortError(operation, { cause: signal.reason }))
+      signal.addEventListener('abort', this.onAbort, { once: true })
+    }
     this.closedAtStart = runtime.closed
     // close() waits for the copy like any other call made before it.
     void runtime.track(
@@ -108,6 +119,19 @@ class CopySession {
         this.settle = resolve
       }),
     )
+  }
+
+  /** A stream's `_construct`: runs `start`, and fails the stream with the mapped error. */
+  construct(start: () => Promise<void>, callback: (error?: Error | null) => void): void {
+    start().then(
+      () => callback(),
+      (error: unknown) => callback(this.fail(error)),
+    )
+  }
+
+  /** The stream is being destroyed: an abort from now on has nothing to do. */
+  stopWatching(): void {
+    if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort)
   }
 
   /** The error the caller sees, reported to `onError` once. */
@@ -121,7 +145,8 @@ class CopySession {
     return this.runtime.report(mapped, 'copy', this.text)
   }
 
-  async open(sql: SqlInput, direction: 'from' | 'to', signal: AbortSignal | undefined): Promise<DriverConnection> {
+  async open(sql: SqlInput, direction: 'from' | 'to'): Promise<DriverConnection> {
+    const signal = this.signal
     if (this.closedAtStart) throw this.runtime.closedError(this.operation)
     this.text = copyText(this.runtime, sql, direction)
     if (signal?.aborted) throw new AbortError(this.operation, { cause: signal.reason })
@@ -161,31 +186,23 @@ class CopyFromWritable extends Writable implements CopyFromStream {
   private ending = false
   private completed = false
   private readonly session: CopySession
-  private readonly onAbort: (() => void) | undefined
 
   constructor(
     runtime: ProviderRuntime,
     lease: CopyLease,
     private readonly sql: SqlInput,
-    private readonly signal: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
   ) {
     super({ highWaterMark: GATHER_BYTES })
-    this.session = new CopySession(runtime, lease, 'copyFrom')
-    if (signal !== undefined) {
-      this.onAbort = () => this.destroy(new AbortError('copyFrom', { cause: signal.reason }))
-      signal.addEventListener('abort', this.onAbort, { once: true })
-    }
+    this.session = new CopySession(runtime, lease, 'copyFrom', signal, (error) => this.destroy(error))
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    this.start().then(
-      () => callback(),
-      (error: unknown) => callback(this.session.fail(error)),
-    )
+    this.session.construct(() => this.start(), callback)
   }
 
   private async start(): Promise<void> {
-    const connection = await this.session.open(this.sql, 'from', this.signal)
+    const connection = await this.session.open(this.sql, 'from')
     this.copy = await connection.copyFrom!(this.session.text)
     // A bad row makes the server end the COPY at once: the stream fails then, not at the next write.
     this.copy.settled.then(undefined, (error: unknown) => {
@@ -239,7 +256,7 @@ class CopyFromWritable extends Writable implements CopyFromStream {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort)
+    this.session.stopWatching()
     const copy = this.copy
     if (copy === undefined || this.completed) {
       this.session.done()
@@ -270,27 +287,19 @@ class CopyToReadable extends Readable implements CopyToStream {
   private paused = false
   private completed = false
   private readonly session: CopySession
-  private readonly onAbort: (() => void) | undefined
 
   constructor(
     runtime: ProviderRuntime,
     lease: CopyLease,
     private readonly sql: SqlInput,
-    private readonly signal: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
   ) {
     super()
-    this.session = new CopySession(runtime, lease, 'copyTo')
-    if (signal !== undefined) {
-      this.onAbort = () => this.destroy(new AbortError('copyTo', { cause: signal.reason }))
-      signal.addEventListener('abort', this.onAbort, { once: true })
-    }
+    this.session = new CopySession(runtime, lease, 'copyTo', signal, (error) => this.destroy(error))
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    this.start().then(
-      () => callback(),
-      (error: unknown) => callback(this.session.fail(error)),
-    )
+    this.session.construct(() => this.start(), callback)
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -302,7 +311,7 @@ class CopyToReadable extends Readable implements CopyToStream {
   }
 
   private async start(): Promise<void> {
-    const connection = await this.session.open(this.sql, 'to', this.signal)
+    const connection = await this.session.open(this.sql, 'to')
     const copy = await connection.copyTo!(this.session.text, this.onData)
     this.copy = copy
     if (this.paused) copy.pause()
@@ -326,7 +335,7 @@ class CopyToReadable extends Readable implements CopyToStream {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort)
+    this.session.stopWatching()
     const copy = this.copy
     if (copy === undefined || this.completed) {
       this.session.done()
