@@ -221,6 +221,32 @@ function singleKey(meta: EntityMeta, where: string, problems: string[]): FieldMe
   return undefined
 }
 
+/**
+ * The foreign key `holder` keeps and the field of `owner` it references: the named ones, or the one reference from
+ * `holder` to `owner` and the field it points at (else `owner`'s single-field key).
+ */
+function foreignKeyLink(
+  holder: EntityMeta,
+  owner: EntityMeta,
+  options: { foreignKey?: string | undefined; references?: string | undefined },
+  where: string,
+  problems: string[],
+): { foreignKey: FieldMeta; referenced: FieldMeta } | undefined {
+  const foreignKey =
+    options.foreignKey === undefined
+      ? referenceTo(holder, owner, where, 'foreignKey', problems)
+      : fieldOf(holder, options.foreignKey, where, problems)
+  if (foreignKey === undefined) return undefined
+  const referenced =
+    options.references !== undefined
+      ? fieldOf(owner, options.references, where, problems)
+      : foreignKey.references?.entity === owner.entity
+        ? owner.byField.get(foreignKey.references.field)
+        : singleKey(owner, where, problems)
+  if (referenced === undefined) return undefined
+  return { foreignKey, referenced }
+}
+
 function resolveOne(
   source: EntityMeta,
   name: string,
@@ -232,35 +258,15 @@ function resolveOne(
   const target = entityMeta(schema[spec.target] as AnyEntity)
   if (spec.kind === 'belongsTo') {
     const options = spec.options as BelongsToOptions
-    const fk =
-      options.foreignKey === undefined
-        ? referenceTo(source, target, where, 'foreignKey', problems)
-        : fieldOf(source, options.foreignKey, where, problems)
-    if (fk === undefined) return undefined
-    const referenced =
-      options.references !== undefined
-        ? fieldOf(target, options.references, where, problems)
-        : fk.references?.entity === target.entity
-          ? target.byField.get(fk.references.field)
-          : singleKey(target, where, problems)
-    if (referenced === undefined) return undefined
-    return { name, kind: spec.kind, source, target, sourceField: fk, targetField: referenced }
+    const found = foreignKeyLink(source, target, options, where, problems)
+    if (found === undefined) return undefined
+    return { name, kind: spec.kind, source, target, sourceField: found.foreignKey, targetField: found.referenced }
   }
   if (spec.kind === 'hasOne' || spec.kind === 'hasMany') {
     const options = spec.options as HasManyOptions
-    const fk =
-      options.foreignKey === undefined
-        ? referenceTo(target, source, where, 'foreignKey', problems)
-        : fieldOf(target, options.foreignKey, where, problems)
-    if (fk === undefined) return undefined
-    const referenced =
-      options.references !== undefined
-        ? fieldOf(source, options.references, where, problems)
-        : fk.references?.entity === source.entity
-          ? source.byField.get(fk.references.field)
-          : singleKey(source, where, problems)
-    if (referenced === undefined) return undefined
-    return { name, kind: spec.kind, source, target, sourceField: referenced, targetField: fk }
+    const found = foreignKeyLink(target, source, options, where, problems)
+    if (found === undefined) return undefined
+    return { name, kind: spec.kind, source, target, sourceField: found.referenced, targetField: found.foreignKey }
   }
   const options = spec.options as ManyToManyOptions
   const through = entityMeta(schema[options.through] as AnyEntity)
