@@ -1,7 +1,7 @@
 // The scenarios both provider benchmarks run: the same statements, pool size, concurrency and sampling, so their
 // reports compare. Each benchmark supplies the contenders (raw driver, provider, provider with hooks); every contender
 // runs every scenario the same way.
-import type { Hooks } from '@tessera/core'
+import type { Hooks, Provider } from '@tessera/core'
 import { type Case, type CaseSamples, consume, type GroupResult, sampleCases, summarize } from './harness'
 
 export const PG_URL = process.env.TESSERA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -94,6 +94,18 @@ export interface Contender {
 }
 
 /** The contenders of one benchmark on fresh pools (the baseline first), and how to close their pools. */
+/** A Tessera provider as a contender: `query()`, and a `transaction()` running the statement `statements` times. */
+export function providerContender(name: string, provider: Provider): Contender {
+  return {
+    name,
+    query: (text, params) => provider.query(text, params),
+    transaction: (text, params, statements) =>
+      provider.transaction(async (tx) => {
+        for (let i = 0; i < statements; i++) await tx.query(text, params)
+      }),
+  }
+}
+
 export interface Contenders {
   contenders: Contender[]
   close(): Promise<unknown>

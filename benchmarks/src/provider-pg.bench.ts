@@ -2,10 +2,19 @@
 // statements, same number of requests in flight. One operation is a batch of N concurrent calls awaited together.
 // Goal: ≥ 0.95 of raw pg.Pool without hooks, ≥ 0.90 with five no-op onQuery hooks; ≤ 2 µs client CPU per statement
 // and ≤ 0.2 µs per row beyond pg.Pool.
-import { createPgProvider, type PgProvider } from '@tessera/provider-pg'
+import { createPgProvider } from '@tessera/provider-pg'
 import pg from 'pg'
 import { writeReport } from './harness'
-import { type Contender, cpuOverheadLines, fiveNoOpHooks, PG_URL, POOL_SIZE, runProviderScenarios, scenarioFilter } from './provider-bench'
+import {
+  type Contender,
+  cpuOverheadLines,
+  fiveNoOpHooks,
+  PG_URL,
+  POOL_SIZE,
+  providerContender,
+  runProviderScenarios,
+  scenarioFilter,
+} from './provider-bench'
 
 async function main(): Promise<void> {
   const only = scenarioFilter()
@@ -19,7 +28,11 @@ async function main(): Promise<void> {
       hooks: fiveNoOpHooks(),
     })
     return {
-      contenders: [rawPg('pg.Pool', raw), provider('provider-pg', plain), provider('provider-pg + 5 no-op hooks', hooked)],
+      contenders: [
+        rawPg('pg.Pool', raw),
+        providerContender('provider-pg', plain),
+        providerContender('provider-pg + 5 no-op hooks', hooked),
+      ],
       close: () => Promise.all([raw.end(), plain.close(), hooked.close()]),
     }
   }, only)
@@ -59,17 +72,6 @@ function rawPg(name: string, pool: pg.Pool): Contender {
         client.release()
       }
     },
-  }
-}
-
-function provider(name: string, p: PgProvider): Contender {
-  return {
-    name,
-    query: (text, params) => p.query(text, params),
-    transaction: (text, params, statements) =>
-      p.transaction(async (tx) => {
-        for (let i = 0; i < statements; i++) await tx.query(text, params)
-      }),
   }
 }
 

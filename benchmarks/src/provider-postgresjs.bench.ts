@@ -3,10 +3,19 @@
 // awaited together. Ratios are relative to raw postgres.js (the first case).
 // Goal: ≥ 0.95 of raw postgres.js without hooks, ≥ 0.90 with five no-op onQuery hooks; ≤ 2 µs client CPU per
 // statement and ≤ 0.2 µs per row beyond raw postgres.js.
-import { createPostgresJsProvider, type PostgresJsProvider } from '@tessera/provider-postgresjs'
+import { createPostgresJsProvider } from '@tessera/provider-postgresjs'
 import postgres from 'postgres'
 import { writeReport } from './harness'
-import { type Contender, cpuOverheadLines, fiveNoOpHooks, PG_URL, POOL_SIZE, runProviderScenarios, scenarioFilter } from './provider-bench'
+import {
+  type Contender,
+  cpuOverheadLines,
+  fiveNoOpHooks,
+  PG_URL,
+  POOL_SIZE,
+  providerContender,
+  runProviderScenarios,
+  scenarioFilter,
+} from './provider-bench'
 
 type Param = string | number
 
@@ -24,8 +33,8 @@ async function main(): Promise<void> {
     return {
       contenders: [
         rawPostgresJs('postgres.js', raw),
-        provider('provider-postgresjs', plain),
-        provider('provider-postgresjs + 5 no-op hooks', hooked),
+        providerContender('provider-postgresjs', plain),
+        providerContender('provider-postgresjs + 5 no-op hooks', hooked),
       ],
       close: () => Promise.all([raw.end(), plain.close(), hooked.close()]),
     }
@@ -56,17 +65,6 @@ function rawPostgresJs(name: string, sql: postgres.Sql): Contender {
     transaction: (text, params, statements) =>
       sql.begin(async (tx) => {
         for (let i = 0; i < statements; i++) await tx.unsafe(text, params as Param[], { prepare: true })
-      }),
-  }
-}
-
-function provider(name: string, p: PostgresJsProvider): Contender {
-  return {
-    name,
-    query: (text, params) => p.query(text, params),
-    transaction: (text, params, statements) =>
-      p.transaction(async (tx) => {
-        for (let i = 0; i < statements; i++) await tx.query(text, params)
       }),
   }
 }
