@@ -5,40 +5,20 @@ import { PROVIDERS, useProviderWithSchemas } from './providers'
 
 function versions(schema: string) {
   const Project = defineEntity('RenameProject', { id: integer().primaryKey() }, { schema, table: 'projects' })
-  const before = defineEntity(
-    'RenameTask',
-    {
-      id: uuid().primaryKey().generated('uuidv4'),
-      projectId: integer().references(() => Project.fields.id),
-      title: text()
-        .index()
-        .check((c) => sql`length(${c}) > ${0}`),
-    },
-    { schema, table: 'todo_items' },
-  )
-  const columnRenamed = defineEntity(
-    'RenameTask',
-    {
-      id: uuid().primaryKey().generated('uuidv4'),
-      projectId: integer().references(() => Project.fields.id),
-      name: text()
-        .index()
-        .check((c) => sql`length(${c}) > ${0}`),
-    },
-    { schema, table: 'todo_items' },
-  )
-  const bothRenamed = defineEntity(
-    'RenameTask',
-    {
-      id: uuid().primaryKey().generated('uuidv4'),
-      projectId: integer().references(() => Project.fields.id),
-      name: text()
-        .index()
-        .check((c) => sql`length(${c}) > ${0}`),
-    },
-    { schema, table: 'tasks' },
-  )
-  return { Project, before, columnRenamed, bothRenamed }
+  /** The task entity with its text column called `textField`, in table `table`. */
+  const task = (textField: 'title' | 'name', table: string) =>
+    defineEntity(
+      'RenameTask',
+      {
+        id: uuid().primaryKey().generated('uuidv4'),
+        projectId: integer().references(() => Project.fields.id),
+        [textField]: text()
+          .index()
+          .check((c) => sql`length(${c}) > ${0}`),
+      },
+      { schema, table },
+    )
+  return { Project, before: task('title', 'todo_items'), columnRenamed: task('name', 'todo_items'), bothRenamed: task('name', 'tasks') }
 }
 
 describe.each(PROVIDERS)('diffSchema rename hints on $name', (factory) => {
