@@ -48,6 +48,17 @@ describe.each(PROVIDERS)('migrations outside a transaction on $name', (factory) 
     }
   }
 
+  /** Migration 2: an index built CONCURRENTLY, which PostgreSQL refuses inside a transaction. */
+  function concurrentIndexMigration(schema: string): Migration {
+    return {
+      id: 2,
+      name: 'index emails',
+      transaction: false,
+      up: `CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON ${schema}.users (email)`,
+      down: `DROP INDEX CONCURRENTLY IF EXISTS ${schema}.users_email_idx`,
+    }
+  }
+
   async function indexState(schema: string, name: string): Promise<{ valid: boolean } | undefined> {
     const { rows } = await setup.db.query<{ valid: boolean }>(
       sql`SELECT x.indisvalid AS valid FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace WHERE n.nspname = ${schema} AND i.relname = ${name}`,
@@ -59,16 +70,7 @@ describe.each(PROVIDERS)('migrations outside a transaction on $name', (factory) 
     const schema = setup.freshSchema()
     const migrator = createMigrator(setup.db, {
       schema,
-      migrations: [
-        tableMigration(schema),
-        {
-          id: 2,
-          name: 'index emails',
-          transaction: false,
-          up: `CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON ${schema}.users (email)`,
-          down: `DROP INDEX CONCURRENTLY IF EXISTS ${schema}.users_email_idx`,
-        },
-      ],
+      migrations: [tableMigration(schema), concurrentIndexMigration(schema)],
     })
     expect((await migrator.up()).migrations.map((m) => m.id)).toEqual([1, 2])
     expect(await indexState(schema, 'users_email_idx')).toEqual({ valid: true })
@@ -205,16 +207,7 @@ describe.each(PROVIDERS)('migrations outside a transaction on $name', (factory) 
     const single = setup.open({ pool: { max: 1 } })
     const migrator = createMigrator(single, {
       schema,
-      migrations: [
-        tableMigration(schema),
-        {
-          id: 2,
-          name: 'index emails',
-          transaction: false,
-          up: `CREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON ${schema}.users (email)`,
-          down: `DROP INDEX CONCURRENTLY IF EXISTS ${schema}.users_email_idx`,
-        },
-      ],
+      migrations: [tableMigration(schema), concurrentIndexMigration(schema)],
     })
     expect((await migrator.up()).migrations.map((m) => m.id)).toEqual([1, 2])
     expect(await indexState(schema, 'users_email_idx')).toEqual({ valid: true })
