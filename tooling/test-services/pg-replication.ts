@@ -13,6 +13,12 @@ const run = promisify(execFile)
 export interface PgReplicationOptions {
   /** Streaming replicas of the primary. Default 2. */
   replicas?: number | undefined
+  /**
+   * The replica (`'replica1'`…) the primary waits for at every commit (`synchronous_standby_names`), so that a
+   * commit reported ok is on that replica too and survives its promotion. Default: none (asynchronous replication:
+   * the last commits before a primary crash may be missing on a promoted replica).
+   */
+  synchronousStandby?: string | undefined
   /** How long one node may take to accept queries. Default 60000 ms (a loaded machine). */
   readyTimeoutMs?: number | undefined
 }
@@ -112,7 +118,8 @@ export async function startPgReplication(options: PgReplicationOptions = {}): Pr
     const primary = newNode('primary', join(root, 'primary'))
     nodes.push(primary)
     await asPostgres(join(bindir, 'initdb'), ['-D', primary.dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'])
-    await startWithFreePort(bindir, primary, readyTimeoutMs)
+    const synchronous = options.synchronousStandby === undefined ? "''" : `'"${options.synchronousStandby}"'`
+    await startWithFreePort(bindir, primary, readyTimeoutMs, { synchronous_standby_names: synchronous })
     await Promise.all(
       Array.from({ length: replicaCount }, async (_, index) => {
         const replica = newNode(`replica${index + 1}`, join(root, `replica${index + 1}`))
@@ -133,7 +140,7 @@ export async function startPgReplication(options: PgReplicationOptions = {}): Pr
           'fast',
           '--no-sync',
         ])
-        await startWithFreePort(bindir, replica, readyTimeoutMs)
+        await startWithFreePort(bindir, replica, readyTimeoutMs, { synchronous_standby_names: "''" })
       }),
     )
     nodes.sort((a, b) => (a.name === 'primary' ? -1 : b.name === 'primary' ? 1 : a.name.localeCompare(b.name)))
@@ -168,13 +175,16 @@ function newNode(name: string, dataDir: string): NodeState {
 }
 
 /** Picks a free port, writes it and the settings, starts the postmaster; another port when the first was taken. */
-async function startWithFreePort(bindir: string, node: NodeState, readyTimeoutMs: number): Promise<void> {
+async function startWithFreePort(bindir: string, node: NodeState, readyTimeoutMs: number, extra: Record<string, string>): Promise<void> {
   let lastFailure = ''
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
     node.port = await freePort()
     node.url = node.urlFor('postgres')
-    // postgresql.auto.conf is read last, so these win over what pg_basebackup copied from the primary.
-    const lines = Object.entries({ ...SETTINGS, port: node.port }).map(([key, value]) => `${key} = ${value}`)
+    // postgresql.auto.conf is read last, so these win over what pg_basebackup copied from the primary. cluster_name
+    // is also the application_name a replica's WAL receiver reports, which synchronous_standby_names names.
+    const lines = Object.entries({ ...SETTINGS, ...extra, cluster_name: `'${node.name}'`, port: node.port }).map(
+      ([key, value]) => `${key} = ${value}`,
+    )
     appendFileSync(join(node.dataDir, 'postgresql.auto.conf'), `\n${lines.join('\n')}\n`)
     const failure = await startPostmaster(bindir, node, readyTimeoutMs)
     if (failure === undefined) return

@@ -11,6 +11,8 @@ import type { ResolvedClusterOptions } from './cluster-options'
 export class NodeMonitor {
   primary: ClusterNode | undefined
   private primaryLostAt: number | undefined
+  /** The primary before the current loss, named as `from` when a new one is found. */
+  private lostPrimary: string | undefined
   private readonly waiters = new Set<() => void>()
   private timer: ReturnType<typeof setTimeout> | undefined
   private round: Promise<void> | undefined
@@ -158,6 +160,7 @@ export class NodeMonitor {
     if (lost === undefined) return
     this.primary = undefined
     this.primaryLostAt = Date.now()
+    this.lostPrimary = lost.name
     this.events.failover({ from: lost.name, reason, error })
   }
 
@@ -185,10 +188,11 @@ export class NodeMonitor {
     }
     if (chosen.state === 'fenced') chosen.state = 'up'
     if (chosen === this.primary) return
-    const from = this.primary?.name
+    const from = this.primary?.name ?? this.lostPrimary
     const downForMs = this.primaryLostAt === undefined ? undefined : Date.now() - this.primaryLostAt
     this.primary = chosen
     this.primaryLostAt = undefined
+    this.lostPrimary = undefined
     this.events.failover({
       from,
       to: chosen.name,
