@@ -1,7 +1,9 @@
 import diagnostics_channel from 'node:diagnostics_channel'
+import { createCache, queryCache } from '@tessera/cache'
 import { CHANNELS, type ClusterRouteMessage, ConfigError, type Provider, registerDriver, TesseraError } from '@tessera/core'
 import { createPgProvider } from '@tessera/provider-pg'
 import { createPostgresJsProvider } from '@tessera/provider-postgresjs'
+import { createTableSql, defineEntity, integer, repository, text } from '@tessera/schema'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { uniqueName } from '../../../tooling/test-services/env'
 import { freePort } from '../../../tooling/test-services/free-port'
@@ -350,4 +352,47 @@ describe('bad input', () => {
     await db.close()
     await expect(db.query('SELECT 1')).rejects.toThrow(/after close\(\)/)
   })
+})
+
+describe('composition', () => {
+  it('serves a schema repository unchanged: writes on the primary, reads of the session own writes', async () => {
+    const db = await cluster()
+    const Item = defineEntity('Item', { id: integer().primaryKey(), label: text() }, { table: uniqueName('items') })
+    await db.query(createTableSql(Item))
+    const items = repository(Item, db)
+    await set.waitForReplicas()
+    await Promise.all(set.replicas.map((replica) => set.pauseReplay(replica)))
+    const found = await db.session(async () => {
+      await items.insert({ id: 1, label: 'one' })
+      return items.findById(1)
+    })
+    expect(found).toMatchObject({ id: 1, label: 'one' })
+  }, 60_000)
+
+  it('caches replica reads with the cache queryCache hook and invalidates them on a write through the cluster', async () => {
+    const cache = createCache({ namespace: uniqueName('qc') })
+    const hooked = set.nodes.map((node) => ({
+      name: node.name,
+      provider: createPgProvider({
+        connectionString: node.url,
+        pool: { max: 3 },
+        hooks: [queryCache(cache, { ttlMs: 60_000 })],
+      }) as Provider,
+    }))
+    const db = await createCluster({ nodes: hooked })
+    clusters.push(db)
+    const name = uniqueName('cached')
+    await db.query(`CREATE TABLE ${name} (id int PRIMARY KEY)`)
+    await db.query(`INSERT INTO ${name} VALUES (1)`)
+    await set.waitForReplicas()
+    const read = () => db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${name}`)
+    expect((await read()).rows).toEqual([{ n: 1 }])
+    const before = cache.stats()
+    expect((await read()).rows).toEqual([{ n: 1 }])
+    expect(cache.stats().hits).toBe(before.hits + 1)
+    await db.query(`INSERT INTO ${name} VALUES (2)`)
+    await set.waitForReplicas()
+    expect((await read()).rows).toEqual([{ n: 2 }])
+    await cache.close()
+  }, 60_000)
 })
