@@ -16,6 +16,8 @@ export class NodeMonitor {
   private readonly waiters = new Set<() => void>()
   private timer: ReturnType<typeof setTimeout> | undefined
   private round: Promise<void> | undefined
+  /** The highest timeline any primary has shown: a node claiming the role on a lower one never gets it again. */
+  private highestTimeline = 0
   private closed = false
 
   constructor(
@@ -166,27 +168,17 @@ export class NodeMonitor {
 
   private choosePrimary(): void {
     const claimants = this.nodes.filter((node) => node.state !== 'down' && node.role === 'primary')
-    if (claimants.length === 0) {
+    for (const node of claimants) this.highestTimeline = Math.max(this.highestTimeline, node.timeline ?? 0)
+    // A primary left behind on an older timeline has diverged: fence it, even when it is the only claimant.
+    for (const node of claimants) if ((node.timeline ?? 0) < this.highestTimeline) this.fence(node, this.highestTimeline)
+    const eligible = claimants.filter((node) => node.state !== 'fenced')
+    if (eligible.length === 0) {
       if (this.primary !== undefined) this.losePrimary('primary-lost', undefined)
       return
     }
-    let chosen = claimants[0] as ClusterNode
-    for (const node of claimants) {
-      const better = (node.timeline ?? 0) > (chosen.timeline ?? 0)
-      const tieKeepsCurrent = (node.timeline ?? 0) === (chosen.timeline ?? 0) && node === this.primary
-      if (better || tieKeepsCurrent) chosen = node
-    }
-    for (const node of claimants) {
-      if (node === chosen || node.state === 'fenced') continue
-      node.state = 'fenced'
-      this.events.node({
-        node: node.name,
-        event: 'fenced',
-        role: node.role,
-        error: new Error(`${node.name} claims to be primary on timeline ${node.timeline}; ${chosen.name} is on ${chosen.timeline}`),
-      })
-    }
-    if (chosen.state === 'fenced') chosen.state = 'up'
+    // Two on the same (highest) timeline: keep the current primary, else the first in the nodes' order.
+    const chosen = eligible.find((node) => node === this.primary) ?? (eligible[0] as ClusterNode)
+    for (const node of eligible) if (node !== chosen) this.fence(node, chosen.timeline ?? 0)
     if (chosen === this.primary) return
     const from = this.primary?.name ?? this.lostPrimary
     const downForMs = this.primaryLostAt === undefined ? undefined : Date.now() - this.primaryLostAt
@@ -200,6 +192,18 @@ export class NodeMonitor {
       downForMs,
     })
     for (const wake of [...this.waiters]) wake()
+  }
+
+  private fence(node: ClusterNode, timeline: number): void {
+    if (node.state === 'fenced') return
+    node.state = 'fenced'
+    if (this.primary === node) this.losePrimary('primary-fenced', undefined)
+    this.events.node({
+      node: node.name,
+      event: 'fenced',
+      role: node.role,
+      error: new Error(`${node.name} claims to be primary on timeline ${node.timeline ?? '?'}; the primary's timeline is ${timeline}`),
+    })
   }
 
   private measureLag(): void {

@@ -3,7 +3,7 @@ import { createPgProvider } from '@tessera/provider-pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { uniqueName } from '../../../tooling/test-services/env'
 import { type PgReplication, startPgReplication } from '../../../tooling/test-services/pg-replication'
-import { type Cluster, type ClusterEvent, createCluster } from '../src/index'
+import { type Cluster, type ClusterEvent, createCluster, NoPrimaryError } from '../src/index'
 
 registerDriver('pg', createPgProvider, { replace: true })
 
@@ -118,4 +118,40 @@ describe('failover', () => {
       `failover: ${ok.length} writes ok, ${unknown.length} with unknown outcome (${unknown.filter((id) => present.has(id)).length} applied), first write on the new primary ${firstOkAfterStop} ms after the crash`,
     )
   }, 180_000)
+
+  // Runs on what the test above left: replica1 the primary on timeline 2, the old primary back on timeline 1.
+  it('never hands the primary role to a node left on an older timeline: a write fails with NoPrimaryError, unsent', async () => {
+    const [promoted] = set.replicas
+    if (promoted === undefined) throw new Error('no replica')
+    const cluster = await createCluster({
+      driver: 'pg',
+      providerOptions: { pool: { max: 2 }, connectTimeoutMs: 2_000 },
+      nodes: set.nodes.map((node) => ({ name: node.name, url: node.url })),
+      healthCheck: { intervalMs: 250 },
+      failover: { waitMs: 1_500 },
+    })
+    try {
+      expect(cluster.nodes().map((node) => [node.name, node.state])).toEqual([
+        ['primary', 'fenced'],
+        ['replica1', 'up'],
+        ['replica2', 'up'],
+      ])
+      const table = uniqueName('after')
+      await cluster.query(`CREATE TABLE ${table} (id int)`)
+      await set.stopNode(promoted, 'immediate')
+      const error = await cluster.query(`INSERT INTO ${table} VALUES (1)`).catch((caught: unknown) => caught)
+      // The connection to replica1 may die with the write in flight (unknown outcome) or before it (then it waits).
+      if (!(error instanceof TransactionResolutionUnknownError)) {
+        expect(error).toBeInstanceOf(NoPrimaryError)
+        expect(error).toMatchObject({ retryable: true, code: '08006' })
+        expect((error as Error).message).toMatch(/no primary found within \d+ ms .*primary: fenced primary.*the statement was not sent/)
+      }
+      const second = await cluster.query(`INSERT INTO ${table} VALUES (2)`).catch((caught: unknown) => caught)
+      expect(second).toBeInstanceOf(NoPrimaryError)
+      // Reads keep going on the replica that is still up.
+      expect((await cluster.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+    } finally {
+      await cluster.close()
+    }
+  }, 120_000)
 })
