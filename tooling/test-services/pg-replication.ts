@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process'
-import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -105,7 +105,7 @@ const SETTINGS: Record<string, string | number> = {
 export async function startPgReplication(options: PgReplicationOptions = {}): Promise<PgReplication> {
   const replicaCount = options.replicas ?? 2
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000
-  const bindir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim()
+  const bindir = findBindir()
   const root = mkdtempSync(join(tmpdir(), 'tessera-pg-replication-'))
   tempDirs.add(root)
   if (process.getuid?.() === 0) {
@@ -150,6 +150,32 @@ export async function startPgReplication(options: PgReplicationOptions = {}): Pr
     await set.stop()
     throw error
   }
+}
+
+/**
+ * Where initdb, pg_basebackup, pg_ctl and postgres are: `TESSERA_PG_BINDIR`, else `pg_config --bindir`, else the
+ * newest `/usr/lib/postgresql/<major>/bin` (Debian), since libpq's pg_config may name a version whose server is absent.
+ */
+function findBindir(): string {
+  const candidates: string[] = []
+  if (process.env.TESSERA_PG_BINDIR) candidates.push(process.env.TESSERA_PG_BINDIR)
+  try {
+    candidates.push(execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim())
+  } catch {
+    // No pg_config: look where Debian puts the servers.
+  }
+  const debian = '/usr/lib/postgresql'
+  if (existsSync(debian)) {
+    const majors = readdirSync(debian)
+      .filter((name) => /^\d+$/.test(name))
+      .sort((a, b) => Number(b) - Number(a))
+    candidates.push(...majors.map((major) => join(debian, major, 'bin')))
+  }
+  const found = candidates.find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_basebackup')))
+  if (found !== undefined) return found
+  throw new Error(
+    `PostgreSQL server binaries not found (looked in ${candidates.join(', ') || 'nothing: no pg_config'}): apt-get install postgresql, or set TESSERA_PG_BINDIR`,
+  )
 }
 
 interface NodeState extends PgNode {
