@@ -78,6 +78,11 @@ describe('failover', () => {
         }
       }
     }
+    const notifications: string[] = []
+    let restored = 0
+    const subscription = await cluster.listen('failover_news', (notification) => notifications.push(notification.payload), {
+      onRestored: () => restored++,
+    })
     const workers = [writer(), writer(), writer(), writer(), reader(), reader()]
     await until(() => ok.length >= 50)
     const [promoted, other] = set.replicas
@@ -96,6 +101,11 @@ describe('failover', () => {
     await until(() => seen.some((event) => event.kind === 'node' && event.event === 'fenced'))
     stop = true
     await Promise.all(workers)
+    // LISTEN moved to the new primary: a NOTIFY through the cluster (on the new primary) arrives.
+    await until(() => restored > 0)
+    await cluster.notify('failover_news', 'after')
+    await until(() => notifications.includes('after'))
+    await subscription.unlisten()
 
     const rows = await cluster.primary.query<{ id: number }>(`SELECT id FROM ${table}`)
     const present = new Set(rows.rows.map((row) => row.id))

@@ -1,13 +1,23 @@
 import diagnostics_channel from 'node:diagnostics_channel'
 import { createCache, queryCache } from '@tessera/cache'
-import { CHANNELS, type ClusterRouteMessage, ConfigError, type Provider, registerDriver, TesseraError } from '@tessera/core'
+import {
+  CHANNELS,
+  type ClusterRouteMessage,
+  ConfigError,
+  type Provider,
+  registerDriver,
+  TesseraError,
+  TransactionResolutionUnknownError,
+} from '@tessera/core'
 import { createPgProvider } from '@tessera/provider-pg'
 import { createPostgresJsProvider } from '@tessera/provider-postgresjs'
 import { createTableSql, defineEntity, integer, repository, text } from '@tessera/schema'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { endpointOf } from '../../../tooling/test-services/endpoint'
 import { uniqueName } from '../../../tooling/test-services/env'
 import { freePort } from '../../../tooling/test-services/free-port'
 import { type PgReplication, startPgReplication } from '../../../tooling/test-services/pg-replication'
+import { startTcpProxy } from '../../../tooling/test-services/tcp-proxy'
 import { type Cluster, type ClusterEvent, type ClusterOptions, createCluster, NoReplicaAvailableError } from '../src/index'
 
 let set: PgReplication
@@ -95,6 +105,16 @@ describe('routing', () => {
     const read = await db.query<{ id: number }>(`SELECT id FROM ${name} ORDER BY id`)
     expect(read.rows).toEqual([{ id: 1 }, { id: 2 }])
   }, 60_000)
+
+  it('listens and notifies on the primary', async () => {
+    const db = await cluster()
+    const received: string[] = []
+    const subscription = await db.listen('cluster_news', (notification) => received.push(notification.payload))
+    await db.notify('cluster_news', 'hello')
+    await until(() => received.length > 0)
+    expect(received).toEqual(['hello'])
+    await subscription.unlisten()
+  })
 
   it('obeys route overrides and the primary / replicas views', async () => {
     const db = await cluster()
@@ -394,5 +414,27 @@ describe('composition', () => {
     await set.waitForReplicas()
     expect((await read()).rows).toEqual([{ n: 2 }])
     await cache.close()
+  }, 60_000)
+})
+
+describe('a write whose reply is lost', () => {
+  it('fails with an unknown outcome and is never sent again', async () => {
+    const proxy = await startTcpProxy({ target: endpointOf(set.primary.url) })
+    try {
+      const db = await cluster({
+        nodes: [{ name: 'primary', url: proxy.url(set.primary.url) }, ...set.replicas.map((node) => ({ name: node.name, url: node.url }))],
+      })
+      const name = await table(db)
+      const dropped = proxy.dropReplyTo((bytes) => bytes.includes(`INSERT INTO ${name}`))
+      const error = await db.query(`INSERT INTO ${name} VALUES (1, 'once')`).catch((caught: unknown) => caught)
+      await dropped
+      expect(error).toBeInstanceOf(TransactionResolutionUnknownError)
+      expect((error as Error).message).toMatch(/may or may not have been applied/)
+      // The server applied it once; the cluster did not send it again (a second INSERT would have failed on the key).
+      await until(async () => (await db.primary.query(`SELECT 1 FROM ${name}`)).rowCount === 1)
+      expect((await db.primary.query(`SELECT id, note FROM ${name}`)).rows).toEqual([{ id: 1, note: 'once' }])
+    } finally {
+      await proxy.close()
+    }
   }, 60_000)
 })
