@@ -106,6 +106,15 @@ describe('routing', () => {
     expect(read.rows).toEqual([{ id: 1 }, { id: 2 }])
   }, 60_000)
 
+  it('reports every node in health() and the summed pools in stats()', async () => {
+    const db = await cluster()
+    const report = await db.health()
+    expect(report).toMatchObject({ status: 'up', details: { primary: 'primary' } })
+    expect(Object.keys(report.checks ?? {})).toEqual(['primary', 'replica1', 'replica2'])
+    expect(report.checks?.replica1).toMatchObject({ status: 'up', details: { role: 'replica', state: 'up' } })
+    expect(db.stats().max).toBe(12)
+  })
+
   it('listens and notifies on the primary', async () => {
     const db = await cluster()
     const received: string[] = []
@@ -210,6 +219,13 @@ describe('lag', () => {
     const error = await strict.query('SELECT 1').catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(NoReplicaAvailableError)
     expect((error as NoReplicaAvailableError).message).toMatch(/replica1: lag \d+ bytes/)
+    // Lag in time: the replicas' last replayed transaction grows old while they are held back.
+    const byTime = await cluster({ maxLagMs: 300 })
+    await until(async () => {
+      await byTime.refresh()
+      return byTime.nodes().every((node) => node.role === 'primary' || (node.lagMs ?? 0) > 300)
+    })
+    expect(await isReplica(byTime)).toBe(false)
     await Promise.all(set.replicas.map((replica) => set.resumeReplay(replica)))
     await until(async () => {
       await db.refresh()
@@ -267,6 +283,9 @@ describe('a replica stopped under read load', () => {
   it('ejects it, keeps every read working, and re-admits it once it is back', async () => {
     const db = await cluster({ healthCheck: { intervalMs: 200, timeoutMs: 2_000, maxBackoffMs: 500 } })
     const seen = eventsOf(db)
+    const published: unknown[] = []
+    const onNode = (message: unknown) => published.push(message)
+    diagnostics_channel.subscribe(CHANNELS.clusterNode, onNode)
     const replica = set.replicas[1]
     if (replica === undefined) throw new Error('no second replica')
     let stop = false
@@ -294,6 +313,9 @@ describe('a replica stopped under read load', () => {
     await until(() => seen.some((event) => event.kind === 'node' && event.event === 'readmitted' && event.node === replica.name))
     stop = true
     await Promise.all(workers)
+    diagnostics_channel.unsubscribe(CHANNELS.clusterNode, onNode)
+    expect(published).toContainEqual(expect.objectContaining({ node: replica.name, event: 'ejected', role: 'replica' }))
+    expect(published).toContainEqual(expect.objectContaining({ node: replica.name, event: 'readmitted', downForMs: expect.any(Number) }))
     // A read cut by the stop runs again on the other replica: nothing fails.
     expect(failures).toEqual([])
     expect(db.nodes().find((node) => node.name === replica.name)?.state).toBe('up')
