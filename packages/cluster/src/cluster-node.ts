@@ -1,5 +1,5 @@
 import type { Provider } from '@tessera/core'
-import { type Lsn, parseLsn } from './lsn'
+import { formatLsn, type Lsn, parseLsn } from './lsn'
 
 /** A node's role as last discovered. */
 export type NodeRole = 'primary' | 'replica' | 'unknown'
@@ -69,6 +69,8 @@ export class ClusterNode {
   timeline: number | undefined
   failures = 0
   lastError: string | undefined
+  /** Whether it ever answered a probe: its first answer is `up`, later ones after an outage `readmitted`. */
+  hasBeenUp = false
   /** When it went down (for `downForMs` in events). */
   downSince: number | undefined
   /** When the next probe of a down node is due. */
@@ -123,14 +125,10 @@ export class ClusterNode {
       latencyMs: this.latencyMs,
       lagBytes: this.lagBytes,
       lagMs: this.lagMs,
-      lsn: this.lsn === undefined ? undefined : formatLsnText(this.lsn),
+      lsn: this.lsn === undefined ? undefined : formatLsn(this.lsn),
       timeline: this.timeline,
       failures: this.failures,
       lastError: this.lastError,
     }
   }
-}
-
-function formatLsnText(lsn: Lsn): string {
-  return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`
 }

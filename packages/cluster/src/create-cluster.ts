@@ -30,11 +30,13 @@ import {
   toQueryConfig,
 } from '@tessera/core'
 import { NoPrimaryError, NoReplicaAvailableError } from './cluster-errors'
-import { type ClusterEvent, type ClusterEventListener, ClusterEvents } from './cluster-events'
+import { type ClusterEventListener, ClusterEvents } from './cluster-events'
+import { clusterHealth, clusterStats } from './cluster-health'
 import { ClusterNode, type ClusterNodeStatus } from './cluster-node'
 import { type ClusterOptions, type ResolvedClusterOptions, type Route, validateClusterOptions } from './cluster-options'
 import { formatLsn, type Lsn, parseConsistencyToken, parseLsn } from './lsn'
 import { NodeMonitor } from './node-monitor'
+import { listenOnPrimary } from './primary-subscription'
 import { laterOf, type SessionScope, sessionStorage } from './read-your-writes'
 import { chooseReplica } from './replica-choice'
 import { isRoutableRead } from './routing-classifier'
@@ -456,76 +458,17 @@ class ClusterRouter {
     options: ListenOptions | undefined,
   ): Promise<Subscription> {
     const routing = this.routing('primary', undefined, undefined, options?.signal)
-    let node = await this.primaryFor(routing)
-    let current = await node.provider.listen(channel, onNotify, options)
-    let active = true
-    const stop = this.events.on((event: ClusterEvent) => {
-      if (event.kind !== 'failover' || event.to === undefined || event.to === node.name || !active) return
-      const next = this.monitor.primary
-      if (next === undefined) return
-      const previous = current
-      node = next
-      next.provider.listen(channel, onNotify, options).then(
-        (subscription) => {
-          if (!active) return void subscription.unlisten().catch(() => {})
-          current = subscription
-          previous.unlisten().catch(() => {})
-          options?.onRestored?.()
-        },
-        (error: unknown) => {
-          options?.onLost?.(
-            error instanceof TesseraError ? error : new TesseraError(String(error), { code: 'CLUSTER_LISTEN_LOST', cause: error }),
-          )
-        },
-      )
-    })
-    return {
-      channel,
-      async unlisten() {
-        active = false
-        stop()
-        await current.unlisten()
-      },
-    }
+    const node = await this.primaryFor(routing)
+    return listenOnPrimary(node, () => this.monitor.primary, this.events, channel, onNotify, options)
   }
 
   private async health(): Promise<HealthReport> {
     await this.monitor.probeRound(true)
-    const checks: Record<string, HealthReport> = {}
-    for (const node of this.nodes) {
-      checks[node.name] = {
-        status: node.state === 'up' ? (node.overLag ? 'degraded' : 'up') : 'down',
-        latencyMs: node.latencyMs,
-        details: { role: node.role, state: node.state, lagBytes: node.lagBytes, lagMs: node.lagMs },
-        ...(node.lastError === undefined ? {} : { error: node.lastError }),
-      }
-    }
-    const primary = this.monitor.primary
-    const allUp = Object.values(checks).every((check) => check.status === 'up')
-    return {
-      status: primary === undefined ? 'down' : allUp ? 'up' : 'degraded',
-      details: { primary: primary?.name },
-      checks,
-    }
+    return clusterHealth(this.nodes, this.monitor.primary)
   }
 
   private stats(): PoolStats {
-    const total: PoolStats = { size: 0, idle: 0, inUse: 0, pending: 0, max: 0, created: 0, destroyed: 0, timeouts: 0 }
-    const perNode: Record<string, PoolStats> = {}
-    for (const node of this.nodes) {
-      const stats = node.provider.stats()
-      perNode[node.name] = stats
-      total.size += stats.size
-      total.idle += stats.idle
-      total.inUse += stats.inUse
-      total.pending += stats.pending
-      total.max += stats.max
-      total.created += stats.created
-      total.destroyed += stats.destroyed
-      total.timeouts += stats.timeouts
-    }
-    total.nodes = perNode
-    return total
+    return clusterStats(this.nodes)
   }
 
   private close(options?: { timeoutMs?: number | undefined }): Promise<void> {

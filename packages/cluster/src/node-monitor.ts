@@ -153,7 +153,8 @@ export class NodeMonitor {
     if (node.state !== 'down') return
     node.state = 'up'
     const downForMs = node.downSince === undefined ? undefined : Date.now() - node.downSince
-    this.events.node({ node: node.name, event: node.downSince === undefined ? 'up' : 'readmitted', role: node.role, downForMs })
+    this.events.node({ node: node.name, event: node.hasBeenUp ? 'readmitted' : 'up', role: node.role, downForMs })
+    node.hasBeenUp = true
     node.downSince = undefined
   }
 
