@@ -136,6 +136,9 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
   return new ClusterRouter(nodes, monitor, events, resolved).cluster
 }
 
+/** How a write runs on a provider; a transaction calls `onEntered` when its function starts. */
+type WriteRun<T> = (target: Provider, onEntered: <U>(fn: () => Promise<U>) => Promise<U>) => Promise<T>
+
 /** What one routed call needs to know. */
 interface Routing {
   route: Route | undefined
@@ -181,12 +184,16 @@ class ClusterRouter {
       get maxParameters() {
         return Math.min(...router.nodes.map((node) => node.provider.maxParameters ?? 65535))
       },
-      async query<R = Row>(sql: SqlInput<R>, params?: readonly unknown[], queryOptions?: ClusterQueryOptions): Promise<QueryResult<R>> {
-        const routing = router.routing(forced, queryOptions?.route, queryOptions?.after, queryOptions?.signal)
-        const text = typeof sql === 'string' ? sql : toQueryConfig(sql).text
-        const providerOptions = queryOptions === undefined ? undefined : withoutRouting(queryOptions)
-        const run = (target: Provider) => target.query<R>(sql, params, providerOptions)
-        return router.routeStatement(text, routing, run)
+      query<R = Row>(sql: SqlInput<R>, params?: readonly unknown[], queryOptions?: ClusterQueryOptions): Promise<QueryResult<R>> {
+        try {
+          const routing = router.routing(forced, queryOptions?.route, queryOptions?.after, queryOptions?.signal)
+          const text = typeof sql === 'string' ? sql : toQueryConfig(sql).text
+          const providerOptions = queryOptions === undefined ? undefined : withoutRouting(queryOptions)
+          const run = (target: Provider) => target.query<R>(sql, params, providerOptions)
+          return router.routeStatement(text, routing, run)
+        } catch (error) {
+          return Promise.reject(error)
+        }
       },
       async queryMulti(sql: SqlInput, multiOptions?: MultiQueryOptions): Promise<QueryResult[]> {
         const text = typeof sql === 'string' ? sql : toQueryConfig(sql).text
@@ -289,16 +296,30 @@ class ClusterRouter {
   }
 
   /** Runs a read on a fit replica (or the fallback); a proven read cut by a lost connection runs once more elsewhere. */
-  private async read<T>(run: (target: Provider) => Promise<T>, routing: Routing, isProvenRead: boolean): Promise<T> {
+  private read<T>(run: (target: Provider) => Promise<T>, routing: Routing, isProvenRead: boolean): Promise<T> {
+    const plain = this.plainReadTarget(routing)
+    if (plain === undefined) return this.readAfterWait(run, routing, isProvenRead)
+    const attempt = this.runOn(plain.node, plain.reason, run)
+    if (!isProvenRead) return attempt
+    return attempt.catch((error: unknown) => this.retryRead(error, plain.node, run, routing))
+  }
+
+  private async readAfterWait<T>(run: (target: Provider) => Promise<T>, routing: Routing, isProvenRead: boolean): Promise<T> {
     const first = await this.readTarget(routing)
     try {
       return await this.runOn(first.node, first.reason, run)
     } catch (error) {
-      if (!isProvenRead || !isConnectionLoss(error)) throw error
-      const second = await this.readTarget(routing)
-      if (second.node === first.node) throw error
-      return this.runOn(second.node, `${second.reason} (retry after ${first.node.name} failed)`, run)
+      if (!isProvenRead) throw error
+      return this.retryRead(error, first.node, run, routing)
     }
+  }
+
+  /** A read that lost its connection runs once more, on another node; any other error is the caller's. */
+  private async retryRead<T>(error: unknown, failed: ClusterNode, run: (target: Provider) => Promise<T>, routing: Routing): Promise<T> {
+    if (!isConnectionLoss(error)) throw error
+    const second = await this.readTarget(routing)
+    if (second.node === failed) throw error
+    return this.runOn(second.node, `${second.reason} (retry after ${failed.name} failed)`, run)
   }
 
   /**
@@ -306,12 +327,29 @@ class ClusterRouter {
    * to be a replica) waits up to `failover.waitMs` for a primary and runs there; a write whose outcome is unknown is
    * never sent again. A transaction is only run again when it failed before its function was called.
    */
-  private async write<T>(
-    run: (target: Provider, onEntered: <U>(fn: () => Promise<U>) => Promise<U>) => Promise<T>,
-    routing: Routing,
-    kind: 'statement' | 'transaction',
-  ): Promise<T> {
+  private write<T>(run: WriteRun<T>, routing: Routing, kind: 'statement' | 'transaction'): Promise<T> {
+    const primary = this.monitor.primary
+    if (primary === undefined || primary.state !== 'up') return this.writeAfterWait(run, routing, kind, Date.now())
     const started = Date.now()
+    let entered = false
+    const onEntered = <U>(fn: () => Promise<U>): Promise<U> => {
+      entered = true
+      return fn()
+    }
+    return this.runOn(primary, 'write', (target) => run(target, onEntered)).then(
+      (result) => {
+        this.wrote()
+        return result
+      },
+      (error: unknown) => {
+        if (!this.wasNeverSent(error, primary, kind, entered, started)) throw error
+        return this.writeAfterWait(run, routing, kind, started)
+      },
+    )
+  }
+
+  /** {@link write} once the first try found no primary or could not send: waits for one, tries until sent or out of time. */
+  private async writeAfterWait<T>(run: WriteRun<T>, routing: Routing, kind: 'statement' | 'transaction', started: number): Promise<T> {
     for (;;) {
       const node = await this.primaryFor(routing, started)
       let entered = false
@@ -324,32 +362,48 @@ class ClusterRouter {
         this.wrote()
         return result
       } catch (error) {
-        if (error instanceof ReadOnlyTransactionError) this.monitor.primaryDemoted(node)
-        const neverSent =
-          (error instanceof ReadOnlyTransactionError && kind === 'statement') ||
-          (error instanceof ConnectionError &&
-            !(error instanceof TransactionResolutionUnknownError) &&
-            (kind === 'statement' ? true : !entered))
-        if (!neverSent || this.closed || Date.now() - started >= this.options.failoverWaitMs) throw error
+        if (!this.wasNeverSent(error, node, kind, entered, started)) throw error
       }
     }
   }
 
-  private async runOn<T>(node: ClusterNode, reason: string, run: (target: Provider) => Promise<T>): Promise<T> {
-    const isPrimary = node === this.monitor.primary
-    this.events.route(node.name, isPrimary ? 'primary' : 'replica', reason)
+  /**
+   * Whether a failed write certainly did not run, so it may wait for a primary and run there: no connection could be
+   * made (a `ConnectionError` that is not an unknown outcome; for a transaction, only before its function ran), or
+   * the node refused it as read-only (it was demoted). Also false once `failover.waitMs` is spent or on close().
+   */
+  private wasNeverSent(error: unknown, node: ClusterNode, kind: 'statement' | 'transaction', entered: boolean, started: number): boolean {
+    if (error instanceof ReadOnlyTransactionError) this.monitor.primaryDemoted(node)
+    const neverSent =
+      (error instanceof ReadOnlyTransactionError && kind === 'statement') ||
+      (error instanceof ConnectionError && !(error instanceof TransactionResolutionUnknownError) && (kind === 'statement' || !entered))
+    return neverSent && !this.closed && Date.now() - started < this.options.failoverWaitMs
+  }
+
+  /** Runs on `node`, counting it in flight and in the latency average; a lost connection ejects the node. */
+  private runOn<T>(node: ClusterNode, reason: string, run: (target: Provider) => Promise<T>): Promise<T> {
+    this.events.route(node.name, node === this.monitor.primary ? 'primary' : 'replica', reason)
     node.inFlight++
     const started = performance.now()
+    let running: Promise<T>
     try {
-      const result = await run(node.provider)
-      node.observeLatency(performance.now() - started)
-      return result
+      running = run(node.provider)
     } catch (error) {
-      if (isConnectionLoss(error)) this.monitor.nodeFailed(node, error)
-      throw error
-    } finally {
-      node.inFlight--
+      running = Promise.reject(error)
     }
+    // Plain handlers rather than async/await: this is on every statement's path, and each await is a microtask.
+    return running.then(
+      (result) => {
+        node.inFlight--
+        node.observeLatency(performance.now() - started)
+        return result
+      },
+      (error: unknown) => {
+        node.inFlight--
+        if (isConnectionLoss(error)) this.monitor.nodeFailed(node, error)
+        throw error
+      },
+    )
   }
 
   /** The primary, waiting for one (up to what is left of `failover.waitMs`) while there is none. */
@@ -361,6 +415,29 @@ class ClusterRouter {
     if (found !== undefined) return found
     if (this.closed) throw new ProviderClosedError('a cluster call', DRIVER)
     throw new NoPrimaryError(Date.now() - started, Object.fromEntries(this.nodes.map((node) => [node.name, describeNode(node)])))
+  }
+
+  /**
+   * The common case without a wait: no read-your-writes position to honour, and a fit replica (or, with no replica
+   * fit and `fallback: 'primary'`, a primary) at hand. Undefined sends the read through {@link readTarget}.
+   */
+  private plainReadTarget(routing: Routing): { node: ClusterNode; reason: string } | undefined {
+    if (routing.after !== undefined || sessionStorage.getStore() !== undefined) return undefined
+    let fit: ClusterNode[] | undefined
+    let anyLagging = false
+    for (const node of this.nodes) {
+      if (node.role !== 'replica' || node.state !== 'up') continue
+      if (node.overLag) {
+        anyLagging = true
+        continue
+      }
+      fit ??= []
+      fit.push(node)
+    }
+    if (fit !== undefined) return { node: chooseReplica(this.options.strategy, fit, this.counter++), reason: 'read' }
+    const primary = this.monitor.primary
+    if (this.options.fallback !== 'primary' || primary === undefined || primary.state !== 'up') return undefined
+    return { node: primary, reason: anyLagging ? 'lag' : 'fallback' }
   }
 
   /** Where a read goes: a fit replica that has replayed the scope's position, else the fallback. */
