@@ -368,15 +368,17 @@ class ClusterRouter {
   }
 
   /**
-   * Whether a failed write certainly did not run, so it may wait for a primary and run there: no connection could be
-   * made (a `ConnectionError` that is not an unknown outcome; for a transaction, only before its function ran), or
-   * the node refused it as read-only (it was demoted). Also false once `failover.waitMs` is spent or on close().
+   * Whether a failed write certainly did not run, so it may wait for a primary and run there: the node refused it as
+   * read-only (it was demoted), or its connection was lost or never made and core did not report an unknown outcome
+   * (core turns a write cut after it was sent into `TransactionResolutionUnknownError`; what remains is a failed
+   * connect, "the database system is shutting down", or a read, which core would retry too). A transaction is only
+   * run again when it failed before its function ran. False once `failover.waitMs` is spent, and after close().
    */
   private wasNeverSent(error: unknown, node: ClusterNode, kind: 'statement' | 'transaction', entered: boolean, started: number): boolean {
     if (error instanceof ReadOnlyTransactionError) this.monitor.primaryDemoted(node)
     const neverSent =
       (error instanceof ReadOnlyTransactionError && kind === 'statement') ||
-      (error instanceof ConnectionError && !(error instanceof TransactionResolutionUnknownError) && (kind === 'statement' || !entered))
+      (isConnectionLoss(error) && !(error instanceof TransactionResolutionUnknownError) && (kind === 'statement' || !entered))
     return neverSent && !this.closed && Date.now() - started < this.options.failoverWaitMs
   }
 
