@@ -256,6 +256,12 @@ describe('read your writes', () => {
     })
     expect(token).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/)
     expect((await db.query(`SELECT note FROM ${name} WHERE id = 2`, [], { after: token })).rows).toEqual([{ note: 'carried' }])
+    // A read-only transaction obeys the token too: no replica has replayed it, so it runs on the primary.
+    const inTransaction = await db.transaction(
+      async (tx) => (await tx.query(`SELECT note, pg_is_in_recovery() AS r FROM ${name} WHERE id = 2`)).rows,
+      { readOnly: true, after: token },
+    )
+    expect(inTransaction).toEqual([{ note: 'carried', r: false }])
     await expect(db.query('SELECT 1', [], { after: "0/1'; DROP TABLE x" })).rejects.toThrow(/consistency token/)
   }, 60_000)
 
