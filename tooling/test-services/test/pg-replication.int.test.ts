@@ -69,3 +69,23 @@ describe('startPgReplication', () => {
     expect(await query(second.url, 'SELECT id FROM promoted ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }])
   }, 180_000)
 })
+
+describe('startPgReplication({ synchronousStandby })', () => {
+  it('makes the primary wait for that replica at every commit', async () => {
+    const synchronous = await startPgReplication({ replicas: 1, synchronousStandby: 'replica1' })
+    try {
+      const [replica] = synchronous.replicas
+      if (!replica) throw new Error('no replica')
+      const rows = await query(synchronous.primary.url, 'SELECT application_name, sync_state FROM pg_stat_replication')
+      expect(rows).toEqual([{ application_name: 'replica1', sync_state: 'sync' }])
+      // A commit acknowledged by the primary is already on the replica's disk; replayed a moment later.
+      await query(synchronous.primary.url, 'CREATE TABLE synced (id int); INSERT INTO synced VALUES (1)')
+      await synchronous.waitForReplicas()
+      expect(await query(replica.url, 'SELECT id FROM synced')).toEqual([{ id: 1 }])
+      // A replica does not wait for anyone once promoted.
+      expect(await query(replica.url, 'SHOW synchronous_standby_names')).toEqual([{ synchronous_standby_names: '' }])
+    } finally {
+      await synchronous.stop()
+    }
+  }, 180_000)
+})
