@@ -1,4 +1,6 @@
 import diagnostics_channel from 'node:diagnostics_channel'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { createCache, queryCache } from '@tessera/cache'
 import {
   CHANNELS,
@@ -113,6 +115,16 @@ describe('routing', () => {
     expect(Object.keys(report.checks ?? {})).toEqual(['primary', 'replica1', 'replica2'])
     expect(report.checks?.replica1).toMatchObject({ status: 'up', details: { role: 'replica', state: 'up' } })
     expect(db.stats().max).toBe(12)
+  })
+
+  it('copies in on the primary and out of a replica through the replicas view', async () => {
+    const db = await cluster()
+    const name = await table(db)
+    await pipeline(Readable.from(['1\tone\n', '2\ttwo\n']), db.copyFrom(`COPY ${name} (id, note) FROM STDIN`))
+    await set.waitForReplicas()
+    const chunks: Buffer[] = []
+    for await (const chunk of db.replicas.copyTo(`COPY (SELECT id, note FROM ${name} ORDER BY id) TO STDOUT`)) chunks.push(chunk as Buffer)
+    expect(Buffer.concat(chunks).toString()).toBe('1\tone\n2\ttwo\n')
   })
 
   it('listens and notifies on the primary', async () => {
