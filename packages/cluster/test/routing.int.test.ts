@@ -142,6 +142,11 @@ describe('routing', () => {
     expect(await isReplica(db, { route: 'primary' })).toBe(false)
     expect(await isReplica(db.primary)).toBe(false)
     expect(await isReplica(db.replicas)).toBe(true)
+    // A reserved connection may hold session state that writes: the primary, unless asked otherwise.
+    expect(await db.connection((held) => isReplica(held))).toBe(false)
+    expect(await db.replicas.connection((held) => isReplica(held))).toBe(true)
+    const multi = await db.queryMulti('SELECT pg_is_in_recovery() AS r; SELECT 2 AS two')
+    expect(multi.map((result) => result.rows)).toEqual([[{ r: true }], [{ two: 2 }]])
     // A statement the classifier sends to the primary still goes to a replica when asked, and fails there.
     await expect(db.query('CREATE TABLE never_made (id int)', [], { route: 'replica' })).rejects.toThrow(/read-only/)
     await expect(db.query('SELECT 1', [], { route: 'elsewhere' as 'primary' })).rejects.toThrow(TesseraError)
