@@ -9,6 +9,13 @@ export { type Endpoint, endpointOf, urlThrough } from './endpoint'
 export { PG_URL, REDIS_URL, uniqueName } from './env'
 export { freePort } from './free-port'
 export { type OwnedProcess, type OwnedProcessOptions, osUser, type ProcessExit, spawnOwnedProcess } from './owned-process'
+export {
+  type PgNode,
+  type PgReplication,
+  type PgReplicationOptions,
+  type PgStopMode,
+  startPgReplication,
+} from './pg-replication'
 export { type PgBouncer, type PgBouncerOptions, type PgBouncerPoolMode, startPgBouncer } from './pgbouncer'
 export { type ClusterNodeInfo, type RedisCluster, type RedisClusterOptions, startRedisCluster } from './redis-cluster'
 export { type RedisSentinel, type RedisSentinelOptions, startRedisSentinel } from './redis-sentinel'

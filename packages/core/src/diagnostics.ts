@@ -9,7 +9,7 @@ import type { QueryOperation } from './hooks'
  * `cacheDelete`, `dynamoCommand`, `migration`) are published on a tracing channel: subscribe with
  * `tracingChannel(name)`, which delivers `start`, `end`, `asyncStart`, `asyncEnd` and `error` with the same
  * message object, to which Node adds `result` or `error`. Point events (`poolRelease`, `poolCreate`,
- * `poolDestroy`, `poolTimeout`, `poolLeak`, `cacheBus`, `clusterRoute`, `clusterFailover`, `breakerState`)
+ * `poolDestroy`, `poolTimeout`, `poolLeak`, `cacheBus`, `clusterRoute`, `clusterFailover`, `clusterNode`, `breakerState`)
  * are published on a plain channel: subscribe with `diagnostics_channel.subscribe(name, fn)`.
  *
  * @example
@@ -41,6 +41,7 @@ export const CHANNELS = {
   cacheBus: 'tessera:cache:bus',
   clusterRoute: 'tessera:cluster:route',
   clusterFailover: 'tessera:cluster:failover',
+  clusterNode: 'tessera:cluster:node',
   dynamoCommand: 'tessera:dynamo:command',
   migration: 'tessera:schema:migration',
   breakerState: 'tessera:breaker:state',
@@ -188,6 +189,8 @@ export interface CacheBusMessage {
 
 /** `tessera:cluster:route` (published): where the cluster sent a statement. */
 export interface ClusterRouteMessage {
+  /** The cluster's `name` option, when it has one. */
+  cluster?: string | undefined
   /** The chosen node's name. */
   target: string
   role: 'primary' | 'replica'
@@ -199,9 +202,45 @@ export interface ClusterRouteMessage {
 
 /** `tessera:cluster:failover` (published): the primary changed or was lost. */
 export interface ClusterFailoverMessage {
+  /** The cluster's `name` option, when it has one. */
+  cluster?: string | undefined
+  /** The node that was primary, if any. */
   from?: string | undefined
+  /** The node that is primary now; absent while there is none. */
   to?: string | undefined
+  /** `'primary-lost'`, `'primary-changed'`, `'primary-found'`… */
   reason: string
+  /** For a new primary: ms since the old one was lost (undefined at start). */
+  downForMs?: number | undefined
+  error?: unknown
+}
+
+/** What happened to a cluster node; see {@link ClusterNodeMessage}. */
+export type ClusterNodeEvent = 'up' | 'down' | 'ejected' | 'readmitted' | 'role-changed' | 'fenced' | 'lag-over-threshold' | 'lag-recovered'
+
+/**
+ * `tessera:cluster:node` (published): a node of a cluster came up, went down, was ejected from or re-admitted to
+ * reads, changed role (replica ⇄ primary), was fenced off (a second primary on a lower timeline), or went over or
+ * back under the lag limits.
+ */
+export interface ClusterNodeMessage {
+  /** The cluster's `name` option, when it has one. */
+  cluster?: string | undefined
+  /** The node's name. */
+  node: string
+  event: ClusterNodeEvent
+  /** The node's role as last discovered (`'unknown'` before its first answer). */
+  role: 'primary' | 'replica' | 'unknown'
+  /** For `role-changed`: the role before. */
+  previousRole?: 'primary' | 'replica' | 'unknown' | undefined
+  /** For `readmitted` and `up`: how long the node was out, ms. */
+  downForMs?: number | undefined
+  /** For `ejected` and `down`: consecutive failed probes or queries. */
+  failures?: number | undefined
+  /** Replication lag at the event, when measured. */
+  lagBytes?: number | undefined
+  lagMs?: number | undefined
+  /** For `ejected` / `down`: what failed. */
   error?: unknown
 }
 
@@ -250,6 +289,7 @@ export interface ChannelMessages {
   'tessera:cache:bus': CacheBusMessage
   'tessera:cluster:route': ClusterRouteMessage
   'tessera:cluster:failover': ClusterFailoverMessage
+  'tessera:cluster:node': ClusterNodeMessage
   'tessera:dynamo:command': DynamoCommandMessage
   'tessera:schema:migration': MigrationMessage
   'tessera:breaker:state': BreakerStateMessage

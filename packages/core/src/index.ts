@@ -66,6 +66,8 @@ export type {
   ChannelMessages,
   ChannelName,
   ClusterFailoverMessage,
+  ClusterNodeEvent,
+  ClusterNodeMessage,
   ClusterRouteMessage,
   ConnectMessage,
   DynamoCommandMessage,
