@@ -1,3 +1,18 @@
+export type { ShardKey } from './consistent-hash'
+export { createHashRing, hashKey, jumpHash, rendezvousIndex } from './consistent-hash'
+export type {
+  FanOutOptions,
+  FanOutResult,
+  RebalancePlan,
+  Shard,
+  ShardFailure,
+  ShardMove,
+  ShardResult,
+  ShardRouter,
+  ShardRouterOptions,
+  ShardStrategy,
+} from './shard-router'
+export { createShardRouter, FanOutError, UnknownShardError } from './shard-router'
 export type { Tenancy, TenancyOptions, TenancyStats, TenancyStrategy, TenantDatabaseOptions } from './tenancy'
 export { tenancy } from './tenancy'
 export type { BulkheadOptions } from './tenant-bulkhead'
