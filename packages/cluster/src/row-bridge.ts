@@ -8,6 +8,8 @@ const STOP = Symbol('tessera.cluster.stop')
  */
 export async function* bridgeRows<R>(start: (push: (row: R) => Promise<void>) => Promise<void>): AsyncGenerator<R, void, undefined> {
   let pending: { row: R; resume: (go: boolean) => void } | undefined
+  // The push whose row the consumer holds now: resumed when it asks for the next row, refused when it stops.
+  let handedOut: ((go: boolean) => void) | undefined
   let wake: (() => void) | undefined
   let stopped = false
   let done = false
@@ -47,7 +49,9 @@ export async function* bridgeRows<R>(start: (push: (row: R) => Promise<void>) =>
       if (pending !== undefined) {
         const { row, resume } = pending
         pending = undefined
+        handedOut = resume
         yield row
+        handedOut = undefined
         resume(true)
         continue
       }
@@ -58,6 +62,7 @@ export async function* bridgeRows<R>(start: (push: (row: R) => Promise<void>) =>
     }
   } finally {
     stopped = true
+    handedOut?.(false)
     if (pending !== undefined) {
       pending.resume(false)
       pending = undefined
