@@ -142,6 +142,8 @@ export function tenancy(provider: Provider, options: TenancyOptions): Tenancy {
   const runFor = <T>(tenantId: string, signal: AbortSignal | undefined, fn: (target: Provider) => Promise<T>): Promise<T> => {
     const work = (async () => {
       await admit(tenantId, signal)
+      // The resolver may have taken a while: close() could have run meanwhile.
+      if (closed) throw new TenancyClosedError(`a call for tenant ${JSON.stringify(tenantId)}`)
       const bulkhead = bulkheadOf(tenantId)
       try {
         return await bulkhead.run(() => (databases === undefined ? fn(provider) : onDatabase(databases, tenantId, signal, fn)), signal)

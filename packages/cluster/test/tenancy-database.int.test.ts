@@ -1,7 +1,7 @@
 import { ConnectionError, type DriverFactory, isTesseraError, type Provider, registerDriver, sql, TimeoutError } from '@tessera/core'
 import { createPgProvider } from '@tessera/provider-pg'
 import { createPostgresJsProvider } from '@tessera/provider-postgresjs'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../../tooling/test-services/free-port'
 import { TenancyClosedError, tenancy } from '../src/index'
 import { DRIVERS, PG_URL, useServer, waitFor } from './tenancy-support'
@@ -22,10 +22,13 @@ afterAll(() => {
 describe.each(DRIVERS)('database strategy ($name)', (driver) => {
   const server = useServer(driver)
 
+  // Creating and dropping a database is slow (a checkpoint each): the tests share three, one after another.
+  const shared: string[] = []
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) shared.push(await server.database('tdb'))
+  })
   async function tenantDatabases(count: number): Promise<string[]> {
-    const databases: string[] = []
-    for (let i = 0; i < count; i++) databases.push(await server.database('tdb'))
-    return databases
+    return shared.slice(0, count)
   }
 
   /** Backends connected to these databases now, as the server sees them. */
