@@ -1,5 +1,4 @@
 export type { ShardKey } from './consistent-hash'
-export { createHashRing, hashKey, jumpHash, rendezvousIndex } from './consistent-hash'
 export type {
   FanOutOptions,
   FanOutResult,

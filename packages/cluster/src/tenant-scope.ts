@@ -59,6 +59,7 @@ export interface ScopeRuntime {
   readonly maxParameters: number | undefined
 }
 
+// Core marks a `sql.type(schema)` query with this registered symbol (core's `ROW_SCHEMA`, not exported to users).
 const ROW_SCHEMA = Symbol.for('tessera.rowSchema')
 
 /** Only `signal` and `timeoutMs` survive the trip through `batch`; anything else needs the statement's own call. */

@@ -1,7 +1,8 @@
 import type { Provider } from '@tessera/core'
 import { ConfigError, isTesseraError } from '@tessera/core'
 import { describe, expect, it } from 'vitest'
-import { createShardRouter, hashKey, jumpHash, type Shard, type ShardStrategy, UnknownShardError } from '../src/index'
+import { hashKey, jumpHash } from '../src/consistent-hash'
+import { createShardRouter, type Shard, type ShardStrategy, UnknownShardError } from '../src/index'
 
 // Pure routing: the providers are never called here, so a stand-in with a `query` method is enough.
 const standIn = { query: async () => ({ rows: [], rowCount: 0, command: 'SELECT', fields: [] }) } as unknown as Provider

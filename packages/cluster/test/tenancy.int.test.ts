@@ -117,6 +117,18 @@ describe.each(DRIVERS)('tenancy fault paths ($name)', (driver) => {
     expect(await sessionStates(db, 2)).toEqual(before)
   })
 
+  it('options a batch cannot carry (rowMode, prepare) run the statement in a transaction of its own, still for the tenant', async () => {
+    const [schema] = await tenantSchemas(server, 1)
+    const db = server.open({ pool: { max: 2 } })
+    const before = await sessionStates(db, 2)
+    const scope = tenancy(db, { strategy: 'schema' }).forTenant(schema!)
+    const asArrays = await scope.query('SELECT current_schema(), n FROM items', [], { rowMode: 'array' })
+    expect(asArrays.rows).toEqual([[schema, 0]])
+    const unprepared = await scope.query<{ n: number }>('SELECT n FROM items WHERE n = $1', [0], { prepare: false })
+    expect(unprepared.rows).toEqual([{ n: 0 }])
+    expect(await sessionStates(db, 2)).toEqual(before)
+  })
+
   it('a timeout and an abort cancel the statement; the scope and the pool stay usable', async () => {
     const [schema] = await tenantSchemas(server, 1)
     const db = server.open({ pool: { max: 2 } })
