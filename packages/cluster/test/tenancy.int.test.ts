@@ -1,4 +1,4 @@
-import { AbortError, batchIndexOf, ConfigError, type Provider, sql, TimeoutError } from '@tessera/core'
+import { AbortError, batchIndexOf, ConfigError, isConnectionLoss, isTesseraError, type Provider, sql, TimeoutError } from '@tessera/core'
 import { createTableSql, defineEntity, repository, text, uuid } from '@tessera/schema'
 import { describe, expect, it } from 'vitest'
 import { InvalidTenantIdError, TenancyClosedError, TenantBusyError, tenancy, UnknownTenantError } from '../src/index'
@@ -147,6 +147,33 @@ describe.each(DRIVERS)('tenancy fault paths ($name)', (driver) => {
       'clean sessions',
     )
     await waitFor(() => db.stats().inUse === 0, 15_000, 'no connection in use')
+  })
+
+  it('a backend killed mid-statement fails that call with a connection error; the write is not applied, the pool recovers clean', async () => {
+    const [schema] = await tenantSchemas(server, 1)
+    const application = `killed-${schema}`
+    const db = server.open({ pool: { max: 2 }, applicationName: application })
+    const before = await sessionStates(db, 2)
+    const scope = tenancy(db, { strategy: 'schema' }).forTenant(schema!)
+    const call = scope.query('INSERT INTO items SELECT 7 FROM pg_sleep(30)').catch((error: unknown) => error)
+    const admin = server.admin()
+    await waitFor(
+      async () => {
+        const killed = await admin.query<{ killed: boolean }>(
+          sql`SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = ${application} AND query LIKE 'INSERT INTO items%' AND state = 'active'`,
+        )
+        return killed.rows.length > 0
+      },
+      15_000,
+      'the statement to kill',
+    )
+    const failure = await call
+    expect(isTesseraError(failure)).toBe(true)
+    expect(isConnectionLoss(failure)).toBe(true)
+    const stored = await admin.query<{ total: number }>(sql`SELECT count(*)::int AS total FROM ${sql.id(schema!)}.items WHERE n = 7`)
+    expect(stored.rows[0]!.total).toBe(0)
+    expect((await scope.query<{ n: number }>('SELECT n FROM items')).rows).toEqual([{ n: 0 }])
+    expect(await sessionStates(db, 2)).toEqual(before)
   })
 
   it('a stream read halfway and abandoned returns its connection with no tenant state', async () => {
