@@ -7,6 +7,7 @@ import {
   type Provider,
   type ProviderOptions,
   quoteIdentifier,
+  type RetryPolicy,
 } from '@tessera/core'
 import { type Bulkhead, type BulkheadOptions, createBulkhead } from './tenant-bulkhead'
 import { createTenantDatabases, type TenantDatabases, type TenantDatabasesStats } from './tenant-databases'
@@ -69,6 +70,11 @@ export interface TenancyOptions {
    * or a rejection fails the call with `UnknownTenantError` before any SQL runs. Default: none.
    */
   resolve?: ((tenantId: string, signal: AbortSignal | undefined) => boolean | Promise<boolean>) | undefined
+  /**
+   * Retries a tenant read (`schema`/`rls`) whose connection was lost: the batch that carries it is one transaction, so
+   * nothing was applied. Writes are never retried. `false`: never. Default: 3 attempts with backoff, as providers do.
+   */
+  retry?: RetryPolicy | false | undefined
   /** Per-tenant concurrency limit (a bulkhead), so one tenant cannot take the whole pool. */
   perTenant?: BulkheadOptions | undefined
   /** The `database` strategy's settings. Required for it. */
@@ -168,6 +174,7 @@ export function tenancy(provider: Provider, options: TenancyOptions): Tenancy {
         run: (signal, fn) => runFor(id, signal, fn),
         setting: settingFor === undefined ? undefined : (local) => settingFor(id, local),
         maxParameters: provider.maxParameters,
+        retry: options.retry ?? {},
       })
     },
     stats() {

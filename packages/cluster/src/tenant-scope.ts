@@ -2,11 +2,16 @@ import {
   type BatchOptions,
   type BatchQuery,
   batchIndexOf,
+  isReadStatement,
+  isRetryableRead,
+  isSqlQuery,
   type Provider,
   type Queryable,
   type QueryOptions,
   type QueryResult,
+  type RetryPolicy,
   type Row,
+  retry,
   type SqlInput,
   type StreamOptions,
   type Transaction,
@@ -29,9 +34,9 @@ export interface TenantScope extends Queryable {
   /**
    * One statement for the tenant. With the `schema` and `rls` strategies, `BEGIN`, the `set_config(…, true)` that
    * carries the tenant, the statement and `COMMIT` are pipelined in one round trip (the provider's atomic `batch`);
-   * options `batch` cannot carry (`schema`, `rowMode`, `prepare`, `retry`, a `sql.type()` query) make it a
-   * transaction of its own instead, one round trip per statement. Such a statement is not retried on a lost
-   * connection (a `database` tenant's is, by its provider's policy).
+   * options `batch` cannot carry (`schema`, `rowMode`, `prepare`, a `sql.type()` query) make it a
+   * transaction of its own instead, one round trip per statement. A read cut by a lost connection runs again per the
+   * tenancy's `retry` policy (a `database` tenant's per its provider's policy).
    */
   query<R = Row>(sql: SqlInput<R>, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>
   /** A transaction for the tenant: its state is set first (`SET LOCAL`), so every statement of `fn` sees it. */
@@ -57,16 +62,18 @@ export interface ScopeRuntime {
   /** The `set_config` statement, transaction-local or session-wide; `undefined` for the `database` strategy. */
   setting: ((local: boolean) => BatchQuery) | undefined
   readonly maxParameters: number | undefined
+  /** Retry policy of a tenant read cut by a lost connection (`schema`/`rls`); `false`: never. */
+  readonly retry: RetryPolicy | false
 }
 
 // Core marks a `sql.type(schema)` query with this registered symbol (core's `ROW_SCHEMA`, not exported to users).
 const ROW_SCHEMA = Symbol.for('tessera.rowSchema')
 
-/** Only `signal` and `timeoutMs` survive the trip through `batch`; anything else needs the statement's own call. */
+/** Only `signal`, `timeoutMs` and `retry` (applied around the batch) survive the trip through `batch`. */
 function fitsInBatch(sql: SqlInput, options: QueryOptions | undefined): boolean {
   if (typeof sql === 'object' && sql !== null && (sql as { [ROW_SCHEMA]?: unknown })[ROW_SCHEMA] !== undefined) return false
   if (options === undefined) return true
-  return options.schema === undefined && options.rowMode === undefined && options.prepare === undefined && options.retry === undefined
+  return options.schema === undefined && options.rowMode === undefined && options.prepare === undefined
 }
 
 export function createTenantScope(runtime: ScopeRuntime): TenantScope {
@@ -76,12 +83,18 @@ export function createTenantScope(runtime: ScopeRuntime): TenantScope {
     runtime.run(options?.signal, async (provider) => {
       if (setting === undefined) return provider.query<R>(sql, params, options)
       if (fitsInBatch(sql, options)) {
-        const results = await provider.batch([setting(true), { sql, params }], {
-          atomic: true,
-          signal: options?.signal,
-          timeoutMs: options?.timeoutMs,
-        })
-        return results[1] as QueryResult<R>
+        const once = async () => {
+          const results = await provider.batch([setting(true), { sql, params }], {
+            atomic: true,
+            signal: options?.signal,
+            timeoutMs: options?.timeoutMs,
+          })
+          return results[1] as QueryResult<R>
+        }
+        const policy = options?.retry ?? runtime.retry
+        // The whole batch is one transaction: a read whose connection was lost applied nothing, so it can run again.
+        if (policy === false || !isReadStatement(textOf(sql))) return once()
+        return retry(once, { ...policy, retryOn: policy.retryOn ?? isRetryableRead, signal: options?.signal ?? policy.signal })
       }
       return provider.transaction(
         async (tx) => {
@@ -166,6 +179,11 @@ export function createTenantScope(runtime: ScopeRuntime): TenantScope {
     batch,
     stream,
   }
+}
+
+function textOf(sql: SqlInput): string {
+  if (typeof sql === 'string') return sql
+  return isSqlQuery(sql) ? sql.text : ''
 }
 
 /** The user's statement `i` is the batch's statement `i + 1`: the `set_config` came first. */

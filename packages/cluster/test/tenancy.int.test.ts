@@ -176,6 +176,34 @@ describe.each(DRIVERS)('tenancy fault paths ($name)', (driver) => {
     expect(await sessionStates(db, 2)).toEqual(before)
   })
 
+  it('a read whose backend is killed runs again and answers; with retry: false it fails', async () => {
+    const [schema] = await tenantSchemas(server, 1)
+    const application = `reread-${schema}`
+    const db = server.open({ pool: { max: 2 }, applicationName: application })
+    const tenants = tenancy(db, { strategy: 'schema' })
+    const admin = server.admin()
+    const killOnce = () =>
+      waitFor(
+        async () => {
+          const killed = await admin.query(
+            sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ${application} AND query LIKE 'SELECT n FROM items%' AND state = 'active'`,
+          )
+          return killed.rows.length > 0
+        },
+        15_000,
+        'the read to kill',
+      )
+    const read = tenants.forTenant(schema!).query<{ n: number }>('SELECT n FROM items, pg_sleep(1)')
+    await killOnce()
+    expect((await read).rows).toEqual([{ n: 0 }])
+    const once = tenants
+      .forTenant(schema!)
+      .query('SELECT n FROM items, pg_sleep(1)', [], { retry: false })
+      .catch((error: unknown) => error)
+    await killOnce()
+    expect(isConnectionLoss(await once)).toBe(true)
+  })
+
   it('a stream read halfway and abandoned returns its connection with no tenant state', async () => {
     const [schema] = await tenantSchemas(server, 1)
     const db = server.open({ pool: { max: 1 } })
