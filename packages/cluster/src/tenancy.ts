@@ -287,6 +287,9 @@ function validateOptions(provider: Provider, options: TenancyOptions): void {
   if (options.maxIdLength !== undefined && !(Number.isInteger(options.maxIdLength) && options.maxIdLength >= 1)) {
     problems.push(`maxIdLength is ${describeValue(options.maxIdLength)}; expected an integer ≥ 1`)
   }
+  if (options.retry !== undefined && options.retry !== false && (typeof options.retry !== 'object' || options.retry === null)) {
+    problems.push(`retry is ${describeValue(options.retry)}; expected a retry policy object or false`)
+  }
   const limits = options.perTenant ?? {}
   for (const key of ['maxConcurrent', 'maxQueue', 'queueTimeoutMs'] as const) {
     const value = limits[key]

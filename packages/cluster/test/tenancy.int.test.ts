@@ -204,6 +204,30 @@ describe.each(DRIVERS)('tenancy fault paths ($name)', (driver) => {
     expect(isConnectionLoss(await once)).toBe(true)
   })
 
+  it('on a provider with query hooks, every tenant statement still carries its tenant, and the hooks see both statements', async () => {
+    const schemas = await tenantSchemas(server, 3)
+    const seen: { sql: string; operation: string }[] = []
+    const db = server.open({
+      pool: { max: 2 },
+      hooks: {
+        onQuery: async (ctx, next) => {
+          seen.push({ sql: ctx.sql, operation: ctx.operation })
+          return next()
+        },
+      },
+    })
+    const tenants = tenancy(db, { strategy: 'schema' })
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => tenants.forTenant(schemas[i % 3]!).query<{ n: number }>('SELECT n FROM items')),
+    )
+    results.forEach((result, i) => expect(result.rows).toEqual([{ n: i % 3 }]))
+    const tenantStatements = seen.filter((entry) => entry.sql === 'SELECT n FROM items')
+    const settings = seen.filter((entry) => entry.sql.startsWith("SELECT set_config('search_path'"))
+    expect(tenantStatements).toHaveLength(30)
+    expect(settings).toHaveLength(30)
+    for (const entry of [...tenantStatements, ...settings]) expect(entry.operation).toBe('batch')
+  })
+
   it('a stream read halfway and abandoned returns its connection with no tenant state', async () => {
     const [schema] = await tenantSchemas(server, 1)
     const db = server.open({ pool: { max: 1 } })
