@@ -220,7 +220,7 @@ describe.each(DRIVERS)('tenancy fault paths ($name)', (driver) => {
     const results = await Promise.all(
       Array.from({ length: 30 }, (_, i) => tenants.forTenant(schemas[i % 3]!).query<{ n: number }>('SELECT n FROM items')),
     )
-    results.forEach((result, i) => expect(result.rows).toEqual([{ n: i % 3 }]))
+    for (const [i, result] of results.entries()) expect(result.rows).toEqual([{ n: i % 3 }])
     const tenantStatements = seen.filter((entry) => entry.sql === 'SELECT n FROM items')
     const settings = seen.filter((entry) => entry.sql.startsWith("SELECT set_config('search_path'"))
     expect(tenantStatements).toHaveLength(30)
