@@ -117,6 +117,31 @@ describe.each(DRIVERS)('tenancy fault paths ($name)', (driver) => {
     expect(await sessionStates(db, 2)).toEqual(before)
   })
 
+  it('batch with atomic: false runs each statement for the tenant on its own: a failure does not stop the others', async () => {
+    const [schema] = await tenantSchemas(server, 1)
+    const db = server.open({ pool: { max: 2 } })
+    const scope = tenancy(db, { strategy: 'schema' }).forTenant(schema!)
+    const failure = await scope
+      .batch(
+        [
+          { sql: 'INSERT INTO items VALUES (1)' },
+          { sql: 'INSERT INTO items VALUES (1/0)' },
+          { sql: 'INSERT INTO items VALUES ($1)', params: [3] },
+        ],
+        { atomic: false },
+      )
+      .catch((error: unknown) => error)
+    expect(failure).toMatchObject({ code: '22012' })
+    expect(batchIndexOf(failure)).toBe(1)
+    const rows = await scope.query<{ n: number }>('SELECT n FROM items ORDER BY n')
+    expect(rows.rows).toEqual([{ n: 0 }, { n: 1 }, { n: 3 }])
+    // The default is atomic: the same batch leaves nothing behind.
+    await expect(scope.batch([{ sql: 'INSERT INTO items VALUES (4)' }, { sql: 'INSERT INTO items VALUES (1/0)' }])).rejects.toMatchObject({
+      code: '22012',
+    })
+    expect((await scope.query<{ total: number }>('SELECT count(*)::int AS total FROM items')).rows).toEqual([{ total: 3 }])
+  })
+
   it('options a batch cannot carry (rowMode, prepare) run the statement in a transaction of its own, still for the tenant', async () => {
     const [schema] = await tenantSchemas(server, 1)
     const db = server.open({ pool: { max: 2 } })
