@@ -15,3 +15,25 @@ export type {
 export type { Cluster, ClusterQueryOptions, ClusterTransactionOptions } from './create-cluster'
 export { createCluster } from './create-cluster'
 export { isRoutableRead } from './routing-classifier'
+export type { ShardKey } from './consistent-hash'
+export type {
+  FanOutOptions,
+  FanOutResult,
+  RebalancePlan,
+  Shard,
+  ShardFailure,
+  ShardMove,
+  ShardResult,
+  ShardRouter,
+  ShardRouterOptions,
+  ShardStrategy,
+} from './shard-router'
+export { createShardRouter, FanOutError, UnknownShardError } from './shard-router'
+export type { Tenancy, TenancyOptions, TenancyStats, TenancyStrategy, TenantDatabaseOptions } from './tenancy'
+export { tenancy } from './tenancy'
+export type { BulkheadOptions } from './tenant-bulkhead'
+export type { TenantDatabasesStats } from './tenant-databases'
+export { InvalidTenantIdError, TenancyClosedError, TenantBusyError, UnknownTenantError } from './tenant-errors'
+export type { TenantIdRules } from './tenant-id'
+export { DEFAULT_TENANT_ID_MAX_LENGTH, DEFAULT_TENANT_ID_PATTERN, validateTenantId } from './tenant-id'
+export type { TenantScope } from './tenant-scope'
