@@ -1,5 +1,6 @@
 import { ConfigError, describeValue, type Provider } from '@tessera/core'
 import type { ClusterEventListener } from './cluster-events'
+import type { TenancyOptions } from './tenancy'
 
 /** How a read picks among the fit replicas. */
 export type ReplicaStrategy = 'least-busy' | 'round-robin' | 'random' | 'latency'
@@ -32,6 +33,11 @@ export interface ClusterOptions {
   nodes: readonly ClusterNodeOptions[]
   /** Names this cluster in events and diagnostics messages. Default: none. */
   name?: string | undefined
+  /**
+   * Tenancy for `cluster.forTenant(id)`: the same options as `tenancy(provider, options)`, over this cluster, so a
+   * tenant's reads go to replicas and its writes to the primary. Default: none (`forTenant` throws `ConfigError`).
+   */
+  tenancy?: TenancyOptions | undefined
   /** The driver for nodes given as `url` (`'pg'` or `'postgres.js'`). Required when a node has a `url`. */
   driver?: string | undefined
   /** Options for every provider created from a `url` (pool size, timeouts…), passed to `createProvider`. Default: `{}`. */
@@ -94,6 +100,7 @@ export interface ResolvedClusterOptions {
   failoverWaitMs: number
   failoverProbeIntervalMs: number
   readYourWritesWaitMs: number
+  tenancy: TenancyOptions | undefined
 }
 
 const STRATEGIES: readonly ReplicaStrategy[] = ['least-busy', 'round-robin', 'random', 'latency']
@@ -162,6 +169,10 @@ export function validateClusterOptions(options: ClusterOptions): ResolvedCluster
     failoverWaitMs: number('failover.waitMs', options.failover?.waitMs, 0, 10_000) as number,
     failoverProbeIntervalMs: number('failover.probeIntervalMs', options.failover?.probeIntervalMs, 10, 200) as number,
     readYourWritesWaitMs: number('readYourWrites.waitMs', options.readYourWrites?.waitMs, 0, 0) as number,
+    tenancy: options.tenancy,
+  }
+  if (options.tenancy !== undefined && (typeof options.tenancy !== 'object' || options.tenancy === null)) {
+    problems.push(`tenancy is ${describeValue(options.tenancy)}; expected tenancy options such as { strategy: 'schema' }`)
   }
   if (options.name !== undefined && typeof options.name !== 'string')
     problems.push(`name is ${describeValue(options.name)}; expected a string`)

@@ -1,6 +1,7 @@
 import {
   type BatchOptions,
   type BatchQuery,
+  ConfigError,
   ConnectionError,
   type CopyFromStream,
   type CopyOptions,
@@ -40,6 +41,8 @@ import { listenOnPrimary } from './primary-subscription'
 import { laterOf, type SessionScope, sessionStorage } from './read-your-writes'
 import { chooseReplica } from './replica-choice'
 import { isRoutableRead } from './routing-classifier'
+import { type Tenancy, tenancy } from './tenancy'
+import type { TenantScope } from './tenant-scope'
 
 /** Per-call options of a cluster query: a provider's, plus where it goes and what it must see. */
 export interface ClusterQueryOptions extends QueryOptions {
@@ -79,6 +82,12 @@ export interface Cluster extends Provider {
   on(listener: ClusterEventListener): () => void
   /** Runs a health check of every node now. */
   refresh(): Promise<void>
+  /**
+   * A scope that runs every statement for `tenantId`, by the `tenancy` option's strategy, routed like any other
+   * statement (a tenant's reads on replicas). Throws `ConfigError` when the cluster has no `tenancy` option, and the
+   * tenancy's errors for a bad id. `close()` closes the tenancy too.
+   */
+  forTenant(tenantId: string): TenantScope
 }
 
 const DRIVER = 'cluster'
@@ -133,7 +142,14 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     const reasons = nodes.map((node) => `${node.name}: ${node.lastError}`).join('; ')
     throw new ConnectionError({ message: `no node of the cluster answered (${reasons})`, retryable: true })
   }
-  return new ClusterRouter(nodes, monitor, events, resolved).cluster
+  try {
+    return new ClusterRouter(nodes, monitor, events, resolved).cluster
+  } catch (error) {
+    // Bad tenancy options: nothing stays open.
+    monitor.close()
+    await Promise.all(created.map((provider) => provider.close().catch(() => {})))
+    throw error
+  }
 }
 
 /** How a write runs on a provider; a transaction calls `onEntered` when its function starts. */
@@ -149,6 +165,7 @@ interface Routing {
 class ClusterRouter {
   readonly cluster: Cluster
   private closed = false
+  private tenancy: Tenancy | undefined
   private closing: Promise<void> | undefined
   private counter = 0
 
@@ -173,7 +190,10 @@ class ClusterRouter {
       nodes: () => nodes.map((node) => node.status()),
       on: (listener: ClusterEventListener) => events.on(listener),
       refresh: () => monitor.probeRound(true),
+      forTenant: (tenantId: string) => this.tenants().forTenant(tenantId),
     }) as Cluster
+    // Made now so that bad tenancy options fail createCluster, not the first forTenant().
+    if (options.tenancy !== undefined) this.tenancy = tenancy(this.cluster, options.tenancy)
   }
 
   /** A provider whose every call is routed, with `forced` overriding the classifier. */
@@ -550,9 +570,21 @@ class ClusterRouter {
     return clusterStats(this.nodes)
   }
 
+  /** The cluster's tenancy, made on first use. */
+  /** The cluster's tenancy (made with the cluster); after close() its scopes refuse calls. */
+  private tenants(): Tenancy {
+    if (this.tenancy === undefined) {
+      throw new ConfigError("forTenant() needs the cluster's tenancy option, e.g. createCluster({ …, tenancy: { strategy: 'schema' } })", {
+        subject: 'createCluster options',
+      })
+    }
+    return this.tenancy
+  }
+
   private close(options?: { timeoutMs?: number | undefined }): Promise<void> {
     this.closing ??= (async () => {
       this.closed = true
+      await this.tenancy?.close(options)
       this.monitor.close()
       await Promise.all(this.nodes.map((node) => node.provider.close(options)))
     })()

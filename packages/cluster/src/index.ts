@@ -12,10 +12,10 @@ export type {
   ReplicaStrategy,
   Route,
 } from './cluster-options'
+export type { ShardKey } from './consistent-hash'
 export type { Cluster, ClusterQueryOptions, ClusterTransactionOptions } from './create-cluster'
 export { createCluster } from './create-cluster'
 export { isRoutableRead } from './routing-classifier'
-export type { ShardKey } from './consistent-hash'
 export type {
   FanOutOptions,
   FanOutResult,

@@ -462,6 +462,34 @@ describe('composition', () => {
   }, 60_000)
 })
 
+describe('tenants on a cluster', () => {
+  it('runs a tenant scope over the cluster: its reads on a replica in its own schema, its writes on the primary', async () => {
+    const db = await cluster({ tenancy: { strategy: 'schema', schemaName: (id) => `${prefix}_${id}` } })
+    const prefix = uniqueName('ten')
+    for (const tenant of ['acme', 'globex']) {
+      await db.query(`CREATE SCHEMA ${prefix}_${tenant}`)
+      await db.query(`CREATE TABLE ${prefix}_${tenant}.items (note text)`)
+      await db.query(`INSERT INTO ${prefix}_${tenant}.items VALUES ('${tenant} item')`)
+    }
+    await set.waitForReplicas()
+    const acme = db.forTenant('acme')
+    const read = await acme.query<{ note: string; replica: boolean }>('SELECT note, pg_is_in_recovery() AS replica FROM items')
+    expect(read.rows).toEqual([{ note: 'acme item', replica: true }])
+    await acme.query(`INSERT INTO items VALUES ('written')`)
+    const { rows } = await db.query<{ note: string }>(`SELECT note FROM ${prefix}_acme.items ORDER BY note`, [], { route: 'primary' })
+    expect(rows).toEqual([{ note: 'acme item' }, { note: 'written' }])
+    const other = await db.forTenant('globex').query<{ note: string }>('SELECT note FROM items', [], { route: 'primary' })
+    expect(other.rows).toEqual([{ note: 'globex item' }])
+    await expect(async () => db.forTenant("x'; DROP TABLE items; --")).rejects.toBeInstanceOf(TesseraError)
+  }, 60_000)
+
+  it('refuses forTenant without the tenancy option, and bad tenancy options when the cluster is created', async () => {
+    const db = await cluster()
+    expect(() => db.forTenant('acme')).toThrow(ConfigError)
+    await expect(cluster({ tenancy: { strategy: 'sideways' as 'schema' } })).rejects.toBeInstanceOf(ConfigError)
+  })
+})
+
 describe('a write whose reply is lost', () => {
   it('fails with an unknown outcome and is never sent again', async () => {
     const proxy = await startTcpProxy({ target: endpointOf(set.primary.url) })
