@@ -110,6 +110,8 @@ export interface PoolAcquireMessage extends TracedOutcome<unknown> {
   inUse: number
   pending: number
   max: number
+  /** The pool's `min`: connections it keeps open even when idle. */
+  min?: number | undefined
 }
 
 /** `tessera:pool:release` (published): a resource returned to its pool. */
