@@ -1,3 +1,13 @@
+export type {
+  DependencyCheck,
+  DependencyReport,
+  HealthCheckedCache,
+  HealthCheckedProvider,
+  HealthHandler,
+  HealthHandlerOptions,
+  PrometheusHandler,
+} from './health-handler'
+export { createHealthHandler } from './health-handler'
 export type { Instrumentation } from './instrument'
 export { instrument } from './instrument'
 export type { LiveSnapshot } from './live-stats'
