@@ -1,3 +1,4 @@
+import type { AsyncLocalStorage } from 'node:async_hooks'
 import { type Channel, channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
 import { type Attributes, type Context, context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
@@ -21,11 +22,11 @@ import {
   type TransactionMessage,
 } from '@tessera/core'
 import { type LiveSnapshot, LiveStats, type PoolState } from './live-stats'
-import { type Operation, OperationContext } from './operation-context'
+import { contextManager, contextStorage, type Operation, OperationContext } from './operation-context'
 import { type InstrumentOptions, type ResolvedInstrumentOptions, resolveInstrumentOptions, type SlowQueryReport } from './options'
 import { RepeatedStatementDetector } from './repeated-statements'
 import { createSqlCommenterHooks } from './sql-commenter'
-import { StatementInfoCache } from './statement-info'
+import { type StatementInfo, StatementInfoCache } from './statement-info'
 import { Telemetry } from './telemetry'
 
 /** What {@link instrument} returns. */
@@ -91,7 +92,8 @@ class Instrumenter {
   private readonly statements = new StatementInfoCache()
   private readonly telemetry: Telemetry
   private readonly repeated: RepeatedStatementDetector
-  private readonly inFlight = new WeakMap<object, Operation>()
+  /** Where an operation is kept on its message (a symbol of this instance: other subscribers never see it). */
+  private readonly operationKey = Symbol('@tessera/observability operation')
   private readonly acquires = new WeakMap<object, { startedAt: number; owner: Operation | undefined; pool: PoolState }>()
   private readonly stops: Array<() => void> = []
   private lastExplainAt = Number.NEGATIVE_INFINITY
@@ -175,7 +177,7 @@ class Instrumenter {
     if (watch.has('breaker')) this.plain<BreakerStateMessage>(CHANNELS.breakerState, (m) => this.onBreaker(m))
     return {
       uninstrument: () => this.stop(),
-      hooks: this.options.sqlCommenter ? createSqlCommenterHooks(this.operations) : {},
+      hooks: this.options.sqlCommenter ? createSqlCommenterHooks() : {},
       snapshot: () => this.live.snapshot(),
       traceFields: () => this.operations.traceFields() ?? {},
     }
@@ -201,32 +203,48 @@ class Instrumenter {
 
   private traced<M extends object>(name: string, begin: (message: M) => Operation, finish: (message: M, op: Operation) => void): void {
     const tracing = tracingChannel(name) as unknown as TracingChannel<unknown, M>
-    const storage = this.operations.storage
     const start = tracing.start as unknown as Channel
-    // The transform runs before the operation, in the caller's context: the span starts there, and the store makes it
-    // the parent of whatever the operation runs (its statements, a cache factory's query), across awaits.
-    start.bindStore(storage, (message) => {
-      const parent = storage.getStore()
-      try {
-        if (parent?.suppressed) return parent
-        const op = begin(message as M)
-        this.inFlight.set(message as object, op)
-        return op
-      } catch (error) {
-        this.safely(() => {
-          throw error
-        })
-        return parent as Operation
-      }
-    })
+    const open = (message: M): Operation | undefined => {
+      if (this.operations.isSuppressed()) return undefined
+      let op: Operation | undefined
+      this.safely(() => {
+        op = begin(message)
+        ;(message as Record<symbol, Operation | undefined>)[this.operationKey] = op
+      })
+      return op
+    }
+    // With an AsyncLocalStorage context manager registered, the transform runs before the operation, in the caller's
+    // context: the span starts there and becomes the active context of everything the operation runs, across awaits.
+    // Without one, `start` opens the span (OpenTelemetry propagates nothing then, and neither can we).
+    let boundTo: AsyncLocalStorage<Context> | undefined
+    const transform = (message: unknown): Context => {
+      const op = open(message as M)
+      return op === undefined ? context.active() : this.operations.contextOf(op.parent, op)
+    }
+    let managerSeen: unknown
+    const bind = () => {
+      if (boundTo !== undefined || !this.active) return
+      // Looked up again only when the global context manager changes (one registered after instrument()).
+      const manager = contextManager()
+      if (manager === managerSeen) return
+      managerSeen = manager
+      boundTo = contextStorage()
+      if (boundTo !== undefined) start.bindStore(boundTo, transform)
+    }
+    bind()
     const settle = (message: M) => {
-      const op = this.inFlight.get(message)
+      const slot = message as Record<symbol, Operation | undefined>
+      const op = slot[this.operationKey]
       if (op === undefined) return
-      this.inFlight.delete(message)
+      slot[this.operationKey] = undefined
       this.safely(() => finish(message, op))
     }
     const handlers: TracedHandlers<M> = {
-      start() {},
+      start: (message) => {
+        if ((message as Record<symbol, Operation | undefined>)[this.operationKey] !== undefined) return
+        bind()
+        open(message)
+      },
       // A synchronous throw gives `error` then `end` and no `asyncEnd`: settle at `end` then.
       end: (message) => {
         if ((message as { error?: unknown }).error !== undefined) settle(message)
@@ -238,7 +256,7 @@ class Instrumenter {
     tracing.subscribe(handlers)
     this.stops.push(() => {
       tracing.unsubscribe(handlers)
-      start.unbindStore(storage)
+      if (boundTo !== undefined) start.unbindStore(boundTo)
     })
   }
 
@@ -249,16 +267,16 @@ class Instrumenter {
     this.stops.push(() => target.unsubscribe(handler))
   }
 
-  private startSpan(name: string, attributes: Attributes, parent: Context = this.operations.parent()): Operation {
+  private startSpan(
+    name: string,
+    attributes: Attributes,
+    info?: StatementInfo,
+    metricAttributes?: Record<string, string | number>,
+  ): Operation {
+    const parent = context.active()
     const span = this.telemetry.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent)
-    return {
-      span,
-      context: trace.setSpan(parent, span),
-      base: context.active(),
-      startedAt: performance.now(),
-      waitMs: 0,
-      suppressed: false,
-    }
+    const isRoot = trace.getSpan(parent) === undefined
+    return { span, parent, isRoot, startedAt: performance.now(), waitMs: 0, info, metricAttributes }
   }
 
   private endPlain(message: { error?: unknown }, op: Operation): void {
@@ -268,8 +286,8 @@ class Instrumenter {
 
   // ---- statements and transactions -------------------------------------------------------------------
 
-  private databaseAttributes(message: QueryMessage | TransactionMessage | ConnectMessage): Attributes {
-    const attributes: Attributes = { 'db.system.name': 'postgresql' }
+  private databaseAttributes(message: QueryMessage | TransactionMessage | ConnectMessage): Record<string, string | number> {
+    const attributes: Record<string, string | number> = { 'db.system.name': 'postgresql' }
     if (message.database !== undefined) attributes['db.namespace'] = message.database
     if (message.host !== undefined) attributes['server.address'] = message.host
     if (message.port !== undefined) attributes['server.port'] = message.port
@@ -279,71 +297,88 @@ class Instrumenter {
 
   private beginQuery(message: QueryMessage): Operation {
     const info = this.statements.get(message.sql)
-    const attributes = this.databaseAttributes(message)
-    if (info.operation !== '') attributes['db.operation.name'] = info.operation
-    if (info.collection !== undefined) attributes['db.collection.name'] = info.collection
-    attributes['db.query.summary'] = info.summary
     const capture = this.options.captureQueryText
-    if (capture === 'sanitized') attributes['db.query.text'] = info.sanitized
-    else if (capture === 'raw') attributes['db.query.text'] = message.sql
-    if (message.operation !== 'query') attributes['tessera.db.call'] = message.operation
+    // One set per statement, pool and call kind, reused by every run of it (raw text is per run: never cached).
+    const setKey = `${message.pool}\u0000${message.database}\u0000${message.host}\u0000${message.port}\u0000${message.operation}`
+    let set = info.attributeSets.get(setKey)
+    if (set === undefined) {
+      const metric = this.databaseAttributes(message)
+      if (info.operation !== '') metric['db.operation.name'] = info.operation
+      if (info.collection !== undefined) metric['db.collection.name'] = info.collection
+      const span: Record<string, string | number> = { ...metric, 'db.query.summary': info.summary }
+      if (capture === 'sanitized') span['db.query.text'] = info.sanitized
+      if (message.operation !== 'query') span['tessera.db.call'] = message.operation
+      set = { span, metric }
+      if (info.attributeSets.size < 64) info.attributeSets.set(setKey, set)
+    }
+    let attributes: Attributes = set.span
+    if (capture === 'raw') attributes = { ...attributes, 'db.query.text': message.sql }
     const route = this.pendingRoute
     if (route !== undefined) {
       this.pendingRoute = undefined
-      attributes['tessera.cluster.node'] = route.target
-      attributes['tessera.cluster.role'] = route.role
-      attributes['tessera.cluster.reason'] = route.reason
+      attributes = {
+        ...attributes,
+        'tessera.cluster.node': route.target,
+        'tessera.cluster.role': route.role,
+        'tessera.cluster.reason': route.reason,
+      }
     }
-    return this.startSpan(info.summary, attributes)
+    return this.startSpan(info.summary, attributes, info, set.metric)
   }
 
   private endQuery(message: QueryMessage, op: Operation): void {
     const durationMs = performance.now() - op.startedAt
-    const info = this.statements.get(message.sql)
+    const info = op.info!
     const error = message.error
-    const metricAttributes = this.databaseAttributes(message)
-    if (info.operation !== '') metricAttributes['db.operation.name'] = info.operation
-    if (info.collection !== undefined) metricAttributes['db.collection.name'] = info.collection
+    const instruments = this.telemetry.instruments
+    let metricAttributes = op.metricAttributes!
     if (error !== undefined) {
       failSpan(op.span, error)
-      const type = errorType(error)
-      metricAttributes['error.type'] = type
+      metricAttributes = { ...metricAttributes, 'error.type': errorType(error) }
       const state = sqlStateOf(error)
       if (state !== undefined) {
         op.span.setAttribute('db.response.status_code', state)
         metricAttributes['db.response.status_code'] = state
       }
-      this.telemetry.instruments.errors.add(1, metricAttributes)
+      instruments.errors.add(1, metricAttributes)
     } else if (message.result !== undefined) {
       op.span.setAttribute('db.response.returned_rows', message.result.rowCount)
     }
     if (op.waitMs > 0) op.span.setAttribute('tessera.db.client.connection.wait_ms', op.waitMs)
     op.span.end()
-    this.telemetry.instruments.operationDuration.record(durationMs / 1_000, metricAttributes)
+    instruments.operationDuration.record(durationMs / 1_000, metricAttributes)
     this.live.recordQuery(durationMs, error !== undefined)
     const spanContext = op.span.spanContext()
     const traceId = trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined
-    if (traceId !== undefined) this.repeated.seen(traceId, info.sanitized)
-    if (durationMs >= this.options.slowQueryMs && !op.suppressed) {
-      this.reportSlow(message, {
-        durationMs,
-        sql: info.sanitized,
-        paramsCount: info.paramsCount,
-        poolWaitMs: op.waitMs,
-        pool: message.pool,
-        traceId,
-        spanId: traceId === undefined ? undefined : spanContext.spanId,
-        error: error === undefined ? undefined : errorType(error),
-        at: Date.now(),
-      })
+    // A statement that starts its own trace cannot repeat inside one.
+    if (traceId !== undefined && !op.isRoot) this.repeated.seen(traceId, info.sanitized)
+    if (durationMs >= this.options.slowQueryMs) {
+      this.reportSlow(
+        message,
+        {
+          durationMs,
+          sql: info.sanitized,
+          paramsCount: info.paramsCount,
+          poolWaitMs: op.waitMs,
+          pool: message.pool,
+          traceId,
+          spanId: traceId === undefined ? undefined : spanContext.spanId,
+          error: error === undefined ? undefined : errorType(error),
+          at: Date.now(),
+        },
+        info,
+      )
     }
   }
 
-  private reportSlow(message: QueryMessage, report: SlowQueryReport): void {
+  private reportSlow(message: QueryMessage, report: SlowQueryReport, info: StatementInfo): void {
+    // A plan of a plan is never useful (and the plan's own statement is traced when no context manager can suppress it).
+    const isExplain = info.operation === 'EXPLAIN'
     const explain = this.options.explain
     const now = performance.now()
     if (
       explain === undefined ||
+      isExplain ||
       now - this.lastExplainAt < explain.minIntervalMs ||
       (report.paramsCount > 0 && message.params === undefined)
     ) {
@@ -351,9 +386,8 @@ class Instrumenter {
       return
     }
     this.lastExplainAt = now
-    // The plan runs on the explain provider, outside this trace and suppressed (its own statements are not reported).
-    const suppressed: Operation = { ...this.operations.current()!, suppressed: true }
-    this.operations.storage.run(suppressed, () => {
+    // The plan runs on the explain provider as the instrumentation's own work: its statement is not traced or reported.
+    this.operations.suppressed(() => {
       explain.provider
         .query(`EXPLAIN (FORMAT JSON) ${message.sql}`, message.params ?? [])
         .then(
@@ -377,7 +411,7 @@ class Instrumenter {
   }
 
   private beginTransaction(message: TransactionMessage): Operation {
-    const attributes = this.databaseAttributes(message)
+    const attributes: Attributes = this.databaseAttributes(message)
     attributes['db.operation.name'] = 'TRANSACTION'
     attributes['tessera.db.transaction.attempt'] = message.attempt
     if (message.isolation !== undefined) attributes['tessera.db.transaction.isolation'] = message.isolation

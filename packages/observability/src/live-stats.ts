@@ -39,9 +39,15 @@ export interface LiveSnapshot {
 const RECENT = 512
 const SLOW_KEPT = 20
 
-function pushRecent(list: number[], value: number): void {
-  if (list.length >= RECENT) list.shift()
-  list.push(value)
+/** Keeps the last {@link RECENT} values: a ring once full (no shifting on the hot path). */
+function pushRecent(list: number[] & { next?: number }, value: number): void {
+  if (list.length < RECENT) {
+    list.push(value)
+    return
+  }
+  const at = list.next ?? 0
+  list[at] = value
+  list.next = (at + 1) % RECENT
 }
 
 /** The p-th percentile (0..100) of `values`, nearest rank; 0 for none. */

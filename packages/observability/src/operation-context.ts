@@ -1,48 +1,72 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { type Context, context, type Span, trace } from '@opentelemetry/api'
+import { type Context, context, createContextKey, type Span, trace } from '@opentelemetry/api'
+import type { StatementInfo } from './statement-info'
 
 /** One traced Tessera operation in flight (a statement, a transaction, a cache read…). */
 export interface Operation {
   span: Span
-  /** The context with {@link span} set: the parent of what runs inside the operation. */
-  context: Context
-  /** The OpenTelemetry context active when it started. */
-  base: Context
+  /** The context it started in. */
+  parent: Context
+  /** It has no parent span: it starts its own trace (the N+1 detector skips it). */
+  isRoot: boolean
   startedAt: number
   /** Time waited for a connection inside it, ms. */
   waitMs: number
-  /** Reports about it are suppressed (the plans of slow queries run on our own behalf). */
-  suppressed: boolean
+  /** A statement's text, summarised once. */
+  info: StatementInfo | undefined
+  /** The attributes its metrics are recorded with (for statements: computed once at the start). */
+  metricAttributes: Record<string, string | number> | undefined
 }
 
+/** Set on the context of work done on the instrumentation's own behalf (the plans of slow queries): not traced. */
+const SUPPRESSED = createContextKey('@tessera/observability suppressed')
+
 /**
- * Where Tessera operations nest: an `AsyncLocalStorage` bound to the tracing channels' `start`, so a statement run
- * inside a transaction (or a cache factory) finds its parent across awaits, while the OpenTelemetry context of the
- * caller (the request's span) stays the parent of the outermost operation.
+ * The `AsyncLocalStorage` of the registered OpenTelemetry context manager (`AsyncLocalStorageContextManager`, which
+ * the Node SDK registers), or `undefined` when none is registered. Binding the tracing channels' `start` to it makes a
+ * Tessera operation's span the *active* context of everything the operation runs (a transaction's statements, a cache
+ * factory's query, and any other instrumentation in them), across awaits, with no storage of our own: without a
+ * context manager OpenTelemetry propagates nothing, and neither do we.
  */
+export function contextStorage(): AsyncLocalStorage<Context> | undefined {
+  const manager = contextManager()
+  const storage = (manager as { _asyncLocalStorage?: unknown } | undefined)?._asyncLocalStorage
+  return storage instanceof AsyncLocalStorage ? (storage as AsyncLocalStorage<Context>) : undefined
+}
+
+/** The registered global context manager (the API's own no-op one when none is). */
+export function contextManager(): unknown {
+  return (context as unknown as { _getContextManager?: () => unknown })._getContextManager?.()
+}
+
+/** Holds, in the context of a Tessera operation, the operation itself (so a pool wait inside it is added to it). */
+const OPERATION = createContextKey('@tessera/observability operation')
+
+/** Finds the Tessera operation whose context is active. */
 export class OperationContext {
-  readonly storage = new AsyncLocalStorage<Operation>()
-
-  /**
-   * The parent of an operation starting now: the Tessera operation it runs inside, as long as the caller has not
-   * switched OpenTelemetry contexts since that operation started (a span of its own), else the active context.
-   */
-  parent(): Context {
-    const active = context.active()
-    const current = this.storage.getStore()
-    if (current !== undefined && current.base === active) return current.context
-    return active
+  /** The context inside `op`: its span set, and the operation itself for {@link current}. */
+  contextOf(parent: Context, op: Operation): Context {
+    return trace.setSpan(parent, op.span).setValue(OPERATION, op)
   }
 
-  /** The operation running now, if any. */
+  /** The Tessera operation whose context is active now (only with a context manager), if any. */
   current(): Operation | undefined {
-    return this.storage.getStore()
+    return context.active().getValue(OPERATION) as Operation | undefined
   }
 
-  /** The span id and trace id in effect now, for log lines. */
+  /** Whether the active context is the instrumentation's own work. */
+  isSuppressed(): boolean {
+    return context.active().getValue(SUPPRESSED) === true
+  }
+
+  /** Runs `fn` as the instrumentation's own work: what it does is not traced or reported. */
+  suppressed<T>(fn: () => T): T {
+    return context.with(context.active().setValue(SUPPRESSED, true), fn)
+  }
+
+  /** `{ trace_id, span_id }` of the active span, for log lines. */
   traceFields(): { trace_id: string; span_id: string } | undefined {
-    const span = trace.getSpan(this.parent())
-    const spanContext = span?.spanContext()
+    const spanContext = trace.getSpan(context.active())?.spanContext()
     if (spanContext === undefined || !trace.isSpanContextValid(spanContext)) return undefined
     return { trace_id: spanContext.traceId, span_id: spanContext.spanId }
   }

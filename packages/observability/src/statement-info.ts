@@ -10,6 +10,8 @@ export interface StatementInfo {
   sanitized: string
   /** The highest `$n` in the text. */
   paramsCount: number
+  /** The attribute sets of its spans and metrics, per pool (built once, never changed: both SDK calls copy them). */
+  attributeSets: Map<string, { span: Record<string, string | number>; metric: Record<string, string | number> }>
 }
 
 const MAX_KEPT = 2_000
@@ -38,7 +40,14 @@ export class StatementInfoCache {
     if (info !== undefined) return info
     const { summary, operation, collection } = summarizeStatement(own)
     const sanitized = sanitizeStatement(own)
-    info = { summary: summary === '' ? 'query' : summary, operation, collection, sanitized, paramsCount: countParams(sanitized) }
+    info = {
+      summary: summary === '' ? 'query' : summary,
+      operation,
+      collection,
+      sanitized,
+      paramsCount: countParams(sanitized),
+      attributeSets: new Map(),
+    }
     if (this.known.size >= MAX_KEPT) this.known.clear()
     this.known.set(own, info)
     return info

@@ -48,6 +48,7 @@ export class Telemetry {
   private tracerValue: Tracer | undefined
   private meterProviderSeen: MeterProvider | undefined
   private instrumentsValue: Instruments | undefined
+  private settled = false
   private readonly callbacks: Array<{ meter: Meter; remove: () => void }> = []
 
   constructor(
@@ -62,7 +63,11 @@ export class Telemetry {
   }
 
   get instruments(): Instruments {
+    // Settled: a provider was given, or a real global one was found (only the API's no-op one is ever replaced).
+    if (this.settled) return this.instrumentsValue!
     const provider = this.meterProvider ?? metrics.getMeterProvider()
+    // The API's no-op provider has no forceFlush(); an SDK's has (the metrics API gives no other way to tell them apart).
+    if (this.meterProvider !== undefined || typeof (provider as { forceFlush?: unknown }).forceFlush === 'function') this.settled = true
     if (this.instrumentsValue === undefined || provider !== this.meterProviderSeen) {
       this.meterProviderSeen = provider
       this.removeCallbacks()
