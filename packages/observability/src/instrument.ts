@@ -195,8 +195,12 @@ class Instrumenter {
     try {
       fn()
     } catch (error) {
-      this.options.logger?.error?.({ err: error }, '@tessera/observability failed to record an event')
+      this.failed(error)
     }
+  }
+
+  private failed(error: unknown): void {
+    this.options.logger?.error?.({ err: error }, '@tessera/observability failed to record an event')
   }
 
   // ---- subscriptions ---------------------------------------------------------------------------------
@@ -206,12 +210,14 @@ class Instrumenter {
     const start = tracing.start as unknown as Channel
     const open = (message: M): Operation | undefined => {
       if (this.operations.isSuppressed()) return undefined
-      let op: Operation | undefined
-      this.safely(() => {
-        op = begin(message)
+      try {
+        const op = begin(message)
         ;(message as Record<symbol, Operation | undefined>)[this.operationKey] = op
-      })
-      return op
+        return op
+      } catch (error) {
+        this.failed(error)
+        return undefined
+      }
     }
     // With an AsyncLocalStorage context manager registered, the transform runs before the operation, in the caller's
     // context: the span starts there and becomes the active context of everything the operation runs, across awaits.
@@ -237,7 +243,11 @@ class Instrumenter {
       const op = slot[this.operationKey]
       if (op === undefined) return
       slot[this.operationKey] = undefined
-      this.safely(() => finish(message, op))
+      try {
+        finish(message, op)
+      } catch (error) {
+        this.failed(error)
+      }
     }
     const handlers: TracedHandlers<M> = {
       start: (message) => {

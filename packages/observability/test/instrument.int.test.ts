@@ -339,6 +339,20 @@ describe('instrument()', () => {
     expect(trace.getActiveSpan()).toBeUndefined()
   })
 
+  it('never throws into the caller: a failing report callback is logged, the statement still answers', async () => {
+    const errors: unknown[] = []
+    instrumented({
+      slowQueryMs: 0,
+      onSlowQuery: () => {
+        throw new Error('report sink down')
+      },
+      logger: { info() {}, warn() {}, error: (fields: object) => void errors.push(fields) },
+    })
+    const provider = open('pg')
+    expect((await provider.query('SELECT 7 AS n')).rows).toEqual([{ n: 7 }])
+    expect(errors).toEqual([{ err: expect.objectContaining({ message: 'report sink down' }) }])
+  })
+
   it('rejects bad options with one ConfigError naming each', () => {
     const error = (() => {
       try {
