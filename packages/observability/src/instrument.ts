@@ -41,7 +41,7 @@ export interface Instrumentation {
   /** What the dashboard shows: pools, query rate and latency, slow queries, caches, breakers, the cluster. */
   snapshot(): LiveSnapshot
   /** `{ trace_id, span_id }` of the operation or span in effect, for log lines (a pino `mixin`); `{}` without one. */
-  traceFields(): { trace_id?: string; span_id?: string }
+  traceFields(): { trace_id?: string | undefined; span_id?: string | undefined }
 }
 
 const BREAKER_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const
