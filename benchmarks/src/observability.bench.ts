@@ -110,7 +110,16 @@ async function run(): Promise<GroupResult[]> {
   const pool = '127.0.0.1:5432/test'
   const statement = (wanted: Mode) => () => {
     use(wanted)
-    const message = { sql, driver: 'pg', operation: 'query' as const, database: 'test', host: '127.0.0.1', port: 5432, pool, transaction: false }
+    const message = {
+      sql,
+      driver: 'pg',
+      operation: 'query' as const,
+      database: 'test',
+      host: '127.0.0.1',
+      port: 5432,
+      pool,
+      transaction: false,
+    }
     return traced(CHANNELS.query, message, async () => {
       await traced(CHANNELS.poolAcquire, { pool, size: 1, inUse: 0, pending: 0, max: 1, min: 0 }, async () => 1)
       publish(CHANNELS.poolRelease, { pool, heldMs: 1, destroyed: false })
@@ -145,8 +154,8 @@ writeReport(
     `Client CPU added per statement: ours ${(cpu(tessera, 3) - cpu(tessera, 0)).toFixed(1)} µs with the SDK, ${(cpu(tessera, 2) - cpu(tessera, 0)).toFixed(1)} µs API only; instrumentation-pg ${(cpu(raw, 1) - cpu(raw, 0)).toFixed(1)} µs.`,
     `Without I/O (the messages of one statement published by hand): instrument() costs ${(cpu(channelsOnly, 2) - cpu(channelsOnly, 0)).toFixed(2)} µs of client CPU per statement with the API only and ${(cpu(channelsOnly, 3) - cpu(channelsOnly, 0)).toFixed(2)} µs with the SDK (span, attributes, three histogram samples); do-nothing subscribers cost ${(cpu(channelsOnly, 1) - cpu(channelsOnly, 0)).toFixed(2)} µs.`,
     `Core's own publishing to do-nothing subscribers (query, pool acquire and release channels): ${ratio(tessera, 1).toFixed(3)} of none, ${(cpu(tessera, 1) - cpu(tessera, 0)).toFixed(1)} µs client CPU per statement; instrument() adds its work on top of that floor.`,
-    'No context manager is registered in this process (the API-only case must have no SDK at all), so neither side propagates context here; with the Node SDK\'s AsyncLocalStorage context manager both pay its promise hooks on every await as well.',
-    'Both record a span per statement and the db.client.operation.duration histogram through the same SDK providers; ours also records the pool wait and use histograms per statement and keeps the dashboard counters. Most of the SDK case is the SDK itself: hashing each histogram sample\'s attributes, creating and exporting the span, and the garbage they leave (a CPU profile of the no-I/O case shows it).',
+    "No context manager is registered in this process (the API-only case must have no SDK at all), so neither side propagates context here; with the Node SDK's AsyncLocalStorage context manager both pay its promise hooks on every await as well.",
+    "Both record a span per statement and the db.client.operation.duration histogram through the same SDK providers; ours also records the pool wait and use histograms per statement and keeps the dashboard counters. Most of the SDK case is the SDK itself: hashing each histogram sample's attributes, creating and exporting the span, and the garbage they leave (a CPU profile of the no-I/O case shows it).",
     'Client and server share one 2-core machine that seven other jobs were using during the run: ops/s and ratios swing between runs; client CPU / op is the steadier number.',
   ],
 )
