@@ -31,7 +31,10 @@ import { Telemetry } from './telemetry'
 
 /** What {@link instrument} returns. */
 export interface Instrumentation {
-  /** Unsubscribes from every channel; spans in flight are ended as they finish, nothing new is recorded. */
+  /**
+   * Unsubscribes from every channel: nothing more is recorded. Spans of operations still in flight then are never
+   * ended (so never exported). Calling it again does nothing.
+   */
   uninstrument(): void
   /**
    * Hooks to pass to a provider (`createPgProvider({ hooks: [instrumentation.hooks] })`) for what the channels cannot
