@@ -139,6 +139,43 @@ describe('instrument()', () => {
     expect(durationPoint.buckets.boundaries).toEqual([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10])
   })
 
+  it('counts a caller waiting for a busy pool, and the acquire that timed out', async () => {
+    instrumented()
+    const name = uniqueName('busy')
+    const provider = createPgProvider({ connectionString: PG_URL, name, pool: { max: 1, acquireTimeoutMs: 300 } })
+    providers.push(provider)
+    const ofPool = (points: Array<{ attributes: Record<string, unknown>; value: unknown }>) =>
+      points.filter((point) => point.attributes['db.client.connection.pool.name'] === name)
+    let release!: () => void
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const holding = provider.transaction(async (tx) => {
+      await tx.query('SELECT 1')
+      await held
+    })
+    await waitFor(
+      async () =>
+        ofPool(await sdk.points('db.client.connection.count')).some(
+          (p) => p.attributes['db.client.connection.state'] === 'used' && p.value === 1,
+        ),
+      'the held connection counted as used',
+    )
+    const waiting = provider.query('SELECT 2')
+    await waitFor(
+      async () => ofPool(await sdk.points('db.client.connection.pending_requests'))[0]?.value === 1,
+      'the waiting caller counted',
+    )
+    await expect(waiting).rejects.toMatchObject({ code: 'POOL_TIMEOUT' })
+    release()
+    await holding
+    expect(ofPool(await sdk.points('db.client.connection.timeouts'))[0]?.value).toBe(1)
+    expect(ofPool(await sdk.points('db.client.connection.pending_requests'))[0]?.value).toBe(0)
+    const counts = ofPool(await sdk.points('db.client.connection.count'))
+    expect(counts.find((p) => p.attributes['db.client.connection.state'] === 'used')?.value).toBe(0)
+    expect(counts.find((p) => p.attributes['db.client.connection.state'] === 'idle')?.value).toBe(1)
+  })
+
   it("puts one request's transaction, statements and cache lookups in one trace, each under its parent", async () => {
     const redis = new Redis(REDIS_URL)
     const cache = createCache({ namespace: uniqueName('obs'), l2: { redis }, bus: false })
