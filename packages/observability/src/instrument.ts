@@ -506,7 +506,9 @@ class Instrumenter {
       }
     })
     this.plain<PoolDestroyMessage>(CHANNELS.poolDestroy, (message) => {
-      this.poolState(message.pool).size = message.size
+      // A pool drained to nothing was closed: its series end with it.
+      if (message.reason === 'drain' && message.size === 0) this.live.pools.delete(message.pool)
+      else this.poolState(message.pool).size = message.size
     })
     this.plain<PoolTimeoutMessage>(CHANNELS.poolTimeout, (message) => {
       this.telemetry.instruments.connectionTimeouts.add(1, this.poolState(message.pool).attributes)

@@ -140,7 +140,7 @@ describe('instrument()', () => {
   })
 
   it('counts a caller waiting for a busy pool, and the acquire that timed out', async () => {
-    instrumented()
+    const instrumentation = instrumented()
     const name = uniqueName('busy')
     const provider = createPgProvider({ connectionString: PG_URL, name, pool: { max: 1, acquireTimeoutMs: 300 } })
     providers.push(provider)
@@ -174,6 +174,10 @@ describe('instrument()', () => {
     const counts = ofPool(await sdk.points('db.client.connection.count'))
     expect(counts.find((p) => p.attributes['db.client.connection.state'] === 'used')?.value).toBe(0)
     expect(counts.find((p) => p.attributes['db.client.connection.state'] === 'idle')?.value).toBe(1)
+    // Closed, the pool is no longer observed (the dashboard drops it; what an SDK keeps of past series is its own).
+    expect(instrumentation.snapshot().pools.map((pool) => pool.name)).toContain(name)
+    await provider.close()
+    expect(instrumentation.snapshot().pools.map((pool) => pool.name)).not.toContain(name)
   })
 
   it("puts one request's transaction, statements and cache lookups in one trace, each under its parent", async () => {
