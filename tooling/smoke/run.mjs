@@ -76,6 +76,11 @@ function preparePackages() {
     postgres: devOf('provider-postgresjs').postgres,
     ioredis: devOf('cache').ioredis,
     kysely: devOf('kysely').kysely,
+    // The observability README's examples use the OpenTelemetry API, SDK and Prometheus exporter.
+    '@opentelemetry/api': devOf('observability')['@opentelemetry/api'],
+    '@opentelemetry/sdk-trace-base': devOf('observability')['@opentelemetry/sdk-trace-base'],
+    '@opentelemetry/sdk-metrics': devOf('observability')['@opentelemetry/sdk-metrics'],
+    '@opentelemetry/exporter-prometheus': devOf('observability')['@opentelemetry/exporter-prometheus'],
   })
   const manifest = {
     name: 'tessera-install-smoke',

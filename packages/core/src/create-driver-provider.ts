@@ -143,7 +143,13 @@ async function announceConnect(options: DriverProviderOptions, info: ConnectionI
     if (options.hooks.hasConnectHooks) await options.hooks.connect(info)
   }
   if (!hasTraceSubscribers(CHANNELS.connect)) return run()
-  const message: ConnectMessage = { driver: info.driver, host: options.host, port: options.port ?? port, database: options.database }
+  const message: ConnectMessage = {
+    driver: info.driver,
+    host: options.host,
+    port: options.port ?? port,
+    database: options.database,
+    pool: options.name,
+  }
   if (info.processId !== undefined) message.processId = info.processId
   await traced(CHANNELS.connect, message, run)
 }

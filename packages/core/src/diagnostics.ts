@@ -63,7 +63,14 @@ export interface QueryMessage extends TracedOutcome<{ rowCount: number; command:
   params?: readonly unknown[] | undefined
   driver: string
   operation: QueryOperation
+  /** The database name (`db.namespace` in OpenTelemetry's conventions). */
   database?: string | undefined
+  /** The first server's host name, IP address or socket directory (`server.address`). */
+  host?: string | undefined
+  /** The first server's port (`server.port`). */
+  port?: number | undefined
+  /** The provider's pool name, its `name` option (`db.client.connection.pool.name`). */
+  pool?: string | undefined
   /** Whether the statement ran inside a transaction. */
   transaction?: boolean | undefined
 }
@@ -72,6 +79,12 @@ export interface QueryMessage extends TracedOutcome<{ rowCount: number; command:
 export interface TransactionMessage extends TracedOutcome<unknown> {
   driver: string
   database?: string | undefined
+  /** As in {@link QueryMessage}. */
+  host?: string | undefined
+  /** As in {@link QueryMessage}. */
+  port?: number | undefined
+  /** As in {@link QueryMessage}. */
+  pool?: string | undefined
   isolation?: 'read committed' | 'repeatable read' | 'serializable' | undefined
   readOnly?: boolean | undefined
   /** 1 on the first try. */
@@ -84,6 +97,8 @@ export interface ConnectMessage extends TracedOutcome<unknown> {
   host?: string | undefined
   port?: number | undefined
   database?: string | undefined
+  /** The provider's pool name, as in {@link QueryMessage}. */
+  pool?: string | undefined
   /** The backend PID, once known. */
   processId?: number | undefined
 }
@@ -96,6 +111,8 @@ export interface PoolAcquireMessage extends TracedOutcome<unknown> {
   inUse: number
   pending: number
   max: number
+  /** The pool's `min`: connections it keeps open even when idle. */
+  min?: number | undefined
 }
 
 /** `tessera:pool:release` (published): a resource returned to its pool. */

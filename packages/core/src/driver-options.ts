@@ -9,7 +9,10 @@ export interface BuiltInProviderOptions extends ProviderOptions {
   types?: Readonly<Record<string, unknown>> | undefined
   /** Enum type names to read as strings. */
   enums?: readonly string[] | undefined
-  /** The pool's name in diagnostics. Default: the driver's name. */
+  /**
+   * The pool's name in diagnostics and metrics (`db.client.connection.pool.name`), so two pools are told apart.
+   * Default: `host:port/database` of the first server (`'127.0.0.1:5432/app'`).
+   */
   name?: string | undefined
   /** Put parameter values into `tessera:query` messages. Default: `false`. */
   diagnosticsIncludeParams?: boolean | undefined

@@ -154,7 +154,7 @@ export function resolveProviderOptions<Pool extends ProviderPoolOptions>(
   const first = connection.targets[0]!
 
   return {
-    name: options.name ?? spec.driver,
+    name: options.name ?? defaultPoolName(first.host, first.port, connection.database),
     pool,
     prepare: options.prepare ?? true,
     hooks: hooks!,
@@ -325,4 +325,12 @@ function resolvePool<Pool extends ProviderPoolOptions>(
   const { min, max } = resolved as Required<ProviderPoolOptions>
   if (min > max) problems.push(`pool.min (${min}) must not exceed pool.max (${max})`)
   return resolved
+}
+
+/**
+ * The pool name a provider gets without a `name` option: `host:port/database` of the first server, so two pools of
+ * one process are told apart in diagnostics and metrics without configuration.
+ */
+export function defaultPoolName(host: string, port: number, database: string): string {
+  return `${host}:${port}/${database}`
 }

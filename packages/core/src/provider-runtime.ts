@@ -169,8 +169,18 @@ export class ProviderRuntime<Connection extends DriverConnection = DriverConnect
 
   /** A `tessera:query` message. */
   queryMessage(text: string, values: readonly unknown[], operation: QueryOperation, transaction: boolean): QueryMessage {
-    const message: QueryMessage = { sql: text, driver: this.name, operation, database: this.options.database, transaction }
-    if (this.options.diagnosticsIncludeParams) message.params = values
+    const options = this.options
+    const message: QueryMessage = {
+      sql: text,
+      driver: this.name,
+      operation,
+      database: options.database,
+      host: options.host,
+      port: options.port,
+      pool: options.name,
+      transaction,
+    }
+    if (options.diagnosticsIncludeParams) message.params = values
     return message
   }
 

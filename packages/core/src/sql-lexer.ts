@@ -278,7 +278,7 @@ function closes(text: string, end: number, quote: string, from: number): boolean
 }
 
 /** Past a '…' or "…" whose doubled quotes stand for one quote. */
-function quotedEnd(text: string, from: number, quote: "'" | '"'): number {
+export function quotedEnd(text: string, from: number, quote: "'" | '"'): number {
   let end = skipQuoted(text, from, quote)
   while (end < text.length && text[end] === quote) end = skipQuoted(text, end + 1, quote)
   return end

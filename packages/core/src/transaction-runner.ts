@@ -109,6 +109,9 @@ function tracedAttempt<T>(call: TransactionCall<T>, attempt: number): Promise<T>
   const message: TransactionMessage = {
     driver: call.runtime.name,
     database: call.runtime.options.database,
+    host: call.runtime.options.host,
+    port: call.runtime.options.port,
+    pool: call.runtime.options.name,
     isolation: call.options.isolation,
     readOnly: call.options.readOnly,
     attempt,

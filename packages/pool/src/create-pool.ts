@@ -267,7 +267,14 @@ class ResourcePool<T> implements Pool<T> {
     const stack = this.o.leakDetectionMs > 0 ? captureStack(this.name) : undefined
     if (acquireChannel.hasSubscribers) {
       const size = this.slots.size
-      const message = { pool: this.name, size, inUse: size - this.idle.length, pending: this.pendingCount, max: this.o.max }
+      const message = {
+        pool: this.name,
+        size,
+        inUse: size - this.idle.length,
+        pending: this.pendingCount,
+        max: this.o.max,
+        min: this.o.min,
+      }
       return traced(CHANNELS.poolAcquire, message, () => this.acquireResource(options, stack))
     }
     return this.acquireResource(options, stack)

@@ -33,7 +33,7 @@ export interface PgProviderOptions extends ProviderOptions {
   preparedStatementCacheSize?: number | undefined
   /** The client class: `pg.Client` or a compatible one (a subclass, an instrumented wrapper). Default: `pg.Client`. */
   Client?: PgClientConstructor | undefined
-  /** Names the provider's pool in errors and diagnostics. Default: `'pg'`. */
+  /** Names the provider's pool in errors, diagnostics and metrics. Default: `host:port/database` of the first server. */
   name?: string | undefined
   /** Include parameter values in `tessera:query` diagnostics messages (they may hold personal data). Default: `false`. */
   diagnosticsIncludeParams?: boolean | undefined

@@ -28,7 +28,7 @@ export interface PostgresJsProviderOptions extends ProviderOptions {
    * @example createPostgresJsProvider({ connectionString, sql: (url, options) => postgres(url, { ...options, debug: log }) })
    */
   sql?: PostgresJsFactory | undefined
-  /** Names the provider in logs and diagnostics. Default: `'postgres.js'`. */
+  /** Names the provider's pool in logs, diagnostics and metrics. Default: `host:port/database` of the first server. */
   name?: string | undefined
   /** Include parameter values in `tessera:query` diagnostics messages (they may hold personal data). Default: `false`. */
   diagnosticsIncludeParams?: boolean | undefined

@@ -673,6 +673,49 @@ export function describeParity(factories: Readonly<Record<string, ProviderFactor
         }
       })
 
+      it('publish the server address, port, database and pool name on query, transaction and connect messages', async () => {
+        const seen: Array<[string, Record<string, unknown>]> = []
+        const channels = [CHANNELS.query, CHANNELS.transaction, CHANNELS.connect] as const
+        const subscriptions = channels.map((name) => {
+          const handlers = {
+            start: (message: Record<string, unknown>) =>
+              void seen.push([name, { host: message.host, port: message.port, database: message.database, pool: message.pool }]),
+            end() {},
+            asyncStart() {},
+            asyncEnd() {},
+            error() {},
+          }
+          tracingChannel<unknown, Record<string, unknown>>(name).subscribe(handlers)
+          return () => tracingChannel<unknown, Record<string, unknown>>(name).unsubscribe(handlers)
+        })
+        const url = new URL(PG_URL)
+        const expected = { host: url.hostname, port: Number(url.port || 5432), database: url.pathname.slice(1) }
+        const perProvider: unknown[] = []
+        try {
+          for (const name of names) {
+            seen.length = 0
+            const provider = await factories[name]!({ connectionString: PG_URL, pool: { max: 1 } })
+            const named = await factories[name]!({ connectionString: PG_URL, pool: { max: 1 }, name: 'orders-db' } as ProviderOptions)
+            opened.push(provider, named)
+            await provider.query('SELECT 1')
+            await provider.transaction((tx) => tx.query('SELECT 2'))
+            await named.query('SELECT 3')
+            perProvider.push([...seen])
+            // Each channel was heard, the first pool's messages before the named one's (query on named comes last).
+            expect(new Set(seen.map(([channel]) => channel))).toEqual(new Set(channels))
+            const namedFrom = seen.findIndex(([, fields]) => fields.pool === 'orders-db')
+            expect(namedFrom).toBeGreaterThan(0)
+            // Without a name the pool is called after the server and database, so two pools of one process differ.
+            const defaultPool = `${expected.host}:${expected.port}/${expected.database}`
+            for (const [, fields] of seen.slice(0, namedFrom)) expect(fields).toEqual({ ...expected, pool: defaultPool })
+            for (const [, fields] of seen.slice(namedFrom)) expect(fields).toEqual({ ...expected, pool: 'orders-db' })
+          }
+        } finally {
+          for (const stop of subscriptions) stop()
+        }
+        for (const other of perProvider.slice(1)) expect(other).toEqual(perProvider[0])
+      })
+
       it('report equal notices, field by field, for the same statements', async () => {
         let received: Notice[] = []
         const statements = [

@@ -1,0 +1,609 @@
+import type { AsyncLocalStorage } from 'node:async_hooks'
+import { type Channel, channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
+import { performance } from 'node:perf_hooks'
+import { type Attributes, type Context, context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import {
+  type BreakerStateMessage,
+  type CacheDeleteMessage,
+  type CacheGetMessage,
+  type CacheSetMessage,
+  CHANNELS,
+  type ClusterFailoverMessage,
+  type ClusterRouteMessage,
+  type ConnectMessage,
+  type DynamoCommandMessage,
+  type Hooks,
+  type PoolAcquireMessage,
+  type PoolCreateMessage,
+  type PoolDestroyMessage,
+  type PoolReleaseMessage,
+  type PoolTimeoutMessage,
+  type QueryMessage,
+  type TransactionMessage,
+} from '@tessera/core'
+import { type LiveSnapshot, LiveStats, type PoolState } from './live-stats'
+import { contextManager, contextStorage, type Operation, OperationContext } from './operation-context'
+import { type InstrumentOptions, type ResolvedInstrumentOptions, resolveInstrumentOptions, type SlowQueryReport } from './options'
+import { RepeatedStatementDetector } from './repeated-statements'
+import { createSqlCommenterHooks } from './sql-commenter'
+import { type StatementInfo, StatementInfoCache } from './statement-info'
+import { Telemetry } from './telemetry'
+
+/** What {@link instrument} returns. */
+export interface Instrumentation {
+  /**
+   * Unsubscribes from every channel: nothing more is recorded. Spans of operations still in flight then are never
+   * ended (so never exported). Calling it again does nothing.
+   */
+  uninstrument(): void
+  /**
+   * Hooks to pass to a provider (`createPgProvider({ hooks: [instrumentation.hooks] })`) for what the channels cannot
+   * do: the SQL commenter. Empty (and free) without `sqlCommenter`.
+   */
+  readonly hooks: Hooks
+  /** What the dashboard shows: pools, query rate and latency, slow queries, caches, breakers, the cluster. */
+  snapshot(): LiveSnapshot
+  /** `{ trace_id, span_id }` of the operation or span in effect, for log lines (a pino `mixin`); `{}` without one. */
+  traceFields(): { trace_id?: string | undefined; span_id?: string | undefined }
+}
+
+const BREAKER_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const
+
+interface TracedHandlers<M> {
+  start(message: M): void
+  end(message: M): void
+  asyncStart(message: M): void
+  asyncEnd(message: M): void
+  error(message: M): void
+}
+
+/** The class name of a thrown error, which is what `error.type` holds (`UniqueViolationError`, `TimeoutError`). */
+function errorType(error: unknown): string {
+  if (error instanceof Error) return error.name === 'Error' ? error.constructor.name : error.name
+  return '_OTHER'
+}
+
+function sqlStateOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined
+  const state = (error as { sqlState?: unknown }).sqlState
+  return typeof state === 'string' ? state : undefined
+}
+
+function failSpan(span: Span, error: unknown): void {
+  span.setAttribute('error.type', errorType(error))
+  if (error instanceof Error) span.recordException(error)
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) })
+}
+
+/**
+ * Turns every Tessera diagnostics channel into OpenTelemetry spans and metrics named by the semantic conventions for
+ * databases, plus slow-query and repeated-statement (N+1) reports. Patches nothing: it only subscribes. Never throws
+ * into the code it watches.
+ *
+ * @throws ConfigError for bad options, before subscribing to anything.
+ * @example
+ * const { uninstrument } = instrument({ captureQueryText: 'sanitized', slowQueryMs: 200 })
+ */
+export function instrument(options?: InstrumentOptions): Instrumentation {
+  const resolved = resolveInstrumentOptions(options)
+  return new Instrumenter(resolved).start()
+}
+
+class Instrumenter {
+  private readonly operations = new OperationContext()
+  private readonly live = new LiveStats()
+  private readonly statements = new StatementInfoCache()
+  private readonly telemetry: Telemetry
+  private readonly repeated: RepeatedStatementDetector
+  /** Where an operation is kept on its message (a symbol of this instance: other subscribers never see it). */
+  private readonly operationKey = Symbol('@tessera/observability operation')
+  private readonly acquires = new WeakMap<object, { startedAt: number; owner: Operation | undefined; pool: PoolState }>()
+  private readonly stops: Array<() => void> = []
+  private lastExplainAt = Number.NEGATIVE_INFINITY
+  /** A route decision waiting for the statement it routes (published just before it, in the same tick). */
+  private pendingRoute: ClusterRouteMessage | undefined
+  private active = true
+
+  constructor(private readonly options: ResolvedInstrumentOptions) {
+    this.telemetry = new Telemetry(options.tracerProvider, options.meterProvider, {
+      observePools: (report) => {
+        for (const pool of this.live.pools.values()) {
+          const name = pool.attributes
+          report('count', { ...name, 'db.client.connection.state': 'idle' }, Math.max(0, pool.size - pool.used))
+          report('count', { ...name, 'db.client.connection.state': 'used' }, pool.used)
+          report('max', name, pool.max)
+          report('idle.max', name, pool.max)
+          report('idle.min', name, pool.min)
+          report('pending_requests', name, pool.pending)
+        }
+      },
+      observeBreakers: (report) => {
+        for (const [breaker, { state }] of this.live.breakers) report({ 'tessera.breaker.name': breaker }, BREAKER_VALUES[state])
+      },
+    })
+    this.repeated = new RepeatedStatementDetector(options.repeatedStatementThreshold, (report) => {
+      this.options.logger?.warn(
+        { trace_id: report.traceId, sql: report.sql, count: report.count },
+        'the same statement ran repeatedly in one trace (N+1?)',
+      )
+      this.safely(() => this.options.onRepeatedStatement?.(report))
+    })
+  }
+
+  start(): Instrumentation {
+    const watch = this.options.watch
+    if (watch.has('provider')) {
+      this.traced<QueryMessage>(
+        CHANNELS.query,
+        (m) => this.beginQuery(m),
+        (m, op) => this.endQuery(m, op),
+      )
+      this.traced<TransactionMessage>(
+        CHANNELS.transaction,
+        (m) => this.beginTransaction(m),
+        (m, op) => this.endTransaction(m, op),
+      )
+      this.traced<ConnectMessage>(
+        CHANNELS.connect,
+        (m) => this.beginConnect(m),
+        (m, op) => this.endPlain(m, op),
+      )
+    }
+    if (watch.has('pool')) this.watchPools()
+    if (watch.has('cache')) {
+      this.traced<CacheGetMessage>(
+        CHANNELS.cacheGet,
+        (m) => this.beginCache('get', m),
+        (m, op) => this.endCacheGet(m, op),
+      )
+      this.traced<CacheSetMessage>(
+        CHANNELS.cacheSet,
+        (m) => this.beginCache('set', m),
+        (m, op) => this.endPlain(m, op),
+      )
+      this.traced<CacheDeleteMessage>(
+        CHANNELS.cacheDelete,
+        (m) => this.beginCache('delete', m),
+        (m, op) => this.endPlain(m, op),
+      )
+    }
+    if (watch.has('cluster')) {
+      this.plain<ClusterRouteMessage>(CHANNELS.clusterRoute, (m) => this.onRoute(m))
+      this.plain<ClusterFailoverMessage>(CHANNELS.clusterFailover, (m) => this.onFailover(m))
+    }
+    if (watch.has('dynamo'))
+      this.traced<DynamoCommandMessage>(
+        CHANNELS.dynamoCommand,
+        (m) => this.beginDynamo(m),
+        (m, op) => this.endDynamo(m, op),
+      )
+    if (watch.has('breaker')) this.plain<BreakerStateMessage>(CHANNELS.breakerState, (m) => this.onBreaker(m))
+    return {
+      uninstrument: () => this.stop(),
+      hooks: this.options.sqlCommenter ? createSqlCommenterHooks() : {},
+      snapshot: () => this.live.snapshot(),
+      traceFields: () => this.operations.traceFields() ?? {},
+    }
+  }
+
+  private stop(): void {
+    if (!this.active) return
+    this.active = false
+    for (const stop of this.stops.splice(0)) stop()
+    this.telemetry.close()
+  }
+
+  /** Instrumentation never throws into the caller: a failure here is logged and dropped. */
+  private safely(fn: () => void): void {
+    try {
+      fn()
+    } catch (error) {
+      this.failed(error)
+    }
+  }
+
+  private failed(error: unknown): void {
+    this.options.logger?.error?.({ err: error }, '@tessera/observability failed to record an event')
+  }
+
+  // ---- subscriptions ---------------------------------------------------------------------------------
+
+  private traced<M extends object>(name: string, begin: (message: M) => Operation, finish: (message: M, op: Operation) => void): void {
+    const tracing = tracingChannel(name) as unknown as TracingChannel<unknown, M>
+    const start = tracing.start as unknown as Channel
+    const open = (message: M): Operation | undefined => {
+      if (this.operations.isSuppressed()) return undefined
+      try {
+        const op = begin(message)
+        ;(message as Record<symbol, Operation | undefined>)[this.operationKey] = op
+        return op
+      } catch (error) {
+        this.failed(error)
+        return undefined
+      }
+    }
+    // With an AsyncLocalStorage context manager registered, the transform runs before the operation, in the caller's
+    // context: the span starts there and becomes the active context of everything the operation runs, across awaits.
+    // Without one, `start` opens the span (OpenTelemetry propagates nothing then, and neither can we).
+    let boundTo: AsyncLocalStorage<Context> | undefined
+    const transform = (message: unknown): Context => {
+      const op = open(message as M)
+      return op === undefined ? context.active() : this.operations.contextOf(op.parent, op)
+    }
+    let managerSeen: unknown
+    const bind = () => {
+      if (boundTo !== undefined || !this.active) return
+      // Looked up again only when the global context manager changes (one registered after instrument()).
+      const manager = contextManager()
+      if (manager === managerSeen) return
+      managerSeen = manager
+      boundTo = contextStorage()
+      if (boundTo !== undefined) start.bindStore(boundTo, transform)
+    }
+    bind()
+    const settle = (message: M) => {
+      const slot = message as Record<symbol, Operation | undefined>
+      const op = slot[this.operationKey]
+      if (op === undefined) return
+      slot[this.operationKey] = undefined
+      try {
+        finish(message, op)
+      } catch (error) {
+        this.failed(error)
+      }
+    }
+    const handlers: TracedHandlers<M> = {
+      start: (message) => {
+        if ((message as Record<symbol, Operation | undefined>)[this.operationKey] !== undefined) return
+        bind()
+        open(message)
+      },
+      // A synchronous throw gives `error` then `end` and no `asyncEnd`: settle at `end` then.
+      end: (message) => {
+        if ((message as { error?: unknown }).error !== undefined) settle(message)
+      },
+      asyncStart() {},
+      asyncEnd: settle,
+      error() {},
+    }
+    tracing.subscribe(handlers)
+    this.stops.push(() => {
+      tracing.unsubscribe(handlers)
+      if (boundTo !== undefined) start.unbindStore(boundTo)
+    })
+  }
+
+  private plain<M>(name: string, handle: (message: M) => void): void {
+    const target = channel(name)
+    const handler = (message: unknown) => this.safely(() => handle(message as M))
+    target.subscribe(handler)
+    this.stops.push(() => target.unsubscribe(handler))
+  }
+
+  private startSpan(
+    name: string,
+    attributes: Attributes,
+    info?: StatementInfo,
+    metricAttributes?: Record<string, string | number>,
+  ): Operation {
+    const parent = context.active()
+    const span = this.telemetry.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent)
+    const isRoot = trace.getSpan(parent) === undefined
+    return { span, parent, isRoot, startedAt: performance.now(), waitMs: 0, info, metricAttributes }
+  }
+
+  private endPlain(message: { error?: unknown }, op: Operation): void {
+    if (message.error !== undefined) failSpan(op.span, message.error)
+    op.span.end()
+  }
+
+  // ---- statements and transactions -------------------------------------------------------------------
+
+  private databaseAttributes(message: QueryMessage | TransactionMessage | ConnectMessage): Record<string, string | number> {
+    const attributes: Record<string, string | number> = { 'db.system.name': 'postgresql' }
+    if (message.database !== undefined) attributes['db.namespace'] = message.database
+    if (message.host !== undefined) attributes['server.address'] = message.host
+    if (message.port !== undefined) attributes['server.port'] = message.port
+    if (message.pool !== undefined) attributes['db.client.connection.pool.name'] = message.pool
+    return attributes
+  }
+
+  private beginQuery(message: QueryMessage): Operation {
+    const info = this.statements.get(message.sql)
+    const capture = this.options.captureQueryText
+    // One set per statement, pool and call kind, reused by every run of it (raw text is per run: never cached).
+    const setKey = `${message.pool}\u0000${message.database}\u0000${message.host}\u0000${message.port}\u0000${message.operation}`
+    let set = info.attributeSets.get(setKey)
+    if (set === undefined) {
+      const metric = this.databaseAttributes(message)
+      if (info.operation !== '') metric['db.operation.name'] = info.operation
+      if (info.collection !== undefined) metric['db.collection.name'] = info.collection
+      const span: Record<string, string | number> = { ...metric, 'db.query.summary': info.summary }
+      if (capture === 'sanitized') span['db.query.text'] = info.sanitized
+      if (message.operation !== 'query') span['tessera.db.call'] = message.operation
+      set = { span, metric }
+      if (info.attributeSets.size < 64) info.attributeSets.set(setKey, set)
+    }
+    let attributes: Attributes = set.span
+    if (capture === 'raw') attributes = { ...attributes, 'db.query.text': message.sql }
+    const route = this.pendingRoute
+    if (route !== undefined) {
+      this.pendingRoute = undefined
+      attributes = {
+        ...attributes,
+        'tessera.cluster.node': route.target,
+        'tessera.cluster.role': route.role,
+        'tessera.cluster.reason': route.reason,
+      }
+    }
+    return this.startSpan(info.summary, attributes, info, set.metric)
+  }
+
+  private endQuery(message: QueryMessage, op: Operation): void {
+    const durationMs = performance.now() - op.startedAt
+    const info = op.info!
+    const error = message.error
+    const instruments = this.telemetry.instruments
+    let metricAttributes = op.metricAttributes!
+    if (error !== undefined) {
+      failSpan(op.span, error)
+      metricAttributes = { ...metricAttributes, 'error.type': errorType(error) }
+      const state = sqlStateOf(error)
+      if (state !== undefined) {
+        op.span.setAttribute('db.response.status_code', state)
+        metricAttributes['db.response.status_code'] = state
+      }
+      instruments.errors.add(1, metricAttributes)
+    } else if (message.result !== undefined) {
+      op.span.setAttribute('db.response.returned_rows', message.result.rowCount)
+    }
+    if (op.waitMs > 0) op.span.setAttribute('tessera.db.client.connection.wait_ms', op.waitMs)
+    op.span.end()
+    instruments.operationDuration.record(durationMs / 1_000, metricAttributes)
+    this.live.recordQuery(durationMs, error !== undefined)
+    const spanContext = op.span.spanContext()
+    const traceId = trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined
+    // A statement that starts its own trace cannot repeat inside one.
+    if (traceId !== undefined && !op.isRoot) this.repeated.seen(traceId, info.sanitized)
+    if (durationMs >= this.options.slowQueryMs) {
+      this.reportSlow(
+        message,
+        {
+          durationMs,
+          sql: info.sanitized,
+          paramsCount: info.paramsCount,
+          poolWaitMs: op.waitMs,
+          pool: message.pool,
+          traceId,
+          spanId: traceId === undefined ? undefined : spanContext.spanId,
+          error: error === undefined ? undefined : errorType(error),
+          at: Date.now(),
+        },
+        info,
+      )
+    }
+  }
+
+  private reportSlow(message: QueryMessage, report: SlowQueryReport, info: StatementInfo): void {
+    // A plan of a plan is never useful (and the plan's own statement is traced when no context manager can suppress it).
+    const isExplain = info.operation === 'EXPLAIN'
+    const explain = this.options.explain
+    const now = performance.now()
+    if (
+      explain === undefined ||
+      isExplain ||
+      now - this.lastExplainAt < explain.minIntervalMs ||
+      (report.paramsCount > 0 && message.params === undefined)
+    ) {
+      this.publishSlow(report)
+      return
+    }
+    this.lastExplainAt = now
+    // The plan runs on the explain provider as the instrumentation's own work: its statement is not traced or reported.
+    this.operations.suppressed(() => {
+      explain.provider
+        .query(`EXPLAIN (FORMAT JSON) ${message.sql}`, message.params ?? [])
+        .then(
+          (result) => {
+            const row = result.rows[0] as Record<string, unknown> | undefined
+            report.plan = row === undefined ? undefined : row['QUERY PLAN']
+          },
+          (error: unknown) => {
+            report.plan = { error: error instanceof Error ? error.message : String(error) }
+          },
+        )
+        .finally(() => this.publishSlow(report))
+    })
+  }
+
+  private publishSlow(report: SlowQueryReport): void {
+    this.live.recordSlow(report)
+    const { traceId, spanId, ...fields } = report
+    this.options.logger?.warn({ ...fields, trace_id: traceId, span_id: spanId }, `slow query: ${Math.round(report.durationMs)} ms`)
+    this.safely(() => this.options.onSlowQuery?.(report))
+  }
+
+  private beginTransaction(message: TransactionMessage): Operation {
+    const attributes: Attributes = this.databaseAttributes(message)
+    attributes['db.operation.name'] = 'TRANSACTION'
+    attributes['tessera.db.transaction.attempt'] = message.attempt
+    if (message.isolation !== undefined) attributes['tessera.db.transaction.isolation'] = message.isolation
+    if (message.readOnly !== undefined) attributes['tessera.db.transaction.read_only'] = message.readOnly
+    return this.startSpan('TRANSACTION', attributes)
+  }
+
+  private endTransaction(message: TransactionMessage, op: Operation): void {
+    const attributes = this.databaseAttributes(message)
+    if (message.error !== undefined) {
+      failSpan(op.span, message.error)
+      attributes['error.type'] = errorType(message.error)
+      this.telemetry.instruments.errors.add(1, { ...attributes, 'db.operation.name': 'TRANSACTION' })
+    }
+    op.span.end()
+    const instruments = this.telemetry.instruments
+    instruments.transactionDuration.record((performance.now() - op.startedAt) / 1_000, attributes)
+    if (message.attempt > 1) instruments.transactionRetries.add(1, attributes)
+  }
+
+  private beginConnect(message: ConnectMessage): Operation {
+    const attributes = this.databaseAttributes(message)
+    if (message.processId !== undefined) attributes['tessera.db.backend_pid'] = message.processId
+    return this.startSpan('connect', attributes)
+  }
+
+  // ---- pools ------------------------------------------------------------------------------------------
+
+  private poolState(name: string): PoolState {
+    return this.live.pool(name, () => ({ 'db.client.connection.pool.name': name }))
+  }
+
+  private watchPools(): void {
+    const tracing = tracingChannel(CHANNELS.poolAcquire) as unknown as TracingChannel<unknown, PoolAcquireMessage>
+    const finish = (message: PoolAcquireMessage) => {
+      const acquire = this.acquires.get(message)
+      if (acquire === undefined) return
+      this.acquires.delete(message)
+      const { pool } = acquire
+      const waitMs = performance.now() - acquire.startedAt
+      pool.pending = Math.max(0, pool.pending - 1)
+      if (message.error !== undefined) return
+      pool.used++
+      if (pool.used > pool.size) pool.size = pool.used
+      if (acquire.owner !== undefined) acquire.owner.waitMs += waitMs
+      this.live.recordWait(pool, waitMs)
+      this.telemetry.instruments.connectionWaitTime.record(waitMs / 1_000, pool.attributes)
+    }
+    const handlers: TracedHandlers<PoolAcquireMessage> = {
+      start: (message) =>
+        this.safely(() => {
+          const pool = this.poolState(message.pool)
+          pool.size = message.size
+          pool.used = message.inUse
+          pool.max = message.max
+          if (message.min !== undefined) pool.min = message.min
+          pool.pending++
+          this.acquires.set(message, { startedAt: performance.now(), owner: this.operations.current(), pool })
+        }),
+      end: (message) => {
+        if (message.error !== undefined) this.safely(() => finish(message))
+      },
+      asyncStart() {},
+      asyncEnd: (message) => this.safely(() => finish(message)),
+      error() {},
+    }
+    tracing.subscribe(handlers)
+    this.stops.push(() => tracing.unsubscribe(handlers))
+    this.plain<PoolReleaseMessage>(CHANNELS.poolRelease, (message) => {
+      const pool = this.poolState(message.pool)
+      pool.used = Math.max(0, pool.used - 1)
+      this.telemetry.instruments.connectionUseTime.record(message.heldMs / 1_000, pool.attributes)
+    })
+    this.plain<PoolCreateMessage>(CHANNELS.poolCreate, (message) => {
+      const pool = this.poolState(message.pool)
+      pool.size = message.size
+      if (message.error === undefined && message.durationMs !== undefined) {
+        this.telemetry.instruments.connectionCreateTime.record(message.durationMs / 1_000, pool.attributes)
+      }
+    })
+    this.plain<PoolDestroyMessage>(CHANNELS.poolDestroy, (message) => {
+      // A pool drained to nothing was closed: its series end with it.
+      if (message.reason === 'drain' && message.size === 0) this.live.pools.delete(message.pool)
+      else this.poolState(message.pool).size = message.size
+    })
+    this.plain<PoolTimeoutMessage>(CHANNELS.poolTimeout, (message) => {
+      this.telemetry.instruments.connectionTimeouts.add(1, this.poolState(message.pool).attributes)
+    })
+  }
+
+  // ---- cache ------------------------------------------------------------------------------------------
+
+  private beginCache(kind: 'get' | 'set' | 'delete', message: CacheGetMessage | CacheSetMessage | CacheDeleteMessage): Operation {
+    const attributes: Attributes = { 'tessera.cache.name': message.cache, 'tessera.cache.operation': kind }
+    if (message.namespace !== undefined) attributes['tessera.cache.namespace'] = message.namespace
+    const keys = 'keys' in message ? message.keys : undefined
+    if (keys !== undefined) attributes['tessera.cache.key_count'] = keys.length
+    return this.startSpan(`cache.${kind} ${message.cache}`, attributes)
+  }
+
+  private endCacheGet(message: CacheGetMessage, op: Operation): void {
+    if (message.error !== undefined) failSpan(op.span, message.error)
+    const result = message.stale === true ? 'stale' : message.hit === true ? 'hit' : 'miss'
+    op.span.setAttribute('tessera.cache.result', result)
+    if (message.tier !== undefined) op.span.setAttribute('tessera.cache.tier', message.tier)
+    op.span.end()
+    const attributes: Attributes = { 'tessera.cache.name': message.cache, 'tessera.cache.result': result }
+    if (message.tier !== undefined) attributes['tessera.cache.tier'] = message.tier
+    this.telemetry.instruments.cacheRequests.add(1, attributes)
+    this.live.recordCache(message.cache, result, message.tier)
+  }
+
+  // ---- cluster, DynamoDB, breakers --------------------------------------------------------------------
+
+  private onRoute(message: ClusterRouteMessage): void {
+    // The cluster publishes its decision just before it runs the statement on the chosen node: the statement's span
+    // takes it as attributes if it starts in this tick.
+    this.pendingRoute = message
+    queueMicrotask(() => {
+      if (this.pendingRoute === message) this.pendingRoute = undefined
+    })
+    const attributes: Attributes = {
+      'tessera.cluster.node': message.target,
+      'tessera.cluster.role': message.role,
+      'tessera.cluster.reason': message.reason,
+    }
+    this.telemetry.instruments.clusterRoutes.add(1, attributes)
+    this.live.cluster.routes[message.target] = (this.live.cluster.routes[message.target] ?? 0) + 1
+  }
+
+  private onFailover(message: ClusterFailoverMessage): void {
+    const attributes: Attributes = { 'tessera.cluster.reason': message.reason }
+    if (message.from !== undefined) attributes['tessera.cluster.from'] = message.from
+    if (message.to !== undefined) attributes['tessera.cluster.to'] = message.to
+    this.telemetry.instruments.clusterFailovers.add(1, attributes)
+    this.live.cluster.failovers++
+    this.live.cluster.lastFailover = `${message.from ?? '?'} → ${message.to ?? '?'} (${message.reason})`
+    this.options.logger?.warn({ ...attributes, ...this.operations.traceFields() }, 'cluster failover')
+  }
+
+  private beginDynamo(message: DynamoCommandMessage): Operation {
+    const attributes: Attributes = {
+      'db.system.name': 'aws.dynamodb',
+      'db.operation.name': message.command,
+      'rpc.system': 'aws-api',
+      'rpc.service': 'DynamoDB',
+      'rpc.method': message.command,
+    }
+    if (message.table !== undefined) {
+      attributes['aws.dynamodb.table_names'] = [message.table]
+      attributes['db.collection.name'] = message.table
+    }
+    if (message.index !== undefined) attributes['aws.dynamodb.index_name'] = message.index
+    return this.startSpan(`DynamoDB.${message.command}`, attributes)
+  }
+
+  private endDynamo(message: DynamoCommandMessage, op: Operation): void {
+    const attributes: Attributes = { 'db.system.name': 'aws.dynamodb', 'db.operation.name': message.command }
+    if (message.table !== undefined) attributes['db.collection.name'] = message.table
+    if (message.consumedCapacity !== undefined) {
+      op.span.setAttribute('aws.dynamodb.consumed_capacity', [
+        JSON.stringify({ TableName: message.table, CapacityUnits: message.consumedCapacity }),
+      ])
+      this.telemetry.instruments.dynamoCapacity.add(message.consumedCapacity, attributes)
+    }
+    if (message.error !== undefined) {
+      failSpan(op.span, message.error)
+      attributes['error.type'] = errorType(message.error)
+    }
+    op.span.end()
+    this.telemetry.instruments.dynamoDuration.record((performance.now() - op.startedAt) / 1_000, attributes)
+  }
+
+  private onBreaker(message: BreakerStateMessage): void {
+    this.live.recordBreaker(message.breaker, message.to)
+    this.telemetry.instruments.breakerTransitions.add(1, { 'tessera.breaker.name': message.breaker, 'tessera.breaker.state': message.to })
+    this.options.logger?.warn(
+      { breaker: message.breaker, from: message.from, to: message.to, failures: message.failures },
+      `circuit breaker ${message.to}`,
+    )
+  }
+}
