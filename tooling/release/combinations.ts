@@ -161,8 +161,8 @@ import { Redis } from 'ioredis'
 
 const redis = new Redis(process.env.TESSERA_REDIS_URL ?? 'redis://127.0.0.1:6379')
 const namespace = \`release_smoke_esm_\${process.pid}_\${Date.now()}\`
-const writer = createCache({ namespace, l2: { redis }, bus: false, ttlMs: 60_000 })
-const reader = createCache({ namespace, l2: { redis }, bus: false, ttlMs: 60_000 })
+const writer = createCache({ namespace, l2: { redis, timeoutMs: 10_000 }, bus: false, ttlMs: 60_000 })
+const reader = createCache({ namespace, l2: { redis, timeoutMs: 10_000 }, bus: false, ttlMs: 60_000 })
 try {
   const written = await writer.getOrSet('answer', async () => 42)
   const read = await reader.getOrSet('answer', async () => {
@@ -183,8 +183,8 @@ const { Redis } = require('ioredis')
 async function main() {
   const redis = new Redis(process.env.TESSERA_REDIS_URL ?? 'redis://127.0.0.1:6379')
   const namespace = \`release_smoke_cjs_\${process.pid}_\${Date.now()}\`
-  const writer = createCache({ namespace, l2: { redis }, bus: false, ttlMs: 60_000 })
-  const reader = createCache({ namespace, l2: { redis }, bus: false, ttlMs: 60_000 })
+  const writer = createCache({ namespace, l2: { redis, timeoutMs: 10_000 }, bus: false, ttlMs: 60_000 })
+  const reader = createCache({ namespace, l2: { redis, timeoutMs: 10_000 }, bus: false, ttlMs: 60_000 })
   try {
     const written = await writer.getOrSet('answer', async () => 42)
     const read = await reader.getOrSet('answer', async () => {
