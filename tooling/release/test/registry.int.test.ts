@@ -6,7 +6,7 @@ import { startVerdaccio, type Verdaccio } from '../../test-services/index'
 import { type Combination, combinations, pending } from '../combinations'
 import { writeInstallSizeReport } from '../install-size-report'
 import { type InstalledSize, installedSize } from '../installed-size'
-import { readManifests } from '../peer-ranges.mjs'
+import { peerRangeProblem, readManifests } from '../peer-ranges.mjs'
 import { copyWorkspace, repositoryRoot, run, workspaceBin } from '../workspace-copy'
 
 // The release path end to end: the repository (a copy, already built) gets its pending changesets applied and is
@@ -227,6 +227,11 @@ describe('changeset publish to a Verdaccio on loopback', () => {
       for (const [dependency, range] of Object.entries(packument.versions[version]?.dependencies ?? {})) {
         expect(range, `${name} → ${dependency}`).not.toMatch(/^workspace:/)
         if (versions.has(dependency)) expect(range, `${name} → ${dependency}`).toBe(`^${versions.get(dependency)}`)
+      }
+      // Peer ranges on siblings are published as written: bounded, and holding the sibling's published version.
+      for (const [peer, range] of Object.entries(packument.versions[version]?.peerDependencies ?? {})) {
+        const peerVersion = versions.get(peer)
+        if (peerVersion !== undefined) expect(peerRangeProblem(range, peerVersion), `${name} → ${peer}`).toBeUndefined()
       }
     }
     // A package that is not there is a 404, never fetched from elsewhere: the registry has no uplinks.
