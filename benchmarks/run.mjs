@@ -1,5 +1,6 @@
 // `pnpm bench` runs every benchmark; `pnpm bench <name>` runs src/<name>.bench.ts only.
-// Benchmarks import the *built* packages (no source condition): run `pnpm build` first.
+// Benchmarks import the *built* packages (no source condition): run `pnpm build` first. Then report.mjs rebuilds
+// results/README.md and the SVG charts from results/*.json.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -31,4 +32,7 @@ for (const name of wanted.length > 0 ? wanted : all) {
   })
   if (result.status !== 0) failed++
 }
+// results/README.md and the charts, from every scenario's JSON (this run's and earlier ones').
+const report = spawnSync(process.execPath, [join(here, 'report.mjs')], { stdio: 'inherit', cwd: here })
+if (report.status !== 0) failed++
 process.exit(failed > 0 ? 1 : 0)

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { optionalWithoutUndefined } from './optional-properties.mjs'
+import { peerRangeProblem, readManifests } from './release/peer-ranges.mjs'
 
 const root = new URL('..', import.meta.url).pathname
 const only = process.argv.slice(2)
@@ -12,6 +13,7 @@ const packages = readdirSync(join(root, 'packages')).filter((name) => {
 })
 
 const rootLicense = readFileSync(join(root, 'LICENSE'), 'utf8')
+const workspaceVersions = new Map(readManifests(root).map(({ manifest }) => [manifest.name, manifest.version]))
 
 /**
  * What publint does not know about our own policy (README "Versions"): the license and changelog ship, the manifest
@@ -33,6 +35,13 @@ function policyProblems(name, dir, manifest) {
       problems.push(`dist/${file}:${line}: ${property}?: lacks | undefined (write ?: T | undefined)`)
     }
   }
+  // A peer range on a sibling stays bounded and contains the sibling's version, across `changeset version` too.
+  for (const [peer, range] of Object.entries(manifest.peerDependencies ?? {})) {
+    const version = workspaceVersions.get(peer)
+    const problem = version === undefined ? undefined : peerRangeProblem(range, version)
+    if (problem !== undefined) problems.push(`peer ${peer}: ${problem}`)
+  }
+  for (const problem of untestedPeerMajors(manifest)) problems.push(problem)
   if (manifest.name === '@tessera/core') {
     for (const provider of ['@tessera/provider-pg', '@tessera/provider-postgresjs']) {
       if (manifest.peerDependenciesMeta?.[provider]?.optional !== true) problems.push(`${provider} is not an optional peer dependency`)
@@ -43,6 +52,26 @@ function policyProblems(name, dir, manifest) {
   if (manifest.peerDependencies?.['@tessera/core'] === undefined) problems.push('@tessera/core is not a peer dependency')
   if (!manifest.devDependencies?.['@tessera/core']?.startsWith('workspace:'))
     problems.push('@tessera/core is not a workspace devDependency')
+  return problems
+}
+
+/**
+ * A third-party peer range names every major the package's tests install (a devDependency of the same name, or an
+ * alias such as `postgres4: npm:postgres@^4.2.0`): a user on that major must not get a peer warning.
+ */
+function untestedPeerMajors(manifest) {
+  const problems = []
+  const majorOf = (range) => /^[\^~]?(\d+)\./.exec(range)?.[1]
+  for (const [key, devRange] of Object.entries(manifest.devDependencies ?? {})) {
+    const alias = /^npm:((?:@[^/]+\/)?[^@]+)@(.+)$/.exec(devRange)
+    const name = alias ? alias[1] : key
+    const major = majorOf(alias ? alias[2] : devRange)
+    const peerRange = manifest.peerDependencies?.[name]
+    if (peerRange === undefined || major === undefined || workspaceVersions.has(name)) continue
+    const peerMajors = peerRange.split('||').map((part) => majorOf(part.trim()))
+    if (!peerMajors.includes(major))
+      problems.push(`peer ${name} "${peerRange}" leaves out major ${major}, which the tests install (${key}: ${devRange})`)
+  }
   return problems
 }
 

@@ -1,5 +1,6 @@
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 
 /** One contender: `fn` is one operation. Sync or async. */
@@ -42,6 +43,11 @@ export interface GroupResult {
   title: string
   opsPerSample: number
   results: CaseResult[]
+  /**
+   * The timed samples behind `results`, one entry per case in the same order; sample i of every case was taken in
+   * round i, so `baseline.ms[i] / case.ms[i]` is the case's ratio in that round (the report charts their spread).
+   */
+  samples: CaseSamples[]
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -119,7 +125,7 @@ export function summarize(title: string, names: string[], samples: CaseSamples[]
   })
   const base = results[0]!.opsPerSec
   for (const r of results) r.ratio = r.opsPerSec / base
-  const group = { title, opsPerSample, results }
+  const group = { title, opsPerSample, results, samples }
   printGroup(group)
   return group
 }
@@ -167,7 +173,82 @@ export function machineLine(): string {
   return `Node ${process.version}, ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}-${process.arch}, ${new Date().toISOString()}`
 }
 
-/** Writes `benchmarks/results/<scenario>.md`: the groups, how samples were taken, the machine line. */
+/** The machine a run happened on, as the JSON results record it. */
+export interface MachineInfo {
+  node: string
+  cpu: string
+  cores: number
+  memoryGiB: number
+  platform: string
+  /** When the report was written (ISO 8601). */
+  date: string
+}
+
+function machineInfo(): MachineInfo {
+  return {
+    node: process.version,
+    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    platform: `${process.platform}-${process.arch}`,
+    date: new Date().toISOString(),
+  }
+}
+
+/**
+ * The installed version of every dependency of the benchmarks package (the built Tessera packages and the drivers and
+ * peers they run against), read from node_modules: what this run measured.
+ */
+function installedVersions(): Record<string, string> {
+  const here = new URL('..', import.meta.url).pathname
+  const manifest = JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>
+    devDependencies?: Record<string, string>
+  }
+  const versions: Record<string, string> = {}
+  for (const name of Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }).sort()) {
+    const file = join(here, 'node_modules', name, 'package.json')
+    if (existsSync(file)) versions[name] = (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
+  }
+  return versions
+}
+
+/** `benchmarks/results/<scenario>.json`: what {@link writeReport} measured, with every round, for report.mjs. */
+export interface ScenarioResults {
+  scenario: string
+  intro: string
+  notes: string[]
+  machine: MachineInfo
+  versions: Record<string, string>
+  groups: {
+    title: string
+    opsPerSample: number
+    cases: (CaseResult & { samples: CaseSamples })[]
+  }[]
+}
+
+function writeJson(scenario: string, intro: string, groups: GroupResult[], notes: string[]): void {
+  const results: ScenarioResults = {
+    scenario,
+    intro,
+    notes,
+    machine: machineInfo(),
+    versions: installedVersions(),
+    groups: groups.map((group) => ({
+      title: group.title,
+      opsPerSample: group.opsPerSample,
+      cases: group.results.map((result, i) => ({ ...result, samples: group.samples[i] ?? { ms: [], cpuUs: [] } })),
+    })),
+  }
+  writeFileSync(new URL(`../results/${scenario}.json`, import.meta.url), `${JSON.stringify(results)}\n`)
+  console.log(`wrote benchmarks/results/${scenario}.json`)
+}
+
+/**
+ * Writes `benchmarks/results/<scenario>.md` (the groups, how samples were taken, the machine line) and
+ * `benchmarks/results/<scenario>.json` (the same with every round's samples and the installed versions), from which
+ * `node benchmarks/report.mjs` builds results/README.md and the charts.
+ */
 export function writeReport(scenario: string, intro: string, groups: GroupResult[], notes: string[] = []): void {
   const body = [
     `# Benchmark: ${scenario}`,
@@ -187,6 +268,7 @@ export function writeReport(scenario: string, intro: string, groups: GroupResult
   const path = new URL(`../results/${scenario}.md`, import.meta.url)
   writeFileSync(path, body)
   console.log(`\nwrote benchmarks/results/${scenario}.md`)
+  writeJson(scenario, intro, groups, notes)
 }
 
 /** Keeps a value alive so the JIT cannot drop the work that made it. */

@@ -22,3 +22,4 @@ export { type RedisSentinel, type RedisSentinelOptions, startRedisSentinel } fro
 export { type RedisProcess, redisCli } from './redis-server'
 export { ensureServices } from './services'
 export { type ProxyMode, startTcpProxy, type TcpProxy, type TcpProxyOptions } from './tcp-proxy'
+export { startVerdaccio, VERDACCIO_VERSION, type Verdaccio, type VerdaccioOptions } from './verdaccio'
