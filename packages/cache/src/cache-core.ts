@@ -15,6 +15,7 @@ import { callOptionProblems, resolveOptions } from './resolve-options'
 import { type CacheStats, type Counters, createCounters, snapshot } from './stats'
 import { TagVersions } from './tag-versions'
 import { TwoTierStore } from './two-tier-store'
+import { WriteRepairs } from './write-repairs'
 
 /**
  * The state shared by a cache and all its namespaces, and the read paths (the L1 hit path of `getOrSet` lives here,
@@ -34,6 +35,8 @@ export class CacheCore {
   readonly lock: DistributedLock | undefined
   readonly runner: FactoryRunner
   readonly writes: CacheWrites
+  /** Keys whose last L2 write has an unknown outcome, repaired once Redis answers (`undefined` without L2). */
+  readonly repairs: WriteRepairs | undefined
   isClosed = false
 
   constructor(input: CacheOptions | undefined) {
@@ -59,8 +62,9 @@ export class CacheCore {
     }
     const keyPrefix = options.l2?.keyPrefix ?? ''
     this.tags = new TagVersions(this.l2, (tag) => `${keyPrefix}__tag:${namespace}:${tag}`, options.clock, options.tagVersionTtlMs)
-    this.store = new TwoTierStore(options, this.l1, this.l2, this.tags, this.counters, this.report)
     this.bus = new InvalidationBus(options, this.instanceId, this.l1, this.l2, this.tags, this.counters, this.report)
+    if (this.l2 !== undefined) this.repairs = new WriteRepairs(this.l2, this.l1, this.bus, this.counters, this.report, namespace)
+    this.store = new TwoTierStore(options, this.l1, this.l2, this.tags, this.counters, this.report, this.repairs)
     this.runner = new FactoryRunner(this)
     this.writes = new CacheWrites(this)
     this.bus.listen({
@@ -178,7 +182,8 @@ export class CacheCore {
     const replies = l2 === undefined ? UNAVAILABLE : await l2.mget(missing.map((i) => this.store.redisKey(prefix + keys[i])))
     for (const [n, i] of missing.entries()) {
       const key = keys[i]!
-      const text = replies === UNAVAILABLE ? undefined : replies[n]
+      // A key with a write of unknown outcome: Redis may hold the value that write replaced.
+      const text = replies === UNAVAILABLE || this.repairs?.isSuspect(prefix + key) === true ? undefined : replies[n]
       let entry = this.store.fromReply(text, namespace, key)
       if (entry instanceof Promise) entry = await entry
       const now = this.options.clock.now()
@@ -201,6 +206,7 @@ export class CacheCore {
   async close(): Promise<void> {
     if (this.isClosed) return
     this.isClosed = true
+    this.repairs?.close()
     await this.bus.close()
   }
 
@@ -210,6 +216,6 @@ export class CacheCore {
 
   stats(): CacheStats {
     const breaker = this.l2 === undefined ? 'none' : this.l2.breaker === undefined ? 'disabled' : this.l2.breaker.state
-    return snapshot(this.counters, this.l1?.size ?? 0, breaker, this.bus.state)
+    return snapshot(this.counters, this.l1?.size ?? 0, breaker, this.bus.state, this.repairs?.size ?? 0)
   }
 }

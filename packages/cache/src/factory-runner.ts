@@ -190,7 +190,8 @@ export class FactoryRunner {
     let lockToken: string | undefined
     let stopKeepAlive: (() => void) | undefined
     try {
-      if (l2 !== undefined) {
+      // A key with a write of unknown outcome: Redis may hold the value that write replaced (L1 and the factory only).
+      if (l2 !== undefined && core.repairs?.isSuspect(fk) !== true) {
         // The L2 hit path, inlined: every async layer costs a promise and a microtask.
         const started = performance.now()
         const text = await l2.get(core.store.redisKey(fk))

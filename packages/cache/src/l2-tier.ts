@@ -92,6 +92,13 @@ export class L2Tier {
     return outcome.then(onAnswer, (error: unknown) => this.failed(error, operation))
   }
 
+  /** Whether a command would be sent now: the client is connected and the breaker is not open. */
+  get isUsable(): boolean {
+    const status = this.redis.status
+    if (status !== undefined && status !== 'ready') return false
+    return this.breaker === undefined || this.breaker.state !== 'open'
+  }
+
   private readonly markReady = (value: unknown): unknown => {
     this.hasBeenReady = true
     return value

@@ -9,6 +9,8 @@ export interface Counters {
   l2Errors: number
   l2Timeouts: number
   l2Skipped: number
+  repairs: number
+  repairsDropped: number
   oversize: number
   decodeErrors: number
   misses: number
@@ -46,6 +48,8 @@ export function createCounters(): Counters {
     l2Errors: 0,
     l2Timeouts: 0,
     l2Skipped: 0,
+    repairs: 0,
+    repairsDropped: 0,
     oversize: 0,
     decodeErrors: 0,
     misses: 0,
@@ -94,6 +98,12 @@ export interface CacheStats {
     oversize: number
     /** Stored entries that could not be decoded (treated as misses). */
     decodeErrors: number
+    /** Keys whose write (set or delete) has an unknown outcome in Redis and waits to be repaired (see the README). */
+    repairsPending: number
+    /** Keys repaired: replaced by a delete marker, or found holding a later acknowledged write. */
+    repairs: number
+    /** Keys forgotten unrepaired because more than 10,000 waited. */
+    repairsDropped: number
   }
   /** Stale (grace) values served instead of an error, a timeout or a wait. */
   staleServed: number
@@ -134,7 +144,13 @@ export interface CacheStats {
   }
 }
 
-export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['breaker'], busState: CacheStats['bus']['state']): CacheStats {
+export function snapshot(
+  c: Counters,
+  l1Size: number,
+  breaker: CacheStats['breaker'],
+  busState: CacheStats['bus']['state'],
+  repairsPending: number,
+): CacheStats {
   const hits = c.l1Hits + c.l2Hits
   return {
     hits,
@@ -149,6 +165,9 @@ export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['break
       skipped: c.l2Skipped,
       oversize: c.oversize,
       decodeErrors: c.decodeErrors,
+      repairsPending,
+      repairs: c.repairs,
+      repairsDropped: c.repairsDropped,
     },
     staleServed: c.staleServed,
     coalesced: c.coalesced,

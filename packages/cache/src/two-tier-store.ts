@@ -19,6 +19,7 @@ import type { OperationBudget } from './operation-budget'
 import type { ResolvedOptions } from './options'
 import type { Counters } from './stats'
 import type { TagCheck, TagVersionMap, TagVersions } from './tag-versions'
+import type { WriteRepairs } from './write-repairs'
 
 /** A Redis write. */
 export interface RedisWrite {
@@ -60,6 +61,7 @@ export class TwoTierStore {
     private readonly tags: TagVersions,
     private readonly counters: Counters,
     private readonly report: ErrorReporter,
+    private readonly repairs: WriteRepairs | undefined,
   ) {
     this.keyPrefix = options.l2?.keyPrefix ?? ''
     this.maxEntryBytes = options.l2?.maxEntryBytes ?? Number.POSITIVE_INFINITY
@@ -122,6 +124,8 @@ export class TwoTierStore {
   ): Promise<{ text: string | null; entry: StoredEntry | undefined } | undefined> {
     const l2 = this.l2
     if (l2 === undefined) return undefined
+    // A key with a write of unknown outcome: Redis may hold the value that write replaced. Not asked until repaired.
+    if (this.repairs?.isSuspect(fk) === true) return undefined
     const text = await budget.run(() => l2.get(this.redisKey(fk)))
     if (text === UNAVAILABLE) return undefined
     let entry = this.fromReply(text, namespace, key, budget)
