@@ -8,6 +8,7 @@ import {
   describeValue,
   traced,
 } from '@tessera/core'
+import { type BatchFactory, getOrSetMany } from './batch-loader'
 import type { Cache, CacheEntryInput, CacheReadiness, Factory, WarmSource } from './cache'
 import type { CacheCore } from './cache-core'
 import { isKey, keyError } from './cache-writes'
@@ -43,6 +44,12 @@ export class CacheView implements Cache {
       return traced(CHANNELS.cacheGet, message, () => this.core.getOrSet(this.prefix, this.namespacePath, key, factory, options, message))
     }
     return this.core.getOrSet(this.prefix, this.namespacePath, key, factory, options, undefined)
+  }
+
+  getOrSetMany<T>(keys: readonly string[], factory: BatchFactory<T>, options?: GetOrSetOptions): Promise<T[]> {
+    const run = () => getOrSetMany(this.core, this.prefix, this.namespacePath, keys, factory, options)
+    if (!getChannel.hasSubscribers) return run()
+    return traced(CHANNELS.cacheGet, { ...this.getMessage(Array.isArray(keys) ? keys.join(',') : ''), keys }, run)
   }
 
   get<T = unknown>(key: string): Promise<T | undefined> {

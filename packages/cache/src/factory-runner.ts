@@ -33,6 +33,7 @@ export class FactoryRunner {
     factory: Factory<unknown>,
     options: GetOrSetOptions | undefined,
     message: CacheGetMessage | undefined,
+    onFlight?: (isOwn: boolean) => void,
   ): Promise<unknown> {
     const { core } = this
     const counters = core.counters
@@ -60,6 +61,8 @@ export class FactoryRunner {
     }
     if (l1 !== undefined) counters.l1Misses++
     let flight = this.flights.get(fk)
+    // Told before the run starts: without Redis, a run may call the factory at once.
+    onFlight?.(flight === undefined)
     if (flight === undefined) flight = this.start(fk, namespace, key, factory, options, stale)
     else {
       counters.coalesced++

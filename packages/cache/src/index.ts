@@ -1,3 +1,4 @@
+export type { BatchFactory, BatchFactoryContext } from './batch-loader'
 export type { BusState } from './bus'
 export type { Cache, CacheEntryInput, CacheReadiness, Factory, FactoryContext, WarmSource } from './cache'
 export type { CachedOptions } from './cached'

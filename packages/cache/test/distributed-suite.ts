@@ -16,6 +16,8 @@ export interface DistributedRedis {
   /** Kills a master (SIGKILL) and resolves once a replica took over; the killed process is restarted later. */
   killMaster(): Promise<void>
   stop(): Promise<void>
+  /** Diagnostics: who is master, per node. */
+  describe?: (() => Promise<string>) | undefined
 }
 
 /**
@@ -37,6 +39,13 @@ export function describeOnDistributedRedis(
     let redis: DistributedRedis
     const clients: { disconnect(): void }[] = []
     const caches: Cache[] = []
+    const clientOf = new Map<Cache, RedisLike & { disconnect(): void }>()
+    // Diagnostics printed when a failover check fails.
+    const describeState = (label: string, cache: Cache) => {
+      const client = clientOf.get(cache) as unknown as { status?: string; stream?: { remotePort?: number } }
+      const stats = cache.stats()
+      return `${label}: status=${client?.status} port=${client?.stream?.remotePort} breaker=${stats.breaker} bus=${stats.bus.state} l2=${JSON.stringify(stats.l2)}`
+    }
 
     beforeAll(async () => {
       redis = await start()
@@ -59,6 +68,7 @@ export function describeOnDistributedRedis(
         l2: { redis: client, keyPrefix: prefix, timeoutMs },
       })
       caches.push(cache)
+      clientOf.set(cache, client)
       return cache
     }
 
@@ -157,7 +167,8 @@ export function describeOnDistributedRedis(
             const errorsBefore = writerErrors.length
             await writer.set(key, version)
             written.set(key, version)
-            // An l2 error during the set: its outcome is unknown until the cache repaired the key.
+            // An l2 error during the set (its SET, or only its bus message): the outcome may be unknown until the
+            // cache repaired the key.
             if (writerErrors.length === errorsBefore) committed.set(key, version)
             else unknownWrites++
             writes++
@@ -203,7 +214,6 @@ export function describeOnDistributedRedis(
         },
         { timeout: 5_000, interval: 100 },
       )
-      expect(writer.stats().l2.repairs).toBeGreaterThanOrEqual(unknownWrites > 0 ? 1 : 0)
       // After the failover every instance reads and writes again.
       await writer.set('after', 'ok')
       await vi.waitFor(async () => expect(await reader.get('after')).toBe('ok'), { timeout: 10_000 })
@@ -252,13 +262,22 @@ export function describeOnDistributedRedis(
         // L2 faults are the cache's to absorb: a caller never sees one.
         expect(callerErrors).toEqual([])
         // Once a replica took over, a delete is seen everywhere and the old value never comes back.
-        await vi.waitFor(
-          async () => {
-            await writer.set('kill:x', 'old')
-            expect(await reader.get('kill:x')).toBe('old')
-          },
-          { timeout: 20_000, interval: 200 },
-        )
+        try {
+          await vi.waitFor(
+            async () => {
+              await writer.set('kill:x', 'old')
+              expect(await reader.get('kill:x')).toBe('old')
+            },
+            { timeout: 20_000, interval: 200 },
+          )
+        } catch (error) {
+          if (process.env.TESSERA_DEBUG_FAILOVER) {
+            console.error(
+              `KILLED-MASTER FAILURE\n${describeState('writer', writer)}\n${describeState('reader', reader)}\n${await redis.describe?.()}`,
+            )
+          }
+          throw error
+        }
         await writer.delete('kill:x')
         await vi.waitFor(async () => expect(await reader.get('kill:x')).toBeUndefined(), { timeout: 5_000 })
         for (let i = 0; i < 20; i++) {
