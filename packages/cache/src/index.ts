@@ -6,6 +6,7 @@ export { cached } from './cached'
 export type { StandardSchemaLike, StandardSchemaResult } from './check-value'
 export type { Codec, CodecType, TaggedJsonCodecOptions } from './codec'
 export { createTaggedJsonCodec, taggedJsonCodec } from './codec'
+export type { CompressionAlgorithm } from './compression'
 export { createCache } from './create-cache'
 export type {
   BusOptions,

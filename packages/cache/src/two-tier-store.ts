@@ -12,6 +12,7 @@ import {
   toStoredEntry,
 } from './cache-entry'
 import { encodeAndCheck } from './codec'
+import { decompress, EntryCompression, isCompressed } from './compression'
 import type { ErrorReporter } from './error-reporter'
 import type { L1Tier } from './l1-tier'
 import { type L2Tier, UNAVAILABLE } from './l2-tier'
@@ -53,6 +54,7 @@ export interface RedisRead {
 export class TwoTierStore {
   private readonly keyPrefix: string
   private readonly maxEntryBytes: number
+  private readonly compression: EntryCompression | undefined
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -65,6 +67,8 @@ export class TwoTierStore {
   ) {
     this.keyPrefix = options.l2?.keyPrefix ?? ''
     this.maxEntryBytes = options.l2?.maxEntryBytes ?? Number.POSITIVE_INFINITY
+    const threshold = options.l2?.compressThresholdBytes
+    if (threshold !== undefined) this.compression = new EntryCompression(threshold, options.l2?.compression ?? 'gzip')
   }
 
   redisKey(fk: string): string {
@@ -74,7 +78,7 @@ export class TwoTierStore {
   private decode(text: string, namespace: string, key: string): StoredEntry | undefined {
     let raw: unknown
     try {
-      raw = this.options.codec.decode(text)
+      raw = this.options.codec.decode(isCompressed(text) ? decompress(text) : text)
     } catch (error) {
       this.counters.decodeErrors++
       this.report(error, { operation: 'decode', namespace, key })
@@ -135,7 +139,8 @@ export class TwoTierStore {
 
   /** The text of an entry read back from Redis (its value was decoded by the codec, so it encodes again). */
   encodeStored(stored: StoredEntry): string {
-    return this.encode(stored).text
+    const text = this.encode(stored).text
+    return this.compression === undefined ? text : this.compression.compress(text)
   }
 
   private encode(stored: StoredEntry): { text: string; isExact: boolean } {
@@ -178,6 +183,7 @@ export class TwoTierStore {
       text = encoded.text
       // A toJSON changed the value: this process's L1 holds what the other processes will read, not the original.
       if (!encoded.isExact) value = (this.options.codec.decode(text) as StoredEntry).v
+      if (this.compression !== undefined) text = this.compression.compress(text)
       if (this.isOversize(text)) {
         this.counters.oversize++
         const bytes = Buffer.byteLength(text)
