@@ -151,16 +151,20 @@ export async function getOrSetMany<T>(
   }
   if (core.isClosed) throw core.closedError()
   const batch = new BatchLoad(core, namespace, factory, keys.length)
+  const namespaceCounters = core.namespaces.of(namespace)
   const results = keys.map((key, index) => {
     const fk = prefix + key
     const fresh = options?.forceFresh === true || options?.checkValue !== undefined ? undefined : core.freshL1(fk)
     if (fresh !== undefined) {
       core.counters.l1Hits++
+      namespaceCounters.l1Hits++
       batch.settled(index)
       return Promise.resolve(fresh.value)
     }
     const factoryOfKey = batch.factoryFor(index, key) as Factory<unknown>
-    const pending = core.runner.getOrSet(fk, namespace, key, factoryOfKey, options, undefined, (isOwn) => batch.decided(index, isOwn))
+    const pending = core.runner.getOrSet(fk, namespace, key, factoryOfKey, options, undefined, namespaceCounters, (isOwn) =>
+      batch.decided(index, isOwn),
+    )
     const done = () => batch.settled(index)
     pending.then(done, done)
     return pending

@@ -9,6 +9,7 @@ import { FactoryRunner } from './factory-runner'
 import { InvalidationBus } from './invalidation-bus'
 import { L1Tier } from './l1-tier'
 import { L2Tier, UNAVAILABLE } from './l2-tier'
+import { type NamespaceCounters, NamespaceStats } from './namespace-stats'
 import { OperationBudget } from './operation-budget'
 import type { CacheOptions, GetOrSetOptions, ResolvedOptions } from './options'
 import { callOptionProblems, resolveOptions } from './resolve-options'
@@ -24,6 +25,8 @@ import { WriteRepairs } from './write-repairs'
 export class CacheCore {
   readonly options: ResolvedOptions
   readonly counters: Counters = createCounters()
+  /** The same counters (a few of them) per namespace path. */
+  readonly namespaces = new NamespaceStats()
   readonly instanceId = randomUUID()
   readonly report: ErrorReporter
   readonly l1: L1Tier | undefined
@@ -43,7 +46,11 @@ export class CacheCore {
     const options = resolveOptions(input)
     this.options = options
     const namespace = options.namespace
-    this.report = createErrorReporter(options.logger, options.onError)
+    const report = createErrorReporter(options.logger, options.onError)
+    this.report = (error, event) => {
+      this.namespaces.of(event.namespace).errors++
+      report(error, event)
+    }
     if (options.l1 !== undefined) {
       this.l1 = new L1Tier({ maxEntries: options.l1.maxEntries, maxBytes: options.l1.maxBytes, trustMs: options.l1.ttlMs })
     }
@@ -95,6 +102,7 @@ export class CacheCore {
     factory: Factory<T>,
     options: GetOrSetOptions | undefined,
     message: CacheGetMessage | undefined,
+    namespaceCounters: NamespaceCounters,
   ): Promise<T> {
     if (typeof key !== 'string' || key.length === 0) return Promise.reject(keyError(key))
     if (typeof factory !== 'function') {
@@ -119,6 +127,7 @@ export class CacheCore {
           (tagVersions === undefined || this.tags.isCurrentSync(tagVersions, now) === true)
         ) {
           this.counters.l1Hits++
+          namespaceCounters.l1Hits++
           if (message !== undefined) {
             message.hit = true
             message.tier = 'l1'
@@ -131,7 +140,7 @@ export class CacheCore {
         }
       }
     }
-    return this.runner.getOrSet(fk, namespace, key, factory as Factory<unknown>, options, message) as Promise<T>
+    return this.runner.getOrSet(fk, namespace, key, factory as Factory<unknown>, options, message, namespaceCounters) as Promise<T>
   }
 
   /** The slow part of `get`/`has`: L1 with an async tag check, then L2. */
@@ -142,6 +151,7 @@ export class CacheCore {
       const now = this.options.clock.now()
       if (now < l1Entry.freshUntil && now < l1Entry.trustedUntil && (await this.tags.isCurrent(l1Entry.tagVersions, budget))) {
         this.counters.l1Hits++
+        this.namespaces.of(namespace).l1Hits++
         return { found: true, value: l1Entry.value, tier: 'l1' }
       }
     }
@@ -152,12 +162,14 @@ export class CacheCore {
       const now = this.options.clock.now()
       if (now < entry.e) {
         this.counters.l2Hits++
+        this.namespaces.of(namespace).l2Hits++
         this.l1?.putFromRedis(fk, entry, now, read?.text?.length ?? 1)
         return { found: true, value: entry.v, tier: 'l2' }
       }
     }
     if (this.l2 !== undefined) this.counters.l2Misses++
     this.counters.misses++
+    this.namespaces.of(namespace).misses++
     return { found: false, value: undefined, tier: 'origin' }
   }
 
@@ -166,6 +178,7 @@ export class CacheCore {
     const bad = keys.find((key) => !isKey(key))
     if (bad !== undefined || keys.some((key) => !isKey(key))) throw keyError(bad)
     const results: unknown[] = new Array(keys.length).fill(undefined)
+    const namespaceCounters = this.namespaces.of(namespace)
     const missing: number[] = []
     keys.forEach((key, i) => {
       const entry = this.freshL1(prefix + key)
@@ -174,6 +187,7 @@ export class CacheCore {
         return
       }
       this.counters.l1Hits++
+      namespaceCounters.l1Hits++
       results[i] = entry.value
     })
     if (this.l1 !== undefined) this.counters.l1Misses += missing.length
@@ -189,12 +203,14 @@ export class CacheCore {
       const now = this.options.clock.now()
       if (entry !== undefined && now < entry.e) {
         this.counters.l2Hits++
+        namespaceCounters.l2Hits++
         this.l1?.putFromRedis(prefix + key, entry, now, text?.length ?? 1)
         results[i] = entry.v
         continue
       }
       if (l2 !== undefined) this.counters.l2Misses++
       this.counters.misses++
+      namespaceCounters.misses++
     }
     return results
   }
@@ -216,6 +232,6 @@ export class CacheCore {
 
   stats(): CacheStats {
     const breaker = this.l2 === undefined ? 'none' : this.l2.breaker === undefined ? 'disabled' : this.l2.breaker.state
-    return snapshot(this.counters, this.l1?.size ?? 0, breaker, this.bus.state, this.repairs?.size ?? 0)
+    return snapshot(this.counters, this.l1?.size ?? 0, breaker, this.bus.state, this.repairs?.size ?? 0, this.namespaces.snapshot())
   }
 }

@@ -66,6 +66,7 @@ export class CacheWrites {
     }
     core.runner.invalidate(fks)
     core.counters.sets += entries.length
+    core.namespaces.of(namespace).sets += entries.length
     await this.writeToRedis(writes, fks)
   }
 
@@ -94,6 +95,7 @@ export class CacheWrites {
     for (const fk of fks) core.l1?.delete(fk)
     core.runner.invalidate(fks)
     core.counters.deletes += keys.length
+    core.namespaces.of(prefix.slice(0, -2)).deletes += keys.length
     if (fks.length === 0) return
     // A marker rather than UNLINK: a factory that read before this delete must see the key changed (setIfUnchanged).
     const writes = fks.map((fk) => ({ fk, redisKey: core.store.redisKey(fk), text: newDeleteMarker(), ttlMs: DELETE_MARKER_TTL_MS }))

@@ -8,6 +8,7 @@ import { createFactoryContext, hardTimeoutReason } from './factory-context'
 import { type Flight, type FlightResult, NOT_STARTED, offerStale, staleResult, waitForFlight } from './flight'
 import { UNAVAILABLE } from './l2-tier'
 import { lockKeyOf, lockOrWait } from './lock-wait'
+import type { NamespaceCounters } from './namespace-stats'
 import { OperationBudget } from './operation-budget'
 import type { GetOrSetOptions } from './options'
 import { tagList } from './resolve-options'
@@ -33,6 +34,7 @@ export class FactoryRunner {
     factory: Factory<unknown>,
     options: GetOrSetOptions | undefined,
     message: CacheGetMessage | undefined,
+    namespaceCounters: NamespaceCounters,
     onFlight?: (isOwn: boolean) => void,
   ): Promise<unknown> {
     const { core } = this
@@ -53,6 +55,7 @@ export class FactoryRunner {
         // An entry whose tags were expired (expireByTag) is only a grace copy.
         if (!isForced && check === 'current' && now < l1Entry.freshUntil && now < l1Entry.trustedUntil) {
           counters.l1Hits++
+          namespaceCounters.l1Hits++
           if (message !== undefined) Object.assign(message, { hit: true, tier: 'l1' })
           return l1Entry.value
         }
@@ -76,9 +79,17 @@ export class FactoryRunner {
       core.report(error, { operation: 'timeout', namespace, key, staleServed: isStaleServed })
       return error
     })
-    if (result.tier === 'l2') counters.l2Hits++
-    else counters.misses++
-    if (result.isStale) counters.staleServed++
+    if (result.tier === 'l2') {
+      counters.l2Hits++
+      namespaceCounters.l2Hits++
+    } else {
+      counters.misses++
+      namespaceCounters.misses++
+    }
+    if (result.isStale) {
+      counters.staleServed++
+      namespaceCounters.staleServed++
+    }
     if (message !== undefined) {
       Object.assign(message, { hit: result.tier !== 'origin' || result.isStale, tier: result.tier, stale: result.isStale })
     }

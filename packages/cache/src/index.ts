@@ -8,6 +8,7 @@ export type { Codec, CodecType, TaggedJsonCodecOptions } from './codec'
 export { createTaggedJsonCodec, taggedJsonCodec } from './codec'
 export type { CompressionAlgorithm } from './compression'
 export { createCache } from './create-cache'
+export type { NamespaceCounters } from './namespace-stats'
 export type {
   BusOptions,
   CacheErrorEvent,

@@ -1,4 +1,5 @@
 import type { CircuitState } from '@tessera/core'
+import type { NamespaceCounters } from './namespace-stats'
 
 /** Mutable counters shared by a cache and its namespaces. */
 export interface Counters {
@@ -126,6 +127,11 @@ export interface CacheStats {
   locks: { acquired: number; waited: number; gaveUp: number }
   /** The L2 breaker's state, `'disabled'` without a breaker, `'none'` without L2. */
   breaker: CircuitState | 'disabled' | 'none'
+  /**
+   * The main counters per namespace path (`app`, `app:users`…), for metrics labelled by namespace; at most 1,000
+   * paths are counted apart, later ones under `(other)`.
+   */
+  namespaces: Record<string, NamespaceCounters>
   /** What `queryCache` hooks on this cache did with the statements they saw (all zero without them). */
   queryCache: {
     /** Reads answered through the cache (hit or miss). */
@@ -150,6 +156,7 @@ export function snapshot(
   breaker: CacheStats['breaker'],
   busState: CacheStats['bus']['state'],
   repairsPending: number,
+  namespaces: Record<string, NamespaceCounters>,
 ): CacheStats {
   const hits = c.l1Hits + c.l2Hits
   return {
@@ -182,6 +189,7 @@ export function snapshot(
     bus: { sent: c.busSent, received: c.busReceived, state: busState },
     locks: { acquired: c.locksAcquired, waited: c.lockWaits, gaveUp: c.lockGaveUp },
     breaker,
+    namespaces,
     queryCache: {
       cached: c.queryCached,
       skipped: {
