@@ -173,6 +173,9 @@ export function describeOnDistributedRedis(
             else unknownWrites++
             writes++
           }
+          // While the client reconnects, every cache call resolves without I/O: a loop that never yields would
+          // starve the event loop (ioredis' reconnect timer and this test's own timers with it).
+          await sleep(1)
         }
       }
       const read = async () => {
