@@ -46,7 +46,6 @@ class BatchLoad<T> {
   private hasFired = false
 
   constructor(
-    private readonly core: CacheCore,
     private readonly namespace: string,
     private readonly factory: BatchFactory<T>,
     count: number,
@@ -150,7 +149,7 @@ export async function getOrSetMany<T>(
     if (problems.length > 0) throw new ConfigError(problems, { subject: 'getOrSetMany options' })
   }
   if (core.isClosed) throw core.closedError()
-  const batch = new BatchLoad(core, namespace, factory, keys.length)
+  const batch = new BatchLoad(namespace, factory, keys.length)
   const namespaceCounters = core.namespaces.of(namespace)
   const results = keys.map((key, index) => {
     const fk = prefix + key
