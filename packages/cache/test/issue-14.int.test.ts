@@ -168,12 +168,17 @@ describe('a getOrSet whose factory read the database before another instance del
     const gate = new Promise<void>((resolve) => {
       release = resolve
     })
+    let started: () => void = () => {}
+    const factoryStarted = new Promise<void>((resolve) => {
+      started = resolve
+    })
     const slow = reader.getOrSet('row', async () => {
       const read = database
+      started()
       await gate
       return read
     })
-    await sleep(50)
+    await factoryStarted // not a fixed sleep: on a loaded machine the Redis read before the factory can take longer
     database = 'new row'
     await writer.delete('row')
     release()
