@@ -100,6 +100,22 @@ export function describeOnDistributedRedis(
       expect(a.stats().l2.errors + b.stats().l2.errors).toBe(0)
     })
 
+    it('fills missing keys of many slots with one batch factory call, and the other instance reads them (getOrSetMany)', async () => {
+      const prefix = newPrefix()
+      const a = instance(prefix)
+      const b = instance(prefix)
+      const keys = Array.from({ length: 30 }, (_, i) => `batch:${i}`)
+      const asked: string[][] = []
+      const load = async (missing: string[]) => {
+        asked.push(missing)
+        return new Map(missing.map((key) => [key, `value of ${key}`] as const))
+      }
+      expect(await a.getOrSetMany(keys, load, { tags: ['batch'] })).toEqual(keys.map((key) => `value of ${key}`))
+      expect(await b.getOrSetMany(keys, load)).toEqual(keys.map((key) => `value of ${key}`))
+      expect(asked).toEqual([keys])
+      expect(a.stats().l2.errors + b.stats().l2.errors).toBe(0)
+    })
+
     it('invalidates tagged entries of many slots in every instance (deleteByTag)', async () => {
       const prefix = newPrefix()
       const a = instance(prefix)
