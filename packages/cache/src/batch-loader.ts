@@ -25,6 +25,8 @@ export type BatchFactory<T> = (
 type KeyState = 'undecided' | 'own' | 'joined' | 'done'
 
 interface Waiting {
+  /** The key's place in the caller's list: the factory gets the missing keys in that order. */
+  index: number
   key: string
   signal: AbortSignal
   resolve: (value: unknown) => void
@@ -58,7 +60,7 @@ class BatchLoad<T> {
   factoryFor(index: number, key: string): (context: FactoryContext<T>) => Promise<T> {
     return (context) =>
       new Promise<T>((resolve, reject) => {
-        const waiting: Waiting = { key, signal: context.signal, resolve: resolve as (value: unknown) => void, reject }
+        const waiting: Waiting = { index, key, signal: context.signal, resolve: resolve as (value: unknown) => void, reject }
         if (this.hasFired || this.states[index] !== 'own') {
           // Asked after the batch went out (a retried run): this key alone.
           this.call([waiting])
@@ -87,7 +89,7 @@ class BatchLoad<T> {
     this.states[index] = next
     if (!this.hasFired && this.undecided === 0 && this.ownOutstanding === 0 && this.queue.length > 0) {
       this.hasFired = true
-      this.call(this.queue)
+      this.call(this.queue.sort((a, b) => a.index - b.index))
     }
   }
 

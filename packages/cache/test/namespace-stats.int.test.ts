@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { type Cache, createCache } from '../src/create-cache'
-import { Connections, deleteKeys, uniqueName } from './redis-support'
+import { Connections, deleteKeys, uniqueName, whenReady } from './redis-support'
 
 const connections = new Connections()
 const admin = connections.open()
@@ -18,9 +18,9 @@ describe('stats per namespace', () => {
     const prefix = `${uniqueName('ns')}:`
     prefixes.push(prefix)
     const errors: string[] = []
-    const options = { namespace: 'shop', ttlMs: 30, graceMs: 60_000, jitter: 0, onError: (error: unknown) => errors.push(String(error)) }
-    const cache = createCache({ ...options, l2: { redis: connections.open(), keyPrefix: prefix } })
-    const other = createCache({ ...options, l1: false, l2: { redis: connections.open(), keyPrefix: prefix } })
+    const options = { namespace: 'shop', graceMs: 60_000, onError: (error: unknown) => errors.push(String(error)) }
+    const cache = createCache({ ...options, l2: { redis: await whenReady(connections.open()), keyPrefix: prefix } })
+    const other = createCache({ ...options, l1: false, l2: { redis: await whenReady(connections.open()), keyPrefix: prefix } })
     caches.push(cache, other)
     const users = cache.namespace('users')
 
@@ -34,7 +34,8 @@ describe('stats per namespace', () => {
     expect(await other.namespace('users').getMany(['u1', 'u2', 'u3'])).toEqual(['ann', 'bob', undefined]) // other: 2 L2 hits, 1 miss
     expect(await users.getOrSet('u4', () => 'cy')).toBe('cy') // shop:users: 1 miss
     await users.delete('u4') // shop:users: 1 delete
-    await new Promise((resolve) => setTimeout(resolve, 60)) // u1 is stale now
+    await users.expire('u1') // stale now, kept as a grace copy
+    await users.expire('u2')
     expect(
       await users.getOrSet('u1', () => {
         throw new Error('database down')
