@@ -192,8 +192,9 @@ export function describeOnDistributedRedis(
             writes++
           }
           // While the client reconnects, every cache call resolves without I/O: a loop that never yields would
-          // starve the event loop (ioredis' reconnect timer and this test's own timers with it).
-          await sleep(1)
+          // starve the event loop (ioredis' reconnect timer and this test's own timers with it). setImmediate
+          // yields without the minimum delay of a timer, which a loaded machine stretches.
+          await new Promise((resolve) => setImmediate(resolve))
         }
       }
       const read = async () => {
