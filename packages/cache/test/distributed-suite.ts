@@ -160,7 +160,13 @@ export function describeOnDistributedRedis(
           else cacheErrors.push(text)
         },
       })
+      const startedAt = Date.now()
+      const busEvents: string[] = []
+      const noteBus = (_: object, message?: string) => {
+        if (message?.includes('bus')) busEvents.push(`${Date.now() - startedAt} ms: ${message}`)
+      }
       const reader = instance(prefix, {
+        logger: { debug: () => {}, info: noteBus, warn: noteBus, error: noteBus },
         onError: (error, event) => {
           if (event.operation !== 'l2') cacheErrors.push(`reader ${event.operation}: ${String(error)}`)
         },
@@ -209,7 +215,11 @@ export function describeOnDistributedRedis(
             if (value !== undefined && value < floor && Date.now() - started < 1_000) {
               await sleep(200)
               const again = await reader.get<number>(key)
-              if (again !== undefined && again < floor) stale.push(`${key}: ${again} < ${floor}`)
+              if (again !== undefined && again < floor) {
+                // What to look at when this fails: the reader's bus state and its down/up times.
+                const bus = JSON.stringify(reader.stats().bus)
+                stale.push(`${key}: ${again} < ${floor} at ${Date.now() - startedAt} ms (reader bus ${bus}; ${busEvents.join('; ')})`)
+              }
             }
           }
           await sleep(1)
@@ -217,7 +227,9 @@ export function describeOnDistributedRedis(
       }
       const load = [write(), read(), read()]
       await sleep(300)
+      busEvents.push(`${Date.now() - startedAt} ms: failover starts`)
       await redis.failover()
+      busEvents.push(`${Date.now() - startedAt} ms: failover done`)
       await sleep(500)
       running = false
       await Promise.all(load)
