@@ -184,6 +184,7 @@ export function describeOnDistributedRedis(
       let running = true
       let writes = 0
       let unknownWrites = 0
+      let staleBeforeRepair = 0
       let reads = 0
       const write = async () => {
         for (let version = 1; running; version++) {
@@ -215,7 +216,10 @@ export function describeOnDistributedRedis(
             if (value !== undefined && value < floor && Date.now() - started < 1_000) {
               await sleep(200)
               const again = await reader.get<number>(key)
-              if (again !== undefined && again < floor) {
+              // A write of unknown outcome may land late, over a newer acknowledged one, until the writer's repair
+              // runs (the documented window): counted, not failed; after the repairs the final check below is strict.
+              if (again !== undefined && again < floor && writer.stats().l2.repairsPending > 0) staleBeforeRepair++
+              else if (again !== undefined && again < floor) {
                 // What to look at when this fails: the reader's bus state and its down/up times.
                 const bus = JSON.stringify(reader.stats().bus)
                 stale.push(`${key}: ${again} < ${floor} at ${Date.now() - startedAt} ms (reader bus ${bus}; ${busEvents.join('; ')})`)
@@ -252,7 +256,7 @@ export function describeOnDistributedRedis(
       await writer.set('after', 'ok')
       await vi.waitFor(async () => expect(await reader.get('after')).toBe('ok'), { timeout: 10_000 })
       console.info(
-        `failover under load (reader L1 ${readerL1}): ${writes} writes (${unknownWrites} unknown), ${reads} reads, ${writer.stats().l2.repairs} repairs`,
+        `failover under load (reader L1 ${readerL1}): ${writes} writes (${unknownWrites} unknown), ${reads} reads (${staleBeforeRepair} older while a repair was pending), ${writer.stats().l2.repairs} repairs`,
       )
     }
 
