@@ -23,9 +23,10 @@ export interface RedisSentinel {
   /** The master's port as the sentinels report it now. */
   masterPort(): Promise<number>
   /**
-   * `SENTINEL FAILOVER` (the replica is promoted without the sentinels' agreement, the old master becomes its
-   * replica). Resolves once every sentinel reports the new master, it accepts writes, and the old master is its
-   * replica in sync.
+   * A failover without data loss: writes are held on the master (`CLIENT PAUSE WRITE`) until its replica caught
+   * up, then `SENTINEL FAILOVER` promotes the replica; the old master is made its replica and its clients (subscribers
+   * too) are disconnected, as the sentinels would do, before writes are released. Resolves once every sentinel
+   * reports the new master, it accepts writes, and the old master is its replica in sync.
    */
   failover(): Promise<{ oldMaster: number; newMaster: number }>
   /**
@@ -132,13 +133,30 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
     masterPort,
     async failover() {
       const oldMaster = await masterPort()
-      await redisCli(sentinelProcesses[0]!.port, ['SENTINEL', 'FAILOVER', masterName])
-      const newMaster = await newMasterWait(oldMaster)
-      // The sentinels turn the old master into the new master's replica, in their own time (seconds): do what they
-      // will do now, and wait until it is in sync, so the pair is redundant again.
-      await redisCli(oldMaster, ['REPLICAOF', '127.0.0.1', String(newMaster)])
-      // As the sentinels do after a reconfiguration: clients of the old master reconnect and ask them again.
-      await redisCli(oldMaster, ['CLIENT', 'KILL', 'TYPE', 'normal'])
+      // SENTINEL FAILOVER alone promotes the replica while the old master still takes writes, and those writes are
+      // lost when it becomes a replica. As CLUSTER FAILOVER does, hold writes on the old master and let the replica
+      // catch up first, so that no acknowledged write is lost.
+      await redisCli(oldMaster, ['CLIENT', 'PAUSE', '30000', 'WRITE'])
+      try {
+        await waitFor(`the replica of ${oldMaster} caught up`, async () => {
+          const info = await redisCli(oldMaster, ['INFO', 'replication'])
+          const offset = /master_repl_offset:(\d+)/.exec(info)?.[1]
+          const replica = /slave0:.*offset=(\d+)/.exec(info)?.[1]
+          return offset !== undefined && offset === replica ? true : undefined
+        })
+        await redisCli(sentinelProcesses[0]!.port, ['SENTINEL', 'FAILOVER', masterName])
+        const newMaster = await newMasterWait(oldMaster)
+        // The sentinels turn the old master into the new master's replica, in their own time (seconds): do what
+        // they will do now, and wait until it is in sync, so the pair is redundant again.
+        await redisCli(oldMaster, ['REPLICAOF', '127.0.0.1', String(newMaster)])
+        // As the sentinels do after a reconfiguration: clients of the old master (subscribers too) reconnect and ask
+        // them again; writes held by the pause fail on the replica (READONLY) or with their connection.
+        await redisCli(oldMaster, ['CLIENT', 'KILL', 'TYPE', 'normal'])
+        await redisCli(oldMaster, ['CLIENT', 'KILL', 'TYPE', 'pubsub'])
+      } finally {
+        await redisCli(oldMaster, ['CLIENT', 'UNPAUSE']).catch(() => {})
+      }
+      const newMaster = await masterPort()
       await waitFor(
         `${oldMaster} in sync as a replica of ${newMaster}`,
         async () => {

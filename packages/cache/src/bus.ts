@@ -20,6 +20,9 @@ export interface BusMessage {
   c?: string | undefined
 }
 
+/** How long the bus waits before connecting its subscriber again after ioredis gave it up (ms). */
+const BUS_RECONNECT_MS = 200
+
 /** Whether invalidations from other instances reach this one: `off` when the cache has no bus. */
 export type BusState = 'live' | 'down' | 'off'
 
@@ -43,6 +46,7 @@ export class BusSubscriber {
   private hasBeenLive = false
   private closed = false
   private liveWaiters: (() => void)[] = []
+  private reconnectTimer: NodeJS.Timeout | undefined
 
   constructor(
     private readonly connection: RedisSubscriberLike,
@@ -61,10 +65,24 @@ export class BusSubscriber {
     })
     connection.on('ready', () => this.subscribe())
     connection.on('close', () => this.markDown())
+    // ioredis gives up on a connection for good (status `end`) when a Sentinel failover is announced while it is
+    // reconnecting (its failover detector cuts the connector mid-connect). This connection is the bus's own: connect
+    // it again rather than stay deaf.
+    connection.on('end', () => this.reconnectLater())
     connection.on('error', (error) => handlers.onError(error))
     if (connection.status === 'ready') this.subscribe()
     // A lazyConnect client (status `wait`) connects on its first command: ask it to connect now.
     else if (connection.status === 'wait' && connection.connect !== undefined) connection.connect().catch(() => {})
+  }
+
+  private reconnectLater(): void {
+    if (this.closed || this.connection.connect === undefined || this.reconnectTimer !== undefined) return
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined
+      if (this.closed || this.connection.status !== 'end') return
+      this.connection.connect?.().catch(() => this.reconnectLater())
+    }, BUS_RECONNECT_MS)
+    this.reconnectTimer.unref()
   }
 
   private subscribe(): void {
@@ -113,6 +131,7 @@ export class BusSubscriber {
 
   async close(): Promise<void> {
     this.closed = true
+    clearTimeout(this.reconnectTimer)
     for (const wake of this.liveWaiters.splice(0)) wake()
     // QUIT may sit in ioredis' offline queue while Redis is away; never let it hold close() up for long.
     let timer: NodeJS.Timeout | undefined

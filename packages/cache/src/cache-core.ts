@@ -9,12 +9,14 @@ import { FactoryRunner } from './factory-runner'
 import { InvalidationBus } from './invalidation-bus'
 import { L1Tier } from './l1-tier'
 import { L2Tier, UNAVAILABLE } from './l2-tier'
+import { type NamespaceCounters, NamespaceStats } from './namespace-stats'
 import { OperationBudget } from './operation-budget'
 import type { CacheOptions, GetOrSetOptions, ResolvedOptions } from './options'
 import { callOptionProblems, resolveOptions } from './resolve-options'
 import { type CacheStats, type Counters, createCounters, snapshot } from './stats'
 import { TagVersions } from './tag-versions'
 import { TwoTierStore } from './two-tier-store'
+import { WriteRepairs } from './write-repairs'
 
 /**
  * The state shared by a cache and all its namespaces, and the read paths (the L1 hit path of `getOrSet` lives here,
@@ -23,6 +25,8 @@ import { TwoTierStore } from './two-tier-store'
 export class CacheCore {
   readonly options: ResolvedOptions
   readonly counters: Counters = createCounters()
+  /** The same counters (a few of them) per namespace path. */
+  readonly namespaces = new NamespaceStats()
   readonly instanceId = randomUUID()
   readonly report: ErrorReporter
   readonly l1: L1Tier | undefined
@@ -34,13 +38,19 @@ export class CacheCore {
   readonly lock: DistributedLock | undefined
   readonly runner: FactoryRunner
   readonly writes: CacheWrites
+  /** Keys whose last L2 write has an unknown outcome, repaired once Redis answers (`undefined` without L2). */
+  readonly repairs: WriteRepairs | undefined
   isClosed = false
 
   constructor(input: CacheOptions | undefined) {
     const options = resolveOptions(input)
     this.options = options
     const namespace = options.namespace
-    this.report = createErrorReporter(options.logger, options.onError)
+    const report = createErrorReporter(options.logger, options.onError)
+    this.report = (error, event) => {
+      this.namespaces.of(event.namespace).errors++
+      report(error, event)
+    }
     if (options.l1 !== undefined) {
       this.l1 = new L1Tier({ maxEntries: options.l1.maxEntries, maxBytes: options.l1.maxBytes, trustMs: options.l1.ttlMs })
     }
@@ -59,8 +69,9 @@ export class CacheCore {
     }
     const keyPrefix = options.l2?.keyPrefix ?? ''
     this.tags = new TagVersions(this.l2, (tag) => `${keyPrefix}__tag:${namespace}:${tag}`, options.clock, options.tagVersionTtlMs)
-    this.store = new TwoTierStore(options, this.l1, this.l2, this.tags, this.counters, this.report)
     this.bus = new InvalidationBus(options, this.instanceId, this.l1, this.l2, this.tags, this.counters, this.report)
+    if (this.l2 !== undefined) this.repairs = new WriteRepairs(this.l2, this.l1, this.bus, this.counters, this.report, namespace)
+    this.store = new TwoTierStore(options, this.l1, this.l2, this.tags, this.counters, this.report, this.repairs)
     this.runner = new FactoryRunner(this)
     this.writes = new CacheWrites(this)
     this.bus.listen({
@@ -91,6 +102,7 @@ export class CacheCore {
     factory: Factory<T>,
     options: GetOrSetOptions | undefined,
     message: CacheGetMessage | undefined,
+    namespaceCounters: NamespaceCounters,
   ): Promise<T> {
     if (typeof key !== 'string' || key.length === 0) return Promise.reject(keyError(key))
     if (typeof factory !== 'function') {
@@ -115,6 +127,7 @@ export class CacheCore {
           (tagVersions === undefined || this.tags.isCurrentSync(tagVersions, now) === true)
         ) {
           this.counters.l1Hits++
+          namespaceCounters.l1Hits++
           if (message !== undefined) {
             message.hit = true
             message.tier = 'l1'
@@ -127,7 +140,7 @@ export class CacheCore {
         }
       }
     }
-    return this.runner.getOrSet(fk, namespace, key, factory as Factory<unknown>, options, message) as Promise<T>
+    return this.runner.getOrSet(fk, namespace, key, factory as Factory<unknown>, options, message, namespaceCounters) as Promise<T>
   }
 
   /** The slow part of `get`/`has`: L1 with an async tag check, then L2. */
@@ -138,6 +151,7 @@ export class CacheCore {
       const now = this.options.clock.now()
       if (now < l1Entry.freshUntil && now < l1Entry.trustedUntil && (await this.tags.isCurrent(l1Entry.tagVersions, budget))) {
         this.counters.l1Hits++
+        this.namespaces.of(namespace).l1Hits++
         return { found: true, value: l1Entry.value, tier: 'l1' }
       }
     }
@@ -148,12 +162,14 @@ export class CacheCore {
       const now = this.options.clock.now()
       if (now < entry.e) {
         this.counters.l2Hits++
+        this.namespaces.of(namespace).l2Hits++
         this.l1?.putFromRedis(fk, entry, now, read?.text?.length ?? 1)
         return { found: true, value: entry.v, tier: 'l2' }
       }
     }
     if (this.l2 !== undefined) this.counters.l2Misses++
     this.counters.misses++
+    this.namespaces.of(namespace).misses++
     return { found: false, value: undefined, tier: 'origin' }
   }
 
@@ -162,6 +178,7 @@ export class CacheCore {
     const bad = keys.find((key) => !isKey(key))
     if (bad !== undefined || keys.some((key) => !isKey(key))) throw keyError(bad)
     const results: unknown[] = new Array(keys.length).fill(undefined)
+    const namespaceCounters = this.namespaces.of(namespace)
     const missing: number[] = []
     keys.forEach((key, i) => {
       const entry = this.freshL1(prefix + key)
@@ -170,6 +187,7 @@ export class CacheCore {
         return
       }
       this.counters.l1Hits++
+      namespaceCounters.l1Hits++
       results[i] = entry.value
     })
     if (this.l1 !== undefined) this.counters.l1Misses += missing.length
@@ -178,18 +196,21 @@ export class CacheCore {
     const replies = l2 === undefined ? UNAVAILABLE : await l2.mget(missing.map((i) => this.store.redisKey(prefix + keys[i])))
     for (const [n, i] of missing.entries()) {
       const key = keys[i]!
-      const text = replies === UNAVAILABLE ? undefined : replies[n]
+      // A key with a write of unknown outcome: Redis may hold the value that write replaced.
+      const text = replies === UNAVAILABLE || this.repairs?.isSuspect(prefix + key) === true ? undefined : replies[n]
       let entry = this.store.fromReply(text, namespace, key)
       if (entry instanceof Promise) entry = await entry
       const now = this.options.clock.now()
       if (entry !== undefined && now < entry.e) {
         this.counters.l2Hits++
+        namespaceCounters.l2Hits++
         this.l1?.putFromRedis(prefix + key, entry, now, text?.length ?? 1)
         results[i] = entry.v
         continue
       }
       if (l2 !== undefined) this.counters.l2Misses++
       this.counters.misses++
+      namespaceCounters.misses++
     }
     return results
   }
@@ -201,6 +222,7 @@ export class CacheCore {
   async close(): Promise<void> {
     if (this.isClosed) return
     this.isClosed = true
+    this.repairs?.close()
     await this.bus.close()
   }
 
@@ -210,6 +232,6 @@ export class CacheCore {
 
   stats(): CacheStats {
     const breaker = this.l2 === undefined ? 'none' : this.l2.breaker === undefined ? 'disabled' : this.l2.breaker.state
-    return snapshot(this.counters, this.l1?.size ?? 0, breaker, this.bus.state)
+    return snapshot(this.counters, this.l1?.size ?? 0, breaker, this.bus.state, this.repairs?.size ?? 0, this.namespaces.snapshot())
   }
 }

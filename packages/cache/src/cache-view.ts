@@ -8,9 +8,11 @@ import {
   describeValue,
   traced,
 } from '@tessera/core'
+import { type BatchFactory, getOrSetMany } from './batch-loader'
 import type { Cache, CacheEntryInput, CacheReadiness, Factory, WarmSource } from './cache'
 import type { CacheCore } from './cache-core'
 import { isKey, keyError } from './cache-writes'
+import type { NamespaceCounters } from './namespace-stats'
 import type { GetOrSetOptions, SetOptions } from './options'
 import { callOptionProblems, checkNamespaceName, isDuration, tagList } from './resolve-options'
 import { type CacheStats, countersOf } from './stats'
@@ -22,6 +24,7 @@ const deleteChannel = tracingChannel(CHANNELS.cacheDelete)
 /** One namespace's view of a {@link CacheCore}. */
 export class CacheView implements Cache {
   private readonly prefix: string
+  private readonly namespaceCounters: NamespaceCounters
 
   constructor(
     private readonly core: CacheCore,
@@ -30,6 +33,7 @@ export class CacheView implements Cache {
     // `::` ends the namespace path: a namespace name has no `:`, so `app::x` (key `x` of `app`) can never equal
     // `app:users::…` (a key of the child `users`), whatever the keys contain.
     this.prefix = `${namespacePath}::`
+    this.namespaceCounters = core.namespaces.of(namespacePath)
     countersOf.set(this, core.counters)
   }
 
@@ -40,9 +44,17 @@ export class CacheView implements Cache {
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
     if (getChannel.hasSubscribers) {
       const message = this.getMessage(key)
-      return traced(CHANNELS.cacheGet, message, () => this.core.getOrSet(this.prefix, this.namespacePath, key, factory, options, message))
+      return traced(CHANNELS.cacheGet, message, () =>
+        this.core.getOrSet(this.prefix, this.namespacePath, key, factory, options, message, this.namespaceCounters),
+      )
     }
-    return this.core.getOrSet(this.prefix, this.namespacePath, key, factory, options, undefined)
+    return this.core.getOrSet(this.prefix, this.namespacePath, key, factory, options, undefined, this.namespaceCounters)
+  }
+
+  getOrSetMany<T>(keys: readonly string[], factory: BatchFactory<T>, options?: GetOrSetOptions): Promise<T[]> {
+    const run = () => getOrSetMany(this.core, this.prefix, this.namespacePath, keys, factory, options)
+    if (!getChannel.hasSubscribers) return run()
+    return traced(CHANNELS.cacheGet, { ...this.getMessage(Array.isArray(keys) ? keys.join(',') : ''), keys }, run)
   }
 
   get<T = unknown>(key: string): Promise<T | undefined> {
@@ -52,6 +64,7 @@ export class CacheView implements Cache {
       const entry = this.core.freshL1(this.prefix + key)
       if (entry !== undefined) {
         this.core.counters.l1Hits++
+        this.namespaceCounters.l1Hits++
         if (message !== undefined) Object.assign(message, { hit: true, tier: 'l1' })
         return entry.value as T
       }

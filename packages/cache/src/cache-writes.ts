@@ -5,7 +5,8 @@ import { DELETE_MARKER_TTL_MS, escapeGlob, estimateBytes, newDeleteMarker } from
 import { OperationBudget } from './operation-budget'
 import { callOptionProblems, tagList } from './resolve-options'
 import type { TagVersionMap } from './tag-versions'
-import type { PreparedEntry, RedisWrite } from './two-tier-store'
+import type { PreparedEntry } from './two-tier-store'
+import type { SentWrite, WriteRepairs } from './write-repairs'
 
 export function keyError(key: unknown): ConfigError {
   return new ConfigError(`a key must be a non-empty string, got ${describeValue(key)}`, { subject: 'cache key' })
@@ -57,17 +58,31 @@ export class CacheWrites {
       const graceMs = entry.graceMs ?? core.options.graceMs
       return core.store.prepare(fks[i]!, namespace, entry.key, entry.value, ttlMs, graceMs, entryVersions, entry.skipL2 !== true)
     })
-    const writes: RedisWrite[] = []
+    const writes: SentWrite[] = []
     for (const item of prepared) {
       core.store.storeInL1(item)
-      if (item.write !== undefined) writes.push(item.write)
-      if (item.replaceWithMarker !== undefined) writes.push(item.replaceWithMarker)
+      const write = item.write ?? item.replaceWithMarker
+      if (write !== undefined) writes.push({ fk: item.fk, redisKey: write.key, text: write.text, ttlMs: write.ttlMs })
     }
     core.runner.invalidate(fks)
     core.counters.sets += entries.length
-    if (core.l2 === undefined) return
-    if (writes.length > 0) await core.l2.setMany(writes)
-    await core.bus.send({ k: fks })
+    core.namespaces.of(namespace).sets += entries.length
+    await this.writeToRedis(writes, fks)
+  }
+
+  /**
+   * Sends the writes, then the bus message. A write that failed, timed out or was not sent has an unknown outcome:
+   * its keys wait for a repair (see {@link WriteRepairs}).
+   */
+  private async writeToRedis(writes: readonly SentWrite[], fks: string[]): Promise<void> {
+    const { l2, repairs } = this.core
+    if (l2 === undefined) return
+    if (writes.length > 0) {
+      const isWritten = await l2.setMany(writes.map(({ redisKey, text, ttlMs }) => ({ key: redisKey, text, ttlMs })))
+      if (isWritten) repairs?.confirm(writes)
+      else repairs?.remember(writes)
+    }
+    await this.core.bus.send({ k: fks })
   }
 
   async deleteMany(prefix: string, keys: readonly string[]): Promise<void> {
@@ -80,10 +95,11 @@ export class CacheWrites {
     for (const fk of fks) core.l1?.delete(fk)
     core.runner.invalidate(fks)
     core.counters.deletes += keys.length
-    if (core.l2 === undefined || fks.length === 0) return
+    core.namespaces.of(prefix.slice(0, -2)).deletes += keys.length
+    if (fks.length === 0) return
     // A marker rather than UNLINK: a factory that read before this delete must see the key changed (setIfUnchanged).
-    await core.l2.setMany(fks.map((fk) => ({ key: core.store.redisKey(fk), text: newDeleteMarker(), ttlMs: DELETE_MARKER_TTL_MS })))
-    await core.bus.send({ k: fks })
+    const writes = fks.map((fk) => ({ fk, redisKey: core.store.redisKey(fk), text: newDeleteMarker(), ttlMs: DELETE_MARKER_TTL_MS }))
+    await this.writeToRedis(writes, fks)
   }
 
   async expire(fk: string, namespace: string, key: string): Promise<void> {

@@ -1,3 +1,4 @@
+import type { BatchFactory } from './batch-loader'
 import type { BusState } from './bus'
 import type { GetOrSetOptions, SetOptions } from './options'
 import type { CacheStats } from './stats'
@@ -85,6 +86,12 @@ export interface Cache {
    * process (and once across instances with `lock`). See the README for grace, soft and hard timeouts.
    */
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<T>
+  /**
+   * The values of `keys` in their order; the missing ones are computed by **one** `factory(missingKeys)` call that
+   * returns a `Map` or a plain object of key → value. Each key behaves as in `getOrSet` (L1, Redis, single flight per
+   * key, tags, grace, timeouts, the write-back that never overwrites a newer state); `options` apply to every key.
+   */
+  getOrSetMany<T>(keys: readonly string[], factory: BatchFactory<T>, options?: GetOrSetOptions): Promise<T[]>
   /** Invalidates every entry carrying any of `tags`, in every namespace and every instance. */
   deleteByTag(tags: string | readonly string[]): Promise<void>
   /**

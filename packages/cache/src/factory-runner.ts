@@ -8,6 +8,7 @@ import { createFactoryContext, hardTimeoutReason } from './factory-context'
 import { type Flight, type FlightResult, NOT_STARTED, offerStale, staleResult, waitForFlight } from './flight'
 import { UNAVAILABLE } from './l2-tier'
 import { lockKeyOf, lockOrWait } from './lock-wait'
+import type { NamespaceCounters } from './namespace-stats'
 import { OperationBudget } from './operation-budget'
 import type { GetOrSetOptions } from './options'
 import { tagList } from './resolve-options'
@@ -33,6 +34,8 @@ export class FactoryRunner {
     factory: Factory<unknown>,
     options: GetOrSetOptions | undefined,
     message: CacheGetMessage | undefined,
+    namespaceCounters: NamespaceCounters,
+    onFlight?: (isOwn: boolean) => void,
   ): Promise<unknown> {
     const { core } = this
     const counters = core.counters
@@ -52,6 +55,7 @@ export class FactoryRunner {
         // An entry whose tags were expired (expireByTag) is only a grace copy.
         if (!isForced && check === 'current' && now < l1Entry.freshUntil && now < l1Entry.trustedUntil) {
           counters.l1Hits++
+          namespaceCounters.l1Hits++
           if (message !== undefined) Object.assign(message, { hit: true, tier: 'l1' })
           return l1Entry.value
         }
@@ -60,6 +64,8 @@ export class FactoryRunner {
     }
     if (l1 !== undefined) counters.l1Misses++
     let flight = this.flights.get(fk)
+    // Told before the run starts: without Redis, a run may call the factory at once.
+    onFlight?.(flight === undefined)
     if (flight === undefined) flight = this.start(fk, namespace, key, factory, options, stale)
     else {
       counters.coalesced++
@@ -73,9 +79,17 @@ export class FactoryRunner {
       core.report(error, { operation: 'timeout', namespace, key, staleServed: isStaleServed })
       return error
     })
-    if (result.tier === 'l2') counters.l2Hits++
-    else counters.misses++
-    if (result.isStale) counters.staleServed++
+    if (result.tier === 'l2') {
+      counters.l2Hits++
+      namespaceCounters.l2Hits++
+    } else {
+      counters.misses++
+      namespaceCounters.misses++
+    }
+    if (result.isStale) {
+      counters.staleServed++
+      namespaceCounters.staleServed++
+    }
     if (message !== undefined) {
       Object.assign(message, { hit: result.tier !== 'origin' || result.isStale, tier: result.tier, stale: result.isStale })
     }
@@ -190,7 +204,8 @@ export class FactoryRunner {
     let lockToken: string | undefined
     let stopKeepAlive: (() => void) | undefined
     try {
-      if (l2 !== undefined) {
+      // A key with a write of unknown outcome: Redis may hold the value that write replaced (L1 and the factory only).
+      if (l2 !== undefined && core.repairs?.isSuspect(fk) !== true) {
         // The L2 hit path, inlined: every async layer costs a promise and a microtask.
         const started = performance.now()
         const text = await l2.get(core.store.redisKey(fk))

@@ -1,3 +1,4 @@
+export type { BatchFactory, BatchFactoryContext } from './batch-loader'
 export type { BusState } from './bus'
 export type { Cache, CacheEntryInput, CacheReadiness, Factory, FactoryContext, WarmSource } from './cache'
 export type { CachedOptions } from './cached'
@@ -5,7 +6,9 @@ export { cached } from './cached'
 export type { StandardSchemaLike, StandardSchemaResult } from './check-value'
 export type { Codec, CodecType, TaggedJsonCodecOptions } from './codec'
 export { createTaggedJsonCodec, taggedJsonCodec } from './codec'
+export type { CompressionAlgorithm } from './compression'
 export { createCache } from './create-cache'
+export type { NamespaceCounters } from './namespace-stats'
 export type {
   BusOptions,
   CacheErrorEvent,

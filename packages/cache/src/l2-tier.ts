@@ -52,6 +52,7 @@ export class L2Tier {
   private readonly onFailure: (error: unknown, operation: string) => void
   /** The client has been connected once: from then on a command is never queued while it reconnects. */
   private hasBeenReady = false
+  private hasReportedEnd = false
 
   constructor(options: L2TierOptions) {
     this.redis = options.redis
@@ -80,6 +81,7 @@ export class L2Tier {
       // Reconnecting: ioredis would hold the command in its offline queue and send it after the reconnect, maybe
       // after another instance's delete. A cache command that late is worse than none.
       this.counters.l2Skipped++
+      if (status === 'end') this.reportEnded()
       return Promise.resolve(UNAVAILABLE)
     }
     const breaker = this.breaker
@@ -90,6 +92,23 @@ export class L2Tier {
     // Sent before the first connection was up: an answer proves the client has been ready.
     const onAnswer = status === 'ready' || this.hasBeenReady ? undefined : (this.markReady as (value: T) => T)
     return outcome.then(onAnswer, (error: unknown) => this.failed(error, operation))
+  }
+
+  /** An ended client never reconnects by itself: say so (once per cache), as L2 is off until its owner connects it again. */
+  private reportEnded(): void {
+    if (this.hasReportedEnd) return
+    this.hasReportedEnd = true
+    const error = new Error(
+      'the Redis client has ended (status "end") and will not reconnect by itself: L2 is skipped until it is connected again',
+    )
+    this.onFailure(error, 'client')
+  }
+
+  /** Whether a command would be sent now: the client is connected and the breaker is not open. */
+  get isUsable(): boolean {
+    const status = this.redis.status
+    if (status !== undefined && status !== 'ready') return false
+    return this.breaker === undefined || this.breaker.state !== 'open'
   }
 
   private readonly markReady = (value: unknown): unknown => {

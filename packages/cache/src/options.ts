@@ -1,6 +1,7 @@
 import type { CircuitBreakerOptions, Clock, Logger } from '@tessera/core'
 import type { StandardSchemaLike } from './check-value'
 import type { Codec } from './codec'
+import type { CompressionAlgorithm } from './compression'
 import type { RedisLike, RedisSubscriberLike } from './redis-like'
 
 /** The in-process tier (lru-cache). */
@@ -38,6 +39,13 @@ export interface L2Options {
   timeoutMs?: number | undefined
   /** Entries whose encoded form is bigger are kept in L1 only (logged). Default: `1048576` (1 MiB). */
   maxEntryBytes?: number | undefined
+  /**
+   * Entries whose encoded form is at least this many bytes are compressed in Redis (`l2.compression`), when that
+   * makes them smaller; compressed entries of any cache are read whatever this cache's setting. Default: none (off).
+   */
+  compressThresholdBytes?: number | undefined
+  /** How entries past `compressThresholdBytes` are compressed (node:zlib). Default: `'gzip'`. */
+  compression?: CompressionAlgorithm | undefined
 }
 
 /** Invalidation messages between instances over Redis pub/sub. */
@@ -174,7 +182,16 @@ export interface SetOptions {
 export interface ResolvedOptions {
   namespace: string
   l1: { maxEntries: number; maxBytes: number | undefined; ttlMs: number; busDownTtlMs: number } | undefined
-  l2: { redis: RedisLike; keyPrefix: string; timeoutMs: number; maxEntryBytes: number } | undefined
+  l2:
+    | {
+        redis: RedisLike
+        keyPrefix: string
+        timeoutMs: number
+        maxEntryBytes: number
+        compressThresholdBytes: number | undefined
+        compression: CompressionAlgorithm
+      }
+    | undefined
   bus: { channel: string; subscriber: RedisSubscriberLike | undefined } | undefined
   ttlMs: number
   jitter: number

@@ -46,7 +46,7 @@ export interface RedisSubscriberLike {
   /** Connects a `lazyConnect` client. */
   connect?(): Promise<unknown>
   on(event: 'message', listener: (channel: string, message: string) => void): unknown
-  on(event: 'ready' | 'close', listener: () => void): unknown
+  on(event: 'ready' | 'close' | 'end', listener: () => void): unknown
   on(event: 'error', listener: (error: Error) => void): unknown
   quit(): Promise<unknown>
   disconnect(): void

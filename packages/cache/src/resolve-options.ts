@@ -29,7 +29,7 @@ const CACHE_OPTION_NAMES = [
   'clock',
 ]
 const L1_OPTION_NAMES = ['maxEntries', 'maxBytes', 'ttlMs', 'busDownTtlMs']
-const L2_OPTION_NAMES = ['redis', 'keyPrefix', 'timeoutMs', 'maxEntryBytes']
+const L2_OPTION_NAMES = ['redis', 'keyPrefix', 'timeoutMs', 'maxEntryBytes', 'compressThresholdBytes', 'compression']
 const BUS_OPTION_NAMES = ['enabled', 'channel', 'subscriber']
 const LOCK_OPTION_NAMES = ['enabled', 'ttlMs', 'waitMs', 'pollMs', 'failureTtlMs']
 const BREAKER_OPTION_NAMES = [
@@ -135,6 +135,9 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
         problems.push(`l2.keyPrefix must be a string, got ${describeValue(l2.keyPrefix)}`)
       checkNumber(problems, 'l2.timeoutMs', l2.timeoutMs, true)
       checkNumber(problems, 'l2.maxEntryBytes', l2.maxEntryBytes, true, true)
+      checkNumber(problems, 'l2.compressThresholdBytes', l2.compressThresholdBytes, true, true)
+      if (l2.compression !== undefined && l2.compression !== 'gzip' && l2.compression !== 'brotli')
+        problems.push(`l2.compression must be 'gzip' or 'brotli', got ${describeValue(l2.compression)}`)
     }
   }
   if (l1 === false && l2 === undefined) problems.push('l1 is false and no l2 is set: there is nowhere to cache')
@@ -207,7 +210,14 @@ export function resolveOptions(options: CacheOptions = {}): ResolvedOptions {
     l2:
       l2 === undefined
         ? undefined
-        : { redis: l2.redis, keyPrefix, timeoutMs: l2.timeoutMs ?? 250, maxEntryBytes: l2.maxEntryBytes ?? 1_048_576 },
+        : {
+            redis: l2.redis,
+            keyPrefix,
+            timeoutMs: l2.timeoutMs ?? 250,
+            maxEntryBytes: l2.maxEntryBytes ?? 1_048_576,
+            compressThresholdBytes: l2.compressThresholdBytes,
+            compression: l2.compression ?? 'gzip',
+          },
     bus:
       l2 === undefined || bus === false || busObject?.enabled === false
         ? undefined

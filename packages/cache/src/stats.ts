@@ -1,4 +1,5 @@
 import type { CircuitState } from '@tessera/core'
+import type { NamespaceCounters } from './namespace-stats'
 
 /** Mutable counters shared by a cache and its namespaces. */
 export interface Counters {
@@ -9,6 +10,8 @@ export interface Counters {
   l2Errors: number
   l2Timeouts: number
   l2Skipped: number
+  repairs: number
+  repairsDropped: number
   oversize: number
   decodeErrors: number
   misses: number
@@ -46,6 +49,8 @@ export function createCounters(): Counters {
     l2Errors: 0,
     l2Timeouts: 0,
     l2Skipped: 0,
+    repairs: 0,
+    repairsDropped: 0,
     oversize: 0,
     decodeErrors: 0,
     misses: 0,
@@ -94,6 +99,12 @@ export interface CacheStats {
     oversize: number
     /** Stored entries that could not be decoded (treated as misses). */
     decodeErrors: number
+    /** Keys whose write (set or delete) has an unknown outcome in Redis and waits to be repaired (see the README). */
+    repairsPending: number
+    /** Keys repaired: replaced by a delete marker, or found holding a later acknowledged write. */
+    repairs: number
+    /** Keys forgotten unrepaired because more than 10,000 waited. */
+    repairsDropped: number
   }
   /** Stale (grace) values served instead of an error, a timeout or a wait. */
   staleServed: number
@@ -116,6 +127,11 @@ export interface CacheStats {
   locks: { acquired: number; waited: number; gaveUp: number }
   /** The L2 breaker's state, `'disabled'` without a breaker, `'none'` without L2. */
   breaker: CircuitState | 'disabled' | 'none'
+  /**
+   * The main counters per namespace path (`app`, `app:users`…), for metrics labelled by namespace; at most 1,000
+   * paths are counted apart, later ones under `(other)`.
+   */
+  namespaces: Record<string, NamespaceCounters>
   /** What `queryCache` hooks on this cache did with the statements they saw (all zero without them). */
   queryCache: {
     /** Reads answered through the cache (hit or miss). */
@@ -134,7 +150,14 @@ export interface CacheStats {
   }
 }
 
-export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['breaker'], busState: CacheStats['bus']['state']): CacheStats {
+export function snapshot(
+  c: Counters,
+  l1Size: number,
+  breaker: CacheStats['breaker'],
+  busState: CacheStats['bus']['state'],
+  repairsPending: number,
+  namespaces: Record<string, NamespaceCounters>,
+): CacheStats {
   const hits = c.l1Hits + c.l2Hits
   return {
     hits,
@@ -149,6 +172,9 @@ export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['break
       skipped: c.l2Skipped,
       oversize: c.oversize,
       decodeErrors: c.decodeErrors,
+      repairsPending,
+      repairs: c.repairs,
+      repairsDropped: c.repairsDropped,
     },
     staleServed: c.staleServed,
     coalesced: c.coalesced,
@@ -163,6 +189,7 @@ export function snapshot(c: Counters, l1Size: number, breaker: CacheStats['break
     bus: { sent: c.busSent, received: c.busReceived, state: busState },
     locks: { acquired: c.locksAcquired, waited: c.lockWaits, gaveUp: c.lockGaveUp },
     breaker,
+    namespaces,
     queryCache: {
       cached: c.queryCached,
       skipped: {

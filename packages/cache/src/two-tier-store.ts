@@ -12,6 +12,7 @@ import {
   toStoredEntry,
 } from './cache-entry'
 import { encodeAndCheck } from './codec'
+import { decompress, EntryCompression, isCompressed } from './compression'
 import type { ErrorReporter } from './error-reporter'
 import type { L1Tier } from './l1-tier'
 import { type L2Tier, UNAVAILABLE } from './l2-tier'
@@ -19,6 +20,7 @@ import type { OperationBudget } from './operation-budget'
 import type { ResolvedOptions } from './options'
 import type { Counters } from './stats'
 import type { TagCheck, TagVersionMap, TagVersions } from './tag-versions'
+import type { WriteRepairs } from './write-repairs'
 
 /** A Redis write. */
 export interface RedisWrite {
@@ -52,6 +54,7 @@ export interface RedisRead {
 export class TwoTierStore {
   private readonly keyPrefix: string
   private readonly maxEntryBytes: number
+  private readonly compression: EntryCompression | undefined
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -60,9 +63,12 @@ export class TwoTierStore {
     private readonly tags: TagVersions,
     private readonly counters: Counters,
     private readonly report: ErrorReporter,
+    private readonly repairs: WriteRepairs | undefined,
   ) {
     this.keyPrefix = options.l2?.keyPrefix ?? ''
     this.maxEntryBytes = options.l2?.maxEntryBytes ?? Number.POSITIVE_INFINITY
+    const threshold = options.l2?.compressThresholdBytes
+    if (threshold !== undefined) this.compression = new EntryCompression(threshold, options.l2?.compression ?? 'gzip')
   }
 
   redisKey(fk: string): string {
@@ -72,7 +78,7 @@ export class TwoTierStore {
   private decode(text: string, namespace: string, key: string): StoredEntry | undefined {
     let raw: unknown
     try {
-      raw = this.options.codec.decode(text)
+      raw = this.options.codec.decode(isCompressed(text) ? decompress(text) : text)
     } catch (error) {
       this.counters.decodeErrors++
       this.report(error, { operation: 'decode', namespace, key })
@@ -122,6 +128,8 @@ export class TwoTierStore {
   ): Promise<{ text: string | null; entry: StoredEntry | undefined } | undefined> {
     const l2 = this.l2
     if (l2 === undefined) return undefined
+    // A key with a write of unknown outcome: Redis may hold the value that write replaced. Not asked until repaired.
+    if (this.repairs?.isSuspect(fk) === true) return undefined
     const text = await budget.run(() => l2.get(this.redisKey(fk)))
     if (text === UNAVAILABLE) return undefined
     let entry = this.fromReply(text, namespace, key, budget)
@@ -131,7 +139,8 @@ export class TwoTierStore {
 
   /** The text of an entry read back from Redis (its value was decoded by the codec, so it encodes again). */
   encodeStored(stored: StoredEntry): string {
-    return this.encode(stored).text
+    const text = this.encode(stored).text
+    return this.compression === undefined ? text : this.compression.compress(text)
   }
 
   private encode(stored: StoredEntry): { text: string; isExact: boolean } {
@@ -174,6 +183,7 @@ export class TwoTierStore {
       text = encoded.text
       // A toJSON changed the value: this process's L1 holds what the other processes will read, not the original.
       if (!encoded.isExact) value = (this.options.codec.decode(text) as StoredEntry).v
+      if (this.compression !== undefined) text = this.compression.compress(text)
       if (this.isOversize(text)) {
         this.counters.oversize++
         const bytes = Buffer.byteLength(text)

@@ -1,7 +1,7 @@
 import { TimeoutError } from '@tessera/core'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { type Cache, createCache } from '../src/create-cache'
-import { Connections, deleteKeys, PrivateRedis, REDIS_URL, uniqueName } from './redis-support'
+import { Connections, deleteKeys, PrivateRedis, REDIS_URL, uniqueName, whenReady } from './redis-support'
 
 const connections = new Connections()
 const caches: Cache[] = []
@@ -113,7 +113,11 @@ describe('when the Redis client has its own commandTimeout', () => {
       bus: false,
       breaker: false,
       // Far longer than the guard below: only the client's 50 ms timer can end the read in time.
-      l2: { redis: connections.open(server.url, { commandTimeout: 50 }), keyPrefix: `${uniqueName('cache')}:`, timeoutMs: 60_000 },
+      l2: {
+        redis: await whenReady(connections.open(server.url, { commandTimeout: 50 })),
+        keyPrefix: `${uniqueName('cache')}:`,
+        timeoutMs: 60_000,
+      },
       onError: (error) => errors.push(error),
     })
     caches.push(cache)

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { type Cache, createCache } from '../src/create-cache'
 import type { CacheOptions } from '../src/options'
-import { Connections, deleteKeys, PrivateRedis, REDIS_URL, uniqueName } from './redis-support'
+import { Connections, deleteKeys, PrivateRedis, REDIS_URL, uniqueName, whenReady } from './redis-support'
 
 const connections = new Connections()
 const admin = connections.open()
@@ -19,9 +19,10 @@ function newPrefix(): string {
 function makeCache(
   prefix: string,
   options: Omit<CacheOptions, 'l2'> & { l2?: Partial<NonNullable<CacheOptions['l2']>> } = {},
-  url?: string,
+  url?: string | Redis,
 ): Cache {
-  const cache = createCache({ namespace: 'app', ...options, l2: { redis: connections.open(url), keyPrefix: prefix, ...options.l2 } })
+  const redis = typeof url === 'object' ? url : connections.open(url)
+  const cache = createCache({ namespace: 'app', ...options, l2: { redis, keyPrefix: prefix, ...options.l2 } })
   caches.push(cache)
   return cache
 }
@@ -135,7 +136,7 @@ describe('a write made while Redis is away', () => {
     const server = await PrivateRedis.start()
     servers.push(server)
     const prefix = newPrefix()
-    const cache = makeCache(prefix, { bus: false, l2: { timeoutMs: 50 }, breaker: false }, server.url)
+    const cache = makeCache(prefix, { bus: false, l2: { timeoutMs: 50 }, breaker: false }, await whenReady(connections.open(server.url)))
     await cache.set('warm', 1)
     await server.kill()
     await sleep(50)
@@ -149,7 +150,10 @@ describe('a write made while Redis is away', () => {
       },
       { timeout: 10_000, interval: 100 },
     )
-    expect(await raw.exists(`${prefix}app::k`)).toBe(0)
+    // Not replayed: the key holds nothing, or the delete marker of the repair of that write of unknown outcome.
+    const stored = await raw.get(`${prefix}app::k`)
+    expect(stored === null || stored.startsWith('\u0000tessera:deleted:')).toBe(true)
+    expect(await makeCache(prefix, { bus: false }, server.url).get('k')).toBeUndefined()
   })
 })
 
@@ -164,12 +168,17 @@ describe('a getOrSet whose factory read the database before another instance del
     const gate = new Promise<void>((resolve) => {
       release = resolve
     })
+    let started: () => void = () => {}
+    const factoryStarted = new Promise<void>((resolve) => {
+      started = resolve
+    })
     const slow = reader.getOrSet('row', async () => {
       const read = database
+      started()
       await gate
       return read
     })
-    await sleep(50)
+    await factoryStarted // not a fixed sleep: on a loaded machine the Redis read before the factory can take longer
     database = 'new row'
     await writer.delete('row')
     release()
@@ -330,7 +339,7 @@ describe('when Redis stops answering mid-operation', () => {
     const server = await PrivateRedis.start()
     servers.push(server)
     const prefix = newPrefix()
-    const cache = makeCache(prefix, { bus: false, l1: false, l2: { timeoutMs: 50 } }, server.url)
+    const cache = makeCache(prefix, { bus: false, l1: false, l2: { timeoutMs: 50 } }, await whenReady(connections.open(server.url)))
     await cache.set('k', 1)
     for (let i = 0; i < 200; i++) await cache.get('k')
     server.pause()

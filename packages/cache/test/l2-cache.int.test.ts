@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { type Cache, createCache } from '../src/create-cache'
 import type { CacheOptions } from '../src/options'
-import { Connections, commandCalls, deleteKeys, PrivateRedis, uniqueName } from './redis-support'
+import { Connections, commandCalls, deleteKeys, PrivateRedis, uniqueName, whenReady } from './redis-support'
 
 const connections = new Connections()
 const admin = connections.open()
@@ -9,12 +9,14 @@ const prefixes: string[] = []
 const caches: Cache[] = []
 
 /** A cache on its own connection, with a key prefix no other test uses. */
-function makeCache(
+/** Connected first: a first write sent while the client still connects may time out under load, and is then repaired (deleted). */
+async function makeCache(
   prefix: string,
   options: Omit<CacheOptions, 'l2'> & { l2?: Partial<NonNullable<CacheOptions['l2']>> } = {},
   url?: string,
-): Cache {
-  const cache = createCache({ namespace: 'app', ...options, l2: { redis: connections.open(url), keyPrefix: prefix, ...options.l2 } })
+): Promise<Cache> {
+  const redis = await whenReady(connections.open(url))
+  const cache = createCache({ namespace: 'app', ...options, l2: { redis, keyPrefix: prefix, ...options.l2 } })
   caches.push(cache)
   return cache
 }
@@ -34,8 +36,8 @@ afterAll(async () => {
 describe('two instances sharing Redis', () => {
   it('reads a value another instance wrote from Redis', async () => {
     const prefix = newPrefix()
-    const a = makeCache(prefix)
-    const b = makeCache(prefix)
+    const a = await makeCache(prefix)
+    const b = await makeCache(prefix)
     await a.set('greeting', { text: 'hello', at: new Date(5) })
     expect(await b.get('greeting')).toEqual({ text: 'hello', at: new Date(5) })
     expect(b.stats().l2.hits).toBe(1)
@@ -45,8 +47,8 @@ describe('two instances sharing Redis', () => {
 
   it('drops a key from the other instance’s L1 when one instance sets or deletes it (bus)', async () => {
     const prefix = newPrefix()
-    const a = makeCache(prefix, { l1: { ttlMs: 600_000 } })
-    const b = makeCache(prefix, { l1: { ttlMs: 600_000 } })
+    const a = await makeCache(prefix, { l1: { ttlMs: 600_000 } })
+    const b = await makeCache(prefix, { l1: { ttlMs: 600_000 } })
     await Promise.all([a.ready(), b.ready()])
     await a.set('k', 'v1')
     expect(await b.get('k')).toBe('v1') // now in b's L1
@@ -60,8 +62,8 @@ describe('two instances sharing Redis', () => {
 
   it('deleteByTag in one instance invalidates tagged entries in every instance', async () => {
     const prefix = newPrefix()
-    const a = makeCache(prefix, { l1: { ttlMs: 600_000 }, tagVersionTtlMs: 600_000 })
-    const b = makeCache(prefix, { l1: { ttlMs: 600_000 }, tagVersionTtlMs: 600_000 })
+    const a = await makeCache(prefix, { l1: { ttlMs: 600_000 }, tagVersionTtlMs: 600_000 })
+    const b = await makeCache(prefix, { l1: { ttlMs: 600_000 }, tagVersionTtlMs: 600_000 })
     await Promise.all([a.ready(), b.ready()])
     await a.getOrSet('u1', () => 'user 1', { tags: ['users'] })
     await a.getOrSet('o1', () => 'org 1', { tags: ['orgs'] })
@@ -77,8 +79,8 @@ describe('two instances sharing Redis', () => {
   it('runs the factory once across two instances with the distributed lock', async () => {
     const prefix = newPrefix()
     const lock = { enabled: true, ttlMs: 5_000, waitMs: 5_000, pollMs: 20 }
-    const a = makeCache(prefix, { lock })
-    const b = makeCache(prefix, { lock })
+    const a = await makeCache(prefix, { lock })
+    const b = await makeCache(prefix, { lock })
     await Promise.all([a.ready(), b.ready()])
     let calls = 0
     const factory = async () => {
@@ -94,7 +96,7 @@ describe('two instances sharing Redis', () => {
 
   it('takes over a lock whose holder died once the lock expires', async () => {
     const prefix = newPrefix()
-    const b = makeCache(prefix, { lock: { enabled: true, waitMs: 5_000, pollMs: 20 } })
+    const b = await makeCache(prefix, { lock: { enabled: true, waitMs: 5_000, pollMs: 20 } })
     // A holder that took the lock and died: nothing will ever release it but PX.
     await admin.set(`${prefix}__lock:app::job`, 'dead-instance', 'PX', 300)
     const factory = vi.fn(async () => 'done by b')
@@ -106,8 +108,8 @@ describe('two instances sharing Redis', () => {
 
   it('clear() removes this namespace from Redis and from other instances’ L1, and nothing else', async () => {
     const prefix = newPrefix()
-    const a = makeCache(prefix, { l1: { ttlMs: 600_000 } })
-    const b = makeCache(prefix, { l1: { ttlMs: 600_000 } })
+    const a = await makeCache(prefix, { l1: { ttlMs: 600_000 } })
+    const b = await makeCache(prefix, { l1: { ttlMs: 600_000 } })
     await Promise.all([a.ready(), b.ready()])
     await a.namespace('users').set('1', 'u')
     await a.namespace('orgs').set('1', 'o')
@@ -121,7 +123,7 @@ describe('two instances sharing Redis', () => {
 
   it('spreads Redis expiries of keys written together (TTL jitter ±10%)', async () => {
     const prefix = newPrefix()
-    const cache = makeCache(prefix, { ttlMs: 10_000, jitter: 0.1 })
+    const cache = await makeCache(prefix, { ttlMs: 10_000, jitter: 0.1 })
     await cache.setMany(Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: i })))
     const ttls = await Promise.all(Array.from({ length: 20 }, (_, i) => admin.pttl(`${prefix}app::k${i}`)))
     for (const ttl of ttls) {
@@ -134,7 +136,7 @@ describe('two instances sharing Redis', () => {
   it('treats an entry it cannot decode as a miss, logs it, and replaces it', async () => {
     const prefix = newPrefix()
     const logger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() }
-    const cache = makeCache(prefix, { logger })
+    const cache = await makeCache(prefix, { logger })
     await admin.set(`${prefix}app::broken`, '{"this is": not json')
     await admin.set(`${prefix}app::alien`, '{"hello":"world"}')
     expect(await cache.get('broken')).toBeUndefined()
@@ -151,7 +153,7 @@ describe('two instances sharing Redis', () => {
 
   it('keeps an entry bigger than maxEntryBytes out of Redis but in L1', async () => {
     const prefix = newPrefix()
-    const cache = makeCache(prefix, { l2: { maxEntryBytes: 1_000 } })
+    const cache = await makeCache(prefix, { l2: { maxEntryBytes: 1_000 } })
     await cache.set('big', 'x'.repeat(5_000))
     expect(await admin.get(`${prefix}app::big`)).not.toContain('xxx') // at most a delete marker
     expect(await admin.strlen(`${prefix}app::big`)).toBeLessThan(100)
@@ -161,8 +163,8 @@ describe('two instances sharing Redis', () => {
 
   it('a stale-while-revalidate refresh updates Redis and the other instance', async () => {
     const prefix = newPrefix()
-    const a = makeCache(prefix, { ttlMs: 100, jitter: 0, graceMs: 60_000 })
-    const b = makeCache(prefix, { ttlMs: 100, jitter: 0, graceMs: 60_000 })
+    const a = await makeCache(prefix, { ttlMs: 100, jitter: 0, graceMs: 60_000 })
+    const b = await makeCache(prefix, { ttlMs: 100, jitter: 0, graceMs: 60_000 })
     await a.getOrSet('k', () => 'v1')
     await new Promise((resolve) => setTimeout(resolve, 150))
     expect(await a.getOrSet('k', async () => 'v2', { softTimeoutMs: 0 })).toBe('v1')
@@ -171,8 +173,8 @@ describe('two instances sharing Redis', () => {
 
   it('a factory that outlives the hard timeout still fills Redis', async () => {
     const prefix = newPrefix()
-    const a = makeCache(prefix)
-    const b = makeCache(prefix)
+    const a = await makeCache(prefix)
+    const b = await makeCache(prefix)
     const error = await a
       .getOrSet('slow', () => new Promise((resolve) => setTimeout(() => resolve('late'), 200)), { hardTimeoutMs: 20 })
       .catch((e: unknown) => e)
@@ -191,8 +193,8 @@ describe('round trips', () => {
     server = await PrivateRedis.start()
     const prefix = newPrefix()
     const raw = connections.open(server.url)
-    const writer = makeCache(prefix, { bus: false }, server.url)
-    const reader = makeCache(prefix, { bus: false }, server.url)
+    const writer = await makeCache(prefix, { bus: false }, server.url)
+    const reader = await makeCache(prefix, { bus: false }, server.url)
     const before = await commandCalls(raw)
     await writer.setMany(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: { i } })))
     const afterSet = await commandCalls(raw)

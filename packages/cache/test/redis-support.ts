@@ -21,6 +21,15 @@ export class Connections {
   }
 }
 
+/**
+ * Resolves once `redis` is connected. A cache's first write sent while its client still connects may time out on a
+ * loaded machine, and a write of unknown outcome is repaired (its key deleted): tests about something else connect first.
+ */
+export async function whenReady(redis: Redis): Promise<Redis> {
+  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve))
+  return redis
+}
+
 /** Deletes every key under `prefix` (tests clean up after themselves). */
 export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0'

@@ -49,6 +49,31 @@ describe('startRedisSentinel', () => {
     expect(await sentinel.masterPort()).toBe(newMaster)
   })
 
+  it('loses no acknowledged write in a failover: writes are held until the replica caught up', async () => {
+    const client = connect()
+    let acknowledged = 0
+    let running = true
+    const writes = (async () => {
+      for (let i = 1; running; i++) {
+        try {
+          await client.set('sentinel-test:d', String(i))
+          acknowledged = i
+        } catch {
+          // held, then refused or cut off by the failover: not acknowledged
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1))
+      }
+    })()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    await sentinel.failover()
+    running = false
+    await writes
+    expect(acknowledged).toBeGreaterThan(0)
+    await expect
+      .poll(() => client.get('sentinel-test:d').catch((error: Error) => error.message), { timeout: 15_000 })
+      .toBe(String(acknowledged))
+  })
+
   it('promotes the replica when the master is killed, and the killed server comes back as a replica', async () => {
     const client = connect()
     await client.set('sentinel-test:c', 'kept')
