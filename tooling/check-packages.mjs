@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import semver from 'semver'
 import { optionalWithoutUndefined } from './optional-properties.mjs'
 import { peerRangeProblem, readManifests } from './release/peer-ranges.mjs'
 
@@ -61,16 +62,16 @@ function policyProblems(name, dir, manifest) {
  */
 function untestedPeerMajors(manifest) {
   const problems = []
-  const majorOf = (range) => /^[\^~]?(\d+)\./.exec(range)?.[1]
   for (const [key, devRange] of Object.entries(manifest.devDependencies ?? {})) {
     const alias = /^npm:((?:@[^/]+\/)?[^@]+)@(.+)$/.exec(devRange)
     const name = alias ? alias[1] : key
-    const major = majorOf(alias ? alias[2] : devRange)
     const peerRange = manifest.peerDependencies?.[name]
-    if (peerRange === undefined || major === undefined || workspaceVersions.has(name)) continue
-    const peerMajors = peerRange.split('||').map((part) => majorOf(part.trim()))
-    if (!peerMajors.includes(major))
-      problems.push(`peer ${name} "${peerRange}" leaves out major ${major}, which the tests install (${key}: ${devRange})`)
+    if (peerRange === undefined || workspaceVersions.has(name)) continue
+    // The lowest version the tests may install must satisfy the peer range (for 0.x, the minor is the "major").
+    const tested = semver.validRange(alias ? alias[2] : devRange) ? semver.minVersion(alias ? alias[2] : devRange) : null
+    if (tested === null) continue
+    if (!semver.satisfies(tested, peerRange))
+      problems.push(`peer ${name} "${peerRange}" leaves out ${tested.version}, which the tests install (${key}: ${devRange})`)
   }
   return problems
 }
