@@ -55,7 +55,8 @@ const COMPARATORS: Readonly<Record<string, Comparator>> = { eq: '=', ne: '<>', l
 
 /** True when `value` is an operators object (not a bare value to compare with `=`). */
 export function isOperators(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Set || value instanceof Uint8Array) return false
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Set || value instanceof Uint8Array)
+    return false
   const keys = Object.keys(value)
   return keys.length > 0 && keys.every((key) => OPERATORS.has(key))
 }
@@ -64,7 +65,12 @@ export function isOperators(value: unknown): value is Record<string, unknown> {
  * Turns a user condition into a {@link Cond} over stored attribute names; unknown fields, encrypted fields, wrong
  * value types and `undefined` operands are issues (an `undefined` never means "match everything").
  */
-export function toCond(model: AnyModel, condition: unknown, issues: ValidationIssue[], path: readonly (string | number)[] = []): Cond | undefined {
+export function toCond(
+  model: AnyModel,
+  condition: unknown,
+  issues: ValidationIssue[],
+  path: readonly (string | number)[] = [],
+): Cond | undefined {
   if (typeof condition !== 'object' || condition === null || Array.isArray(condition)) {
     issues.push({ path, message: `expected a condition object, got ${describeValue(condition)}` })
     return undefined
@@ -109,7 +115,12 @@ function isCond(value: Cond | undefined): value is Cond {
 }
 
 /** The field a condition names, or an issue: unknown or encrypted. */
-export function conditionField(model: AnyModel, property: string, issues: ValidationIssue[], path: readonly (string | number)[]): FieldMeta | undefined {
+export function conditionField(
+  model: AnyModel,
+  property: string,
+  issues: ValidationIssue[],
+  path: readonly (string | number)[],
+): FieldMeta | undefined {
   const meta = model.fieldByName.get(property) as FieldMeta | undefined
   if (!meta) {
     issues.push({ path: [...path, property], message: `is not a field of ${model.name} (fields: ${fieldNames(model)})` })
@@ -174,7 +185,8 @@ function operatorConds(meta: FieldMeta, operators: Record<string, unknown>, issu
           if (cond.type === 'cmp') out.push({ type: 'size', attr, op: cond.op, values: cond.values })
           else issues.push({ path: here, message: 'size takes eq, ne, lt, lte, gt and gte' })
         }
-        if (!isOperators(operand)) issues.push({ path: here, message: `expected comparisons such as { gt: 3 }, got ${describeValue(operand)}` })
+        if (!isOperators(operand))
+          issues.push({ path: here, message: `expected comparisons such as { gt: 3 }, got ${describeValue(operand)}` })
         break
       }
     }

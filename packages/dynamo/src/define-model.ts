@@ -79,7 +79,11 @@ export type KeyOf<F extends Fields, O extends ModelOptions<F>> = Simplify<{ [K i
 export type VersionFieldOf<F extends Fields> = { [K in keyof F]: F[K]['role'] extends 'version' ? K : never }[keyof F]
 
 /** Index names of a model. */
-export type IndexNameOf<O> = O extends { readonly indexes: infer I } ? (I extends Record<string, unknown> ? keyof I & string : never) : never
+export type IndexNameOf<O> = O extends { readonly indexes: infer I }
+  ? I extends Record<string, unknown>
+    ? keyof I & string
+    : never
+  : never
 
 /** A field as the model sees it at run time. */
 export interface FieldMeta {
@@ -209,7 +213,8 @@ export function defineModel<const Name extends string, const F extends Fields, c
       }
       if (!KEY_KINDS.has(meta.kind)) problems.push(`${subject} field ${spec} is a ${meta.kind}; a key is a string, number or binary`)
       if (meta.isEncrypted) problems.push(`${subject} field ${spec} is encrypted; an encrypted field cannot be a key`)
-      if (meta.isOptional && subject.startsWith('the primary')) problems.push(`${subject} field ${spec} is optional; a key field is required`)
+      if (meta.isOptional && subject.startsWith('the primary'))
+        problems.push(`${subject} field ${spec} is optional; a key field is required`)
       return plainFieldKey(meta.attribute, spec)
     }
     if (typeof spec !== 'object' || typeof spec.attribute !== 'string' || typeof spec.template !== 'string') {
@@ -219,11 +224,15 @@ export function defineModel<const Name extends string, const F extends Fields, c
     const template = parseKeyTemplate(spec.attribute, spec.template, `${subject} (${spec.attribute})`)
     for (const fieldName of template.fields) {
       const meta = fieldByName.get(fieldName)
-      if (!meta) problems.push(`${subject} template ${JSON.stringify(spec.template)} reads field ${fieldName}, which the model does not have`)
-      else if (!TEMPLATE_KINDS.has(meta.kind)) problems.push(`${subject} template reads field ${fieldName}, a ${meta.kind}; only strings and numbers compose`)
-      else if (meta.isEncrypted) problems.push(`${subject} template reads field ${fieldName}, which is encrypted; an encrypted field cannot be in a key`)
+      if (!meta)
+        problems.push(`${subject} template ${JSON.stringify(spec.template)} reads field ${fieldName}, which the model does not have`)
+      else if (!TEMPLATE_KINDS.has(meta.kind))
+        problems.push(`${subject} template reads field ${fieldName}, a ${meta.kind}; only strings and numbers compose`)
+      else if (meta.isEncrypted)
+        problems.push(`${subject} template reads field ${fieldName}, which is encrypted; an encrypted field cannot be in a key`)
     }
-    if (fieldByAttribute.has(spec.attribute)) problems.push(`${subject} attribute ${spec.attribute} is also a field's attribute; name it apart`)
+    if (fieldByAttribute.has(spec.attribute))
+      problems.push(`${subject} attribute ${spec.attribute} is also a field's attribute; name it apart`)
     return template
   }
 
@@ -243,7 +252,8 @@ export function defineModel<const Name extends string, const F extends Fields, c
     }
     const projection = spec.projection ?? 'all'
     if (Array.isArray(projection)) {
-      for (const projected of projection) if (!fieldByName.has(projected)) problems.push(`index ${indexName} projects unknown field ${projected}`)
+      for (const projected of projection)
+        if (!fieldByName.has(projected)) problems.push(`index ${indexName} projects unknown field ${projected}`)
     }
     if (partition) indexes.push({ name: indexName, type: spec.type, partition, sort, projection: projection as IndexMeta['projection'] })
   }

@@ -29,34 +29,3 @@ export class CursorError extends TesseraError {
     })
   }
 }
-
-/** DynamoDB refused a request; `awsCode` is its exception name. Throttling and server errors are retryable. */
-export class DynamoRequestError extends TesseraError {
-  readonly awsCode: string
-  readonly command: string
-  constructor(details: { command: string; awsCode: string; message: string }, options: { cause?: unknown } = {}) {
-    super(`${details.command} failed: ${details.awsCode}: ${details.message}`, {
-      code: 'DYNAMO_REQUEST_FAILED',
-      retryable: RETRYABLE_AWS_CODES.has(details.awsCode),
-      cause: options.cause,
-    })
-    this.awsCode = details.awsCode
-    this.command = details.command
-  }
-}
-
-const RETRYABLE_AWS_CODES = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TransactionConflictException',
-])
-
-/** The exception name of an AWS SDK error, or `undefined`. */
-export function awsErrorName(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined
-  const name = (error as { name?: unknown }).name
-  return typeof name === 'string' ? name : undefined
-}

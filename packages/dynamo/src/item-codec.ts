@@ -3,13 +3,11 @@ import { convertToAttr, convertToNative } from '@aws-sdk/util-dynamodb'
 import { describeValue, type ValidationIssue } from '@tessera/core'
 import type { AnyModel, FieldMeta } from './define-model'
 import type { FieldKind } from './fields'
+import type { AttributeMap } from './key-identity'
 import { composeKey } from './key-template'
 
 /** DynamoDB's item size limit. */
 export const MAX_ITEM_BYTES = 400 * 1024
-
-/** A stored item: attribute name → DynamoDB attribute value. */
-export type AttributeMap = Record<string, AttributeValue>
 
 const EXPECTED: Readonly<Record<FieldKind, string>> = {
   string: 'a string',
@@ -37,7 +35,9 @@ export function checkValue(kind: FieldKind, value: unknown): string | undefined 
     case 'list':
       return Array.isArray(value) ? undefined : mismatch(kind, value)
     case 'map':
-      return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Set) ? undefined : mismatch(kind, value)
+      return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Set)
+        ? undefined
+        : mismatch(kind, value)
     default:
       return checkSet(kind, value)
   }
@@ -193,8 +193,11 @@ function utf8Length(text: string): number {
     const code = text.charCodeAt(index)
     if (code < 0x80) continue
     if (code < 0x800) bytes += 1
-    else if (code >= 0xd800 && code <= 0xdbff) index++, (bytes += 2)
-    else bytes += 2
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      // a surrogate pair: 2 UTF-16 units, 4 UTF-8 bytes
+      bytes += 2
+      index++
+    } else bytes += 2
   }
   return bytes
 }
