@@ -230,9 +230,9 @@ export function createModelClient<M extends AnyModel>(context: ModelContext): Mo
 
   const client: ModelClient<M> = {
     model,
-    create: (item, options = {}) =>
+    create: async (item, options = {}) =>
       runWrite(prepareWrite(item as Record<string, unknown>, 'create', undefined, options.ifNotExists ?? true), 'create', options.signal),
-    put: (item, options = {}) =>
+    put: async (item, options = {}) =>
       runWrite(prepareWrite(item as Record<string, unknown>, 'put', options.condition, false), 'put', options.signal),
     get,
     async getOrThrow(key, options) {

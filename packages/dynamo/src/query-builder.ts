@@ -252,7 +252,7 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
     pages(options = {}) {
       return { [Symbol.asyncIterator]: () => pagesOf(prepare(), options.signal) }
     },
-    count: (options = {}) => countItems(context, prepare().countRequest, options.signal),
+    count: async (options = {}) => countItems(context, prepare().countRequest, options.signal),
     params: () => prepare().request,
     async explain(options = {}) {
       const prepared = prepare()

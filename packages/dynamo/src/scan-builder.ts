@@ -170,7 +170,7 @@ export function createScanBuilder<M extends AnyModel>(context: ModelContext): Sc
         [Symbol.asyncIterator]: () => readPages<M>(context, { request, shape, limit: state.limit, startKey, signal: options.signal }),
       }
     },
-    count: (options = {}) => countItems(context, prepare(false).request, options.signal),
+    count: async (options = {}) => countItems(context, prepare(false).request, options.signal),
     params: () => prepare().request,
     async explain(options = {}) {
       const { request } = prepare()

@@ -165,6 +165,16 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
         actions.push({ type: 'set', attr: versionField.attribute, value: { N: String(given + 1) } })
       }
     }
+    const seen = new Set<string>()
+    for (const action of actions) {
+      if (seen.has(action.attr)) {
+        issues.push({
+          path: [action.type, action.attr],
+          message: 'is changed twice in one update; DynamoDB refuses overlapping paths: keep one change',
+        })
+      }
+      seen.add(action.attr)
+    }
     const updatedAt = model.updatedAtField as FieldMeta | undefined
     if (updatedAt) actions.push({ type: 'set', attr: updatedAt.attribute, value: { S: new Date().toISOString() } })
     if (actions.length === 0 && issues.length === 0)
