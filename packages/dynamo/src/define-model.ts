@@ -1,6 +1,6 @@
 import { ConfigError } from '@tessera/core'
 import { type NamingStrategy, resolveStrategy, type StrategyName } from '@tessera/naming'
-import type { AnyField, Field, FieldKind, FieldRole } from './fields'
+import type { AnyField, FieldKind, FieldRole } from './fields'
 import { type KeyTemplate, parseKeyTemplate, plainFieldKey, type TemplateVars } from './key-template'
 
 /** The fields of a model, by property name. */
@@ -40,7 +40,7 @@ export interface ModelOptions<F extends Fields> {
   readonly entityAttribute?: string | undefined
 }
 
-type FieldType<F> = F extends Field<infer T, boolean, boolean> ? T : never
+type FieldType<F> = F extends { readonly __type?: infer T } ? Exclude<T, undefined> : never
 type Simplify<T> = { [K in keyof T]: T[K] } & {}
 type OptionalKeys<F extends Fields> = { [K in keyof F]: F[K]['isOptional'] extends true ? K : never }[keyof F]
 type RequiredKeys<F extends Fields> = Exclude<keyof F, OptionalKeys<F>>

@@ -97,9 +97,9 @@ function plain<T>(kind: FieldKind, role?: FieldRole, isGenerated = false): Field
  */
 export const field = {
   /** A string (`S`). Narrow it with a type argument: `field.string<'a' | 'b'>()`. */
-  string: <T extends string = string>() => plain<T>('string') as Field<T, false, false>,
+  string: <T extends string = string>() => plain<T>('string') as Field<NoInfer<T>, false, false>,
   /** A number (`N`). */
-  number: <T extends number = number>() => plain<T>('number') as Field<T, false, false>,
+  number: <T extends number = number>() => plain<T>('number') as Field<NoInfer<T>, false, false>,
   /** A boolean (`BOOL`). */
   boolean: () => plain<boolean>('boolean') as Field<boolean, false, false>,
   /** Bytes (`B`). */
@@ -111,9 +111,9 @@ export const field = {
   /** A binary set (`BS`); DynamoDB refuses an empty set. */
   binarySet: () => plain<Set<Uint8Array>>('binarySet') as Field<Set<Uint8Array>, false, false>,
   /** A list (`L`) of any DynamoDB values; give the element type: `field.list<string>()`. */
-  list: <T = unknown>() => plain<T[]>('list') as Field<T[], false, false>,
+  list: <T = unknown>() => plain<T[]>('list') as Field<NoInfer<T>[], false, false>,
   /** A map (`M`); give its shape: `field.map<{ city: string }>()`. */
-  map: <T extends object = Record<string, unknown>>() => plain<T>('map') as Field<T, false, false>,
+  map: <T extends object = Record<string, unknown>>() => plain<T>('map') as Field<NoInfer<T>, false, false>,
   /** The optimistic-locking version (`N`): 0 on create, +1 on every update; updates and deletes must name it. */
   version: () => plain<number>('number', 'version', true) as Field<number, false, true>,
   /** Expiry time in epoch seconds (`N`), for DynamoDB's TTL. */

@@ -67,7 +67,6 @@ interface QueryState {
 
 interface PreparedQuery {
   request: PreparedRequest
-  countRequest: PreparedRequest
   shape: string
   startKey: AttributeMap | undefined
   appliedAfterRead: string[]
@@ -89,7 +88,7 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
     cursor: undefined,
   }
 
-  const prepare = (): PreparedQuery => {
+  const prepare = (forCount = false): PreparedQuery => {
     const issues: ValidationIssue[] = []
     for (const [name, value] of Object.entries(state.where)) {
       if (name.startsWith('$'))
@@ -153,11 +152,6 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
     if (index) input.IndexName = index.name
     if (state.descending) input.ScanIndexForward = false
     if (state.consistent) input.ConsistentRead = true
-    const countInput: Record<string, unknown> = {
-      TableName: context.table,
-      ...buildExpressions(context.runner.cache, `query:${model.name}:${index?.name ?? ''}`, { keyCondition: plan!.keyCondition, filter }),
-    }
-    if (index) countInput.IndexName = index.name
     const shape = JSON.stringify([
       'query',
       context.table,
@@ -171,7 +165,6 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
     const startKey = state.cursor === undefined ? undefined : context.cursors.decode(state.cursor, shape)
     return {
       request,
-      countRequest: { ...request, input: countInput },
       shape,
       startKey,
       appliedAfterRead,
@@ -252,7 +245,7 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
     pages(options = {}) {
       return { [Symbol.asyncIterator]: () => pagesOf(prepare(), options.signal) }
     },
-    count: async (options = {}) => countItems(context, prepare().countRequest, options.signal),
+    count: async (options = {}) => countItems(context, prepare(true).request, options.signal),
     params: () => prepare().request,
     async explain(options = {}) {
       const prepared = prepare()

@@ -205,17 +205,24 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
     }
   }
 
+  const push = (step: Step): UpdateBuilder<M> => {
+    steps.push(step)
+    return builder
+  }
   const builder: UpdateBuilder<M> = {
-    set: (values) => (steps.push({ kind: 'set', values: values as Record<string, unknown> }), builder),
-    ifNotExists: (values) => (steps.push({ kind: 'setIfNotExists', values: values as Record<string, unknown> }), builder),
-    remove: (...fields) => (steps.push({ kind: 'remove', fields }), builder),
-    add: (name, value) => (steps.push({ kind: 'add', field: name, value }), builder),
-    delete: (name, elements) => (steps.push({ kind: 'delete', field: name, value: elements }), builder),
-    append: (name, elements) => (steps.push({ kind: 'append', field: name, value: elements }), builder),
-    prepend: (name, elements) => (steps.push({ kind: 'prepend', field: name, value: elements }), builder),
-    increment: (name, by = 1) => (steps.push({ kind: 'increment', field: name, value: by }), builder),
-    if: (condition) => (steps.push({ kind: 'if', condition }), builder),
-    returning: (what) => ((returning = what), builder),
+    set: (values) => push({ kind: 'set', values: values as Record<string, unknown> }),
+    ifNotExists: (values) => push({ kind: 'setIfNotExists', values: values as Record<string, unknown> }),
+    remove: (...fields) => push({ kind: 'remove', fields }),
+    add: (name, value) => push({ kind: 'add', field: name, value }),
+    delete: (name, elements) => push({ kind: 'delete', field: name, value: elements }),
+    append: (name, elements) => push({ kind: 'append', field: name, value: elements }),
+    prepend: (name, elements) => push({ kind: 'prepend', field: name, value: elements }),
+    increment: (name, by = 1) => push({ kind: 'increment', field: name, value: by }),
+    if: (condition) => push({ kind: 'if', condition }),
+    returning: (what) => {
+      returning = what
+      return builder
+    },
     params: prepare,
     async explain(options = {}) {
       const request = prepare()
