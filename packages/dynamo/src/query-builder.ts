@@ -146,7 +146,8 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
       ...buildExpressions(context.runner.cache, `query:${model.name}:${index?.name ?? ''}`, {
         keyCondition: plan!.keyCondition,
         filter,
-        projection,
+        // A count returns no attributes: a projection there would leave unused names.
+        projection: forCount ? undefined : projection,
       }),
     }
     if (index) input.IndexName = index.name
