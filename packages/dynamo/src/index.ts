@@ -10,3 +10,7 @@ export { awsErrorName, DynamoInputError, DynamoRequestError, isThrottlingError, 
 export { hello } from './hello'
 export type { AttributeMap } from './key-identity'
 export { keyIdentity } from './key-identity'
+export type { TransactGetOptions, TransactWriteOperation, TransactWriteOptions, TransactWriteResult, WrittenOperation } from './transact'
+export { TRANSACT_LIMIT, transactGet, transactWrite } from './transact'
+export type { CancellationReason, TransactOperationType } from './transaction-canceled-error'
+export { TransactionCanceledError } from './transaction-canceled-error'
