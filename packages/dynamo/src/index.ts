@@ -4,9 +4,22 @@ export type { BatchIncompleteDetails, BatchMiss, BatchOutcomeReason } from './ba
 export { BatchIncompleteError } from './batch-incomplete-error'
 export type { BatchProgress, BatchWriteEntry, BatchWriteOptions, BatchWriteResult, UnprocessedWrite } from './batch-write'
 export { BATCH_WRITE_LIMIT, batchWrite } from './batch-write'
+export type { DataMigration, DataMigrationContext, MigrateDataOptions, MigrateDataResult } from './data-migrations'
+export { migrateData } from './data-migrations'
 export type { DynamoClientLike, ResolvedRetryBudget, RetryBudgetOptions } from './dynamo-client-like'
 export type { DynamoIoErrorCode } from './dynamo-errors'
 export { awsErrorName, DynamoInputError, DynamoRequestError, isThrottlingError, isTransientError } from './dynamo-errors'
+export type {
+  EnsureTableOptions,
+  EnsureTableResult,
+  GlobalIndexDefinition,
+  IndexProjection,
+  KeyAttribute,
+  LocalIndexDefinition,
+  TableChange,
+  TableDefinition,
+} from './ensure-table'
+export { ensureTable } from './ensure-table'
 export { hello } from './hello'
 export type { AttributeMap } from './key-identity'
 export { keyIdentity } from './key-identity'
