@@ -15,6 +15,7 @@ export type DynamoIoErrorCode =
   | 'DYNAMO_DECRYPT_FAILED'
   | 'DYNAMO_TENANT_MISMATCH'
   | 'DYNAMO_DMS_INVALID'
+  | 'DYNAMO_STREAM_HANDLER_FAILED'
 
 /** Bad input to an engine, found before any request was sent. Names the value and what is accepted. */
 export class DynamoInputError extends TesseraError {

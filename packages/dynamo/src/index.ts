@@ -23,6 +23,17 @@ export { ensureTable } from './ensure-table'
 export { hello } from './hello'
 export type { AttributeMap } from './key-identity'
 export { keyIdentity } from './key-identity'
+export type {
+  DecodedStreamRecord,
+  DecodeStreamRecordOptions,
+  StreamBatchResult,
+  StreamHandler,
+  StreamRecordLike,
+  StreamRecordType,
+  StreamRouter,
+  StreamRouterOptions,
+} from './stream-record'
+export { createStreamRouter, decodeStreamRecord } from './stream-record'
 export type { TransactGetOptions, TransactWriteOperation, TransactWriteOptions, TransactWriteResult, WrittenOperation } from './transact'
 export { TRANSACT_LIMIT, transactGet, transactWrite } from './transact'
 export type { CancellationReason, TransactOperationType } from './transaction-canceled-error'
