@@ -20,6 +20,8 @@ export type {
   TableDefinition,
 } from './ensure-table'
 export { ensureTable } from './ensure-table'
+export type { DataKey, FieldEncryptor, FieldEncryptorOptions, KeyProvider, LocalKeyProviderOptions } from './field-encryption'
+export { createFieldEncryptor, createLocalKeyProvider, encryptionContext } from './field-encryption'
 export { hello } from './hello'
 export type { AttributeMap } from './key-identity'
 export { keyIdentity } from './key-identity'
