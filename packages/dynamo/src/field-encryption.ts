@@ -175,7 +175,7 @@ function toJson(value: AttributeValue): JsonAttribute {
   if (value.BS !== undefined) return { BS: value.BS.map((entry) => Buffer.from(entry).toString('base64')) }
   if (value.L !== undefined) return { L: value.L.map(toJson) }
   if (value.M !== undefined) return { M: Object.fromEntries(Object.entries(value.M).map(([name, inner]) => [name, toJson(inner)])) }
-  return value as JsonAttribute
+  return value as unknown as JsonAttribute
 }
 
 function fromJson(value: JsonAttribute): AttributeValue {
@@ -187,7 +187,7 @@ function fromJson(value: JsonAttribute): AttributeValue {
       M: Object.fromEntries(Object.entries(value.M as Record<string, JsonAttribute>).map(([name, inner]) => [name, fromJson(inner)])),
     }
   }
-  return value as AttributeValue
+  return value as unknown as AttributeValue
 }
 
 /** Options of {@link createLocalKeyProvider}. */
