@@ -1,3 +1,5 @@
+export type { AuditEvent, AuditHook, AuditOptions } from './audited-client'
+export { auditedClient } from './audited-client'
 export type { BatchGetKey, BatchGetOptions, BatchGetResult, BatchGetTableOptions, UnprocessedGet } from './batch-get'
 export { BATCH_GET_LIMIT, batchGet } from './batch-get'
 export type { BatchIncompleteDetails, BatchMiss, BatchOutcomeReason } from './batch-incomplete-error'
@@ -39,6 +41,8 @@ export type {
   StreamRouterOptions,
 } from './stream-record'
 export { createStreamRouter, decodeStreamRecord } from './stream-record'
+export type { TenantScope, TenantScopeOptions } from './tenant-scope'
+export { createTenantScope, tenantGuardedClient } from './tenant-scope'
 export type { TransactGetOptions, TransactWriteOperation, TransactWriteOptions, TransactWriteResult, WrittenOperation } from './transact'
 export { TRANSACT_LIMIT, transactGet, transactWrite } from './transact'
 export type { CancellationReason, TransactOperationType } from './transaction-canceled-error'
