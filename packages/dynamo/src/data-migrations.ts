@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { GetItemCommand, type GetItemCommandOutput, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
 import { AbortError, backoffDelay, describeValue, systemClock, TesseraError, TimeoutError } from '@tessera/core'
-import type { DynamoClientLike } from './dynamo-client-like'
+import { type DynamoClientLike, sendOptions } from './dynamo-client-like'
 import { awsErrorName, DynamoInputError, DynamoRequestError } from './dynamo-errors'
 import type { AttributeMap } from './key-identity'
 import { tableKeyAttributes } from './table-key-attributes'
@@ -163,7 +163,7 @@ async function acquireLock(
             ':empty': { M: {} },
           },
         }),
-        { abortSignal: signal },
+        sendOptions(signal),
       )
       return
     } catch (error) {
@@ -183,7 +183,7 @@ async function readApplied(
 ): Promise<Set<number>> {
   let output: GetItemCommandOutput
   try {
-    output = await client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }), { abortSignal: signal })
+    output = await client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }), sendOptions(signal))
   } catch (error) {
     throw new DynamoRequestError('GetItem', error)
   }
@@ -231,7 +231,7 @@ async function record(
           ...(direction === 'up' ? { ':entry': entry } : {}),
         },
       }),
-      { abortSignal: signal },
+      sendOptions(signal),
     )
   } catch (error) {
     if (awsErrorName(error) === 'ConditionalCheckFailedException') {

@@ -13,7 +13,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb'
 import { AbortError, describeValue, systemClock, TimeoutError } from '@tessera/core'
-import type { DynamoClientLike } from './dynamo-client-like'
+import { type DynamoClientLike, sendOptions } from './dynamo-client-like'
 import { awsErrorName, DynamoInputError, DynamoRequestError } from './dynamo-errors'
 
 /** A key attribute: its name and DynamoDB scalar type. */
@@ -322,7 +322,7 @@ function allIndexesActive(table: TableDescription): boolean {
 
 async function describe(client: DynamoClientLike, table: string, signal: AbortSignal | undefined): Promise<TableDescription | undefined> {
   try {
-    const output: DescribeTableCommandOutput = await client.send(new DescribeTableCommand({ TableName: table }), { abortSignal: signal })
+    const output: DescribeTableCommandOutput = await client.send(new DescribeTableCommand({ TableName: table }), sendOptions(signal))
     return output.Table
   } catch (error) {
     if (awsErrorName(error) === 'ResourceNotFoundException') return undefined
@@ -341,7 +341,7 @@ async function timeToLive(
 
 async function send<T>(client: DynamoClientLike, operation: string, command: object, signal: AbortSignal | undefined): Promise<T> {
   try {
-    return await client.send(command, { abortSignal: signal })
+    return await client.send(command, sendOptions(signal))
   } catch (error) {
     if (signal?.aborted) throw new AbortError('ensureTable', { cause: error })
     throw new DynamoRequestError(operation, error)

@@ -11,7 +11,7 @@ export { migrateData } from './data-migrations'
 export type { DmsAttribute, DmsAttributeType, DmsDocument, DmsIndex, DmsModel } from './dms'
 export { parseDms, tableDefinitionFromDms } from './dms'
 export { formatRfc3339Nano, isDmsEmpty, ttlEpochSeconds } from './dms-encoding'
-export type { DynamoClientLike, ResolvedRetryBudget, RetryBudgetOptions } from './dynamo-client-like'
+export type { DynamoClientLike, DynamoSendOptions, ResolvedRetryBudget, RetryBudgetOptions } from './dynamo-client-like'
 export type { DynamoIoErrorCode } from './dynamo-errors'
 export { awsErrorName, DynamoInputError, DynamoRequestError, isThrottlingError, isTransientError } from './dynamo-errors'
 export type {

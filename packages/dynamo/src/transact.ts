@@ -8,7 +8,7 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb'
 import { AbortError, backoffDelay, describeValue, systemClock } from '@tessera/core'
-import type { DynamoClientLike, ResolvedRetryBudget, RetryBudgetOptions } from './dynamo-client-like'
+import { type DynamoClientLike, type ResolvedRetryBudget, type RetryBudgetOptions, sendOptions } from './dynamo-client-like'
 import { awsErrorName, DynamoInputError, DynamoRequestError, isTransientError, resolveRetryBudget } from './dynamo-errors'
 import { type AttributeMap, keyIdentity } from './key-identity'
 import { type CancellationReason, TransactionCanceledError, type TransactOperationType } from './transaction-canceled-error'
@@ -95,7 +95,7 @@ export async function transactWrite(
     if (signal?.aborted) throw new AbortError('transactWrite', { cause: signal.reason })
     attempts++
     try {
-      await client.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: currentToken }), { abortSignal: signal })
+      await client.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: currentToken }), sendOptions(signal))
       const written = described.map(({ index, type, table, key, item }) => ({
         index,
         type: type as WrittenOperation['type'],
@@ -145,7 +145,7 @@ export async function transactGet(
     attempts++
     let output: TransactGetItemsCommandOutput
     try {
-      output = await client.send(new TransactGetItemsCommand({ TransactItems: [...gets] }), { abortSignal: signal })
+      output = await client.send(new TransactGetItemsCommand({ TransactItems: [...gets] }), sendOptions(signal))
     } catch (error) {
       if (signal?.aborted) throw new AbortError('transactGet', { cause: error })
       const canceled =
