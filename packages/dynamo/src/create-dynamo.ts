@@ -6,6 +6,8 @@ import type { DynamoClientLike } from './dynamo-client-like'
 import { type Pricing, resolvePricing } from './explain'
 import { createExpressionCache, type ExpressionCacheStats } from './expression-cache'
 import { createModelClient, type ModelClient } from './model-client'
+import { runTransaction, type TransactOperation, type TransactResult } from './model-transaction'
+import type { TransactWriteOptions } from './transact'
 
 /** Options of {@link createDynamo}. */
 export interface DynamoOptions {
@@ -48,6 +50,11 @@ export interface Dynamo {
   stats(): DynamoStats
   /** The full table name of a model (with `tablePrefix`). */
   tableName(model: AnyModel): string
+  /**
+   * Runs operations made by `db.model(M).tx.*` as one transaction (up to 100; more is a `DynamoInputError` before
+   * sending). A cancellation is a `TransactionCanceledError` naming each operation's reason.
+   */
+  transact(operations: readonly TransactOperation[], options?: Omit<TransactWriteOptions, 'keyAttributes'>): Promise<TransactResult>
 }
 
 /**
@@ -88,5 +95,6 @@ export function createDynamo(options: DynamoOptions): Dynamo {
     },
     stats: () => ({ ...runner.counters, expressionCache: cache.stats() }),
     tableName: (model) => tablePrefix + model.table,
+    transact: (operations, transactOptions) => runTransaction(options.client, operations, transactOptions),
   }
 }
