@@ -16,15 +16,15 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import { createDynamo, defineModel, field } from '@tessera/dynamo'
 import {
+  item,
+  number,
+  string,
+  Table,
   Entity as ToolboxEntity,
   GetItemCommand as ToolboxGet,
   PutItemCommand as ToolboxPut,
   QueryCommand as ToolboxQuery,
   UpdateItemCommand as ToolboxUpdate,
-  item,
-  number,
-  string,
-  Table,
 } from 'dynamodb-toolbox'
 import { Entity as ElectroEntity } from 'electrodb'
 import { startDynamoDbLocal } from '../../tooling/test-services/dynamodb-local'
@@ -41,14 +41,27 @@ const User = defineModel(
     // biome-ignore lint/suspicious/noTemplateCurlyInString: key templates
     keys: { partition: { attribute: 'pk', template: 'USER#${id}' }, sort: { attribute: 'sk', template: 'PROFILE' } },
     // biome-ignore lint/suspicious/noTemplateCurlyInString: key templates
-    indexes: { gsi1: { type: 'gsi', partition: { attribute: 'gsi1pk', template: 'ORG#${org}' }, sort: { attribute: 'gsi1sk', template: 'USER#${name}' } } },
+    indexes: {
+      gsi1: {
+        type: 'gsi',
+        partition: { attribute: 'gsi1pk', template: 'ORG#${org}' },
+        sort: { attribute: 'gsi1sk', template: 'USER#${name}' },
+      },
+    },
   },
 )
 
 function handPut() {
   return {
     TableName: TABLE,
-    Item: marshall({ pk: `USER#${user.id}`, sk: 'PROFILE', gsi1pk: `ORG#${user.org}`, gsi1sk: `USER#${user.name}`, _entity: 'User', ...user }),
+    Item: marshall({
+      pk: `USER#${user.id}`,
+      sk: 'PROFILE',
+      gsi1pk: `ORG#${user.org}`,
+      gsi1sk: `USER#${user.name}`,
+      _entity: 'User',
+      ...user,
+    }),
   }
 }
 function handGet() {
@@ -120,7 +133,11 @@ function toolbox(documentClient: DynamoDBDocumentClient) {
 }
 
 async function paramBuilding(): Promise<GroupResult[]> {
-  const raw = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })
+  const raw = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  })
   const doc = DynamoDBDocumentClient.from(raw)
   const db = createDynamo({ client: raw })
   const users = db.model(User)
@@ -159,9 +176,18 @@ async function paramBuilding(): Promise<GroupResult[]> {
         { name: 'hand-written params + marshall', fn: () => consume(handQuery()) },
         {
           name: '@tessera/dynamo query().params() (index chosen automatically)',
-          fn: () => consume(users.query().where({ org: user.org, name: { beginsWith: 'A' } }).params()),
+          fn: () =>
+            consume(
+              users
+                .query()
+                .where({ org: user.org, name: { beginsWith: 'A' } })
+                .params(),
+            ),
         },
-        { name: 'ElectroDB query.byOrg().begins().params()', fn: () => consume(electroUser.query.byOrg({ org: user.org }).begins({ name: 'A' }).params()) },
+        {
+          name: 'ElectroDB query.byOrg().begins().params()',
+          fn: () => consume(electroUser.query.byOrg({ org: user.org }).begins({ name: 'A' }).params()),
+        },
         {
           name: 'DynamoDB-Toolbox QueryCommand.params()',
           fn: () =>
@@ -246,7 +272,10 @@ async function endToEnd(): Promise<GroupResult[]> {
     const get = await compare(
       'end to end: GetItem of one user on DynamoDB Local',
       [
-        { name: 'raw SDK GetItemCommand + unmarshall by hand', fn: async () => consume((await client.send(new GetItemCommand(handGet()))).Item) },
+        {
+          name: 'raw SDK GetItemCommand (item left marshalled)',
+          fn: async () => consume((await client.send(new GetItemCommand(handGet()))).Item),
+        },
         { name: '@tessera/dynamo get', fn: async () => consume(await users.get({ id: user.id })) },
       ],
       options,
@@ -254,8 +283,20 @@ async function endToEnd(): Promise<GroupResult[]> {
     const query = await compare(
       'end to end: Query of 20 users on a GSI on DynamoDB Local',
       [
-        { name: 'raw SDK QueryCommand', fn: async () => consume((await client.send(new QueryCommand(handQuery()))).Items) },
-        { name: '@tessera/dynamo query().all()', fn: async () => consume(await users.query().where({ org: user.org, name: { beginsWith: 'A' } }).all()) },
+        {
+          name: 'raw SDK QueryCommand (items left marshalled)',
+          fn: async () => consume((await client.send(new QueryCommand(handQuery()))).Items),
+        },
+        {
+          name: '@tessera/dynamo query().all()',
+          fn: async () =>
+            consume(
+              await users
+                .query()
+                .where({ org: user.org, name: { beginsWith: 'A' } })
+                .all(),
+            ),
+        },
       ],
       options,
     )
@@ -272,7 +313,10 @@ function importTime(): GroupResult {
     const script = `const t=process.hrtime.bigint();await import(${JSON.stringify(specifier)});console.log(Number(process.hrtime.bigint()-t)/1e6)`
     const samples: number[] = []
     for (let round = 0; round < 7; round++) {
-      const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' })
+      const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: new URL('..', import.meta.url).pathname,
+        encoding: 'utf8',
+      })
       samples.push(Number(result.stdout.trim()))
     }
     return samples.sort((a, b) => a - b)[3]!
@@ -285,7 +329,14 @@ function importTime(): GroupResult {
     title: `import time (median of 7 fresh processes; ms): SDK ${sdk.toFixed(1)} ms, @tessera/dynamo incl. SDK ${tessera.toFixed(1)} ms, difference ${(tessera - sdk).toFixed(1)} ms`,
     opsPerSample: 1,
     results: [
-      { name: 'import @aws-sdk/client-dynamodb', opsPerSec: 1000 / sdk, p50Ns: sdk * 1e6, p99Ns: sdk * 1e6, ratio: 1, cpuUsPerOp: ms(sdk).cpuUs[0]! },
+      {
+        name: 'import @aws-sdk/client-dynamodb',
+        opsPerSec: 1000 / sdk,
+        p50Ns: sdk * 1e6,
+        p99Ns: sdk * 1e6,
+        ratio: 1,
+        cpuUsPerOp: ms(sdk).cpuUs[0]!,
+      },
       {
         name: 'import @tessera/dynamo (loads the SDK too)',
         opsPerSec: 1000 / tessera,
