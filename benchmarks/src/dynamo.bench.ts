@@ -40,11 +40,12 @@ const User = defineModel(
     table: TABLE,
     // biome-ignore lint/suspicious/noTemplateCurlyInString: key templates
     keys: { partition: { attribute: 'pk', template: 'USER#${id}' }, sort: { attribute: 'sk', template: 'PROFILE' } },
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: key templates
     indexes: {
       gsi1: {
         type: 'gsi',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: key templates
         partition: { attribute: 'gsi1pk', template: 'ORG#${org}' },
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: key templates
         sort: { attribute: 'gsi1sk', template: 'USER#${name}' },
       },
     },
