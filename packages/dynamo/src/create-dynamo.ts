@@ -1,5 +1,5 @@
 import { ConfigError, describeValue, type Logger } from '@tessera/core'
-import { createCommandRunner } from './command-runner'
+import { createCommandRunner, type DynamoHooks } from './command-runner'
 import { createCursorCodec } from './cursor'
 import type { AnyModel } from './define-model'
 import type { DynamoClientLike } from './dynamo-client-like'
@@ -15,6 +15,8 @@ export interface DynamoOptions {
   client: DynamoClientLike
   /** Prepended to every model's table name (`'test_'` + `'users'`). Default: `''`. */
   tablePrefix?: string | undefined
+  /** Around-hooks: `onCommand(context, next)` wraps every command a model sends. Default: none. */
+  hooks?: DynamoHooks | undefined
   /** Receives a debug line for each failed command. Default: none. */
   logger?: Logger | undefined
   /**
@@ -76,7 +78,7 @@ export function createDynamo(options: DynamoOptions): Dynamo {
   if (problems.length > 0) throw new ConfigError(problems, { subject: 'createDynamo options' })
   const cache = createExpressionCache(cacheSize)
   const tablePrefix = options.tablePrefix ?? ''
-  const runner = createCommandRunner({ client: options.client, cache, tablePrefix, logger: options.logger })
+  const runner = createCommandRunner({ client: options.client, cache, tablePrefix, logger: options.logger, hooks: options.hooks })
   const cursors = createCursorCodec(options.cursorSecret)
   const pricing = resolvePricing(options.pricing)
   const clients = new WeakMap<AnyModel, ModelClient<AnyModel>>()

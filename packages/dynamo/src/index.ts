@@ -6,7 +6,7 @@ export type { BatchIncompleteDetails, BatchMiss, BatchOutcomeReason } from './ba
 export { BatchIncompleteError } from './batch-incomplete-error'
 export type { BatchProgress, BatchWriteEntry, BatchWriteOptions, BatchWriteResult, UnprocessedWrite } from './batch-write'
 export { BATCH_WRITE_LIMIT, batchWrite } from './batch-write'
-export type { ConsumedCapacitySummary, ModelOperation, PreparedRequest } from './command-runner'
+export type { ConsumedCapacitySummary, DynamoCommandContext, DynamoHooks, ModelOperation, PreparedRequest } from './command-runner'
 export type { Condition, NumberComparison, Operators } from './conditions'
 export type { Dynamo, DynamoOptions, DynamoStats } from './create-dynamo'
 export { createDynamo } from './create-dynamo'

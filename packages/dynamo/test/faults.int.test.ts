@@ -44,7 +44,9 @@ describe('faults', () => {
   it('an aborted signal sends nothing', async () => {
     const db = createDynamo({ client: direct })
     const before = db.stats().commands
-    await expect(db.model(orderModel(table)).query().where({ customer: 'x' }).all({ signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError)
+    await expect(db.model(orderModel(table)).query().where({ customer: 'x' }).all({ signal: AbortSignal.abort() })).rejects.toBeInstanceOf(
+      AbortError,
+    )
     expect(db.stats().commands).toBe(before)
   })
 
