@@ -70,7 +70,7 @@ interface PreparedQuery {
   shape: () => string
   startKey: AttributeMap | undefined
   appliedAfterRead: string[]
-  indexChoice: string
+  indexChoice: () => string
   warnings: string[]
 }
 
@@ -266,7 +266,7 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
           ...prepared.appliedAfterRead,
           ...(model.entity ? [`entity marker ${model.entity.attribute} = ${model.entity.value}`] : []),
         ],
-        indexChoice: prepared.indexChoice,
+        indexChoice: prepared.indexChoice(),
         warnings,
         pricing: context.pricing,
       })
