@@ -40,7 +40,7 @@ export interface ModelOptions<F extends Fields> {
   readonly entityAttribute?: string | undefined
 }
 
-type FieldType<F> = F extends { readonly __type?: infer T } ? Exclude<T, undefined> : never
+type FieldType<F> = F extends { readonly __type?: infer T | undefined } ? Exclude<T, undefined> : never
 type Simplify<T> = { [K in keyof T]: T[K] } & {}
 type OptionalKeys<F extends Fields> = { [K in keyof F]: F[K]['isOptional'] extends true ? K : never }[keyof F]
 type RequiredKeys<F extends Fields> = Exclude<keyof F, OptionalKeys<F>>
