@@ -16,6 +16,8 @@ export type DynamoIoErrorCode =
   | 'DYNAMO_TENANT_MISMATCH'
   | 'DYNAMO_STREAM_HANDLER_FAILED'
   | 'DYNAMO_DMS_INVALID'
+  | 'DYNAMO_LOCAL_UNAVAILABLE'
+  | 'DYNAMO_LOCAL_EXITED'
 
 /** Bad input to an engine, found before any request was sent. Names the value and what is accepted. */
 export class DynamoInputError extends TesseraError {
