@@ -7,6 +7,7 @@ import type { ResolvedRetryBudget, RetryBudgetOptions } from './dynamo-client-li
 export type DynamoIoErrorCode =
   | 'DYNAMO_INVALID_INPUT'
   | 'DYNAMO_DUPLICATE_KEY'
+  | 'DYNAMO_ITEM_TOO_LARGE'
   | 'DYNAMO_BATCH_INCOMPLETE'
   | 'DYNAMO_TRANSACTION_TOO_LARGE'
   | 'DYNAMO_TRANSACTION_CANCELED'

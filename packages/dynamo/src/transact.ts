@@ -10,6 +10,7 @@ import {
 import { AbortError, backoffDelay, describeValue, systemClock } from '@tessera/core'
 import { type DynamoClientLike, type ResolvedRetryBudget, type RetryBudgetOptions, sendOptions } from './dynamo-client-like'
 import { awsErrorName, DynamoInputError, DynamoRequestError, isTransientError, resolveRetryBudget } from './dynamo-errors'
+import { assertItemSize } from './item-size'
 import { type AttributeMap, keyIdentity } from './key-identity'
 import { type CancellationReason, TransactionCanceledError, type TransactOperationType } from './transaction-canceled-error'
 
