@@ -219,6 +219,7 @@ function describeOperations(
     if (part === 'Put') {
       if (typeof body.Item !== 'object' || body.Item === null)
         throw new DynamoInputError(`operation ${index} (Put on ${table}) needs an Item`)
+      assertItemSize(body.Item, `operation ${index} (Put on ${table})`)
       if (knownKeys) key = Object.fromEntries(knownKeys.map((name) => [name, (body.Item as AttributeMap)[name]])) as AttributeMap
     } else if (typeof key !== 'object' || key === null) {
       throw new DynamoInputError(`operation ${index} (${part} on ${table}) needs a Key`)
