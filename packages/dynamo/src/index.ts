@@ -28,7 +28,6 @@ export { ensureTable } from './ensure-table'
 export type { DataKey, FieldEncryptor, FieldEncryptorOptions, KeyProvider, LocalKeyProviderOptions } from './field-encryption'
 export { createFieldEncryptor, createLocalKeyProvider, encryptionContext } from './field-encryption'
 export { hello } from './hello'
-export { itemSizeBytes, MAX_ITEM_BYTES } from './item-size'
 export type { AttributeMap } from './key-identity'
 export { keyIdentity } from './key-identity'
 export type {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { batchWrite, type DynamoClientLike, DynamoInputError, itemSizeBytes, MAX_ITEM_BYTES, transactWrite } from '../src/index'
+import { batchWrite, type DynamoClientLike, DynamoInputError, transactWrite } from '../src/index'
+import { itemSizeBytes, MAX_ITEM_BYTES } from '../src/item-size'
 
 const neverCalled: DynamoClientLike & { calls: number } = {
   calls: 0,
