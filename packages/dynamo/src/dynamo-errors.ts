@@ -75,7 +75,7 @@ export function isTransientError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false
   const name = awsErrorName(error)
   if (name === 'InternalServerError' || name === 'ServiceUnavailable') return true
-  const status = (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } | undefined }).$metadata?.httpStatusCode
   if (typeof status === 'number') return status >= 500
   const code = (error as { code?: unknown }).code
   return typeof code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)

@@ -204,10 +204,12 @@ function describeOperations(
     if (present.length !== 1 || part === undefined || !allowed.includes(part)) {
       throw new DynamoInputError(`operation ${index} must have exactly one of ${allowed.join(', ')}, got ${describeValue(entry)}`)
     }
-    const body = (entry as Record<string, { TableName?: unknown; Key?: AttributeMap; Item?: AttributeMap }>)[part] as {
+    const body = (entry as Record<string, { TableName?: unknown; Key?: AttributeMap | undefined; Item?: AttributeMap | undefined }>)[
+      part
+    ] as {
       TableName?: unknown
-      Key?: AttributeMap
-      Item?: AttributeMap
+      Key?: AttributeMap | undefined
+      Item?: AttributeMap | undefined
     }
     if (typeof body.TableName !== 'string' || body.TableName === '') {
       throw new DynamoInputError(`operation ${index} (${part}) needs a TableName, got ${describeValue(body.TableName)}`)
@@ -254,7 +256,8 @@ function toCanceledError(
   described: readonly DescribedOperation[],
   token: string | undefined,
 ): TransactionCanceledError {
-  const sdkReasons = ((error as { CancellationReasons?: SdkCancellationReason[] }).CancellationReasons ?? []) as SdkCancellationReason[]
+  const sdkReasons = ((error as { CancellationReasons?: SdkCancellationReason[] | undefined }).CancellationReasons ??
+    []) as SdkCancellationReason[]
   const reasons: CancellationReason[] = described.map((op, index) => {
     const reason = sdkReasons[index]
     return {

@@ -53,7 +53,7 @@ describe('batchWrite', () => {
     let inFlight = 0
     let most = 0
     const counting = {
-      async send(command: unknown, options?: { abortSignal?: AbortSignal }) {
+      async send(command: unknown, options?: { abortSignal?: AbortSignal | undefined }) {
         inFlight++
         most = Math.max(most, inFlight)
         try {
