@@ -93,7 +93,7 @@ function eventsOf(operation: string, input: any, output: any, keyOf: KeyOf): Par
       return batchEvents(input.RequestItems ?? {}, output.UnprocessedItems ?? {}, keyOf)
     case 'TransactWriteItems':
       return (input.TransactItems ?? []).flatMap(
-        (entry: Record<string, { TableName: string; Item?: AttributeMap; Key?: AttributeMap }>): PartialEvent[] => {
+        (entry: Record<string, { TableName: string; Item?: AttributeMap | undefined; Key?: AttributeMap | undefined }>): PartialEvent[] => {
           if (entry.Put)
             return [
               {
@@ -117,8 +117,8 @@ function eventsOf(operation: string, input: any, output: any, keyOf: KeyOf): Par
 }
 
 function batchEvents(
-  requests: Record<string, { PutRequest?: { Item: AttributeMap }; DeleteRequest?: { Key: AttributeMap } }[]>,
-  unprocessed: Record<string, { PutRequest?: { Item: AttributeMap }; DeleteRequest?: { Key: AttributeMap } }[]>,
+  requests: Record<string, { PutRequest?: { Item: AttributeMap } | undefined; DeleteRequest?: { Key: AttributeMap } | undefined }[]>,
+  unprocessed: Record<string, { PutRequest?: { Item: AttributeMap } | undefined; DeleteRequest?: { Key: AttributeMap } | undefined }[]>,
   keyOf: KeyOf,
 ): PartialEvent[] {
   const events: PartialEvent[] = []

@@ -151,13 +151,19 @@ export async function batchGet(
         return
       }
       lastError = undefined
-      const byIdentity = new Map(left.map((item) => [item.identity, item]))
+      // One identity per returned item and distinct key shape of its table (almost always one shape).
+      const pendingIdentities = new Set(left.map((item) => item.identity))
+      const shapes = new Map<string, string[][]>()
+      for (const item of left) {
+        const known = shapes.get(item.key.table) ?? []
+        if (!known.some((shape) => shape.join('\u0000') === item.keyAttributes.join('\u0000'))) known.push(item.keyAttributes)
+        shapes.set(item.key.table, known)
+      }
       for (const [table, items] of Object.entries(output.Responses ?? {})) {
         for (const item of items) {
-          for (const candidate of left) {
-            if (candidate.key.table !== table) continue
-            const identity = safeIdentity(table, item, candidate.keyAttributes)
-            if (identity !== undefined && byIdentity.has(identity)) {
+          for (const shape of shapes.get(table) ?? []) {
+            const identity = safeIdentity(table, item, shape)
+            if (identity !== undefined && pendingIdentities.has(identity)) {
               found.set(identity, item)
               break
             }

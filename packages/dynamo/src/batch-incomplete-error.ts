@@ -36,7 +36,7 @@ export class BatchIncompleteError<U extends BatchMiss = BatchMiss> extends Tesse
     for (const item of details.unprocessed) counts.set(item.reason, (counts.get(item.reason) ?? 0) + 1)
     const summary = [...counts].map(([reason, count]) => `${count} ${reason}`).join(', ')
     const failure = details.unprocessed.find((item) => (item as { error?: unknown }).error instanceof Error) as
-      | { error?: Error }
+      | { error?: Error | undefined }
       | undefined
     super(
       `${operation} finished ${details.completed} of ${details.total} after ${details.requests} requests; not done: ${summary}${failure?.error ? ` (${failure.error.message})` : ''}`,

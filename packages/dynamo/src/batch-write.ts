@@ -3,6 +3,7 @@ import { AbortError, backoffDelay, describeValue, systemClock } from '@tessera/c
 import { BatchIncompleteError, type BatchOutcomeReason } from './batch-incomplete-error'
 import { type DynamoClientLike, type RetryBudgetOptions, sendOptions } from './dynamo-client-like'
 import { DynamoInputError, DynamoRequestError, isTransientError, resolveRetryBudget } from './dynamo-errors'
+import { assertItemSize } from './item-size'
 import { type AttributeMap, keyIdentity } from './key-identity'
 import { chunk, runBounded } from './run-bounded'
 import { tableKeyAttributes } from './table-key-attributes'
@@ -190,6 +191,7 @@ async function identify(
     if (hasPut === hasDelete) {
       throw new DynamoInputError(`entry ${index} must have exactly one of put (an item) or delete (a key), got ${describeValue(entry)}`)
     }
+    if (hasPut) assertItemSize(shape.put as AttributeMap, `entry ${index} (put on ${shape.table})`)
   })
   for (const entry of entries) {
     if (keys.has(entry.table)) continue

@@ -58,7 +58,7 @@ export interface DmsDocument {
 
 const ATTRIBUTE_TYPES = new Set(['S', 'N', 'B', 'BOOL', 'M', 'L', 'SS', 'NS', 'BS', 'NULL'])
 const KEY_TYPES = new Set(['S', 'N', 'B'])
-const ROLE_TYPES: Record<string, { type: string; format?: string }> = {
+const ROLE_TYPES: Record<string, { type: string; format?: string | undefined }> = {
   created_at: { type: 'S' },
   updated_at: { type: 'S' },
   version: { type: 'N' },
@@ -90,7 +90,7 @@ export function parseDms(text: string): DmsDocument {
     },
     Node(_, node) {
       if (isAlias(node)) return
-      const tag = (node as { tag?: string }).tag
+      const tag = (node as { tag?: string | undefined }).tag
       if (tag && !tag.startsWith('tag:yaml.org,2002:')) problems.push(`YAML: custom tag ${tag} is not allowed`)
       if ((isMap(node) || isSeq(node) || isScalar(node)) && node.anchor) problems.push(`YAML: anchor &${node.anchor} is not allowed`)
     },

@@ -7,6 +7,7 @@ import type { ResolvedRetryBudget, RetryBudgetOptions } from './dynamo-client-li
 export type DynamoIoErrorCode =
   | 'DYNAMO_INVALID_INPUT'
   | 'DYNAMO_DUPLICATE_KEY'
+  | 'DYNAMO_ITEM_TOO_LARGE'
   | 'DYNAMO_BATCH_INCOMPLETE'
   | 'DYNAMO_TRANSACTION_TOO_LARGE'
   | 'DYNAMO_TRANSACTION_CANCELED'
@@ -16,6 +17,8 @@ export type DynamoIoErrorCode =
   | 'DYNAMO_TENANT_MISMATCH'
   | 'DYNAMO_STREAM_HANDLER_FAILED'
   | 'DYNAMO_DMS_INVALID'
+  | 'DYNAMO_LOCAL_UNAVAILABLE'
+  | 'DYNAMO_LOCAL_EXITED'
 
 /** Bad input to an engine, found before any request was sent. Names the value and what is accepted. */
 export class DynamoInputError extends TesseraError {
@@ -72,7 +75,7 @@ export function isTransientError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false
   const name = awsErrorName(error)
   if (name === 'InternalServerError' || name === 'ServiceUnavailable') return true
-  const status = (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } | undefined }).$metadata?.httpStatusCode
   if (typeof status === 'number') return status >= 500
   const code = (error as { code?: unknown }).code
   return typeof code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)

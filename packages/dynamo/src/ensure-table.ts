@@ -213,13 +213,20 @@ function validateDefinition(definition: TableDefinition): void {
   checkKey('partitionKey', definition.partitionKey, true)
   checkKey('sortKey', definition.sortKey, false)
   const names = new Set<string>()
+  const checkIndexName = (where: string, name: unknown) => {
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{3,255}$/.test(name)) {
+      problems.push(`${where}.name must be 3-255 characters of A-Z a-z 0-9 _ - ., got ${describeValue(name)}`)
+    }
+  }
   for (const [position, index] of (definition.globalIndexes ?? []).entries()) {
+    checkIndexName(`globalIndexes[${position}]`, index.name)
     if (names.has(index.name)) problems.push(`index name ${JSON.stringify(index.name)} is used twice`)
     names.add(index.name)
     checkKey(`globalIndexes[${position}].partitionKey`, index.partitionKey, true)
     checkKey(`globalIndexes[${position}].sortKey`, index.sortKey, false)
   }
   for (const [position, index] of (definition.localIndexes ?? []).entries()) {
+    checkIndexName(`localIndexes[${position}]`, index.name)
     if (names.has(index.name)) problems.push(`index name ${JSON.stringify(index.name)} is used twice`)
     names.add(index.name)
     checkKey(`localIndexes[${position}].sortKey`, index.sortKey, true)

@@ -120,7 +120,7 @@ export function tenantGuardedClient(client: DynamoClientLike, scope: TenantScope
 
 /** `'PutItem'` for a `PutItemCommand`. */
 export function operationName(command: unknown): string {
-  const name = (command as { constructor?: { name?: unknown } })?.constructor?.name
+  const name = (command as { constructor?: { name?: unknown } | undefined })?.constructor?.name
   return typeof name === 'string' ? name.replace(/Command$/, '') : 'request'
 }
 
@@ -134,15 +134,20 @@ function sentKeysAndItems(input: Input): AttributeMap[] {
   const requestItems = input.RequestItems as Record<string, unknown> | undefined
   for (const request of Object.values(requestItems ?? {})) {
     if (Array.isArray(request)) {
-      for (const write of request as { PutRequest?: { Item: AttributeMap }; DeleteRequest?: { Key: AttributeMap } }[]) {
+      for (const write of request as {
+        PutRequest?: { Item: AttributeMap } | undefined
+        DeleteRequest?: { Key: AttributeMap } | undefined
+      }[]) {
         if (write.PutRequest) found.push(write.PutRequest.Item)
         if (write.DeleteRequest) found.push(write.DeleteRequest.Key)
       }
     } else {
-      found.push(...(((request as { Keys?: AttributeMap[] }).Keys ?? []) as AttributeMap[]))
+      found.push(...(((request as { Keys?: AttributeMap[] | undefined }).Keys ?? []) as AttributeMap[]))
     }
   }
-  for (const entry of (input.TransactItems as Record<string, { Key?: AttributeMap; Item?: AttributeMap }>[] | undefined) ?? []) {
+  for (const entry of (input.TransactItems as
+    | Record<string, { Key?: AttributeMap | undefined; Item?: AttributeMap | undefined }>[]
+    | undefined) ?? []) {
     for (const body of Object.values(entry)) {
       if (body?.Key) found.push(body.Key)
       if (body?.Item) found.push(body.Item)
@@ -156,10 +161,10 @@ function returnedItems(output: unknown): { items: AttributeMap[]; lenient: Attri
   const lenient: AttributeMap[] = []
   if (typeof output !== 'object' || output === null) return { items: [], lenient }
   const result = output as {
-    Item?: AttributeMap
-    Items?: AttributeMap[]
-    Attributes?: AttributeMap
-    Responses?: Record<string, AttributeMap[]> | { Item?: AttributeMap }[]
+    Item?: AttributeMap | undefined
+    Items?: AttributeMap[] | undefined
+    Attributes?: AttributeMap | undefined
+    Responses?: Record<string, AttributeMap[]> | { Item?: AttributeMap | undefined }[] | undefined
   }
   const found: AttributeMap[] = []
   if (result.Item) found.push(result.Item)

@@ -10,6 +10,7 @@ import {
 import { AbortError, backoffDelay, describeValue, systemClock } from '@tessera/core'
 import { type DynamoClientLike, type ResolvedRetryBudget, type RetryBudgetOptions, sendOptions } from './dynamo-client-like'
 import { awsErrorName, DynamoInputError, DynamoRequestError, isTransientError, resolveRetryBudget } from './dynamo-errors'
+import { assertItemSize } from './item-size'
 import { type AttributeMap, keyIdentity } from './key-identity'
 import { type CancellationReason, TransactionCanceledError, type TransactOperationType } from './transaction-canceled-error'
 
@@ -203,10 +204,12 @@ function describeOperations(
     if (present.length !== 1 || part === undefined || !allowed.includes(part)) {
       throw new DynamoInputError(`operation ${index} must have exactly one of ${allowed.join(', ')}, got ${describeValue(entry)}`)
     }
-    const body = (entry as Record<string, { TableName?: unknown; Key?: AttributeMap; Item?: AttributeMap }>)[part] as {
+    const body = (entry as Record<string, { TableName?: unknown; Key?: AttributeMap | undefined; Item?: AttributeMap | undefined }>)[
+      part
+    ] as {
       TableName?: unknown
-      Key?: AttributeMap
-      Item?: AttributeMap
+      Key?: AttributeMap | undefined
+      Item?: AttributeMap | undefined
     }
     if (typeof body.TableName !== 'string' || body.TableName === '') {
       throw new DynamoInputError(`operation ${index} (${part}) needs a TableName, got ${describeValue(body.TableName)}`)
@@ -218,6 +221,7 @@ function describeOperations(
     if (part === 'Put') {
       if (typeof body.Item !== 'object' || body.Item === null)
         throw new DynamoInputError(`operation ${index} (Put on ${table}) needs an Item`)
+      assertItemSize(body.Item, `operation ${index} (Put on ${table})`)
       if (knownKeys) key = Object.fromEntries(knownKeys.map((name) => [name, (body.Item as AttributeMap)[name]])) as AttributeMap
     } else if (typeof key !== 'object' || key === null) {
       throw new DynamoInputError(`operation ${index} (${part} on ${table}) needs a Key`)
@@ -252,7 +256,8 @@ function toCanceledError(
   described: readonly DescribedOperation[],
   token: string | undefined,
 ): TransactionCanceledError {
-  const sdkReasons = ((error as { CancellationReasons?: SdkCancellationReason[] }).CancellationReasons ?? []) as SdkCancellationReason[]
+  const sdkReasons = ((error as { CancellationReasons?: SdkCancellationReason[] | undefined }).CancellationReasons ??
+    []) as SdkCancellationReason[]
   const reasons: CancellationReason[] = described.map((op, index) => {
     const reason = sdkReasons[index]
     return {

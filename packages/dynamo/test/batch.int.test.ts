@@ -48,6 +48,26 @@ describe('batchWrite', () => {
     expect(progress.at(-1)).toEqual({ completed: 130, total: 130, requests: 6 })
   })
 
+  it('keeps at most `concurrency` requests in flight', async () => {
+    const a = await table()
+    let inFlight = 0
+    let most = 0
+    const counting = {
+      async send(command: unknown, options?: { abortSignal?: AbortSignal | undefined }) {
+        inFlight++
+        most = Math.max(most, inFlight)
+        try {
+          return await client.send(command as never, options)
+        } finally {
+          inFlight--
+        }
+      },
+    }
+    const result = await batchWrite(counting, puts(a, 150), { concurrency: 2, keyAttributes: { [a]: ['pk'] } })
+    expect(result).toMatchObject({ written: 150, requests: 6 })
+    expect(most).toBe(2)
+  })
+
   it('deletes by key in the same batch as puts', async () => {
     const a = await table()
     await batchWrite(client, puts(a, 10))

@@ -23,7 +23,10 @@ export function localClient(): DynamoDBClient {
 }
 
 /** Creates a table with a unique name (string `pk`, and string `sk` when `sort`), returns its name. */
-export async function createTestTable(client: DynamoDBClient, options: { sort?: boolean; prefix?: string } = {}): Promise<string> {
+export async function createTestTable(
+  client: DynamoDBClient,
+  options: { sort?: boolean | undefined; prefix?: string | undefined } = {},
+): Promise<string> {
   const table = uniqueName(options.prefix ?? 't')
   const keys: KeySchemaElement[] = [{ AttributeName: 'pk', KeyType: 'HASH' }]
   const attributes: AttributeDefinition[] = [{ AttributeName: 'pk', AttributeType: 'S' }]
@@ -44,9 +47,9 @@ export async function dropTable(client: DynamoDBClient, table: string): Promise<
 
 /** A fault to inject into the next matching requests. */
 export type Fault =
-  | { kind: 'throw'; name: string; times: number; command?: string; extra?: Record<string, unknown> }
-  | { kind: 'lose-reply'; times: number; command?: string }
-  | { kind: 'unprocess'; times: number; keep?: number; command?: string }
+  | { kind: 'throw'; name: string; times: number; command?: string | undefined; extra?: Record<string, unknown> | undefined }
+  | { kind: 'lose-reply'; times: number; command?: string | undefined }
+  | { kind: 'unprocess'; times: number; keep?: number | undefined; command?: string | undefined }
 
 /**
  * Wraps a real client: each fault applies to the next `times` requests of its command. `throw` fails the

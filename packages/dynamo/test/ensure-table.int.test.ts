@@ -86,13 +86,35 @@ describe('ensureTable', () => {
     expect((await ensureTable(client, grown, { pollIntervalMs: 50 })).changes).toEqual([])
   })
 
+  it('turns the stream on for an existing table, and refuses TTL on a second attribute', async () => {
+    const table = definition()
+    await ensureTable(client, table, { ttl: 'expiresAt', pollIntervalMs: 50 })
+    const result = await ensureTable(client, table, { streams: 'NEW_IMAGE', ttl: 'expiresAt', pollIntervalMs: 50 })
+    expect(result.changes).toEqual([{ type: 'enable-stream', table: table.name, viewType: 'NEW_IMAGE' }])
+    expect(result.streamArn).toMatch(/stream/)
+    await expect(ensureTable(client, table, { ttl: 'deleteAt', pollIntervalMs: 50 })).rejects.toThrow(
+      /has TTL on "expiresAt", not "deleteAt"/,
+    )
+    await expect(ensureTable(client, table, { streams: 'KEYS_ONLY', pollIntervalMs: 50 })).rejects.toThrow(
+      /its stream is NEW_IMAGE, not KEYS_ONLY/,
+    )
+  })
+
+  it('creates a provisioned table with its capacity on the table and each index', async () => {
+    const table = definition({ globalIndexes: [{ name: 'byX', partitionKey: { name: 'x', type: 'N' } }] })
+    await ensureTable(client, table, { billing: { readCapacity: 3, writeCapacity: 2 }, pollIntervalMs: 50 })
+    const described = (await client.send(new DescribeTableCommand({ TableName: table.name }))).Table
+    expect(described?.ProvisionedThroughput).toMatchObject({ ReadCapacityUnits: 3, WriteCapacityUnits: 2 })
+    expect(described?.GlobalSecondaryIndexes?.[0]?.ProvisionedThroughput).toMatchObject({ ReadCapacityUnits: 3, WriteCapacityUnits: 2 })
+  })
+
   it('refuses what it cannot change before changing anything', async () => {
     const table = definition()
     await ensureTable(client, table, { pollIntervalMs: 50 })
     const other = {
       ...table,
       sortKey: { name: 'other', type: 'N' as const },
-      globalIndexes: [{ name: 'g', partitionKey: { name: 'x', type: 'S' as const } }],
+      globalIndexes: [{ name: 'byX', partitionKey: { name: 'x', type: 'S' as const } }],
     }
     const error = (await ensureTable(client, other).catch((e: unknown) => e)) as DynamoInputError
     expect(error).toBeInstanceOf(DynamoInputError)
@@ -104,6 +126,9 @@ describe('ensureTable', () => {
     )
     await expect(ensureTable(client, { name: 'x', partitionKey: { name: 'pk', type: 'Q' as 'S' } })).rejects.toThrow(
       /partitionKey.type must be 'S', 'N' or 'B', got "Q"/,
+    )
+    await expect(ensureTable(client, { ...table, globalIndexes: [{ name: 'g', partitionKey: { name: 'x', type: 'S' } }] })).rejects.toThrow(
+      /globalIndexes\[0\].name must be 3-255 characters/,
     )
   })
 })
