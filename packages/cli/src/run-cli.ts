@@ -5,6 +5,7 @@ import { CliError } from './cli-error'
 import type { CommandContext } from './command-context'
 import { diffCommand } from './diff-command'
 import { EXIT_CODES, type ExitCode } from './exit-codes'
+import { generatePg } from './generate-command'
 import { loadConfig } from './load-config'
 import { migrateCreate, migrateRun, migrateStatus } from './migrate-command'
 import { createOutput, errorLine, type Output } from './output'
@@ -194,6 +195,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       ]),
     )
     .action(action((context, options: Parameters<typeof diffCommand>[1]) => diffCommand(context, options)))
+
+  const generate = program
+    .command('generate')
+    .description('write code from a live database: defineEntity code from PostgreSQL')
+    .addHelpText('after', examples(['tessera generate pg --url postgres://localhost/app --schema public --out src/entities.ts']))
+  databaseOptions(generate.command('pg').description('read a PostgreSQL schema and write defineEntity code for its tables'))
+    .option('-s, --schema <name>', 'the schema to read (default: the configured schema, else public)')
+    .option('-o, --out <file>', 'the file to write (default: stdout)')
+    .option('-t, --tables <names>', 'only these tables (comma-separated, repeatable)', collect)
+    .option('-f, --force', 'overwrite --out when it exists')
+    .addHelpText(
+      'after',
+      examples([
+        'tessera generate pg --url postgres://localhost/app --schema public --out src/entities.ts',
+        'tessera generate pg --tables users,posts > src/entities.ts',
+      ]),
+    )
+    .action(action((context, options: Parameters<typeof generatePg>[1]) => generatePg(context, options)))
 
   try {
     if (argv.length === 0) {
