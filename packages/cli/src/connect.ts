@@ -9,11 +9,15 @@ export const APPLICATION_NAME = 'tessera-cli'
  * Opens a provider on `database`, runs `fn` and closes it (also when `fn` throws). The pool holds up to 5
  * connections: the migration lock holds one, the migrator uses one or two more.
  */
-export async function withDatabase<T>(database: ResolvedDatabase, fn: (db: Provider) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  database: ResolvedDatabase,
+  fn: (db: Provider) => Promise<T>,
+  options: { connectTimeoutMs?: number | undefined } = {},
+): Promise<T> {
   const db = createPgProvider({
     connectionString: database.url,
     applicationName: APPLICATION_NAME,
-    connectTimeoutMs: 10_000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     pool: { max: 5 },
   })
   try {

@@ -6,6 +6,7 @@ import type { CommandContext } from './command-context'
 import { diffCommand } from './diff-command'
 import { EXIT_CODES, type ExitCode } from './exit-codes'
 import { generatePg } from './generate-command'
+import { healthCommand } from './health-command'
 import { loadConfig } from './load-config'
 import { migrateCreate, migrateRun, migrateStatus } from './migrate-command'
 import { createOutput, errorLine, type Output } from './output'
@@ -213,6 +214,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       ]),
     )
     .action(action((context, options: Parameters<typeof generatePg>[1]) => generatePg(context, options)))
+
+  program
+    .command('health')
+    .description(
+      'check every configured PostgreSQL (latency, version, recovery), Redis (PING, version, role) and DynamoDB endpoint (ListTables)',
+    )
+    .option('--timeout <ms>', 'per check', '5000')
+    .addHelpText(
+      'after',
+      `${examples(['tessera health', 'tessera health --json', 'TESSERA_PG_URL_REPLICA=postgres://replica/app tessera health'])}\nExit code 3 when one is down.\n`,
+    )
+    .action(action((context, options: Parameters<typeof healthCommand>[1]) => healthCommand(context, options)))
 
   try {
     if (argv.length === 0) {

@@ -15,7 +15,11 @@ describe('configuration', () => {
     mkdirSync(join(cwd, 'src/deep'), { recursive: true })
     const run = await runTessera(['migrate', 'up', '--json'], { cwd: join(cwd, 'src/deep') })
     expect(run.stderr).toBe('')
-    expect(JSON.parse(run.stdout)).toEqual({ database: 'default', direction: 'up', migrations: [{ id: '001', name: 't', durationMs: expect.any(Number) }] })
+    expect(JSON.parse(run.stdout)).toEqual({
+      database: 'default',
+      direction: 'up',
+      migrations: [{ id: '001', name: 't', durationMs: expect.any(Number) }],
+    })
     const status = await runTessera(['migrate', 'status', '--json'], { cwd })
     expect(JSON.parse(status.stdout)).toMatchObject({ table: 'schema_history' })
   })
@@ -30,9 +34,15 @@ describe('configuration', () => {
     })
     const viaFlag = await runTessera(['migrate', 'status', '--json', '--config', 'conf/alt.config.mjs'], { cwd })
     expect(viaFlag.code).toBe(0)
-    const viaEnv = await runTessera(['migrate', 'up', '--json'], { cwd, env: { TESSERA_CONFIG: 'conf/alt.config.mjs', TESSERA_PG_URL: other, TESSERA_MIGRATIONS_TABLE: 'from_env' } })
+    const viaEnv = await runTessera(['migrate', 'up', '--json'], {
+      cwd,
+      env: { TESSERA_CONFIG: 'conf/alt.config.mjs', TESSERA_PG_URL: other, TESSERA_MIGRATIONS_TABLE: 'from_env' },
+    })
     expect(viaEnv.stderr).toBe('')
-    const status = await runTessera(['migrate', 'status', '--json', '--url', other], { cwd, env: { TESSERA_CONFIG: 'conf/alt.config.mjs', TESSERA_MIGRATIONS_TABLE: 'from_env' } })
+    const status = await runTessera(['migrate', 'status', '--json', '--url', other], {
+      cwd,
+      env: { TESSERA_CONFIG: 'conf/alt.config.mjs', TESSERA_MIGRATIONS_TABLE: 'from_env' },
+    })
     expect(JSON.parse(status.stdout).migrations).toMatchObject([{ id: '001', status: 'applied' }])
     const untouched = await runTessera(['migrate', 'status', '--json', '--config', 'conf/alt.config.mjs'], { cwd })
     expect(JSON.parse(untouched.stdout).migrations).toMatchObject([{ id: '001', status: 'pending' }])
@@ -48,7 +58,12 @@ describe('configuration', () => {
 
   it('reports every problem of a config at once, on one line, with exit code 2', async () => {
     const cwd = tempProject({
-      'tessera.config.json': JSON.stringify({ postgres: 'mysql://x', redis: { cache: 'http://x' }, dynamo: { endpoint: 'nope' }, extra: 1 }),
+      'tessera.config.json': JSON.stringify({
+        postgres: 'mysql://x',
+        redis: { cache: 'http://x' },
+        dynamo: { endpoint: 'nope' },
+        extra: 1,
+      }),
     })
     const run = await runTessera(['migrate', 'status'], { cwd })
     expect(run.code).toBe(2)
@@ -79,7 +94,15 @@ describe('the command line', () => {
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('Examples:\n  $ tessera migrate status')
     expect(help.stdout).toContain('Exit codes:\n  0  done')
-    for (const command of [['migrate', 'up'], ['migrate', 'down'], ['migrate', 'status'], ['migrate', 'create'], ['diff'], ['generate', 'pg'], ['health']]) {
+    for (const command of [
+      ['migrate', 'up'],
+      ['migrate', 'down'],
+      ['migrate', 'status'],
+      ['migrate', 'create'],
+      ['diff'],
+      ['generate', 'pg'],
+      ['health'],
+    ]) {
       const sub = await runTessera([...command, '--help'], { cwd })
       expect(sub.code, command.join(' ')).toBe(0)
       expect(sub.stdout, command.join(' ')).toContain(`Examples:\n  $ tessera ${command.join(' ')}`)

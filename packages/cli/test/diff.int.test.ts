@@ -60,7 +60,9 @@ describe('tessera diff', () => {
     const held = await runTessera(['diff'], { cwd })
     expect(held.code).toBe(0)
     expect(held.stdout).toContain('the database matches the entities')
-    expect(held.stdout).toContain('held back 1 destructive change (pass --allow-destructive to include them):\n  - drop column public.posts.legacy')
+    expect(held.stdout).toContain(
+      'held back 1 destructive change (pass --allow-destructive to include them):\n  - drop column public.posts.legacy',
+    )
     expect(readdirSync(join(cwd, 'migrations'))).toHaveLength(1)
 
     const dry = await runTessera(['diff', '--allow-destructive', '--dry-run'], { cwd })
@@ -81,7 +83,10 @@ describe('tessera diff', () => {
     await runTessera(['migrate', 'up'], { cwd })
     writeFileSync(
       join(cwd, 'src/entities.ts'),
-      ENTITIES.replace("enumOf(['admin', 'member'] as const, { native: 'user_role' }).default('member')", "enumOf(['admin', 'member', 'guest'] as const, { native: 'user_role' }).default('guest')"),
+      ENTITIES.replace(
+        "enumOf(['admin', 'member'] as const, { native: 'user_role' }).default('member')",
+        "enumOf(['admin', 'member', 'guest'] as const, { native: 'user_role' }).default('guest')",
+      ),
     )
     const run = await runTessera(['diff', '--name', 'guests'], { cwd })
     expect(run.code).toBe(0)
@@ -111,7 +116,9 @@ describe('tessera diff', () => {
     const cwd = tempProject({ 'tessera.config.json': JSON.stringify({ postgres: url }), 'empty.ts': 'export const x = 1\n' })
     const none = await runTessera(['diff'], { cwd })
     expect(none.code).toBe(2)
-    expect(none.stderr.trim()).toBe('error: no entities configured: set `entities` in tessera.config.ts (entities or module paths), TESSERA_ENTITIES, or pass --entities <path>')
+    expect(none.stderr.trim()).toBe(
+      'error: no entities configured: set `entities` in tessera.config.ts (entities or module paths), TESSERA_ENTITIES, or pass --entities <path>',
+    )
     const empty = await runTessera(['diff', '--entities', 'empty.ts'], { cwd })
     expect(empty.code).toBe(2)
     expect(empty.stderr.trim()).toBe(`error: ${join(cwd, 'empty.ts')} exports no entity (export const User = defineEntity(…))`)
