@@ -52,7 +52,8 @@ Exit codes:
 /** Prints `error` as one line on stderr (with its stack and causes under `--verbose`) and returns the exit code. */
 function report(error: unknown, output: Output | undefined, io: CliIo, verbose: boolean): ExitCode {
   const code: ExitCode = error instanceof CliError ? error.exitCode : error instanceof ConfigError ? EXIT_CODES.usage : EXIT_CODES.failed
-  const line = `error: ${errorLine(error)}`
+  const unexpected = !(error instanceof TesseraError) && error instanceof Error && !verbose
+  const line = `error: ${errorLine(error)}${unexpected ? ' (unexpected: run again with --verbose for its stack)' : ''}`
   const colored = output?.color === true ? output.colors.red(line) : line
   io.stderr.write(`${colored}\n`)
   if (verbose) {
@@ -60,8 +61,6 @@ function report(error: unknown, output: Output | undefined, io: CliIo, verbose: 
       io.stderr.write(`${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}\n`)
       if (!(cause instanceof Error)) break
     }
-  } else if (!(error instanceof TesseraError) && error instanceof Error) {
-    io.stderr.write('(an unexpected error: run again with --verbose for its stack)\n')
   }
   return code
 }
