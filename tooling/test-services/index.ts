@@ -5,6 +5,18 @@
  */
 export type { Deferred } from './deferred'
 export { deferred } from './deferred'
+export {
+  answersListTables,
+  DYNAMODB_LOCAL_CREDENTIALS,
+  DYNAMODB_LOCAL_REGION,
+  DYNAMODB_URL_ENV,
+  type DynamoDbLocal,
+  type DynamoDbLocalClientConfig,
+  type DynamoDbLocalOptions,
+  dynamoDbLocalClientConfig,
+  dynamoDbLocalJar,
+  startDynamoDbLocal,
+} from './dynamodb-local'
 export { type Endpoint, endpointOf, urlThrough } from './endpoint'
 export { PG_URL, REDIS_URL, uniqueName } from './env'
 export { freePort } from './free-port'

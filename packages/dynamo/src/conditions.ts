@@ -1,0 +1,204 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb'
+import { describeValue, type ValidationIssue } from '@tessera/core'
+import type { AnyModel, FieldMeta } from './define-model'
+import type { Comparator, Cond } from './expressions'
+import { checkValue, fieldNames, toAnyAttribute, toAttribute } from './item-codec'
+
+/** Comparisons on a number: `size` takes these. */
+export interface NumberComparison {
+  eq?: number | undefined
+  ne?: number | undefined
+  lt?: number | undefined
+  lte?: number | undefined
+  gt?: number | undefined
+  gte?: number | undefined
+  between?: readonly [number, number] | undefined
+}
+
+/**
+ * The operators on one attribute; several in one object all must hold. A bare value means `eq`.
+ *
+ * @example
+ * { age: { gte: 18, lt: 65 }, name: { beginsWith: 'A' }, tags: { contains: 'admin' }, deletedAt: { exists: false } }
+ */
+export interface Operators<T> {
+  eq?: T | undefined
+  ne?: T | undefined
+  lt?: T | undefined
+  lte?: T | undefined
+  gt?: T | undefined
+  gte?: T | undefined
+  between?: readonly [T, T] | undefined
+  /** `begins_with`: strings only. */
+  beginsWith?: (T extends string ? string : never) | undefined
+  in?: readonly T[] | undefined
+  /** `attribute_exists` (true) or `attribute_not_exists` (false). */
+  exists?: boolean | undefined
+  /** `contains`: a substring, or an element of a set or list. */
+  contains?: (T extends string ? string : T extends Set<infer E> ? E : T extends readonly (infer E)[] ? E : never) | undefined
+  /** `size(attribute)` compared with numbers. */
+  size?: NumberComparison | undefined
+}
+
+/**
+ * A condition on a model's item `I`: per attribute a value (equality) or {@link Operators}, combined with AND;
+ * `$or`, `$and` and `$not` nest.
+ */
+export type Condition<I> = { [K in keyof I]?: NonNullable<I[K]> | Operators<NonNullable<I[K]>> } & {
+  $and?: readonly Condition<I>[] | undefined
+  $or?: readonly Condition<I>[] | undefined
+  $not?: Condition<I> | undefined
+}
+
+const OPERATORS = new Set(['eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'between', 'beginsWith', 'in', 'exists', 'contains', 'size'])
+const COMPARATORS: Readonly<Record<string, Comparator>> = { eq: '=', ne: '<>', lt: '<', lte: '<=', gt: '>', gte: '>=' }
+
+/** True when `value` is an operators object (not a bare value to compare with `=`). */
+export function isOperators(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Set || value instanceof Uint8Array)
+    return false
+  const keys = Object.keys(value)
+  return keys.length > 0 && keys.every((key) => OPERATORS.has(key))
+}
+
+/**
+ * Turns a user condition into a {@link Cond} over stored attribute names; unknown fields, encrypted fields, wrong
+ * value types and `undefined` operands are issues (an `undefined` never means "match everything").
+ */
+export function toCond(
+  model: AnyModel,
+  condition: unknown,
+  issues: ValidationIssue[],
+  path: readonly (string | number)[] = [],
+): Cond | undefined {
+  if (typeof condition !== 'object' || condition === null || Array.isArray(condition)) {
+    issues.push({ path, message: `expected a condition object, got ${describeValue(condition)}` })
+    return undefined
+  }
+  const parts: Cond[] = []
+  for (const [property, value] of Object.entries(condition)) {
+    if (property === '$and' || property === '$or') {
+      if (!Array.isArray(value) || value.length === 0) {
+        issues.push({ path: [...path, property], message: 'expected a non-empty array of conditions' })
+        continue
+      }
+      const children = value.map((child, index) => toCond(model, child, issues, [...path, property, index])).filter(isCond)
+      if (children.length > 0) parts.push(children.length === 1 ? children[0]! : { type: property === '$and' ? 'and' : 'or', children })
+      continue
+    }
+    if (property === '$not') {
+      const child = toCond(model, value, issues, [...path, property])
+      if (child) parts.push({ type: 'not', child })
+      continue
+    }
+    const meta = conditionField(model, property, issues, path)
+    if (!meta) continue
+    if (value === undefined) {
+      issues.push({ path: [...path, property], message: 'is undefined; to test for a missing attribute write { exists: false }' })
+      continue
+    }
+    if (isOperators(value)) parts.push(...operatorConds(meta, value, issues, [...path, property]))
+    else {
+      const operand = operandFor(meta, value, issues, [...path, property])
+      if (operand) parts.push({ type: 'cmp', attr: meta.attribute, op: '=', values: [operand] })
+    }
+  }
+  if (parts.length === 0) {
+    if (issues.length === 0) issues.push({ path, message: 'is an empty condition; leave it out instead' })
+    return undefined
+  }
+  return parts.length === 1 ? parts[0] : { type: 'and', children: parts }
+}
+
+function isCond(value: Cond | undefined): value is Cond {
+  return value !== undefined
+}
+
+/** The field a condition names, or an issue: unknown or encrypted. */
+export function conditionField(
+  model: AnyModel,
+  property: string,
+  issues: ValidationIssue[],
+  path: readonly (string | number)[],
+): FieldMeta | undefined {
+  const meta = model.fieldByName.get(property) as FieldMeta | undefined
+  if (!meta) {
+    issues.push({ path: [...path, property], message: `is not a field of ${model.name} (fields: ${fieldNames(model)})` })
+    return undefined
+  }
+  if (meta.isEncrypted) {
+    issues.push({ path: [...path, property], message: 'is encrypted: its stored value is ciphertext, so it cannot be used in a condition' })
+    return undefined
+  }
+  return meta
+}
+
+function operatorConds(meta: FieldMeta, operators: Record<string, unknown>, issues: ValidationIssue[], path: (string | number)[]): Cond[] {
+  const out: Cond[] = []
+  const attr = meta.attribute
+  for (const [operator, operand] of Object.entries(operators)) {
+    const here = [...path, operator]
+    if (operand === undefined) {
+      issues.push({ path: here, message: 'is undefined; leave the operator out instead' })
+      continue
+    }
+    const comparator = COMPARATORS[operator]
+    if (comparator) {
+      const value = operandFor(meta, operand, issues, here)
+      if (value) out.push({ type: 'cmp', attr, op: comparator, values: [value] })
+      continue
+    }
+    switch (operator) {
+      case 'between': {
+        if (!Array.isArray(operand) || operand.length !== 2) {
+          issues.push({ path: here, message: `expected [low, high], got ${describeValue(operand)}` })
+          break
+        }
+        const low = operandFor(meta, operand[0], issues, [...here, 0])
+        const high = operandFor(meta, operand[1], issues, [...here, 1])
+        if (low && high) out.push({ type: 'between', attr, values: [low, high] })
+        break
+      }
+      case 'beginsWith':
+        if (typeof operand !== 'string') issues.push({ path: here, message: `expected a string prefix, got ${describeValue(operand)}` })
+        else out.push({ type: 'fn', fn: 'begins_with', attr, values: [{ S: operand }] })
+        break
+      case 'in': {
+        if (!Array.isArray(operand) || operand.length === 0 || operand.length > 100) {
+          issues.push({ path: here, message: `expected an array of 1 to 100 values, got ${describeValue(operand)}` })
+          break
+        }
+        const values = operand.map((element, index) => operandFor(meta, element, issues, [...here, index]))
+        if (values.every((value) => value !== undefined)) out.push({ type: 'in', attr, values: values as AttributeValue[] })
+        break
+      }
+      case 'exists':
+        if (typeof operand !== 'boolean') issues.push({ path: here, message: `expected true or false, got ${describeValue(operand)}` })
+        else out.push({ type: operand ? 'exists' : 'notExists', attr })
+        break
+      case 'contains':
+        out.push({ type: 'fn', fn: 'contains', attr, values: [toAnyAttribute(operand)] })
+        break
+      case 'size': {
+        const sizeMeta: FieldMeta = { ...meta, kind: 'number' }
+        for (const cond of isOperators(operand) ? operatorConds(sizeMeta, operand, issues, here) : []) {
+          if (cond.type === 'cmp') out.push({ type: 'size', attr, op: cond.op, values: cond.values })
+          else issues.push({ path: here, message: 'size takes eq, ne, lt, lte, gt and gte' })
+        }
+        if (!isOperators(operand))
+          issues.push({ path: here, message: `expected comparisons such as { gt: 3 }, got ${describeValue(operand)}` })
+        break
+      }
+    }
+  }
+  return out
+}
+
+function operandFor(meta: FieldMeta, value: unknown, issues: ValidationIssue[], path: (string | number)[]): AttributeValue | undefined {
+  const problem = checkValue(meta.kind, value)
+  if (problem) {
+    issues.push({ path, message: problem, value })
+    return undefined
+  }
+  return toAttribute(meta.kind, value)
+}

@@ -1,0 +1,25 @@
+/**
+ * The part of an AWS SDK v3 `DynamoDBClient` (or `DynamoDBStreamsClient`) the engines use: `send(command, {
+ * abortSignal })`. A real client satisfies it; so does a wrapper that injects faults or records requests.
+ */
+export interface DynamoClientLike {
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK's Command generics differ per command; the engines narrow the output
+  send(command: any, options?: { abortSignal?: AbortSignal | undefined }): Promise<any>
+}
+
+/** Options every engine request accepts. */
+export interface RetryBudgetOptions {
+  /** Attempts per request, counting the first. Default: 10. */
+  maxAttempts?: number | undefined
+  /** Ceiling of the first backoff wait (full jitter: a random wait in [0, ceiling)). Default: 50 ms. */
+  baseDelayMs?: number | undefined
+  /** The largest backoff ceiling. Default: 5000 ms. */
+  maxDelayMs?: number | undefined
+}
+
+/** The resolved retry budget. */
+export interface ResolvedRetryBudget {
+  maxAttempts: number
+  baseDelayMs: number
+  maxDelayMs: number
+}

@@ -1,0 +1,217 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb'
+import type { CompiledExpression, ExpressionCache } from './expression-cache'
+
+/** A comparison operator as DynamoDB writes it. */
+export type Comparator = '=' | '<>' | '<' | '<=' | '>' | '>='
+
+/**
+ * A condition as a tree over stored attribute names, values already marshalled. Built from the user's condition
+ * objects (see `conditions.ts`) and from Tessera's own (versions, keys).
+ */
+export type Cond =
+  | { readonly type: 'cmp'; readonly attr: string; readonly op: Comparator; readonly values: readonly [AttributeValue] }
+  | { readonly type: 'between'; readonly attr: string; readonly values: readonly [AttributeValue, AttributeValue] }
+  | { readonly type: 'in'; readonly attr: string; readonly values: readonly AttributeValue[] }
+  | {
+      readonly type: 'fn'
+      readonly fn: 'begins_with' | 'contains' | 'attribute_type'
+      readonly attr: string
+      readonly values: readonly [AttributeValue]
+    }
+  | { readonly type: 'exists' | 'notExists'; readonly attr: string }
+  | { readonly type: 'size'; readonly attr: string; readonly op: Comparator; readonly values: readonly [AttributeValue] }
+  | { readonly type: 'and' | 'or'; readonly children: readonly Cond[] }
+  | { readonly type: 'not'; readonly child: Cond }
+
+/** One action of an update expression. */
+export type UpdateAction =
+  | {
+      readonly type: 'set' | 'setIfNotExists' | 'append' | 'prepend' | 'increment' | 'add' | 'delete'
+      readonly attr: string
+      readonly value: AttributeValue
+    }
+  | { readonly type: 'remove'; readonly attr: string }
+
+/** Everything a request's expressions are built from. */
+export interface ExpressionParts {
+  keyCondition?: Cond | undefined
+  filter?: Cond | undefined
+  condition?: Cond | undefined
+  update?: readonly UpdateAction[] | undefined
+  projection?: readonly string[] | undefined
+}
+
+/** The expression fields of a DynamoDB request. */
+export interface ExpressionRequestFields {
+  KeyConditionExpression?: string
+  FilterExpression?: string
+  ConditionExpression?: string
+  UpdateExpression?: string
+  ProjectionExpression?: string
+  ExpressionAttributeNames?: Record<string, string>
+  ExpressionAttributeValues?: Record<string, AttributeValue>
+}
+
+/** Joins conditions with AND, dropping `undefined`s; `undefined` when none is left. */
+export function allOf(...conditions: (Cond | undefined)[]): Cond | undefined {
+  const present = conditions.filter((condition): condition is Cond => condition !== undefined)
+  if (present.length === 0) return undefined
+  if (present.length === 1) return present[0]
+  return { type: 'and', children: present }
+}
+
+/**
+ * Builds the expressions of a request: the shape (attributes and operators) picks a cached build, and only the
+ * values are bound anew. Every attribute goes through an `ExpressionAttributeNames` placeholder.
+ */
+export function buildExpressions(cache: ExpressionCache, operation: string, parts: ExpressionParts): ExpressionRequestFields {
+  const values: AttributeValue[] = []
+  let shape = operation
+  if (parts.keyCondition) shape += `|k:${condShape(parts.keyCondition, values)}`
+  if (parts.filter) shape += `|f:${condShape(parts.filter, values)}`
+  if (parts.condition) shape += `|c:${condShape(parts.condition, values)}`
+  if (parts.update) shape += `|u:${updateShape(parts.update, values)}`
+  if (parts.projection) shape += `|p:${parts.projection.join(',')}`
+  const compiled = cache.get(shape, () => render(parts))
+  const fields: ExpressionRequestFields = {}
+  if (compiled.keyCondition !== undefined) fields.KeyConditionExpression = compiled.keyCondition
+  if (compiled.filter !== undefined) fields.FilterExpression = compiled.filter
+  if (compiled.condition !== undefined) fields.ConditionExpression = compiled.condition
+  if (compiled.update !== undefined) fields.UpdateExpression = compiled.update
+  if (compiled.projection !== undefined) fields.ProjectionExpression = compiled.projection
+  // A copy: the SDK may keep the object, and the cached one must never change.
+  fields.ExpressionAttributeNames = { ...compiled.names }
+  if (values.length > 0) {
+    const bound: Record<string, AttributeValue> = {}
+    for (let index = 0; index < values.length; index++) bound[`:v${index}`] = values[index]!
+    fields.ExpressionAttributeValues = bound
+  }
+  return fields
+}
+
+function condShape(cond: Cond, values: AttributeValue[]): string {
+  switch (cond.type) {
+    case 'and':
+    case 'or': {
+      let out = `${cond.type}(`
+      for (const child of cond.children) out += `${condShape(child, values)},`
+      return `${out})`
+    }
+    case 'not':
+      return `not(${condShape(cond.child, values)})`
+    case 'exists':
+    case 'notExists':
+      return `${cond.type}[${cond.attr}]`
+    default:
+      for (const value of cond.values) values.push(value)
+      return `${cond.type === 'cmp' || cond.type === 'size' ? cond.op : cond.type === 'fn' ? cond.fn : cond.type}${cond.type === 'size' ? 'z' : ''}[${cond.attr}]${cond.values.length}`
+  }
+}
+
+function updateShape(actions: readonly UpdateAction[], values: AttributeValue[]): string {
+  let out = ''
+  for (const action of actions) {
+    if (action.type !== 'remove') values.push(action.value)
+    out += `${action.type}[${action.attr}]`
+  }
+  return out
+}
+
+class Renderer {
+  readonly names: Record<string, string> = {}
+  private readonly placeholders = new Map<string, string>()
+  private nextValue = 0
+
+  name(attr: string): string {
+    let placeholder = this.placeholders.get(attr)
+    if (placeholder === undefined) {
+      placeholder = `#a${this.placeholders.size}`
+      this.placeholders.set(attr, placeholder)
+      this.names[placeholder] = attr
+    }
+    return placeholder
+  }
+
+  value(): string {
+    return `:v${this.nextValue++}`
+  }
+
+  cond(cond: Cond): string {
+    switch (cond.type) {
+      case 'and':
+      case 'or':
+        return cond.children.map((child) => `(${this.cond(child)})`).join(cond.type === 'and' ? ' AND ' : ' OR ')
+      case 'not':
+        return `NOT (${this.cond(cond.child)})`
+      case 'exists':
+        return `attribute_exists(${this.name(cond.attr)})`
+      case 'notExists':
+        return `attribute_not_exists(${this.name(cond.attr)})`
+      case 'cmp':
+        return `${this.name(cond.attr)} ${cond.op} ${this.value()}`
+      case 'size':
+        return `size(${this.name(cond.attr)}) ${cond.op} ${this.value()}`
+      case 'between':
+        return `${this.name(cond.attr)} BETWEEN ${this.value()} AND ${this.value()}`
+      case 'in':
+        return `${this.name(cond.attr)} IN (${cond.values.map(() => this.value()).join(', ')})`
+      case 'fn':
+        return `${cond.fn}(${this.name(cond.attr)}, ${this.value()})`
+    }
+  }
+
+  update(actions: readonly UpdateAction[]): string {
+    const groups: Record<'SET' | 'REMOVE' | 'ADD' | 'DELETE', string[]> = { SET: [], REMOVE: [], ADD: [], DELETE: [] }
+    for (const action of actions) {
+      const name = this.name(action.attr)
+      switch (action.type) {
+        case 'set':
+          groups.SET.push(`${name} = ${this.value()}`)
+          break
+        case 'setIfNotExists':
+          groups.SET.push(`${name} = if_not_exists(${name}, ${this.value()})`)
+          break
+        case 'append':
+          groups.SET.push(`${name} = list_append(if_not_exists(${name}, :empty_list), ${this.value()})`)
+          break
+        case 'prepend':
+          groups.SET.push(`${name} = list_append(${this.value()}, if_not_exists(${name}, :empty_list))`)
+          break
+        case 'increment':
+          groups.SET.push(`${name} = if_not_exists(${name}, :zero) + ${this.value()}`)
+          break
+        case 'remove':
+          groups.REMOVE.push(name)
+          break
+        case 'add':
+          groups.ADD.push(`${name} ${this.value()}`)
+          break
+        case 'delete':
+          groups.DELETE.push(`${name} ${this.value()}`)
+          break
+      }
+    }
+    return (Object.keys(groups) as (keyof typeof groups)[])
+      .filter((clause) => groups[clause].length > 0)
+      .map((clause) => `${clause} ${groups[clause].join(', ')}`)
+      .join(' ')
+  }
+}
+
+function render(parts: ExpressionParts): CompiledExpression {
+  const renderer = new Renderer()
+  const keyCondition = parts.keyCondition ? renderer.cond(parts.keyCondition) : undefined
+  const filter = parts.filter ? renderer.cond(parts.filter) : undefined
+  const condition = parts.condition ? renderer.cond(parts.condition) : undefined
+  const update = parts.update ? renderer.update(parts.update) : undefined
+  const projection = parts.projection ? parts.projection.map((attr) => renderer.name(attr)).join(', ') : undefined
+  return { keyCondition, filter, condition, update, projection, names: renderer.names }
+}
+
+/** The constant values some update actions use (`:zero`, `:empty_list`), added when the text mentions them. */
+export function addConstants(fields: ExpressionRequestFields): void {
+  const text = fields.UpdateExpression
+  if (!text) return
+  if (text.includes(':zero')) (fields.ExpressionAttributeValues ??= {})[':zero'] = { N: '0' }
+  if (text.includes(':empty_list')) (fields.ExpressionAttributeValues ??= {})[':empty_list'] = { L: [] }
+}

@@ -1,0 +1,213 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb'
+import { describeValue, type ValidationIssue } from '@tessera/core'
+import { isOperators } from './conditions'
+import type { AnyModel, FieldMeta, IndexMeta } from './define-model'
+import type { Cond } from './expressions'
+import { checkValue, toAttribute } from './item-codec'
+import { composeKey, composePrefix, type KeyTemplate } from './key-template'
+
+/** A table or index a query can read. */
+export interface KeySource {
+  /** `undefined` for the table itself. */
+  readonly index: IndexMeta | undefined
+  readonly partition: KeyTemplate
+  readonly sort: KeyTemplate | undefined
+}
+
+/** The key condition a source gives for the `where` fields, and which fields it used. */
+export interface KeyPlan {
+  source: KeySource
+  keyCondition: Cond
+  /** Fields of `where` the key condition used. */
+  consumed: Set<string>
+  /** Conditions that stay exact only as a filter as well (a strict bound folded into BETWEEN). */
+  alsoFilter: Set<string>
+}
+
+/** The sources of a model: the table first, then its indexes in definition order. */
+export function keySources(model: AnyModel): KeySource[] {
+  return [
+    { index: undefined, partition: model.partitionKey, sort: model.sortKey },
+    ...(model.indexes as readonly IndexMeta[]).map((index) => ({ index, partition: index.partition, sort: index.sort })),
+  ]
+}
+
+const SORT_OPERATORS = new Set(['eq', 'lt', 'lte', 'gt', 'gte', 'between', 'beginsWith'])
+const HIGH = '\u{10FFFF}'
+
+/**
+ * The key condition `source` gives for `where` (field → bare value or operators), or `undefined` when `where` does
+ * not bind its partition key (every field of it with equality).
+ */
+export function planKey(model: AnyModel, source: KeySource, where: Record<string, unknown>): KeyPlan | undefined {
+  const equal: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(where)) {
+    if (!isOperators(value)) equal[name] = value
+    else if (Object.keys(value).length === 1 && 'eq' in value) equal[name] = value.eq
+  }
+  const consumed = new Set<string>()
+  const alsoFilter = new Set<string>()
+  for (const name of source.partition.fields) {
+    if (equal[name] === undefined) return undefined
+    consumed.add(name)
+  }
+  const partitionValue = keyValue(model, source.partition, equal)
+  if (!partitionValue) return undefined
+  const parts: Cond[] = [{ type: 'cmp', attr: source.partition.attribute, op: '=', values: [partitionValue] }]
+  const sort = source.sort
+  if (sort) {
+    const sortCond = sort.isPlainField
+      ? plainSortCondition(model, sort, where, consumed)
+      : composedSortCondition(sort, where, equal, consumed, alsoFilter)
+    if (sortCond) parts.push(sortCond)
+  }
+  return { source, keyCondition: parts.length === 1 ? parts[0]! : { type: 'and', children: parts }, consumed, alsoFilter }
+}
+
+function keyValue(model: AnyModel, template: KeyTemplate, values: Record<string, unknown>): AttributeValue | undefined {
+  if (template.isPlainField) {
+    const meta = model.fieldByName.get(template.fields[0]!) as FieldMeta
+    const value = values[meta.name]
+    return checkValue(meta.kind, value) === undefined ? toAttribute(meta.kind, value) : undefined
+  }
+  const composed = composeKey(template, values)
+  return composed === undefined ? undefined : { S: composed }
+}
+
+function plainSortCondition(model: AnyModel, sort: KeyTemplate, where: Record<string, unknown>, consumed: Set<string>): Cond | undefined {
+  const meta = model.fieldByName.get(sort.fields[0]!) as FieldMeta
+  const value = where[meta.name]
+  if (value === undefined) return undefined
+  const attr = sort.attribute
+  const operators = isOperators(value) ? value : { eq: value }
+  const names = Object.keys(operators)
+  if (names.length !== 1 || !SORT_OPERATORS.has(names[0]!)) return undefined
+  const operator = names[0]!
+  const operand = operators[operator]
+  const marshal = (v: unknown) => (checkValue(meta.kind, v) === undefined ? toAttribute(meta.kind, v) : undefined)
+  let cond: Cond | undefined
+  if (operator === 'between' && Array.isArray(operand)) {
+    const low = marshal(operand[0])
+    const high = marshal(operand[1])
+    if (low && high) cond = { type: 'between', attr, values: [low, high] }
+  } else if (operator === 'beginsWith') {
+    if (typeof operand === 'string' && meta.kind === 'string') cond = { type: 'fn', fn: 'begins_with', attr, values: [{ S: operand }] }
+  } else {
+    const single = marshal(operand)
+    const op = ({ eq: '=', lt: '<', lte: '<=', gt: '>', gte: '>=' } as const)[operator as 'eq']
+    if (single) cond = { type: 'cmp', attr, op, values: [single] }
+  }
+  if (cond) consumed.add(meta.name)
+  return cond
+}
+
+function composedSortCondition(
+  sort: KeyTemplate,
+  where: Record<string, unknown>,
+  equal: Record<string, unknown>,
+  consumed: Set<string>,
+  alsoFilter: Set<string>,
+): Cond | undefined {
+  const attr = sort.attribute
+  const bound = new Set<string>()
+  for (const name of sort.fields) {
+    if (equal[name] === undefined) break
+    bound.add(name)
+  }
+  if (bound.size === sort.fields.length) {
+    for (const name of bound) consumed.add(name)
+    return { type: 'cmp', attr, op: '=', values: [{ S: composeKey(sort, equal)! }] }
+  }
+  const prefix = composePrefix(sort, equal, bound)
+  const next = sort.fields[bound.size]!
+  const value = where[next]
+  const isLast = bound.size === sort.fields.length - 1
+  for (const name of bound) consumed.add(name)
+  if (isLast && isOperators(value) && Object.keys(value).length === 1) {
+    const [operator, operand] = Object.entries(value)[0]!
+    const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? `${prefix}${v}` : undefined)
+    if (operator === 'beginsWith' && typeof operand === 'string') {
+      consumed.add(next)
+      return { type: 'fn', fn: 'begins_with', attr, values: [{ S: prefix + operand }] }
+    }
+    if (operator === 'between' && Array.isArray(operand) && text(operand[0]) && text(operand[1])) {
+      consumed.add(next)
+      return { type: 'between', attr, values: [{ S: text(operand[0])! }, { S: text(operand[1])! }] }
+    }
+    const bound1 = text(operand)
+    if (bound1 !== undefined && (operator === 'gt' || operator === 'gte')) {
+      consumed.add(next)
+      if (operator === 'gt') alsoFilter.add(next)
+      return { type: 'between', attr, values: [{ S: bound1 }, { S: prefix + HIGH }] }
+    }
+    if (bound1 !== undefined && (operator === 'lt' || operator === 'lte')) {
+      consumed.add(next)
+      if (operator === 'lt') alsoFilter.add(next)
+      return { type: 'between', attr, values: [{ S: prefix }, { S: bound1 }] }
+    }
+  }
+  return prefix === '' ? undefined : { type: 'fn', fn: 'begins_with', attr, values: [{ S: prefix }] }
+}
+
+/**
+ * Picks the source whose key condition uses the most `where` fields (the table wins a tie), or the named index.
+ * Problems (no source binds the conditions, an unknown index) are issues.
+ */
+export function chooseSource(
+  model: AnyModel,
+  where: Record<string, unknown>,
+  indexName: string | undefined,
+  issues: ValidationIssue[],
+): { plan: KeyPlan | undefined; reason: string; better: KeyPlan | undefined } {
+  const sources = keySources(model)
+  if (indexName !== undefined) {
+    const source = sources.find((candidate) => candidate.index?.name === indexName)
+    if (!source) {
+      issues.push({
+        path: ['index'],
+        message: `${describeValue(indexName)} is not an index of ${model.name} (indexes: ${indexNames(model)})`,
+      })
+      return { plan: undefined, reason: '', better: undefined }
+    }
+    const plan = planKey(model, source, where)
+    if (!plan)
+      issues.push({
+        path: ['where'],
+        message: `does not give every field of index ${indexName}'s partition key (${source.partition.fields.join(', ')}) with equality`,
+      })
+    const best = bestPlan(model, sources, where)
+    const better = best && plan && best.consumed.size > plan.consumed.size ? best : undefined
+    return { plan, reason: `index ${indexName} was named with .index()`, better }
+  }
+  const best = bestPlan(model, sources, where)
+  if (!best) {
+    const options = sources.map(
+      (source) => `${source.index ? `index ${source.index.name}` : 'the table'}: ${source.partition.fields.join(' + ')}`,
+    )
+    issues.push({
+      path: ['where'],
+      message: `binds no partition key with equality; a query needs one of (${options.join('; ')}); use scan() to read everything`,
+    })
+    return { plan: undefined, reason: '', better: undefined }
+  }
+  const name = best.source.index ? `index ${best.source.index.name}` : 'the table'
+  return {
+    plan: best,
+    reason: `${name}: its keys use ${[...best.consumed].join(', ')} (the most where() fields of any index)`,
+    better: undefined,
+  }
+}
+
+function bestPlan(model: AnyModel, sources: KeySource[], where: Record<string, unknown>): KeyPlan | undefined {
+  let best: KeyPlan | undefined
+  for (const source of sources) {
+    const plan = planKey(model, source, where)
+    if (plan && (!best || plan.consumed.size > best.consumed.size)) best = plan
+  }
+  return best
+}
+
+function indexNames(model: AnyModel): string {
+  const names = (model.indexes as readonly IndexMeta[]).map((index) => index.name)
+  return names.length > 0 ? names.join(', ') : 'none'
+}

@@ -1,0 +1,282 @@
+import { describeValue, type ValidationIssue } from '@tessera/core'
+import { type PreparedRequest, summariseConsumedCapacity } from './command-runner'
+import { type Condition, conditionField, toCond } from './conditions'
+import type { AnyModel, FieldName, IndexNameOf, Item } from './define-model'
+import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest, withActual } from './explain'
+import { allOf, buildExpressions, type Cond } from './expressions'
+import { chooseSource } from './index-choice'
+import type { AttributeMap } from './key-identity'
+import { type ModelContext, selectAttributes, throwIfIssues } from './model-context'
+import { countItems, type Page, readPages } from './read-pages'
+
+/** Options of the terminal calls (`all`, `first`, `page`, `pages`, `count`). */
+export interface ReadOptions {
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * A query. `where` takes conditions on key fields (the index is picked from them unless `index()` names one);
+ * `filter` conditions are applied by DynamoDB after the read. Nothing is sent until a terminal call.
+ *
+ * @example
+ * const recent = await db.model(Order).query().where({ customerId: 'c1', day: { gte: '2024-01-01' } }).order('desc').limit(20).all()
+ */
+export interface QueryBuilder<M extends AnyModel> {
+  /** Key conditions: equality on the partition key fields, one of `eq`/`lt`/`lte`/`gt`/`gte`/`between`/`beginsWith` on the sort key. */
+  where(condition: Condition<Item<M>>): QueryBuilder<M>
+  /** Conditions on other fields, applied after the read (the items they drop are still paid for). */
+  filter(condition: Condition<Item<M>>): QueryBuilder<M>
+  /** Reads this index instead of the one the conditions pick. */
+  index(name: IndexNameOf<M['options']>): QueryBuilder<M>
+  /** At most this many items in all (and per page). Default: no limit. */
+  limit(count: number): QueryBuilder<M>
+  /** Sort key order. Default: `'asc'`. */
+  order(direction: 'asc' | 'desc'): QueryBuilder<M>
+  /** Fields to return. Default: all. */
+  select(...fields: FieldName<M>[]): QueryBuilder<M>
+  /** Strongly consistent read (not on a global secondary index). Default: eventually consistent. */
+  consistent(isConsistent?: boolean): QueryBuilder<M>
+  /** Continue after the page that returned this cursor. */
+  cursor(cursor: string | undefined): QueryBuilder<M>
+  /** Every matching item (up to `limit`). */
+  all(options?: ReadOptions): Promise<Item<M>[]>
+  /** The first matching item, or `undefined`. */
+  first(options?: ReadOptions): Promise<Item<M> | undefined>
+  /** One page: up to `limit` items (or DynamoDB's 1 MB page) and the cursor of the next. */
+  page(options?: ReadOptions): Promise<Page<Item<M>>>
+  /** Every page, as an async iterator. */
+  pages(options?: ReadOptions): AsyncIterable<Page<Item<M>>>
+  /** How many items match (follows every page with `Select: 'COUNT'`). */
+  count(options?: ReadOptions): Promise<number>
+  /** The request the first page would send. Throws a `ValidationError` for bad input. */
+  params(): PreparedRequest
+  /** Explains the query (with `analyze`, runs its first page). */
+  explain(options?: ExplainOptions): Promise<Explanation>
+}
+
+interface QueryState {
+  where: Record<string, unknown>
+  filter: unknown[]
+  index: string | undefined
+  limit: number | undefined
+  descending: boolean
+  select: string[] | undefined
+  consistent: boolean
+  cursor: string | undefined
+}
+
+interface PreparedQuery {
+  request: PreparedRequest
+  shape: string
+  startKey: AttributeMap | undefined
+  appliedAfterRead: string[]
+  indexChoice: string
+  warnings: string[]
+}
+
+/** Creates a query builder. */
+export function createQueryBuilder<M extends AnyModel>(context: ModelContext): QueryBuilder<M> {
+  const model = context.model
+  const state: QueryState = {
+    where: {},
+    filter: [],
+    index: undefined,
+    limit: undefined,
+    descending: false,
+    select: undefined,
+    consistent: false,
+    cursor: undefined,
+  }
+
+  const prepare = (forCount = false): PreparedQuery => {
+    const issues: ValidationIssue[] = []
+    for (const [name, value] of Object.entries(state.where)) {
+      if (name.startsWith('$'))
+        issues.push({ path: ['where', name], message: 'where() takes field conditions only; put $or/$and/$not in filter()' })
+      else if (conditionField(model, name, issues, ['where']) && value === undefined) {
+        issues.push({ path: ['where', name], message: 'is undefined; an undefined never means "match everything"' })
+      }
+    }
+    if (issues.length > 0) throwIfIssues(issues, `${model.name}.query`)
+    const { plan, reason, better } = chooseSource(model, state.where, state.index, issues)
+    const appliedAfterRead: string[] = []
+    const warnings: string[] = []
+    const leftover: Record<string, unknown> = {}
+    for (const [name, value] of Object.entries(state.where)) {
+      if (!plan?.consumed.has(name) || plan.alsoFilter.has(name)) {
+        leftover[name] = value
+        if (!plan?.alsoFilter.has(name))
+          appliedAfterRead.push(`where.${name}: not a key of ${plan?.source.index ? `index ${plan.source.index.name}` : 'the table'}`)
+      }
+    }
+    let filter: Cond | undefined = Object.keys(leftover).length > 0 ? toCond(model, leftover, issues, ['where']) : undefined
+    state.filter.forEach((condition, position) => {
+      filter = allOf(filter, toCond(model, condition, issues, ['filter', position]))
+      appliedAfterRead.push(`filter #${position + 1}`)
+    })
+    if (model.entity) {
+      filter = allOf(filter, { type: 'cmp', attr: model.entity.attribute, op: '=', values: [{ S: model.entity.value }] })
+    }
+    const projection = selectAttributes(model, state.select, issues)
+    const index = plan?.source.index
+    if (state.consistent && index?.type === 'gsi') {
+      issues.push({
+        path: ['consistent'],
+        message: `index ${index.name} is a global secondary index, which only serves eventually consistent reads`,
+      })
+    }
+    if (index && Array.isArray(index.projection) && state.select) {
+      const missing = state.select.filter((name) => !(index.projection as string[]).includes(name) && !plan!.consumed.has(name))
+      if (missing.length > 0) warnings.push(`index ${index.name} does not project ${missing.join(', ')}: they come back missing`)
+    }
+    if (index?.projection === 'keys') warnings.push(`index ${index.name} projects only keys: other fields come back missing`)
+    throwIfIssues(issues, `${model.name}.query`)
+    if (better) {
+      warnings.push(
+        `index ${better.source.index?.name ?? '(the table)'} would use more of the where() fields (${[...better.consumed].join(', ')}) than the named index`,
+      )
+    }
+    for (const [name] of Object.entries(leftover)) {
+      if (plan!.alsoFilter.has(name)) continue
+      warnings.push(`where.${name} is applied after the read: the items it discards are still read and paid for`)
+    }
+    if (state.filter.length > 0) warnings.push('filter() is applied after the read: the items it discards are still read and paid for')
+    const input: Record<string, unknown> = {
+      TableName: context.table,
+      ...buildExpressions(context.runner.cache, `query:${model.name}:${index?.name ?? ''}`, {
+        keyCondition: plan!.keyCondition,
+        filter,
+        // A count returns no attributes: a projection there would leave unused names.
+        projection: forCount ? undefined : projection,
+      }),
+    }
+    if (index) input.IndexName = index.name
+    if (state.descending) input.ScanIndexForward = false
+    if (state.consistent) input.ConsistentRead = true
+    const shape = JSON.stringify([
+      'query',
+      context.table,
+      index?.name ?? '',
+      input.KeyConditionExpression,
+      input.FilterExpression ?? '',
+      state.descending,
+      input.ExpressionAttributeValues,
+    ])
+    const request: PreparedRequest = { operation: 'Query', table: context.table, index: index?.name, input }
+    const startKey = state.cursor === undefined ? undefined : context.cursors.decode(state.cursor, shape)
+    return {
+      request,
+      shape,
+      startKey,
+      appliedAfterRead,
+      indexChoice: reason,
+      warnings,
+    }
+  }
+
+  const pagesOf = (prepared: PreparedQuery, signal: AbortSignal | undefined) =>
+    readPages<M>(context, { request: prepared.request, shape: prepared.shape, limit: state.limit, startKey: prepared.startKey, signal })
+
+  const builder: QueryBuilder<M> = {
+    where(condition) {
+      Object.assign(state.where, condition)
+      return builder
+    },
+    filter(condition) {
+      state.filter.push(condition)
+      return builder
+    },
+    index(name) {
+      state.index = name
+      return builder
+    },
+    limit(count) {
+      if (!Number.isInteger(count) || count < 1)
+        throwIfIssues([{ path: ['limit'], message: `expected an integer >= 1, got ${describeValue(count)}` }], `${model.name}.query`)
+      state.limit = count
+      return builder
+    },
+    order(direction) {
+      if (direction !== 'asc' && direction !== 'desc') {
+        throwIfIssues([{ path: ['order'], message: `expected 'asc' or 'desc', got ${describeValue(direction)}` }], `${model.name}.query`)
+      }
+      state.descending = direction === 'desc'
+      return builder
+    },
+    select(...fields) {
+      state.select = fields
+      return builder
+    },
+    consistent(isConsistent = true) {
+      state.consistent = isConsistent
+      return builder
+    },
+    cursor(cursor) {
+      state.cursor = cursor
+      return builder
+    },
+    async all(options = {}) {
+      const items: Item<M>[] = []
+      for await (const page of pagesOf(prepare(), options.signal)) items.push(...page.items)
+      return items
+    },
+    async first(options = {}) {
+      const saved = state.limit
+      state.limit = 1
+      try {
+        for await (const page of pagesOf(prepare(), options.signal)) if (page.items.length > 0) return page.items[0]
+        return undefined
+      } finally {
+        state.limit = saved
+      }
+    },
+    async page(options = {}) {
+      const prepared = prepare()
+      if (state.limit === undefined) {
+        for await (const page of pagesOf(prepared, options.signal)) return page
+      }
+      const items: Item<M>[] = []
+      let last: Page<Item<M>> = { items, cursor: undefined, scannedCount: 0 }
+      for await (const page of pagesOf(prepared, options.signal)) {
+        items.push(...page.items)
+        last = { ...page, items, scannedCount: last.scannedCount + page.scannedCount }
+      }
+      return last
+    },
+    pages(options = {}) {
+      return { [Symbol.asyncIterator]: () => pagesOf(prepare(), options.signal) }
+    },
+    count: async (options = {}) => countItems(context, prepare(true).request, options.signal),
+    params: () => prepare().request,
+    async explain(options = {}) {
+      const prepared = prepare()
+      const warnings = [...prepared.warnings]
+      const assumed = options.assumeItems ?? state.limit
+      if (assumed === undefined)
+        warnings.push('no limit(): all() reads every matching item; the estimate assumes 1 (pass assumeItems to change it)')
+      const explanation = explainRequest({
+        request: prepared.request,
+        itemSizeBytes: estimateItemSize(model),
+        projectedItemSizeBytes: state.select ? estimateItemSize(model, state.select) : estimateItemSize(model),
+        sizeBasis: 'model',
+        itemsAssumed: assumed ?? 1,
+        appliedAfterRead: [
+          ...prepared.appliedAfterRead,
+          ...(model.entity ? [`entity marker ${model.entity.attribute} = ${model.entity.value}`] : []),
+        ],
+        indexChoice: prepared.indexChoice,
+        warnings,
+        pricing: context.pricing,
+      })
+      if (!options.analyze) return explanation
+      const input: Record<string, unknown> = { ...prepared.request.input, ReturnConsumedCapacity: 'INDEXES' }
+      if (state.limit !== undefined) input.Limit = state.limit
+      const output = await context.runner.send({ ...prepared.request, input }, options.signal)
+      return withActual(explanation, summariseConsumedCapacity(output.ConsumedCapacity), {
+        count: output.Count as number | undefined,
+        scannedCount: output.ScannedCount as number | undefined,
+      })
+    },
+  }
+  return builder
+}
