@@ -2,6 +2,7 @@ import { usageError } from './cli-error'
 import type { CommandContext } from './command-context'
 import { withDatabase } from './connect'
 import type { DynamoConfig } from './define-config'
+import { createDynamoClient, importOptional } from './dynamo-client'
 import { EXIT_CODES, type ExitCode } from './exit-codes'
 import type { ResolvedDatabase } from './load-config'
 import { errorLine } from './output'
@@ -76,15 +77,6 @@ interface RedisClient {
 }
 type RedisConstructor = new (url: string, options: Record<string, unknown>) => RedisClient
 
-async function importOptional<T>(name: string): Promise<T | undefined> {
-  try {
-    return (await import(name)) as T
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return undefined
-    throw error
-  }
-}
-
 function infoField(info: string, field: string): string | undefined {
   return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim()
 }
@@ -126,13 +118,6 @@ async function checkRedis(name: string, url: string, timeoutMs: number): Promise
   return check
 }
 
-interface DynamoModule {
-  DynamoDBClient: new (
-    config: Record<string, unknown>,
-  ) => { send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<{ TableNames?: string[] }>; destroy(): void }
-  ListTablesCommand: new (input: { Limit: number }) => unknown
-}
-
 async function checkDynamo(config: DynamoConfig, timeoutMs: number): Promise<HealthCheck> {
   const check: HealthCheck = {
     kind: 'dynamo',
@@ -140,17 +125,14 @@ async function checkDynamo(config: DynamoConfig, timeoutMs: number): Promise<Hea
     target: config.endpoint === undefined ? `aws ${config.region ?? '(default region)'}` : redacted(config.endpoint),
     ok: false,
   }
-  const sdk = await importOptional<DynamoModule>('@aws-sdk/client-dynamodb')
-  if (sdk === undefined) {
-    check.error = '@aws-sdk/client-dynamodb is not installed: npm install @aws-sdk/client-dynamodb (the CLI checks DynamoDB with it)'
+  let dynamo: Awaited<ReturnType<typeof createDynamoClient>>
+  try {
+    dynamo = await createDynamoClient(config, 1)
+  } catch (error) {
+    check.error = errorLine(error)
     return check
   }
-  const client = new sdk.DynamoDBClient({
-    ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
-    region: config.region ?? process.env.AWS_REGION ?? 'us-east-1',
-    ...(config.credentials === undefined ? {} : { credentials: config.credentials }),
-    maxAttempts: 1,
-  })
+  const { sdk, client } = dynamo
   try {
     const list = () => client.send(new sdk.ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(timeoutMs) })
     await list() // opens the connection

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander'
 import { CliError } from './cli-error'
 import type { CommandContext } from './command-context'
 import { diffCommand } from './diff-command'
+import { explainDynamo, generateDynamo } from './dynamo-commands'
 import { EXIT_CODES, type ExitCode } from './exit-codes'
 import { generatePg } from './generate-command'
 import { healthCommand } from './health-command'
@@ -76,7 +77,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 
   const program = new Command('tessera')
   program
-    .description('Tessera on the command line: migrations, schema diff, code generation and health checks.')
+    .description('Tessera on the command line: migrations, schema diff, code generation, DynamoDB explain and health checks.')
     .version(packageVersion(), '-V, --version')
     .option(
       '-c, --config <path>',
@@ -198,7 +199,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 
   const generate = program
     .command('generate')
-    .description('write code from a live database: defineEntity code from PostgreSQL')
+    .description('write code from a live database: defineEntity code from PostgreSQL, defineModel code from DynamoDB')
     .addHelpText('after', examples(['tessera generate pg --url postgres://localhost/app --schema public --out src/entities.ts']))
   databaseOptions(generate.command('pg').description('read a PostgreSQL schema and write defineEntity code for its tables'))
     .option('-s, --schema <name>', 'the schema to read (default: the configured schema, else public)')
@@ -213,6 +214,54 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       ]),
     )
     .action(action((context, options: Parameters<typeof generatePg>[1]) => generatePg(context, options)))
+
+  generate
+    .command('dynamo')
+    .description('describe a DynamoDB table and write defineModel code for it')
+    .requiredOption('--table <name>', 'the table to describe')
+    .option('-o, --out <file>', 'the file to write (default: stdout)')
+    .option('--sample <n>', 'read n items to find the other attributes and their types', '0')
+    .option('--name <Model>', 'the model name (default: the table name in PascalCase)')
+    .option('-f, --force', 'overwrite --out when it exists')
+    .addHelpText(
+      'after',
+      examples([
+        'tessera generate dynamo --table app --out src/models.ts',
+        'tessera generate dynamo --table orders --sample 100 --name Order',
+      ]),
+    )
+    .action(action((context, options: Parameters<typeof generateDynamo>[1]) => generateDynamo(context, options)))
+
+  const explain = program
+    .command('explain')
+    .description('explain a DynamoDB operation: index choice, expressions, capacity and cost')
+    .addHelpText(
+      'after',
+      examples([
+        'tessera explain dynamo --script ops/by-email.ts',
+        `tessera explain dynamo --models src/models.ts "User.query().where({ id: '1' })" --analyze`,
+      ]),
+    )
+  explain
+    .command('dynamo')
+    .description('explain the operation of a script (default export (db) => builder) or an inline expression over --models')
+    .argument('[expression]', 'an operation over the models of --models, e.g. "User.query().where({ id: \'1\' })"')
+    .option('--script <file>', 'a module whose default export is (db) => db.model(M).query()…, a builder, or an explanation')
+    .option('--models <file>', 'a module whose exported models the expression names')
+    .option('--analyze', 'run the operation and show the capacity DynamoDB reports')
+    .option('--assume-items <n>', 'items a query or scan is assumed to read, for the estimate')
+    .addHelpText(
+      'after',
+      examples([
+        'tessera explain dynamo --script ops/by-email.ts',
+        `tessera explain dynamo --models src/models.ts "User.query().where({ id: '1' })" --json`,
+      ]),
+    )
+    .action(
+      action((context, expression: string | undefined, options: Parameters<typeof explainDynamo>[2]) =>
+        explainDynamo(context, expression, options),
+      ),
+    )
 
   program
     .command('health')

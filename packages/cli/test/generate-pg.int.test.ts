@@ -1,39 +1,11 @@
-import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { admin, ownDatabase, runTessera, tempProject } from './helpers'
+import { typeCheck } from './type-check'
 
 const shop = readFileSync(fileURLToPath(new URL('./fixtures/shop.sql', import.meta.url)), 'utf8')
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-
-/** `tsc --strict --noEmit` over `file`, as a user's project compiles it; resolves to its output, '' when it compiles. */
-function typeCheck(dir: string, file: string): Promise<{ code: number; output: string }> {
-  writeFileSync(
-    join(dir, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        strict: true,
-        noEmit: true,
-        module: 'nodenext',
-        moduleResolution: 'nodenext',
-        target: 'es2022',
-        skipLibCheck: true,
-        exactOptionalPropertyTypes: true,
-        noUncheckedIndexedAccess: true,
-        types: [],
-      },
-      files: [file],
-    }),
-  )
-  return new Promise((resolve) => {
-    execFile(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: dir }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : Number(error.code ?? 1), output: `${stdout}${stderr}` })
-    })
-  })
-}
 
 describe('tessera generate pg', () => {
   it('writes entities that compile under tsc --strict and whose diff against the same database is empty', async () => {
@@ -65,7 +37,7 @@ describe('tessera generate pg', () => {
       "references: (): AnyEntity => OrderItem, targetFields: ['orderId', 'lineNo'], name: 'shipments_order_id_line_no_fkey', onUpdate: 'cascade'",
     )
 
-    const compiled = await typeCheck(cwd, 'src/entities.ts')
+    const compiled = await typeCheck(cwd, ['src/entities.ts'])
     expect(compiled.output).toBe('')
     expect(compiled.code).toBe(0)
 
@@ -102,7 +74,7 @@ describe('tessera generate pg', () => {
     expect(run.stdout).toContain("displayName: text().column('displayName').nullable(),")
     expect(run.stdout).not.toContain('Other')
     writeFileSync(join(cwd, 'entities.ts'), run.stdout)
-    expect((await typeCheck(cwd, 'entities.ts')).output).toBe('')
+    expect((await typeCheck(cwd, ['entities.ts'])).output).toBe('')
     const diff = await runTessera(['diff', '--url', url, '--entities', 'entities.ts', '--check'], { cwd })
     expect(diff.stdout).toBe('the database matches the entities\n')
     expect(diff.code).toBe(0)
