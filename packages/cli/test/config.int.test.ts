@@ -101,6 +101,8 @@ describe('the command line', () => {
       ['migrate', 'create'],
       ['diff'],
       ['generate', 'pg'],
+      ['generate', 'dynamo'],
+      ['explain', 'dynamo'],
       ['health'],
     ]) {
       const sub = await runTessera([...command, '--help'], { cwd })
