@@ -1,6 +1,6 @@
 import { tracingChannel } from 'node:diagnostics_channel'
 import { CHANNELS } from '@tessera/core'
-import { createMigrator, type Migration, type MigrationStatus, migrationLockKey } from '@tessera/schema'
+import { createMigrator, type Migration, type MigrationRunResult, type MigrationStatus, migrationLockKey } from '@tessera/schema'
 import { SingleBar } from 'cli-progress'
 import { usageError } from './cli-error'
 import type { CommandContext, DatabaseOptions } from './command-context'
@@ -155,8 +155,26 @@ export async function migrateRun(context: CommandContext, direction: 'up' | 'dow
               : status.applied.filter((m) => m.id > (options.to as string)).length
       const stop = followProgress(context, total, direction)
       try {
-        if (direction === 'up') return await migrator.up({ to: options.to })
-        return await migrator.down({ to: options.all === true ? null : options.to })
+        if (migratorOptions.transaction === 'all') {
+          // One transaction for the whole run: all or nothing, so it cannot stop in between.
+          if (direction === 'up') return { ...(await migrator.up({ to: options.to })), interrupted: false }
+          return { ...(await migrator.down({ to: options.all === true ? null : options.to })), interrupted: false }
+        }
+        // A migration to revert without a down step (or no longer in the folder): the migrator refuses the whole
+        // run before reverting anything, with the list of them.
+        const reverting = direction === 'down' ? [...status.applied].reverse().slice(0, total) : []
+        if (reverting.some((record) => migrations.find((m) => String(m.id) === record.id)?.down === undefined)) {
+          return { ...(await migrator.down({ to: options.all === true ? null : options.to })), interrupted: false }
+        }
+        // One migration per call, so that Ctrl-C stops the run between two migrations (never inside one).
+        const done: MigrationRunResult['migrations'] = []
+        const planned = direction === 'up' ? status.pending.slice(0, total).map((m) => String(m.id)) : []
+        for (let step = 0; step < total; step++) {
+          if (context.signal.aborted) return { migrations: done, interrupted: true }
+          const result = direction === 'up' ? await migrator.up({ to: planned[step] }) : await migrator.down()
+          done.push(...result.migrations)
+        }
+        return { migrations: done, interrupted: false }
       } finally {
         stop()
       }
@@ -168,13 +186,18 @@ export async function migrateRun(context: CommandContext, direction: 'up' | 'dow
       database: database.name,
       direction,
       migrations: done.map((m) => ({ id: String(m.id), name: m.name, durationMs: m.durationMs })),
+      ...(result.interrupted ? { interrupted: true } : {}),
     })
+  } else if (result.interrupted) {
+    output.line(
+      `interrupted: ${direction === 'up' ? 'applied' : 'reverted'} ${done.length} migration${done.length === 1 ? '' : 's'} before Ctrl-C; run it again to go on`,
+    )
   } else if (done.length === 0) {
     output.line(direction === 'up' ? 'nothing to apply: the database is up to date' : 'nothing to revert')
   } else {
     output.line(`${direction === 'up' ? 'applied' : 'reverted'} ${done.length} migration${done.length === 1 ? '' : 's'}`)
   }
-  return EXIT_CODES.ok
+  return result.interrupted ? EXIT_CODES.failed : EXIT_CODES.ok
 }
 
 /** `tessera migrate create <name>`: a new `.sql` migration with `-- tessera:up` and `-- tessera:down` sections. */

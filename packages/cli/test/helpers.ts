@@ -19,6 +19,16 @@ export interface RunResult {
   stderr: string
 }
 
+/** This process's environment without `TESSERA_*`, colour and AWS variables: what a test's bin starts from. */
+export function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined || key.startsWith('TESSERA_') || key === 'NO_COLOR' || key === 'FORCE_COLOR' || key.startsWith('AWS_')) continue
+    env[key] = value
+  }
+  return env
+}
+
 /**
  * Runs `node dist/bin.js …args` in `cwd`, with an environment free of the caller's `TESSERA_*` and colour
  * variables plus `env`, and resolves when it exits (never rejects on a non-zero exit).
@@ -28,11 +38,7 @@ export function runTessera(
   options: { cwd: string; env?: Record<string, string> | undefined; timeoutMs?: number | undefined },
 ): Promise<RunResult> {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run pnpm build first (the tests run the built bin)`)
-  const env: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value === undefined || key.startsWith('TESSERA_') || key === 'NO_COLOR' || key === 'FORCE_COLOR' || key.startsWith('AWS_')) continue
-    env[key] = value
-  }
+  const env = cleanEnv()
   return new Promise((resolve) => {
     execFile(
       process.execPath,

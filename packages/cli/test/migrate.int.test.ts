@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { migrationLockKey } from '@tessera/schema'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { cliLockKey } from '../src/migration-lock'
-import { admin, ownDatabase, runTessera, tempProject } from './helpers'
+import { admin, BIN, cleanEnv, ownDatabase, runTessera, tempProject } from './helpers'
 
 const USERS = '-- tessera:up\nCREATE TABLE users (id int PRIMARY KEY, email text NOT NULL);\n\n-- tessera:down\nDROP TABLE users;\n'
 const POSTS =
@@ -182,6 +183,43 @@ describe('tessera migrate', () => {
     } finally {
       await holder.end()
     }
+  })
+
+  it('stops after the migration in progress on Ctrl-C, with exit code 1, and goes on when run again', async () => {
+    const url = await ownDatabase()
+    const slow: Record<string, string> = {}
+    for (let i = 1; i <= 4; i++) slow[`00${i}_slow${i}.sql`] = `SELECT pg_sleep(1);\nCREATE TABLE slow${i} (id int);\n`
+    const cwd = await project(url, slow)
+    const child = spawn(process.execPath, [BIN, 'migrate', 'up'], { cwd, env: { ...cleanEnv(), TESSERA_PG_URL: url } })
+    let stdout = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    await waitFor(async () => stdout.includes('applied 001 slow1'))
+    child.kill('SIGINT')
+    expect(await exited).toBe(1)
+    expect(stdout).toMatch(/interrupted: applied [12] migrations? before Ctrl-C; run it again to go on/)
+    const applied = await admin(async (client) => (await client.query('SELECT count(*)::int AS n FROM tessera_migrations')).rows[0].n, url)
+    expect(applied).toBeLessThan(4)
+    expect(await tables(url)).toHaveLength(applied + 1)
+    const rest = await runTessera(['migrate', 'up'], { cwd })
+    expect(rest.code).toBe(0)
+    expect(await tables(url)).toHaveLength(5)
+  })
+
+  it('reverts nothing when a migration to revert has no down step', async () => {
+    const url = await ownDatabase()
+    const cwd = await project(url, {
+      '001_users.sql': USERS,
+      '002_seed.sql': 'INSERT INTO users VALUES (1, $$a$$);\n',
+      '003_tags.sql': TAGS,
+    })
+    await runTessera(['migrate', 'up'], { cwd })
+    const down = await runTessera(['migrate', 'down', '--all'], { cwd })
+    expect(down.code).toBe(2)
+    expect(down.stderr).toContain('002 (seed) has no down step')
+    expect(await tables(url)).toEqual(['tags', 'tessera_migrations', 'users'])
   })
 
   it('refuses bad input before connecting: an unknown --to, a bad --lock-timeout, no database', async () => {
