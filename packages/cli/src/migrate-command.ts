@@ -155,8 +155,9 @@ export async function migrateRun(context: CommandContext, direction: 'up' | 'dow
               : status.applied.filter((m) => m.id > (options.to as string)).length
       const stop = followProgress(context, total, direction)
       try {
-        if (migratorOptions.transaction === 'all') {
-          // One transaction for the whole run: all or nothing, so it cannot stop in between.
+        if (migratorOptions.transaction === 'all' || total === 0 || status.changed.length > 0) {
+          // One transaction for the whole run (all or nothing, so it cannot stop in between), nothing to do, or an
+          // edited migration the migrator refuses before running anything: one call.
           if (direction === 'up') return { ...(await migrator.up({ to: options.to })), interrupted: false }
           return { ...(await migrator.down({ to: options.all === true ? null : options.to })), interrupted: false }
         }
