@@ -105,7 +105,19 @@ export async function withMigrationLock<T>(db: Provider, options: MigrationLockO
       }
       const waitedMs = Math.round(performance.now() - started)
       if (waitedMs >= options.lockTimeoutMs) throw new MigrationLockedError(options.table, holders, waitedMs)
-      await sleep(Math.min(50 * 2 ** attempt, 500, Math.max(1, options.lockTimeoutMs - waitedMs)), undefined, { signal: options.signal })
+      await sleep(Math.min(50 * 2 ** attempt, 500, Math.max(1, options.lockTimeoutMs - waitedMs)), undefined, {
+        signal: options.signal,
+      }).catch((error: unknown) => {
+        if (options.signal?.aborted !== true) throw error
+        throw new CliError(
+          `interrupted (Ctrl-C) after waiting ${Math.round(performance.now() - started)} ms for the migration lock of ${options.table}; nothing was run`,
+          {
+            code: 'INTERRUPTED',
+            exitCode: EXIT_CODES.failed,
+            cause: error,
+          },
+        )
+      })
     }
     try {
       return await fn()

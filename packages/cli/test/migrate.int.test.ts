@@ -208,6 +208,34 @@ describe('tessera migrate', () => {
     expect(await tables(url)).toHaveLength(5)
   })
 
+  it('stops waiting for the lock on Ctrl-C, running nothing', async () => {
+    const url = await ownDatabase()
+    const cwd = await project(url)
+    const holder = new pg.Client({ connectionString: url })
+    await holder.connect()
+    try {
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [cliLockKey(migrationLockKey({}))])
+      const child = spawn(process.execPath, [BIN, 'migrate', 'up', '--lock-timeout', '600000'], { cwd, env: cleanEnv() })
+      let stderr = ''
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString()
+      })
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+      await waitFor(
+        async () =>
+          (await admin((c) => c.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'tessera-cli'`), url)).rows.length > 0,
+      )
+      child.kill('SIGINT')
+      expect(await exited).toBe(1)
+      expect(stderr.trim()).toMatch(
+        /^error: interrupted \(Ctrl-C\) after waiting \d+ ms for the migration lock of tessera_migrations; nothing was run$/,
+      )
+      expect(await tables(url)).toEqual([])
+    } finally {
+      await holder.end()
+    }
+  })
+
   it('reverts nothing when a migration to revert has no down step', async () => {
     const url = await ownDatabase()
     const cwd = await project(url, {
