@@ -1,7 +1,7 @@
 import { BatchWriteItemCommand, type BatchWriteItemCommandOutput, type WriteRequest } from '@aws-sdk/client-dynamodb'
 import { AbortError, backoffDelay, describeValue, systemClock } from '@tessera/core'
 import { BatchIncompleteError, type BatchOutcomeReason } from './batch-incomplete-error'
-import type { DynamoClientLike, RetryBudgetOptions } from './dynamo-client-like'
+import { type DynamoClientLike, type RetryBudgetOptions, sendOptions } from './dynamo-client-like'
 import { DynamoInputError, DynamoRequestError, isTransientError, resolveRetryBudget } from './dynamo-errors'
 import { type AttributeMap, keyIdentity } from './key-identity'
 import { chunk, runBounded } from './run-bounded'
@@ -136,7 +136,7 @@ export async function batchWrite(
       requests++
       let output: BatchWriteItemCommandOutput
       try {
-        output = await client.send(new BatchWriteItemCommand({ RequestItems: requestItems(left) }), { abortSignal: signal })
+        output = await client.send(new BatchWriteItemCommand({ RequestItems: requestItems(left) }), sendOptions(signal))
       } catch (error) {
         if (signal?.aborted) {
           for (const item of left) unprocessed.push(outcome(item, 'unknown', error))

@@ -44,6 +44,24 @@ export interface ConsumedCapacitySummary {
   byTableOrIndex?: Record<string, number> | undefined
 }
 
+/** What an `onCommand` hook sees: the request about to be sent (its `input` may be changed). */
+export interface DynamoCommandContext {
+  readonly operation: ModelOperation
+  readonly table: string
+  readonly index: string | undefined
+  input: Record<string, unknown>
+}
+
+/**
+ * Around-hooks of `createDynamo`. `onCommand` runs around every command a model sends: call `next()` to send it
+ * (and get DynamoDB's output), or return without calling it to short-circuit; throw to refuse.
+ */
+export interface DynamoHooks {
+  onCommand?:
+    | ((context: DynamoCommandContext, next: () => Promise<Record<string, unknown>>) => Promise<Record<string, unknown>>)
+    | undefined
+}
+
 /** Counters of one `createDynamo` instance. */
 export interface RunnerCounters {
   commands: number
@@ -68,6 +86,7 @@ export function createCommandRunner(options: {
   cache: ExpressionCache
   tablePrefix: string
   logger: Logger | undefined
+  hooks?: DynamoHooks | undefined
 }): CommandRunner {
   const counters: RunnerCounters = { commands: 0, failures: 0, readCapacityUnits: 0, writeCapacityUnits: 0 }
   const runner: CommandRunner = {
@@ -79,11 +98,17 @@ export function createCommandRunner(options: {
       counters.commands++
       return traced(CHANNELS.dynamoCommand, message, async () => {
         const Command = COMMANDS[request.operation] as new (input: unknown) => unknown
+        const context: DynamoCommandContext = {
+          operation: request.operation,
+          table: request.table,
+          index: request.index,
+          input: request.input,
+        }
+        const sendNow = async () =>
+          (await options.client.send(new Command(context.input), signal ? { abortSignal: signal } : undefined)) as Record<string, unknown>
         try {
-          const output = (await options.client.send(new Command(request.input), signal ? { abortSignal: signal } : undefined)) as Record<
-            string,
-            unknown
-          >
+          const onCommand = options.hooks?.onCommand
+          const output = onCommand ? await onCommand(context, sendNow) : await sendNow()
           const consumed = summariseConsumedCapacity(output?.ConsumedCapacity)
           if (consumed) {
             message.consumedCapacity = consumed.capacityUnits

@@ -1,11 +1,13 @@
 import { ConfigError, describeValue, type Logger } from '@tessera/core'
-import { createCommandRunner } from './command-runner'
+import { createCommandRunner, type DynamoHooks } from './command-runner'
 import { createCursorCodec } from './cursor'
 import type { AnyModel } from './define-model'
 import type { DynamoClientLike } from './dynamo-client-like'
 import { type Pricing, resolvePricing } from './explain'
 import { createExpressionCache, type ExpressionCacheStats } from './expression-cache'
 import { createModelClient, type ModelClient } from './model-client'
+import { runTransaction, type TransactOperation, type TransactResult } from './model-transaction'
+import type { TransactWriteOptions } from './transact'
 
 /** Options of {@link createDynamo}. */
 export interface DynamoOptions {
@@ -13,6 +15,8 @@ export interface DynamoOptions {
   client: DynamoClientLike
   /** Prepended to every model's table name (`'test_'` + `'users'`). Default: `''`. */
   tablePrefix?: string | undefined
+  /** Around-hooks: `onCommand(context, next)` wraps every command a model sends. Default: none. */
+  hooks?: DynamoHooks | undefined
   /** Receives a debug line for each failed command. Default: none. */
   logger?: Logger | undefined
   /**
@@ -48,6 +52,11 @@ export interface Dynamo {
   stats(): DynamoStats
   /** The full table name of a model (with `tablePrefix`). */
   tableName(model: AnyModel): string
+  /**
+   * Runs operations made by `db.model(M).tx.*` as one transaction (up to 100; more is a `DynamoInputError` before
+   * sending). A cancellation is a `TransactionCanceledError` naming each operation's reason.
+   */
+  transact(operations: readonly TransactOperation[], options?: Omit<TransactWriteOptions, 'keyAttributes'>): Promise<TransactResult>
 }
 
 /**
@@ -69,7 +78,7 @@ export function createDynamo(options: DynamoOptions): Dynamo {
   if (problems.length > 0) throw new ConfigError(problems, { subject: 'createDynamo options' })
   const cache = createExpressionCache(cacheSize)
   const tablePrefix = options.tablePrefix ?? ''
-  const runner = createCommandRunner({ client: options.client, cache, tablePrefix, logger: options.logger })
+  const runner = createCommandRunner({ client: options.client, cache, tablePrefix, logger: options.logger, hooks: options.hooks })
   const cursors = createCursorCodec(options.cursorSecret)
   const pricing = resolvePricing(options.pricing)
   const clients = new WeakMap<AnyModel, ModelClient<AnyModel>>()
@@ -88,5 +97,6 @@ export function createDynamo(options: DynamoOptions): Dynamo {
     },
     stats: () => ({ ...runner.counters, expressionCache: cache.stats() }),
     tableName: (model) => tablePrefix + model.table,
+    transact: (operations, transactOptions) => runTransaction(options.client, operations, transactOptions),
   }
 }

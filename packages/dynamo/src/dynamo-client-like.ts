@@ -4,8 +4,15 @@
  */
 export interface DynamoClientLike {
   // biome-ignore lint/suspicious/noExplicitAny: the SDK's Command generics differ per command; the engines narrow the output
-  send(command: any, options?: { abortSignal?: AbortSignal | undefined }): Promise<any>
+  send(command: any, options?: DynamoSendOptions): Promise<any>
 }
+
+/**
+ * The options the engines pass to `send`. A mapped type on purpose: its `abortSignal` does not admit an explicit
+ * `undefined`, like the SDK's own `HttpHandlerOptions`, so a `DynamoDBClient` is a `DynamoClientLike` for users who
+ * compile with `exactOptionalPropertyTypes`.
+ */
+export type DynamoSendOptions = Partial<Record<'abortSignal', AbortSignal>>
 
 /** Options every engine request accepts. */
 export interface RetryBudgetOptions {
@@ -22,4 +29,9 @@ export interface ResolvedRetryBudget {
   maxAttempts: number
   baseDelayMs: number
   maxDelayMs: number
+}
+
+/** `{ abortSignal }` when there is a signal, `{}` otherwise. */
+export function sendOptions(signal: AbortSignal | undefined): DynamoSendOptions {
+  return signal === undefined ? {} : { abortSignal: signal }
 }

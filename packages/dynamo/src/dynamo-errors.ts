@@ -2,7 +2,7 @@ import { describeValue, TesseraError } from '@tessera/core'
 import type { ResolvedRetryBudget, RetryBudgetOptions } from './dynamo-client-like'
 
 /**
- * Stable codes of the errors the DynamoDB engines throw (besides `ABORTED` from `@tessera/core`'s `AbortError`).
+ * Stable codes of the errors the DynamoDB engines throw (besides `ABORTED` from `@tessera/core`'s `AbortError` and `TIMEOUT` from its `TimeoutError`).
  */
 export type DynamoIoErrorCode =
   | 'DYNAMO_INVALID_INPUT'
@@ -11,10 +11,10 @@ export type DynamoIoErrorCode =
   | 'DYNAMO_TRANSACTION_TOO_LARGE'
   | 'DYNAMO_TRANSACTION_CANCELED'
   | 'DYNAMO_REQUEST_FAILED'
-  | 'DYNAMO_TABLE_TIMEOUT'
   | 'DYNAMO_MIGRATION_FAILED'
   | 'DYNAMO_DECRYPT_FAILED'
   | 'DYNAMO_TENANT_MISMATCH'
+  | 'DYNAMO_STREAM_HANDLER_FAILED'
   | 'DYNAMO_DMS_INVALID'
 
 /** Bad input to an engine, found before any request was sent. Names the value and what is accepted. */

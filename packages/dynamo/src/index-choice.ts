@@ -39,12 +39,12 @@ const HIGH = '\u{10FFFF}'
  * The key condition `source` gives for `where` (field → bare value or operators), or `undefined` when `where` does
  * not bind its partition key (every field of it with equality).
  */
-export function planKey(model: AnyModel, source: KeySource, where: Record<string, unknown>): KeyPlan | undefined {
-  const equal: Record<string, unknown> = {}
-  for (const [name, value] of Object.entries(where)) {
-    if (!isOperators(value)) equal[name] = value
-    else if (Object.keys(value).length === 1 && 'eq' in value) equal[name] = value.eq
-  }
+export function planKey(
+  model: AnyModel,
+  source: KeySource,
+  where: Record<string, unknown>,
+  equal: Record<string, unknown> = equalities(where),
+): KeyPlan | undefined {
   const consumed = new Set<string>()
   const alsoFilter = new Set<string>()
   for (const name of source.partition.fields) {
@@ -62,6 +62,17 @@ export function planKey(model: AnyModel, source: KeySource, where: Record<string
     if (sortCond) parts.push(sortCond)
   }
   return { source, keyCondition: parts.length === 1 ? parts[0]! : { type: 'and', children: parts }, consumed, alsoFilter }
+}
+
+/** The fields `where` gives with equality (a bare value or `{ eq }`), and their values. */
+export function equalities(where: Record<string, unknown>): Record<string, unknown> {
+  const equal: Record<string, unknown> = {}
+  for (const name in where) {
+    const value = where[name]
+    if (!isOperators(value)) equal[name] = value
+    else if (Object.keys(value).length === 1 && 'eq' in value) equal[name] = value.eq
+  }
+  return equal
 }
 
 function keyValue(model: AnyModel, template: KeyTemplate, values: Record<string, unknown>): AttributeValue | undefined {
@@ -149,6 +160,17 @@ function composedSortCondition(
   return prefix === '' ? undefined : { type: 'fn', fn: 'begins_with', attr, values: [{ S: prefix }] }
 }
 
+const sourceCache = new WeakMap<AnyModel, readonly KeySource[]>()
+
+function sourcesOf(model: AnyModel): readonly KeySource[] {
+  let sources = sourceCache.get(model)
+  if (!sources) {
+    sources = keySources(model)
+    sourceCache.set(model, sources)
+  }
+  return sources
+}
+
 /**
  * Picks the source whose key condition uses the most `where` fields (the table wins a tie), or the named index.
  * Problems (no source binds the conditions, an unknown index) are issues.
@@ -158,8 +180,9 @@ export function chooseSource(
   where: Record<string, unknown>,
   indexName: string | undefined,
   issues: ValidationIssue[],
-): { plan: KeyPlan | undefined; reason: string; better: KeyPlan | undefined } {
-  const sources = keySources(model)
+): { plan: KeyPlan | undefined; reason: () => string; better: KeyPlan | undefined } {
+  const sources = sourcesOf(model)
+  const equal = equalities(where)
   if (indexName !== undefined) {
     const source = sources.find((candidate) => candidate.index?.name === indexName)
     if (!source) {
@@ -167,7 +190,7 @@ export function chooseSource(
         path: ['index'],
         message: `${describeValue(indexName)} is not an index of ${model.name} (indexes: ${indexNames(model)})`,
       })
-      return { plan: undefined, reason: '', better: undefined }
+      return { plan: undefined, reason: () => '', better: undefined }
     }
     const plan = planKey(model, source, where)
     if (!plan)
@@ -175,11 +198,11 @@ export function chooseSource(
         path: ['where'],
         message: `does not give every field of index ${indexName}'s partition key (${source.partition.fields.join(', ')}) with equality`,
       })
-    const best = bestPlan(model, sources, where)
+    const best = bestPlan(model, sources, where, equal)
     const better = best && plan && best.consumed.size > plan.consumed.size ? best : undefined
-    return { plan, reason: `index ${indexName} was named with .index()`, better }
+    return { plan, reason: () => `index ${indexName} was named with .index()`, better }
   }
-  const best = bestPlan(model, sources, where)
+  const best = bestPlan(model, sources, where, equal)
   if (!best) {
     const options = sources.map(
       (source) => `${source.index ? `index ${source.index.name}` : 'the table'}: ${source.partition.fields.join(' + ')}`,
@@ -188,20 +211,24 @@ export function chooseSource(
       path: ['where'],
       message: `binds no partition key with equality; a query needs one of (${options.join('; ')}); use scan() to read everything`,
     })
-    return { plan: undefined, reason: '', better: undefined }
+    return { plan: undefined, reason: () => '', better: undefined }
   }
-  const name = best.source.index ? `index ${best.source.index.name}` : 'the table'
-  return {
-    plan: best,
-    reason: `${name}: its keys use ${[...best.consumed].join(', ')} (the most where() fields of any index)`,
-    better: undefined,
+  const reason = () => {
+    const name = best.source.index ? `index ${best.source.index.name}` : 'the table'
+    return `${name}: its keys use ${[...best.consumed].join(', ')} (the most where() fields of any index)`
   }
+  return { plan: best, reason, better: undefined }
 }
 
-function bestPlan(model: AnyModel, sources: KeySource[], where: Record<string, unknown>): KeyPlan | undefined {
+function bestPlan(
+  model: AnyModel,
+  sources: readonly KeySource[],
+  where: Record<string, unknown>,
+  equal: Record<string, unknown>,
+): KeyPlan | undefined {
   let best: KeyPlan | undefined
   for (const source of sources) {
-    const plan = planKey(model, source, where)
+    const plan = planKey(model, source, where, equal)
     if (plan && (!best || plan.consumed.size > best.consumed.size)) best = plan
   }
   return best

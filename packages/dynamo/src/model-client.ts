@@ -1,4 +1,5 @@
 import type { ValidationIssue } from '@tessera/core'
+import type { BatchWriteOptions } from './batch-write'
 import { type PreparedRequest, summariseConsumedCapacity } from './command-runner'
 import { type Condition, toCond } from './conditions'
 import type { AnyModel, FieldMeta, FieldName, Insert, Item, Key } from './define-model'
@@ -7,7 +8,16 @@ import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest
 import { allOf, buildExpressions, type Cond } from './expressions'
 import { itemSizeBytes, MAX_ITEM_BYTES, marshalItem, unmarshalItem } from './item-codec'
 import type { AttributeMap } from './key-identity'
+import {
+  type ModelBatchGetOptions,
+  type ModelBatchGetResult,
+  type ModelBatchWrite,
+  type ModelBatchWriteResult,
+  modelBatchGet,
+  modelBatchWrite,
+} from './model-batch'
 import { conditionFailure, keyOf, type ModelContext, marshalKey, selectAttributes, throwIfIssues } from './model-context'
+import { createModelTransactions, type ModelTransactions } from './model-transaction'
 import { createQueryBuilder, type QueryBuilder } from './query-builder'
 import { createScanBuilder, type ScanBuilder } from './scan-builder'
 import { createUpdateBuilder, type UpdateBuilder } from './update-builder'
@@ -86,6 +96,12 @@ export interface ModelClient<M extends AnyModel> {
   explainDelete(key: KeyWithVersion<M>, options?: DeleteOptions<M> & ExplainOptions): Promise<Explanation>
   /** The requests operations would send. */
   readonly params: ModelParams<M>
+  /** Reads many items (100 keys a request, concurrent, unprocessed keys retried); results in the order of `keys`. */
+  batchGet(keys: readonly Key<M>[], options?: ModelBatchGetOptions): Promise<ModelBatchGetResult<M>>
+  /** Puts and deletes many items (25 a request, concurrent, unprocessed items retried). Refused for versioned models. */
+  batchWrite(writes: ModelBatchWrite<M>, options?: Omit<BatchWriteOptions, 'keyAttributes'>): Promise<ModelBatchWriteResult>
+  /** Operations for `db.transact([...])`. */
+  readonly tx: ModelTransactions<M>
 }
 
 const VERSION_ONLY: ReadonlySet<string> = new Set(['version'])
@@ -281,6 +297,18 @@ export function createModelClient<M extends AnyModel>(context: ModelContext): Mo
       const explanation = explainContext(request, { indexWrites: model.indexes.filter((index) => index.type === 'gsi').length })
       return options.analyze ? analyze(explanation, request, options.signal) : explanation
     },
+    batchGet: (keys, options) => modelBatchGet<M>(context, keys, options),
+    batchWrite: (writes, options) => modelBatchWrite<M>(context, writes, options),
+    tx: createModelTransactions<M>(context, {
+      put: (item, options) => prepareWrite(item as Record<string, unknown>, 'put', options.condition, false).request,
+      create: (item, options) => prepareWrite(item as Record<string, unknown>, 'create', undefined, options.ifNotExists ?? true).request,
+      delete: (key, options) => prepareDelete(key, options as DeleteOptions<M>).request,
+      update: (key, build) => {
+        const builder = createUpdateBuilder<M>(context, key as Record<string, unknown>)
+        build(builder as never)
+        return builder.params()
+      },
+    }),
     params: {
       get: (key, options) => prepareGet(key, options),
       put: (item, options = {}) => prepareWrite(item as Record<string, unknown>, 'put', options.condition, false).request,

@@ -67,10 +67,10 @@ interface QueryState {
 
 interface PreparedQuery {
   request: PreparedRequest
-  shape: string
+  shape: () => string
   startKey: AttributeMap | undefined
   appliedAfterRead: string[]
-  indexChoice: string
+  indexChoice: () => string
   warnings: string[]
 }
 
@@ -153,17 +153,19 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
     if (index) input.IndexName = index.name
     if (state.descending) input.ScanIndexForward = false
     if (state.consistent) input.ConsistentRead = true
-    const shape = JSON.stringify([
-      'query',
-      context.table,
-      index?.name ?? '',
-      input.KeyConditionExpression,
-      input.FilterExpression ?? '',
-      state.descending,
-      input.ExpressionAttributeValues,
-    ])
+    const shape = lazy(() =>
+      JSON.stringify([
+        'query',
+        context.table,
+        index?.name ?? '',
+        input.KeyConditionExpression,
+        input.FilterExpression ?? '',
+        state.descending,
+        input.ExpressionAttributeValues,
+      ]),
+    )
     const request: PreparedRequest = { operation: 'Query', table: context.table, index: index?.name, input }
-    const startKey = state.cursor === undefined ? undefined : context.cursors.decode(state.cursor, shape)
+    const startKey = state.cursor === undefined ? undefined : context.cursors.decode(state.cursor, shape())
     return {
       request,
       shape,
@@ -264,7 +266,7 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
           ...prepared.appliedAfterRead,
           ...(model.entity ? [`entity marker ${model.entity.attribute} = ${model.entity.value}`] : []),
         ],
-        indexChoice: prepared.indexChoice,
+        indexChoice: prepared.indexChoice(),
         warnings,
         pricing: context.pricing,
       })
@@ -279,4 +281,17 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
     },
   }
   return builder
+}
+
+/** `fn`'s result, computed on the first call. */
+export function lazy<T>(fn: () => T): () => T {
+  let done = false
+  let value: T
+  return () => {
+    if (!done) {
+      value = fn()
+      done = true
+    }
+    return value
+  }
 }

@@ -18,8 +18,8 @@ export interface Page<T> {
 /** How to read pages of a prepared query or scan. */
 export interface PageReading {
   request: PreparedRequest
-  /** The shape the cursor is bound to. */
-  shape: string
+  /** The shape the cursor is bound to (computed only when a cursor is made). */
+  shape: () => string
   /** Total items to return. Default: no limit. */
   limit: number | undefined
   /** Where to start (a decoded cursor). */
@@ -46,7 +46,7 @@ export async function* readPages<M extends AnyModel>(context: ModelContext, read
     const done = startKey === undefined || (remaining !== undefined && remaining <= 0)
     yield {
       items,
-      cursor: startKey ? context.cursors.encode(startKey, reading.shape) : undefined,
+      cursor: startKey ? context.cursors.encode(startKey, reading.shape()) : undefined,
       scannedCount: (output.ScannedCount as number | undefined) ?? items.length,
       consumedCapacity: summariseConsumedCapacity(output.ConsumedCapacity),
     }

@@ -6,7 +6,7 @@ import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest
 import { allOf, buildExpressions, type Cond } from './expressions'
 import { keySources, planKey } from './index-choice'
 import { type ModelContext, selectAttributes, throwIfIssues } from './model-context'
-import type { ReadOptions } from './query-builder'
+import { lazy, type ReadOptions } from './query-builder'
 import { countItems, type Page, readPages } from './read-pages'
 
 /**
@@ -72,7 +72,9 @@ export function createScanBuilder<M extends AnyModel>(context: ModelContext): Sc
     if (state.index) input.IndexName = state.index
     if (state.consistent) input.ConsistentRead = true
     const request: PreparedRequest = { operation: 'Scan', table: context.table, index: state.index, input }
-    const shape = JSON.stringify(['scan', context.table, state.index ?? '', input.FilterExpression ?? '', input.ExpressionAttributeValues])
+    const shape = lazy(() =>
+      JSON.stringify(['scan', context.table, state.index ?? '', input.FilterExpression ?? '', input.ExpressionAttributeValues]),
+    )
     return { request, shape }
   }
 
@@ -165,7 +167,7 @@ export function createScanBuilder<M extends AnyModel>(context: ModelContext): Sc
     },
     pages(options = {}) {
       const { request, shape } = prepare()
-      const startKey = options.cursor === undefined ? undefined : context.cursors.decode(options.cursor, shape)
+      const startKey = options.cursor === undefined ? undefined : context.cursors.decode(options.cursor, shape())
       return {
         [Symbol.asyncIterator]: () => readPages<M>(context, { request, shape, limit: state.limit, startKey, signal: options.signal }),
       }

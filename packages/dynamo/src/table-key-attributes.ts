@@ -1,5 +1,5 @@
 import { DescribeTableCommand, type DescribeTableCommandOutput } from '@aws-sdk/client-dynamodb'
-import type { DynamoClientLike } from './dynamo-client-like'
+import { type DynamoClientLike, sendOptions } from './dynamo-client-like'
 import { DynamoRequestError } from './dynamo-errors'
 
 const cache = new WeakMap<DynamoClientLike, Map<string, Promise<readonly string[]>>>()
@@ -26,7 +26,7 @@ export function tableKeyAttributes(client: DynamoClientLike, table: string, sign
 async function describeKeys(client: DynamoClientLike, table: string, signal: AbortSignal | undefined): Promise<readonly string[]> {
   let output: DescribeTableCommandOutput
   try {
-    output = await client.send(new DescribeTableCommand({ TableName: table }), { abortSignal: signal })
+    output = await client.send(new DescribeTableCommand({ TableName: table }), sendOptions(signal))
   } catch (error) {
     throw new DynamoRequestError('DescribeTable', error)
   }

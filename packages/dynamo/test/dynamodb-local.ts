@@ -44,7 +44,8 @@ export async function dropTable(client: DynamoDBClient, table: string): Promise<
 
 /** A fault to inject into the next matching requests. */
 export type Fault =
-  | { kind: 'throw'; name: string; times: number; command?: string }
+  | { kind: 'throw'; name: string; times: number; command?: string; extra?: Record<string, unknown> }
+  | { kind: 'lose-reply'; times: number; command?: string }
   | { kind: 'unprocess'; times: number; keep?: number; command?: string }
 
 /**
@@ -64,8 +65,17 @@ export function faultyClient(real: DynamoClientLike, faults: Fault[]): DynamoCli
       if (fault === undefined) return real.send(command, options)
       fault.times--
       if (fault.kind === 'throw') {
-        const error = Object.assign(new Error(`injected ${fault.name}`), { name: fault.name, $metadata: { httpStatusCode: 400 } })
+        const error = Object.assign(new Error(`injected ${fault.name}`), {
+          name: fault.name,
+          $metadata: { httpStatusCode: 400 },
+          ...fault.extra,
+        })
         throw error
+      }
+      if (fault.kind === 'lose-reply') {
+        // The request reaches DynamoDB and is applied; its reply is replaced by a 500, as when a connection drops.
+        await real.send(command, options)
+        throw Object.assign(new Error('injected lost reply'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
       }
       return unprocess(real, command, fault.keep ?? 0, options)
     },

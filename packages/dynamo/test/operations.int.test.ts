@@ -355,6 +355,27 @@ describe('observability', () => {
     expect(messages[1]!.consumedCapacity).toBeGreaterThan(0)
   })
 
+  it('runs the onCommand hook around every command: it sees the request and can answer it itself', async () => {
+    const seen: string[] = []
+    const hooked = createDynamo({
+      client,
+      hooks: {
+        onCommand: async (context, next) => {
+          seen.push(`${context.operation} ${context.table}`)
+          if (context.operation === 'GetItem' && (context.input.Key as Record<string, { S?: string }>).pk?.S === 'USER#cached') {
+            return { Item: { pk: { S: 'USER#cached' }, id: { S: 'cached' }, name: { S: 'from the hook' } } }
+          }
+          return next()
+        },
+      },
+    })
+    const user = newUser()
+    await hooked.model(User).create(user)
+    expect((await hooked.model(User).get({ id: user.id }))?.name).toBe(user.name)
+    expect(await hooked.model(User).get({ id: 'cached' })).toEqual({ id: 'cached', name: 'from the hook' })
+    expect(seen).toEqual([`PutItem ${table}`, `GetItem ${table}`, `GetItem ${table}`])
+  })
+
   it('reports the expression cache hit ratio in stats()', async () => {
     const fresh = createDynamo({ client })
     for (let n = 0; n < 4; n++) await fresh.model(User).get({ id: `x${n}` }, { select: ['name'] })
