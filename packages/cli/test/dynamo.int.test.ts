@@ -112,11 +112,9 @@ describe('tessera generate dynamo', () => {
     writeFileSync(
       join(cwd, 'src/read.ts'),
       `import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { createDynamo, type DynamoOptions } from '@tessera/dynamo'
+import { createDynamo } from '@tessera/dynamo'
 import { Order } from './models.js'
-// The cast: @tessera/dynamo's DynamoClientLike (options?: { abortSignal?: AbortSignal | undefined }) does not accept the
-// SDK client under exactOptionalPropertyTypes, whose abortSignal option does not admit undefined.
-const client = new DynamoDBClient({ endpoint: process.env.TESSERA_DYNAMO_ENDPOINT ?? '', region: 'us-east-1' }) as unknown as DynamoOptions['client']
+const client = new DynamoDBClient({ endpoint: process.env.TESSERA_DYNAMO_ENDPOINT ?? '', region: 'us-east-1' })
 const db = createDynamo({ client })
 const order = await db.model(Order).get({ customerId: 'c1', orderNo: 1 })
 const status: string | undefined = order?.status
