@@ -1,4 +1,8 @@
 import { defineConfig } from 'tsup'
 import { packageBuild } from '../../tooling/tsup.base.ts'
 
-export default defineConfig(packageBuild())
+// The library (defineConfig and types) is dual like every package; the bin is ESM only, with a shebang.
+export default defineConfig([
+  packageBuild(),
+  { ...packageBuild({ entry: { bin: 'src/bin.ts' }, format: ['esm'], dts: false, clean: false }), banner: { js: '#!/usr/bin/env node' } },
+])

@@ -149,7 +149,7 @@ export type {
   OutsideTransactionStep,
   TransactionalMigration,
 } from './migrator'
-export { createMigrator, migrationChecksum } from './migrator'
+export { createMigrator, migrationChecksum, migrationLockKey } from './migrator'
 export type {
   AggregateOptions,
   AggregateRow,

@@ -242,10 +242,15 @@ function validateOptions(options: MigratorOptions): void {
   if (problems.length > 0) throw new ConfigError(problems, { subject: 'migrator options' })
 }
 
-/** A signed 64-bit advisory-lock key derived from the table's qualified name, as text (pg's int8 parameter). */
-function lockKey(schema: string | undefined, table: string): string {
+/**
+ * The advisory-lock key a migrator with these options takes (a signed 64-bit integer as text, derived from the
+ * migrations table's qualified name), so that a tool can tell whether another process is migrating
+ * (`pg_locks`) before it starts. Defaults: `table` `'tessera_migrations'`, `schema` none.
+ * @example migrationLockKey({ schema: 'app' }) // '6063319099310999745'
+ */
+export function migrationLockKey(options: { schema?: string | undefined; table?: string | undefined } = {}): string {
   const digest = createHash('sha256')
-    .update(`tessera:migrations:${schema ?? ''}.${table}`)
+    .update(`tessera:migrations:${options.schema ?? ''}.${options.table ?? 'tessera_migrations'}`)
     .digest()
   return digest.readBigInt64BE(0).toString()
 }
@@ -296,7 +301,7 @@ export function createMigrator(provider: Provider, options: MigratorOptions): Mi
   const checksums = new Map(migrations.map((m) => [String(m.id), migrationChecksum(m)]))
   const byId = new Map(migrations.map((m) => [String(m.id), m]))
   const tableId = sql.id(schema === undefined ? [table] : [schema, table])
-  const key = lockKey(schema, table)
+  const key = migrationLockKey({ schema, table })
   /** `transaction: false` migrations run on one reserved connection; without `connection`, see {@link runStep}. */
   const reserves = typeof (provider as Partial<Provider>).connection === 'function'
 

@@ -1,4 +1,0 @@
-/** Replace me. */
-export function hello(): string {
-  return 'cli'
-}
