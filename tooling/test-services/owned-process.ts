@@ -94,3 +94,30 @@ function installExitHook(): void {
     for (const child of owned) child.kill('SIGTERM')
   })
 }
+
+/**
+ * Polls `probe` every `intervalMs` until it resolves (the server answers): resolves with undefined then, or with why
+ * not once the process exits or `timeoutMs` runs out (`what` names the probe in that message, with its last error).
+ */
+export async function waitUntilServing(
+  child: OwnedProcess,
+  probe: () => Promise<void>,
+  { what, timeoutMs, intervalMs }: { what: string; timeoutMs: number; intervalMs: number },
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs
+  let lastError = ''
+  while (Date.now() < deadline) {
+    if (!child.running) {
+      const exit = await child.exited
+      return exit.error ? `cannot start it: ${exit.error.message}` : `it exited (code ${exit.code}, signal ${exit.signal})`
+    }
+    try {
+      await probe()
+      return undefined
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error)
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+  return `${what} within ${timeoutMs} ms (${lastError})`
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { freePort } from './free-port'
-import { type OwnedProcess, osUser, spawnOwnedProcess } from './owned-process'
+import { type OwnedProcess, osUser, spawnOwnedProcess, waitUntilServing } from './owned-process'
 
 const run = promisify(execFile)
 
@@ -231,23 +231,11 @@ async function startPostmaster(bindir: string, node: NodeState, readyTimeoutMs: 
   return `${failure}\n${logTail(node)}`
 }
 
-async function waitUntilReady(node: NodeState, child: OwnedProcess, timeoutMs: number): Promise<string | undefined> {
-  const deadline = Date.now() + timeoutMs
-  let lastError = ''
-  while (Date.now() < deadline) {
-    if (!child.running) {
-      const exit = await child.exited
-      return exit.error ? `cannot start it: ${exit.error.message}` : `it exited (code ${exit.code}, signal ${exit.signal})`
-    }
-    try {
-      await queryOnce(node.url, 'SELECT 1', 2_000)
-      return undefined
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error)
-    }
-    await delay(100)
+function waitUntilReady(node: NodeState, child: OwnedProcess, timeoutMs: number): Promise<string | undefined> {
+  const probe = async () => {
+    await queryOnce(node.url, 'SELECT 1', 2_000)
   }
-  return `no query went through within ${timeoutMs} ms (${lastError})`
+  return waitUntilServing(child, probe, { what: 'no query went through', timeoutMs, intervalMs: 100 })
 }
 
 function replicationHandle(bindir: string, root: string, nodes: NodeState[], readyTimeoutMs: number): PgReplication {

@@ -6,7 +6,7 @@ import pg from 'pg'
 import { type Endpoint, endpointOf, urlThrough } from './endpoint'
 import { PG_URL } from './env'
 import { freePort } from './free-port'
-import { type OwnedProcess, osUser, spawnOwnedProcess } from './owned-process'
+import { type OwnedProcess, osUser, spawnOwnedProcess, waitUntilServing } from './owned-process'
 
 /** How PgBouncer hands server connections to clients: for the whole session, or for one transaction at a time. */
 export type PgBouncerPoolMode = 'session' | 'transaction'
@@ -167,28 +167,18 @@ function writeConfigDir(input: ConfigInput): string {
 }
 
 /** Resolves with undefined once a query goes through, or with why not once the process exits or time runs out. */
-async function waitUntilReady(url: string, child: OwnedProcess): Promise<string | undefined> {
-  const deadline = Date.now() + READY_TIMEOUT_MS
-  let lastError = ''
-  while (Date.now() < deadline) {
-    if (!child.running) {
-      const exit = await child.exited
-      return exit.error ? `cannot start it: ${exit.error.message}` : `it exited (code ${exit.code}, signal ${exit.signal})`
-    }
+function waitUntilReady(url: string, child: OwnedProcess): Promise<string | undefined> {
+  const probe = async () => {
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 })
     client.on('error', () => {})
     try {
       await client.connect()
       await client.query('SELECT 1')
-      return undefined
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error)
     } finally {
       await client.end().catch(() => {})
     }
-    await new Promise((resolve) => setTimeout(resolve, 50))
   }
-  return `no query went through within ${READY_TIMEOUT_MS} ms (${lastError})`
+  return waitUntilServing(child, probe, { what: 'no query went through', timeoutMs: READY_TIMEOUT_MS, intervalMs: 50 })
 }
 
 function logTail(dir: string): string {

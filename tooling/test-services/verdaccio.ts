@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './free-port'
-import { type OwnedProcess, spawnOwnedProcess } from './owned-process'
+import { type OwnedProcess, spawnOwnedProcess, waitUntilServing } from './owned-process'
 
 /**
  * The Verdaccio release the tests run. 6.8.0 is the newest that runs on Node 20 (6.10 wants Node 22). Installed on
@@ -141,24 +141,15 @@ function writeConfig(dir: string, port: number): string {
 }
 
 /** Resolves with undefined once `/-/ping` answers, or with why not once the process exits or time runs out. */
-async function waitUntilReady(url: string, child: OwnedProcess): Promise<string | undefined> {
-  const deadline = Date.now() + READY_TIMEOUT_MS
-  let lastError = ''
-  while (Date.now() < deadline) {
-    if (!child.running) {
-      const exit = await child.exited
-      return exit.error ? `cannot start it: ${exit.error.message}` : `it exited (code ${exit.code}, signal ${exit.signal})`
-    }
-    try {
+function waitUntilReady(url: string, child: OwnedProcess): Promise<string | undefined> {
+  return waitUntilServing(
+    child,
+    async () => {
       const response = await fetch(new URL('-/ping', url), { signal: AbortSignal.timeout(2_000) })
-      if (response.ok) return undefined
-      lastError = `HTTP ${response.status}`
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  return `/-/ping did not answer within ${READY_TIMEOUT_MS} ms (${lastError})`
+      if (!response.ok) throw new Error(`HTTP ${response.status}`)
+    },
+    { what: '/-/ping did not answer', timeoutMs: READY_TIMEOUT_MS, intervalMs: 200 },
+  )
 }
 
 /** Creates the publishing user the way `npm adduser` does, and returns its token. */
