@@ -5,6 +5,8 @@ import { type BatchWriteEntry, type BatchWriteOptions, batchWrite } from './batc
 import type { AnyModel, FieldMeta, Insert, Item, Key } from './define-model'
 import { itemSizeBytes, MAX_ITEM_BYTES, marshalItem, unmarshalItem } from './item-codec'
 import { type ModelContext, marshalKey, throwIfIssues } from './model-context'
+import { openItem, sealItem } from './model-encryption'
+import { runBounded } from './run-bounded'
 
 /** Options of a model's `batchGet`: the engine's, plus the read consistency. */
 export interface ModelBatchGetOptions extends Omit<BatchGetOptions, 'tables'> {
@@ -57,8 +59,13 @@ export async function modelBatchGet<M extends AnyModel>(
     stored.map((key) => ({ table: context.table, key })),
     { ...engineOptions, tables: { [context.table]: { consistentRead: consistent ?? false } } },
   )
+  const items = await Promise.all(
+    result.results.map(async (entry) =>
+      entry.item ? (unmarshalItem(context.model, await openItem(context.encryptor, entry.item)) as Item<M>) : undefined,
+    ),
+  )
   return {
-    items: result.results.map((entry) => (entry.item ? (unmarshalItem(context.model, entry.item) as Item<M>) : undefined)),
+    items,
     unprocessed: result.unprocessed.map((miss) => ({ key: keys[miss.index]!, reason: miss.reason })),
   }
 }
@@ -101,6 +108,13 @@ export async function modelBatchWrite<M extends AnyModel>(
     entries.push({ table: context.table, delete: stored })
   })
   throwIfIssues(issues, `${model.name}.batchWrite`)
+  const encryptor = context.encryptor
+  if (encryptor) {
+    // One data key per item, at most 8 key requests at once.
+    await runBounded(entries, 8, async (entry) => {
+      if (entry.put) entry.put = await sealItem(encryptor, entry.put)
+    })
+  }
   const result = await batchWrite(context.runner.client, entries, { ...options, keyAttributes: { [context.table]: keyAttributes(model) } })
   return {
     written: result.written,

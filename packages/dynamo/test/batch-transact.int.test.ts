@@ -3,7 +3,7 @@ import { ValidationError } from '@tessera/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDynamo, type Dynamo, DynamoInputError, TransactionCanceledError } from '../src/index'
 import { dropTable, faultyClient, localClient } from './dynamodb-local'
-import { createAppTable, orderModel, userModel } from './model-fixtures'
+import { createAppTable, orderModel, testEncryption, userModel } from './model-fixtures'
 
 let client: DynamoDBClient
 let table: string
@@ -16,7 +16,7 @@ beforeAll(async () => {
   table = await createAppTable(client)
   User = userModel(table)
   Order = orderModel(table)
-  db = createDynamo({ client })
+  db = createDynamo({ client, encryption: testEncryption() })
 })
 afterAll(async () => {
   await dropTable(client, table)
@@ -29,7 +29,10 @@ describe('model batches', () => {
   it('writes 60 orders through injected UnprocessedItems and reads them back in the order asked', async () => {
     const customer = `c-${Math.random().toString(36).slice(2)}`
     const orders = Array.from({ length: 60 }, (_, n) => ({ customer, day: `2024-06-${String(n).padStart(2, '0')}`, id: 'o', total: n }))
-    const flaky = createDynamo({ client: faultyClient(client, [{ kind: 'unprocess', times: 2, keep: 5, command: 'BatchWriteItem' }]) })
+    const flaky = createDynamo({
+      client: faultyClient(client, [{ kind: 'unprocess', times: 2, keep: 5, command: 'BatchWriteItem' }]),
+      encryption: testEncryption(),
+    })
     const result = await flaky.model(Order).batchWrite({ put: orders }, { retry: fast })
     expect(result).toMatchObject({ written: 60, unprocessed: [] })
     const keys = [...orders].reverse().map(({ customer: c, day, id }) => ({ customer: c, day, id }))

@@ -1,0 +1,55 @@
+import { ConfigError, describeValue } from '@tessera/core'
+import type { AnyModel, FieldMeta } from './define-model'
+import { createFieldEncryptor, type FieldEncryptor, type KeyProvider } from './field-encryption'
+import type { AttributeMap } from './key-identity'
+
+/** The `encryption` option of `createDynamo`: where the data keys of `.encrypted()` fields come from. */
+export interface ModelEncryptionOptions {
+  /**
+   * Makes and unwraps data keys: AWS KMS (`GenerateDataKey` with `KeySpec: 'AES_256'`, `Decrypt`) or
+   * `createLocalKeyProvider({ masterKey })` for tests and development. Required.
+   */
+  keyProvider: KeyProvider
+}
+
+/** Checks the `encryption` option of `createDynamo`; a problem is returned as text. */
+export function checkEncryptionOptions(encryption: unknown): string | undefined {
+  if (encryption === undefined) return undefined
+  const provider = (encryption as { keyProvider?: Partial<KeyProvider> } | null)?.keyProvider
+  if (typeof provider?.generateDataKey === 'function' && typeof provider.decrypt === 'function') return undefined
+  return `encryption.keyProvider must have generateDataKey() and decrypt(encryptedKey), got ${describeValue(provider)}`
+}
+
+/** The stored names of a model's encrypted fields. */
+export function encryptedAttributes(model: AnyModel): string[] {
+  return (model.fieldList as readonly FieldMeta[]).filter((meta) => meta.isEncrypted).map((meta) => meta.attribute)
+}
+
+/**
+ * The encryptor of a model's `.encrypted()` fields, or `undefined` when it has none. A model with encrypted fields
+ * and no key provider is a `ConfigError`: its fields would otherwise be written as plaintext.
+ */
+export function modelEncryptor(model: AnyModel, encryption: ModelEncryptionOptions | undefined): FieldEncryptor | undefined {
+  const fields = encryptedAttributes(model)
+  if (fields.length === 0) return undefined
+  if (encryption === undefined) {
+    throw new ConfigError(
+      `model ${model.name} has encrypted fields (${fields.join(', ')}) but createDynamo has no encryption.keyProvider: ` +
+        'pass createDynamo({ encryption: { keyProvider } }) so that they are never written as plaintext',
+    )
+  }
+  const keyAttributes = [model.partitionKey, model.sortKey, ...model.indexes.flatMap((index) => [index.partition, index.sort])]
+    .filter((key) => key !== undefined)
+    .map((key) => key.attribute)
+  return createFieldEncryptor({ keyProvider: encryption.keyProvider, fields, keyAttributes })
+}
+
+/** Encrypts the encrypted fields of a stored item (a copy); the item as is for a model without them. */
+export async function sealItem(encryptor: FieldEncryptor | undefined, item: AttributeMap): Promise<AttributeMap> {
+  return encryptor ? encryptor.encryptItem(item) : item
+}
+
+/** Decrypts the encrypted fields of a stored item (a copy); the item as is for a model without them. */
+export async function openItem(encryptor: FieldEncryptor | undefined, item: AttributeMap): Promise<AttributeMap> {
+  return encryptor ? encryptor.decryptItem(item) : item
+}
