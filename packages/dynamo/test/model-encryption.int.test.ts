@@ -39,11 +39,12 @@ function patientModel(tableName: string) {
       table: tableName,
       // biome-ignore lint/suspicious/noTemplateCurlyInString: key templates
       keys: { partition: { attribute: 'pk', template: 'PATIENT#${id}' }, sort: { attribute: 'sk', template: 'PROFILE' } },
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: key templates
       indexes: {
         gsi1: {
           type: 'gsi',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: key templates
           partition: { attribute: 'gsi1pk', template: 'ORG#${org}' },
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: key templates
           sort: { attribute: 'gsi1sk', template: 'P#${id}' },
         },
       },
