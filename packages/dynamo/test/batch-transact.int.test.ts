@@ -1,7 +1,8 @@
+import diagnostics_channel from 'node:diagnostics_channel'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { ValidationError } from '@tessera/core'
+import { CHANNELS, type DynamoCommandMessage, ValidationError } from '@tessera/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDynamo, type Dynamo, DynamoInputError, TransactionCanceledError } from '../src/index'
+import { createDynamo, type Dynamo, DynamoInputError, TransactionCanceledError, transactGet } from '../src/index'
 import { dropTable, faultyClient, localClient } from './dynamodb-local'
 import { createAppTable, orderModel, testEncryption, userModel } from './model-fixtures'
 
@@ -101,5 +102,40 @@ describe('transactions across models', () => {
     expect((error as TransactionCanceledError).failures.map((reason) => [reason.index, reason.code])).toEqual([
       [0, 'ConditionalCheckFailed'],
     ])
+  })
+})
+
+describe('tracing of batches and transactions', () => {
+  it('publishes one tessera:dynamo:command message per request the engines send, with its table', async () => {
+    const messages: DynamoCommandMessage[] = []
+    const channel = diagnostics_channel.tracingChannel<unknown, DynamoCommandMessage>(CHANNELS.dynamoCommand)
+    const subscriber = {
+      start() {},
+      end() {},
+      asyncStart() {},
+      asyncEnd: (message: DynamoCommandMessage) => messages.push(message),
+      error() {},
+    }
+    const customer = `c-${Math.random().toString(36).slice(2)}`
+    const orders = Array.from({ length: 30 }, (_, n) => ({ customer, day: `2024-07-${String(n).padStart(2, '0')}`, id: 'o', total: n }))
+    const keys = orders.map(({ customer: c, day, id }) => ({ customer: c, day, id }))
+    channel.subscribe(subscriber)
+    try {
+      await db.model(Order).batchWrite({ put: orders }) // 25 + 5: two requests
+      await db.model(Order).batchGet(keys) // one request
+      await db.transact([db.model(Order).tx.put({ ...orders[0]!, total: 100 }), db.model(Order).tx.delete(keys[1]!)])
+      const got = await transactGet(client, [{ Get: { TableName: table, Key: { pk: { S: `CUST#${customer}` }, sk: { S: 'none' } } } }])
+      expect(got.items).toEqual([undefined])
+    } finally {
+      channel.unsubscribe(subscriber)
+    }
+    expect(messages.map((message) => message.command)).toEqual([
+      'BatchWriteItem',
+      'BatchWriteItem',
+      'BatchGetItem',
+      'TransactWriteItems',
+      'TransactGetItems',
+    ])
+    for (const message of messages) expect(message.table).toBe(table)
   })
 })
