@@ -2,6 +2,10 @@ import { ConfigError, describeValue } from '@tessera/core'
 import type { AnyModel, FieldMeta } from './define-model'
 import { createFieldEncryptor, type FieldEncryptor, type KeyProvider } from './field-encryption'
 import type { AttributeMap } from './key-identity'
+import { runBounded } from './run-bounded'
+
+/** Key provider requests a page or batch of items makes at once. */
+const KEY_REQUESTS_AT_ONCE = 8
 
 /** The `encryption` option of `createDynamo`: where the data keys of `.encrypted()` fields come from. */
 export interface ModelEncryptionOptions {
@@ -52,4 +56,24 @@ export async function sealItem(encryptor: FieldEncryptor | undefined, item: Attr
 /** Decrypts the encrypted fields of a stored item (a copy); the item as is for a model without them. */
 export async function openItem(encryptor: FieldEncryptor | undefined, item: AttributeMap): Promise<AttributeMap> {
   return encryptor ? encryptor.decryptItem(item) : item
+}
+
+/** Decrypts many stored items (a page, a batch), at most 8 key provider requests at once; order kept. */
+export async function openItems(encryptor: FieldEncryptor | undefined, items: readonly AttributeMap[]): Promise<AttributeMap[]> {
+  if (!encryptor) return [...items]
+  const out: AttributeMap[] = new Array(items.length)
+  await runBounded([...items.keys()], KEY_REQUESTS_AT_ONCE, async (position) => {
+    out[position] = await encryptor.decryptItem(items[position] as AttributeMap)
+  })
+  return out
+}
+
+/** Encrypts many stored items (a batch write), one data key each, at most 8 key provider requests at once; order kept. */
+export async function sealItems(encryptor: FieldEncryptor | undefined, items: readonly AttributeMap[]): Promise<AttributeMap[]> {
+  if (!encryptor) return [...items]
+  const out: AttributeMap[] = new Array(items.length)
+  await runBounded([...items.keys()], KEY_REQUESTS_AT_ONCE, async (position) => {
+    out[position] = await encryptor.encryptItem(items[position] as AttributeMap)
+  })
+  return out
 }
