@@ -1,4 +1,4 @@
-import { ConfigError, describeValue } from '@tessera/core'
+import { ConfigError, describeValue, isTesseraError, TesseraError } from '@tessera/core'
 import type { AnyModel, FieldMeta } from './define-model'
 import { createFieldEncryptor, type FieldEncryptor, type KeyProvider } from './field-encryption'
 import type { AttributeMap } from './key-identity'
@@ -48,9 +48,21 @@ export function modelEncryptor(model: AnyModel, encryption: ModelEncryptionOptio
   return createFieldEncryptor({ keyProvider: encryption.keyProvider, fields, keyAttributes })
 }
 
-/** Encrypts the encrypted fields of a stored item (a copy); the item as is for a model without them. */
+/**
+ * Encrypts the encrypted fields of a stored item (a copy); the item as is for a model without them. A key provider
+ * that fails is a `DYNAMO_ENCRYPT_FAILED` error (its error as the cause), and nothing is sent.
+ */
 export async function sealItem(encryptor: FieldEncryptor | undefined, item: AttributeMap): Promise<AttributeMap> {
-  return encryptor ? encryptor.encryptItem(item) : item
+  if (!encryptor) return item
+  try {
+    return await encryptor.encryptItem(item)
+  } catch (error) {
+    if (isTesseraError(error)) throw error
+    throw new TesseraError(`cannot encrypt ${encryptor.fields.join(', ')}: the key provider's generateDataKey() failed`, {
+      code: 'DYNAMO_ENCRYPT_FAILED',
+      cause: error,
+    })
+  }
 }
 
 /** Decrypts the encrypted fields of a stored item (a copy); the item as is for a model without them. */
@@ -73,7 +85,7 @@ export async function sealItems(encryptor: FieldEncryptor | undefined, items: re
   if (!encryptor) return [...items]
   const out: AttributeMap[] = new Array(items.length)
   await runBounded([...items.keys()], KEY_REQUESTS_AT_ONCE, async (position) => {
-    out[position] = await encryptor.encryptItem(items[position] as AttributeMap)
+    out[position] = await sealItem(encryptor, items[position] as AttributeMap)
   })
   return out
 }

@@ -9,7 +9,7 @@ import { checkValue, toAnyAttribute, toAttribute, unmarshalItem } from './item-c
 import type { AttributeMap } from './key-identity'
 import { composeKey } from './key-template'
 import { conditionFailure, keyOf, type ModelContext, marshalKey, primaryKeyFields, throwIfIssues } from './model-context'
-import { openItem } from './model-encryption'
+import { openItem, sealItem } from './model-encryption'
 
 /** Which item an update returns: as written (`'new'`, default), as it was (`'old'`), or nothing (`'none'`). */
 export type UpdateReturning = 'new' | 'old' | 'none'
@@ -220,7 +220,7 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
       }
     }
     if (Object.keys(values).length === 0) return plain
-    return prepare(await encryptor.encryptItem(values))
+    return prepare(await sealItem(encryptor, values))
   }
 
   const send = async (request: PreparedRequest, signal: AbortSignal | undefined) => {

@@ -335,6 +335,29 @@ describe('a model with encrypted fields and no key provider', () => {
     expect(createDynamo({ client }).model(Plain).model).toBe(Plain)
   })
 
+  it('a key provider that fails is DYNAMO_ENCRYPT_FAILED, and nothing is written', async () => {
+    const down: KeyProvider = {
+      generateDataKey: async () => {
+        throw new Error('KMS unavailable')
+      },
+      decrypt: keyProvider.decrypt,
+    }
+    const failing = createDynamo({ client, encryption: { keyProvider: down } })
+    const patient = newPatient()
+    const errors = await Promise.all([
+      failure(failing.model(Patient).create(patient)),
+      failure(failing.model(Patient).update({ id: patient.id }).set({ ssn: 'x' }).go()),
+      failure(failing.model(Patient).batchWrite({ put: [patient] })),
+      failure(failing.transact([failing.model(Patient).tx.put(patient)])),
+    ])
+    for (const error of errors) {
+      expect(isTesseraError(error) && error.code).toBe('DYNAMO_ENCRYPT_FAILED')
+      expect((error as Error).cause).toMatchObject({ message: 'KMS unavailable' })
+    }
+    expect(failing.stats().commands).toBe(0)
+    expect(await raw(patient.id)).toBeUndefined()
+  })
+
   it('data written under one key provider does not open under another', async () => {
     const patient = newPatient()
     await db.model(Patient).create(patient)
