@@ -2,6 +2,7 @@ import { BatchGetItemCommand, type BatchGetItemCommandOutput, type KeysAndAttrib
 import { AbortError, backoffDelay, describeValue, systemClock } from '@tessera/core'
 import { BatchIncompleteError, type BatchOutcomeReason } from './batch-incomplete-error'
 import type { BatchProgress } from './batch-write'
+import { publishedSend, tableList } from './command-runner'
 import { type DynamoClientLike, type RetryBudgetOptions, sendOptions } from './dynamo-client-like'
 import { DynamoInputError, DynamoRequestError, isTransientError, resolveRetryBudget } from './dynamo-errors'
 import { type AttributeMap, keyIdentity } from './key-identity'
@@ -137,7 +138,10 @@ export async function batchGet(
       requests++
       let output: BatchGetItemCommandOutput
       try {
-        output = await client.send(new BatchGetItemCommand({ RequestItems: requestItems(left, options.tables) }), sendOptions(signal))
+        const request = requestItems(left, options.tables)
+        output = await publishedSend({ command: 'BatchGetItem', table: tableList(Object.keys(request)) }, () =>
+          client.send(new BatchGetItemCommand({ RequestItems: request }), sendOptions(signal)),
+        )
       } catch (error) {
         // A read has no side effect: a read cut short by the signal is simply not done.
         if (signal?.aborted) return give('aborted', error)

@@ -1,6 +1,7 @@
 import { BatchWriteItemCommand, type BatchWriteItemCommandOutput, type WriteRequest } from '@aws-sdk/client-dynamodb'
 import { AbortError, backoffDelay, describeValue, systemClock } from '@tessera/core'
 import { BatchIncompleteError, type BatchOutcomeReason } from './batch-incomplete-error'
+import { publishedSend, tableList } from './command-runner'
 import { type DynamoClientLike, type RetryBudgetOptions, sendOptions } from './dynamo-client-like'
 import { DynamoInputError, DynamoRequestError, isTransientError, resolveRetryBudget } from './dynamo-errors'
 import { assertItemSize } from './item-size'
@@ -137,7 +138,10 @@ export async function batchWrite(
       requests++
       let output: BatchWriteItemCommandOutput
       try {
-        output = await client.send(new BatchWriteItemCommand({ RequestItems: requestItems(left) }), sendOptions(signal))
+        const request = requestItems(left)
+        output = await publishedSend({ command: 'BatchWriteItem', table: tableList(Object.keys(request)) }, () =>
+          client.send(new BatchWriteItemCommand({ RequestItems: request }), sendOptions(signal)),
+        )
       } catch (error) {
         if (signal?.aborted) {
           for (const item of left) unprocessed.push(outcome(item, 'unknown', error))

@@ -159,3 +159,22 @@ export function summariseConsumedCapacity(raw: unknown): ConsumedCapacitySummary
   }
   return summary
 }
+
+/**
+ * Sends one request of an engine (batches, transactions) inside a `tessera:dynamo:command` trace, as the model
+ * operations do: `command`, `table` (several tables joined by `,`), and `consumedCapacity` when DynamoDB reported it.
+ * Free when nobody subscribes.
+ */
+export function publishedSend<T>(message: DynamoCommandMessage, send: () => Promise<T>): Promise<T> {
+  return traced(CHANNELS.dynamoCommand, message, async () => {
+    const output = await send()
+    const consumed = summariseConsumedCapacity((output as { ConsumedCapacity?: unknown } | undefined)?.ConsumedCapacity)
+    if (consumed) message.consumedCapacity = consumed.capacityUnits
+    return output
+  })
+}
+
+/** The table names of a request, for {@link publishedSend}: distinct, in order, joined by `,`. */
+export function tableList(tables: Iterable<string>): string {
+  return [...new Set(tables)].join(',')
+}

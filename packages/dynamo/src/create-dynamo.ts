@@ -6,6 +6,7 @@ import type { DynamoClientLike } from './dynamo-client-like'
 import { type Pricing, resolvePricing } from './explain'
 import { createExpressionCache, type ExpressionCacheStats } from './expression-cache'
 import { createModelClient, type ModelClient } from './model-client'
+import { checkEncryptionOptions, type ModelEncryptionOptions, modelEncryptor } from './model-encryption'
 import { runTransaction, type TransactOperation, type TransactResult } from './model-transaction'
 import type { TransactWriteOptions } from './transact'
 
@@ -28,6 +29,12 @@ export interface DynamoOptions {
   pricing?: Pricing | undefined
   /** Built expressions kept, by operation shape. Default: 1,000. */
   expressionCacheSize?: number | undefined
+  /**
+   * Field encryption: `{ keyProvider }` makes the data keys of `.encrypted()` fields, which every operation then
+   * encrypts on write and decrypts on read. Default: none, and `db.model(M)` of a model with encrypted fields is a
+   * `ConfigError` (they are never written as plaintext).
+   */
+  encryption?: ModelEncryptionOptions | undefined
 }
 
 /** What `db.stats()` reports. */
@@ -46,7 +53,10 @@ export interface DynamoStats {
 export interface Dynamo {
   /** The client commands are sent with. */
   readonly client: DynamoClientLike
-  /** The operations of one model. The same client object is returned for the same model. */
+  /**
+   * The operations of one model. The same client object is returned for the same model. A model with encrypted
+   * fields and no `encryption` option is a `ConfigError`.
+   */
   model<M extends AnyModel>(model: M): ModelClient<M>
   /** Counters: commands, failures, capacity, expression cache hit ratio. */
   stats(): DynamoStats
@@ -75,6 +85,8 @@ export function createDynamo(options: DynamoOptions): Dynamo {
   const cacheSize = options?.expressionCacheSize ?? 1_000
   if (!Number.isInteger(cacheSize) || cacheSize < 1)
     problems.push(`expressionCacheSize must be an integer >= 1, got ${describeValue(cacheSize)}`)
+  const encryptionProblem = checkEncryptionOptions(options?.encryption)
+  if (encryptionProblem) problems.push(encryptionProblem)
   if (problems.length > 0) throw new ConfigError(problems, { subject: 'createDynamo options' })
   const cache = createExpressionCache(cacheSize)
   const tablePrefix = options.tablePrefix ?? ''
@@ -90,7 +102,8 @@ export function createDynamo(options: DynamoOptions): Dynamo {
         if (typeof model?.name !== 'string' || !model.fieldByName) {
           throw new ConfigError(`expected a model made by defineModel(), got ${describeValue(model)}`)
         }
-        client = createModelClient<AnyModel>({ model, runner, cursors, pricing, table: tablePrefix + model.table })
+        const encryptor = modelEncryptor(model, options.encryption)
+        client = createModelClient<AnyModel>({ model, runner, cursors, pricing, table: tablePrefix + model.table, encryptor })
         clients.set(model, client)
       }
       return client as unknown as ModelClient<M>

@@ -4,7 +4,9 @@ import type { BatchOutcomeReason } from './batch-incomplete-error'
 import { type BatchWriteEntry, type BatchWriteOptions, batchWrite } from './batch-write'
 import type { AnyModel, FieldMeta, Insert, Item, Key } from './define-model'
 import { itemSizeBytes, MAX_ITEM_BYTES, marshalItem, unmarshalItem } from './item-codec'
+import type { AttributeMap } from './key-identity'
 import { type ModelContext, marshalKey, throwIfIssues } from './model-context'
+import { openItems, sealItems } from './model-encryption'
 
 /** Options of a model's `batchGet`: the engine's, plus the read consistency. */
 export interface ModelBatchGetOptions extends Omit<BatchGetOptions, 'tables'> {
@@ -57,8 +59,12 @@ export async function modelBatchGet<M extends AnyModel>(
     stored.map((key) => ({ table: context.table, key })),
     { ...engineOptions, tables: { [context.table]: { consistentRead: consistent ?? false } } },
   )
+  const found = result.results.flatMap((entry) => (entry.item ? [entry.item] : []))
+  const opened = await openItems(context.encryptor, found)
+  let next = 0
+  const items = result.results.map((entry) => (entry.item ? (unmarshalItem(context.model, opened[next++]!) as Item<M>) : undefined))
   return {
-    items: result.results.map((entry) => (entry.item ? (unmarshalItem(context.model, entry.item) as Item<M>) : undefined)),
+    items,
     unprocessed: result.unprocessed.map((miss) => ({ key: keys[miss.index]!, reason: miss.reason })),
   }
 }
@@ -101,6 +107,16 @@ export async function modelBatchWrite<M extends AnyModel>(
     entries.push({ table: context.table, delete: stored })
   })
   throwIfIssues(issues, `${model.name}.batchWrite`)
+  if (context.encryptor) {
+    const puts = entries.filter((entry) => entry.put !== undefined)
+    const sealed = await sealItems(
+      context.encryptor,
+      puts.map((entry) => entry.put as AttributeMap),
+    )
+    puts.forEach((entry, position) => {
+      entry.put = sealed[position] as AttributeMap
+    })
+  }
   const result = await batchWrite(context.runner.client, entries, { ...options, keyAttributes: { [context.table]: keyAttributes(model) } })
   return {
     written: result.written,

@@ -17,6 +17,7 @@ import {
   modelBatchWrite,
 } from './model-batch'
 import { conditionFailure, keyOf, type ModelContext, marshalKey, selectAttributes, throwIfIssues } from './model-context'
+import { openItem, sealItem } from './model-encryption'
 import { createModelTransactions, type ModelTransactions } from './model-transaction'
 import { createQueryBuilder, type QueryBuilder } from './query-builder'
 import { createScanBuilder, type ScanBuilder } from './scan-builder'
@@ -55,7 +56,11 @@ export interface DeleteOptions<M extends AnyModel> {
   signal?: AbortSignal | undefined
 }
 
-/** The request inputs the operations would send, without sending them (for inspection and benchmarks). */
+/**
+ * The request inputs the operations would send, without sending them (for inspection and benchmarks). Encrypted
+ * fields appear as their plaintext values here: they are encrypted when an operation sends them, so never send these
+ * inputs yourself for a model with encrypted fields.
+ */
 export interface ModelParams<M extends AnyModel> {
   get(key: Key<M>, options?: GetOptions<M>): PreparedRequest
   put(item: Insert<M>, options?: PutOptions<M>): PreparedRequest
@@ -160,15 +165,30 @@ export function createModelClient<M extends AnyModel>(context: ModelContext): Mo
     return { request: { operation: 'PutItem', table: context.table, input }, stored, written, expectedVersion }
   }
 
+  /** The request of a prepared write with its encrypted fields sealed (the request itself for a model without them). */
+  const sealWrite = async (prepared: ReturnType<typeof prepareWrite>, mode: 'create' | 'put'): Promise<PreparedRequest> => {
+    if (!context.encryptor) return prepared.request
+    const sealed = await sealItem(context.encryptor, prepared.stored)
+    const size = itemSizeBytes(sealed)
+    if (size > MAX_ITEM_BYTES) {
+      throwIfIssues(
+        [{ path: [], message: `is ${size} bytes once encrypted; DynamoDB's item limit is ${MAX_ITEM_BYTES} bytes (400 KB)` }],
+        subject(mode),
+      )
+    }
+    return { ...prepared.request, input: { ...prepared.request.input, Item: sealed } }
+  }
+
   const runWrite = async (
     prepared: ReturnType<typeof prepareWrite>,
     mode: 'create' | 'put',
     signal: AbortSignal | undefined,
   ): Promise<Item<M>> => {
+    const request = await sealWrite(prepared, mode)
     try {
-      await context.runner.send(prepared.request, signal)
+      await context.runner.send(request, signal)
     } catch (error) {
-      throw conditionFailure(context, error, {
+      throw await conditionFailure(context, error, {
         key: keyOf(model, prepared.written),
         expectedVersion: prepared.expectedVersion,
         mustExist: false,
@@ -222,7 +242,7 @@ export function createModelClient<M extends AnyModel>(context: ModelContext): Mo
   const get = async (key: Key<M>, options: GetOptions<M> = {}): Promise<Item<M> | undefined> => {
     const output = await context.runner.send(prepareGet(key, options), options.signal)
     const stored = output.Item as AttributeMap | undefined
-    return stored ? (unmarshalItem(model, stored) as Item<M>) : undefined
+    return stored ? (unmarshalItem(model, await openItem(context.encryptor, stored)) as Item<M>) : undefined
   }
 
   const writeSize = (stored: AttributeMap) => itemSizeBytes(stored)
@@ -259,18 +279,19 @@ export function createModelClient<M extends AnyModel>(context: ModelContext): Mo
     update: (key) => createUpdateBuilder<M>(context, key as Record<string, unknown>),
     async delete(key, options = {}) {
       const { request, expectedVersion } = prepareDelete(key, options)
+      let old: AttributeMap | undefined
       try {
         const output = await context.runner.send(request, options.signal)
-        const old = output.Attributes as AttributeMap | undefined
-        return old ? (unmarshalItem(model, old) as Item<M>) : undefined
+        old = output.Attributes as AttributeMap | undefined
       } catch (error) {
-        throw conditionFailure(context, error, {
+        throw await conditionFailure(context, error, {
           key: keyOf(model, key as Record<string, unknown>),
           expectedVersion,
           mustExist: versionField !== undefined,
           reason: 'the delete condition did not hold',
         })
       }
+      return old ? (unmarshalItem(model, await openItem(context.encryptor, old)) as Item<M>) : undefined
     },
     query: () => createQueryBuilder<M>(context),
     scan: () => createScanBuilder<M>(context),
@@ -290,7 +311,7 @@ export function createModelClient<M extends AnyModel>(context: ModelContext): Mo
         sizeBasis: 'item',
         indexWrites,
       })
-      return options.analyze ? analyze(explanation, prepared.request, options.signal) : explanation
+      return options.analyze ? analyze(explanation, await sealWrite(prepared, 'put'), options.signal) : explanation
     },
     async explainDelete(key, options = {}) {
       const { request } = prepareDelete(key, options)
@@ -300,13 +321,19 @@ export function createModelClient<M extends AnyModel>(context: ModelContext): Mo
     batchGet: (keys, options) => modelBatchGet<M>(context, keys, options),
     batchWrite: (writes, options) => modelBatchWrite<M>(context, writes, options),
     tx: createModelTransactions<M>(context, {
-      put: (item, options) => prepareWrite(item as Record<string, unknown>, 'put', options.condition, false).request,
-      create: (item, options) => prepareWrite(item as Record<string, unknown>, 'create', undefined, options.ifNotExists ?? true).request,
+      put: (item, options) => {
+        const prepared = prepareWrite(item as Record<string, unknown>, 'put', options.condition, false)
+        return { request: prepared.request, seal: () => sealWrite(prepared, 'put') }
+      },
+      create: (item, options) => {
+        const prepared = prepareWrite(item as Record<string, unknown>, 'create', undefined, options.ifNotExists ?? true)
+        return { request: prepared.request, seal: () => sealWrite(prepared, 'create') }
+      },
       delete: (key, options) => prepareDelete(key, options as DeleteOptions<M>).request,
       update: (key, build) => {
         const builder = createUpdateBuilder<M>(context, key as Record<string, unknown>)
         build(builder as never)
-        return builder.params()
+        return { request: builder.params(), seal: () => builder.sealedParams() }
       },
     }),
     params: {

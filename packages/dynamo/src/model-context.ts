@@ -4,9 +4,11 @@ import type { CursorCodec } from './cursor'
 import type { AnyModel, FieldMeta } from './define-model'
 import { ConditionFailedError, ItemNotFoundError } from './errors'
 import type { Pricing } from './explain'
+import type { FieldEncryptor } from './field-encryption'
 import { checkValue, fromAttribute, toAttribute, unmarshalItem } from './item-codec'
 import type { AttributeMap } from './key-identity'
 import { composeKey, type KeyTemplate } from './key-template'
+import { openItem } from './model-encryption'
 
 /** What a model's operations share. */
 export interface ModelContext {
@@ -16,6 +18,8 @@ export interface ModelContext {
   readonly pricing: Required<Pricing>
   /** The table name with the prefix. */
   readonly table: string
+  /** Encrypts and decrypts the model's `.encrypted()` fields; `undefined` when it has none. */
+  readonly encryptor: FieldEncryptor | undefined
 }
 
 /** Throws a `ValidationError` naming every issue, when there is one. */
@@ -90,13 +94,13 @@ export function keyOf(model: AnyModel, values: Record<string, unknown>): Record<
 /**
  * Turns DynamoDB's `ConditionalCheckFailedException` into what the caller sees: `ItemNotFoundError` when the item
  * did not exist (updates and deletes never create), `OptimisticLockError` when its version moved, else
- * `ConditionFailedError` (a create over an existing item, or the caller's own condition).
+ * `ConditionFailedError` (a create over an existing item, or the caller's own condition), its item decrypted.
  */
-export function conditionFailure(
+export async function conditionFailure(
   context: ModelContext,
   error: unknown,
   details: { key: Record<string, unknown>; expectedVersion?: number | undefined; mustExist: boolean; reason: string },
-): unknown {
+): Promise<unknown> {
   if ((error as { name?: unknown })?.name !== 'ConditionalCheckFailedException') return error
   const model = context.model
   const oldItem = (error as { Item?: AttributeMap }).Item
@@ -113,7 +117,7 @@ export function conditionFailure(
     }
   }
   return new ConditionFailedError(
-    { model: model.name, key: details.key, reason: details.reason, item: unmarshalItem(model, oldItem) },
+    { model: model.name, key: details.key, reason: details.reason, item: unmarshalItem(model, await openItem(context.encryptor, oldItem)) },
     { cause: error },
   )
 }

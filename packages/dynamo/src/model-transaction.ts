@@ -18,8 +18,13 @@ export interface TransactOperation {
   readonly table: string
   /** The raw operation sent. */
   readonly operation: TransactWriteItem
-  /** The item a put writes (stored form), to return it. */
+  /** The item a put writes (stored form, before encryption), to return it. */
   readonly item: AttributeMap | undefined
+  /**
+   * The operation with the model's encrypted fields sealed, made when `db.transact` sends it; absent for operations
+   * without encrypted values. For those, `operation` holds the plaintext: send them only through `db.transact`.
+   */
+  readonly seal?: (() => Promise<TransactWriteItem>) | undefined
 }
 
 /** What `db.transact` returns: per operation, the item a put wrote (`undefined` for the others), and the token. */
@@ -52,6 +57,12 @@ export interface TransactUpdateBuilder<M extends AnyModel> {
   if(condition: Condition<Item<M>>): TransactUpdateBuilder<M>
 }
 
+/** A prepared request, and the same request with its encrypted fields sealed. */
+export interface SealableRequest {
+  request: PreparedRequest
+  seal(): Promise<PreparedRequest>
+}
+
 const DROPPED = new Set(['ReturnValues', 'ReturnConsumedCapacity', 'ReturnItemCollectionMetrics', 'Limit'])
 
 function strip(request: PreparedRequest): Record<string, unknown> {
@@ -64,33 +75,33 @@ function strip(request: PreparedRequest): Record<string, unknown> {
 export function createModelTransactions<M extends AnyModel>(
   context: ModelContext,
   requests: {
-    put(item: unknown, options: { condition?: unknown }): PreparedRequest
-    create(item: unknown, options: { ifNotExists?: boolean | undefined }): PreparedRequest
+    put(item: unknown, options: { condition?: unknown }): SealableRequest
+    create(item: unknown, options: { ifNotExists?: boolean | undefined }): SealableRequest
     delete(key: unknown, options: { condition?: unknown }): PreparedRequest
-    update(key: unknown, build: (builder: never) => unknown): PreparedRequest
+    update(key: unknown, build: (builder: never) => unknown): SealableRequest
   },
 ): ModelTransactions<M> {
   const model = context.model
-  const op = (type: TransactOperation['type'], operation: TransactWriteItem, item?: AttributeMap): TransactOperation => ({
-    model,
-    type,
-    table: context.table,
-    operation,
-    item,
-  })
+  const op = (
+    type: TransactOperation['type'],
+    operation: TransactWriteItem,
+    item?: AttributeMap,
+    seal?: () => Promise<TransactWriteItem>,
+  ): TransactOperation => ({ model, type, table: context.table, operation, item, ...(context.encryptor && seal ? { seal } : {}) })
+  const put = (prepared: SealableRequest) => {
+    const input = strip(prepared.request)
+    return op('put', { Put: input as unknown as TransactWriteItem['Put'] }, input.Item as AttributeMap, async () => ({
+      Put: strip(await prepared.seal()) as unknown as TransactWriteItem['Put'],
+    }))
+  }
   return {
-    create(item, options = {}) {
-      const input = strip(requests.create(item, options))
-      return op('put', { Put: input as unknown as TransactWriteItem['Put'] }, input.Item as AttributeMap)
-    },
-    put(item, options = {}) {
-      const input = strip(requests.put(item, options))
-      return op('put', { Put: input as unknown as TransactWriteItem['Put'] }, input.Item as AttributeMap)
-    },
+    create: (item, options = {}) => put(requests.create(item, options)),
+    put: (item, options = {}) => put(requests.put(item, options)),
     update(key, build) {
-      return op('update', {
-        Update: strip(requests.update(key, build as (builder: never) => unknown)) as unknown as TransactWriteItem['Update'],
-      })
+      const prepared = requests.update(key, build as (builder: never) => unknown)
+      return op('update', { Update: strip(prepared.request) as unknown as TransactWriteItem['Update'] }, undefined, async () => ({
+        Update: strip(await prepared.seal()) as unknown as TransactWriteItem['Update'],
+      }))
     },
     delete(key, options = {}) {
       return op('delete', { Delete: strip(requests.delete(key, options)) as unknown as TransactWriteItem['Delete'] })
@@ -128,11 +139,8 @@ export async function runTransaction(
       throw new DynamoInputError(`transact: operation ${position} is not one made by db.model(M).tx.create/put/update/delete/check`)
     }
   }
-  const result = await transactWrite(
-    client,
-    operations.map((operation) => operation.operation),
-    { ...options, keyAttributes },
-  )
+  const sent = await Promise.all(operations.map((operation) => (operation.seal ? operation.seal() : operation.operation)))
+  const result = await transactWrite(client, sent, { ...options, keyAttributes })
   return {
     items: operations.map((operation) => (operation.item ? unmarshalItem(operation.model, operation.item) : undefined)),
     clientRequestToken: result.clientRequestToken,

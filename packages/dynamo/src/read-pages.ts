@@ -3,6 +3,7 @@ import type { AnyModel, Item } from './define-model'
 import { unmarshalItem } from './item-codec'
 import type { AttributeMap } from './key-identity'
 import type { ModelContext } from './model-context'
+import { openItems } from './model-encryption'
 
 /** One page of a query or scan. */
 export interface Page<T> {
@@ -40,7 +41,8 @@ export async function* readPages<M extends AnyModel>(context: ModelContext, read
     if (remaining !== undefined) input.Limit = remaining
     const output = await context.runner.send({ ...reading.request, input }, reading.signal)
     const stored = (output.Items as AttributeMap[] | undefined) ?? []
-    const items = stored.map((item) => unmarshalItem(context.model, item) as Item<M>)
+    const opened = await openItems(context.encryptor, stored)
+    const items = opened.map((item) => unmarshalItem(context.model, item) as Item<M>)
     startKey = output.LastEvaluatedKey as AttributeMap | undefined
     if (remaining !== undefined) remaining -= items.length
     const done = startKey === undefined || (remaining !== undefined && remaining <= 0)

@@ -8,6 +8,7 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb'
 import { AbortError, backoffDelay, describeValue, systemClock } from '@tessera/core'
+import { publishedSend, tableList } from './command-runner'
 import { type DynamoClientLike, type ResolvedRetryBudget, type RetryBudgetOptions, sendOptions } from './dynamo-client-like'
 import { awsErrorName, DynamoInputError, DynamoRequestError, isTransientError, resolveRetryBudget } from './dynamo-errors'
 import { assertItemSize } from './item-size'
@@ -96,7 +97,9 @@ export async function transactWrite(
     if (signal?.aborted) throw new AbortError('transactWrite', { cause: signal.reason })
     attempts++
     try {
-      await client.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: currentToken }), sendOptions(signal))
+      await publishedSend({ command: 'TransactWriteItems', table: tableList(described.map(({ table }) => table)) }, () =>
+        client.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: currentToken }), sendOptions(signal)),
+      )
       const written = described.map(({ index, type, table, key, item }) => ({
         index,
         type: type as WrittenOperation['type'],
@@ -146,7 +149,9 @@ export async function transactGet(
     attempts++
     let output: TransactGetItemsCommandOutput
     try {
-      output = await client.send(new TransactGetItemsCommand({ TransactItems: [...gets] }), sendOptions(signal))
+      output = await publishedSend({ command: 'TransactGetItems', table: tableList(described.map(({ table }) => table)) }, () =>
+        client.send(new TransactGetItemsCommand({ TransactItems: [...gets] }), sendOptions(signal)),
+      )
     } catch (error) {
       if (signal?.aborted) throw new AbortError('transactGet', { cause: error })
       const canceled =

@@ -9,6 +9,7 @@ import { checkValue, toAnyAttribute, toAttribute, unmarshalItem } from './item-c
 import type { AttributeMap } from './key-identity'
 import { composeKey } from './key-template'
 import { conditionFailure, keyOf, type ModelContext, marshalKey, primaryKeyFields, throwIfIssues } from './model-context'
+import { openItem, sealItem } from './model-encryption'
 
 /** Which item an update returns: as written (`'new'`, default), as it was (`'old'`), or nothing (`'none'`). */
 export type UpdateReturning = 'new' | 'old' | 'none'
@@ -59,14 +60,21 @@ type Step =
   | { kind: 'add' | 'delete' | 'append' | 'prepend' | 'increment'; field: string; value: unknown }
   | { kind: 'if'; condition: unknown }
 
+/** The update builder with what a transaction needs besides: the request with encrypted values sealed. */
+export interface SealingUpdateBuilder<M extends AnyModel> extends UpdateBuilder<M> {
+  /** The request `go()` sends: as `params()`, with each encrypted field's new value encrypted. */
+  sealedParams(): Promise<PreparedRequest>
+}
+
 /** Creates an update builder for the item with `key`. */
-export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, key: Record<string, unknown>): UpdateBuilder<M> {
+export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, key: Record<string, unknown>): SealingUpdateBuilder<M> {
   const model = context.model
   const steps: Step[] = []
   let returning: UpdateReturning = 'new'
   let expectedVersion: number | undefined
 
-  const prepare = (): PreparedRequest => {
+  /** `sealed`: the encrypted values of encrypted fields, by attribute, used in place of their plaintext. */
+  const prepare = (sealed?: AttributeMap): PreparedRequest => {
     const issues: ValidationIssue[] = []
     const versionField = model.versionField as FieldMeta | undefined
     const storedKey = marshalKey(model, key, issues, versionField ? VERSION_ONLY : undefined)
@@ -103,7 +111,7 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
             actions.push({
               type: step.kind === 'set' ? 'set' : 'setIfNotExists',
               attr: meta.attribute,
-              value: toAttribute(meta.kind, value),
+              value: sealed?.[meta.attribute] ?? toAttribute(meta.kind, value),
             })
             if (step.kind === 'set') touched.set(name, value)
           }
@@ -126,6 +134,13 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
         default: {
           const meta = field(step.field, [step.kind, step.field])
           if (!meta) break
+          if (meta.isEncrypted) {
+            issues.push({
+              path: [step.kind, step.field],
+              message: `is encrypted: DynamoDB cannot ${step.kind} its ciphertext; set() the whole new value instead`,
+            })
+            break
+          }
           const value = operandOf(meta, step.kind, step.value, issues)
           if (value) actions.push({ type: step.kind, attr: meta.attribute, value })
         }
@@ -192,11 +207,27 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
     return { operation: 'UpdateItem', table: context.table, input }
   }
 
+  const sealedParams = async (): Promise<PreparedRequest> => {
+    const plain = prepare()
+    const encryptor = context.encryptor
+    if (!encryptor) return plain
+    const values: AttributeMap = {}
+    for (const step of steps) {
+      if (step.kind !== 'set' && step.kind !== 'setIfNotExists') continue
+      for (const [name, value] of Object.entries(step.values)) {
+        const meta = model.fieldByName.get(name) as FieldMeta
+        if (meta.isEncrypted) values[meta.attribute] = toAttribute(meta.kind, value)
+      }
+    }
+    if (Object.keys(values).length === 0) return plain
+    return prepare(await sealItem(encryptor, values))
+  }
+
   const send = async (request: PreparedRequest, signal: AbortSignal | undefined) => {
     try {
       return await context.runner.send(request, signal)
     } catch (error) {
-      throw conditionFailure(context, error, {
+      throw await conditionFailure(context, error, {
         key: keyOf(model, key),
         expectedVersion,
         mustExist: true,
@@ -209,7 +240,7 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
     steps.push(step)
     return builder
   }
-  const builder: UpdateBuilder<M> = {
+  const builder: SealingUpdateBuilder<M> = {
     set: (values) => push({ kind: 'set', values: values as Record<string, unknown> }),
     ifNotExists: (values) => push({ kind: 'setIfNotExists', values: values as Record<string, unknown> }),
     remove: (...fields) => push({ kind: 'remove', fields }),
@@ -223,7 +254,8 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
       returning = what
       return builder
     },
-    params: prepare,
+    params: () => prepare(),
+    sealedParams,
     async explain(options = {}) {
       const request = prepare()
       const gsiWrites = model.indexes.filter((index) => index.type === 'gsi').length
@@ -239,13 +271,14 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
         pricing: context.pricing,
       })
       if (!options.analyze) return explanation
-      const output = await send({ ...request, input: { ...request.input, ReturnConsumedCapacity: 'INDEXES' } }, options.signal)
+      const sealed = await sealedParams()
+      const output = await send({ ...sealed, input: { ...sealed.input, ReturnConsumedCapacity: 'INDEXES' } }, options.signal)
       return withActual(explanation, summariseConsumedCapacity(output.ConsumedCapacity))
     },
     async go(options = {}) {
-      const output = await send(prepare(), options.signal)
+      const output = await send(await sealedParams(), options.signal)
       const attributes = output.Attributes as AttributeMap | undefined
-      return attributes ? (unmarshalItem(model, attributes) as Item<M>) : undefined
+      return attributes ? (unmarshalItem(model, await openItem(context.encryptor, attributes)) as Item<M>) : undefined
     },
   }
   return builder

@@ -1,9 +1,10 @@
+import diagnostics_channel from 'node:diagnostics_channel'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { ValidationError } from '@tessera/core'
+import { CHANNELS, type DynamoCommandMessage, ValidationError } from '@tessera/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDynamo, type Dynamo, DynamoInputError, TransactionCanceledError } from '../src/index'
+import { createDynamo, type Dynamo, DynamoInputError, TransactionCanceledError, transactGet } from '../src/index'
 import { dropTable, faultyClient, localClient } from './dynamodb-local'
-import { createAppTable, orderModel, userModel } from './model-fixtures'
+import { createAppTable, orderModel, testEncryption, userModel } from './model-fixtures'
 
 let client: DynamoDBClient
 let table: string
@@ -16,7 +17,7 @@ beforeAll(async () => {
   table = await createAppTable(client)
   User = userModel(table)
   Order = orderModel(table)
-  db = createDynamo({ client })
+  db = createDynamo({ client, encryption: testEncryption() })
 })
 afterAll(async () => {
   await dropTable(client, table)
@@ -29,7 +30,10 @@ describe('model batches', () => {
   it('writes 60 orders through injected UnprocessedItems and reads them back in the order asked', async () => {
     const customer = `c-${Math.random().toString(36).slice(2)}`
     const orders = Array.from({ length: 60 }, (_, n) => ({ customer, day: `2024-06-${String(n).padStart(2, '0')}`, id: 'o', total: n }))
-    const flaky = createDynamo({ client: faultyClient(client, [{ kind: 'unprocess', times: 2, keep: 5, command: 'BatchWriteItem' }]) })
+    const flaky = createDynamo({
+      client: faultyClient(client, [{ kind: 'unprocess', times: 2, keep: 5, command: 'BatchWriteItem' }]),
+      encryption: testEncryption(),
+    })
     const result = await flaky.model(Order).batchWrite({ put: orders }, { retry: fast })
     expect(result).toMatchObject({ written: 60, unprocessed: [] })
     const keys = [...orders].reverse().map(({ customer: c, day, id }) => ({ customer: c, day, id }))
@@ -98,5 +102,40 @@ describe('transactions across models', () => {
     expect((error as TransactionCanceledError).failures.map((reason) => [reason.index, reason.code])).toEqual([
       [0, 'ConditionalCheckFailed'],
     ])
+  })
+})
+
+describe('tracing of batches and transactions', () => {
+  it('publishes one tessera:dynamo:command message per request the engines send, with its table', async () => {
+    const messages: DynamoCommandMessage[] = []
+    const channel = diagnostics_channel.tracingChannel<unknown, DynamoCommandMessage>(CHANNELS.dynamoCommand)
+    const subscriber = {
+      start() {},
+      end() {},
+      asyncStart() {},
+      asyncEnd: (message: DynamoCommandMessage) => messages.push(message),
+      error() {},
+    }
+    const customer = `c-${Math.random().toString(36).slice(2)}`
+    const orders = Array.from({ length: 30 }, (_, n) => ({ customer, day: `2024-07-${String(n).padStart(2, '0')}`, id: 'o', total: n }))
+    const keys = orders.map(({ customer: c, day, id }) => ({ customer: c, day, id }))
+    channel.subscribe(subscriber)
+    try {
+      await db.model(Order).batchWrite({ put: orders }) // 25 + 5: two requests
+      await db.model(Order).batchGet(keys) // one request
+      await db.transact([db.model(Order).tx.put({ ...orders[0]!, total: 100 }), db.model(Order).tx.delete(keys[1]!)])
+      const got = await transactGet(client, [{ Get: { TableName: table, Key: { pk: { S: `CUST#${customer}` }, sk: { S: 'none' } } } }])
+      expect(got.items).toEqual([undefined])
+    } finally {
+      channel.unsubscribe(subscriber)
+    }
+    expect(messages.map((message) => message.command)).toEqual([
+      'BatchWriteItem',
+      'BatchWriteItem',
+      'BatchGetItem',
+      'TransactWriteItems',
+      'TransactGetItems',
+    ])
+    for (const message of messages) expect(message.table).toBe(table)
   })
 })

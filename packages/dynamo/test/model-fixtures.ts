@@ -1,6 +1,12 @@
+import { randomBytes } from 'node:crypto'
 import { CreateTableCommand, type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb'
 import { uniqueName } from '../../../tooling/test-services/env'
-import { defineModel, field } from '../src/index'
+import { createLocalKeyProvider, defineModel, field, type ModelEncryptionOptions } from '../src/index'
+
+/** The `encryption` option for models with encrypted fields (`userModel`'s `secret`): a local key provider. */
+export function testEncryption(): ModelEncryptionOptions {
+  return { keyProvider: createLocalKeyProvider({ masterKey: randomBytes(32) }) }
+}
 
 /**
  * A single-table design table: `pk`/`sk` strings, a GSI `gsi1` on `gsi1pk`/`gsi1sk`, a GSI `byEmail` on the plain

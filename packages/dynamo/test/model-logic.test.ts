@@ -1,10 +1,11 @@
 import { ConfigError, ValidationError } from '@tessera/core'
 import { describe, expect, it } from 'vitest'
 import { createDynamo, defineModel, field } from '../src/index'
-import { orderModel, userModel } from './model-fixtures'
+import { orderModel, testEncryption, userModel } from './model-fixtures'
 
 // Pure logic: nothing here sends a request (the client refuses to be called).
 const db = createDynamo({
+  encryption: testEncryption(),
   client: {
     send() {
       throw new Error('no request may be sent by these tests')
@@ -54,7 +55,7 @@ describe('expressions', () => {
   })
 
   it('reuses a built expression for the same shape and counts the hits', () => {
-    const local = createDynamo({ client: { send: async () => ({}) } })
+    const local = createDynamo({ client: { send: async () => ({}) }, encryption: testEncryption() })
     const Orders = local.model(orderModel('app'))
     for (let n = 0; n < 10; n++)
       Orders.query()

@@ -4,7 +4,7 @@ import { CHANNELS, type DynamoCommandMessage, isTesseraError, OptimisticLockErro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConditionFailedError, createDynamo, type Dynamo, ItemNotFoundError } from '../src/index'
 import { dropTable, localClient } from './dynamodb-local'
-import { createAppTable, orderModel, userModel } from './model-fixtures'
+import { createAppTable, orderModel, testEncryption, userModel } from './model-fixtures'
 
 let client: DynamoDBClient
 let table: string
@@ -17,7 +17,7 @@ beforeAll(async () => {
   table = await createAppTable(client)
   User = userModel(table)
   Order = orderModel(table)
-  db = createDynamo({ client })
+  db = createDynamo({ client, encryption: testEncryption() })
 })
 afterAll(async () => {
   await dropTable(client, table)
@@ -228,7 +228,7 @@ describe('query', () => {
     await expect(db.model(Order).query().where({ customer: 'someone-else' }).cursor(cursor).all()).rejects.toMatchObject({
       code: 'CURSOR_INVALID',
     })
-    const other = createDynamo({ client, cursorSecret: 'another secret' })
+    const other = createDynamo({ client, cursorSecret: 'another secret', encryption: testEncryption() })
     await expect(other.model(Order).query().where({ customer }).cursor(cursor).all()).rejects.toMatchObject({ code: 'CURSOR_INVALID' })
     expect(db.stats().commands).toBe(before)
   })
@@ -358,6 +358,7 @@ describe('observability', () => {
   it('runs the onCommand hook around every command: it sees the request and can answer it itself', async () => {
     const seen: string[] = []
     const hooked = createDynamo({
+      encryption: testEncryption(),
       client,
       hooks: {
         onCommand: async (context, next) => {
@@ -377,7 +378,7 @@ describe('observability', () => {
   })
 
   it('reports the expression cache hit ratio in stats()', async () => {
-    const fresh = createDynamo({ client })
+    const fresh = createDynamo({ client, encryption: testEncryption() })
     for (let n = 0; n < 4; n++) await fresh.model(User).get({ id: `x${n}` }, { select: ['name'] })
     expect(fresh.stats().expressionCache).toMatchObject({ hits: 3, misses: 1, hitRatio: 0.75 })
   })
