@@ -1,7 +1,16 @@
 import type { AsyncLocalStorage } from 'node:async_hooks'
 import { type Channel, channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
-import { type Attributes, type Context, context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import {
+  type Attributes,
+  type Context,
+  context,
+  INVALID_SPAN_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api'
 import {
   type BreakerStateMessage,
   type CacheDeleteMessage,
@@ -46,6 +55,9 @@ export interface Instrumentation {
   /** `{ trace_id, span_id }` of the operation or span in effect, for log lines (a pino `mixin`); `{}` without one. */
   traceFields(): { trace_id?: string | undefined; span_id?: string | undefined }
 }
+
+/** The span of an operation while no SDK records any: no-op methods, an invalid span context. */
+const NON_RECORDING_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
 
 /** A pool acquire in flight. */
 interface PendingAcquire {
@@ -302,8 +314,14 @@ class Instrumenter {
     metricAttributes?: Record<string, string | number>,
   ): Operation {
     const parent = context.active()
-    const span = this.telemetry.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent)
-    const isRoot = trace.getSpan(parent) === undefined
+    const parentSpan = trace.getSpan(parent)
+    const isRoot = parentSpan === undefined
+    // No SDK and no parent span: the API's no-op tracer would make a span that records nothing and carries no context,
+    // so one shared span of that kind stands in for it (no allocation, no attribute copy).
+    const span =
+      (isRoot || parentSpan === NON_RECORDING_SPAN) && !this.telemetry.tracing
+        ? NON_RECORDING_SPAN
+        : this.telemetry.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent)
     return { span, parent, isRoot, startedAt: performance.now(), waitMs: 0, info, metricAttributes }
   }
 
