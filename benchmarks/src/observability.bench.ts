@@ -8,6 +8,7 @@
 // sample, and every case's sample runs under its own setting only.
 import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel'
 import { createRequire } from 'node:module'
+import { loadavg } from 'node:os'
 import { context, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { registerInstrumentations } from '@opentelemetry/instrumentation'
@@ -178,7 +179,7 @@ writeReport(
     `Core's own publishing to do-nothing subscribers (query, pool acquire and release channels): ${ratio(tessera, 1).toFixed(3)} of none, ${(cpu(tessera, 1) - cpu(tessera, 0)).toFixed(1)} µs client CPU per statement; instrument() adds its work on top of that floor.`,
     "No context manager is registered in this process (the API-only case must have no SDK at all), so neither side propagates context here; with the Node SDK's AsyncLocalStorage context manager both pay its promise hooks on every await as well.",
     "Both record a span per statement and the db.client.operation.duration histogram through the same SDK providers; ours also records the pool wait and use histograms per statement and keeps the dashboard counters. Most of the SDK case is the SDK itself: hashing each histogram sample's attributes, creating and exporting the span, and the garbage they leave (a CPU profile of the no-I/O case shows it).",
-    'Client and server share one 2-core machine that seven other jobs were using during the run: ops/s and ratios swing between runs; client CPU / op is the steadier number.',
+    `Client and server share one 2-core machine that other jobs were using during the run (load average ${loadavg()[0]!.toFixed(1)} at its end): ops/s and ratios swing between runs; client CPU / op is the steadier number.`,
   ],
 )
 process.exit(0)

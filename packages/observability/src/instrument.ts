@@ -1,7 +1,16 @@
 import type { AsyncLocalStorage } from 'node:async_hooks'
 import { type Channel, channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
-import { type Attributes, type Context, context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import {
+  type Attributes,
+  type Context,
+  context,
+  INVALID_SPAN_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api'
 import {
   type BreakerStateMessage,
   type CacheDeleteMessage,
@@ -26,7 +35,7 @@ import { contextManager, contextStorage, type Operation, OperationContext } from
 import { type InstrumentOptions, type ResolvedInstrumentOptions, resolveInstrumentOptions, type SlowQueryReport } from './options'
 import { RepeatedStatementDetector } from './repeated-statements'
 import { createSqlCommenterHooks } from './sql-commenter'
-import { type StatementInfo, StatementInfoCache } from './statement-info'
+import { type AttributeSet, type StatementInfo, StatementInfoCache } from './statement-info'
 import { Telemetry } from './telemetry'
 
 /** What {@link instrument} returns. */
@@ -45,6 +54,16 @@ export interface Instrumentation {
   snapshot(): LiveSnapshot
   /** `{ trace_id, span_id }` of the operation or span in effect, for log lines (a pino `mixin`); `{}` without one. */
   traceFields(): { trace_id?: string | undefined; span_id?: string | undefined }
+}
+
+/** The span of an operation while no SDK records any: no-op methods, an invalid span context. */
+const NON_RECORDING_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
+
+/** A pool acquire in flight. */
+interface PendingAcquire {
+  startedAt: number
+  owner: Operation | undefined
+  pool: PoolState
 }
 
 const BREAKER_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const
@@ -97,7 +116,8 @@ class Instrumenter {
   private readonly repeated: RepeatedStatementDetector
   /** Where an operation is kept on its message (a symbol of this instance: other subscribers never see it). */
   private readonly operationKey = Symbol('@tessera/observability operation')
-  private readonly acquires = new WeakMap<object, { startedAt: number; owner: Operation | undefined; pool: PoolState }>()
+  /** Where a pool acquire in flight is kept on its message (no WeakMap: its entries cost the collector on every event). */
+  private readonly acquireKey = Symbol('@tessera/observability acquire')
   private readonly stops: Array<() => void> = []
   private lastExplainAt = Number.NEGATIVE_INFINITY
   /** A route decision waiting for the statement it routes (published just before it, in the same tick). */
@@ -275,7 +295,14 @@ class Instrumenter {
 
   private plain<M>(name: string, handle: (message: M) => void): void {
     const target = channel(name)
-    const handler = (message: unknown) => this.safely(() => handle(message as M))
+    // No closure per message: the handler itself catches.
+    const handler = (message: unknown) => {
+      try {
+        handle(message as M)
+      } catch (error) {
+        this.failed(error)
+      }
+    }
     target.subscribe(handler)
     this.stops.push(() => target.unsubscribe(handler))
   }
@@ -287,8 +314,14 @@ class Instrumenter {
     metricAttributes?: Record<string, string | number>,
   ): Operation {
     const parent = context.active()
-    const span = this.telemetry.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent)
-    const isRoot = trace.getSpan(parent) === undefined
+    const parentSpan = trace.getSpan(parent)
+    const isRoot = parentSpan === undefined
+    // No SDK and no parent span: the API's no-op tracer would make a span that records nothing and carries no context,
+    // so one shared span of that kind stands in for it (no allocation, no attribute copy).
+    const span =
+      (isRoot || parentSpan === NON_RECORDING_SPAN) && !this.telemetry.tracing
+        ? NON_RECORDING_SPAN
+        : this.telemetry.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent)
     return { span, parent, isRoot, startedAt: performance.now(), waitMs: 0, info, metricAttributes }
   }
 
@@ -311,18 +344,27 @@ class Instrumenter {
   private beginQuery(message: QueryMessage): Operation {
     const info = this.statements.get(message.sql)
     const capture = this.options.captureQueryText
-    // One set per statement, pool and call kind, reused by every run of it (raw text is per run: never cached).
-    const setKey = `${message.pool}\u0000${message.database}\u0000${message.host}\u0000${message.port}\u0000${message.operation}`
-    let set = info.attributeSets.get(setKey)
-    if (set === undefined) {
-      const metric = this.databaseAttributes(message)
-      if (info.operation !== '') metric['db.operation.name'] = info.operation
-      if (info.collection !== undefined) metric['db.collection.name'] = info.collection
-      const span: Record<string, string | number> = { ...metric, 'db.query.summary': info.summary }
-      if (capture === 'sanitized') span['db.query.text'] = info.sanitized
-      if (message.operation !== 'query') span['tessera.db.call'] = message.operation
-      set = { span, metric }
-      if (info.attributeSets.size < 64) info.attributeSets.set(setKey, set)
+    // One set per statement, pool and call kind, reused by every run of it (raw text is per run: never cached). The set
+    // used last is compared field by field first: a statement usually runs on one pool, and then no key is built.
+    const last = info.lastSet
+    let set: AttributeSet | undefined
+    if (
+      last !== undefined &&
+      last.pool === message.pool &&
+      last.database === message.database &&
+      last.host === message.host &&
+      last.port === message.port &&
+      last.operation === message.operation
+    ) {
+      set = last
+    } else {
+      const setKey = `${message.pool}\u0000${message.database}\u0000${message.host}\u0000${message.port}\u0000${message.operation}`
+      set = info.attributeSets.get(setKey)
+      if (set === undefined) {
+        set = this.attributeSet(message, info)
+        if (info.attributeSets.size < 64) info.attributeSets.set(setKey, set)
+      }
+      info.lastSet = set
     }
     let attributes: Attributes = set.span
     if (capture === 'raw') attributes = { ...attributes, 'db.query.text': message.sql }
@@ -337,6 +379,17 @@ class Instrumenter {
       }
     }
     return this.startSpan(info.summary, attributes, info, set.metric)
+  }
+
+  private attributeSet(message: QueryMessage, info: StatementInfo): AttributeSet {
+    const metric = this.databaseAttributes(message)
+    if (info.operation !== '') metric['db.operation.name'] = info.operation
+    if (info.collection !== undefined) metric['db.collection.name'] = info.collection
+    const span: Record<string, string | number> = { ...metric, 'db.query.summary': info.summary }
+    if (this.options.captureQueryText === 'sanitized') span['db.query.text'] = info.sanitized
+    if (message.operation !== 'query') span['tessera.db.call'] = message.operation
+    const { pool, database, host, port, operation } = message
+    return { pool, database, host, port, operation, span, metric }
   }
 
   private endQuery(message: QueryMessage, op: Operation): void {
@@ -361,11 +414,14 @@ class Instrumenter {
     op.span.end()
     instruments.operationDuration.record(durationMs / 1_000, metricAttributes)
     this.live.recordQuery(durationMs, error !== undefined)
+    const slow = durationMs >= this.options.slowQueryMs
+    // A statement that starts its own trace cannot repeat inside one; its trace id is only read when needed (the check
+    // of a valid span context runs two regular expressions).
+    if (op.isRoot && !slow) return
     const spanContext = op.span.spanContext()
     const traceId = trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined
-    // A statement that starts its own trace cannot repeat inside one.
     if (traceId !== undefined && !op.isRoot) this.repeated.seen(traceId, info.sanitized)
-    if (durationMs >= this.options.slowQueryMs) {
+    if (slow) {
       this.reportSlow(
         message,
         {
@@ -454,15 +510,17 @@ class Instrumenter {
   // ---- pools ------------------------------------------------------------------------------------------
 
   private poolState(name: string): PoolState {
-    return this.live.pool(name, () => ({ 'db.client.connection.pool.name': name }))
+    return this.live.pools.get(name) ?? this.live.pool(name, () => ({ 'db.client.connection.pool.name': name }))
   }
 
   private watchPools(): void {
     const tracing = tracingChannel(CHANNELS.poolAcquire) as unknown as TracingChannel<unknown, PoolAcquireMessage>
+    const key = this.acquireKey
     const finish = (message: PoolAcquireMessage) => {
-      const acquire = this.acquires.get(message)
+      const slot = message as unknown as Record<symbol, PendingAcquire | undefined>
+      const acquire = slot[key]
       if (acquire === undefined) return
-      this.acquires.delete(message)
+      slot[key] = undefined
       const { pool } = acquire
       const waitMs = performance.now() - acquire.startedAt
       pool.pending = Math.max(0, pool.pending - 1)
@@ -473,22 +531,33 @@ class Instrumenter {
       this.live.recordWait(pool, waitMs)
       this.telemetry.instruments.connectionWaitTime.record(waitMs / 1_000, pool.attributes)
     }
+    const settle = (message: PoolAcquireMessage) => {
+      try {
+        finish(message)
+      } catch (error) {
+        this.failed(error)
+      }
+    }
     const handlers: TracedHandlers<PoolAcquireMessage> = {
-      start: (message) =>
-        this.safely(() => {
+      start: (message) => {
+        try {
           const pool = this.poolState(message.pool)
           pool.size = message.size
           pool.used = message.inUse
           pool.max = message.max
           if (message.min !== undefined) pool.min = message.min
           pool.pending++
-          this.acquires.set(message, { startedAt: performance.now(), owner: this.operations.current(), pool })
-        }),
+          const acquire: PendingAcquire = { startedAt: performance.now(), owner: this.operations.current(), pool }
+          ;(message as unknown as Record<symbol, PendingAcquire | undefined>)[key] = acquire
+        } catch (error) {
+          this.failed(error)
+        }
+      },
       end: (message) => {
-        if (message.error !== undefined) this.safely(() => finish(message))
+        if (message.error !== undefined) settle(message)
       },
       asyncStart() {},
-      asyncEnd: (message) => this.safely(() => finish(message)),
+      asyncEnd: (message) => settle(message),
       error() {},
     }
     tracing.subscribe(handlers)

@@ -11,7 +11,20 @@ export interface StatementInfo {
   /** The highest `$n` in the text. */
   paramsCount: number
   /** The attribute sets of its spans and metrics, per pool (built once, never changed: both SDK calls copy them). */
-  attributeSets: Map<string, { span: Record<string, string | number>; metric: Record<string, string | number> }>
+  attributeSets: Map<string, AttributeSet>
+  /** The set its last run used (compared field by field before any key is built). */
+  lastSet: AttributeSet | undefined
+}
+
+/** The span and metric attributes of one statement on one pool and call kind, and what they were built from. */
+export interface AttributeSet {
+  pool: string | undefined
+  database: string | undefined
+  host: string | undefined
+  port: number | undefined
+  operation: string
+  span: Record<string, string | number>
+  metric: Record<string, string | number>
 }
 
 const MAX_KEPT = 2_000
@@ -47,6 +60,7 @@ export class StatementInfoCache {
       sanitized,
       paramsCount: countParams(sanitized),
       attributeSets: new Map(),
+      lastSet: undefined,
     }
     if (this.known.size >= MAX_KEPT) this.known.clear()
     this.known.set(own, info)

@@ -6,12 +6,16 @@ import {
   type MeterProvider,
   metrics,
   type ObservableResult,
+  ProxyTracerProvider,
   type Tracer,
   type TracerProvider,
   trace,
 } from '@opentelemetry/api'
 
 const SCOPE = '@tessera/observability'
+
+/** The API's no-op tracer provider: what the global proxy delegates to while no SDK is registered. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate()
 
 /** The buckets OpenTelemetry's database conventions recommend for durations in seconds. */
 export const DURATION_BUCKETS_S = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]
@@ -60,6 +64,16 @@ export class Telemetry {
   get tracer(): Tracer {
     if (this.tracerValue === undefined) this.tracerValue = (this.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE)
     return this.tracerValue
+  }
+
+  /**
+   * Whether spans can be recorded: false only while no provider was given and no SDK is registered globally (the API's
+   * no-op tracer then makes spans that record nothing, so an operation with no parent span can skip making one).
+   */
+  get tracing(): boolean {
+    if (this.tracerProvider !== undefined) return true
+    const global = trace.getTracerProvider() as { getDelegate?: () => TracerProvider }
+    return typeof global.getDelegate !== 'function' || global.getDelegate() !== NOOP_TRACER_PROVIDER
   }
 
   get instruments(): Instruments {
