@@ -118,18 +118,20 @@ await new Promise((resolve, reject) => {
 })
 const address = server.address()
 if (address === null || typeof address === 'string') throw new Error('the health server has no port')
-const base = \`http://127.0.0.1:\${address.port}\`
-const health = await fetch(\`\${base}/health\`)
-const healthBody = await health.json()
-if (health.status !== 200 || healthBody.status !== 'ok') throw new Error(\`/health: \${health.status} \${JSON.stringify(healthBody)}\`)
-const ready = await fetch(\`\${base}/ready\`)
-const readyBody = await ready.json()
-if (ready.status !== 200 || readyBody.dependencies?.smoke?.status !== 'up') throw new Error(\`/ready: \${ready.status} \${JSON.stringify(readyBody)}\`)
-const dashboard = await fetch(\`\${base}/dashboard.json\`)
-const dashboardBody = await dashboard.json()
-if (dashboard.status !== 200 || !(dashboardBody.live?.queries?.count >= 1)) {
-  throw new Error(\`/dashboard.json: \${dashboard.status} \${JSON.stringify(dashboardBody)}\`)
-}`
+/** @param {string} path */
+const get = async (path) => {
+  const response = await fetch(\`http://127.0.0.1:\${address.port}\${path}\`)
+  const body = /** @type {{ status?: string, dependencies?: Record<string, { status: string }>, live?: { queries: { count: number } } }} */ (
+    await response.json()
+  )
+  return { status: response.status, body, text: \`\${path}: \${response.status} \${JSON.stringify(body)}\` }
+}
+const health = await get('/health')
+if (health.status !== 200 || health.body.status !== 'ok') throw new Error(health.text)
+const ready = await get('/ready')
+if (ready.status !== 200 || ready.body.dependencies?.smoke?.status !== 'up') throw new Error(ready.text)
+const dashboard = await get('/dashboard.json')
+if (dashboard.status !== 200 || !((dashboard.body.live?.queries.count ?? 0) >= 1)) throw new Error(dashboard.text)`
 
 function postgresJsEsm(): string {
   return `import { sql } from '@tessera/core'
@@ -445,7 +447,8 @@ main().catch((error) => {
     tessera: ['@tessera/core', '@tessera/schema', '@tessera/cli'],
     dependencies: () => ({}),
     bin: [
-      { args: ['tessera', '--help'], expect: ['tessera', 'migrate', 'generate', 'diff', 'explain', 'health'] },
+      // npm 11's npx takes --help (and --version) for itself even after the command name: \`--\` hands it to tessera.
+      { args: ['--', 'tessera', '--help'], expect: ['tessera', 'migrate', 'generate', 'diff', 'explain', 'health'] },
       {
         args: ['tessera', 'health', '--json'],
         // Only the PostgreSQL: a Redis or DynamoDB named in the environment would need ioredis or the AWS SDK here.
