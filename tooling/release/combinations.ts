@@ -24,16 +24,26 @@ export interface Combination {
   esm?: string | undefined
   /** `smoke.cjs`: the same through require(). */
   cjs?: string | undefined
-  /** A command run with npx in the project, and what its output must contain. */
-  bin?: { args: readonly string[]; expect: readonly string[] } | undefined
+  /** Commands run with npx in the project, each with what its output must contain (and must exit 0). */
+  bin?: readonly BinRun[] | undefined
+  /** Servers the smoke scripts need beside PostgreSQL and Redis, started by the release test. */
+  services?: readonly 'dynamodb'[] | undefined
+}
+
+/** One `npx` command of a combination. */
+export interface BinRun {
+  args: readonly string[]
+  /** What the output must contain. */
+  expect: readonly string[]
+  /** Added to the environment of the command. */
+  env?: Record<string, string> | undefined
 }
 
 /**
- * Combinations whose package is still an empty scaffold on this branch (it exports only the template's `hello`). Their
- * entries are written, but skipped while they are listed here: whoever merges the package's real code removes its key
- * (and makes the entry's smoke script call the real API).
+ * Combinations whose entry is written but skipped (a package that is still an empty scaffold on this branch): whoever
+ * merges the package's real code removes its key and makes the entry's smoke script call the real API.
  */
-export const pending: ReadonlySet<string> = new Set(['dynamo', 'observability', 'cli'])
+export const pending: ReadonlySet<string> = new Set<string>()
 
 const root = new URL('../..', import.meta.url).pathname
 
@@ -48,7 +58,80 @@ function testedRange(packageName: string, dependency: string): string {
   return range.replace(/^npm:[^@]+@/, '')
 }
 
-const connection = `const connectionString = process.env.TESSERA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'`
+const defaultPgUrl = 'postgres://postgres@127.0.0.1:5432/test'
+const connection = `const connectionString = process.env.TESSERA_PG_URL ?? '${defaultPgUrl}'`
+
+// DynamoDB Local, started by the release test: its endpoint comes in TESSERA_DYNAMODB_URL. The client talks to
+// 127.0.0.1 only, with dummy credentials and region (and AWS_EC2_METADATA_DISABLED in the environment).
+const dynamoClient = `const endpoint = process.env.TESSERA_DYNAMODB_URL
+if (endpoint === undefined || !endpoint.startsWith('http://127.0.0.1:')) {
+  throw new Error(\`TESSERA_DYNAMODB_URL must name a DynamoDB Local on 127.0.0.1, got \${endpoint}\`)
+}
+const client = new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })`
+
+const dynamoModel = `const Order = defineModel(
+  'Order',
+  { customer: field.string(), day: field.string(), total: field.number(), version: field.version() },
+  { table, keys: { partition: { attribute: 'pk', template: 'CUST#\${customer}' }, sort: { attribute: 'sk', template: 'DAY#\${day}' } } },
+)`
+
+// Table, put, get, query and explain: what the README's example does, on a table of its own.
+const dynamoRoundTrip = `const { changes } = await ensureTable(client, { name: table, partitionKey: { name: 'pk', type: 'S' }, sortKey: { name: 'sk', type: 'S' } })
+if (changes[0]?.type !== 'create-table') throw new Error(\`ensureTable did not create \${table}: \${JSON.stringify(changes)}\`)
+const orders = createDynamo({ client }).model(Order)
+await orders.put({ customer: 'c1', day: '2026-12-01', total: 120 })
+await orders.put({ customer: 'c1', day: '2026-12-02', total: 80 })
+await orders.put({ customer: 'c2', day: '2026-12-01', total: 5 })
+const read = await orders.get({ customer: 'c1', day: '2026-12-01' })
+if (read?.total !== 120 || read.version !== 0) throw new Error(\`expected the order back at version 0, got \${JSON.stringify(read)}\`)
+const december = await orders.query().where({ customer: 'c1', day: { beginsWith: '2026-12' } }).all()
+const totals = december.map((order) => order.total).join(',')
+if (totals !== '120,80') throw new Error(\`expected c1's two orders in key order, got \${JSON.stringify(december)}\`)
+const plan = await orders.query().where({ customer: 'c1' }).limit(10).explain()
+if (plan.operation !== 'Query' || plan.table !== table || !(plan.capacity.units > 0)) {
+  throw new Error(\`unexpected explanation \${JSON.stringify(plan)}\`)
+}`
+
+// With @opentelemetry/api alone (no SDK): a tracer provider registered through the API's own global, recording the
+// names of the spans instrument() starts. Spans handed back are the API's non-recording ones.
+const observabilityTracer = `/** @type {string[]} */
+const spans = []
+/** @type {import('@opentelemetry/api').Tracer} */
+const tracer = {
+  startSpan(name) {
+    spans.push(name)
+    return trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
+  },
+  startActiveSpan() {
+    throw new Error('instrument() starts its spans with startSpan')
+  },
+}
+if (!trace.setGlobalTracerProvider({ getTracer: () => tracer })) throw new Error('a tracer provider was already registered')`
+
+const observabilityChecks = `const { rows } = await db.query('SELECT $1::int + 1 AS answer', [41])
+if (rows[0]?.answer !== 42) throw new Error(\`expected answer 42, got \${JSON.stringify(rows)}\`)
+if (!spans.includes('SELECT')) throw new Error(\`expected a SELECT span, got \${JSON.stringify(spans)}\`)
+if (instrumentation.snapshot().queries.count < 1) throw new Error('the live snapshot counted no query')
+await new Promise((resolve, reject) => {
+  server.once('error', reject)
+  server.listen(0, '127.0.0.1', () => resolve(undefined))
+})
+const address = server.address()
+if (address === null || typeof address === 'string') throw new Error('the health server has no port')
+/** @param {string} path */
+const get = async (path) => {
+  const response = await fetch(\`http://127.0.0.1:\${address.port}\${path}\`)
+  const body = /** @type {{ status?: string, dependencies?: Record<string, { status: string }>, live?: { queries: { count: number } } }} */ (
+    await response.json()
+  )
+  return { status: response.status, body, text: \`\${path}: \${response.status} \${JSON.stringify(body)}\` }
+}
+const health = await get('/health')
+if (health.status !== 200 || health.body.status !== 'ok') throw new Error(health.text)
+const ready = await get('/ready')
+if (ready.status !== 200 || ready.body.dependencies?.smoke?.status !== 'up') throw new Error(ready.text)
+const dashboard = await get('/dashboard.json')
+if (dashboard.status !== 200 || !((dashboard.body.live?.queries.count ?? 0) >= 1)) throw new Error(dashboard.text)`
 
 function postgresJsEsm(): string {
   return `import { sql } from '@tessera/core'
@@ -266,54 +349,112 @@ main().catch((error) => {
       '@aws-sdk/client-dynamodb': testedRange('dynamo', '@aws-sdk/client-dynamodb'),
       '@aws-sdk/util-dynamodb': testedRange('dynamo', '@aws-sdk/util-dynamodb'),
     }),
-    // Loads beside the SDK and exports its API. The merger replaces this with a model round trip on DynamoDB Local.
-    esm: `import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import * as dynamo from '@tessera/dynamo'
+    services: ['dynamodb'],
+    esm: `import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { createDynamo, defineModel, ensureTable, field } from '@tessera/dynamo'
 
-const client = new DynamoDBClient({ region: 'local', endpoint: 'http://127.0.0.1:1' })
-const names = Object.keys(dynamo)
-if (names.length === 0 || names.includes('hello')) throw new Error(\`@tessera/dynamo exports \${names.join(', ')}\`)
-client.destroy()
-console.log(\`esm: dynamo exports \${names.length} names\`)
+${dynamoClient}
+const table = \`release_smoke_esm_\${process.pid}_\${Date.now()}\`
+${dynamoModel}
+try {
+  ${dynamoRoundTrip.replaceAll('\n', '\n  ')}
+  console.log(\`esm: dynamo model round trip ok, \${plan.operation} on \${plan.table} at \${plan.capacity.units} \${plan.capacity.unit}\`)
+} finally {
+  await client.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined)
+  client.destroy()
+}
 `,
-    cjs: `const { DynamoDBClient } = require('@aws-sdk/client-dynamodb')
-const dynamo = require('@tessera/dynamo')
+    cjs: `const { DeleteTableCommand, DynamoDBClient } = require('@aws-sdk/client-dynamodb')
+const { createDynamo, defineModel, ensureTable, field } = require('@tessera/dynamo')
 
-const client = new DynamoDBClient({ region: 'local', endpoint: 'http://127.0.0.1:1' })
-const names = Object.keys(dynamo)
-if (names.length === 0 || names.includes('hello')) throw new Error(\`@tessera/dynamo exports \${names.join(', ')}\`)
-client.destroy()
-console.log(\`cjs: dynamo exports \${names.length} names\`)
+${dynamoClient}
+async function main() {
+  const table = \`release_smoke_cjs_\${process.pid}_\${Date.now()}\`
+  ${dynamoModel.replaceAll('\n', '\n  ')}
+  try {
+    ${dynamoRoundTrip.replaceAll('\n', '\n    ')}
+    console.log(\`cjs: dynamo model round trip ok, \${plan.operation} on \${plan.table}\`)
+  } finally {
+    await client.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined)
+  }
+}
+main()
+  .catch((error) => {
+    console.error(error)
+    process.exitCode = 1
+  })
+  .finally(() => client.destroy())
 `,
   },
   {
     key: 'observability',
-    title: '@tessera/observability + @opentelemetry/api',
-    tessera: ['@tessera/core', '@tessera/observability'],
-    dependencies: () => ({ '@opentelemetry/api': testedRange('observability', '@opentelemetry/api') }),
-    // Loads beside the API and exports its API. The merger replaces this with a span recorded from a real query.
-    esm: `import { trace } from '@opentelemetry/api'
-import * as observability from '@tessera/observability'
+    title: '@tessera/observability + @opentelemetry/api + @tessera/provider-pg + pg',
+    tessera: ['@tessera/core', '@tessera/observability', '@tessera/provider-pg'],
+    dependencies: () => ({
+      '@opentelemetry/api': testedRange('observability', '@opentelemetry/api'),
+      pg: testedRange('provider-pg', 'pg'),
+    }),
+    typeDependencies: () => ({ '@types/pg': testedRange('provider-pg', '@types/pg') }),
+    esm: `import { createServer } from 'node:http'
+import { INVALID_SPAN_CONTEXT, trace } from '@opentelemetry/api'
+import { createHealthHandler, instrument } from '@tessera/observability'
+import { createPgProvider } from '@tessera/provider-pg'
 
-const names = Object.keys(observability)
-if (names.length === 0 || names.includes('hello')) throw new Error(\`@tessera/observability exports \${names.join(', ')}\`)
-trace.getTracer('release-smoke')
-console.log(\`esm: observability exports \${names.length} names\`)
+${connection}
+${observabilityTracer}
+const instrumentation = instrument({ slowQueryMs: 60_000 })
+const db = createPgProvider({ connectionString, name: 'smoke', hooks: [instrumentation.hooks] })
+const server = createServer(createHealthHandler({ providers: { smoke: db }, instrumentation }))
+try {
+  ${observabilityChecks.replaceAll('\n', '\n  ')}
+  console.log(\`esm: observability ok, spans \${spans.join(', ')}\`)
+} finally {
+  server.close()
+  await db.close()
+  instrumentation.uninstrument()
+}
 `,
-    cjs: `const { trace } = require('@opentelemetry/api')
-const observability = require('@tessera/observability')
+    cjs: `const { createServer } = require('node:http')
+const { INVALID_SPAN_CONTEXT, trace } = require('@opentelemetry/api')
+const { createHealthHandler, instrument } = require('@tessera/observability')
+const { createPgProvider } = require('@tessera/provider-pg')
 
-const names = Object.keys(observability)
-if (names.length === 0 || names.includes('hello')) throw new Error(\`@tessera/observability exports \${names.join(', ')}\`)
-trace.getTracer('release-smoke')
-console.log(\`cjs: observability exports \${names.length} names\`)
+${connection}
+${observabilityTracer}
+async function main() {
+  const instrumentation = instrument({ slowQueryMs: 60_000 })
+  const db = createPgProvider({ connectionString, name: 'smoke', hooks: [instrumentation.hooks] })
+  const server = createServer(createHealthHandler({ providers: { smoke: db }, instrumentation }))
+  try {
+    ${observabilityChecks.replaceAll('\n', '\n    ')}
+    console.log(\`cjs: observability ok, spans \${spans.join(', ')}\`)
+  } finally {
+    server.close()
+    await db.close()
+    instrumentation.uninstrument()
+  }
+}
+main().catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})
 `,
   },
   {
     key: 'cli',
-    title: '@tessera/cli (npx tessera --help)',
-    tessera: ['@tessera/core', '@tessera/cli'],
+    title: '@tessera/cli (npx tessera)',
+    // The README's install line: the CLI peers on the user's schema and core.
+    tessera: ['@tessera/core', '@tessera/schema', '@tessera/cli'],
     dependencies: () => ({}),
-    bin: { args: ['tessera', '--help'], expect: ['tessera', 'migrate', 'generate', 'health'] },
+    bin: [
+      // npm 11's npx takes --help (and --version) for itself even after the command name: \`--\` hands it to tessera.
+      { args: ['--', 'tessera', '--help'], expect: ['tessera', 'migrate', 'generate', 'diff', 'explain', 'health'] },
+      {
+        args: ['tessera', 'health', '--json'],
+        // Only the PostgreSQL: a Redis or DynamoDB named in the environment would need ioredis or the AWS SDK here.
+        env: { TESSERA_PG_URL: process.env.TESSERA_PG_URL ?? defaultPgUrl, TESSERA_REDIS_URL: '', TESSERA_DYNAMO_ENDPOINT: '' },
+        expect: ['"ok": true', '"kind": "postgres"', '"role": "primary"'],
+      },
+    ],
   },
 ]

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startVerdaccio, type Verdaccio } from '../../test-services/index'
+import { DYNAMODB_URL_ENV, type DynamoDbLocal, startDynamoDbLocal, startVerdaccio, type Verdaccio } from '../../test-services/index'
 import { type Combination, combinations, pending } from '../combinations'
 import { writeInstallSizeReport } from '../install-size-report'
 import { type InstalledSize, installedSize } from '../installed-size'
@@ -31,6 +31,10 @@ interface Installed {
 let copy: string | undefined
 let work: string | undefined
 let registry: Verdaccio | undefined
+let dynamoDbLocal: DynamoDbLocal | undefined
+let dynamoDbLocalError: unknown
+/** The environment every smoke script and command runs with: the endpoints of the servers the test started. */
+const smokeEnv: Record<string, string> = { NO_COLOR: '1', AWS_EC2_METADATA_DISABLED: 'true' }
 let published: { ok: boolean; output: string } = { ok: false, output: 'not run' }
 let versions = new Map<string, string>()
 const installs = new Map<string, Installed>()
@@ -76,6 +80,16 @@ beforeAll(async () => {
   phase('publish')
   if (!published.ok) return
 
+  // DynamoDB Local (a JVM) starts while npm installs: TESSERA_DYNAMODB_URL names one already running instead.
+  const needsDynamo = active.some((combination) => combination.services?.includes('dynamodb'))
+  const given = process.env[DYNAMODB_URL_ENV]
+  const dynamoStarting =
+    needsDynamo && !given
+      ? startDynamoDbLocal().catch((error: unknown) => {
+          dynamoDbLocalError = error
+          return undefined
+        })
+      : undefined
   const queue = [...active]
   const worker = async () => {
     for (let combination = queue.shift(); combination !== undefined; combination = queue.shift()) {
@@ -84,6 +98,9 @@ beforeAll(async () => {
   }
   await Promise.all(Array.from({ length: INSTALL_CONCURRENCY }, worker))
   phase('installs')
+  dynamoDbLocal = await dynamoStarting
+  const dynamoUrl = dynamoDbLocal?.endpoint ?? given
+  if (dynamoUrl !== undefined) smokeEnv.TESSERA_DYNAMODB_URL = dynamoUrl
   await Promise.all([typeCheckAll('nodenext'), typeCheckAll('bundler')])
   phase('type checks')
   console.log(`release path: ${phases.join(', ')}`)
@@ -91,6 +108,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await registry?.stop()
+  await dynamoDbLocal?.stop()
   if (copy) rmSync(copy, { recursive: true, force: true })
   if (work) rmSync(work, { recursive: true, force: true })
   if (installs.size === active.length && [...installs.values()].every((installed) => installed.ok)) {
@@ -206,8 +224,22 @@ function installed(combination: Combination): Installed {
   return result
 }
 
-async function expectRuns(command: string, args: readonly string[], cwd: string, expected: readonly string[]): Promise<void> {
-  const result = await run(command, args, { cwd, env: { NO_COLOR: '1' } })
+/** The servers a combination's smoke scripts need did start. */
+function expectServices(combination: Combination): void {
+  if (combination.services?.includes('dynamodb')) {
+    expect(dynamoDbLocalError, 'DynamoDB Local did not start').toBeUndefined()
+    expect(smokeEnv.TESSERA_DYNAMODB_URL, 'no DynamoDB Local endpoint').toBeDefined()
+  }
+}
+
+async function expectRuns(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  expected: readonly string[],
+  env: Record<string, string> = {},
+): Promise<void> {
+  const result = await run(command, args, { cwd, env: { ...smokeEnv, ...env } })
   expect(result.code, result.output).toBe(0)
   for (const text of expected) expect(result.output).toContain(text)
 }
@@ -253,10 +285,12 @@ for (const combination of combinations) {
     })
 
     it.skipIf(combination.esm === undefined)('runs its ESM smoke script', async () => {
+      expectServices(combination)
       await expectRuns(process.execPath, ['smoke.mjs'], installed(combination).dir, ['esm:'])
     })
 
     it.skipIf(combination.cjs === undefined)('runs its CommonJS smoke script', async () => {
+      expectServices(combination)
       await expectRuns(process.execPath, ['smoke.cjs'], installed(combination).dir, ['cjs:'])
     })
 
@@ -267,10 +301,10 @@ for (const combination of combinations) {
       })
     }
 
-    const bin = combination.bin
-    it.skipIf(bin === undefined)(`runs npx ${bin?.args.join(' ')}`, async () => {
-      if (!bin) return
-      await expectRuns('npx', ['--no', ...bin.args], installed(combination).dir, bin.expect)
-    })
+    for (const bin of combination.bin ?? []) {
+      it(`runs npx ${bin.args.join(' ')}`, async () => {
+        await expectRuns('npx', ['--no', ...bin.args], installed(combination).dir, bin.expect, bin.env)
+      })
+    }
   })
 }
