@@ -55,7 +55,7 @@ export type { DataKey, FieldEncryptor, FieldEncryptorOptions, KeyProvider, Local
 export { createFieldEncryptor, createLocalKeyProvider, encryptionContext } from './field-encryption'
 export type { AnyField, Field, FieldKind, FieldRole } from './fields'
 export { field } from './fields'
-export { itemSizeBytes, MAX_ITEM_BYTES } from './item-codec'
+export { itemSizeBytes, MAX_ITEM_BYTES } from './item-size'
 export type { AttributeMap } from './key-identity'
 export { keyIdentity } from './key-identity'
 export type { KeyTemplate, TemplateVars } from './key-template'

@@ -7,7 +7,6 @@ import type { AttributeMap } from './key-identity'
 import { composeKey } from './key-template'
 
 /** DynamoDB's item size limit. */
-export const MAX_ITEM_BYTES = 400 * 1024
 
 const EXPECTED: Readonly<Record<FieldKind, string>> = {
   string: 'a string',
@@ -160,44 +159,4 @@ export function unmarshalItem(model: AnyModel, stored: AttributeMap): Record<str
     if (meta) out[meta.name] = fromAttribute(stored[attribute]!)
   }
   return out
-}
-
-/** The size DynamoDB bills an item at: attribute names plus values, by its published rules. */
-export function itemSizeBytes(item: AttributeMap): number {
-  let size = 0
-  for (const name in item) size += utf8Length(name) + attributeSize(item[name]!)
-  return size
-}
-
-function attributeSize(value: AttributeValue): number {
-  if (value.S !== undefined) return utf8Length(value.S)
-  if (value.N !== undefined) return numberSize(value.N)
-  if (value.B !== undefined) return value.B.length
-  if (value.BOOL !== undefined || value.NULL !== undefined) return 1
-  if (value.SS !== undefined) return value.SS.reduce((sum, s) => sum + utf8Length(s), 0)
-  if (value.NS !== undefined) return value.NS.reduce((sum, n) => sum + numberSize(n), 0)
-  if (value.BS !== undefined) return value.BS.reduce((sum, b) => sum + b.length, 0)
-  if (value.L !== undefined) return 3 + value.L.reduce((sum, v) => sum + 1 + attributeSize(v), 0)
-  if (value.M !== undefined) return 3 + Object.entries(value.M).reduce((sum, [k, v]) => sum + 1 + utf8Length(k) + attributeSize(v), 0)
-  return 0
-}
-
-function numberSize(text: string): number {
-  const digits = text.replace(/^-/, '').replace('.', '').replace(/e.*$/i, '').replace(/^0+/, '')
-  return Math.ceil(Math.max(digits.length, 1) / 2) + 1
-}
-
-function utf8Length(text: string): number {
-  let bytes = text.length
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index)
-    if (code < 0x80) continue
-    if (code < 0x800) bytes += 1
-    else if (code >= 0xd800 && code <= 0xdbff) {
-      // a surrogate pair: 2 UTF-16 units, 4 UTF-8 bytes
-      bytes += 2
-      index++
-    } else bytes += 2
-  }
-  return bytes
 }

@@ -6,7 +6,8 @@ import type { AnyModel, FieldMeta, FieldName, Insert, Item, Key } from './define
 import { ItemNotFoundError } from './errors'
 import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest, withActual } from './explain'
 import { allOf, buildExpressions, type Cond } from './expressions'
-import { itemSizeBytes, MAX_ITEM_BYTES, marshalItem, unmarshalItem } from './item-codec'
+import { marshalItem, unmarshalItem } from './item-codec'
+import { itemSizeBytes, MAX_ITEM_BYTES } from './item-size'
 import type { AttributeMap } from './key-identity'
 import {
   type ModelBatchGetOptions,
