@@ -118,6 +118,15 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
         )
         const port = ports[0] as number
         if (port === old || ports.some((other) => other !== port)) return undefined
+        // GET-MASTER-ADDR-BY-NAME names the promoted replica while the failover is still in progress: wait until no
+        // sentinel has it in progress, or a killed master restarted now could still be taken back as the master.
+        const flags = await Promise.all(
+          sentinelProcesses.map(async (sentinel) => {
+            const fields = (await redisCli(sentinel.port, ['SENTINEL', 'MASTER', masterName])).split('\n')
+            return fields[fields.indexOf('flags') + 1] ?? ''
+          }),
+        )
+        if (flags.some((flag) => flag.includes('failover'))) return undefined
         const role = await redisCli(port, ['ROLE'])
         return role.startsWith('master') ? port : undefined
       },
