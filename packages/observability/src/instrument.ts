@@ -12,6 +12,7 @@ import {
   trace,
 } from '@opentelemetry/api'
 import {
+  type BatchMessage,
   type BreakerStateMessage,
   type CacheDeleteMessage,
   type CacheGetMessage,
@@ -28,6 +29,7 @@ import {
   type PoolReleaseMessage,
   type PoolTimeoutMessage,
   type QueryMessage,
+  type StreamMessage,
   type TransactionMessage,
 } from '@tessera/core'
 import { type LiveSnapshot, LiveStats, type PoolState } from './live-stats'
@@ -162,6 +164,16 @@ class Instrumenter {
         CHANNELS.transaction,
         (m) => this.beginTransaction(m),
         (m, op) => this.endTransaction(m, op),
+      )
+      this.traced<BatchMessage>(
+        CHANNELS.batch,
+        (m) => this.beginBatch(m),
+        (m, op) => this.endBatch(m, op),
+      )
+      this.traced<StreamMessage>(
+        CHANNELS.stream,
+        (m) => this.beginStream(m),
+        (m, op) => this.endStream(m, op),
       )
       this.traced<ConnectMessage>(
         CHANNELS.connect,
@@ -332,7 +344,9 @@ class Instrumenter {
 
   // ---- statements and transactions -------------------------------------------------------------------
 
-  private databaseAttributes(message: QueryMessage | TransactionMessage | ConnectMessage): Record<string, string | number> {
+  private databaseAttributes(
+    message: QueryMessage | TransactionMessage | ConnectMessage | BatchMessage | StreamMessage,
+  ): Record<string, string | number> {
     const attributes: Record<string, string | number> = { 'db.system.name': 'postgresql' }
     if (message.database !== undefined) attributes['db.namespace'] = message.database
     if (message.host !== undefined) attributes['server.address'] = message.host
@@ -499,6 +513,67 @@ class Instrumenter {
     const instruments = this.telemetry.instruments
     instruments.transactionDuration.record((performance.now() - op.startedAt) / 1_000, attributes)
     if (message.attempt > 1) instruments.transactionRetries.add(1, attributes)
+  }
+
+  /**
+   * One span for a batch, its statements its children. By the conventions: `db.operation.name` is `BATCH <operation>`
+   * when every statement has the same operation, else `BATCH`; the span is named `BATCH <summary>` when every statement
+   * has the same summary (`BATCH INSERT orders`), else `BATCH`; `db.operation.batch.size` only for two or more.
+   */
+  private beginBatch(message: BatchMessage): Operation {
+    const attributes: Attributes = this.databaseAttributes(message)
+    const texts = message.statements
+    const first = this.statements.get(texts[0] ?? '')
+    let sameOperation = true
+    let sameCollection = true
+    let sameSummary = true
+    for (let i = 1; i < texts.length; i++) {
+      const info = this.statements.get(texts[i]!)
+      if (info.operation !== first.operation) sameOperation = false
+      if (info.collection !== first.collection) sameCollection = false
+      if (info.summary !== first.summary) sameSummary = false
+    }
+    attributes['db.operation.name'] = sameOperation && first.operation !== '' ? `BATCH ${first.operation}` : 'BATCH'
+    if (sameCollection && first.collection !== undefined) attributes['db.collection.name'] = first.collection
+    const name = sameSummary && first.summary !== '' ? `BATCH ${first.summary}` : 'BATCH'
+    attributes['db.query.summary'] = name
+    if (texts.length >= 2) attributes['db.operation.batch.size'] = texts.length
+    attributes['tessera.db.call'] = 'batch'
+    attributes['tessera.db.batch.atomic'] = message.atomic
+    return this.startSpan(name, attributes)
+  }
+
+  private endBatch(message: BatchMessage, op: Operation): void {
+    if (message.error !== undefined) this.failDatabaseSpan(op.span, message.error)
+    if (op.waitMs > 0) op.span.setAttribute('tessera.db.client.connection.wait_ms', op.waitMs)
+    op.span.end()
+  }
+
+  /** One span for a stream from its opening (its child) to its end, with the rows handed to the consumer. */
+  private beginStream(message: StreamMessage): Operation {
+    const info = this.statements.get(message.sql)
+    const attributes: Attributes = this.databaseAttributes(message)
+    if (info.operation !== '') attributes['db.operation.name'] = info.operation
+    if (info.collection !== undefined) attributes['db.collection.name'] = info.collection
+    attributes['db.query.summary'] = info.summary
+    const capture = this.options.captureQueryText
+    if (capture === 'sanitized') attributes['db.query.text'] = info.sanitized
+    else if (capture === 'raw') attributes['db.query.text'] = message.sql
+    attributes['tessera.db.call'] = 'stream'
+    return this.startSpan(`STREAM ${info.summary}`, attributes, info)
+  }
+
+  private endStream(message: StreamMessage, op: Operation): void {
+    if (message.error !== undefined) this.failDatabaseSpan(op.span, message.error)
+    op.span.setAttribute('db.response.returned_rows', message.rows)
+    op.span.setAttribute('tessera.db.stream.completed', message.completed === true)
+    op.span.end()
+  }
+
+  private failDatabaseSpan(span: Span, error: unknown): void {
+    failSpan(span, error)
+    const state = sqlStateOf(error)
+    if (state !== undefined) span.setAttribute('db.response.status_code', state)
   }
 
   private beginConnect(message: ConnectMessage): Operation {
