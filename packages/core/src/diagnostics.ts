@@ -283,12 +283,23 @@ export interface ClusterFailoverMessage {
 }
 
 /** What happened to a cluster node; see {@link ClusterNodeMessage}. */
-export type ClusterNodeEvent = 'up' | 'down' | 'ejected' | 'readmitted' | 'role-changed' | 'fenced' | 'lag-over-threshold' | 'lag-recovered'
+export type ClusterNodeEvent =
+  | 'up'
+  | 'down'
+  | 'ejected'
+  | 'readmitted'
+  | 'role-changed'
+  | 'fenced'
+  | 'lag-over-threshold'
+  | 'lag-recovered'
+  | 'lag'
 
 /**
  * `tessera:cluster:node` (published): a node of a cluster came up, went down, was ejected from or re-admitted to
  * reads, changed role (replica ⇄ primary), was fenced off (a second primary on a lower timeline), or went over or
- * back under the lag limits.
+ * back under the lag limits. `'lag'` is published for each replica that answered, at every health check, with its
+ * `lagBytes` and `lagMs`, on this channel only (not to the cluster's own event listeners) and only while someone
+ * subscribes: it is the feed for a replication-lag gauge.
  */
 export interface ClusterNodeMessage {
   /** The cluster's `name` option, when it has one. */

@@ -19,6 +19,7 @@ import {
   type CacheSetMessage,
   CHANNELS,
   type ClusterFailoverMessage,
+  type ClusterNodeMessage,
   type ClusterRouteMessage,
   type ConnectMessage,
   type DynamoCommandMessage,
@@ -125,6 +126,8 @@ class Instrumenter {
   /** A route decision waiting for the statement it routes (published just before it, in the same tick). */
   private pendingRoute: ClusterRouteMessage | undefined
   private active = true
+  /** Each replica's lag from the cluster's last health check, by cluster and node (what the lag gauges report). */
+  private readonly replicationLag = new Map<string, { attributes: Attributes; lagMs: number | undefined; lagBytes: number | undefined }>()
 
   constructor(private readonly options: ResolvedInstrumentOptions) {
     this.telemetry = new Telemetry(options.tracerProvider, options.meterProvider, {
@@ -141,6 +144,11 @@ class Instrumenter {
       },
       observeBreakers: (report) => {
         for (const [breaker, { state }] of this.live.breakers) report({ 'tessera.breaker.name': breaker }, BREAKER_VALUES[state])
+      },
+      observeReplicationLag: (report) => {
+        for (const { attributes, lagMs, lagBytes } of this.replicationLag.values()) {
+          report(attributes, lagMs === undefined ? undefined : lagMs / 1_000, lagBytes)
+        }
       },
     })
     this.repeated = new RepeatedStatementDetector(options.repeatedStatementThreshold, (report) => {
@@ -202,6 +210,7 @@ class Instrumenter {
     if (watch.has('cluster')) {
       this.plain<ClusterRouteMessage>(CHANNELS.clusterRoute, (m) => this.onRoute(m))
       this.plain<ClusterFailoverMessage>(CHANNELS.clusterFailover, (m) => this.onFailover(m))
+      this.plain<ClusterNodeMessage>(CHANNELS.clusterNode, (m) => this.onClusterNode(m))
     }
     if (watch.has('dynamo'))
       this.traced<DynamoCommandMessage>(
@@ -707,6 +716,29 @@ class Instrumenter {
     this.live.cluster.failovers++
     this.live.cluster.lastFailover = `${message.from ?? '?'} → ${message.to ?? '?'} (${message.reason})`
     this.options.logger?.warn({ ...attributes, ...this.operations.traceFields() }, 'cluster failover')
+  }
+
+  /**
+   * Keeps each replica's lag from the cluster's per-check `'lag'` messages for the lag gauges. A node that went down,
+   * was ejected or fenced, or became the primary stops being reported until it is measured as a replica again.
+   */
+  private onClusterNode(message: ClusterNodeMessage): void {
+    const key = `${message.cluster ?? ''}\u0000${message.node}`
+    if (message.event === 'lag') {
+      const known = this.replicationLag.get(key)
+      if (known !== undefined) {
+        known.lagMs = message.lagMs
+        known.lagBytes = message.lagBytes
+        return
+      }
+      const attributes: Attributes = { 'tessera.cluster.node': message.node }
+      if (message.cluster !== undefined) attributes['tessera.cluster.name'] = message.cluster
+      this.replicationLag.set(key, { attributes, lagMs: message.lagMs, lagBytes: message.lagBytes })
+      return
+    }
+    if (message.event === 'down' || message.event === 'ejected' || message.event === 'fenced' || message.event === 'role-changed') {
+      this.replicationLag.delete(key)
+    }
   }
 
   private beginDynamo(message: DynamoCommandMessage): Operation {
