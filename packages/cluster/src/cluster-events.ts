@@ -43,6 +43,16 @@ export class ClusterEvents {
     this.emit({ kind: 'failover', ...full })
   }
 
+  /**
+   * Publishes a replica's lag at a health check (`event: 'lag'`) on `tessera:cluster:node` only, and only when it has
+   * subscribers: a per-check measurement for gauges, not an event for `cluster.on` listeners.
+   */
+  lag(node: string, lagBytes: number | undefined, lagMs: number | undefined): void {
+    if (!hasSubscribers(CHANNELS.clusterNode)) return
+    const message: ClusterNodeMessage = { cluster: this.cluster, node, event: 'lag', role: 'replica', lagBytes, lagMs }
+    publish(CHANNELS.clusterNode, message)
+  }
+
   /** Publishes where a statement went, only when `tessera:cluster:route` has subscribers. */
   route(target: string, role: 'primary' | 'replica', reason: string): void {
     if (!hasSubscribers(CHANNELS.clusterRoute)) return

@@ -215,6 +215,7 @@ export class NodeMonitor {
       const over =
         (this.options.maxLagBytes !== undefined && node.lagBytes !== undefined && node.lagBytes > this.options.maxLagBytes) ||
         (this.options.maxLagMs !== undefined && node.lagMs !== undefined && node.lagMs > this.options.maxLagMs)
+      this.events.lag(node.name, node.lagBytes, node.lagMs)
       if (over === node.overLag) continue
       node.overLag = over
       this.events.node({

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises'
 import { createCache, queryCache } from '@tessera/cache'
 import {
   CHANNELS,
+  type ClusterNodeMessage,
   type ClusterRouteMessage,
   ConfigError,
   type Provider,
@@ -250,6 +251,32 @@ describe('lag', () => {
     })
     expect(seen).toContainEqual(expect.objectContaining({ kind: 'node', event: 'lag-recovered' }))
     expect(await isReplica(db)).toBe(true)
+  }, 60_000)
+})
+
+describe('lag on the diagnostics channel', () => {
+  it("publishes each replica's lag at every health check on tessera:cluster:node, not to cluster.on listeners", async () => {
+    const name = uniqueName('lagged')
+    const published: ClusterNodeMessage[] = []
+    const onMessage = (message: unknown) => {
+      if ((message as ClusterNodeMessage).cluster === name) published.push(message as ClusterNodeMessage)
+    }
+    diagnostics_channel.subscribe(CHANNELS.clusterNode, onMessage)
+    try {
+      const db = await cluster({ name })
+      const seen = eventsOf(db)
+      const lagOf = (node: string) => published.filter((message) => message.event === 'lag' && message.node === node)
+      await until(() => set.replicas.every((replica) => lagOf(replica.name).length >= 3))
+      const last = lagOf('replica1').at(-1)!
+      expect(last).toMatchObject({ cluster: name, node: 'replica1', event: 'lag', role: 'replica' })
+      expect(typeof last.lagBytes).toBe('number')
+      expect(typeof last.lagMs).toBe('number')
+      // Only replicas are measured, and listeners get events, not measurements.
+      expect(lagOf('primary')).toEqual([])
+      expect(seen.some((event) => event.kind === 'node' && event.event === 'lag')).toBe(false)
+    } finally {
+      diagnostics_channel.unsubscribe(CHANNELS.clusterNode, onMessage)
+    }
   }, 60_000)
 })
 

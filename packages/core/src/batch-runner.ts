@@ -1,5 +1,5 @@
 import type { BatchOptions, BatchQuery, QueryResult } from './contracts'
-import { CHANNELS, traced } from './diagnostics'
+import { type BatchMessage, CHANNELS, hasTraceSubscribers, traced } from './diagnostics'
 import type { DriverConnection, SerializedParams } from './driver'
 import { AbortError, ConfigError, describeValue, isTesseraError, TimeoutError } from './errors'
 import type { QueryContext } from './hooks'
@@ -29,35 +29,68 @@ export async function runBatch(
   options: BatchOptions = NO_OPTIONS,
 ): Promise<QueryResult[]> {
   let statements: Statement[] | undefined
+  let serialized: SerializedParams[] | undefined
   try {
     if (runtime.closed) throw runtime.closedError('batch')
     statements = compileBatch(runtime, queries)
     if (options.signal?.aborted) throw new AbortError('batch', { cause: options.signal.reason })
     if (statements.length === 0) return []
-    const atomic = options.atomic === true
     // Without hooks every statement is known now: serialise them all before anything reaches the server, so
     // bad input fails the whole batch rather than one statement of it.
-    const serialized = runtime.hooks.hasQueryHooks
+    serialized = runtime.hooks.hasQueryHooks
       ? undefined
       : statements.map((statement) => runtime.serialize(statement.text, statement.values))
+  } catch (error) {
+    throw batchFailure(runtime, error, statements)
+  }
+  const compiled = statements
+  const run = () => runCompiled(runtime, compiled, serialized, options)
+  if (!hasTraceSubscribers(CHANNELS.batch)) return run()
+  const runtimeOptions = runtime.options
+  const message: BatchMessage = {
+    driver: runtime.name,
+    statements: compiled.map((statement) => statement.text),
+    atomic: options.atomic === true,
+    database: runtimeOptions.database,
+    host: runtimeOptions.host,
+    port: runtimeOptions.port,
+    pool: runtimeOptions.name,
+  }
+  return traced(CHANNELS.batch, message, run)
+}
+
+/** The batch's statements on one connection, inside the `tessera:batch` span when someone listens. */
+async function runCompiled(
+  runtime: ProviderRuntime,
+  statements: readonly Statement[],
+  serialized: readonly SerializedParams[] | undefined,
+  options: BatchOptions,
+): Promise<QueryResult[]> {
+  try {
+    const atomic = options.atomic === true
     const connection = await runtime.acquire(options.signal, options.timeoutMs)
     try {
       const cancellable = options.signal !== undefined || options.timeoutMs !== undefined
       const confirmsBegin = cancellable && runtime.driver.properties.confirmsBeginInBatch
       return await withCancellation(connection, options, () =>
         serialized === undefined
-          ? hookedBatch(runtime, connection, statements!, atomic)
-          : pipelinedBatch(runtime, connection, statements!, serialized, atomic, confirmsBegin),
+          ? hookedBatch(runtime, connection, statements, atomic)
+          : pipelinedBatch(runtime, connection, statements, serialized, atomic, confirmsBegin),
       )
     } finally {
       runtime.release(connection)
     }
   } catch (error) {
-    if (!isTesseraError(error)) throw error
-    const index = (error as { batchIndex?: number | undefined }).batchIndex
-    const sql = index === undefined ? undefined : statements?.[index]?.text
-    throw runtime.report(runtime.normalize(error, sql), 'batch', sql)
+    throw batchFailure(runtime, error, statements)
   }
+}
+
+/** A batch's failure as the caller sees it: normalised (naming the failing statement) and reported once. */
+function batchFailure(runtime: ProviderRuntime, error: unknown, statements: readonly Statement[] | undefined): unknown {
+  if (!isTesseraError(error)) return error
+  const index = (error as { batchIndex?: number | undefined }).batchIndex
+  const sql = index === undefined ? undefined : statements?.[index]?.text
+  return runtime.report(runtime.normalize(error, sql), 'batch', sql)
 }
 
 function compileBatch(runtime: ProviderRuntime, queries: readonly BatchQuery[]): Statement[] {

@@ -1,4 +1,5 @@
 import type { QueryResult, Row, SqlInput, StreamOptions } from './contracts'
+import { CHANNELS, hasTraceSubscribers, type OpenTrace, openTrace, type StreamMessage } from './diagnostics'
 import type { DriverConnection, SerializedParams } from './driver'
 import { AbortError, ConfigError, describeValue, isTesseraError } from './errors'
 import type { QueryContext } from './hooks'
@@ -43,6 +44,10 @@ async function* iterate<R>(
   /** A write with RETURNING (which DECLARE refuses) is read through a portal instead of a cursor. */
   let portal: DriverPortal | undefined
   let finished = false
+  /** The `tessera:stream` span's message and events, only when someone listens. */
+  let message: StreamMessage | undefined
+  let trace: OpenTrace | undefined
+  let failure: { error: unknown } | undefined
   const { signal } = options
   try {
     if (runtime.closed) throw runtime.closedError('stream')
@@ -96,6 +101,21 @@ async function* iterate<R>(
       return open(ctx, serialized)
     }
 
+    if (hasTraceSubscribers(CHANNELS.stream)) {
+      const runtimeOptions = runtime.options
+      message = {
+        sql: text,
+        driver: runtime.name,
+        rows: 0,
+        database: runtimeOptions.database,
+        host: runtimeOptions.host,
+        port: runtimeOptions.port,
+        pool: runtimeOptions.name,
+      }
+      if (runtimeOptions.diagnosticsIncludeParams) message.params = values
+      trace = openTrace(CHANNELS.stream, message)
+    }
+    const statement = { sql: text, params: values }
     if (runtime.hooks.hasQueryHooks) {
       let opened = false
       const ctx: QueryContext = {
@@ -108,18 +128,23 @@ async function* iterate<R>(
         attempt: 1,
         meta: {},
       }
-      const answer = await runtime.hooks.query(ctx, (next) => {
-        opened = true
-        return traceOpen(next)
-      })
+      const hooked = () =>
+        runtime.hooks.query(ctx, (next) => {
+          opened = true
+          return traceOpen(next)
+        })
+      const answer = await (trace === undefined ? hooked() : trace.run(hooked))
       if (!opened) {
         const rows = schema === undefined ? answer.rows : await validateRows(answer.rows, schema, text)
-        for (const row of rows) yield row as R
+        for (const row of rows) {
+          if (message !== undefined) message.rows++
+          yield row as R
+        }
         finished = true
         return
       }
     } else {
-      await traceOpen({ sql: text, params: values })
+      await (trace === undefined ? traceOpen(statement) : trace.run(() => traceOpen(statement)))
     }
 
     if (portal !== undefined) {
@@ -129,7 +154,10 @@ async function* iterate<R>(
         const batch = runtime.renameColumns === undefined ? raw : runtime.renameColumns(raw)
         const rows = schema === undefined ? batch.rows : await validateRows(batch.rows, schema, text, validatedCount)
         validatedCount += rows.length
-        for (const row of rows) yield row as R
+        for (const row of rows) {
+          if (message !== undefined) message.rows++
+          yield row as R
+        }
       }
       // The session is the portal's until its last reply: COMMIT goes after it.
       await portal.close()
@@ -143,7 +171,10 @@ async function* iterate<R>(
       const batch = await runtime.runOn(connection!, fetch, [], fetchOptions)
       const rows = schema === undefined ? batch.rows : await validateRows(batch.rows, schema, text, validatedCount)
       validatedCount += rows.length
-      for (const row of rows) yield row as R
+      for (const row of rows) {
+        if (message !== undefined) message.rows++
+        yield row as R
+      }
       if (batch.rows.length < batchSize) break
     }
     const close = runtime.runOn(connection!, `CLOSE ${CURSOR}`, [], undefined)
@@ -152,11 +183,19 @@ async function* iterate<R>(
     finished = true
   } catch (error) {
     // Driver errors are normalised where they happen; anything else was thrown by a hook and passes unchanged.
-    if (!isTesseraError(error)) throw error
-    throw runtime.report(runtime.normalize(error, text), 'stream', text, values)
+    const thrown = isTesseraError(error) ? runtime.report(runtime.normalize(error, text), 'stream', text, values) : error
+    failure = { error: thrown }
+    throw thrown
   } finally {
-    if (finished) giveBackNow()
-    else await giveBack()
+    try {
+      if (finished) giveBackNow()
+      else await giveBack()
+    } finally {
+      if (trace !== undefined) {
+        message!.completed = finished
+        trace.finish(failure)
+      }
+    }
   }
 
   /**

@@ -5,8 +5,8 @@ import type { QueryOperation } from './hooks'
  * The `node:diagnostics_channel` names every Tessera package publishes on. Nothing is published, and nothing
  * is allocated, while a channel has no subscriber.
  *
- * Operations that take time (`query`, `transaction`, `connect`, `poolAcquire`, `cacheGet`, `cacheSet`,
- * `cacheDelete`, `dynamoCommand`, `migration`) are published on a tracing channel: subscribe with
+ * Operations that take time (`query`, `transaction`, `batch`, `stream`, `connect`, `poolAcquire`, `cacheGet`,
+ * `cacheSet`, `cacheDelete`, `dynamoCommand`, `migration`) are published on a tracing channel: subscribe with
  * `tracingChannel(name)`, which delivers `start`, `end`, `asyncStart`, `asyncEnd` and `error` with the same
  * message object, to which Node adds `result` or `error`. Point events (`poolRelease`, `poolCreate`,
  * `poolDestroy`, `poolTimeout`, `poolLeak`, `cacheBus`, `clusterRoute`, `clusterFailover`, `clusterNode`, `breakerState`)
@@ -28,6 +28,8 @@ import type { QueryOperation } from './hooks'
 export const CHANNELS = {
   query: 'tessera:query',
   transaction: 'tessera:transaction',
+  batch: 'tessera:batch',
+  stream: 'tessera:stream',
   connect: 'tessera:connect',
   poolAcquire: 'tessera:pool:acquire',
   poolRelease: 'tessera:pool:release',
@@ -89,6 +91,54 @@ export interface TransactionMessage extends TracedOutcome<unknown> {
   readOnly?: boolean | undefined
   /** 1 on the first try. */
   attempt: number
+}
+
+/**
+ * `tessera:batch` (traced): one `provider.batch([...])`, from the wait for its connection to its last statement's
+ * reply (and COMMIT when atomic). Each statement is also published on `tessera:query` (operation `'batch'`) inside
+ * it, so a subscriber that binds a context to `start` sees the statements as the batch's children. Published after
+ * the batch's input was checked: a batch refused for bad input, or an empty one, publishes nothing.
+ */
+export interface BatchMessage extends TracedOutcome<unknown> {
+  driver: string
+  /** Each statement's text, in order (as sent: after `sql` tags were compiled). */
+  statements: readonly string[]
+  /** Whether the batch runs in one transaction (`atomic: true`). */
+  atomic: boolean
+  /** As in {@link QueryMessage}. */
+  database?: string | undefined
+  /** As in {@link QueryMessage}. */
+  host?: string | undefined
+  /** As in {@link QueryMessage}. */
+  port?: number | undefined
+  /** As in {@link QueryMessage}. */
+  pool?: string | undefined
+}
+
+/**
+ * `tessera:stream` (traced): one `provider.stream(...)` from its opening (the cursor or portal, published on
+ * `tessera:query` with operation `'stream'` inside it) until it ended: read to the end, stopped early by its consumer
+ * (`break`, a throw in the loop body, an aborted signal) or failed. Its `start`/`end` surround the opening only (rows
+ * are read at the consumer's pace, outside it); `asyncStart`/`asyncEnd` (after `error` on failure) come when the
+ * stream ended. Published when iteration starts, after the options were checked.
+ */
+export interface StreamMessage extends TracedOutcome<unknown> {
+  sql: string
+  /** As in {@link QueryMessage}: only with `diagnosticsIncludeParams`. */
+  params?: readonly unknown[] | undefined
+  driver: string
+  /** Rows handed to the consumer so far; final at `asyncEnd`. */
+  rows: number
+  /** Set at the end: `true` when every row was read, `false` when the stream stopped early or failed. */
+  completed?: boolean | undefined
+  /** As in {@link QueryMessage}. */
+  database?: string | undefined
+  /** As in {@link QueryMessage}. */
+  host?: string | undefined
+  /** As in {@link QueryMessage}. */
+  port?: number | undefined
+  /** As in {@link QueryMessage}. */
+  pool?: string | undefined
 }
 
 /** `tessera:connect` (traced): opening one driver connection. */
@@ -233,12 +283,23 @@ export interface ClusterFailoverMessage {
 }
 
 /** What happened to a cluster node; see {@link ClusterNodeMessage}. */
-export type ClusterNodeEvent = 'up' | 'down' | 'ejected' | 'readmitted' | 'role-changed' | 'fenced' | 'lag-over-threshold' | 'lag-recovered'
+export type ClusterNodeEvent =
+  | 'up'
+  | 'down'
+  | 'ejected'
+  | 'readmitted'
+  | 'role-changed'
+  | 'fenced'
+  | 'lag-over-threshold'
+  | 'lag-recovered'
+  | 'lag'
 
 /**
  * `tessera:cluster:node` (published): a node of a cluster came up, went down, was ejected from or re-admitted to
  * reads, changed role (replica ⇄ primary), was fenced off (a second primary on a lower timeline), or went over or
- * back under the lag limits.
+ * back under the lag limits. `'lag'` is published for each replica that answered, at every health check, with its
+ * `lagBytes` and `lagMs`, on this channel only (not to the cluster's own event listeners) and only while someone
+ * subscribes: it is the feed for a replication-lag gauge.
  */
 export interface ClusterNodeMessage {
   /** The cluster's `name` option, when it has one. */
@@ -293,6 +354,8 @@ export interface BreakerStateMessage {
 export interface ChannelMessages {
   'tessera:query': QueryMessage
   'tessera:transaction': TransactionMessage
+  'tessera:batch': BatchMessage
+  'tessera:stream': StreamMessage
   'tessera:connect': ConnectMessage
   'tessera:pool:acquire': PoolAcquireMessage
   'tessera:pool:release': PoolReleaseMessage
@@ -371,4 +434,52 @@ export function traced<N extends ChannelName, T>(name: N, message: ChannelMessag
 export function publish<N extends ChannelName>(name: N, message: ChannelMessages[N]): void {
   const plain = plainFor(name)
   if (plain.hasSubscribers) plain.publish(message)
+}
+
+/** An operation traced by hand, for one whose end is not one promise (a stream); see {@link openTrace}. */
+export interface OpenTrace {
+  /**
+   * Runs `fn` between `start` and `end`: what it starts (statements, their promises) runs in the context subscribers
+   * bound to `start`, so it belongs to this operation. Call it once, before {@link finish}.
+   */
+  run<T>(fn: () => T): T
+  /** Publishes the operation's end: `error` (when `failure` is given, also set as `message.error`), `asyncStart`, `asyncEnd`. */
+  finish(failure?: { error: unknown } | undefined): void
+}
+
+/**
+ * For an operation that ends later than the call that starts it (a stream, read at its consumer's pace): returns a
+ * handle that publishes the tracing channel's events by hand, or `undefined` (and nothing is allocated) when nobody
+ * subscribes. Subscribers see the same events as with {@link traced}.
+ *
+ * @example
+ * const trace = openTrace(CHANNELS.stream, message)
+ * await (trace === undefined ? open() : trace.run(open))
+ * // … rows read …
+ * trace?.finish()
+ */
+export function openTrace<N extends ChannelName>(name: N, message: ChannelMessages[N]): OpenTrace | undefined {
+  const tracing = tracingFor(name)
+  if (!tracing.hasSubscribers) return undefined
+  let finished = false
+  return {
+    run: <T>(fn: () => T): T =>
+      tracing.start.runStores(message, () => {
+        try {
+          return fn()
+        } finally {
+          tracing.end.publish(message)
+        }
+      }),
+    finish(failure) {
+      if (finished) return
+      finished = true
+      if (failure !== undefined) {
+        ;(message as TracedOutcome<unknown>).error = failure.error
+        tracing.error.publish(message)
+      }
+      tracing.asyncStart.publish(message)
+      tracing.asyncEnd.publish(message)
+    },
+  }
 }

@@ -56,6 +56,7 @@ export type { CopyFromStream, CopyMethods, CopyOptions, CopyToStream } from './c
 export type { BuiltInDriver, CreateProviderOptions, DriverFactory, DriverOptions, RegisterDriverOptions } from './create-provider'
 export { createProvider, registerDriver, registeredDrivers } from './create-provider'
 export type {
+  BatchMessage,
   BreakerState,
   BreakerStateMessage,
   CacheBusMessage,
@@ -72,6 +73,7 @@ export type {
   ConnectMessage,
   DynamoCommandMessage,
   MigrationMessage,
+  OpenTrace,
   PoolAcquireMessage,
   PoolCreateMessage,
   PoolDestroyMessage,
@@ -79,10 +81,11 @@ export type {
   PoolReleaseMessage,
   PoolTimeoutMessage,
   QueryMessage,
+  StreamMessage,
   TracedOutcome,
   TransactionMessage,
 } from './diagnostics'
-export { CHANNELS, hasSubscribers, hasTraceSubscribers, publish, traced } from './diagnostics'
+export { CHANNELS, hasSubscribers, hasTraceSubscribers, openTrace, publish, traced } from './diagnostics'
 export type { BuiltInProviderOptions, DriverOptionsMap } from './driver-options'
 // Errors
 export type { PoolTimeoutDetails, TesseraErrorOptions, ValidationIssue } from './errors'

@@ -1,13 +1,16 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   CHANNELS,
   hasSubscribers,
   hasTraceSubscribers,
+  openTrace,
   type PoolLeakMessage,
   publish,
   type QueryMessage,
   type QueryResult,
+  type StreamMessage,
   traced,
 } from '../src/index'
 
@@ -86,6 +89,50 @@ describe('traced', () => {
     expect(hasTraceSubscribers(CHANNELS.dynamoCommand)).toBe(true)
     await traced(CHANNELS.dynamoCommand, { command: 'PutItem', table: 'users' }, async () => 'second')
     expect(events[0]).toEqual(['start', { command: 'PutItem', table: 'users' }])
+  })
+})
+
+describe('openTrace', () => {
+  function streamMessage(): StreamMessage {
+    return { sql: 'select * from t', driver: 'fake', rows: 0 }
+  }
+
+  it('returns nothing, and publishes nothing, when nobody subscribes', () => {
+    expect(hasTraceSubscribers(CHANNELS.stream)).toBe(false)
+    expect(openTrace(CHANNELS.stream, streamMessage())).toBeUndefined()
+  })
+
+  it('publishes start and end around run, asyncStart and asyncEnd at finish, once', async () => {
+    const events = recordTrace(CHANNELS.stream)
+    const message = streamMessage()
+    const trace = openTrace(CHANNELS.stream, message)!
+    await expect(trace.run(async () => 'opened')).resolves.toBe('opened')
+    expect(events.map(([kind]) => kind)).toEqual(['start', 'end'])
+    message.rows = 3
+    message.completed = true
+    trace.finish()
+    trace.finish()
+    expect(events.map(([kind]) => kind)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd'])
+    expect(events[3]?.[1]).toEqual({ sql: 'select * from t', driver: 'fake', rows: 3, completed: true })
+  })
+
+  it('publishes error with the failure, and runs the opening in the store bound to start', async () => {
+    const events = recordTrace(CHANNELS.stream)
+    const store = new AsyncLocalStorage<string>()
+    const start = diagnosticsChannel.tracingChannel(CHANNELS.stream).start
+    start.bindStore(store, (message) => `inside ${(message as StreamMessage).sql}`)
+    cleanups.push(() => start.unbindStore(store))
+    const trace = openTrace(CHANNELS.stream, streamMessage())!
+    const seen = await trace.run(async () => {
+      await new Promise((resolve) => setImmediate(resolve))
+      return store.getStore()
+    })
+    expect(seen).toBe('inside select * from t')
+    expect(store.getStore()).toBeUndefined()
+    const failure = new Error('cursor lost')
+    trace.finish({ error: failure })
+    expect(events.map(([kind]) => kind)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd'])
+    expect(events[2]?.[1]).toMatchObject({ error: failure })
   })
 })
 

@@ -12,12 +12,14 @@ import {
   trace,
 } from '@opentelemetry/api'
 import {
+  type BatchMessage,
   type BreakerStateMessage,
   type CacheDeleteMessage,
   type CacheGetMessage,
   type CacheSetMessage,
   CHANNELS,
   type ClusterFailoverMessage,
+  type ClusterNodeMessage,
   type ClusterRouteMessage,
   type ConnectMessage,
   type DynamoCommandMessage,
@@ -28,6 +30,7 @@ import {
   type PoolReleaseMessage,
   type PoolTimeoutMessage,
   type QueryMessage,
+  type StreamMessage,
   type TransactionMessage,
 } from '@tessera/core'
 import { type LiveSnapshot, LiveStats, type PoolState } from './live-stats'
@@ -123,6 +126,8 @@ class Instrumenter {
   /** A route decision waiting for the statement it routes (published just before it, in the same tick). */
   private pendingRoute: ClusterRouteMessage | undefined
   private active = true
+  /** Each replica's lag from the cluster's last health check, by cluster and node (what the lag gauges report). */
+  private readonly replicationLag = new Map<string, { attributes: Attributes; lagMs: number | undefined; lagBytes: number | undefined }>()
 
   constructor(private readonly options: ResolvedInstrumentOptions) {
     this.telemetry = new Telemetry(options.tracerProvider, options.meterProvider, {
@@ -139,6 +144,11 @@ class Instrumenter {
       },
       observeBreakers: (report) => {
         for (const [breaker, { state }] of this.live.breakers) report({ 'tessera.breaker.name': breaker }, BREAKER_VALUES[state])
+      },
+      observeReplicationLag: (report) => {
+        for (const { attributes, lagMs, lagBytes } of this.replicationLag.values()) {
+          report(attributes, lagMs === undefined ? undefined : lagMs / 1_000, lagBytes)
+        }
       },
     })
     this.repeated = new RepeatedStatementDetector(options.repeatedStatementThreshold, (report) => {
@@ -162,6 +172,16 @@ class Instrumenter {
         CHANNELS.transaction,
         (m) => this.beginTransaction(m),
         (m, op) => this.endTransaction(m, op),
+      )
+      this.traced<BatchMessage>(
+        CHANNELS.batch,
+        (m) => this.beginBatch(m),
+        (m, op) => this.endBatch(m, op),
+      )
+      this.traced<StreamMessage>(
+        CHANNELS.stream,
+        (m) => this.beginStream(m),
+        (m, op) => this.endStream(m, op),
       )
       this.traced<ConnectMessage>(
         CHANNELS.connect,
@@ -190,6 +210,7 @@ class Instrumenter {
     if (watch.has('cluster')) {
       this.plain<ClusterRouteMessage>(CHANNELS.clusterRoute, (m) => this.onRoute(m))
       this.plain<ClusterFailoverMessage>(CHANNELS.clusterFailover, (m) => this.onFailover(m))
+      this.plain<ClusterNodeMessage>(CHANNELS.clusterNode, (m) => this.onClusterNode(m))
     }
     if (watch.has('dynamo'))
       this.traced<DynamoCommandMessage>(
@@ -332,7 +353,9 @@ class Instrumenter {
 
   // ---- statements and transactions -------------------------------------------------------------------
 
-  private databaseAttributes(message: QueryMessage | TransactionMessage | ConnectMessage): Record<string, string | number> {
+  private databaseAttributes(
+    message: QueryMessage | TransactionMessage | ConnectMessage | BatchMessage | StreamMessage,
+  ): Record<string, string | number> {
     const attributes: Record<string, string | number> = { 'db.system.name': 'postgresql' }
     if (message.database !== undefined) attributes['db.namespace'] = message.database
     if (message.host !== undefined) attributes['server.address'] = message.host
@@ -501,6 +524,67 @@ class Instrumenter {
     if (message.attempt > 1) instruments.transactionRetries.add(1, attributes)
   }
 
+  /**
+   * One span for a batch, its statements its children. By the conventions: `db.operation.name` is `BATCH <operation>`
+   * when every statement has the same operation, else `BATCH`; the span is named `BATCH <summary>` when every statement
+   * has the same summary (`BATCH INSERT orders`), else `BATCH`; `db.operation.batch.size` only for two or more.
+   */
+  private beginBatch(message: BatchMessage): Operation {
+    const attributes: Attributes = this.databaseAttributes(message)
+    const texts = message.statements
+    const first = this.statements.get(texts[0] ?? '')
+    let sameOperation = true
+    let sameCollection = true
+    let sameSummary = true
+    for (let i = 1; i < texts.length; i++) {
+      const info = this.statements.get(texts[i]!)
+      if (info.operation !== first.operation) sameOperation = false
+      if (info.collection !== first.collection) sameCollection = false
+      if (info.summary !== first.summary) sameSummary = false
+    }
+    attributes['db.operation.name'] = sameOperation && first.operation !== '' ? `BATCH ${first.operation}` : 'BATCH'
+    if (sameCollection && first.collection !== undefined) attributes['db.collection.name'] = first.collection
+    const name = sameSummary && first.summary !== '' ? `BATCH ${first.summary}` : 'BATCH'
+    attributes['db.query.summary'] = name
+    if (texts.length >= 2) attributes['db.operation.batch.size'] = texts.length
+    attributes['tessera.db.call'] = 'batch'
+    attributes['tessera.db.batch.atomic'] = message.atomic
+    return this.startSpan(name, attributes)
+  }
+
+  private endBatch(message: BatchMessage, op: Operation): void {
+    if (message.error !== undefined) this.failDatabaseSpan(op.span, message.error)
+    if (op.waitMs > 0) op.span.setAttribute('tessera.db.client.connection.wait_ms', op.waitMs)
+    op.span.end()
+  }
+
+  /** One span for a stream from its opening (its child) to its end, with the rows handed to the consumer. */
+  private beginStream(message: StreamMessage): Operation {
+    const info = this.statements.get(message.sql)
+    const attributes: Attributes = this.databaseAttributes(message)
+    if (info.operation !== '') attributes['db.operation.name'] = info.operation
+    if (info.collection !== undefined) attributes['db.collection.name'] = info.collection
+    attributes['db.query.summary'] = info.summary
+    const capture = this.options.captureQueryText
+    if (capture === 'sanitized') attributes['db.query.text'] = info.sanitized
+    else if (capture === 'raw') attributes['db.query.text'] = message.sql
+    attributes['tessera.db.call'] = 'stream'
+    return this.startSpan(`STREAM ${info.summary}`, attributes, info)
+  }
+
+  private endStream(message: StreamMessage, op: Operation): void {
+    if (message.error !== undefined) this.failDatabaseSpan(op.span, message.error)
+    op.span.setAttribute('db.response.returned_rows', message.rows)
+    op.span.setAttribute('tessera.db.stream.completed', message.completed === true)
+    op.span.end()
+  }
+
+  private failDatabaseSpan(span: Span, error: unknown): void {
+    failSpan(span, error)
+    const state = sqlStateOf(error)
+    if (state !== undefined) span.setAttribute('db.response.status_code', state)
+  }
+
   private beginConnect(message: ConnectMessage): Operation {
     const attributes = this.databaseAttributes(message)
     if (message.processId !== undefined) attributes['tessera.db.backend_pid'] = message.processId
@@ -632,6 +716,29 @@ class Instrumenter {
     this.live.cluster.failovers++
     this.live.cluster.lastFailover = `${message.from ?? '?'} → ${message.to ?? '?'} (${message.reason})`
     this.options.logger?.warn({ ...attributes, ...this.operations.traceFields() }, 'cluster failover')
+  }
+
+  /**
+   * Keeps each replica's lag from the cluster's per-check `'lag'` messages for the lag gauges. A node that went down,
+   * was ejected or fenced, or became the primary stops being reported until it is measured as a replica again.
+   */
+  private onClusterNode(message: ClusterNodeMessage): void {
+    const key = `${message.cluster ?? ''}\u0000${message.node}`
+    if (message.event === 'lag') {
+      const known = this.replicationLag.get(key)
+      if (known !== undefined) {
+        known.lagMs = message.lagMs
+        known.lagBytes = message.lagBytes
+        return
+      }
+      const attributes: Attributes = { 'tessera.cluster.node': message.node }
+      if (message.cluster !== undefined) attributes['tessera.cluster.name'] = message.cluster
+      this.replicationLag.set(key, { attributes, lagMs: message.lagMs, lagBytes: message.lagBytes })
+      return
+    }
+    if (message.event === 'down' || message.event === 'ejected' || message.event === 'fenced' || message.event === 'role-changed') {
+      this.replicationLag.delete(key)
+    }
   }
 
   private beginDynamo(message: DynamoCommandMessage): Operation {

@@ -42,6 +42,8 @@ export interface Instruments {
 export interface ObservedState {
   observePools(report: (name: string, attributes: Attributes, value: number) => void): void
   observeBreakers(report: (attributes: Attributes, value: number) => void): void
+  /** Each replica's last measured lag: seconds and bytes, either undefined when not measured. */
+  observeReplicationLag(report: (attributes: Attributes, seconds: number | undefined, bytes: number | undefined) => void): void
 }
 
 /**
@@ -132,6 +134,25 @@ export class Telemetry {
     const breakerCallback = (result: ObservableResult) => state.observeBreakers((attributes, value) => result.observe(value, attributes))
     breakerState.addCallback(breakerCallback)
     this.callbacks.push({ meter, remove: () => breakerState.removeCallback(breakerCallback) })
+    const lagSeconds = meter.createObservableGauge('tessera.cluster.replication.lag', {
+      unit: 's',
+      description: "A replica's replay lag behind the primary in time, at the cluster's last health check.",
+    })
+    const lagBytes = meter.createObservableGauge('tessera.cluster.replication.lag_bytes', {
+      unit: 'By',
+      description: "A replica's replay lag behind the primary's WAL insert position, at the cluster's last health check.",
+    })
+    const lagCallback = (result: ObservableResult, pick: 'seconds' | 'bytes') =>
+      state.observeReplicationLag((attributes, seconds, bytes) => {
+        const value = pick === 'seconds' ? seconds : bytes
+        if (value !== undefined) result.observe(value, attributes)
+      })
+    const lagSecondsCallback = (result: ObservableResult) => lagCallback(result, 'seconds')
+    const lagBytesCallback = (result: ObservableResult) => lagCallback(result, 'bytes')
+    lagSeconds.addCallback(lagSecondsCallback)
+    lagBytes.addCallback(lagBytesCallback)
+    this.callbacks.push({ meter, remove: () => lagSeconds.removeCallback(lagSecondsCallback) })
+    this.callbacks.push({ meter, remove: () => lagBytes.removeCallback(lagBytesCallback) })
 
     return {
       operationDuration: seconds('db.client.operation.duration', 'Duration of database client operations.'),
