@@ -53,18 +53,23 @@ export interface ExpressionRequestFields {
 }
 
 /** Joins conditions with AND, dropping `undefined`s; `undefined` when none is left. */
-export function allOf(...conditions: (Cond | undefined)[]): Cond | undefined {
-  const present = conditions.filter((condition): condition is Cond => condition !== undefined)
-  if (present.length === 0) return undefined
-  if (present.length === 1) return present[0]
-  return { type: 'and', children: present }
+export function allOf(first: Cond | undefined, second: Cond | undefined): Cond | undefined {
+  if (first === undefined) return second
+  if (second === undefined) return first
+  return { type: 'and', children: [first, second] }
 }
 
 /**
  * Builds the expressions of a request: the shape (attributes and operators) picks a cached build, and only the
  * values are bound anew. Every attribute goes through an `ExpressionAttributeNames` placeholder.
  */
-export function buildExpressions(cache: ExpressionCache, operation: string, parts: ExpressionParts): ExpressionRequestFields {
+export function buildExpressions<T extends ExpressionRequestFields = ExpressionRequestFields>(
+  cache: ExpressionCache,
+  operation: string,
+  parts: ExpressionParts,
+  /** Where the fields are written (a request's input); a new object by default. */
+  fields: T = {} as T,
+): T {
   const values: AttributeValue[] = []
   let shape = operation
   if (parts.keyCondition) shape += `|k:${condShape(parts.keyCondition, values)}`
@@ -73,7 +78,6 @@ export function buildExpressions(cache: ExpressionCache, operation: string, part
   if (parts.update) shape += `|u:${updateShape(parts.update, values)}`
   if (parts.projection) shape += `|p:${parts.projection.join(',')}`
   const compiled = cache.get(shape, () => render(parts))
-  const fields: ExpressionRequestFields = {}
   if (compiled.keyCondition !== undefined) fields.KeyConditionExpression = compiled.keyCondition
   if (compiled.filter !== undefined) fields.FilterExpression = compiled.filter
   if (compiled.condition !== undefined) fields.ConditionExpression = compiled.condition
@@ -83,10 +87,17 @@ export function buildExpressions(cache: ExpressionCache, operation: string, part
   fields.ExpressionAttributeNames = { ...compiled.names }
   if (values.length > 0) {
     const bound: Record<string, AttributeValue> = {}
-    for (let index = 0; index < values.length; index++) bound[`:v${index}`] = values[index]!
+    for (let index = 0; index < values.length; index++) bound[valuePlaceholder(index)] = values[index]!
     fields.ExpressionAttributeValues = bound
   }
   return fields
+}
+
+const VALUE_PLACEHOLDERS = Array.from({ length: 128 }, (_, index) => `:v${index}`)
+
+/** `:v<index>`, the placeholder of the value at `index` (the common ones made once). */
+function valuePlaceholder(index: number): string {
+  return index < VALUE_PLACEHOLDERS.length ? VALUE_PLACEHOLDERS[index]! : `:v${index}`
 }
 
 function condShape(cond: Cond, values: AttributeValue[]): string {
@@ -133,7 +144,7 @@ class Renderer {
   }
 
   value(): string {
-    return `:v${this.nextValue++}`
+    return valuePlaceholder(this.nextValue++)
   }
 
   cond(cond: Cond): string {

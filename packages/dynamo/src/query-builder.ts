@@ -88,9 +88,12 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
     cursor: undefined,
   }
 
+  const tableOperation = `query:${model.name}:`
   const prepare = (forCount = false): PreparedQuery => {
     const issues: ValidationIssue[] = []
-    for (const [name, value] of Object.entries(state.where)) {
+    const where = state.where
+    for (const name in where) {
+      const value = where[name]
       if (name.startsWith('$'))
         issues.push({ path: ['where', name], message: 'where() takes field conditions only; put $or/$and/$not in filter()' })
       else if (conditionField(model, name, issues, ['where']) && value === undefined) {
@@ -98,18 +101,19 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
       }
     }
     if (issues.length > 0) throwIfIssues(issues, `${model.name}.query`)
-    const { plan, reason, better } = chooseSource(model, state.where, state.index, issues)
+    const { plan, reason, better } = chooseSource(model, where, state.index, issues)
     const appliedAfterRead: string[] = []
     const warnings: string[] = []
-    const leftover: Record<string, unknown> = {}
-    for (const [name, value] of Object.entries(state.where)) {
+    let leftover: Record<string, unknown> | undefined
+    for (const name in where) {
       if (!plan?.consumed.has(name) || plan.alsoFilter.has(name)) {
-        leftover[name] = value
+        leftover ??= {}
+        leftover[name] = where[name]
         if (!plan?.alsoFilter.has(name))
           appliedAfterRead.push(`where.${name}: not a key of ${plan?.source.index ? `index ${plan.source.index.name}` : 'the table'}`)
       }
     }
-    let filter: Cond | undefined = Object.keys(leftover).length > 0 ? toCond(model, leftover, issues, ['where']) : undefined
+    let filter: Cond | undefined = leftover !== undefined ? toCond(model, leftover, issues, ['where']) : undefined
     state.filter.forEach((condition, position) => {
       filter = allOf(filter, toCond(model, condition, issues, ['filter', position]))
       appliedAfterRead.push(`filter #${position + 1}`)
@@ -136,20 +140,22 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
         `index ${better.source.index?.name ?? '(the table)'} would use more of the where() fields (${[...better.consumed].join(', ')}) than the named index`,
       )
     }
-    for (const [name] of Object.entries(leftover)) {
+    for (const name in leftover) {
       if (plan!.alsoFilter.has(name)) continue
       warnings.push(`where.${name} is applied after the read: the items it discards are still read and paid for`)
     }
     if (state.filter.length > 0) warnings.push('filter() is applied after the read: the items it discards are still read and paid for')
-    const input: Record<string, unknown> = {
-      TableName: context.table,
-      ...buildExpressions(context.runner.cache, `query:${model.name}:${index?.name ?? ''}`, {
+    const input: Record<string, unknown> = buildExpressions(
+      context.runner.cache,
+      index === undefined ? tableOperation : `query:${model.name}:${index.name}`,
+      {
         keyCondition: plan!.keyCondition,
         filter,
         // A count returns no attributes: a projection there would leave unused names.
         projection: forCount ? undefined : projection,
-      }),
-    }
+      },
+      { TableName: context.table } as Record<string, unknown>,
+    )
     if (index) input.IndexName = index.name
     if (state.descending) input.ScanIndexForward = false
     if (state.consistent) input.ConsistentRead = true

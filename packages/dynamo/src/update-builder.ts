@@ -73,6 +73,7 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
   let returning: UpdateReturning = 'new'
   let expectedVersion: number | undefined
 
+  const operation = `update:${model.name}`
   /** `sealed`: the encrypted values of encrypted fields, by attribute, used in place of their plaintext. */
   const prepare = (sealed?: AttributeMap): PreparedRequest => {
     const issues: ValidationIssue[] = []
@@ -82,10 +83,11 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
     const touched = new Map<string, unknown>()
     const removed = new Set<string>()
     let userCondition: Cond | undefined
+    const keyFields = primaryKeyFields(model)
     const field = (name: string, path: (string | number)[]): FieldMeta | undefined => {
       const meta = model.fieldByName.get(name) as FieldMeta | undefined
       if (!meta) issues.push({ path, message: `is not a field of ${model.name}` })
-      else if (primaryKeyFields(model).has(name)) {
+      else if (keyFields.has(name)) {
         issues.push({ path, message: 'is part of the primary key, which an update cannot change: write a new item and delete the old one' })
       } else if (meta.role === 'version' || meta.role === 'createdAt' || meta.role === 'updatedAt') {
         issues.push({ path, message: `is the ${meta.role} field, which Tessera maintains` })
@@ -96,7 +98,8 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
       switch (step.kind) {
         case 'set':
         case 'setIfNotExists':
-          for (const [name, value] of Object.entries(step.values)) {
+          for (const name of Object.keys(step.values)) {
+            const value = step.values[name]
             const meta = field(name, [step.kind, name])
             if (!meta) continue
             if (value === undefined) {
@@ -147,16 +150,16 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
       }
     }
     // Index keys composed from updated fields are recomputed; a template whose other fields are not known is an issue.
+    let known: Record<string, unknown> | undefined
     for (const template of model.composedKeys) {
       if (template === model.partitionKey || template === model.sortKey) continue
-      const changed = template.fields.filter((name) => touched.has(name))
-      const gone = template.fields.filter((name) => removed.has(name))
-      if (gone.length > 0) {
+      if (template.fields.some((name) => removed.has(name))) {
         actions.push({ type: 'remove', attr: template.attribute })
         continue
       }
-      if (changed.length === 0) continue
-      const values: Record<string, unknown> = { ...key, ...Object.fromEntries(touched) }
+      if (!template.fields.some((name) => touched.has(name))) continue
+      const changed = template.fields.filter((name) => touched.has(name))
+      const values = (known ??= { ...key, ...Object.fromEntries(touched) })
       const composed = composeKey(template, values)
       if (composed === undefined) {
         const missing = template.fields.filter((name) => values[name] === undefined)
@@ -196,13 +199,14 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
       issues.push({ path: [], message: 'changes nothing: call set(), add(), remove(), … first' })
     condition = allOf(condition, userCondition)!
     throwIfIssues(issues, `${model.name}.update`)
-    const input: Record<string, unknown> = {
-      TableName: context.table,
-      Key: storedKey,
-      ...buildExpressions(context.runner.cache, `update:${model.name}`, { update: actions, condition }),
-      ReturnValues: returning === 'new' ? 'ALL_NEW' : returning === 'old' ? 'ALL_OLD' : 'NONE',
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    }
+    const input: Record<string, unknown> = buildExpressions(
+      context.runner.cache,
+      operation,
+      { update: actions, condition },
+      { TableName: context.table, Key: storedKey } as Record<string, unknown>,
+    )
+    input.ReturnValues = returning === 'new' ? 'ALL_NEW' : returning === 'old' ? 'ALL_OLD' : 'NONE'
+    input.ReturnValuesOnConditionCheckFailure = 'ALL_OLD'
     addConstants(input)
     return { operation: 'UpdateItem', table: context.table, input }
   }
