@@ -84,13 +84,16 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
     const removed = new Set<string>()
     let userCondition: Cond | undefined
     const keyFields = primaryKeyFields(model)
-    const field = (name: string, path: (string | number)[]): FieldMeta | undefined => {
+    const field = (name: string, kind: Step['kind']): FieldMeta | undefined => {
       const meta = model.fieldByName.get(name) as FieldMeta | undefined
-      if (!meta) issues.push({ path, message: `is not a field of ${model.name}` })
+      if (!meta) issues.push({ path: [kind, name], message: `is not a field of ${model.name}` })
       else if (keyFields.has(name)) {
-        issues.push({ path, message: 'is part of the primary key, which an update cannot change: write a new item and delete the old one' })
+        issues.push({
+          path: [kind, name],
+          message: 'is part of the primary key, which an update cannot change: write a new item and delete the old one',
+        })
       } else if (meta.role === 'version' || meta.role === 'createdAt' || meta.role === 'updatedAt') {
-        issues.push({ path, message: `is the ${meta.role} field, which Tessera maintains` })
+        issues.push({ path: [kind, name], message: `is the ${meta.role} field, which Tessera maintains` })
       } else return meta
       return undefined
     }
@@ -100,7 +103,7 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
         case 'setIfNotExists':
           for (const name of Object.keys(step.values)) {
             const value = step.values[name]
-            const meta = field(name, [step.kind, name])
+            const meta = field(name, step.kind)
             if (!meta) continue
             if (value === undefined) {
               issues.push({ path: [step.kind, name], message: 'is undefined; to delete a field use remove()' })
@@ -121,7 +124,7 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
           break
         case 'remove':
           for (const name of step.fields) {
-            const meta = field(name, ['remove', name])
+            const meta = field(name, 'remove')
             if (!meta) continue
             if (!meta.isOptional && !meta.isOmitEmpty)
               issues.push({ path: ['remove', name], message: 'is required, so it cannot be removed' })
@@ -135,7 +138,7 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
           userCondition = allOf(userCondition, toCond(model, step.condition, issues, ['if']))
           break
         default: {
-          const meta = field(step.field, [step.kind, step.field])
+          const meta = field(step.field, step.kind)
           if (!meta) break
           if (meta.isEncrypted) {
             issues.push({
@@ -199,12 +202,10 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
       issues.push({ path: [], message: 'changes nothing: call set(), add(), remove(), … first' })
     condition = allOf(condition, userCondition)!
     throwIfIssues(issues, `${model.name}.update`)
-    const input: Record<string, unknown> = buildExpressions(
-      context.runner.cache,
-      operation,
-      { update: actions, condition },
-      { TableName: context.table, Key: storedKey } as Record<string, unknown>,
-    )
+    const input: Record<string, unknown> = buildExpressions(context.runner.cache, operation, { update: actions, condition }, {
+      TableName: context.table,
+      Key: storedKey,
+    } as Record<string, unknown>)
     input.ReturnValues = returning === 'new' ? 'ALL_NEW' : returning === 'old' ? 'ALL_OLD' : 'NONE'
     input.ReturnValuesOnConditionCheckFailure = 'ALL_OLD'
     addConstants(input)
@@ -291,11 +292,7 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
 const VERSION_ONLY: ReadonlySet<string> = new Set(['version'])
 
 function operandOf(meta: FieldMeta, kind: Step['kind'], value: unknown, issues: ValidationIssue[]): AttributeValue | undefined {
-  const path = [kind, meta.name]
-  const fail = (message: string) => {
-    issues.push({ path, message, value })
-    return undefined
-  }
+  const fail = (message: string) => failed(issues, kind, meta, value, message)
   switch (kind) {
     case 'increment':
       if (meta.kind !== 'number') return fail(`is a ${meta.kind}; increment takes a number field`)
@@ -312,4 +309,9 @@ function operandOf(meta: FieldMeta, kind: Step['kind'], value: unknown, issues: 
       if (meta.kind !== 'list') return fail(`is a ${meta.kind}; ${kind} takes a list field`)
       return Array.isArray(value) ? toAnyAttribute(value) : fail(`expected an array of elements, got ${describeValue(value)}`)
   }
+}
+
+function failed(issues: ValidationIssue[], kind: Step['kind'], meta: FieldMeta, value: unknown, message: string): undefined {
+  issues.push({ path: [kind, meta.name], message, value })
+  return undefined
 }
