@@ -113,6 +113,32 @@ function valuePlaceholder(index: number): string {
   return index < VALUE_PLACEHOLDERS.length ? VALUE_PLACEHOLDERS[index]! : `:v${index}`
 }
 
+const operationNames = new WeakMap<object, Map<string, Map<string, string>>>()
+
+/**
+ * `kind:owner.name` (with `:index` when given), made once per owner, kind and index: the same string every call,
+ * so the token tree finds it without hashing a new one.
+ */
+export function operationName(owner: { readonly name: string }, kind: string, index?: string): string {
+  let byKind = operationNames.get(owner)
+  if (!byKind) {
+    byKind = new Map()
+    operationNames.set(owner, byKind)
+  }
+  let byIndex = byKind.get(kind)
+  if (!byIndex) {
+    byIndex = new Map()
+    byKind.set(kind, byIndex)
+  }
+  const key = index ?? ''
+  let name = byIndex.get(key)
+  if (name === undefined) {
+    name = index === undefined ? `${kind}:${owner.name}` : `${kind}:${owner.name}:${index}`
+    byIndex.set(key, name)
+  }
+  return name
+}
+
 /** A node of the token tree: its children by token, and the shape text of the tokens leading to it. */
 interface ShapeNode {
   readonly next: Map<string | number, ShapeNode>

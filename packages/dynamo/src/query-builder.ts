@@ -3,7 +3,7 @@ import { type PreparedRequest, summariseConsumedCapacity } from './command-runne
 import { type Condition, conditionField, toCond } from './conditions'
 import type { AnyModel, FieldName, IndexNameOf, Item } from './define-model'
 import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest, withActual } from './explain'
-import { allOf, buildExpressions, type Cond } from './expressions'
+import { allOf, buildExpressions, type Cond, operationName } from './expressions'
 import { chooseSource } from './index-choice'
 import type { AttributeMap } from './key-identity'
 import { type ModelContext, selectAttributes, throwIfIssues } from './model-context'
@@ -88,7 +88,6 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
     cursor: undefined,
   }
 
-  const tableOperation = `query:${model.name}:`
   const prepare = (forCount = false): PreparedQuery => {
     const issues: ValidationIssue[] = []
     const where = state.where
@@ -147,7 +146,7 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
     if (state.filter.length > 0) warnings.push('filter() is applied after the read: the items it discards are still read and paid for')
     const input: Record<string, unknown> = buildExpressions(
       context.runner.cache,
-      index === undefined ? tableOperation : `query:${model.name}:${index.name}`,
+      operationName(model, 'query', index?.name ?? ''),
       {
         keyCondition: plan!.keyCondition,
         filter,

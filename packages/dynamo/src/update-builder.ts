@@ -4,7 +4,7 @@ import { type PreparedRequest, summariseConsumedCapacity } from './command-runne
 import { type Condition, toCond } from './conditions'
 import type { AnyModel, FieldMeta, FieldName, Item } from './define-model'
 import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest, withActual } from './explain'
-import { addConstants, allOf, buildExpressions, type Cond, type UpdateAction } from './expressions'
+import { addConstants, allOf, buildExpressions, type Cond, operationName, type UpdateAction } from './expressions'
 import { checkValue, toAnyAttribute, toAttribute, unmarshalItem } from './item-codec'
 import type { AttributeMap } from './key-identity'
 import { composeKey } from './key-template'
@@ -73,7 +73,6 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
   let returning: UpdateReturning = 'new'
   let expectedVersion: number | undefined
 
-  const operation = `update:${model.name}`
   /** `sealed`: the encrypted values of encrypted fields, by attribute, used in place of their plaintext. */
   const prepare = (sealed?: AttributeMap): PreparedRequest => {
     const issues: ValidationIssue[] = []
@@ -202,10 +201,15 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
       issues.push({ path: [], message: 'changes nothing: call set(), add(), remove(), … first' })
     condition = allOf(condition, userCondition)!
     throwIfIssues(issues, `${model.name}.update`)
-    const input: Record<string, unknown> = buildExpressions(context.runner.cache, operation, { update: actions, condition }, {
-      TableName: context.table,
-      Key: storedKey,
-    } as Record<string, unknown>)
+    const input: Record<string, unknown> = buildExpressions(
+      context.runner.cache,
+      operationName(model, 'update'),
+      { update: actions, condition },
+      {
+        TableName: context.table,
+        Key: storedKey,
+      } as Record<string, unknown>,
+    )
     input.ReturnValues = returning === 'new' ? 'ALL_NEW' : returning === 'old' ? 'ALL_OLD' : 'NONE'
     input.ReturnValuesOnConditionCheckFailure = 'ALL_OLD'
     addConstants(input)
