@@ -58,7 +58,9 @@ export function isOperators(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Set || value instanceof Uint8Array)
     return false
   const keys = Object.keys(value)
-  return keys.length > 0 && keys.every((key) => OPERATORS.has(key))
+  if (keys.length === 0) return false
+  for (let index = 0; index < keys.length; index++) if (!OPERATORS.has(keys[index]!)) return false
+  return true
 }
 
 /**

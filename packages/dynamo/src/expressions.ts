@@ -53,27 +53,44 @@ export interface ExpressionRequestFields {
 }
 
 /** Joins conditions with AND, dropping `undefined`s; `undefined` when none is left. */
-export function allOf(...conditions: (Cond | undefined)[]): Cond | undefined {
-  const present = conditions.filter((condition): condition is Cond => condition !== undefined)
-  if (present.length === 0) return undefined
-  if (present.length === 1) return present[0]
-  return { type: 'and', children: present }
+export function allOf(first: Cond | undefined, second: Cond | undefined): Cond | undefined {
+  if (first === undefined) return second
+  if (second === undefined) return first
+  return { type: 'and', children: [first, second] }
 }
 
 /**
  * Builds the expressions of a request: the shape (attributes and operators) picks a cached build, and only the
  * values are bound anew. Every attribute goes through an `ExpressionAttributeNames` placeholder.
  */
-export function buildExpressions(cache: ExpressionCache, operation: string, parts: ExpressionParts): ExpressionRequestFields {
+export function buildExpressions<T extends ExpressionRequestFields = ExpressionRequestFields>(
+  cache: ExpressionCache,
+  operation: string,
+  parts: ExpressionParts,
+  /** Where the fields are written (a request's input); a new object by default. */
+  fields: T = {} as T,
+): T {
   const values: AttributeValue[] = []
-  let shape = operation
-  if (parts.keyCondition) shape += `|k:${condShape(parts.keyCondition, values)}`
-  if (parts.filter) shape += `|f:${condShape(parts.filter, values)}`
-  if (parts.condition) shape += `|c:${condShape(parts.condition, values)}`
-  if (parts.update) shape += `|u:${updateShape(parts.update, values)}`
-  if (parts.projection) shape += `|p:${parts.projection.join(',')}`
+  // The shape's text is looked up through a tree of its tokens (constant strings: operators and attribute names),
+  // so a repeated shape neither concatenates nor hashes a new string.
+  const walk: ShapeWalk = { tree: shapeTreeOf(cache), node: undefined as unknown as ShapeNode }
+  walk.node = step(walk, walk.tree.root, operation)
+  if (parts.keyCondition) condTokens(walk, '|k', parts.keyCondition, values)
+  if (parts.filter) condTokens(walk, '|f', parts.filter, values)
+  if (parts.condition) condTokens(walk, '|c', parts.condition, values)
+  if (parts.update) {
+    walk.node = step(walk, walk.node, '|u')
+    for (const action of parts.update) {
+      if (action.type !== 'remove') values.push(action.value)
+      walk.node = step(walk, step(walk, walk.node, action.type), action.attr)
+    }
+  }
+  if (parts.projection) {
+    walk.node = step(walk, walk.node, '|p')
+    for (const attr of parts.projection) walk.node = step(walk, walk.node, attr)
+  }
+  const shape = (walk.node.shape ??= shapeText(operation, parts))
   const compiled = cache.get(shape, () => render(parts))
-  const fields: ExpressionRequestFields = {}
   if (compiled.keyCondition !== undefined) fields.KeyConditionExpression = compiled.keyCondition
   if (compiled.filter !== undefined) fields.FilterExpression = compiled.filter
   if (compiled.condition !== undefined) fields.ConditionExpression = compiled.condition
@@ -83,10 +100,127 @@ export function buildExpressions(cache: ExpressionCache, operation: string, part
   fields.ExpressionAttributeNames = { ...compiled.names }
   if (values.length > 0) {
     const bound: Record<string, AttributeValue> = {}
-    for (let index = 0; index < values.length; index++) bound[`:v${index}`] = values[index]!
+    for (let index = 0; index < values.length; index++) bound[valuePlaceholder(index)] = values[index]!
     fields.ExpressionAttributeValues = bound
   }
   return fields
+}
+
+const VALUE_PLACEHOLDERS = Array.from({ length: 128 }, (_, index) => `:v${index}`)
+
+/** `:v<index>`, the placeholder of the value at `index` (the common ones made once). */
+function valuePlaceholder(index: number): string {
+  return index < VALUE_PLACEHOLDERS.length ? VALUE_PLACEHOLDERS[index]! : `:v${index}`
+}
+
+const operationNames = new WeakMap<object, Map<string, Map<string, string>>>()
+
+/**
+ * `kind:owner.name` (with `:index` when given), made once per owner, kind and index: the same string every call,
+ * so the token tree finds it without hashing a new one.
+ */
+export function operationName(owner: { readonly name: string }, kind: string, index?: string): string {
+  let byKind = operationNames.get(owner)
+  if (!byKind) {
+    byKind = new Map()
+    operationNames.set(owner, byKind)
+  }
+  let byIndex = byKind.get(kind)
+  if (!byIndex) {
+    byIndex = new Map()
+    byKind.set(kind, byIndex)
+  }
+  const key = index ?? ''
+  let name = byIndex.get(key)
+  if (name === undefined) {
+    name = index === undefined ? `${kind}:${owner.name}` : `${kind}:${owner.name}:${index}`
+    byIndex.set(key, name)
+  }
+  return name
+}
+
+/** A node of the token tree: its children by token, and the shape text of the tokens leading to it. */
+interface ShapeNode {
+  readonly next: Map<string | number, ShapeNode>
+  shape: string | undefined
+}
+
+interface ShapeTree {
+  root: ShapeNode
+  nodes: number
+}
+
+interface ShapeWalk {
+  readonly tree: ShapeTree
+  node: ShapeNode
+}
+
+/** Past this many nodes the token tree starts over (user conditions can make any number of shapes). */
+const MAX_SHAPE_NODES = 50_000
+const shapeTrees = new WeakMap<ExpressionCache, ShapeTree>()
+
+function shapeTreeOf(cache: ExpressionCache): ShapeTree {
+  let tree = shapeTrees.get(cache)
+  if (!tree) {
+    tree = { root: { next: new Map(), shape: undefined }, nodes: 0 }
+    shapeTrees.set(cache, tree)
+  }
+  return tree
+}
+
+function step(walk: ShapeWalk, node: ShapeNode, token: string | number): ShapeNode {
+  let child = node.next.get(token)
+  if (child === undefined) {
+    const tree = walk.tree
+    if (tree.nodes >= MAX_SHAPE_NODES) {
+      // Start over; this walk goes on in a detached node, its text computed from the parts.
+      tree.root = { next: new Map(), shape: undefined }
+      tree.nodes = 0
+    }
+    child = { next: new Map(), shape: undefined }
+    node.next.set(token, child)
+    tree.nodes++
+  }
+  return child
+}
+
+/** Walks `cond`'s tokens (after `marker`), collecting its values in order. */
+function condTokens(walk: ShapeWalk, marker: string, cond: Cond, values: AttributeValue[]): void {
+  walk.node = step(walk, walk.node, marker)
+  switch (cond.type) {
+    case 'and':
+    case 'or':
+      for (const child of cond.children) condTokens(walk, cond.type, child, values)
+      walk.node = step(walk, walk.node, ')')
+      return
+    case 'not':
+      condTokens(walk, 'not', cond.child, values)
+      walk.node = step(walk, walk.node, ')')
+      return
+    case 'exists':
+    case 'notExists':
+      walk.node = step(walk, step(walk, walk.node, cond.type), cond.attr)
+      return
+    default:
+      for (const value of cond.values) values.push(value)
+      walk.node = step(walk, walk.node, cond.type)
+      if (cond.type === 'cmp' || cond.type === 'size') walk.node = step(walk, walk.node, cond.op)
+      else if (cond.type === 'fn') walk.node = step(walk, walk.node, cond.fn)
+      else if (cond.type === 'in') walk.node = step(walk, walk.node, cond.values.length)
+      walk.node = step(walk, walk.node, cond.attr)
+  }
+}
+
+/** The shape as text: the expression cache's key. */
+function shapeText(operation: string, parts: ExpressionParts): string {
+  const values: AttributeValue[] = []
+  let shape = operation
+  if (parts.keyCondition) shape += `|k:${condShape(parts.keyCondition, values)}`
+  if (parts.filter) shape += `|f:${condShape(parts.filter, values)}`
+  if (parts.condition) shape += `|c:${condShape(parts.condition, values)}`
+  if (parts.update) shape += `|u:${updateShape(parts.update, values)}`
+  if (parts.projection) shape += `|p:${parts.projection.join(',')}`
+  return shape
 }
 
 function condShape(cond: Cond, values: AttributeValue[]): string {
@@ -133,7 +267,7 @@ class Renderer {
   }
 
   value(): string {
-    return `:v${this.nextValue++}`
+    return valuePlaceholder(this.nextValue++)
   }
 
   cond(cond: Cond): string {

@@ -45,12 +45,10 @@ export function planKey(
   where: Record<string, unknown>,
   equal: Record<string, unknown> = equalities(where),
 ): KeyPlan | undefined {
-  const consumed = new Set<string>()
+  const partitionFields = source.partition.fields
+  for (let index = 0; index < partitionFields.length; index++) if (equal[partitionFields[index]!] === undefined) return undefined
+  const consumed = new Set<string>(partitionFields)
   const alsoFilter = new Set<string>()
-  for (const name of source.partition.fields) {
-    if (equal[name] === undefined) return undefined
-    consumed.add(name)
-  }
   const partitionValue = keyValue(model, source.partition, equal)
   if (!partitionValue) return undefined
   const parts: Cond[] = [{ type: 'cmp', attr: source.partition.attribute, op: '=', values: [partitionValue] }]
@@ -134,8 +132,10 @@ function composedSortCondition(
   const value = where[next]
   const isLast = bound.size === sort.fields.length - 1
   for (const name of bound) consumed.add(name)
-  if (isLast && isOperators(value) && Object.keys(value).length === 1) {
-    const [operator, operand] = Object.entries(value)[0]!
+  const operatorNames = isLast && isOperators(value) ? Object.keys(value) : undefined
+  if (operatorNames !== undefined && operatorNames.length === 1) {
+    const operator = operatorNames[0]!
+    const operand = (value as Record<string, unknown>)[operator]
     const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? `${prefix}${v}` : undefined)
     if (operator === 'beginsWith' && typeof operand === 'string') {
       consumed.add(next)

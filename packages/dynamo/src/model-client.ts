@@ -5,7 +5,7 @@ import { type Condition, toCond } from './conditions'
 import type { AnyModel, FieldMeta, FieldName, Insert, Item, Key } from './define-model'
 import { ItemNotFoundError } from './errors'
 import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest, withActual } from './explain'
-import { allOf, buildExpressions, type Cond } from './expressions'
+import { allOf, buildExpressions, type Cond, operationName } from './expressions'
 import { marshalItem, unmarshalItem } from './item-codec'
 import { itemSizeBytes, MAX_ITEM_BYTES } from './item-size'
 import type { AttributeMap } from './key-identity'
@@ -160,7 +160,7 @@ export function createModelClient<M extends AnyModel>(context: ModelContext): Mo
     }
     const input: Record<string, unknown> = { TableName: context.table, Item: stored }
     if (cond) {
-      Object.assign(input, buildExpressions(cache, `put:${model.name}`, { condition: cond }))
+      buildExpressions(cache, operationName(model, 'put'), { condition: cond }, input)
       input.ReturnValuesOnConditionCheckFailure = 'ALL_OLD'
     }
     return { request: { operation: 'PutItem', table: context.table, input }, stored, written, expectedVersion }
@@ -234,7 +234,7 @@ export function createModelClient<M extends AnyModel>(context: ModelContext): Mo
     throwIfIssues(issues, subject('delete'))
     const input: Record<string, unknown> = { TableName: context.table, Key: stored, ReturnValues: 'ALL_OLD' }
     if (cond) {
-      Object.assign(input, buildExpressions(cache, `delete:${model.name}`, { condition: cond }))
+      buildExpressions(cache, operationName(model, 'delete'), { condition: cond }, input)
       input.ReturnValuesOnConditionCheckFailure = 'ALL_OLD'
     }
     return { request: { operation: 'DeleteItem', table: context.table, input }, expectedVersion }

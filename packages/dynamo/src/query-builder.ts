@@ -3,7 +3,7 @@ import { type PreparedRequest, summariseConsumedCapacity } from './command-runne
 import { type Condition, conditionField, toCond } from './conditions'
 import type { AnyModel, FieldName, IndexNameOf, Item } from './define-model'
 import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest, withActual } from './explain'
-import { allOf, buildExpressions, type Cond } from './expressions'
+import { allOf, buildExpressions, type Cond, operationName } from './expressions'
 import { chooseSource } from './index-choice'
 import type { AttributeMap } from './key-identity'
 import { type ModelContext, selectAttributes, throwIfIssues } from './model-context'
@@ -76,8 +76,13 @@ interface PreparedQuery {
 
 /** Creates a query builder. */
 export function createQueryBuilder<M extends AnyModel>(context: ModelContext): QueryBuilder<M> {
-  const model = context.model
-  const state: QueryState = {
+  return new ModelQuery<M>(context)
+}
+
+// A class, so that starting a query allocates one object and no closures (parameter building is benchmarked).
+class ModelQuery<M extends AnyModel> implements QueryBuilder<M> {
+  private readonly model: AnyModel
+  private readonly state: QueryState = {
     where: {},
     filter: [],
     index: undefined,
@@ -88,9 +93,16 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
     cursor: undefined,
   }
 
-  const prepare = (forCount = false): PreparedQuery => {
+  constructor(private readonly context: ModelContext) {
+    this.model = context.model
+  }
+
+  private prepare(forCount = false): PreparedQuery {
+    const { context, model, state } = this
     const issues: ValidationIssue[] = []
-    for (const [name, value] of Object.entries(state.where)) {
+    const where = state.where
+    for (const name in where) {
+      const value = where[name]
       if (name.startsWith('$'))
         issues.push({ path: ['where', name], message: 'where() takes field conditions only; put $or/$and/$not in filter()' })
       else if (conditionField(model, name, issues, ['where']) && value === undefined) {
@@ -98,18 +110,19 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
       }
     }
     if (issues.length > 0) throwIfIssues(issues, `${model.name}.query`)
-    const { plan, reason, better } = chooseSource(model, state.where, state.index, issues)
+    const { plan, reason, better } = chooseSource(model, where, state.index, issues)
     const appliedAfterRead: string[] = []
     const warnings: string[] = []
-    const leftover: Record<string, unknown> = {}
-    for (const [name, value] of Object.entries(state.where)) {
+    let leftover: Record<string, unknown> | undefined
+    for (const name in where) {
       if (!plan?.consumed.has(name) || plan.alsoFilter.has(name)) {
-        leftover[name] = value
+        leftover ??= {}
+        leftover[name] = where[name]
         if (!plan?.alsoFilter.has(name))
           appliedAfterRead.push(`where.${name}: not a key of ${plan?.source.index ? `index ${plan.source.index.name}` : 'the table'}`)
       }
     }
-    let filter: Cond | undefined = Object.keys(leftover).length > 0 ? toCond(model, leftover, issues, ['where']) : undefined
+    let filter: Cond | undefined = leftover !== undefined ? toCond(model, leftover, issues, ['where']) : undefined
     state.filter.forEach((condition, position) => {
       filter = allOf(filter, toCond(model, condition, issues, ['filter', position]))
       appliedAfterRead.push(`filter #${position + 1}`)
@@ -136,20 +149,22 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
         `index ${better.source.index?.name ?? '(the table)'} would use more of the where() fields (${[...better.consumed].join(', ')}) than the named index`,
       )
     }
-    for (const [name] of Object.entries(leftover)) {
+    for (const name in leftover) {
       if (plan!.alsoFilter.has(name)) continue
       warnings.push(`where.${name} is applied after the read: the items it discards are still read and paid for`)
     }
     if (state.filter.length > 0) warnings.push('filter() is applied after the read: the items it discards are still read and paid for')
-    const input: Record<string, unknown> = {
-      TableName: context.table,
-      ...buildExpressions(context.runner.cache, `query:${model.name}:${index?.name ?? ''}`, {
+    const input: Record<string, unknown> = buildExpressions(
+      context.runner.cache,
+      operationName(model, 'query', index?.name ?? ''),
+      {
         keyCondition: plan!.keyCondition,
         filter,
         // A count returns no attributes: a projection there would leave unused names.
         projection: forCount ? undefined : projection,
-      }),
-    }
+      },
+      { TableName: context.table } as Record<string, unknown>,
+    )
     if (index) input.IndexName = index.name
     if (state.descending) input.ScanIndexForward = false
     if (state.consistent) input.ConsistentRead = true
@@ -176,111 +191,119 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
     }
   }
 
-  const pagesOf = (prepared: PreparedQuery, signal: AbortSignal | undefined) =>
-    readPages<M>(context, { request: prepared.request, shape: prepared.shape, limit: state.limit, startKey: prepared.startKey, signal })
-
-  const builder: QueryBuilder<M> = {
-    where(condition) {
-      Object.assign(state.where, condition)
-      return builder
-    },
-    filter(condition) {
-      state.filter.push(condition)
-      return builder
-    },
-    index(name) {
-      state.index = name
-      return builder
-    },
-    limit(count) {
-      if (!Number.isInteger(count) || count < 1)
-        throwIfIssues([{ path: ['limit'], message: `expected an integer >= 1, got ${describeValue(count)}` }], `${model.name}.query`)
-      state.limit = count
-      return builder
-    },
-    order(direction) {
-      if (direction !== 'asc' && direction !== 'desc') {
-        throwIfIssues([{ path: ['order'], message: `expected 'asc' or 'desc', got ${describeValue(direction)}` }], `${model.name}.query`)
-      }
-      state.descending = direction === 'desc'
-      return builder
-    },
-    select(...fields) {
-      state.select = fields
-      return builder
-    },
-    consistent(isConsistent = true) {
-      state.consistent = isConsistent
-      return builder
-    },
-    cursor(cursor) {
-      state.cursor = cursor
-      return builder
-    },
-    async all(options = {}) {
-      const items: Item<M>[] = []
-      for await (const page of pagesOf(prepare(), options.signal)) items.push(...page.items)
-      return items
-    },
-    async first(options = {}) {
-      const saved = state.limit
-      state.limit = 1
-      try {
-        for await (const page of pagesOf(prepare(), options.signal)) if (page.items.length > 0) return page.items[0]
-        return undefined
-      } finally {
-        state.limit = saved
-      }
-    },
-    async page(options = {}) {
-      const prepared = prepare()
-      if (state.limit === undefined) {
-        for await (const page of pagesOf(prepared, options.signal)) return page
-      }
-      const items: Item<M>[] = []
-      let last: Page<Item<M>> = { items, cursor: undefined, scannedCount: 0 }
-      for await (const page of pagesOf(prepared, options.signal)) {
-        items.push(...page.items)
-        last = { ...page, items, scannedCount: last.scannedCount + page.scannedCount }
-      }
-      return last
-    },
-    pages(options = {}) {
-      return { [Symbol.asyncIterator]: () => pagesOf(prepare(), options.signal) }
-    },
-    count: async (options = {}) => countItems(context, prepare(true).request, options.signal),
-    params: () => prepare().request,
-    async explain(options = {}) {
-      const prepared = prepare()
-      const warnings = [...prepared.warnings]
-      const assumed = options.assumeItems ?? state.limit
-      if (assumed === undefined)
-        warnings.push('no limit(): all() reads every matching item; the estimate assumes 1 (pass assumeItems to change it)')
-      const explanation = explainRequest({
-        request: prepared.request,
-        itemSizeBytes: estimateItemSize(model),
-        projectedItemSizeBytes: state.select ? estimateItemSize(model, state.select) : estimateItemSize(model),
-        sizeBasis: 'model',
-        itemsAssumed: assumed ?? 1,
-        appliedAfterRead: [
-          ...prepared.appliedAfterRead,
-          ...(model.entity ? [`entity marker ${model.entity.attribute} = ${model.entity.value}`] : []),
-        ],
-        indexChoice: prepared.indexChoice(),
-        warnings,
-        pricing: context.pricing,
-      })
-      if (!options.analyze) return explanation
-      const input: Record<string, unknown> = { ...prepared.request.input, ReturnConsumedCapacity: 'INDEXES' }
-      if (state.limit !== undefined) input.Limit = state.limit
-      const output = await context.runner.send({ ...prepared.request, input }, options.signal)
-      return withActual(explanation, summariseConsumedCapacity(output.ConsumedCapacity), {
-        count: output.Count as number | undefined,
-        scannedCount: output.ScannedCount as number | undefined,
-      })
-    },
+  private pagesOf(prepared: PreparedQuery, signal: AbortSignal | undefined) {
+    return readPages<M>(this.context, {
+      request: prepared.request,
+      shape: prepared.shape,
+      limit: this.state.limit,
+      startKey: prepared.startKey,
+      signal,
+    })
   }
-  return builder
+
+  where(condition: Condition<Item<M>>): QueryBuilder<M> {
+    Object.assign(this.state.where, condition)
+    return this
+  }
+  filter(condition: Condition<Item<M>>): QueryBuilder<M> {
+    this.state.filter.push(condition)
+    return this
+  }
+  index(name: IndexNameOf<M['options']>): QueryBuilder<M> {
+    this.state.index = name
+    return this
+  }
+  limit(count: number): QueryBuilder<M> {
+    if (!Number.isInteger(count) || count < 1)
+      throwIfIssues([{ path: ['limit'], message: `expected an integer >= 1, got ${describeValue(count)}` }], `${this.model.name}.query`)
+    this.state.limit = count
+    return this
+  }
+  order(direction: 'asc' | 'desc'): QueryBuilder<M> {
+    if (direction !== 'asc' && direction !== 'desc') {
+      throwIfIssues([{ path: ['order'], message: `expected 'asc' or 'desc', got ${describeValue(direction)}` }], `${this.model.name}.query`)
+    }
+    this.state.descending = direction === 'desc'
+    return this
+  }
+  select(...fields: FieldName<M>[]): QueryBuilder<M> {
+    this.state.select = fields
+    return this
+  }
+  consistent(isConsistent = true): QueryBuilder<M> {
+    this.state.consistent = isConsistent
+    return this
+  }
+  cursor(cursor: string | undefined): QueryBuilder<M> {
+    this.state.cursor = cursor
+    return this
+  }
+  async all(options: ReadOptions = {}): Promise<Item<M>[]> {
+    const items: Item<M>[] = []
+    for await (const page of this.pagesOf(this.prepare(), options.signal)) items.push(...page.items)
+    return items
+  }
+  async first(options: ReadOptions = {}): Promise<Item<M> | undefined> {
+    const saved = this.state.limit
+    this.state.limit = 1
+    try {
+      for await (const page of this.pagesOf(this.prepare(), options.signal)) if (page.items.length > 0) return page.items[0]
+      return undefined
+    } finally {
+      this.state.limit = saved
+    }
+  }
+  async page(options: ReadOptions = {}): Promise<Page<Item<M>>> {
+    const prepared = this.prepare()
+    if (this.state.limit === undefined) {
+      for await (const page of this.pagesOf(prepared, options.signal)) return page
+    }
+    const items: Item<M>[] = []
+    let last: Page<Item<M>> = { items, cursor: undefined, scannedCount: 0 }
+    for await (const page of this.pagesOf(prepared, options.signal)) {
+      items.push(...page.items)
+      last = { ...page, items, scannedCount: last.scannedCount + page.scannedCount }
+    }
+    return last
+  }
+  pages(options: ReadOptions = {}): AsyncIterable<Page<Item<M>>> {
+    return { [Symbol.asyncIterator]: () => this.pagesOf(this.prepare(), options.signal) }
+  }
+  count(options: ReadOptions = {}): Promise<number> {
+    return countItems(this.context, this.prepare(true).request, options.signal)
+  }
+  params(): PreparedRequest {
+    return this.prepare().request
+  }
+  async explain(options: ExplainOptions = {}): Promise<Explanation> {
+    const prepared = this.prepare()
+    const warnings = [...prepared.warnings]
+    const assumed = options.assumeItems ?? this.state.limit
+    if (assumed === undefined)
+      warnings.push('no limit(): all() reads every matching item; the estimate assumes 1 (pass assumeItems to change it)')
+    const explanation = explainRequest({
+      request: prepared.request,
+      itemSizeBytes: estimateItemSize(this.model),
+      projectedItemSizeBytes: this.state.select ? estimateItemSize(this.model, this.state.select) : estimateItemSize(this.model),
+      sizeBasis: 'model',
+      itemsAssumed: assumed ?? 1,
+      appliedAfterRead: [
+        ...prepared.appliedAfterRead,
+        ...(this.model.entity ? [`entity marker ${this.model.entity.attribute} = ${this.model.entity.value}`] : []),
+      ],
+      indexChoice: prepared.indexChoice(),
+      warnings,
+      pricing: this.context.pricing,
+    })
+    if (!options.analyze) return explanation
+    const input: Record<string, unknown> = { ...prepared.request.input, ReturnConsumedCapacity: 'INDEXES' }
+    if (this.state.limit !== undefined) input.Limit = this.state.limit
+    const output = await this.context.runner.send({ ...prepared.request, input }, options.signal)
+    return withActual(explanation, summariseConsumedCapacity(output.ConsumedCapacity), {
+      count: output.Count as number | undefined,
+      scannedCount: output.ScannedCount as number | undefined,
+    })
+  }
 }
 
 /** `fn`'s result, computed on the first call. */

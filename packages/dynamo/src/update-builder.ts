@@ -4,7 +4,7 @@ import { type PreparedRequest, summariseConsumedCapacity } from './command-runne
 import { type Condition, toCond } from './conditions'
 import type { AnyModel, FieldMeta, FieldName, Item } from './define-model'
 import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest, withActual } from './explain'
-import { addConstants, allOf, buildExpressions, type Cond, type UpdateAction } from './expressions'
+import { addConstants, allOf, buildExpressions, type Cond, operationName, type UpdateAction } from './expressions'
 import { checkValue, toAnyAttribute, toAttribute, unmarshalItem } from './item-codec'
 import type { AttributeMap } from './key-identity'
 import { composeKey } from './key-template'
@@ -82,13 +82,17 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
     const touched = new Map<string, unknown>()
     const removed = new Set<string>()
     let userCondition: Cond | undefined
-    const field = (name: string, path: (string | number)[]): FieldMeta | undefined => {
+    const keyFields = primaryKeyFields(model)
+    const field = (name: string, kind: Step['kind']): FieldMeta | undefined => {
       const meta = model.fieldByName.get(name) as FieldMeta | undefined
-      if (!meta) issues.push({ path, message: `is not a field of ${model.name}` })
-      else if (primaryKeyFields(model).has(name)) {
-        issues.push({ path, message: 'is part of the primary key, which an update cannot change: write a new item and delete the old one' })
+      if (!meta) issues.push({ path: [kind, name], message: `is not a field of ${model.name}` })
+      else if (keyFields.has(name)) {
+        issues.push({
+          path: [kind, name],
+          message: 'is part of the primary key, which an update cannot change: write a new item and delete the old one',
+        })
       } else if (meta.role === 'version' || meta.role === 'createdAt' || meta.role === 'updatedAt') {
-        issues.push({ path, message: `is the ${meta.role} field, which Tessera maintains` })
+        issues.push({ path: [kind, name], message: `is the ${meta.role} field, which Tessera maintains` })
       } else return meta
       return undefined
     }
@@ -96,8 +100,9 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
       switch (step.kind) {
         case 'set':
         case 'setIfNotExists':
-          for (const [name, value] of Object.entries(step.values)) {
-            const meta = field(name, [step.kind, name])
+          for (const name of Object.keys(step.values)) {
+            const value = step.values[name]
+            const meta = field(name, step.kind)
             if (!meta) continue
             if (value === undefined) {
               issues.push({ path: [step.kind, name], message: 'is undefined; to delete a field use remove()' })
@@ -118,7 +123,7 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
           break
         case 'remove':
           for (const name of step.fields) {
-            const meta = field(name, ['remove', name])
+            const meta = field(name, 'remove')
             if (!meta) continue
             if (!meta.isOptional && !meta.isOmitEmpty)
               issues.push({ path: ['remove', name], message: 'is required, so it cannot be removed' })
@@ -132,7 +137,7 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
           userCondition = allOf(userCondition, toCond(model, step.condition, issues, ['if']))
           break
         default: {
-          const meta = field(step.field, [step.kind, step.field])
+          const meta = field(step.field, step.kind)
           if (!meta) break
           if (meta.isEncrypted) {
             issues.push({
@@ -147,16 +152,16 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
       }
     }
     // Index keys composed from updated fields are recomputed; a template whose other fields are not known is an issue.
+    let known: Record<string, unknown> | undefined
     for (const template of model.composedKeys) {
       if (template === model.partitionKey || template === model.sortKey) continue
-      const changed = template.fields.filter((name) => touched.has(name))
-      const gone = template.fields.filter((name) => removed.has(name))
-      if (gone.length > 0) {
+      if (template.fields.some((name) => removed.has(name))) {
         actions.push({ type: 'remove', attr: template.attribute })
         continue
       }
-      if (changed.length === 0) continue
-      const values: Record<string, unknown> = { ...key, ...Object.fromEntries(touched) }
+      if (!template.fields.some((name) => touched.has(name))) continue
+      const changed = template.fields.filter((name) => touched.has(name))
+      const values = (known ??= { ...key, ...Object.fromEntries(touched) })
       const composed = composeKey(template, values)
       if (composed === undefined) {
         const missing = template.fields.filter((name) => values[name] === undefined)
@@ -196,13 +201,17 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
       issues.push({ path: [], message: 'changes nothing: call set(), add(), remove(), … first' })
     condition = allOf(condition, userCondition)!
     throwIfIssues(issues, `${model.name}.update`)
-    const input: Record<string, unknown> = {
-      TableName: context.table,
-      Key: storedKey,
-      ...buildExpressions(context.runner.cache, `update:${model.name}`, { update: actions, condition }),
-      ReturnValues: returning === 'new' ? 'ALL_NEW' : returning === 'old' ? 'ALL_OLD' : 'NONE',
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    }
+    const input: Record<string, unknown> = buildExpressions(
+      context.runner.cache,
+      operationName(model, 'update'),
+      { update: actions, condition },
+      {
+        TableName: context.table,
+        Key: storedKey,
+      } as Record<string, unknown>,
+    )
+    input.ReturnValues = returning === 'new' ? 'ALL_NEW' : returning === 'old' ? 'ALL_OLD' : 'NONE'
+    input.ReturnValuesOnConditionCheckFailure = 'ALL_OLD'
     addConstants(input)
     return { operation: 'UpdateItem', table: context.table, input }
   }
@@ -287,11 +296,7 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
 const VERSION_ONLY: ReadonlySet<string> = new Set(['version'])
 
 function operandOf(meta: FieldMeta, kind: Step['kind'], value: unknown, issues: ValidationIssue[]): AttributeValue | undefined {
-  const path = [kind, meta.name]
-  const fail = (message: string) => {
-    issues.push({ path, message, value })
-    return undefined
-  }
+  const fail = (message: string) => failed(issues, kind, meta, value, message)
   switch (kind) {
     case 'increment':
       if (meta.kind !== 'number') return fail(`is a ${meta.kind}; increment takes a number field`)
@@ -308,4 +313,9 @@ function operandOf(meta: FieldMeta, kind: Step['kind'], value: unknown, issues: 
       if (meta.kind !== 'list') return fail(`is a ${meta.kind}; ${kind} takes a list field`)
       return Array.isArray(value) ? toAnyAttribute(value) : fail(`expected an array of elements, got ${describeValue(value)}`)
   }
+}
+
+function failed(issues: ValidationIssue[], kind: Step['kind'], meta: FieldMeta, value: unknown, message: string): undefined {
+  issues.push({ path: [kind, meta.name], message, value })
+  return undefined
 }

@@ -65,6 +65,38 @@ describe('expressions', () => {
     expect(local.stats().expressionCache).toMatchObject({ misses: 1, hits: 9, hitRatio: 0.9 })
   })
 
+  it('gives each shape its own expression, whatever was built before (nesting, operators, IN sizes)', () => {
+    const filters = [
+      { total: { gt: 1 } },
+      { total: { gte: 1 } },
+      { total: { in: [1, 2] } },
+      { total: { in: [1, 2, 3] } },
+      { total: { gt: 1 }, note: 'x' },
+      { $or: [{ total: { gt: 1 } }, { note: 'x' }] },
+      { $and: [{ total: { gt: 1 } }, { $or: [{ note: 'x' }, { note: { exists: false } }] }] },
+      { $and: [{ $or: [{ total: { gt: 1 } }, { note: 'x' }] }, { note: { exists: false } }] },
+      { $not: { total: { gt: 1 } } },
+      { $not: { $or: [{ total: { gt: 1 } }, { note: 'x' }] } },
+      { note: { size: { gt: 2 } } },
+      { note: { beginsWith: 'x' } },
+      { note: { contains: 'x' } },
+    ]
+    const warm = createDynamo({ client: { send: async () => ({}) }, encryption: testEncryption() }).model(orderModel('app'))
+    const build = (model: typeof warm, filter: (typeof filters)[number]) =>
+      model
+        .query()
+        .where({ customer: 'c1' })
+        .filter(filter as never)
+        .select('id', 'total')
+        .params().input
+    for (let round = 0; round < 2; round++) {
+      for (const filter of filters) {
+        const fresh = createDynamo({ client: { send: async () => ({}) }, encryption: testEncryption() }).model(orderModel('app'))
+        expect(build(warm, filter)).toEqual(build(fresh, filter))
+      }
+    }
+  })
+
   it('refuses a change to a composed index key whose other fields are unknown', () => {
     const Model = defineModel(
       'Event',
