@@ -21,7 +21,9 @@ function connect(): Cluster {
   return client
 }
 
-describe('startRedisCluster', () => {
+// Failovers wait on the nodes (node timeout, election) and then on the client: each test gets room for its own waits
+// instead of the 20 s default, which a loaded machine ran out of once.
+describe('startRedisCluster', { timeout: 60_000 }, () => {
   it('starts 3 masters and 3 replicas that an ioredis Cluster reads and writes across every slot', async () => {
     const nodes = await cluster.nodes()
     expect(nodes.filter((node) => node.role === 'master')).toHaveLength(3)
