@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-dynamodb'
 import { AbortError, describeValue, systemClock, TimeoutError } from '@tessera/core'
 import { type DynamoClientLike, sendOptions } from './dynamo-client-like'
-import { awsErrorName, DynamoInputError, DynamoRequestError } from './dynamo-errors'
+import { awsErrorName, DynamoInputError, DynamoRequestError, isTransientError } from './dynamo-errors'
 
 /** A key attribute: its name and DynamoDB scalar type. */
 export interface KeyAttribute {
@@ -363,10 +363,21 @@ async function waitUntil(
   done: (table: TableDescription) => boolean,
 ): Promise<TableDescription> {
   const deadline = Date.now() + settings.timeoutMs
+  let lastError: unknown
   for (;;) {
-    const description = await describe(client, table, settings.signal)
+    let description: TableDescription | undefined
+    try {
+      description = await describe(client, table, settings.signal)
+    } catch (error) {
+      // A server error or throttling while polling (DynamoDB answers 500 now and then during an index build) loses
+      // one poll, not the wait: it is tried again until the deadline, which then names it.
+      if (!(error instanceof DynamoRequestError) || !isTransientError(error.cause)) throw error
+      lastError = error
+    }
     if (description && done(description)) return description
-    if (Date.now() > deadline) throw new TimeoutError({ operation: `waiting for ${table}: ${what}`, timeoutMs: settings.timeoutMs })
+    if (Date.now() > deadline) {
+      throw new TimeoutError({ operation: `waiting for ${table}: ${what}`, timeoutMs: settings.timeoutMs }, { cause: lastError })
+    }
     await systemClock.sleep(settings.pollIntervalMs, settings.signal)
   }
 }

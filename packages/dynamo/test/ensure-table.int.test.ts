@@ -31,6 +31,37 @@ function definition(overrides: Partial<TableDefinition> = {}): TableDefinition {
 }
 
 describe('ensureTable', () => {
+  it('keeps waiting through a server error while it polls, and still fails on an error that is not transient', async () => {
+    let describes = 0
+    const flaky = {
+      send(command: object, options?: unknown) {
+        // The second DescribeTable (the first poll while the table is created) answers 500, as DynamoDB does at times.
+        if (command instanceof DescribeTableCommand && ++describes === 2) {
+          return Promise.reject(
+            Object.assign(new Error('internal failure'), { name: 'InternalFailure', $metadata: { httpStatusCode: 500 } }),
+          )
+        }
+        return client.send(command as never, options as never)
+      },
+    }
+    const table = definition()
+    const result = await ensureTable(flaky as unknown as DynamoDBClient, table, { pollIntervalMs: 50 })
+    expect(result.changes.length).toBeGreaterThan(0)
+    expect(describes).toBeGreaterThan(2)
+
+    const broken = {
+      send(command: object, options?: unknown) {
+        if (command instanceof DescribeTableCommand) {
+          return Promise.reject(
+            Object.assign(new Error('no access'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }),
+          )
+        }
+        return client.send(command as never, options as never)
+      },
+    }
+    await expect(ensureTable(broken as unknown as DynamoDBClient, definition(), { pollIntervalMs: 50 })).rejects.toSatisfy(isTesseraError)
+  })
+
   it('creates the table with its indexes, stream and TTL, then changes nothing on a second run', async () => {
     const table = definition({
       globalIndexes: [{ name: 'byEmail', partitionKey: { name: 'email', type: 'S' } }],
