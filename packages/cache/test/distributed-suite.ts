@@ -25,16 +25,7 @@ export interface DistributedRedis {
  * sharing it through L2 and the bus; multi-key commands over keys of many slots; clear() over every master; and a
  * failover under load during which nothing invalidated is ever served.
  */
-export function describeOnDistributedRedis(
-  name: string,
-  start: () => Promise<DistributedRedis>,
-  options: {
-    /** Why the L1 + bus check under failover is known to fail on this setup; the test is then skipped, saying so. */
-    busLosesMessagesOnFailover?: string | undefined
-    /** Why the killed-master check is known to fail on this setup now and then; the test is then skipped, saying so. */
-    killedMasterRecoveryUnreliable?: string | undefined
-  } = {},
-): void {
+export function describeOnDistributedRedis(name: string, start: () => Promise<DistributedRedis>): void {
   describe(name, () => {
     let redis: DistributedRedis
     const clients: { disconnect(): void }[] = []
@@ -262,68 +253,56 @@ export function describeOnDistributedRedis(
 
     it('never serves an invalidated value from Redis while a master fails over under load', failoverUnderLoad(false), 60_000)
 
-    const busCheck = 'never serves an invalidated value from L1 (bus invalidation) while a master fails over under load'
-    if (options.busLosesMessagesOnFailover === undefined) it(busCheck, failoverUnderLoad(true), 60_000)
-    else it.skip(`${busCheck} — known to fail: ${options.busLosesMessagesOnFailover}`, failoverUnderLoad(true))
+    it('never serves an invalidated value from L1 (bus invalidation) while a master fails over under load', failoverUnderLoad(true), 60_000)
 
-    const killedMaster = 'keeps answering when a master is killed, and serves nothing invalidated after the failover'
-    const itKilled =
-      options.killedMasterRecoveryUnreliable === undefined
-        ? it
-        : (title: string, fn: () => Promise<void>, timeoutMs: number) =>
-            it.skip(`${title} — known to fail now and then: ${options.killedMasterRecoveryUnreliable}`, fn, timeoutMs)
-    itKilled(
-      killedMaster,
-      async () => {
-        const prefix = newPrefix()
-        const writer = instance(prefix)
-        const reader = instance(prefix)
-        await Promise.all([writer.ready(), reader.ready()])
-        const callerErrors: unknown[] = []
-        let running = true
-        const loop = async () => {
-          for (let i = 0; running; i++) {
-            try {
-              await writer.getOrSet(`kill:${i % 10}`, async () => i, { ttlMs: 60_000 })
-              await reader.get(`kill:${i % 10}`)
-            } catch (error) {
-              callerErrors.push(error)
-            }
-            await sleep(2)
+    it('keeps answering when a master is killed, and serves nothing invalidated after the failover', async () => {
+      const prefix = newPrefix()
+      const writer = instance(prefix)
+      const reader = instance(prefix)
+      await Promise.all([writer.ready(), reader.ready()])
+      const callerErrors: unknown[] = []
+      let running = true
+      const loop = async () => {
+        for (let i = 0; running; i++) {
+          try {
+            await writer.getOrSet(`kill:${i % 10}`, async () => i, { ttlMs: 60_000 })
+            await reader.get(`kill:${i % 10}`)
+          } catch (error) {
+            callerErrors.push(error)
           }
+          await sleep(2)
         }
-        const load = loop()
-        await sleep(200)
-        await redis.killMaster()
-        running = false
-        await load
-        // L2 faults are the cache's to absorb: a caller never sees one.
-        expect(callerErrors).toEqual([])
-        // Once a replica took over, a delete is seen everywhere and the old value never comes back.
-        try {
-          await vi.waitFor(
-            async () => {
-              await writer.set('kill:x', 'old')
-              expect(await reader.get('kill:x')).toBe('old')
-            },
-            { timeout: 20_000, interval: 200 },
+      }
+      const load = loop()
+      await sleep(200)
+      await redis.killMaster()
+      running = false
+      await load
+      // L2 faults are the cache's to absorb: a caller never sees one.
+      expect(callerErrors).toEqual([])
+      // Once a replica took over, a delete is seen everywhere and the old value never comes back.
+      try {
+        await vi.waitFor(
+          async () => {
+            await writer.set('kill:x', 'old')
+            expect(await reader.get('kill:x')).toBe('old')
+          },
+          { timeout: 20_000, interval: 200 },
+        )
+      } catch (error) {
+        if (process.env.TESSERA_DEBUG_FAILOVER) {
+          console.error(
+            `KILLED-MASTER FAILURE\n${describeState('writer', writer)}\n${describeState('reader', reader)}\n${await redis.describe?.()}`,
           )
-        } catch (error) {
-          if (process.env.TESSERA_DEBUG_FAILOVER) {
-            console.error(
-              `KILLED-MASTER FAILURE\n${describeState('writer', writer)}\n${describeState('reader', reader)}\n${await redis.describe?.()}`,
-            )
-          }
-          throw error
         }
-        await writer.delete('kill:x')
-        await vi.waitFor(async () => expect(await reader.get('kill:x')).toBeUndefined(), { timeout: 5_000 })
-        for (let i = 0; i < 20; i++) {
-          expect(await reader.get('kill:x')).toBeUndefined()
-          await sleep(10)
-        }
-      },
-      60_000,
-    )
+        throw error
+      }
+      await writer.delete('kill:x')
+      await vi.waitFor(async () => expect(await reader.get('kill:x')).toBeUndefined(), { timeout: 5_000 })
+      for (let i = 0; i < 20; i++) {
+        expect(await reader.get('kill:x')).toBeUndefined()
+        await sleep(10)
+      }
+    }, 60_000)
   })
 }
