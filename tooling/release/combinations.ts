@@ -14,7 +14,7 @@ export interface Combination {
   title: string
   /** The Tessera packages the user names in their package.json (the README's install line). */
   tessera: readonly string[]
-  /** Third-party dependencies, name → range. A function, so a pending entry never reads a manifest that lacks them. */
+  /** Third-party dependencies, name → range. A function, read when the combination is installed. */
   dependencies: () => Record<string, string>
   /** Type packages a TypeScript user adds (e.g. `@types/pg`), left out of the installed size. */
   typeDependencies?: (() => Record<string, string>) | undefined
@@ -38,12 +38,6 @@ export interface BinRun {
   /** Added to the environment of the command. */
   env?: Record<string, string> | undefined
 }
-
-/**
- * Combinations whose entry is written but skipped (a package that is still an empty scaffold on this branch): whoever
- * merges the package's real code removes its key and makes the entry's smoke script call the real API.
- */
-export const pending: ReadonlySet<string> = new Set<string>()
 
 const root = new URL('../..', import.meta.url).pathname
 

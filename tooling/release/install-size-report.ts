@@ -4,7 +4,7 @@ import { cpus, totalmem } from 'node:os'
 import type { Combination } from './combinations'
 import type { InstalledSize } from './installed-size'
 
-/** One combination's measurement; `size` is undefined for a pending one. */
+/** One combination's measurement; `size` is undefined when its install failed. */
 export interface InstallSizeRow {
   combination: Combination
   size?: InstalledSize | undefined
@@ -15,7 +15,6 @@ export interface InstallSizeRow {
 /** The input of {@link writeInstallSizeReport}. */
 export interface InstallSizeReport {
   rows: readonly InstallSizeRow[]
-  pending: ReadonlySet<string>
 }
 
 const megabytes = (bytes: number) => (bytes / 1_000_000).toFixed(1)
@@ -24,7 +23,7 @@ const megabytes = (bytes: number) => (bytes / 1_000_000).toFixed(1)
  * Writes the installed size of every combination the release test installed (benchmarks/results/install-size.md),
  * from the run that just happened: node_modules of a fresh npm project holding only what that user needs.
  */
-export function writeInstallSizeReport(file: string, { rows, pending }: InstallSizeReport): void {
+export function writeInstallSizeReport(file: string, { rows }: InstallSizeReport): void {
   const npmVersion = execFileSync('npm', ['--version'], { encoding: 'utf8' }).trim()
   const lines = [
     '# Installed size of each combination',
@@ -41,8 +40,8 @@ export function writeInstallSizeReport(file: string, { rows, pending }: InstallS
     '|---|---|---:|---:|---:|---:|',
   ]
   for (const { combination, size, seconds, versions } of rows) {
-    if (pending.has(combination.key) || size === undefined) {
-      lines.push(`| ${combination.title} | pending: the package is not built yet on this branch | | | | |`)
+    if (size === undefined) {
+      lines.push(`| ${combination.title} | not installed: its install failed in this run | | | | |`)
       continue
     }
     const installed = Object.entries(versions)

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DYNAMODB_URL_ENV, type DynamoDbLocal, startDynamoDbLocal, startVerdaccio, type Verdaccio } from '../../test-services/index'
-import { type Combination, combinations, pending } from '../combinations'
+import { type Combination, combinations } from '../combinations'
 import { writeInstallSizeReport } from '../install-size-report'
 import { type InstalledSize, installedSize } from '../installed-size'
 import { peerRangeProblem, readManifests } from '../peer-ranges.mjs'
@@ -38,8 +38,6 @@ const smokeEnv: Record<string, string> = { NO_COLOR: '1', AWS_EC2_METADATA_DISAB
 let published: { ok: boolean; output: string } = { ok: false, output: 'not run' }
 let versions = new Map<string, string>()
 const installs = new Map<string, Installed>()
-
-const active = combinations.filter((combination) => !pending.has(combination.key))
 
 const phases: string[] = []
 let phaseStarted = Date.now()
@@ -81,7 +79,7 @@ beforeAll(async () => {
   if (!published.ok) return
 
   // DynamoDB Local (a JVM) starts while npm installs: TESSERA_DYNAMODB_URL names one already running instead.
-  const needsDynamo = active.some((combination) => combination.services?.includes('dynamodb'))
+  const needsDynamo = combinations.some((combination) => combination.services?.includes('dynamodb'))
   const given = process.env[DYNAMODB_URL_ENV]
   const dynamoStarting =
     needsDynamo && !given
@@ -90,7 +88,7 @@ beforeAll(async () => {
           return undefined
         })
       : undefined
-  const queue = [...active]
+  const queue = [...combinations]
   const worker = async () => {
     for (let combination = queue.shift(); combination !== undefined; combination = queue.shift()) {
       installs.set(combination.key, await install(combination))
@@ -111,7 +109,7 @@ afterAll(async () => {
   await dynamoDbLocal?.stop()
   if (copy) rmSync(copy, { recursive: true, force: true })
   if (work) rmSync(work, { recursive: true, force: true })
-  if (installs.size === active.length && [...installs.values()].every((installed) => installed.ok)) {
+  if (installs.size === combinations.length && [...installs.values()].every((installed) => installed.ok)) {
     writeInstallSizeReport(join(repositoryRoot, 'benchmarks', 'results', 'install-size.md'), {
       rows: combinations.map((combination) => {
         const installed = installs.get(combination.key)
@@ -122,7 +120,6 @@ afterAll(async () => {
           versions: installed?.versions ?? {},
         }
       }),
-      pending,
     })
   }
 })
@@ -169,7 +166,7 @@ const typeChecks = new Map<Resolution, { code: number | null; output: string }>(
  */
 async function typeCheckAll(resolution: Resolution): Promise<void> {
   if (!work) throw new Error('no work directory')
-  const files = active.flatMap((combination) => [
+  const files = combinations.flatMap((combination) => [
     ...(combination.esm !== undefined ? [`${combination.key}/smoke.mjs`] : []),
     ...(combination.cjs !== undefined ? [`${combination.key}/smoke.cjs`] : []),
   ])
@@ -200,7 +197,7 @@ function typeErrors(resolution: Resolution, combination: Combination): string[] 
   const result = typeChecks.get(resolution)
   if (!result) return [`tsc (${resolution}) did not run`]
   const lines = result.output.split('\n').filter((line) => line.includes('error TS'))
-  const keys = active.map((item) => `${item.key}/`)
+  const keys = combinations.map((item) => `${item.key}/`)
   const errors = lines.filter((line) => line.startsWith(`${combination.key}/`) || !keys.some((key) => line.startsWith(key)))
   if (result.code !== 0 && lines.length === 0) errors.push(result.output)
   return errors
@@ -272,7 +269,7 @@ describe('changeset publish to a Verdaccio on loopback', () => {
 })
 
 for (const combination of combinations) {
-  describe.skipIf(pending.has(combination.key))(`fresh project: ${combination.title}`, () => {
+  describe(`fresh project: ${combination.title}`, () => {
     it('installs from the two registries, one copy of each @tessera package', () => {
       const { dir } = installed(combination)
       for (const name of combination.tessera) expect(readVersion(dir, name), name).toBe(versionOf(name))
