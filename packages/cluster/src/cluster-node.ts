@@ -25,7 +25,10 @@ export interface ClusterNodeStatus {
   lagMs: number | undefined
   /** Its WAL position at the last health check: replay position of a replica, insert position of a primary. */
   lsn: string | undefined
-  /** A primary's timeline at the last health check. */
+  /**
+   * Its timeline at the last health check: a primary's current one; a replica's is the timeline its WAL receiver is
+   * streaming (undefined while it streams from no one, or when the user may not read `pg_stat_wal_receiver`).
+   */
   timeline: number | undefined
   /** Consecutive failed probes or queries. */
   failures: number
@@ -43,13 +46,14 @@ export interface ProbeResult {
 
 /**
  * One statement for both roles: the role, the WAL position (replay position on a replica, insert position on a
- * primary, which is never behind a committed write), the primary's timeline (from the name of its current WAL
- * file: `pg_control_checkpoint()` lags until the first checkpoint after a promotion) and the replica's lag in time
+ * primary, which is never behind a committed write), the timeline (a primary's from the name of its current WAL
+ * file: `pg_control_checkpoint()` lags until the first checkpoint after a promotion; a replica's is the one its WAL
+ * receiver streams, null when none runs or the user lacks `pg_read_all_stats`) and the replica's lag in time
  * (0 when it has replayed everything it received, else the age of the last replayed transaction).
  */
 const PROBE_SQL = `SELECT pg_is_in_recovery() AS in_recovery,
   (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text AS lsn,
-  CASE WHEN pg_is_in_recovery() THEN NULL
+  CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver LIMIT 1)
     ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS timeline,
   CASE WHEN NOT pg_is_in_recovery() THEN 0
     WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0

@@ -18,6 +18,8 @@ export class NodeMonitor {
   private round: Promise<void> | undefined
   /** The highest timeline any primary has shown: a node claiming the role on a lower one never gets it again. */
   private highestTimeline = 0
+  /** The node that showed {@link highestTimeline}. */
+  private highestTimelineFrom: string | undefined
   private closed = false
 
   constructor(
@@ -169,9 +171,19 @@ export class NodeMonitor {
 
   private choosePrimary(): void {
     const claimants = this.nodes.filter((node) => node.state !== 'down' && node.role === 'primary')
-    for (const node of claimants) this.highestTimeline = Math.max(this.highestTimeline, node.timeline ?? 0)
+    // Every timeline seen counts, a replica's too: a replica streams its upstream's timeline, so one streaming a
+    // later timeline than a claimant's follows a primary promoted after it. That catches an old primary restarted
+    // after its replica was promoted even in a cluster created while the promoted node is out of its reach.
+    for (const node of this.nodes) {
+      if (node.state === 'down' || node.role === 'unknown' || node.timeline === undefined) continue
+      if (node.timeline > this.highestTimeline) {
+        this.highestTimeline = node.timeline
+        this.highestTimelineFrom = node.name
+      }
+    }
     // A primary left behind on an older timeline has diverged: fence it, even when it is the only claimant.
-    for (const node of claimants) if ((node.timeline ?? 0) < this.highestTimeline) this.fence(node, this.highestTimeline)
+    for (const node of claimants)
+      if ((node.timeline ?? 0) < this.highestTimeline) this.fence(node, this.highestTimeline, this.highestTimelineFrom)
     const eligible = claimants.filter((node) => node.state !== 'fenced')
     if (eligible.length === 0) {
       if (this.primary !== undefined) this.losePrimary('primary-lost', undefined)
@@ -179,7 +191,7 @@ export class NodeMonitor {
     }
     // Two on the same (highest) timeline: keep the current primary, else the first in the nodes' order.
     const chosen = eligible.find((node) => node === this.primary) ?? (eligible[0] as ClusterNode)
-    for (const node of eligible) if (node !== chosen) this.fence(node, chosen.timeline ?? 0)
+    for (const node of eligible) if (node !== chosen) this.fence(node, chosen.timeline ?? 0, chosen.name)
     if (chosen === this.primary) return
     const from = this.primary?.name ?? this.lostPrimary
     const downForMs = this.primaryLostAt === undefined ? undefined : Date.now() - this.primaryLostAt
@@ -195,7 +207,7 @@ export class NodeMonitor {
     for (const wake of [...this.waiters]) wake()
   }
 
-  private fence(node: ClusterNode, timeline: number): void {
+  private fence(node: ClusterNode, timeline: number, shownBy: string | undefined): void {
     if (node.state === 'fenced') return
     node.state = 'fenced'
     if (this.primary === node) this.losePrimary('primary-fenced', undefined)
@@ -203,7 +215,9 @@ export class NodeMonitor {
       node: node.name,
       event: 'fenced',
       role: node.role,
-      error: new Error(`${node.name} claims to be primary on timeline ${node.timeline ?? '?'}; the primary's timeline is ${timeline}`),
+      error: new Error(
+        `${node.name} claims to be primary on timeline ${node.timeline ?? '?'}, but ${shownBy ?? 'another node'} is on timeline ${timeline}`,
+      ),
     })
   }
 
