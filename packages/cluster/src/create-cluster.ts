@@ -300,18 +300,35 @@ class ClusterRouter {
   }
 
   private async *routeStream<R>(text: string, routing: Routing, open: (target: Provider) => AsyncIterable<R>): AsyncIterable<R> {
-    const isRead = routing.route === 'replica' || (routing.route === undefined && isRoutableRead(text))
+    const isProvenRead = routing.route === undefined && isRoutableRead(text)
+    const isRead = routing.route === 'replica' || isProvenRead
     const choice = isRead ? await this.readTarget(routing) : { node: await this.primaryFor(routing), reason: 'write' }
-    const node = choice.node
-    this.events.route(node.name, node === this.monitor.primary ? 'primary' : 'replica', choice.reason)
-    node.inFlight++
-    try {
-      yield* open(node.provider)
-    } catch (error) {
-      if (isConnectionLoss(error)) this.monitor.nodeFailed(node, error)
-      throw error
-    } finally {
-      node.inFlight--
+    let node = choice.node
+    let reason = choice.reason
+    // A proven read whose connection is lost before its first row runs once more on another node, as `read` does;
+    // after a row it cannot (the caller would see rows twice), and the error is the caller's.
+    for (let attempt = 0; ; attempt++) {
+      const current = node
+      this.events.route(current.name, current === this.monitor.primary ? 'primary' : 'replica', reason)
+      current.inFlight++
+      let yielded = false
+      try {
+        for await (const row of open(current.provider)) {
+          yielded = true
+          yield row
+        }
+        return
+      } catch (error) {
+        if (!isConnectionLoss(error)) throw error
+        this.monitor.nodeFailed(current, error)
+        if (!isProvenRead || yielded || attempt > 0) throw error
+        const second = await this.readTarget(routing)
+        if (second.node === current) throw error
+        node = second.node
+        reason = `${second.reason} (retry after ${current.name} failed)`
+      } finally {
+        current.inFlight--
+      }
     }
   }
 

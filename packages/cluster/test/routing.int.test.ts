@@ -7,6 +7,7 @@ import {
   type ClusterNodeMessage,
   type ClusterRouteMessage,
   ConfigError,
+  ConnectionError,
   type Provider,
   registerDriver,
   TesseraError,
@@ -535,6 +536,75 @@ describe('a write whose reply is lost', () => {
       expect((await db.primary.query(`SELECT id, note FROM ${name}`)).rows).toEqual([{ id: 1, note: 'once' }])
     } finally {
       await proxy.close()
+    }
+  }, 60_000)
+})
+
+describe('a stream whose replica connection is lost', () => {
+  it('runs once more elsewhere before its first row, and fails (no row twice) after it', async () => {
+    const [replica1] = set.replicas
+    if (replica1 === undefined) throw new Error('no replica')
+    const proxy = await startTcpProxy({ target: endpointOf(replica1.url) })
+    try {
+      const db = await cluster({
+        nodes: [
+          { name: 'primary', url: set.primary.url },
+          { name: 'replica1', url: proxy.url(replica1.url) },
+        ],
+        healthCheck: { intervalMs: 60_000 },
+      })
+      const routes: string[] = []
+      const onRoute = (message: unknown) => {
+        const { target, reason } = message as ClusterRouteMessage
+        routes.push(`${target}: ${reason}`)
+      }
+      diagnostics_channel.subscribe(CHANNELS.clusterRoute, onRoute)
+      try {
+        // Cut before the first row: the stream runs again on the primary (the fallback) and yields every row once.
+        proxy.setMode('reset')
+        const rows: unknown[] = []
+        for await (const row of db.stream<{ n: number; r: boolean }>(
+          'SELECT n, pg_is_in_recovery() AS r FROM generate_series(1, 3) AS n',
+        )) {
+          rows.push(row)
+        }
+        expect(rows).toEqual([
+          { n: 1, r: false },
+          { n: 2, r: false },
+          { n: 3, r: false },
+        ])
+        expect(routes).toEqual(['replica1: read', 'primary: fallback (retry after replica1 failed)'])
+        expect(db.nodes().find((node) => node.name === 'replica1')?.state).toBe('down')
+      } finally {
+        diagnostics_channel.unsubscribe(CHANNELS.clusterRoute, onRoute)
+      }
+    } finally {
+      await proxy.close()
+    }
+
+    // Cut after rows were read: the error reaches the caller, nothing is read twice.
+    const second = await startTcpProxy({ target: endpointOf(replica1.url) })
+    try {
+      const db = await cluster({
+        nodes: [
+          { name: 'primary', url: set.primary.url },
+          { name: 'replica1', url: second.url(replica1.url) },
+        ],
+        healthCheck: { intervalMs: 60_000 },
+      })
+      const seen: number[] = []
+      const error = await (async () => {
+        for await (const row of db.stream<{ n: number }>('SELECT n FROM generate_series(1, 2000000) AS n')) {
+          seen.push(row.n)
+          if (seen.length === 1) second.setMode('reset')
+        }
+      })().catch((caught: unknown) => caught)
+      expect(error).toBeInstanceOf(ConnectionError)
+      expect(seen.length).toBeGreaterThan(0)
+      expect(seen.length).toBeLessThan(2_000_000)
+      expect(new Set(seen).size).toBe(seen.length)
+    } finally {
+      await second.close()
     }
   }, 60_000)
 })
