@@ -32,7 +32,7 @@ async function routingOverhead(): Promise<GroupResult[]> {
           { name: '@tessera/cluster cluster.query (read → fallback primary)', fn: inFlight(n, () => cluster.query('SELECT 1 AS one')) },
           { name: '@tessera/cluster cluster.primary.query', fn: inFlight(n, () => cluster.primary.query('SELECT 1 AS one')) },
         ],
-        { opsPerSample: n === 64 ? 5 : 50, rounds: n === 64 ? 60 : 80, warmupRounds: 5 },
+        { opsPerSample: n === 64 ? 5 : 50, rounds: n === 64 ? 200 : 300, warmupRounds: 10 },
       ),
     )
   }
