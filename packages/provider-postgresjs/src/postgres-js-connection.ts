@@ -44,6 +44,12 @@ export class PostgresJsConnection implements DriverConnection {
   transactionStatus: TransactionStatus = 'unknown'
   /** Statements sent and not settled (a COPY until it is over): `cancel()` cancels them all, `close()` drops them. */
   readonly active = new Set<PostgresJsQuery>()
+  /**
+   * Counts the texts sent that may change the transaction status. A scanned reply reports a status only if no such
+   * text was sent after it: a BEGIN's ReadyForQuery arrives after a pipelined COMMIT was already sent behind it, and
+   * must not leave the session looking `in-transaction` (which would close it at release).
+   */
+  private statusEpoch = 0
 
   constructor(
     readonly sql: PostgresJsSql,
@@ -87,9 +93,7 @@ export class PostgresJsConnection implements DriverConnection {
     }
     if (this.broken) return this.settleAll(this.issue(text, NO_PARAMS, false))
     this.transactionStatus = 'unknown'
-    const armed = this.sockets.arm(this.info.processId, (status) => {
-      this.transactionStatus = STATUS_BY_BYTE[status] ?? 'unknown'
-    })
+    const armed = this.sockets.arm(this.info.processId, this.statusReporter())
     if (!armed) {
       return Promise.reject(
         new ConfigError(
@@ -222,6 +226,7 @@ export class PostgresJsConnection implements DriverConnection {
       // (the provider's own pipelined BEGIN … COMMIT of a batch or a stream's CLOSE + COMMIT).
       if (this.active.size === 0) query = this.scanned(text, params, unsafeOptions)
       else {
+        this.statusEpoch++
         this.transactionStatus = 'unknown'
         query = this.sql.unsafe(text, params, unsafeOptions)
       }
@@ -263,15 +268,21 @@ export class PostgresJsConnection implements DriverConnection {
    */
   private scanned(text: string, params: SerializedParams, options: PostgresJsUnsafeOptions): PostgresJsQuery {
     this.transactionStatus = 'unknown'
-    this.sockets.arm(this.info.processId, (status) => {
-      this.transactionStatus = STATUS_BY_BYTE[status] ?? 'unknown'
-    })
+    this.sockets.arm(this.info.processId, this.statusReporter())
     const query = this.sql.unsafe(text, params, options)
     // A failed text may have left the session anywhere; its status may be read only after the caller saw the error.
     query.catch(() => {
       if (this.transactionStatus === 'unknown') this.tainted = true
     })
     return query
+  }
+
+  /** The scanner's callback for the text about to be sent: it sets the status unless a later such text was sent. */
+  statusReporter(): (status: number) => void {
+    const epoch = ++this.statusEpoch
+    return (status) => {
+      if (epoch === this.statusEpoch) this.transactionStatus = STATUS_BY_BYTE[status] ?? 'unknown'
+    }
   }
 
   /**

@@ -75,6 +75,19 @@ export function describeBatch(ctx: ConformanceContext): void {
       expect(results.map((result) => result.rowCount)).toEqual([1, 2])
       expect(await ctx.admin(`SELECT id FROM ${table} ORDER BY id`)).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }])
     })
+
+    ctx.test('an atomic batch gives its session back for reuse: the next statement runs on the same backend', async () => {
+      const { provider } = await ctx.open({ pool: { max: 1, acquireTimeoutMs: 5_000 } })
+      const pid = async () => (await provider.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid
+      const before = await pid()
+      for (let i = 0; i < 3; i++) {
+        await provider.batch([{ sql: "SELECT set_config('app.n', $1, true) AS n", params: [String(i)] }, { sql: 'SELECT 1 AS one' }], {
+          atomic: true,
+        })
+        // BEGIN, the statements and COMMIT were pipelined; the session is idle again, not closed as if left in a transaction.
+        expect(await pid()).toBe(before)
+      }
+    })
   })
 }
 
