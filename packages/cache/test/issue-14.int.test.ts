@@ -254,14 +254,16 @@ describe('tag versions', () => {
 describe('the distributed lock', () => {
   it('is extended while a factory slower than its TTL runs: the factory runs once', async () => {
     const prefix = newPrefix()
-    const lock = { enabled: true, ttlMs: 200, waitMs: 5_000, pollMs: 20 }
+    // The factory outlives the TTL 2.5 times over. The TTL is 1 s rather than less so that a busy CI machine's
+    // stalls (the lock is extended every ttlMs / 3) cannot let it lapse between two extensions.
+    const lock = { enabled: true, ttlMs: 1_000, waitMs: 10_000, pollMs: 20 }
     const a = makeCache(prefix, { lock })
     const b = makeCache(prefix, { lock })
     await Promise.all([a.ready(), b.ready()])
     let calls = 0
     const factory = async () => {
       calls++
-      await sleep(700)
+      await sleep(2_500)
       return 'slow'
     }
     const first = a.getOrSet('report', factory)
