@@ -37,7 +37,7 @@ import { type LiveSnapshot, LiveStats, type PoolState } from './live-stats'
 import { contextManager, contextStorage, type Operation, OperationContext } from './operation-context'
 import { type InstrumentOptions, type ResolvedInstrumentOptions, resolveInstrumentOptions, type SlowQueryReport } from './options'
 import { RepeatedStatementDetector } from './repeated-statements'
-import { createSqlCommenterHooks } from './sql-commenter'
+import { commentMark, createSqlCommenterHooks } from './sql-commenter'
 import { type AttributeSet, type StatementInfo, StatementInfoCache } from './statement-info'
 import { Telemetry } from './telemetry'
 
@@ -114,7 +114,7 @@ export function instrument(options?: InstrumentOptions): Instrumentation {
 class Instrumenter {
   private readonly operations = new OperationContext()
   private readonly live = new LiveStats()
-  private readonly statements = new StatementInfoCache()
+  private readonly statements: StatementInfoCache
   private readonly telemetry: Telemetry
   private readonly repeated: RepeatedStatementDetector
   /** Where an operation is kept on its message (a symbol of this instance: other subscribers never see it). */
@@ -130,6 +130,7 @@ class Instrumenter {
   private readonly replicationLag = new Map<string, { attributes: Attributes; lagMs: number | undefined; lagBytes: number | undefined }>()
 
   constructor(private readonly options: ResolvedInstrumentOptions) {
+    this.statements = new StatementInfoCache(commentMark(options.sqlCommenter))
     this.telemetry = new Telemetry(options.tracerProvider, options.meterProvider, {
       observePools: (report) => {
         for (const pool of this.live.pools.values()) {
@@ -221,7 +222,7 @@ class Instrumenter {
     if (watch.has('breaker')) this.plain<BreakerStateMessage>(CHANNELS.breakerState, (m) => this.onBreaker(m))
     return {
       uninstrument: () => this.stop(),
-      hooks: this.options.sqlCommenter ? createSqlCommenterHooks() : {},
+      hooks: this.options.sqlCommenter === undefined ? {} : createSqlCommenterHooks(this.options.sqlCommenter),
       snapshot: () => this.live.snapshot(),
       traceFields: () => this.operations.traceFields() ?? {},
     }

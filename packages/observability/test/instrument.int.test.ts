@@ -1,5 +1,5 @@
 import { channel, tracingChannel } from 'node:diagnostics_channel'
-import { SpanStatusCode, trace } from '@opentelemetry/api'
+import { context, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { createCache } from '@tessera/cache'
 import { CHANNELS, ConfigError, type Provider, publish, traced } from '@tessera/core'
@@ -367,6 +367,65 @@ describe('instrument()', () => {
       expect(prepared[0]!.q).toBe('SELECT current_query() AS q, 1 AS p')
       span.end()
     })
+  })
+
+  it('keeps a statement prepared with tags only, and comments only sampled spans with the traceparent', async () => {
+    const instrumentation = instrumented({ sqlCommenter: { traceparent: false, tags: { route: '/orders/:id', application: "o'shop" } } })
+    const provider = createPgProvider({ connectionString: PG_URL, pool: { max: 1 }, hooks: [instrumentation.hooks] })
+    providers.push(provider)
+    const tracer = sdk.tracerProvider.getTracer('test')
+    for (let i = 0; i < 3; i++) {
+      await tracer.startActiveSpan('request', async (span) => {
+        const { rows } = await provider.query<{ q: string }>('SELECT current_query() AS q, $1::int AS i', [i])
+        expect(rows[0]!.q).toBe("SELECT current_query() AS q, $1::int AS i /*application='o\\'shop',route='%2Forders%2F%3Aid'*/")
+        span.end()
+      })
+    }
+    // One text for every call: prepared once and reused.
+    const { rows } = await provider.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE '%application=%' AND statement LIKE '%$1::int AS i%'",
+    )
+    expect(rows[0]!.n).toBe(1)
+    expect(
+      sdk
+        .spans()
+        .filter((span) => span.name === 'SELECT')
+        .map((span) => span.attributes['db.query.text']),
+    ).toContain('SELECT current_query() AS q, $1::int AS i')
+
+    // With the traceparent too: a sampled span gets it (unprepared); an unsampled one gets the tags only.
+    const both = createPgProvider({
+      connectionString: PG_URL,
+      pool: { max: 1 },
+      hooks: [instrumented({ sqlCommenter: { tags: { application: 'shop' } } }).hooks],
+    })
+    providers.push(both)
+    await tracer.startActiveSpan('request', async (span) => {
+      const { rows: sampled } = await both.query<{ q: string }>('SELECT current_query() AS q')
+      const { traceId, spanId } = span.spanContext()
+      expect(sampled[0]!.q).toBe(`SELECT current_query() AS q /*application='shop',traceparent='00-${traceId}-${spanId}-01'*/`)
+      span.end()
+    })
+    const unsampled = trace.wrapSpanContext({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.NONE })
+    await context.with(trace.setSpan(context.active(), unsampled), async () => {
+      const { rows: plain } = await both.query<{ q: string }>('SELECT current_query() AS q')
+      expect(plain[0]!.q).toBe("SELECT current_query() AS q /*application='shop'*/")
+    })
+  })
+
+  it('rejects bad sqlCommenter options, naming each', () => {
+    expect(() => instrument({ sqlCommenter: { tags: { a: 1 as never, traceparent: 'x' }, traceparent: 'yes' as never } })).toThrow(
+      expect.objectContaining({
+        problems: [
+          'sqlCommenter.traceparent must be true or false, got "yes"',
+          'sqlCommenter.tags.a must be a string, got 1',
+          'sqlCommenter.tags cannot have the key "traceparent"',
+        ],
+      }),
+    )
+    expect(() => instrument({ sqlCommenter: 'on' as never })).toThrow(
+      /sqlCommenter must be true, false or \{ traceparent\?, tags\? \}, got "on"/,
+    )
   })
 
   it('carries the trace id into log lines through traceFields()', async () => {
