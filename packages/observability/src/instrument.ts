@@ -44,8 +44,9 @@ import { Telemetry } from './telemetry'
 /** What {@link instrument} returns. */
 export interface Instrumentation {
   /**
-   * Unsubscribes from every channel: nothing more is recorded. Spans of operations still in flight then are never
-   * ended (so never exported). Calling it again does nothing.
+   * Unsubscribes from every channel: operations started from now on are not recorded. Operations still in flight end
+   * their spans and record their metrics with their real outcome when they settle, and the last of them to settle
+   * removes the subscriptions they needed. Calling it again does nothing.
    */
   uninstrument(): void
   /**
@@ -253,11 +254,14 @@ class Instrumenter {
   private traced<M extends object>(name: string, begin: (message: M) => Operation, finish: (message: M, op: Operation) => void): void {
     const tracing = tracingChannel(name) as unknown as TracingChannel<unknown, M>
     const start = tracing.start as unknown as Channel
+    // Operations opened and not yet settled: after uninstrument() the handlers stay until they have all ended.
+    let inFlight = 0
     const open = (message: M): Operation | undefined => {
-      if (this.operations.isSuppressed()) return undefined
+      if (!this.active || this.operations.isSuppressed()) return undefined
       try {
         const op = begin(message)
         ;(message as Record<symbol, Operation | undefined>)[this.operationKey] = op
+        inFlight++
         return op
       } catch (error) {
         this.failed(error)
@@ -288,11 +292,13 @@ class Instrumenter {
       const op = slot[this.operationKey]
       if (op === undefined) return
       slot[this.operationKey] = undefined
+      inFlight--
       try {
         finish(message, op)
       } catch (error) {
         this.failed(error)
       }
+      if (!this.active) unsubscribeWhenSettled()
     }
     const handlers: TracedHandlers<M> = {
       start: (message) => {
@@ -309,9 +315,17 @@ class Instrumenter {
       error() {},
     }
     tracing.subscribe(handlers)
-    this.stops.push(() => {
+    let subscribed = true
+    const unsubscribeWhenSettled = () => {
+      if (!subscribed || inFlight > 0) return
+      subscribed = false
       tracing.unsubscribe(handlers)
+    }
+    this.stops.push(() => {
+      // New operations get no span from now on (and not our context); those in flight end with their outcome, then the
+      // last one to settle unsubscribes.
       if (boundTo !== undefined) start.unbindStore(boundTo)
+      unsubscribeWhenSettled()
     })
   }
 
@@ -601,11 +615,20 @@ class Instrumenter {
   private watchPools(): void {
     const tracing = tracingChannel(CHANNELS.poolAcquire) as unknown as TracingChannel<unknown, PoolAcquireMessage>
     const key = this.acquireKey
+    // As for operations: after uninstrument() the handlers stay until the acquires in flight have settled.
+    let inFlight = 0
+    let subscribed = true
+    const unsubscribeWhenSettled = () => {
+      if (!subscribed || inFlight > 0) return
+      subscribed = false
+      tracing.unsubscribe(handlers)
+    }
     const finish = (message: PoolAcquireMessage) => {
       const slot = message as unknown as Record<symbol, PendingAcquire | undefined>
       const acquire = slot[key]
       if (acquire === undefined) return
       slot[key] = undefined
+      inFlight--
       const { pool } = acquire
       const waitMs = performance.now() - acquire.startedAt
       pool.pending = Math.max(0, pool.pending - 1)
@@ -622,9 +645,11 @@ class Instrumenter {
       } catch (error) {
         this.failed(error)
       }
+      if (!this.active) unsubscribeWhenSettled()
     }
     const handlers: TracedHandlers<PoolAcquireMessage> = {
       start: (message) => {
+        if (!this.active) return
         try {
           const pool = this.poolState(message.pool)
           pool.size = message.size
@@ -634,6 +659,7 @@ class Instrumenter {
           pool.pending++
           const acquire: PendingAcquire = { startedAt: performance.now(), owner: this.operations.current(), pool }
           ;(message as unknown as Record<symbol, PendingAcquire | undefined>)[key] = acquire
+          inFlight++
         } catch (error) {
           this.failed(error)
         }
@@ -646,7 +672,7 @@ class Instrumenter {
       error() {},
     }
     tracing.subscribe(handlers)
-    this.stops.push(() => tracing.unsubscribe(handlers))
+    this.stops.push(unsubscribeWhenSettled)
     this.plain<PoolReleaseMessage>(CHANNELS.poolRelease, (message) => {
       const pool = this.poolState(message.pool)
       pool.used = Math.max(0, pool.used - 1)

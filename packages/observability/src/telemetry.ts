@@ -38,6 +38,8 @@ class SampleBuffer {
   /** 1: `record` (a histogram), 0: `add` (a counter). */
   private readonly records = new Uint8Array(BUFFERED_SAMPLES)
   private length = 0
+  /** Set at `uninstrument()`: the samples of operations still in flight are recorded at once (no collection flushes). */
+  direct = false
 
   push(target: Histogram | Counter, isHistogram: boolean, value: number, attributes: Attributes): void {
     const at = this.length
@@ -46,7 +48,7 @@ class SampleBuffer {
     this.attributes[at] = attributes
     this.records[at] = isHistogram ? 1 : 0
     this.length = at + 1
-    if (this.length === BUFFERED_SAMPLES) this.flush()
+    if (this.length === BUFFERED_SAMPLES || this.direct) this.flush()
   }
 
   flush(): void {
@@ -100,6 +102,7 @@ export class Telemetry {
   private meterProviderSeen: MeterProvider | undefined
   private instrumentsValue: Instruments | undefined
   private settled = false
+  private closed = false
   private readonly callbacks: Array<{ meter: Meter; remove: () => void }> = []
   private readonly samples = new SampleBuffer()
 
@@ -126,7 +129,8 @@ export class Telemetry {
 
   get instruments(): Instruments {
     // Settled: a provider was given, or a real global one was found (only the API's no-op one is ever replaced).
-    if (this.settled) return this.instrumentsValue!
+    // Settled, or closed (operations in flight at uninstrument() record on what they started with, adding no callbacks).
+    if (this.settled || (this.closed && this.instrumentsValue !== undefined)) return this.instrumentsValue!
     const provider = this.meterProvider ?? metrics.getMeterProvider()
     // The API's no-op provider has no forceFlush(); an SDK's has (the metrics API gives no other way to tell them apart).
     if (this.meterProvider !== undefined || typeof (provider as { forceFlush?: unknown }).forceFlush === 'function') this.settled = true
@@ -140,6 +144,8 @@ export class Telemetry {
 
   /** Records the buffered samples, then stops the observable instruments' callbacks. */
   close(): void {
+    this.closed = true
+    this.samples.direct = true
     this.removeCallbacks()
   }
 

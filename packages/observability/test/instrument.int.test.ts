@@ -254,6 +254,57 @@ describe('instrument()', () => {
     expect(sdk.spans()).toEqual([])
   })
 
+  it('ends the spans of operations in flight at uninstrument() with their outcome, then leaves no subscriber', async () => {
+    const names = Object.values(CHANNELS)
+    const instrumentation = instrument({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider })
+    const pool = uniqueName('inflight')
+    const provider = open('pg', { name: pool, max: 3 })
+    const tracer = sdk.tracerProvider.getTracer('test')
+    const request = tracer.startActiveSpan('request', async (span) => {
+      try {
+        return await Promise.allSettled([
+          provider.query('SELECT pg_sleep(0.3) AS slept'),
+          provider.query("SELECT (pg_sleep(0.3)::text || 'x')::int AS bad"),
+          provider.transaction(async (tx) => {
+            await tx.query('SELECT pg_sleep(0.3)')
+            return tx.query('SELECT 2 AS two')
+          }),
+        ])
+      } finally {
+        span.end()
+      }
+    })
+    const watcher = open('pg', { max: 1 })
+    await waitFor(async () => {
+      const { rows } = await watcher.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'SELECT%pg_sleep(0.3)%' AND state = 'active' AND pid <> pg_backend_pid()",
+      )
+      return rows[0]!.n === 3
+    }, 'the three statements running')
+    instrumentation.uninstrument()
+    // Started after uninstrument(): not recorded.
+    await provider.query('SELECT 3 AS after')
+    const [slept, bad, transaction] = await request
+    expect([slept.status, bad.status, transaction.status]).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    const spans = sdk.spans().filter((span) => span.attributes['db.client.connection.pool.name'] === pool)
+    const byText = (text: string) => spans.find((span) => String(span.attributes['db.query.text']).startsWith(text))
+    expect(byText('SELECT pg_sleep(?) AS slept')).toMatchObject({ status: { code: SpanStatusCode.UNSET } })
+    expect(byText('SELECT (pg_sleep(?)::text')).toMatchObject({
+      status: { code: SpanStatusCode.ERROR },
+      attributes: expect.objectContaining({ 'db.response.status_code': '22P02' }),
+    })
+    // The transaction's statement that started after uninstrument() has no span; the transaction itself ends.
+    expect(spans.filter((span) => span.name === 'TRANSACTION')).toHaveLength(1)
+    expect(byText('SELECT ? AS two')).toBeUndefined()
+    expect(byText('SELECT ? AS after')).toBeUndefined()
+    const durations = (await sdk.points('db.client.operation.duration')).filter(
+      (point) => point.attributes['db.client.connection.pool.name'] === pool,
+    )
+    expect(durations.reduce((sum, point) => sum + (point.value as { count: number }).count, 0)).toBe(3)
+    expect(names.filter((name) => tracingChannel(name).hasSubscribers || channel(name).hasSubscribers)).toEqual([])
+    expect(channel(`tracing:${CHANNELS.query}:start`).hasSubscribers).toBe(false)
+  })
+
   it('turns cluster routes, failovers, DynamoDB commands and breaker changes into spans and metrics', async () => {
     instrumented()
     // The cluster and dynamo packages publish these messages; the channel and its message shape are the contract.
