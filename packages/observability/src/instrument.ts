@@ -1,23 +1,15 @@
-import type { AsyncLocalStorage } from 'node:async_hooks'
-import { type Channel, channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
+import { channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
+import { type Attributes, context, INVALID_SPAN_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import {
-  type Attributes,
-  type Context,
-  context,
-  INVALID_SPAN_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from '@opentelemetry/api'
-import {
+  addTraceScope,
   type BatchMessage,
   type BreakerStateMessage,
   type CacheDeleteMessage,
   type CacheGetMessage,
   type CacheSetMessage,
   CHANNELS,
+  type ChannelName,
   type ClusterFailoverMessage,
   type ClusterNodeMessage,
   type ClusterRouteMessage,
@@ -34,7 +26,7 @@ import {
   type TransactionMessage,
 } from '@tessera/core'
 import { type LiveSnapshot, LiveStats, type PoolState } from './live-stats'
-import { contextManager, contextStorage, type Operation, OperationContext } from './operation-context'
+import { type Operation, OperationContext } from './operation-context'
 import { type InstrumentOptions, type ResolvedInstrumentOptions, resolveInstrumentOptions, type SlowQueryReport } from './options'
 import { RepeatedStatementDetector } from './repeated-statements'
 import { commentMark, createSqlCommenterHooks } from './sql-commenter'
@@ -253,7 +245,6 @@ class Instrumenter {
 
   private traced<M extends object>(name: string, begin: (message: M) => Operation, finish: (message: M, op: Operation) => void): void {
     const tracing = tracingChannel(name) as unknown as TracingChannel<unknown, M>
-    const start = tracing.start as unknown as Channel
     // Operations opened and not yet settled: after uninstrument() the handlers stay until they have all ended.
     let inFlight = 0
     const open = (message: M): Operation | undefined => {
@@ -268,25 +259,14 @@ class Instrumenter {
         return undefined
       }
     }
-    // With an AsyncLocalStorage context manager registered, the transform runs before the operation, in the caller's
-    // context: the span starts there and becomes the active context of everything the operation runs, across awaits.
-    // Without one, `start` opens the span (OpenTelemetry propagates nothing then, and neither can we).
-    let boundTo: AsyncLocalStorage<Context> | undefined
-    const transform = (message: unknown): Context => {
+    // Core runs each operation inside this scope, in the caller's context, before `start`: the span starts there, and
+    // `context.with` (OpenTelemetry's public API, whatever context manager is registered) makes it the active context
+    // of everything the operation runs, across awaits. Without a context manager OpenTelemetry propagates nothing, and
+    // then the span is still made. A publisher on an older core without scopes gets its span from `start`.
+    const removeScope = addTraceScope(name as ChannelName, (message, run) => {
       const op = open(message as M)
-      return op === undefined ? context.active() : this.operations.contextOf(op.parent, op)
-    }
-    let managerSeen: unknown
-    const bind = () => {
-      if (boundTo !== undefined || !this.active) return
-      // Looked up again only when the global context manager changes (one registered after instrument()).
-      const manager = contextManager()
-      if (manager === managerSeen) return
-      managerSeen = manager
-      boundTo = contextStorage()
-      if (boundTo !== undefined) start.bindStore(boundTo, transform)
-    }
-    bind()
+      return op === undefined ? run() : context.with(this.operations.contextOf(op.parent, op), run)
+    })
     const settle = (message: M) => {
       const slot = message as Record<symbol, Operation | undefined>
       const op = slot[this.operationKey]
@@ -303,7 +283,6 @@ class Instrumenter {
     const handlers: TracedHandlers<M> = {
       start: (message) => {
         if ((message as Record<symbol, Operation | undefined>)[this.operationKey] !== undefined) return
-        bind()
         open(message)
       },
       // A synchronous throw gives `error` then `end` and no `asyncEnd`: settle at `end` then.
@@ -324,7 +303,7 @@ class Instrumenter {
     this.stops.push(() => {
       // New operations get no span from now on (and not our context); those in flight end with their outcome, then the
       // last one to settle unsubscribes.
-      if (boundTo !== undefined) start.unbindStore(boundTo)
+      removeScope()
       unsubscribeWhenSettled()
     })
   }

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { type Context, context, createContextKey, type Span, trace } from '@opentelemetry/api'
 import type { StatementInfo } from './statement-info'
 
@@ -20,24 +19,6 @@ export interface Operation {
 
 /** Set on the context of work done on the instrumentation's own behalf (the plans of slow queries): not traced. */
 const SUPPRESSED = createContextKey('@tessera/observability suppressed')
-
-/**
- * The `AsyncLocalStorage` of the registered OpenTelemetry context manager (`AsyncLocalStorageContextManager`, which
- * the Node SDK registers), or `undefined` when none is registered. Binding the tracing channels' `start` to it makes a
- * Tessera operation's span the *active* context of everything the operation runs (a transaction's statements, a cache
- * factory's query, and any other instrumentation in them), across awaits, with no storage of our own: without a
- * context manager OpenTelemetry propagates nothing, and neither do we.
- */
-export function contextStorage(): AsyncLocalStorage<Context> | undefined {
-  const manager = contextManager()
-  const storage = (manager as { _asyncLocalStorage?: unknown } | undefined)?._asyncLocalStorage
-  return storage instanceof AsyncLocalStorage ? (storage as AsyncLocalStorage<Context>) : undefined
-}
-
-/** The registered global context manager (the API's own no-op one when none is). */
-export function contextManager(): unknown {
-  return (context as unknown as { _getContextManager?: () => unknown })._getContextManager?.()
-}
 
 /** Holds, in the context of a Tessera operation, the operation itself (so a pool wait inside it is added to it). */
 const OPERATION = createContextKey('@tessera/observability operation')
