@@ -23,11 +23,34 @@ const SUPPRESSED = createContextKey('@tessera/observability suppressed')
 /** Holds, in the context of a Tessera operation, the operation itself (so a pool wait inside it is added to it). */
 const OPERATION = createContextKey('@tessera/observability operation')
 
+/**
+ * A context that holds one Tessera operation on top of another context: what `setValue(OPERATION, op)` would give,
+ * without copying the context's map once more for every operation (the API's contexts copy it on each `setValue`).
+ */
+class InOperation implements Context {
+  constructor(
+    private readonly inner: Context,
+    private readonly op: Operation,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    return key === OPERATION ? this.op : this.inner.getValue(key)
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return key === OPERATION ? this.inner.setValue(key, value) : new InOperation(this.inner.setValue(key, value), this.op)
+  }
+
+  deleteValue(key: symbol): Context {
+    return key === OPERATION ? this.inner : new InOperation(this.inner.deleteValue(key), this.op)
+  }
+}
+
 /** Finds the Tessera operation whose context is active. */
 export class OperationContext {
   /** The context inside `op`: its span set, and the operation itself for {@link current}. */
   contextOf(parent: Context, op: Operation): Context {
-    return trace.setSpan(parent, op.span).setValue(OPERATION, op)
+    return new InOperation(trace.setSpan(parent, op.span), op)
   }
 
   /** The Tessera operation whose context is active now (only with a context manager), if any. */
