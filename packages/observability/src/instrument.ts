@@ -119,6 +119,8 @@ class Instrumenter {
   /** A route decision waiting for the statement it routes (published just before it, in the same tick). */
   private pendingRoute: ClusterRouteMessage | undefined
   private active = true
+  /** The operation whose synchronous part runs now without a context of its own (see the scope in `traced`). */
+  private running: Operation | undefined
   /** Each replica's lag from the cluster's last health check, by cluster and node (what the lag gauges report). */
   private readonly replicationLag = new Map<string, { attributes: Attributes; lagMs: number | undefined; lagBytes: number | undefined }>()
 
@@ -265,7 +267,20 @@ class Instrumenter {
     // then the span is still made. A publisher on an older core without scopes gets its span from `start`.
     const removeScope = addTraceScope(name as ChannelName, (message, run) => {
       const op = open(message as M)
-      return op === undefined ? run() : context.with(this.operations.contextOf(op.parent, op), run)
+      if (op === undefined) return run()
+      if (op.span === NON_RECORDING_SPAN) {
+        // No SDK and no parent span: a context would carry nothing a child or another instrumentation could use (a
+        // child of this stand-in is a root as well), so none is made. Only its pool wait needs the operation, and the
+        // pool is asked synchronously, inside `run`.
+        const outer = this.running
+        this.running = op
+        try {
+          return run()
+        } finally {
+          this.running = outer
+        }
+      }
+      return context.with(this.operations.contextOf(op.parent, op), run)
     })
     const settle = (message: M) => {
       const slot = message as Record<symbol, Operation | undefined>
@@ -636,7 +651,7 @@ class Instrumenter {
           pool.max = message.max
           if (message.min !== undefined) pool.min = message.min
           pool.pending++
-          const acquire: PendingAcquire = { startedAt: performance.now(), owner: this.operations.current(), pool }
+          const acquire: PendingAcquire = { startedAt: performance.now(), owner: this.operations.current() ?? this.running, pool }
           ;(message as unknown as Record<symbol, PendingAcquire | undefined>)[key] = acquire
           inFlight++
         } catch (error) {
