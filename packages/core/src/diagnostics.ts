@@ -399,6 +399,52 @@ function plainFor(name: string): Channel {
 }
 
 /**
+ * Runs `run` inside a scope of a subscriber's choosing (see {@link addTraceScope}) and returns what `run` returns. It is
+ * called synchronously, in the caller's context, before the channel's `start` is published, and must call `run` once,
+ * synchronously, and not throw.
+ */
+export type TraceScope = <T>(message: object, run: () => T) => T
+
+// One registry per process, shared by every copy of this package (an ESM and a CJS copy, or two versions) as the
+// channels themselves are.
+const TRACE_SCOPES = Symbol.for('@tessera/core trace scopes v1')
+const traceScopes: Map<string, readonly TraceScope[]> = ((globalThis as Record<symbol, unknown>)[TRACE_SCOPES] ??= new Map<
+  string,
+  readonly TraceScope[]
+>()) as Map<string, readonly TraceScope[]>
+
+/**
+ * For a subscriber that must run a traced operation inside its own context, so that everything the operation starts
+ * (its statements, any other instrumentation under it) sees it: OpenTelemetry's `context.with(ctx, run)`, for one. The
+ * scope runs around each operation published on the tracing channel `name` through {@link traced} or
+ * {@link openTrace}, while the channel has a subscriber, before `start` (what the scope does first, such as starting a
+ * span, is done before the operation runs). Returns the function that removes it. Unlike `start.bindStore`, it needs no
+ * handle on the subscriber's `AsyncLocalStorage`.
+ *
+ * @example
+ * const remove = addTraceScope(CHANNELS.query, (message, run) => context.with(contextFor(message), run))
+ */
+export function addTraceScope(name: ChannelName, scope: TraceScope): () => void {
+  traceScopes.set(name, [...(traceScopes.get(name) ?? []), scope])
+  let removed = false
+  return () => {
+    if (removed) return
+    removed = true
+    const scopes = [...(traceScopes.get(name) ?? [])]
+    const at = scopes.indexOf(scope)
+    if (at !== -1) scopes.splice(at, 1)
+    if (scopes.length === 0) traceScopes.delete(name)
+    else traceScopes.set(name, scopes)
+  }
+}
+
+function inScopes<T>(scopes: readonly TraceScope[], index: number, message: object, run: () => T): T {
+  if (index === scopes.length - 1) return scopes[index]!(message, run)
+  if (index === scopes.length) return run()
+  return scopes[index]!(message, () => inScopes(scopes, index + 1, message, run))
+}
+
+/**
  * Whether anyone listens to the tracing channel `name`. Check it before building an expensive message:
  * `traced` does the same check, but the message object is built by the caller before the call.
  */
@@ -424,7 +470,9 @@ export function hasSubscribers(name: ChannelName): boolean {
 export function traced<N extends ChannelName, T>(name: N, message: ChannelMessages[N], fn: () => Promise<T>): Promise<T> {
   const tracing = tracingFor(name)
   if (!tracing.hasSubscribers) return fn()
-  return tracing.tracePromise(fn, message)
+  const scopes = traceScopes.get(name)
+  if (scopes === undefined) return tracing.tracePromise(fn, message)
+  return inScopes(scopes, 0, message, () => tracing.tracePromise(fn, message))
 }
 
 /**
@@ -463,14 +511,18 @@ export function openTrace<N extends ChannelName>(name: N, message: ChannelMessag
   if (!tracing.hasSubscribers) return undefined
   let finished = false
   return {
-    run: <T>(fn: () => T): T =>
-      tracing.start.runStores(message, () => {
-        try {
-          return fn()
-        } finally {
-          tracing.end.publish(message)
-        }
-      }),
+    run: <T>(fn: () => T): T => {
+      const started = () =>
+        tracing.start.runStores(message, () => {
+          try {
+            return fn()
+          } finally {
+            tracing.end.publish(message)
+          }
+        })
+      const scopes = traceScopes.get(name)
+      return scopes === undefined ? started() : inScopes(scopes, 0, message, started)
+    },
     finish(failure) {
       if (finished) return
       finished = true

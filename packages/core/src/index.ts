@@ -83,9 +83,10 @@ export type {
   QueryMessage,
   StreamMessage,
   TracedOutcome,
+  TraceScope,
   TransactionMessage,
 } from './diagnostics'
-export { CHANNELS, hasSubscribers, hasTraceSubscribers, openTrace, publish, traced } from './diagnostics'
+export { addTraceScope, CHANNELS, hasSubscribers, hasTraceSubscribers, openTrace, publish, traced } from './diagnostics'
 export type { BuiltInProviderOptions, DriverOptionsMap } from './driver-options'
 // Errors
 export type { PoolTimeoutDetails, TesseraErrorOptions, ValidationIssue } from './errors'

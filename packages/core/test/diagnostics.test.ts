@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
+  addTraceScope,
   CHANNELS,
   hasSubscribers,
   hasTraceSubscribers,
@@ -133,6 +134,44 @@ describe('openTrace', () => {
     trace.finish({ error: failure })
     expect(events.map(([kind]) => kind)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd'])
     expect(events[2]?.[1]).toMatchObject({ error: failure })
+  })
+})
+
+describe('addTraceScope', () => {
+  it('runs traced operations inside the scopes, outermost first, before start; removed, it runs no more', async () => {
+    const events = recordTrace(CHANNELS.query)
+    const store = new AsyncLocalStorage<string[]>()
+    const seen: string[] = []
+    const outer = addTraceScope(CHANNELS.query, (message, run) => {
+      seen.push(`outer ${(message as QueryMessage).sql} before ${events.length} events`)
+      return store.run(['outer'], run)
+    })
+    const inner = addTraceScope(CHANNELS.query, (_message, run) => store.run([...(store.getStore() ?? []), 'inner'], run))
+    cleanups.push(outer, inner)
+    const inside = await traced(CHANNELS.query, queryMessage(), async () => {
+      await new Promise((resolve) => setImmediate(resolve))
+      return store.getStore()
+    })
+    expect(inside).toEqual(['outer', 'inner'])
+    expect(seen).toEqual(['outer select $1::int as n before 0 events'])
+    expect(store.getStore()).toBeUndefined()
+    outer()
+    outer()
+    inner()
+    await traced(CHANNELS.query, queryMessage(), async () => queryResult)
+    expect(seen).toHaveLength(1)
+    expect(events.map(([kind]) => kind)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd', 'start', 'end', 'asyncStart', 'asyncEnd'])
+  })
+
+  it('runs the opening of an openTrace operation inside the scope, and nothing while nobody subscribes', async () => {
+    const store = new AsyncLocalStorage<string>()
+    const remove = addTraceScope(CHANNELS.stream, (_message, run) => store.run('scoped', run))
+    cleanups.push(remove)
+    expect(openTrace(CHANNELS.stream, { sql: 'select 1', driver: 'fake', rows: 0 })).toBeUndefined()
+    recordTrace(CHANNELS.stream)
+    const trace = openTrace(CHANNELS.stream, { sql: 'select 1', driver: 'fake', rows: 0 })!
+    expect(await trace.run(async () => store.getStore())).toBe('scoped')
+    trace.finish()
   })
 })
 

@@ -17,6 +17,7 @@ export type {
   InstrumentOptions,
   RepeatedStatementReport,
   SlowQueryReport,
+  SqlCommenterOptions,
   WatchedPackage,
 } from './options'
 export { DURATION_BUCKETS_S } from './telemetry'

@@ -1,23 +1,15 @@
-import type { AsyncLocalStorage } from 'node:async_hooks'
-import { type Channel, channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
+import { channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
+import { type Attributes, context, INVALID_SPAN_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import {
-  type Attributes,
-  type Context,
-  context,
-  INVALID_SPAN_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from '@opentelemetry/api'
-import {
+  addTraceScope,
   type BatchMessage,
   type BreakerStateMessage,
   type CacheDeleteMessage,
   type CacheGetMessage,
   type CacheSetMessage,
   CHANNELS,
+  type ChannelName,
   type ClusterFailoverMessage,
   type ClusterNodeMessage,
   type ClusterRouteMessage,
@@ -34,18 +26,19 @@ import {
   type TransactionMessage,
 } from '@tessera/core'
 import { type LiveSnapshot, LiveStats, type PoolState } from './live-stats'
-import { contextManager, contextStorage, type Operation, OperationContext } from './operation-context'
+import { type Operation, OperationContext } from './operation-context'
 import { type InstrumentOptions, type ResolvedInstrumentOptions, resolveInstrumentOptions, type SlowQueryReport } from './options'
 import { RepeatedStatementDetector } from './repeated-statements'
-import { createSqlCommenterHooks } from './sql-commenter'
+import { commentMark, createSqlCommenterHooks } from './sql-commenter'
 import { type AttributeSet, type StatementInfo, StatementInfoCache } from './statement-info'
 import { Telemetry } from './telemetry'
 
 /** What {@link instrument} returns. */
 export interface Instrumentation {
   /**
-   * Unsubscribes from every channel: nothing more is recorded. Spans of operations still in flight then are never
-   * ended (so never exported). Calling it again does nothing.
+   * Unsubscribes from every channel: operations started from now on are not recorded. Operations still in flight end
+   * their spans and record their metrics with their real outcome when they settle, and the last of them to settle
+   * removes the subscriptions they needed. Calling it again does nothing.
    */
   uninstrument(): void
   /**
@@ -114,7 +107,7 @@ export function instrument(options?: InstrumentOptions): Instrumentation {
 class Instrumenter {
   private readonly operations = new OperationContext()
   private readonly live = new LiveStats()
-  private readonly statements = new StatementInfoCache()
+  private readonly statements: StatementInfoCache
   private readonly telemetry: Telemetry
   private readonly repeated: RepeatedStatementDetector
   /** Where an operation is kept on its message (a symbol of this instance: other subscribers never see it). */
@@ -126,10 +119,13 @@ class Instrumenter {
   /** A route decision waiting for the statement it routes (published just before it, in the same tick). */
   private pendingRoute: ClusterRouteMessage | undefined
   private active = true
+  /** The operation whose synchronous part runs now without a context of its own (see the scope in `traced`). */
+  private running: Operation | undefined
   /** Each replica's lag from the cluster's last health check, by cluster and node (what the lag gauges report). */
   private readonly replicationLag = new Map<string, { attributes: Attributes; lagMs: number | undefined; lagBytes: number | undefined }>()
 
   constructor(private readonly options: ResolvedInstrumentOptions) {
+    this.statements = new StatementInfoCache(commentMark(options.sqlCommenter))
     this.telemetry = new Telemetry(options.tracerProvider, options.meterProvider, {
       observePools: (report) => {
         for (const pool of this.live.pools.values()) {
@@ -221,7 +217,7 @@ class Instrumenter {
     if (watch.has('breaker')) this.plain<BreakerStateMessage>(CHANNELS.breakerState, (m) => this.onBreaker(m))
     return {
       uninstrument: () => this.stop(),
-      hooks: this.options.sqlCommenter ? createSqlCommenterHooks() : {},
+      hooks: this.options.sqlCommenter === undefined ? {} : createSqlCommenterHooks(this.options.sqlCommenter),
       snapshot: () => this.live.snapshot(),
       traceFields: () => this.operations.traceFields() ?? {},
     }
@@ -251,52 +247,57 @@ class Instrumenter {
 
   private traced<M extends object>(name: string, begin: (message: M) => Operation, finish: (message: M, op: Operation) => void): void {
     const tracing = tracingChannel(name) as unknown as TracingChannel<unknown, M>
-    const start = tracing.start as unknown as Channel
+    // Operations opened and not yet settled: after uninstrument() the handlers stay until they have all ended.
+    let inFlight = 0
     const open = (message: M): Operation | undefined => {
-      if (this.operations.isSuppressed()) return undefined
+      if (!this.active || this.operations.isSuppressed()) return undefined
       try {
         const op = begin(message)
         ;(message as Record<symbol, Operation | undefined>)[this.operationKey] = op
+        inFlight++
         return op
       } catch (error) {
         this.failed(error)
         return undefined
       }
     }
-    // With an AsyncLocalStorage context manager registered, the transform runs before the operation, in the caller's
-    // context: the span starts there and becomes the active context of everything the operation runs, across awaits.
-    // Without one, `start` opens the span (OpenTelemetry propagates nothing then, and neither can we).
-    let boundTo: AsyncLocalStorage<Context> | undefined
-    const transform = (message: unknown): Context => {
+    // Core runs each operation inside this scope, in the caller's context, before `start`: the span starts there, and
+    // `context.with` (OpenTelemetry's public API, whatever context manager is registered) makes it the active context
+    // of everything the operation runs, across awaits. Without a context manager OpenTelemetry propagates nothing, and
+    // then the span is still made. A publisher on an older core without scopes gets its span from `start`.
+    const removeScope = addTraceScope(name as ChannelName, (message, run) => {
       const op = open(message as M)
-      return op === undefined ? context.active() : this.operations.contextOf(op.parent, op)
-    }
-    let managerSeen: unknown
-    const bind = () => {
-      if (boundTo !== undefined || !this.active) return
-      // Looked up again only when the global context manager changes (one registered after instrument()).
-      const manager = contextManager()
-      if (manager === managerSeen) return
-      managerSeen = manager
-      boundTo = contextStorage()
-      if (boundTo !== undefined) start.bindStore(boundTo, transform)
-    }
-    bind()
+      if (op === undefined) return run()
+      if (op.span === NON_RECORDING_SPAN) {
+        // No SDK and no parent span: a context would carry nothing a child or another instrumentation could use (a
+        // child of this stand-in is a root as well), so none is made. Only its pool wait needs the operation, and the
+        // pool is asked synchronously, inside `run`.
+        const outer = this.running
+        this.running = op
+        try {
+          return run()
+        } finally {
+          this.running = outer
+        }
+      }
+      return context.with(this.operations.contextOf(op.parent, op), run)
+    })
     const settle = (message: M) => {
       const slot = message as Record<symbol, Operation | undefined>
       const op = slot[this.operationKey]
       if (op === undefined) return
       slot[this.operationKey] = undefined
+      inFlight--
       try {
         finish(message, op)
       } catch (error) {
         this.failed(error)
       }
+      if (!this.active) unsubscribeWhenSettled()
     }
     const handlers: TracedHandlers<M> = {
       start: (message) => {
         if ((message as Record<symbol, Operation | undefined>)[this.operationKey] !== undefined) return
-        bind()
         open(message)
       },
       // A synchronous throw gives `error` then `end` and no `asyncEnd`: settle at `end` then.
@@ -308,9 +309,17 @@ class Instrumenter {
       error() {},
     }
     tracing.subscribe(handlers)
-    this.stops.push(() => {
+    let subscribed = true
+    const unsubscribeWhenSettled = () => {
+      if (!subscribed || inFlight > 0) return
+      subscribed = false
       tracing.unsubscribe(handlers)
-      if (boundTo !== undefined) start.unbindStore(boundTo)
+    }
+    this.stops.push(() => {
+      // New operations get no span from now on (and not our context); those in flight end with their outcome, then the
+      // last one to settle unsubscribes.
+      removeScope()
+      unsubscribeWhenSettled()
     })
   }
 
@@ -600,11 +609,20 @@ class Instrumenter {
   private watchPools(): void {
     const tracing = tracingChannel(CHANNELS.poolAcquire) as unknown as TracingChannel<unknown, PoolAcquireMessage>
     const key = this.acquireKey
+    // As for operations: after uninstrument() the handlers stay until the acquires in flight have settled.
+    let inFlight = 0
+    let subscribed = true
+    const unsubscribeWhenSettled = () => {
+      if (!subscribed || inFlight > 0) return
+      subscribed = false
+      tracing.unsubscribe(handlers)
+    }
     const finish = (message: PoolAcquireMessage) => {
       const slot = message as unknown as Record<symbol, PendingAcquire | undefined>
       const acquire = slot[key]
       if (acquire === undefined) return
       slot[key] = undefined
+      inFlight--
       const { pool } = acquire
       const waitMs = performance.now() - acquire.startedAt
       pool.pending = Math.max(0, pool.pending - 1)
@@ -621,9 +639,11 @@ class Instrumenter {
       } catch (error) {
         this.failed(error)
       }
+      if (!this.active) unsubscribeWhenSettled()
     }
     const handlers: TracedHandlers<PoolAcquireMessage> = {
       start: (message) => {
+        if (!this.active) return
         try {
           const pool = this.poolState(message.pool)
           pool.size = message.size
@@ -631,8 +651,9 @@ class Instrumenter {
           pool.max = message.max
           if (message.min !== undefined) pool.min = message.min
           pool.pending++
-          const acquire: PendingAcquire = { startedAt: performance.now(), owner: this.operations.current(), pool }
+          const acquire: PendingAcquire = { startedAt: performance.now(), owner: this.operations.current() ?? this.running, pool }
           ;(message as unknown as Record<symbol, PendingAcquire | undefined>)[key] = acquire
+          inFlight++
         } catch (error) {
           this.failed(error)
         }
@@ -645,7 +666,7 @@ class Instrumenter {
       error() {},
     }
     tracing.subscribe(handlers)
-    this.stops.push(() => tracing.unsubscribe(handlers))
+    this.stops.push(unsubscribeWhenSettled)
     this.plain<PoolReleaseMessage>(CHANNELS.poolRelease, (message) => {
       const pool = this.poolState(message.pool)
       pool.used = Math.max(0, pool.used - 1)

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { type Context, context, createContextKey, type Span, trace } from '@opentelemetry/api'
 import type { StatementInfo } from './statement-info'
 
@@ -21,32 +20,37 @@ export interface Operation {
 /** Set on the context of work done on the instrumentation's own behalf (the plans of slow queries): not traced. */
 const SUPPRESSED = createContextKey('@tessera/observability suppressed')
 
-/**
- * The `AsyncLocalStorage` of the registered OpenTelemetry context manager (`AsyncLocalStorageContextManager`, which
- * the Node SDK registers), or `undefined` when none is registered. Binding the tracing channels' `start` to it makes a
- * Tessera operation's span the *active* context of everything the operation runs (a transaction's statements, a cache
- * factory's query, and any other instrumentation in them), across awaits, with no storage of our own: without a
- * context manager OpenTelemetry propagates nothing, and neither do we.
- */
-export function contextStorage(): AsyncLocalStorage<Context> | undefined {
-  const manager = contextManager()
-  const storage = (manager as { _asyncLocalStorage?: unknown } | undefined)?._asyncLocalStorage
-  return storage instanceof AsyncLocalStorage ? (storage as AsyncLocalStorage<Context>) : undefined
-}
-
-/** The registered global context manager (the API's own no-op one when none is). */
-export function contextManager(): unknown {
-  return (context as unknown as { _getContextManager?: () => unknown })._getContextManager?.()
-}
-
 /** Holds, in the context of a Tessera operation, the operation itself (so a pool wait inside it is added to it). */
 const OPERATION = createContextKey('@tessera/observability operation')
+
+/**
+ * A context that holds one Tessera operation on top of another context: what `setValue(OPERATION, op)` would give,
+ * without copying the context's map once more for every operation (the API's contexts copy it on each `setValue`).
+ */
+class InOperation implements Context {
+  constructor(
+    private readonly inner: Context,
+    private readonly op: Operation,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    return key === OPERATION ? this.op : this.inner.getValue(key)
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return key === OPERATION ? this.inner.setValue(key, value) : new InOperation(this.inner.setValue(key, value), this.op)
+  }
+
+  deleteValue(key: symbol): Context {
+    return key === OPERATION ? this.inner : new InOperation(this.inner.deleteValue(key), this.op)
+  }
+}
 
 /** Finds the Tessera operation whose context is active. */
 export class OperationContext {
   /** The context inside `op`: its span set, and the operation itself for {@link current}. */
   contextOf(parent: Context, op: Operation): Context {
-    return trace.setSpan(parent, op.span).setValue(OPERATION, op)
+    return new InOperation(trace.setSpan(parent, op.span), op)
   }
 
   /** The Tessera operation whose context is active now (only with a context manager), if any. */

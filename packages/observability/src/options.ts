@@ -56,13 +56,37 @@ export interface InstrumentOptions {
   /** Called when the N+1 detector fires. Default: none. */
   onRepeatedStatement?: ((report: RepeatedStatementReport) => void) | undefined
   /**
-   * Append `/*traceparent='…'*\/` to statements sent through {@link Instrumentation.hooks}, so server logs and
-   * `pg_stat_statements` can be joined to the trace. Such a statement is sent unprepared (see the README). Default:
-   * `false`.
+   * Append a SQLCommenter comment to statements sent through {@link Instrumentation.hooks}: `true` appends
+   * `/*traceparent='…'*\/` of the sampled span in effect, so server logs and `pg_stat_activity` can be joined to the
+   * trace (such a statement is sent unprepared); an object chooses the traceparent and fixed tags (see
+   * {@link SqlCommenterOptions} and the README). Default: `false`.
+   * @example
+   * instrument({ sqlCommenter: { traceparent: false, tags: { application: 'shop' } } }) // stays prepared
    */
-  sqlCommenter?: boolean | undefined
+  sqlCommenter?: boolean | SqlCommenterOptions | undefined
   /** Which packages' channels to watch. Default: all of them. */
   watch?: readonly WatchedPackage[] | undefined
+}
+
+/** What the SQL commenter appends (`sqlCommenter: { … }`). */
+export interface SqlCommenterOptions {
+  /**
+   * Append the W3C `traceparent` of the span in effect, when it is sampled (an unsampled trace is recorded nowhere, so
+   * there is nothing to join). Makes the text differ per trace, so such a statement is sent unprepared. Default: `true`.
+   */
+  traceparent?: boolean | undefined
+  /**
+   * Fixed tags in every comment (`{ application: 'shop', db_driver: 'tessera' }`), serialized as SQLCommenter says
+   * (keys sorted, values URL-encoded and quoted). They are the same for every call, so they keep a statement's text
+   * stable: a statement carrying only tags stays prepared. Keep them low-cardinality (never an id). Default: none.
+   */
+  tags?: Readonly<Record<string, string>> | undefined
+}
+
+/** The SQL commenter as resolved: whether to add the traceparent, and the serialized tags (`''` for none). */
+export interface ResolvedSqlCommenter {
+  traceparent: boolean
+  tags: string
 }
 
 /** A statement slower than `slowQueryMs`. */
@@ -105,7 +129,7 @@ export interface ResolvedInstrumentOptions {
   explain: Required<ExplainOptions> | undefined
   repeatedStatementThreshold: number
   onRepeatedStatement: ((report: RepeatedStatementReport) => void) | undefined
-  sqlCommenter: boolean
+  sqlCommenter: ResolvedSqlCommenter | undefined
   watch: ReadonlySet<WatchedPackage>
 }
 
@@ -122,6 +146,36 @@ const KNOWN = [
   'sqlCommenter',
   'watch',
 ]
+
+/** SQLCommenter's value encoding: URL-encoded, then `'` escaped (encodeURIComponent leaves it, and `*`, as they are). */
+function commenterValue(value: string): string {
+  return `'${encodeURIComponent(value).replace(/'/g, "\\'")}'`
+}
+
+function resolveSqlCommenter(given: unknown, problems: string[]): ResolvedSqlCommenter | undefined {
+  if (given === false) return undefined
+  if (given === true) return { traceparent: true, tags: '' }
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    problems.push(`sqlCommenter must be true, false or { traceparent?, tags? }, got ${describe(given)}`)
+    return undefined
+  }
+  const { traceparent = true, tags = {}, ...unknown } = given as SqlCommenterOptions
+  for (const key of Object.keys(unknown))
+    problems.push(`sqlCommenter has unknown option ${JSON.stringify(key)}; accepted: traceparent, tags`)
+  if (typeof traceparent !== 'boolean') problems.push(`sqlCommenter.traceparent must be true or false, got ${describe(traceparent)}`)
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) {
+    problems.push(`sqlCommenter.tags must be an object of string values, got ${describe(tags)}`)
+    return undefined
+  }
+  const parts: string[] = []
+  for (const key of Object.keys(tags).sort()) {
+    const value = (tags as Record<string, unknown>)[key]
+    if (key === '' || key === 'traceparent') problems.push(`sqlCommenter.tags cannot have the key ${JSON.stringify(key)}`)
+    else if (typeof value !== 'string') problems.push(`sqlCommenter.tags.${key} must be a string, got ${describe(value)}`)
+    else parts.push(`${encodeURIComponent(key)}=${commenterValue(value)}`)
+  }
+  return { traceparent: traceparent === true, tags: parts.join(',') }
+}
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value)
@@ -153,7 +207,7 @@ export function resolveInstrumentOptions(options: InstrumentOptions | undefined)
   if (!isCount(repeatedStatementThreshold)) {
     problems.push(`repeatedStatementThreshold must be a whole number >= 0 (0 turns it off), got ${describe(repeatedStatementThreshold)}`)
   }
-  if (typeof sqlCommenter !== 'boolean') problems.push(`sqlCommenter must be true or false, got ${describe(sqlCommenter)}`)
+  const commenter = resolveSqlCommenter(sqlCommenter, problems)
   for (const name of ['onSlowQuery', 'onRepeatedStatement'] as const) {
     if (given[name] !== undefined && typeof given[name] !== 'function')
       problems.push(`${name} must be a function, got ${describe(given[name])}`)
@@ -197,7 +251,7 @@ export function resolveInstrumentOptions(options: InstrumentOptions | undefined)
     explain,
     repeatedStatementThreshold,
     onRepeatedStatement: given.onRepeatedStatement,
-    sqlCommenter,
+    sqlCommenter: commenter,
     watch: new Set(watch),
   }
 }

@@ -28,12 +28,13 @@ export interface AttributeSet {
 }
 
 const MAX_KEPT = 2_000
-const SQL_COMMENT_MARK = ' /*traceparent='
-
-/** The text without the `/*traceparent='…'*\/` comment the SQL commenter appended, so one statement stays one shape. */
-export function withoutTraceComment(text: string): string {
+/**
+ * The text without the comment the SQL commenter appended (it starts with `mark`, see `commentMark`), so one statement
+ * stays one shape.
+ */
+export function withoutCommenterComment(text: string, mark: string): string {
   if (text.charCodeAt(text.length - 1) !== 47) return text
-  const at = text.lastIndexOf(SQL_COMMENT_MARK)
+  const at = text.lastIndexOf(mark)
   return at === -1 ? text : text.slice(0, at)
 }
 
@@ -47,8 +48,11 @@ function countParams(sanitized: string): number {
 export class StatementInfoCache {
   private readonly known = new Map<string, StatementInfo>()
 
+  /** @param commentMark how the SQL commenter's comments start (see `commentMark`). */
+  constructor(private readonly commentMark: string) {}
+
   get(text: string): StatementInfo {
-    const own = withoutTraceComment(text)
+    const own = withoutCommenterComment(text, this.commentMark)
     let info = this.known.get(own)
     if (info !== undefined) return info
     const { summary, operation, collection } = summarizeStatement(own)

@@ -25,6 +25,8 @@ describe('instrument() with the global providers', () => {
     // The in-process numbers the dashboard reads still count.
     expect(instrumentation.snapshot().queries.count).toBeGreaterThanOrEqual(3)
     expect(instrumentation.snapshot().slowQueries[0]?.traceId).toBeUndefined()
+    // Without an SDK no context is made for a statement, and its pool wait is still its own.
+    expect(instrumentation.snapshot().slowQueries[0]?.poolWaitMs).toBeGreaterThan(0)
   })
 
   it('records into an SDK registered after instrument(): the meter and tracer are looked up lazily', async () => {

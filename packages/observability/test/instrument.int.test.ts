@@ -1,5 +1,5 @@
 import { channel, tracingChannel } from 'node:diagnostics_channel'
-import { SpanStatusCode, trace } from '@opentelemetry/api'
+import { context, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { createCache } from '@tessera/cache'
 import { CHANNELS, ConfigError, type Provider, publish, traced } from '@tessera/core'
@@ -254,6 +254,57 @@ describe('instrument()', () => {
     expect(sdk.spans()).toEqual([])
   })
 
+  it('ends the spans of operations in flight at uninstrument() with their outcome, then leaves no subscriber', async () => {
+    const names = Object.values(CHANNELS)
+    const instrumentation = instrument({ tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider })
+    const pool = uniqueName('inflight')
+    const provider = open('pg', { name: pool, max: 3 })
+    const tracer = sdk.tracerProvider.getTracer('test')
+    const request = tracer.startActiveSpan('request', async (span) => {
+      try {
+        return await Promise.allSettled([
+          provider.query('SELECT pg_sleep(0.3) AS slept'),
+          provider.query("SELECT (pg_sleep(0.3)::text || 'x')::int AS bad"),
+          provider.transaction(async (tx) => {
+            await tx.query('SELECT pg_sleep(0.3)')
+            return tx.query('SELECT 2 AS two')
+          }),
+        ])
+      } finally {
+        span.end()
+      }
+    })
+    const watcher = open('pg', { max: 1 })
+    await waitFor(async () => {
+      const { rows } = await watcher.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'SELECT%pg_sleep(0.3)%' AND state = 'active' AND pid <> pg_backend_pid()",
+      )
+      return rows[0]!.n === 3
+    }, 'the three statements running')
+    instrumentation.uninstrument()
+    // Started after uninstrument(): not recorded.
+    await provider.query('SELECT 3 AS after')
+    const [slept, bad, transaction] = await request
+    expect([slept.status, bad.status, transaction.status]).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    const spans = sdk.spans().filter((span) => span.attributes['db.client.connection.pool.name'] === pool)
+    const byText = (text: string) => spans.find((span) => String(span.attributes['db.query.text']).startsWith(text))
+    expect(byText('SELECT pg_sleep(?) AS slept')).toMatchObject({ status: { code: SpanStatusCode.UNSET } })
+    expect(byText('SELECT (pg_sleep(?)::text')).toMatchObject({
+      status: { code: SpanStatusCode.ERROR },
+      attributes: expect.objectContaining({ 'db.response.status_code': '22P02' }),
+    })
+    // The transaction's statement that started after uninstrument() has no span; the transaction itself ends.
+    expect(spans.filter((span) => span.name === 'TRANSACTION')).toHaveLength(1)
+    expect(byText('SELECT ? AS two')).toBeUndefined()
+    expect(byText('SELECT ? AS after')).toBeUndefined()
+    const durations = (await sdk.points('db.client.operation.duration')).filter(
+      (point) => point.attributes['db.client.connection.pool.name'] === pool,
+    )
+    expect(durations.reduce((sum, point) => sum + (point.value as { count: number }).count, 0)).toBe(3)
+    expect(names.filter((name) => tracingChannel(name).hasSubscribers || channel(name).hasSubscribers)).toEqual([])
+    expect(channel(`tracing:${CHANNELS.query}:start`).hasSubscribers).toBe(false)
+  })
+
   it('turns cluster routes, failovers, DynamoDB commands and breaker changes into spans and metrics', async () => {
     instrumented()
     // The cluster and dynamo packages publish these messages; the channel and its message shape are the contract.
@@ -367,6 +418,65 @@ describe('instrument()', () => {
       expect(prepared[0]!.q).toBe('SELECT current_query() AS q, 1 AS p')
       span.end()
     })
+  })
+
+  it('keeps a statement prepared with tags only, and comments only sampled spans with the traceparent', async () => {
+    const instrumentation = instrumented({ sqlCommenter: { traceparent: false, tags: { route: '/orders/:id', application: "o'shop" } } })
+    const provider = createPgProvider({ connectionString: PG_URL, pool: { max: 1 }, hooks: [instrumentation.hooks] })
+    providers.push(provider)
+    const tracer = sdk.tracerProvider.getTracer('test')
+    for (let i = 0; i < 3; i++) {
+      await tracer.startActiveSpan('request', async (span) => {
+        const { rows } = await provider.query<{ q: string }>('SELECT current_query() AS q, $1::int AS i', [i])
+        expect(rows[0]!.q).toBe("SELECT current_query() AS q, $1::int AS i /*application='o\\'shop',route='%2Forders%2F%3Aid'*/")
+        span.end()
+      })
+    }
+    // One text for every call: prepared once and reused.
+    const { rows } = await provider.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE '%application=%' AND statement LIKE '%$1::int AS i%'",
+    )
+    expect(rows[0]!.n).toBe(1)
+    expect(
+      sdk
+        .spans()
+        .filter((span) => span.name === 'SELECT')
+        .map((span) => span.attributes['db.query.text']),
+    ).toContain('SELECT current_query() AS q, $1::int AS i')
+
+    // With the traceparent too: a sampled span gets it (unprepared); an unsampled one gets the tags only.
+    const both = createPgProvider({
+      connectionString: PG_URL,
+      pool: { max: 1 },
+      hooks: [instrumented({ sqlCommenter: { tags: { application: 'shop' } } }).hooks],
+    })
+    providers.push(both)
+    await tracer.startActiveSpan('request', async (span) => {
+      const { rows: sampled } = await both.query<{ q: string }>('SELECT current_query() AS q')
+      const { traceId, spanId } = span.spanContext()
+      expect(sampled[0]!.q).toBe(`SELECT current_query() AS q /*application='shop',traceparent='00-${traceId}-${spanId}-01'*/`)
+      span.end()
+    })
+    const unsampled = trace.wrapSpanContext({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.NONE })
+    await context.with(trace.setSpan(context.active(), unsampled), async () => {
+      const { rows: plain } = await both.query<{ q: string }>('SELECT current_query() AS q')
+      expect(plain[0]!.q).toBe("SELECT current_query() AS q /*application='shop'*/")
+    })
+  })
+
+  it('rejects bad sqlCommenter options, naming each', () => {
+    expect(() => instrument({ sqlCommenter: { tags: { a: 1 as never, traceparent: 'x' }, traceparent: 'yes' as never } })).toThrow(
+      expect.objectContaining({
+        problems: [
+          'sqlCommenter.traceparent must be true or false, got "yes"',
+          'sqlCommenter.tags.a must be a string, got 1',
+          'sqlCommenter.tags cannot have the key "traceparent"',
+        ],
+      }),
+    )
+    expect(() => instrument({ sqlCommenter: 'on' as never })).toThrow(
+      /sqlCommenter must be true, false or \{ traceparent\?, tags\? \}, got "on"/,
+    )
   })
 
   it('carries the trace id into log lines through traceFields()', async () => {
