@@ -9,7 +9,7 @@ import { checkValue, toAnyAttribute, toAttribute, unmarshalItem } from './item-c
 import type { AttributeMap } from './key-identity'
 import { composeKey } from './key-template'
 import { conditionFailure, keyOf, type ModelContext, marshalKey, primaryKeyFields, throwIfIssues } from './model-context'
-import { openItem, sealItem } from './model-encryption'
+import { openItem, refusePlaintext, sealItem } from './model-encryption'
 
 /** Which item an update returns: as written (`'new'`, default), as it was (`'old'`), or nothing (`'none'`). */
 export type UpdateReturning = 'new' | 'old' | 'none'
@@ -46,8 +46,13 @@ export interface UpdateBuilder<M extends AnyModel> {
   if(condition: Condition<Item<M>>): UpdateBuilder<M>
   /** What `go()` returns. Default: `'new'`. */
   returning(what: UpdateReturning): UpdateBuilder<M>
-  /** The request that `go()` would send. Throws a `ValidationError` for bad input, before anything is sent. */
+  /**
+   * The request that `go()` would send. Throws a `ValidationError` for bad input, before anything is sent, and a
+   * `DYNAMO_PLAINTEXT_REFUSED` error when it sets an encrypted field (use `sealedParams()`).
+   */
   params(): PreparedRequest
+  /** The request that `go()` would send, encrypted fields encrypted (asks the key provider for a data key). */
+  sealedParams(): Promise<PreparedRequest>
   /** Explains the update (with `analyze`, runs it). */
   explain(options?: ExplainOptions): Promise<Explanation>
   /** Sends the update. */
@@ -60,10 +65,12 @@ type Step =
   | { kind: 'add' | 'delete' | 'append' | 'prepend' | 'increment'; field: string; value: unknown }
   | { kind: 'if'; condition: unknown }
 
-/** The update builder with what a transaction needs besides: the request with encrypted values sealed. */
+/** The update builder with what a transaction needs besides. */
 export interface SealingUpdateBuilder<M extends AnyModel> extends UpdateBuilder<M> {
-  /** The request `go()` sends: as `params()`, with each encrypted field's new value encrypted. */
-  sealedParams(): Promise<PreparedRequest>
+  /** The request with encrypted fields as plaintext: for a transaction to hold until it seals it. */
+  unsealedParams(): PreparedRequest
+  /** The encrypted fields the update sets (call after `unsealedParams()`, which checks them). */
+  plaintextFields(): string[]
 }
 
 /** Creates an update builder for the item with `key`. */
@@ -216,20 +223,28 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
     return { operation: 'UpdateItem', table: context.table, input }
   }
 
-  const sealedParams = async (): Promise<PreparedRequest> => {
-    const plain = prepare()
-    const encryptor = context.encryptor
-    if (!encryptor) return plain
+  /** The new values of the encrypted fields the update sets, by attribute (checked by `prepare` first). */
+  const encryptedValues = (): { values: AttributeMap; names: string[] } => {
     const values: AttributeMap = {}
+    const names: string[] = []
+    if (!context.encryptor) return { values, names }
     for (const step of steps) {
       if (step.kind !== 'set' && step.kind !== 'setIfNotExists') continue
-      for (const [name, value] of Object.entries(step.values)) {
-        const meta = model.fieldByName.get(name) as FieldMeta
-        if (meta.isEncrypted) values[meta.attribute] = toAttribute(meta.kind, value)
+      for (const name in step.values) {
+        const meta = model.fieldByName.get(name) as FieldMeta | undefined
+        if (!meta?.isEncrypted) continue
+        values[meta.attribute] = toAttribute(meta.kind, step.values[name])
+        names.push(name)
       }
     }
-    if (Object.keys(values).length === 0) return plain
-    return prepare(await sealItem(encryptor, values))
+    return { values, names }
+  }
+
+  const sealedParams = async (): Promise<PreparedRequest> => {
+    const plain = prepare()
+    const { values, names } = encryptedValues()
+    if (names.length === 0) return plain
+    return prepare(await sealItem(context.encryptor, values))
   }
 
   const send = async (request: PreparedRequest, signal: AbortSignal | undefined) => {
@@ -263,8 +278,14 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
       returning = what
       return builder
     },
-    params: () => prepare(),
+    params: () => {
+      const request = prepare()
+      if (context.encryptor) refusePlaintext(`${model.name}.update().params()`, encryptedValues().names, 'await sealedParams()')
+      return request
+    },
     sealedParams,
+    unsealedParams: () => prepare(),
+    plaintextFields: () => encryptedValues().names,
     async explain(options = {}) {
       const request = prepare()
       const gsiWrites = model.indexes.filter((index) => index.type === 'gsi').length
