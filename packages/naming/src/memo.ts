@@ -26,11 +26,14 @@ export const DEFAULT_CACHE_MAX = 10_000
  */
 export function createMemo(compute: (input: string) => string, max: number = DEFAULT_CACHE_MAX): Memo {
   const front = new Map<string, string>()
-  const lru = new LRUCache<string, string>({ max })
+  // Made on the first miss: an LRU allocates its arrays for `max` entries up front, and importing a package that
+  // defines many memos should not pay for the ones never used.
+  let lru: LRUCache<string, string> | undefined
 
   const memo = (input: string): string => {
     const hit = front.get(input)
     if (hit !== undefined) return hit
+    lru ??= new LRUCache<string, string>({ max })
     let value = lru.get(input)
     if (value === undefined) {
       value = compute(input)
@@ -42,10 +45,10 @@ export function createMemo(compute: (input: string) => string, max: number = DEF
   }
   return Object.assign(memo, {
     frontSize: () => front.size,
-    lruSize: () => lru.size,
+    lruSize: () => lru?.size ?? 0,
     clear: () => {
       front.clear()
-      lru.clear()
+      lru?.clear()
     },
   })
 }
