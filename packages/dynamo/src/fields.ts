@@ -1,3 +1,5 @@
+import type { FieldValidator, GeneratedIdStrategy } from '@tessera/schema/portable'
+
 /** What a field holds, and so which DynamoDB type it is written as. */
 export type FieldKind = 'string' | 'number' | 'boolean' | 'binary' | 'stringSet' | 'numberSet' | 'binarySet' | 'list' | 'map'
 
@@ -34,6 +36,10 @@ export interface Field<T = unknown, IsOptional extends boolean = boolean, IsGene
   readonly isOmitEmpty: boolean
   /** The stored attribute name, when it differs from the property name (else the model's naming strategy decides). */
   readonly attributeName: string | undefined
+  /** How an absent value is generated on create and put (`.generated(strategy)`), else `undefined`. */
+  readonly idStrategy: GeneratedIdStrategy | undefined
+  /** The `.validate()` validators, run in order on every value written. */
+  readonly validators: readonly FieldValidator<unknown>[]
   /** Type carrier only: never set at run time. */
   readonly __type?: T | undefined
   /** The item may lack this field. */
@@ -44,6 +50,17 @@ export interface Field<T = unknown, IsOptional extends boolean = boolean, IsGene
   encrypted(): Field<T, IsOptional, IsGenerated>
   /** Stores the field under `name` instead of the name the naming strategy gives it. */
   attribute(name: string): Field<T, IsOptional, IsGenerated>
+  /**
+   * A string id made by `@tessera/schema`'s `generateId` (`'uuidv4'`, `'uuidv7'`, `'ulid'`) when a create or put
+   * leaves it out, so inserts may omit it.
+   */
+  generated(strategy: GeneratedIdStrategy): Field<T, IsOptional, true>
+  /**
+   * Checks every value written (create, put, batch puts, update `set`/`ifNotExists`) with a Standard Schema v1
+   * validator (zod, valibot, arktype…) or a function returning `true`/`undefined`, `false` or a message; a Standard
+   * Schema's output is what is written. Validators run synchronously: an asynchronous one is a `ValidationError`.
+   */
+  validate(validator: FieldValidator<T>): Field<T, IsOptional, IsGenerated>
 }
 
 /** Any field. */
@@ -58,6 +75,8 @@ interface FieldState {
   isEncrypted: boolean
   isOmitEmpty: boolean
   attributeName: string | undefined
+  idStrategy: GeneratedIdStrategy | undefined
+  validators: readonly FieldValidator<unknown>[]
 }
 
 function makeField<T, O extends boolean, G extends boolean>(state: FieldState): Field<T, O, G> {
@@ -69,6 +88,9 @@ function makeField<T, O extends boolean, G extends boolean>(state: FieldState): 
     omitEmpty: () => makeField<T, O, G>({ ...state, isOmitEmpty: true }),
     encrypted: () => makeField<T, O, G>({ ...state, isEncrypted: true }),
     attribute: (name: string) => makeField<T, O, G>({ ...state, attributeName: name }),
+    generated: (strategy: GeneratedIdStrategy) => makeField<T, O, true>({ ...state, idStrategy: strategy, isGenerated: true }),
+    validate: (validator: FieldValidator<T>) =>
+      makeField<T, O, G>({ ...state, validators: [...state.validators, validator as FieldValidator<unknown>] }),
   }
 }
 
@@ -81,6 +103,8 @@ function plain<T>(kind: FieldKind, role?: FieldRole, isGenerated = false): Field
     isEncrypted: false,
     isOmitEmpty: false,
     attributeName: undefined,
+    idStrategy: undefined,
+    validators: [],
   })
 }
 

@@ -1,4 +1,5 @@
 import type { ValidationIssue } from '@tessera/core'
+import { generateId } from '@tessera/schema/portable'
 import type { BatchWriteOptions } from './batch-write'
 import { type PreparedRequest, summariseConsumedCapacity } from './command-runner'
 import { type Condition, toCond } from './conditions'
@@ -124,7 +125,7 @@ export interface ModelClient<M extends AnyModel> {
   /** Reads many items (100 keys a request, concurrent, unprocessed keys retried); results in the order of `keys`. */
   batchGet(keys: readonly Key<M>[], options?: ModelBatchGetOptions): Promise<ModelBatchGetResult<M>>
   /** Puts and deletes many items (25 a request, concurrent, unprocessed items retried). Refused for versioned models. */
-  batchWrite(writes: ModelBatchWrite<M>, options?: Omit<BatchWriteOptions, 'keyAttributes'>): Promise<ModelBatchWriteResult>
+  batchWrite(writes: ModelBatchWrite<M>, options?: Omit<BatchWriteOptions, 'keyAttributes'>): Promise<ModelBatchWriteResult<M>>
   /** Operations for `db.transact([...])`. */
   readonly tx: ModelTransactions<M>
 }
@@ -159,6 +160,7 @@ export function createModelClient<M extends AnyModel>(context: ModelContext): Mo
       }
       written[versionField.name] = expectedVersion === undefined ? 0 : expectedVersion + 1
     }
+    for (const meta of model.generatedIdFields) if (written[meta.name] === undefined) written[meta.name] = generateId(meta.idStrategy!)
     const createdAt = model.createdAtField as FieldMeta | undefined
     const updatedAt = model.updatedAtField as FieldMeta | undefined
     if (createdAt && written[createdAt.name] === undefined) written[createdAt.name] = now

@@ -5,7 +5,7 @@ import { type Condition, toCond } from './conditions'
 import type { AnyModel, FieldMeta, FieldName, Item } from './define-model'
 import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest, withActual } from './explain'
 import { addConstants, allOf, buildExpressions, type Cond, operationName, type UpdateAction } from './expressions'
-import { checkValue, toAnyAttribute, toAttribute, unmarshalItem } from './item-codec'
+import { checkValue, INVALID, toAnyAttribute, toAttribute, unmarshalItem, validateValue } from './item-codec'
 import type { AttributeMap } from './key-identity'
 import { composeKey } from './key-template'
 import { conditionFailure, keyOf, type ModelContext, marshalKey, primaryKeyFields, throwIfIssues } from './model-context'
@@ -120,12 +120,14 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
               issues.push({ path: [step.kind, name], message: problem, value })
               continue
             }
+            const checked = meta.validators.length === 0 ? value : validateValue(meta, value, issues, [step.kind, name])
+            if (checked === INVALID) continue
             actions.push({
               type: step.kind === 'set' ? 'set' : 'setIfNotExists',
               attr: meta.attribute,
-              value: sealed?.[meta.attribute] ?? toAttribute(meta.kind, value),
+              value: sealed?.[meta.attribute] ?? toAttribute(meta.kind, checked),
             })
-            if (step.kind === 'set') touched.set(name, value)
+            if (step.kind === 'set') touched.set(name, checked)
           }
           break
         case 'remove':
@@ -233,7 +235,9 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
       for (const name in step.values) {
         const meta = model.fieldByName.get(name) as FieldMeta | undefined
         if (!meta?.isEncrypted) continue
-        values[meta.attribute] = toAttribute(meta.kind, step.values[name])
+        const value = meta.validators.length === 0 ? step.values[name] : validateValue(meta, step.values[name], [], [name])
+        if (value === INVALID) continue
+        values[meta.attribute] = toAttribute(meta.kind, value)
         names.push(name)
       }
     }

@@ -1,15 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import {
-  type _Record,
-  DescribeStreamCommand,
-  DynamoDBStreamsClient,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-} from '@aws-sdk/client-dynamodb-streams'
+import type { _Record, DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import { isTesseraError } from '@tessera/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { dynamoDbLocalClientConfig } from '../../../tooling/test-services/dynamodb-local'
 import { uniqueName } from '../../../tooling/test-services/env'
 import {
   createDynamo,
@@ -21,7 +14,7 @@ import {
   field,
   type StreamRecordLike,
 } from '../src/index'
-import { dynamoDbLocalEndpoint, localClient } from './dynamodb-local'
+import { localClient, localStreamsClient, readStream } from './dynamodb-local'
 
 let client: DynamoDBClient
 let streams: DynamoDBStreamsClient
@@ -56,32 +49,9 @@ function models(tableName: string) {
 let Patient: ReturnType<typeof models>['Patient']
 let Visit: ReturnType<typeof models>['Visit']
 
-/** Reads every record of the table's stream from the start until `count` arrived. */
-async function readStream(streamArn: string, count: number): Promise<_Record[]> {
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const found: _Record[] = []
-    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }))
-    for (const shard of StreamDescription?.Shards ?? []) {
-      let iterator = (
-        await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))
-      ).ShardIterator
-      for (let page = 0; iterator && page < 20; page++) {
-        const output = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }))
-        found.push(...(output.Records ?? []))
-        if ((output.Records ?? []).length === 0) break
-        iterator = output.NextShardIterator
-      }
-    }
-    if (found.length >= count) return found
-    if (Date.now() > deadline) throw new Error(`only ${found.length} of ${count} stream records arrived`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-}
-
 beforeAll(async () => {
   client = localClient()
-  streams = new DynamoDBStreamsClient({ ...dynamoDbLocalClientConfig(dynamoDbLocalEndpoint()), maxAttempts: 1 })
+  streams = localStreamsClient()
   table = uniqueName('mstr')
   ;({ Patient, Visit } = models(table))
   const { streamArn } = await ensureTable(
@@ -94,7 +64,7 @@ beforeAll(async () => {
   await db.model(Patient).update({ id: '1' }).set({ ssn: 'STREAM-SSN-3333' }).go()
   await db.model(Visit).create({ patient: '1', day: '2026-01-02', note: 'STREAM-NOTE-4444' })
   await db.model(Patient).delete({ id: '1' })
-  records = await readStream(streamArn as string, 4)
+  records = await readStream(streams, streamArn as string, 4)
 })
 
 afterAll(async () => {
