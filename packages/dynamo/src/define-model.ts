@@ -100,6 +100,21 @@ export interface FieldMeta {
   readonly idStrategy: GeneratedIdStrategy | undefined
   /** `.validate()` validators, in order; empty when none. */
   readonly validators: readonly FieldValidator<unknown>[]
+  /** A map field's declared entries (`field.map({ … })`), else `undefined`. */
+  readonly shape: ReadonlyMap<string, NestedFieldMeta> | undefined
+}
+
+/** An entry of a map field's declared shape, as conditions on paths see it. */
+export interface NestedFieldMeta {
+  readonly kind: FieldKind
+  readonly shape: ReadonlyMap<string, NestedFieldMeta> | undefined
+}
+
+function nestedShape(shape: Readonly<Record<string, AnyField>> | undefined): ReadonlyMap<string, NestedFieldMeta> | undefined {
+  if (shape === undefined) return undefined
+  const out = new Map<string, NestedFieldMeta>()
+  for (const [name, entry] of Object.entries(shape)) out.set(name, { kind: entry.kind, shape: nestedShape(entry.shape) })
+  return out
 }
 
 /** An index as the model sees it at run time. */
@@ -198,6 +213,7 @@ export function defineModel<const Name extends string, const F extends Fields, c
       isOmitEmpty: definition.isOmitEmpty,
       idStrategy: definition.idStrategy,
       validators: definition.validators ?? [],
+      shape: nestedShape(definition.shape),
     }
     if (meta.idStrategy !== undefined) {
       if (!GENERATED_ID_STRATEGIES.includes(meta.idStrategy))

@@ -1,6 +1,40 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import type { CompiledExpression, ExpressionCache } from './expression-cache'
 
+/**
+ * A path into an attribute (`address.city`, `tags[0]`): its segments (attribute and map entry names, list
+ * positions), and a text that identifies it in expression shapes. Made by {@link attributePath}, which returns the
+ * same object for the same path, so building an expression finds it in the shape tree without hashing text.
+ */
+export interface AttributePath {
+  readonly segments: readonly (string | number)[]
+  readonly text: string
+}
+
+/** What an expression names: a top-level attribute, or a path into one. */
+export type Attr = string | AttributePath
+
+const paths = new Map<string, AttributePath>()
+/** Paths kept for reuse; past this many distinct paths the table starts over. */
+const MAX_PATHS = 10_000
+
+/** The path of `segments` (the first is the stored attribute name), one object per distinct path. */
+export function attributePath(segments: readonly (string | number)[]): AttributePath {
+  // \u0001 cannot start a path's shape text by accident (a top-level attribute's text is its name).
+  const text = `\u0001${JSON.stringify(segments)}`
+  let found = paths.get(text)
+  if (!found) {
+    if (paths.size >= MAX_PATHS) paths.clear()
+    found = { segments: [...segments], text }
+    paths.set(text, found)
+  }
+  return found
+}
+
+function attrText(attr: Attr): string {
+  return typeof attr === 'string' ? attr : attr.text
+}
+
 /** A comparison operator as DynamoDB writes it. */
 export type Comparator = '=' | '<>' | '<' | '<=' | '>' | '>='
 
@@ -9,17 +43,17 @@ export type Comparator = '=' | '<>' | '<' | '<=' | '>' | '>='
  * objects (see `conditions.ts`) and from Tessera's own (versions, keys).
  */
 export type Cond =
-  | { readonly type: 'cmp'; readonly attr: string; readonly op: Comparator; readonly values: readonly [AttributeValue] }
-  | { readonly type: 'between'; readonly attr: string; readonly values: readonly [AttributeValue, AttributeValue] }
-  | { readonly type: 'in'; readonly attr: string; readonly values: readonly AttributeValue[] }
+  | { readonly type: 'cmp'; readonly attr: Attr; readonly op: Comparator; readonly values: readonly [AttributeValue] }
+  | { readonly type: 'between'; readonly attr: Attr; readonly values: readonly [AttributeValue, AttributeValue] }
+  | { readonly type: 'in'; readonly attr: Attr; readonly values: readonly AttributeValue[] }
   | {
       readonly type: 'fn'
       readonly fn: 'begins_with' | 'contains' | 'attribute_type'
-      readonly attr: string
+      readonly attr: Attr
       readonly values: readonly [AttributeValue]
     }
-  | { readonly type: 'exists' | 'notExists'; readonly attr: string }
-  | { readonly type: 'size'; readonly attr: string; readonly op: Comparator; readonly values: readonly [AttributeValue] }
+  | { readonly type: 'exists' | 'notExists'; readonly attr: Attr }
+  | { readonly type: 'size'; readonly attr: Attr; readonly op: Comparator; readonly values: readonly [AttributeValue] }
   | { readonly type: 'and' | 'or'; readonly children: readonly Cond[] }
   | { readonly type: 'not'; readonly child: Cond }
 
@@ -199,7 +233,7 @@ function condTokens(walk: ShapeWalk, marker: string, cond: Cond, values: Attribu
       return
     case 'exists':
     case 'notExists':
-      walk.node = step(walk, step(walk, walk.node, cond.type), cond.attr)
+      walk.node = step(walk, step(walk, walk.node, cond.type), attrText(cond.attr))
       return
     default:
       for (const value of cond.values) values.push(value)
@@ -207,7 +241,7 @@ function condTokens(walk: ShapeWalk, marker: string, cond: Cond, values: Attribu
       if (cond.type === 'cmp' || cond.type === 'size') walk.node = step(walk, walk.node, cond.op)
       else if (cond.type === 'fn') walk.node = step(walk, walk.node, cond.fn)
       else if (cond.type === 'in') walk.node = step(walk, walk.node, cond.values.length)
-      walk.node = step(walk, walk.node, cond.attr)
+      walk.node = step(walk, walk.node, attrText(cond.attr))
   }
 }
 
@@ -235,10 +269,10 @@ function condShape(cond: Cond, values: AttributeValue[]): string {
       return `not(${condShape(cond.child, values)})`
     case 'exists':
     case 'notExists':
-      return `${cond.type}[${cond.attr}]`
+      return `${cond.type}[${attrText(cond.attr)}]`
     default:
       for (const value of cond.values) values.push(value)
-      return `${cond.type === 'cmp' || cond.type === 'size' ? cond.op : cond.type === 'fn' ? cond.fn : cond.type}${cond.type === 'size' ? 'z' : ''}[${cond.attr}]${cond.values.length}`
+      return `${cond.type === 'cmp' || cond.type === 'size' ? cond.op : cond.type === 'fn' ? cond.fn : cond.type}${cond.type === 'size' ? 'z' : ''}[${attrText(cond.attr)}]${cond.values.length}`
   }
 }
 
@@ -256,7 +290,17 @@ class Renderer {
   private readonly placeholders = new Map<string, string>()
   private nextValue = 0
 
-  name(attr: string): string {
+  /** The expression text naming `attr`: one placeholder per attribute or map entry name, list positions as `[n]`. */
+  name(attr: Attr): string {
+    if (typeof attr === 'string') return this.placeholder(attr)
+    let out = ''
+    for (const segment of attr.segments) {
+      out += typeof segment === 'number' ? `[${segment}]` : out === '' ? this.placeholder(segment) : `.${this.placeholder(segment)}`
+    }
+    return out
+  }
+
+  private placeholder(attr: string): string {
     let placeholder = this.placeholders.get(attr)
     if (placeholder === undefined) {
       placeholder = `#a${this.placeholders.size}`

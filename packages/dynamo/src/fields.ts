@@ -40,6 +40,8 @@ export interface Field<T = unknown, IsOptional extends boolean = boolean, IsGene
   readonly idStrategy: GeneratedIdStrategy | undefined
   /** The `.validate()` validators, run in order on every value written. */
   readonly validators: readonly FieldValidator<unknown>[]
+  /** A map's entries, when `field.map({ … })` declared them (conditions on `'field.entry'` paths are checked against it). */
+  readonly shape: Readonly<Record<string, AnyField>> | undefined
   /** Type carrier only: never set at run time. */
   readonly __type?: T | undefined
   /** The item may lack this field. */
@@ -77,6 +79,7 @@ interface FieldState {
   attributeName: string | undefined
   idStrategy: GeneratedIdStrategy | undefined
   validators: readonly FieldValidator<unknown>[]
+  shape: Readonly<Record<string, AnyField>> | undefined
 }
 
 function makeField<T, O extends boolean, G extends boolean>(state: FieldState): Field<T, O, G> {
@@ -105,7 +108,27 @@ function plain<T>(kind: FieldKind, role?: FieldRole, isGenerated = false): Field
     attributeName: undefined,
     idStrategy: undefined,
     validators: [],
+    shape: undefined,
   })
+}
+
+type EntryType<F> = F extends { readonly __type?: infer T | undefined } ? Exclude<T, undefined> : never
+type ShapeType<S extends Record<string, AnyField>> = {
+  [K in keyof S as S[K]['isOptional'] extends true ? never : K]: EntryType<S[K]>
+} & { [K in keyof S as S[K]['isOptional'] extends true ? K : never]?: EntryType<S[K]> | undefined }
+
+function mapField<T extends object = Record<string, unknown>>(): Field<NoInfer<T>, false, false>
+function mapField<const S extends Record<string, AnyField>>(
+  shape: S,
+): Field<{ -readonly [K in keyof ShapeType<S>]: ShapeType<S>[K] }, false, false>
+function mapField(shape?: Record<string, AnyField>): Field<unknown, false, false> {
+  const made = plain<unknown>('map') as Field<unknown, false, false>
+  return shape === undefined ? made : (makeField({ ...stateOf(made), shape }) as Field<unknown, false, false>)
+}
+
+function stateOf(made: AnyField): FieldState {
+  const { kind, role, isOptional, isGenerated, isEncrypted, isOmitEmpty, attributeName, idStrategy, validators, shape } = made
+  return { kind, role, isOptional, isGenerated, isEncrypted, isOmitEmpty, attributeName, idStrategy, validators, shape }
 }
 
 /**
@@ -136,8 +159,12 @@ export const field = {
   binarySet: () => plain<Set<Uint8Array>>('binarySet') as Field<Set<Uint8Array>, false, false>,
   /** A list (`L`) of any DynamoDB values; give the element type: `field.list<string>()`. */
   list: <T = unknown>() => plain<T[]>('list') as Field<NoInfer<T>[], false, false>,
-  /** A map (`M`); give its shape: `field.map<{ city: string }>()`. */
-  map: <T extends object = Record<string, unknown>>() => plain<T>('map') as Field<NoInfer<T>, false, false>,
+  /**
+   * A map (`M`). Give its shape as a type (`field.map<{ city: string }>()`), or as fields
+   * (`field.map({ city: field.string(), zip: field.string().optional() })`), which also lets conditions on its entries
+   * (`'address.city'`) be checked against it.
+   */
+  map: mapField,
   /** The optimistic-locking version (`N`): 0 on create, +1 on every update; updates and deletes must name it. */
   version: () => plain<number>('number', 'version', true) as Field<number, false, true>,
   /** Expiry time in epoch seconds (`N`), for DynamoDB's TTL. */

@@ -1,6 +1,6 @@
 import { describeValue, type ValidationIssue } from '@tessera/core'
 import { type PreparedRequest, summariseConsumedCapacity } from './command-runner'
-import { type Condition, conditionField, toCond } from './conditions'
+import { type Condition, conditionTarget, toCond } from './conditions'
 import type { AnyModel, FieldName, IndexNameOf, Item } from './define-model'
 import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest, withActual } from './explain'
 import { allOf, buildExpressions, type Cond, operationName } from './expressions'
@@ -105,7 +105,7 @@ class ModelQuery<M extends AnyModel> implements QueryBuilder<M> {
       const value = where[name]
       if (name.startsWith('$'))
         issues.push({ path: ['where', name], message: 'where() takes field conditions only; put $or/$and/$not in filter()' })
-      else if (conditionField(model, name, issues, ['where']) && value === undefined) {
+      else if (conditionTarget(model, name, issues, ['where']) && value === undefined) {
         issues.push({ path: ['where', name], message: 'is undefined; an undefined never means "match everything"' })
       }
     }
