@@ -116,10 +116,13 @@ const COMPARATORS: Readonly<Record<string, Comparator>> = { eq: '=', ne: '<>', l
 export function isOperators(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Set || value instanceof Uint8Array)
     return false
-  const keys = Object.keys(value)
-  if (keys.length === 0) return false
-  for (let index = 0; index < keys.length; index++) if (!OPERATORS.has(keys[index]!)) return false
-  return true
+  // for-in rather than Object.keys: no array per call (conditions are checked on every request).
+  let any = false
+  for (const key in value) {
+    if (!OPERATORS.has(key)) return false
+    any = true
+  }
+  return any
 }
 
 /**

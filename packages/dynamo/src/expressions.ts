@@ -69,7 +69,17 @@ export type UpdateAction =
 /** Everything a request's expressions are built from. */
 export interface ExpressionParts {
   keyCondition?: Cond | undefined
+  /**
+   * An object standing for the key condition's shape (the same object for the same shape, a different one for any
+   * other): the walk takes it as one token instead of walking the condition.
+   */
+  keyShape?: object | undefined
   filter?: Cond | undefined
+  /**
+   * A filter the same for every request of its owner (a model's entity marker), joined to `filter` with AND. It must
+   * be one object kept for reuse: the shape walk takes it as one token, by identity.
+   */
+  constantFilter?: Cond | undefined
   condition?: Cond | undefined
   update?: readonly UpdateAction[] | undefined
   projection?: readonly string[] | undefined
@@ -109,8 +119,15 @@ export function buildExpressions<T extends ExpressionRequestFields = ExpressionR
   // so a repeated shape neither concatenates nor hashes a new string.
   const walk: ShapeWalk = { tree: shapeTreeOf(cache), node: undefined as unknown as ShapeNode }
   walk.node = step(walk, walk.tree.root, operation)
-  if (parts.keyCondition) condTokens(walk, '|k', parts.keyCondition, values)
+  if (parts.keyCondition && parts.keyShape) {
+    walk.node = step(walk, step(walk, walk.node, '|K'), parts.keyShape)
+    collectValues(parts.keyCondition, values)
+  } else if (parts.keyCondition) condTokens(walk, '|k', parts.keyCondition, values)
   if (parts.filter) condTokens(walk, '|f', parts.filter, values)
+  if (parts.constantFilter) {
+    walk.node = step(walk, step(walk, walk.node, '|e'), parts.constantFilter)
+    collectValues(parts.constantFilter, values)
+  }
   if (parts.condition) condTokens(walk, '|c', parts.condition, values)
   if (parts.update) {
     walk.node = step(walk, walk.node, '|u')
@@ -175,7 +192,7 @@ export function operationName(owner: { readonly name: string }, kind: string, in
 
 /** A node of the token tree: its children by token, and the shape text of the tokens leading to it. */
 interface ShapeNode {
-  readonly next: Map<string | number, ShapeNode>
+  readonly next: Map<string | number | object, ShapeNode>
   shape: string | undefined
 }
 
@@ -202,7 +219,7 @@ function shapeTreeOf(cache: ExpressionCache): ShapeTree {
   return tree
 }
 
-function step(walk: ShapeWalk, node: ShapeNode, token: string | number): ShapeNode {
+function step(walk: ShapeWalk, node: ShapeNode, token: string | number | object): ShapeNode {
   let child = node.next.get(token)
   if (child === undefined) {
     const tree = walk.tree
@@ -216,6 +233,24 @@ function step(walk: ShapeWalk, node: ShapeNode, token: string | number): ShapeNo
     tree.nodes++
   }
   return child
+}
+
+/** Collects `cond`'s values in the order its rendering binds them. */
+function collectValues(cond: Cond, values: AttributeValue[]): void {
+  switch (cond.type) {
+    case 'and':
+    case 'or':
+      for (const child of cond.children) collectValues(child, values)
+      return
+    case 'not':
+      collectValues(cond.child, values)
+      return
+    case 'exists':
+    case 'notExists':
+      return
+    default:
+      for (const value of cond.values) values.push(value)
+  }
 }
 
 /** Walks `cond`'s tokens (after `marker`), collecting its values in order. */
@@ -251,6 +286,7 @@ function shapeText(operation: string, parts: ExpressionParts): string {
   let shape = operation
   if (parts.keyCondition) shape += `|k:${condShape(parts.keyCondition, values)}`
   if (parts.filter) shape += `|f:${condShape(parts.filter, values)}`
+  if (parts.constantFilter) shape += `|e:${condShape(parts.constantFilter, values)}`
   if (parts.condition) shape += `|c:${condShape(parts.condition, values)}`
   if (parts.update) shape += `|u:${updateShape(parts.update, values)}`
   if (parts.projection) shape += `|p:${parts.projection.join(',')}`
@@ -376,10 +412,17 @@ class Renderer {
   }
 }
 
+function renderFilter(renderer: Renderer, filter: Cond | undefined, constant: Cond | undefined): string | undefined {
+  if (filter === undefined) return constant ? renderer.cond(constant) : undefined
+  // Rendered in the order the values were collected: the filter's, then the constant's.
+  const text = renderer.cond(filter)
+  return constant ? `(${text}) AND (${renderer.cond(constant)})` : text
+}
+
 function render(parts: ExpressionParts): CompiledExpression {
   const renderer = new Renderer()
   const keyCondition = parts.keyCondition ? renderer.cond(parts.keyCondition) : undefined
-  const filter = parts.filter ? renderer.cond(parts.filter) : undefined
+  const filter = renderFilter(renderer, parts.filter, parts.constantFilter)
   const condition = parts.condition ? renderer.cond(parts.condition) : undefined
   const update = parts.update ? renderer.update(parts.update) : undefined
   const projection = parts.projection ? parts.projection.map((attr) => renderer.name(attr)).join(', ') : undefined
