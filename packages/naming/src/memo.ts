@@ -1,4 +1,20 @@
-import { LRUCache } from 'lru-cache'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import type { LRUCache } from 'lru-cache'
+
+let lruModule: typeof import('lru-cache') | undefined
+
+/**
+ * `lru-cache`, loaded on the first memo miss rather than at import (it takes a few milliseconds to load, and
+ * importing a package that only defines memos should not pay for it). Synchronous, through `require`.
+ */
+function loadLru(): typeof import('lru-cache') {
+  if (lruModule === undefined) {
+    const location = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url)
+    lruModule = createRequire(location)('lru-cache') as typeof import('lru-cache')
+  }
+  return lruModule
+}
 
 /** A memoised string → string function and a way to look inside it (for tests and tuning). */
 export interface Memo {
@@ -33,7 +49,7 @@ export function createMemo(compute: (input: string) => string, max: number = DEF
   const memo = (input: string): string => {
     const hit = front.get(input)
     if (hit !== undefined) return hit
-    lru ??= new LRUCache<string, string>({ max })
+    lru ??= new (loadLru().LRUCache)<string, string>({ max })
     let value = lru.get(input)
     if (value === undefined) {
       value = compute(input)

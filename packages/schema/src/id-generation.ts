@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import { ConfigError, describeValue } from '@tessera/core'
-import { monotonicFactory } from 'ulid'
-import { v7 } from 'uuid'
 
 /** The strategies {@link generateId} knows (`identity` ids come from the database). */
 export type GeneratedIdStrategy = 'uuidv4' | 'uuidv7' | 'ulid'
@@ -12,6 +12,17 @@ export const GENERATED_ID_STRATEGIES: readonly GeneratedIdStrategy[] = ['uuidv4'
 // One generator per process: ulid's monotonic factory keeps increasing the random part within a millisecond
 // (and across a clock step backwards), so ids made in one millisecond still sort in creation order.
 let nextUlid: (() => string) | undefined
+let v7: (() => string) | undefined
+
+/**
+ * Loads `uuid` or `ulid` on the first id that needs it: importing `uuid` alone takes about 15 ms (many modules),
+ * which importing this package (and `@tessera/dynamo`) should not pay for when no such id is made. Synchronous,
+ * through `require` (both packages ship CommonJS).
+ */
+function requireLazily<T>(name: string): T {
+  const location = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url)
+  return createRequire(location)(name) as T
+}
 
 /**
  * A new id:
@@ -27,9 +38,10 @@ export function generateId(strategy: GeneratedIdStrategy): string {
     case 'uuidv4':
       return randomUUID()
     case 'uuidv7':
+      v7 ??= requireLazily<{ v7: () => string }>('uuid').v7
       return v7()
     case 'ulid':
-      nextUlid ??= monotonicFactory()
+      nextUlid ??= requireLazily<{ monotonicFactory: () => () => string }>('ulid').monotonicFactory()
       return nextUlid()
     default:
       throw new ConfigError(`generateId(${describeValue(strategy)}): unknown strategy; accepted: ${GENERATED_ID_STRATEGIES.join(', ')}`)
