@@ -107,13 +107,15 @@ export interface FieldMeta {
 /** An entry of a map field's declared shape, as conditions on paths see it. */
 export interface NestedFieldMeta {
   readonly kind: FieldKind
+  readonly isOptional: boolean
   readonly shape: ReadonlyMap<string, NestedFieldMeta> | undefined
 }
 
 function nestedShape(shape: Readonly<Record<string, AnyField>> | undefined): ReadonlyMap<string, NestedFieldMeta> | undefined {
   if (shape === undefined) return undefined
   const out = new Map<string, NestedFieldMeta>()
-  for (const [name, entry] of Object.entries(shape)) out.set(name, { kind: entry.kind, shape: nestedShape(entry.shape) })
+  for (const [name, entry] of Object.entries(shape))
+    out.set(name, { kind: entry.kind, isOptional: entry.isOptional, shape: nestedShape(entry.shape) })
   return out
 }
 

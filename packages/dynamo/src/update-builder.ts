@@ -5,7 +5,7 @@ import { type Condition, toCond } from './conditions'
 import type { AnyModel, FieldMeta, FieldName, Item } from './define-model'
 import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest, withActual } from './explain'
 import { addConstants, allOf, buildExpressions, type Cond, operationName, type UpdateAction } from './expressions'
-import { checkValue, INVALID, toAnyAttribute, toAttribute, unmarshalItem, validateValue } from './item-codec'
+import { checkShape, checkValue, INVALID, toAnyAttribute, toAttribute, unmarshalItem, validateValue } from './item-codec'
 import type { AttributeMap } from './key-identity'
 import { composeKey } from './key-template'
 import { conditionFailure, keyOf, type ModelContext, marshalKey, primaryKeyFields, throwIfIssues } from './model-context'
@@ -137,6 +137,7 @@ class ModelUpdate<M extends AnyModel> implements SealingUpdateBuilder<M> {
               issues.push({ path: [step.kind, name], message: problem, value })
               continue
             }
+            if (meta.shape && !checkShape(meta.shape, value as Record<string, unknown>, [step.kind, name], issues)) continue
             const checked = meta.validators.length === 0 ? value : validateValue(meta, value, issues, [step.kind, name])
             if (checked === INVALID) continue
             actions.push({

@@ -137,3 +137,37 @@ describe('conditions on nested map paths and list elements', () => {
     expect(query({ 'address.geo.lat.deg': 1 })).toThrow(/address\.geo\.lat is a number/)
   })
 })
+
+describe('maps declared by fields', () => {
+  it('writes are checked against the declared entries: required, kinds, nested, no undeclared ones', async () => {
+    const places = db.model(Place)
+    const refused = (write: () => unknown) => {
+      try {
+        write()
+      } catch (error) {
+        return (error as ValidationError).issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+      }
+      return []
+    }
+    const base = { id: 'm1', org: 'o', name: 'n', tags: [], meta: {} }
+    expect(refused(() => places.params.put({ ...base, address: { city: 3, geo: { lat: 'x' }, extra: 1 } as never }))).toEqual([
+      'address.extra: is not a declared entry of this map (entries: city, zip, geo)',
+      'address.city: expected a string, got 3',
+      'address.geo.lat: expected a finite number, got "x"',
+    ])
+    expect(refused(() => places.params.put({ ...base, address: { zip: 1 } as never }))).toEqual([
+      'address.city: is required (a string)',
+      'address.geo: is required (a plain object)',
+    ])
+    expect(
+      refused(() =>
+        places
+          .update({ id: '1' })
+          .set({ address: { city: 'Nice' } as never })
+          .params(),
+      ),
+    ).toEqual(['set.address.geo: is required (a plain object)'])
+    const written = await places.put({ ...base, address: { city: 'Nice', geo: { lat: 43 } } })
+    expect((await places.get({ id: written.id }, { consistent: true }))?.address).toEqual({ city: 'Nice', geo: { lat: 43 } })
+  })
+})
