@@ -1,7 +1,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { describeValue, type ValidationIssue } from '@tessera/core'
-import type { AnyModel, FieldMeta } from './define-model'
-import type { Comparator, Cond } from './expressions'
+import type { AnyModel, FieldMeta, NestedFieldMeta } from './define-model'
+import { type Attr, attributePath, type Comparator, type Cond } from './expressions'
+import type { FieldKind } from './fields'
 import { checkValue, fieldNames, toAnyAttribute, toAttribute } from './item-codec'
 
 /** Comparisons on a number: `size` takes these. */
@@ -40,11 +41,69 @@ export interface Operators<T> {
   size?: NumberComparison | undefined
 }
 
+/** `T` without `null` and `undefined` (a conditional, so that a `NoInfer<…>` field type resolves too). */
+type Defined<T> = T extends null | undefined ? never : T
+
+type Depth = readonly unknown[]
+
+/** The path suffixes below a value of type `T`: `.city`, `[0]`, `.lines[2]`… (three levels deep at most). */
+type PathTail<T, D extends Depth> = D['length'] extends 3
+  ? never
+  : T extends Set<unknown> | Uint8Array
+    ? never
+    : T extends readonly (infer E)[]
+      ? `[${number}]` | `[${number}]${PathTail<Defined<E>, [...D, 0]>}`
+      : T extends object
+        ? { [K in keyof T & string]: `.${K}` | `.${K}${PathTail<Defined<T[K]>, [...D, 0]>}` }[keyof T & string]
+        : never
+
+/** The nested paths of an item: `'address.city'`, `'tags[0]'`, `'meta.lines[1].text'`. */
+export type NestedPath<I> = { [K in keyof I & string]: `${K}${PathTail<Defined<I[K]>, []>}` }[keyof I & string]
+
+type PathHead<P extends string> = P extends `${infer A}.${string}`
+  ? A extends `${infer B}[${string}`
+    ? B
+    : A
+  : P extends `${infer B}[${string}`
+    ? B
+    : P
+
+/** The type at a path suffix below `T`. */
+type ValueAtPath<T, P extends string> = P extends ''
+  ? T
+  : P extends `[${number}]${infer Rest}`
+    ? T extends readonly (infer E)[]
+      ? ValueAtPath<Defined<E>, Rest>
+      : never
+    : P extends `.${infer Rest}`
+      ? string extends keyof T
+        ? unknown
+        : PathHead<Rest> extends infer K extends string
+          ? K extends keyof T
+            ? ValueAtPath<Defined<T[K]>, Rest extends `${K}${infer After}` ? After : never>
+            : never
+          : never
+      : never
+
+/** The type of the value at a nested path of an item. */
+export type PathValue<I, P extends string> =
+  PathHead<P> extends infer K extends string
+    ? K extends keyof I
+      ? ValueAtPath<Defined<I[K]>, P extends `${K}${infer After}` ? After : never>
+      : never
+    : never
+
+/** What a path condition takes: the value or operators on it; anything below a map the model has no shape for. */
+type PathOperand<V> = unknown extends V ? unknown : V | Operators<V>
+
 /**
  * A condition on a model's item `I`: per attribute a value (equality) or {@link Operators}, combined with AND;
- * `$or`, `$and` and `$not` nest.
+ * `$or`, `$and` and `$not` nest. Nested map entries and list elements are named by path: `'address.city'`,
+ * `'tags[0]'`.
  */
 export type Condition<I> = { [K in keyof I]?: NonNullable<I[K]> | Operators<NonNullable<I[K]>> } & {
+  [P in NestedPath<I>]?: PathOperand<PathValue<I, P>>
+} & {
   $and?: readonly Condition<I>[] | undefined
   $or?: readonly Condition<I>[] | undefined
   $not?: Condition<I> | undefined
@@ -57,10 +116,13 @@ const COMPARATORS: Readonly<Record<string, Comparator>> = { eq: '=', ne: '<>', l
 export function isOperators(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Set || value instanceof Uint8Array)
     return false
-  const keys = Object.keys(value)
-  if (keys.length === 0) return false
-  for (let index = 0; index < keys.length; index++) if (!OPERATORS.has(keys[index]!)) return false
-  return true
+  // for-in rather than Object.keys: no array per call (conditions are checked on every request).
+  let any = false
+  for (const key in value) {
+    if (!OPERATORS.has(key)) return false
+    any = true
+  }
+  return any
 }
 
 /**
@@ -93,16 +155,16 @@ export function toCond(
       if (child) parts.push({ type: 'not', child })
       continue
     }
-    const meta = conditionField(model, property, issues, path)
-    if (!meta) continue
+    const target = conditionTarget(model, property, issues, path)
+    if (!target) continue
     if (value === undefined) {
       issues.push({ path: [...path, property], message: 'is undefined; to test for a missing attribute write { exists: false }' })
       continue
     }
-    if (isOperators(value)) parts.push(...operatorConds(meta, value, issues, [...path, property]))
+    if (isOperators(value)) parts.push(...operatorConds(target, value, issues, [...path, property]))
     else {
-      const operand = operandFor(meta, value, issues, [...path, property])
-      if (operand) parts.push({ type: 'cmp', attr: meta.attribute, op: '=', values: [operand] })
+      const operand = operandFor(target.kind, value, issues, [...path, property])
+      if (operand) parts.push({ type: 'cmp', attr: target.attr, op: '=', values: [operand] })
     }
   }
   if (parts.length === 0) {
@@ -114,6 +176,72 @@ export function toCond(
 
 function isCond(value: Cond | undefined): value is Cond {
   return value !== undefined
+}
+
+/** What a condition names: a stored attribute or a path into one, and the kind of its value when the model knows it. */
+export interface ConditionTarget {
+  readonly attr: Attr
+  readonly kind: FieldKind | undefined
+}
+
+/**
+ * The attribute or nested path a condition names (`'status'`, `'address.city'`, `'tags[0]'`), or an issue: an
+ * unknown or encrypted field, a path through a field that is not a map or list, or a map entry the model's map shape
+ * does not have. Below a map without a shape (or a list element) the model cannot check the path.
+ */
+export function conditionTarget(
+  model: AnyModel,
+  property: string,
+  issues: ValidationIssue[],
+  path: readonly (string | number)[],
+): ConditionTarget | undefined {
+  if (model.fieldByName.has(property) || !/[.[]/.test(property)) {
+    const meta = conditionField(model, property, issues, path)
+    return meta ? { attr: meta.attribute, kind: meta.kind } : undefined
+  }
+  const segments = parsePath(property)
+  if (!segments) {
+    issues.push({ path: [...path, property], message: "is not a field or a path such as 'address.city' or 'tags[0]'" })
+    return undefined
+  }
+  const meta = conditionField(model, segments[0] as string, issues, [...path, property])
+  if (!meta) return undefined
+  let kind: FieldKind | undefined = meta.kind
+  let shape: ReadonlyMap<string, NestedFieldMeta> | undefined = meta.shape
+  let walked = meta.name
+  for (const segment of segments.slice(1)) {
+    const isIndex = typeof segment === 'number'
+    if (kind !== undefined && kind !== (isIndex ? 'list' : 'map')) {
+      issues.push({
+        path: [...path, property],
+        message: `${walked} is a ${kind}, so ${isIndex ? `[${segment}]` : `.${segment}`} cannot follow it (${isIndex ? 'lists' : 'maps'} only)`,
+      })
+      return undefined
+    }
+    if (isIndex) {
+      kind = undefined
+      shape = undefined
+    } else if (shape) {
+      const entry = shape.get(segment)
+      if (!entry) {
+        issues.push({ path: [...path, property], message: `${walked} has no entry ${segment} (entries: ${[...shape.keys()].join(', ')})` })
+        return undefined
+      }
+      kind = entry.kind
+      shape = entry.shape
+    } else kind = undefined
+    walked += isIndex ? `[${segment}]` : `.${segment}`
+  }
+  segments[0] = meta.attribute
+  return { attr: attributePath(segments), kind }
+}
+
+/** `address.lines[2]` → `['address', 'lines', 2]`; `undefined` when it is not a path. */
+function parsePath(text: string): (string | number)[] | undefined {
+  if (!/^[^.[\]]+(?:\.[^.[\]]+|\[\d+\])+$/.test(text)) return undefined
+  const segments: (string | number)[] = []
+  for (const match of text.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) segments.push(match[2] === undefined ? match[1]! : Number(match[2]))
+  return segments
 }
 
 /** The field a condition names, or an issue: unknown or encrypted. */
@@ -135,9 +263,15 @@ export function conditionField(
   return meta
 }
 
-function operatorConds(meta: FieldMeta, operators: Record<string, unknown>, issues: ValidationIssue[], path: (string | number)[]): Cond[] {
+function operatorConds(
+  target: ConditionTarget,
+  operators: Record<string, unknown>,
+  issues: ValidationIssue[],
+  path: (string | number)[],
+): Cond[] {
   const out: Cond[] = []
-  const attr = meta.attribute
+  const attr = target.attr
+  const kind = target.kind
   for (const [operator, operand] of Object.entries(operators)) {
     const here = [...path, operator]
     if (operand === undefined) {
@@ -146,7 +280,7 @@ function operatorConds(meta: FieldMeta, operators: Record<string, unknown>, issu
     }
     const comparator = COMPARATORS[operator]
     if (comparator) {
-      const value = operandFor(meta, operand, issues, here)
+      const value = operandFor(kind, operand, issues, here)
       if (value) out.push({ type: 'cmp', attr, op: comparator, values: [value] })
       continue
     }
@@ -156,8 +290,8 @@ function operatorConds(meta: FieldMeta, operators: Record<string, unknown>, issu
           issues.push({ path: here, message: `expected [low, high], got ${describeValue(operand)}` })
           break
         }
-        const low = operandFor(meta, operand[0], issues, [...here, 0])
-        const high = operandFor(meta, operand[1], issues, [...here, 1])
+        const low = operandFor(kind, operand[0], issues, [...here, 0])
+        const high = operandFor(kind, operand[1], issues, [...here, 1])
         if (low && high) out.push({ type: 'between', attr, values: [low, high] })
         break
       }
@@ -170,7 +304,7 @@ function operatorConds(meta: FieldMeta, operators: Record<string, unknown>, issu
           issues.push({ path: here, message: `expected an array of 1 to 100 values, got ${describeValue(operand)}` })
           break
         }
-        const values = operand.map((element, index) => operandFor(meta, element, issues, [...here, index]))
+        const values = operand.map((element, index) => operandFor(kind, element, issues, [...here, index]))
         if (values.every((value) => value !== undefined)) out.push({ type: 'in', attr, values: values as AttributeValue[] })
         break
       }
@@ -182,8 +316,7 @@ function operatorConds(meta: FieldMeta, operators: Record<string, unknown>, issu
         out.push({ type: 'fn', fn: 'contains', attr, values: [toAnyAttribute(operand)] })
         break
       case 'size': {
-        const sizeMeta: FieldMeta = { ...meta, kind: 'number' }
-        for (const cond of isOperators(operand) ? operatorConds(sizeMeta, operand, issues, here) : []) {
+        for (const cond of isOperators(operand) ? operatorConds({ attr, kind: 'number' }, operand, issues, here) : []) {
           if (cond.type === 'cmp') out.push({ type: 'size', attr, op: cond.op, values: cond.values })
           else issues.push({ path: here, message: 'size takes eq, ne, lt, lte, gt and gte' })
         }
@@ -196,11 +329,24 @@ function operatorConds(meta: FieldMeta, operators: Record<string, unknown>, issu
   return out
 }
 
-function operandFor(meta: FieldMeta, value: unknown, issues: ValidationIssue[], path: (string | number)[]): AttributeValue | undefined {
-  const problem = checkValue(meta.kind, value)
+function operandFor(
+  kind: FieldKind | undefined,
+  value: unknown,
+  issues: ValidationIssue[],
+  path: (string | number)[],
+): AttributeValue | undefined {
+  if (kind === undefined) {
+    // Below a map without a shape, or a list element: any DynamoDB value.
+    if (value === null || typeof value === 'function' || typeof value === 'symbol') {
+      issues.push({ path, message: `expected a value DynamoDB can store, got ${describeValue(value)}`, value })
+      return undefined
+    }
+    return toAnyAttribute(value)
+  }
+  const problem = checkValue(kind, value)
   if (problem) {
     issues.push({ path, message: problem, value })
     return undefined
   }
-  return toAttribute(meta.kind, value)
+  return toAttribute(kind, value)
 }

@@ -7,8 +7,16 @@ import { type Pricing, resolvePricing } from './explain'
 import { createExpressionCache, type ExpressionCacheStats } from './expression-cache'
 import { createModelClient, type ModelClient } from './model-client'
 import { checkEncryptionOptions, type ModelEncryptionOptions, modelEncryptor } from './model-encryption'
-import { runTransaction, type TransactOperation, type TransactResult } from './model-transaction'
-import type { TransactWriteOptions } from './transact'
+import { createModelStreamRouter, type ModelStreamRouter, type ModelStreamRouterOptions } from './model-stream-router'
+import {
+  runTransactGet,
+  runTransaction,
+  type TransactGetOperation,
+  type TransactGetResult,
+  type TransactOperation,
+  type TransactResult,
+} from './model-transaction'
+import type { TransactGetOptions, TransactWriteOptions } from './transact'
 
 /** Options of {@link createDynamo}. */
 export interface DynamoOptions {
@@ -67,6 +75,16 @@ export interface Dynamo {
    * sending). A cancellation is a `TransactionCanceledError` naming each operation's reason.
    */
   transact(operations: readonly TransactOperation[], options?: Omit<TransactWriteOptions, 'keyAttributes'>): Promise<TransactResult>
+  /**
+   * Reads items made by `db.model(M).tx.get(key)` in one serializable snapshot (up to 100). Each item comes back as
+   * its model's item, encrypted fields decrypted; a miss is `undefined`.
+   */
+  transactGet<const T extends readonly TransactGetOperation[]>(operations: T, options?: TransactGetOptions): Promise<TransactGetResult<T>>
+  /**
+   * A router of the table's stream records to handlers per model (`.on(User, handler)`), by entity marker; each
+   * handler gets its model's items, encrypted fields decrypted.
+   */
+  streamRouter(options?: ModelStreamRouterOptions): ModelStreamRouter
 }
 
 /**
@@ -94,7 +112,7 @@ export function createDynamo(options: DynamoOptions): Dynamo {
   const cursors = createCursorCodec(options.cursorSecret)
   const pricing = resolvePricing(options.pricing)
   const clients = new WeakMap<AnyModel, ModelClient<AnyModel>>()
-  return {
+  const db: Dynamo = {
     client: options.client,
     model<M extends AnyModel>(model: M): ModelClient<M> {
       let client = clients.get(model)
@@ -111,5 +129,8 @@ export function createDynamo(options: DynamoOptions): Dynamo {
     stats: () => ({ ...runner.counters, expressionCache: cache.stats() }),
     tableName: (model) => tablePrefix + model.table,
     transact: (operations, transactOptions) => runTransaction(options.client, operations, transactOptions),
+    transactGet: (operations, getOptions) => runTransactGet(options.client, operations, getOptions),
+    streamRouter: (routerOptions) => createModelStreamRouter((model) => db.model(model), routerOptions),
   }
+  return db
 }

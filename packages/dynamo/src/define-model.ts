@@ -1,5 +1,6 @@
 import { ConfigError } from '@tessera/core'
 import { type NamingStrategy, resolveStrategy, type StrategyName } from '@tessera/naming'
+import { type FieldValidator, GENERATED_ID_STRATEGIES, type GeneratedIdStrategy } from '@tessera/schema/portable'
 import type { AnyField, FieldKind, FieldRole } from './fields'
 import { type KeyTemplate, parseKeyTemplate, plainFieldKey, type TemplateVars } from './key-template'
 
@@ -95,6 +96,27 @@ export interface FieldMeta {
   readonly isGenerated: boolean
   readonly isEncrypted: boolean
   readonly isOmitEmpty: boolean
+  /** How an absent value is generated on create and put, else `undefined`. */
+  readonly idStrategy: GeneratedIdStrategy | undefined
+  /** `.validate()` validators, in order; empty when none. */
+  readonly validators: readonly FieldValidator<unknown>[]
+  /** A map field's declared entries (`field.map({ … })`), else `undefined`. */
+  readonly shape: ReadonlyMap<string, NestedFieldMeta> | undefined
+}
+
+/** An entry of a map field's declared shape, as conditions on paths see it. */
+export interface NestedFieldMeta {
+  readonly kind: FieldKind
+  readonly isOptional: boolean
+  readonly shape: ReadonlyMap<string, NestedFieldMeta> | undefined
+}
+
+function nestedShape(shape: Readonly<Record<string, AnyField>> | undefined): ReadonlyMap<string, NestedFieldMeta> | undefined {
+  if (shape === undefined) return undefined
+  const out = new Map<string, NestedFieldMeta>()
+  for (const [name, entry] of Object.entries(shape))
+    out.set(name, { kind: entry.kind, isOptional: entry.isOptional, shape: nestedShape(entry.shape) })
+  return out
 }
 
 /** An index as the model sees it at run time. */
@@ -129,6 +151,8 @@ export interface Model<Name extends string = string, F extends Fields = Fields, 
   readonly ttlField: FieldMeta | undefined
   /** Stored attributes that are keys composed from templates (not fields): base and index keys. */
   readonly composedKeys: readonly KeyTemplate[]
+  /** Fields with `.generated(strategy)`: filled on create and put when absent. */
+  readonly generatedIdFields: readonly FieldMeta[]
 }
 
 /** Any model. */
@@ -189,6 +213,17 @@ export function defineModel<const Name extends string, const F extends Fields, c
       isGenerated: definition.isGenerated,
       isEncrypted: definition.isEncrypted,
       isOmitEmpty: definition.isOmitEmpty,
+      idStrategy: definition.idStrategy,
+      validators: definition.validators ?? [],
+      shape: nestedShape(definition.shape),
+    }
+    if (meta.idStrategy !== undefined) {
+      if (!GENERATED_ID_STRATEGIES.includes(meta.idStrategy))
+        problems.push(
+          `field ${fieldName}: generated(${JSON.stringify(meta.idStrategy)}) is not a strategy; accepted: ${GENERATED_ID_STRATEGIES.join(', ')}`,
+        )
+      if (meta.kind !== 'string') problems.push(`field ${fieldName} is a ${meta.kind}; generated ids are strings`)
+      if (meta.role) problems.push(`field ${fieldName} has the ${meta.role} role and cannot also be a generated id`)
     }
     const clash = fieldByAttribute.get(meta.attribute)
     if (clash) problems.push(`fields ${clash.name} and ${fieldName} are both stored as attribute ${meta.attribute}`)
@@ -288,5 +323,6 @@ export function defineModel<const Name extends string, const F extends Fields, c
     updatedAtField: roles.get('updatedAt'),
     ttlField: roles.get('ttl'),
     composedKeys,
+    generatedIdFields: fieldList.filter((meta) => meta.idStrategy !== undefined),
   }
 }

@@ -1,7 +1,7 @@
 import { describeValue } from '@tessera/core'
-import { isAlias, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml'
 import { DynamoInputError } from './dynamo-errors'
 import type { KeyAttribute, TableDefinition } from './ensure-table'
+import { requireLazily } from './module-location'
 
 /** DynamoDB attribute types a DMS attribute may declare. */
 export type DmsAttributeType = 'S' | 'N' | 'B' | 'BOOL' | 'M' | 'L' | 'SS' | 'NS' | 'BS' | 'NULL'
@@ -82,6 +82,7 @@ const CONVENTIONS: Record<string, RegExp | undefined> = {
  */
 export function parseDms(text: string): DmsDocument {
   if (typeof text !== 'string') throw invalid([`expected the document text as a string, got ${describeValue(text)}`])
+  const { isAlias, isMap, isScalar, isSeq, parseDocument, visit } = loadYaml()
   const document = parseDocument(text, { version: '1.2', schema: 'core', merge: false, uniqueKeys: true, prettyErrors: false })
   const problems: string[] = document.errors.map((error) => `YAML: ${error.message}`)
   visit(document, {
@@ -356,4 +357,12 @@ export function tableDefinitionFromDms(models: readonly DmsModel[], table: strin
     globalIndexes: [...globals.values()],
     localIndexes: [...locals.values()],
   }
+}
+
+let yamlModule: typeof import('yaml') | undefined
+
+/** The `yaml` package, loaded on the first DMS document: importing `@tessera/dynamo` does not pay for it (~50 ms). */
+function loadYaml(): typeof import('yaml') {
+  yamlModule ??= requireLazily<typeof import('yaml')>('yaml')
+  return yamlModule
 }

@@ -5,9 +5,9 @@ import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { AbortError, describeValue, systemClock, TesseraError, TimeoutError } from '@tessera/core'
 import { DynamoInputError } from './dynamo-errors'
+import { moduleLocation } from './module-location'
 
 /** Region and dummy credentials every client of DynamoDB Local uses, so the SDK never looks for real ones. */
 export const DYNAMODB_LOCAL_REGION = 'us-east-1'
@@ -272,11 +272,6 @@ function freeLoopbackPort(): Promise<number> {
       server.close(() => (port === undefined ? reject(new Error('listening socket has no port')) : resolve(port)))
     })
   })
-}
-
-function moduleLocation(): string {
-  // CommonJS has __filename; the ESM build has import.meta.url.
-  return typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url)
 }
 
 function resolveFrom(bases: readonly string[], request: string): string | undefined {

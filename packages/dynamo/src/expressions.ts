@@ -1,6 +1,40 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import type { CompiledExpression, ExpressionCache } from './expression-cache'
 
+/**
+ * A path into an attribute (`address.city`, `tags[0]`): its segments (attribute and map entry names, list
+ * positions), and a text that identifies it in expression shapes. Made by {@link attributePath}, which returns the
+ * same object for the same path, so building an expression finds it in the shape tree without hashing text.
+ */
+export interface AttributePath {
+  readonly segments: readonly (string | number)[]
+  readonly text: string
+}
+
+/** What an expression names: a top-level attribute, or a path into one. */
+export type Attr = string | AttributePath
+
+const paths = new Map<string, AttributePath>()
+/** Paths kept for reuse; past this many distinct paths the table starts over. */
+const MAX_PATHS = 10_000
+
+/** The path of `segments` (the first is the stored attribute name), one object per distinct path. */
+export function attributePath(segments: readonly (string | number)[]): AttributePath {
+  // \u0001 cannot start a path's shape text by accident (a top-level attribute's text is its name).
+  const text = `\u0001${JSON.stringify(segments)}`
+  let found = paths.get(text)
+  if (!found) {
+    if (paths.size >= MAX_PATHS) paths.clear()
+    found = { segments: [...segments], text }
+    paths.set(text, found)
+  }
+  return found
+}
+
+function attrText(attr: Attr): string {
+  return typeof attr === 'string' ? attr : attr.text
+}
+
 /** A comparison operator as DynamoDB writes it. */
 export type Comparator = '=' | '<>' | '<' | '<=' | '>' | '>='
 
@@ -9,17 +43,17 @@ export type Comparator = '=' | '<>' | '<' | '<=' | '>' | '>='
  * objects (see `conditions.ts`) and from Tessera's own (versions, keys).
  */
 export type Cond =
-  | { readonly type: 'cmp'; readonly attr: string; readonly op: Comparator; readonly values: readonly [AttributeValue] }
-  | { readonly type: 'between'; readonly attr: string; readonly values: readonly [AttributeValue, AttributeValue] }
-  | { readonly type: 'in'; readonly attr: string; readonly values: readonly AttributeValue[] }
+  | { readonly type: 'cmp'; readonly attr: Attr; readonly op: Comparator; readonly values: readonly [AttributeValue] }
+  | { readonly type: 'between'; readonly attr: Attr; readonly values: readonly [AttributeValue, AttributeValue] }
+  | { readonly type: 'in'; readonly attr: Attr; readonly values: readonly AttributeValue[] }
   | {
       readonly type: 'fn'
       readonly fn: 'begins_with' | 'contains' | 'attribute_type'
-      readonly attr: string
+      readonly attr: Attr
       readonly values: readonly [AttributeValue]
     }
-  | { readonly type: 'exists' | 'notExists'; readonly attr: string }
-  | { readonly type: 'size'; readonly attr: string; readonly op: Comparator; readonly values: readonly [AttributeValue] }
+  | { readonly type: 'exists' | 'notExists'; readonly attr: Attr }
+  | { readonly type: 'size'; readonly attr: Attr; readonly op: Comparator; readonly values: readonly [AttributeValue] }
   | { readonly type: 'and' | 'or'; readonly children: readonly Cond[] }
   | { readonly type: 'not'; readonly child: Cond }
 
@@ -35,7 +69,17 @@ export type UpdateAction =
 /** Everything a request's expressions are built from. */
 export interface ExpressionParts {
   keyCondition?: Cond | undefined
+  /**
+   * An object standing for the key condition's shape (the same object for the same shape, a different one for any
+   * other): the walk takes it as one token instead of walking the condition.
+   */
+  keyShape?: object | undefined
   filter?: Cond | undefined
+  /**
+   * A filter the same for every request of its owner (a model's entity marker), joined to `filter` with AND. It must
+   * be one object kept for reuse: the shape walk takes it as one token, by identity.
+   */
+  constantFilter?: Cond | undefined
   condition?: Cond | undefined
   update?: readonly UpdateAction[] | undefined
   projection?: readonly string[] | undefined
@@ -75,8 +119,15 @@ export function buildExpressions<T extends ExpressionRequestFields = ExpressionR
   // so a repeated shape neither concatenates nor hashes a new string.
   const walk: ShapeWalk = { tree: shapeTreeOf(cache), node: undefined as unknown as ShapeNode }
   walk.node = step(walk, walk.tree.root, operation)
-  if (parts.keyCondition) condTokens(walk, '|k', parts.keyCondition, values)
+  if (parts.keyCondition && parts.keyShape) {
+    walk.node = step(walk, step(walk, walk.node, '|K'), parts.keyShape)
+    collectValues(parts.keyCondition, values)
+  } else if (parts.keyCondition) condTokens(walk, '|k', parts.keyCondition, values)
   if (parts.filter) condTokens(walk, '|f', parts.filter, values)
+  if (parts.constantFilter) {
+    walk.node = step(walk, step(walk, walk.node, '|e'), parts.constantFilter)
+    collectValues(parts.constantFilter, values)
+  }
   if (parts.condition) condTokens(walk, '|c', parts.condition, values)
   if (parts.update) {
     walk.node = step(walk, walk.node, '|u')
@@ -141,7 +192,7 @@ export function operationName(owner: { readonly name: string }, kind: string, in
 
 /** A node of the token tree: its children by token, and the shape text of the tokens leading to it. */
 interface ShapeNode {
-  readonly next: Map<string | number, ShapeNode>
+  readonly next: Map<string | number | object, ShapeNode>
   shape: string | undefined
 }
 
@@ -168,7 +219,7 @@ function shapeTreeOf(cache: ExpressionCache): ShapeTree {
   return tree
 }
 
-function step(walk: ShapeWalk, node: ShapeNode, token: string | number): ShapeNode {
+function step(walk: ShapeWalk, node: ShapeNode, token: string | number | object): ShapeNode {
   let child = node.next.get(token)
   if (child === undefined) {
     const tree = walk.tree
@@ -182,6 +233,24 @@ function step(walk: ShapeWalk, node: ShapeNode, token: string | number): ShapeNo
     tree.nodes++
   }
   return child
+}
+
+/** Collects `cond`'s values in the order its rendering binds them. */
+function collectValues(cond: Cond, values: AttributeValue[]): void {
+  switch (cond.type) {
+    case 'and':
+    case 'or':
+      for (const child of cond.children) collectValues(child, values)
+      return
+    case 'not':
+      collectValues(cond.child, values)
+      return
+    case 'exists':
+    case 'notExists':
+      return
+    default:
+      for (const value of cond.values) values.push(value)
+  }
 }
 
 /** Walks `cond`'s tokens (after `marker`), collecting its values in order. */
@@ -199,7 +268,7 @@ function condTokens(walk: ShapeWalk, marker: string, cond: Cond, values: Attribu
       return
     case 'exists':
     case 'notExists':
-      walk.node = step(walk, step(walk, walk.node, cond.type), cond.attr)
+      walk.node = step(walk, step(walk, walk.node, cond.type), attrText(cond.attr))
       return
     default:
       for (const value of cond.values) values.push(value)
@@ -207,7 +276,7 @@ function condTokens(walk: ShapeWalk, marker: string, cond: Cond, values: Attribu
       if (cond.type === 'cmp' || cond.type === 'size') walk.node = step(walk, walk.node, cond.op)
       else if (cond.type === 'fn') walk.node = step(walk, walk.node, cond.fn)
       else if (cond.type === 'in') walk.node = step(walk, walk.node, cond.values.length)
-      walk.node = step(walk, walk.node, cond.attr)
+      walk.node = step(walk, walk.node, attrText(cond.attr))
   }
 }
 
@@ -217,6 +286,7 @@ function shapeText(operation: string, parts: ExpressionParts): string {
   let shape = operation
   if (parts.keyCondition) shape += `|k:${condShape(parts.keyCondition, values)}`
   if (parts.filter) shape += `|f:${condShape(parts.filter, values)}`
+  if (parts.constantFilter) shape += `|e:${condShape(parts.constantFilter, values)}`
   if (parts.condition) shape += `|c:${condShape(parts.condition, values)}`
   if (parts.update) shape += `|u:${updateShape(parts.update, values)}`
   if (parts.projection) shape += `|p:${parts.projection.join(',')}`
@@ -235,10 +305,10 @@ function condShape(cond: Cond, values: AttributeValue[]): string {
       return `not(${condShape(cond.child, values)})`
     case 'exists':
     case 'notExists':
-      return `${cond.type}[${cond.attr}]`
+      return `${cond.type}[${attrText(cond.attr)}]`
     default:
       for (const value of cond.values) values.push(value)
-      return `${cond.type === 'cmp' || cond.type === 'size' ? cond.op : cond.type === 'fn' ? cond.fn : cond.type}${cond.type === 'size' ? 'z' : ''}[${cond.attr}]${cond.values.length}`
+      return `${cond.type === 'cmp' || cond.type === 'size' ? cond.op : cond.type === 'fn' ? cond.fn : cond.type}${cond.type === 'size' ? 'z' : ''}[${attrText(cond.attr)}]${cond.values.length}`
   }
 }
 
@@ -256,7 +326,17 @@ class Renderer {
   private readonly placeholders = new Map<string, string>()
   private nextValue = 0
 
-  name(attr: string): string {
+  /** The expression text naming `attr`: one placeholder per attribute or map entry name, list positions as `[n]`. */
+  name(attr: Attr): string {
+    if (typeof attr === 'string') return this.placeholder(attr)
+    let out = ''
+    for (const segment of attr.segments) {
+      out += typeof segment === 'number' ? `[${segment}]` : out === '' ? this.placeholder(segment) : `.${this.placeholder(segment)}`
+    }
+    return out
+  }
+
+  private placeholder(attr: string): string {
     let placeholder = this.placeholders.get(attr)
     if (placeholder === undefined) {
       placeholder = `#a${this.placeholders.size}`
@@ -332,10 +412,17 @@ class Renderer {
   }
 }
 
+function renderFilter(renderer: Renderer, filter: Cond | undefined, constant: Cond | undefined): string | undefined {
+  if (filter === undefined) return constant ? renderer.cond(constant) : undefined
+  // Rendered in the order the values were collected: the filter's, then the constant's.
+  const text = renderer.cond(filter)
+  return constant ? `(${text}) AND (${renderer.cond(constant)})` : text
+}
+
 function render(parts: ExpressionParts): CompiledExpression {
   const renderer = new Renderer()
   const keyCondition = parts.keyCondition ? renderer.cond(parts.keyCondition) : undefined
-  const filter = parts.filter ? renderer.cond(parts.filter) : undefined
+  const filter = renderFilter(renderer, parts.filter, parts.constantFilter)
   const condition = parts.condition ? renderer.cond(parts.condition) : undefined
   const update = parts.update ? renderer.update(parts.update) : undefined
   const projection = parts.projection ? parts.projection.map((attr) => renderer.name(attr)).join(', ') : undefined

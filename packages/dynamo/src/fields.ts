@@ -1,3 +1,5 @@
+import type { FieldValidator, GeneratedIdStrategy } from '@tessera/schema/portable'
+
 /** What a field holds, and so which DynamoDB type it is written as. */
 export type FieldKind = 'string' | 'number' | 'boolean' | 'binary' | 'stringSet' | 'numberSet' | 'binarySet' | 'list' | 'map'
 
@@ -34,6 +36,12 @@ export interface Field<T = unknown, IsOptional extends boolean = boolean, IsGene
   readonly isOmitEmpty: boolean
   /** The stored attribute name, when it differs from the property name (else the model's naming strategy decides). */
   readonly attributeName: string | undefined
+  /** How an absent value is generated on create and put (`.generated(strategy)`), else `undefined`. */
+  readonly idStrategy: GeneratedIdStrategy | undefined
+  /** The `.validate()` validators, run in order on every value written. */
+  readonly validators: readonly FieldValidator<unknown>[]
+  /** A map's entries, when `field.map({ … })` declared them (conditions on `'field.entry'` paths are checked against it). */
+  readonly shape: Readonly<Record<string, AnyField>> | undefined
   /** Type carrier only: never set at run time. */
   readonly __type?: T | undefined
   /** The item may lack this field. */
@@ -44,6 +52,17 @@ export interface Field<T = unknown, IsOptional extends boolean = boolean, IsGene
   encrypted(): Field<T, IsOptional, IsGenerated>
   /** Stores the field under `name` instead of the name the naming strategy gives it. */
   attribute(name: string): Field<T, IsOptional, IsGenerated>
+  /**
+   * A string id made by `@tessera/schema`'s `generateId` (`'uuidv4'`, `'uuidv7'`, `'ulid'`) when a create or put
+   * leaves it out, so inserts may omit it.
+   */
+  generated(strategy: GeneratedIdStrategy): Field<T, IsOptional, true>
+  /**
+   * Checks every value written (create, put, batch puts, update `set`/`ifNotExists`) with a Standard Schema v1
+   * validator (zod, valibot, arktype…) or a function returning `true`/`undefined`, `false` or a message; a Standard
+   * Schema's output is what is written. Validators run synchronously: an asynchronous one is a `ValidationError`.
+   */
+  validate(validator: FieldValidator<T>): Field<T, IsOptional, IsGenerated>
 }
 
 /** Any field. */
@@ -58,6 +77,9 @@ interface FieldState {
   isEncrypted: boolean
   isOmitEmpty: boolean
   attributeName: string | undefined
+  idStrategy: GeneratedIdStrategy | undefined
+  validators: readonly FieldValidator<unknown>[]
+  shape: Readonly<Record<string, AnyField>> | undefined
 }
 
 function makeField<T, O extends boolean, G extends boolean>(state: FieldState): Field<T, O, G> {
@@ -69,6 +91,9 @@ function makeField<T, O extends boolean, G extends boolean>(state: FieldState): 
     omitEmpty: () => makeField<T, O, G>({ ...state, isOmitEmpty: true }),
     encrypted: () => makeField<T, O, G>({ ...state, isEncrypted: true }),
     attribute: (name: string) => makeField<T, O, G>({ ...state, attributeName: name }),
+    generated: (strategy: GeneratedIdStrategy) => makeField<T, O, true>({ ...state, idStrategy: strategy, isGenerated: true }),
+    validate: (validator: FieldValidator<T>) =>
+      makeField<T, O, G>({ ...state, validators: [...state.validators, validator as FieldValidator<unknown>] }),
   }
 }
 
@@ -81,7 +106,29 @@ function plain<T>(kind: FieldKind, role?: FieldRole, isGenerated = false): Field
     isEncrypted: false,
     isOmitEmpty: false,
     attributeName: undefined,
+    idStrategy: undefined,
+    validators: [],
+    shape: undefined,
   })
+}
+
+type EntryType<F> = F extends { readonly __type?: infer T | undefined } ? Exclude<T, undefined> : never
+type ShapeType<S extends Record<string, AnyField>> = {
+  [K in keyof S as S[K]['isOptional'] extends true ? never : K]: EntryType<S[K]>
+} & { [K in keyof S as S[K]['isOptional'] extends true ? K : never]?: EntryType<S[K]> | undefined }
+
+function mapField<T extends object = Record<string, unknown>>(): Field<NoInfer<T>, false, false>
+function mapField<const S extends Record<string, AnyField>>(
+  shape: S,
+): Field<{ -readonly [K in keyof ShapeType<S>]: ShapeType<S>[K] }, false, false>
+function mapField(shape?: Record<string, AnyField>): Field<unknown, false, false> {
+  const made = plain<unknown>('map') as Field<unknown, false, false>
+  return shape === undefined ? made : (makeField({ ...stateOf(made), shape }) as Field<unknown, false, false>)
+}
+
+function stateOf(made: AnyField): FieldState {
+  const { kind, role, isOptional, isGenerated, isEncrypted, isOmitEmpty, attributeName, idStrategy, validators, shape } = made
+  return { kind, role, isOptional, isGenerated, isEncrypted, isOmitEmpty, attributeName, idStrategy, validators, shape }
 }
 
 /**
@@ -112,8 +159,12 @@ export const field = {
   binarySet: () => plain<Set<Uint8Array>>('binarySet') as Field<Set<Uint8Array>, false, false>,
   /** A list (`L`) of any DynamoDB values; give the element type: `field.list<string>()`. */
   list: <T = unknown>() => plain<T[]>('list') as Field<NoInfer<T>[], false, false>,
-  /** A map (`M`); give its shape: `field.map<{ city: string }>()`. */
-  map: <T extends object = Record<string, unknown>>() => plain<T>('map') as Field<NoInfer<T>, false, false>,
+  /**
+   * A map (`M`). Give its shape as a type (`field.map<{ city: string }>()`), or as fields
+   * (`field.map({ city: field.string(), zip: field.string().optional() })`), which also lets conditions on its entries
+   * (`'address.city'`) be checked against it.
+   */
+  map: mapField,
   /** The optimistic-locking version (`N`): 0 on create, +1 on every update; updates and deletes must name it. */
   version: () => plain<number>('number', 'version', true) as Field<number, false, true>,
   /** Expiry time in epoch seconds (`N`), for DynamoDB's TTL. */

@@ -2,7 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { describeValue, type ValidationIssue } from '@tessera/core'
 import { isOperators } from './conditions'
 import type { AnyModel, FieldMeta, IndexMeta } from './define-model'
-import type { Cond } from './expressions'
+import { type Cond, operationName } from './expressions'
 import { checkValue, toAttribute } from './item-codec'
 import { composeKey, composePrefix, type KeyTemplate } from './key-template'
 
@@ -12,23 +12,35 @@ export interface KeySource {
   readonly index: IndexMeta | undefined
   readonly partition: KeyTemplate
   readonly sort: KeyTemplate | undefined
+  /** The operation name a query of this source builds its expressions under (made once). */
+  readonly queryOperation: string
 }
 
 /** The key condition a source gives for the `where` fields, and which fields it used. */
 export interface KeyPlan {
   source: KeySource
   keyCondition: Cond
+  /**
+   * One object per source and kind of sort condition: the key condition's shape, so that building the expression
+   * takes it as one token instead of walking the condition.
+   */
+  keyShape: object
   /** Fields of `where` the key condition used. */
-  consumed: Set<string>
+  consumed: string[]
   /** Conditions that stay exact only as a filter as well (a strict bound folded into BETWEEN). */
-  alsoFilter: Set<string>
+  alsoFilter: string[]
 }
 
 /** The sources of a model: the table first, then its indexes in definition order. */
 export function keySources(model: AnyModel): KeySource[] {
   return [
-    { index: undefined, partition: model.partitionKey, sort: model.sortKey },
-    ...(model.indexes as readonly IndexMeta[]).map((index) => ({ index, partition: index.partition, sort: index.sort })),
+    { index: undefined, partition: model.partitionKey, sort: model.sortKey, queryOperation: operationName(model, 'query', '') },
+    ...(model.indexes as readonly IndexMeta[]).map((index) => ({
+      index,
+      partition: index.partition,
+      sort: index.sort,
+      queryOperation: operationName(model, 'query', index.name),
+    })),
   ]
 }
 
@@ -47,19 +59,44 @@ export function planKey(
 ): KeyPlan | undefined {
   const partitionFields = source.partition.fields
   for (let index = 0; index < partitionFields.length; index++) if (equal[partitionFields[index]!] === undefined) return undefined
-  const consumed = new Set<string>(partitionFields)
-  const alsoFilter = new Set<string>()
+  // Arrays, not sets: a key uses a handful of fields, and a plan is made on every query.
+  const consumed: string[] = [...partitionFields]
+  const alsoFilter: string[] = []
   const partitionValue = keyValue(model, source.partition, equal)
   if (!partitionValue) return undefined
-  const parts: Cond[] = [{ type: 'cmp', attr: source.partition.attribute, op: '=', values: [partitionValue] }]
+  const partitionCond: Cond = { type: 'cmp', attr: source.partition.attribute, op: '=', values: [partitionValue] }
   const sort = source.sort
-  if (sort) {
-    const sortCond = sort.isPlainField
+  const sortCond = sort
+    ? sort.isPlainField
       ? plainSortCondition(model, sort, where, consumed)
       : composedSortCondition(sort, where, equal, consumed, alsoFilter)
-    if (sortCond) parts.push(sortCond)
+    : undefined
+  if (!sortCond) return { source, keyCondition: partitionCond, keyShape: keyShapeOf(source, 'none'), consumed, alsoFilter }
+  const kind = sortCond.type === 'cmp' ? sortCond.op : sortCond.type === 'fn' ? sortCond.fn : sortCond.type
+  return {
+    source,
+    keyCondition: { type: 'and', children: [partitionCond, sortCond] },
+    keyShape: keyShapeOf(source, kind),
+    consumed,
+    alsoFilter,
   }
-  return { source, keyCondition: parts.length === 1 ? parts[0]! : { type: 'and', children: parts }, consumed, alsoFilter }
+}
+
+const keyShapes = new WeakMap<KeySource, Map<string, object>>()
+
+/** The object standing for the key condition of `source` with a sort condition of `kind` (`'none'` without one). */
+function keyShapeOf(source: KeySource, kind: string): object {
+  let byKind = keyShapes.get(source)
+  if (!byKind) {
+    byKind = new Map()
+    keyShapes.set(source, byKind)
+  }
+  let shape = byKind.get(kind)
+  if (!shape) {
+    shape = { source: source.index?.name ?? '(table)', kind }
+    byKind.set(kind, shape)
+  }
+  return shape
 }
 
 /** The fields `where` gives with equality (a bare value or `{ eq }`), and their values. */
@@ -83,7 +120,7 @@ function keyValue(model: AnyModel, template: KeyTemplate, values: Record<string,
   return composed === undefined ? undefined : { S: composed }
 }
 
-function plainSortCondition(model: AnyModel, sort: KeyTemplate, where: Record<string, unknown>, consumed: Set<string>): Cond | undefined {
+function plainSortCondition(model: AnyModel, sort: KeyTemplate, where: Record<string, unknown>, consumed: string[]): Cond | undefined {
   const meta = model.fieldByName.get(sort.fields[0]!) as FieldMeta
   const value = where[meta.name]
   if (value === undefined) return undefined
@@ -106,7 +143,7 @@ function plainSortCondition(model: AnyModel, sort: KeyTemplate, where: Record<st
     const op = ({ eq: '=', lt: '<', lte: '<=', gt: '>', gte: '>=' } as const)[operator as 'eq']
     if (single) cond = { type: 'cmp', attr, op, values: [single] }
   }
-  if (cond) consumed.add(meta.name)
+  if (cond) addOnce(consumed, meta.name)
   return cond
 }
 
@@ -114,50 +151,63 @@ function composedSortCondition(
   sort: KeyTemplate,
   where: Record<string, unknown>,
   equal: Record<string, unknown>,
-  consumed: Set<string>,
-  alsoFilter: Set<string>,
+  consumed: string[],
+  alsoFilter: string[],
 ): Cond | undefined {
   const attr = sort.attribute
-  const bound = new Set<string>()
-  for (const name of sort.fields) {
-    if (equal[name] === undefined) break
-    bound.add(name)
-  }
-  if (bound.size === sort.fields.length) {
-    for (const name of bound) consumed.add(name)
-    return { type: 'cmp', attr, op: '=', values: [{ S: composeKey(sort, equal)! }] }
-  }
+  const fields = sort.fields
+  // The leading fields given with equality.
+  let bound = 0
+  while (bound < fields.length && equal[fields[bound]!] !== undefined) bound++
+  for (let index = 0; index < bound; index++) addOnce(consumed, fields[index]!)
+  if (bound === fields.length) return { type: 'cmp', attr, op: '=', values: [{ S: composeKey(sort, equal)! }] }
   const prefix = composePrefix(sort, equal, bound)
-  const next = sort.fields[bound.size]!
+  const next = fields[bound]!
   const value = where[next]
-  const isLast = bound.size === sort.fields.length - 1
-  for (const name of bound) consumed.add(name)
-  const operatorNames = isLast && isOperators(value) ? Object.keys(value) : undefined
-  if (operatorNames !== undefined && operatorNames.length === 1) {
-    const operator = operatorNames[0]!
+  const isLast = bound === fields.length - 1
+  const operator = isLast && isOperators(value) ? onlyKey(value) : undefined
+  if (operator !== undefined) {
     const operand = (value as Record<string, unknown>)[operator]
-    const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? `${prefix}${v}` : undefined)
+    const text = (v: unknown) => prefixed(prefix, v)
     if (operator === 'beginsWith' && typeof operand === 'string') {
-      consumed.add(next)
+      addOnce(consumed, next)
       return { type: 'fn', fn: 'begins_with', attr, values: [{ S: prefix + operand }] }
     }
     if (operator === 'between' && Array.isArray(operand) && text(operand[0]) && text(operand[1])) {
-      consumed.add(next)
+      addOnce(consumed, next)
       return { type: 'between', attr, values: [{ S: text(operand[0])! }, { S: text(operand[1])! }] }
     }
     const bound1 = text(operand)
     if (bound1 !== undefined && (operator === 'gt' || operator === 'gte')) {
-      consumed.add(next)
-      if (operator === 'gt') alsoFilter.add(next)
+      addOnce(consumed, next)
+      if (operator === 'gt') alsoFilter.push(next)
       return { type: 'between', attr, values: [{ S: bound1 }, { S: prefix + HIGH }] }
     }
     if (bound1 !== undefined && (operator === 'lt' || operator === 'lte')) {
-      consumed.add(next)
-      if (operator === 'lt') alsoFilter.add(next)
+      addOnce(consumed, next)
+      if (operator === 'lt') alsoFilter.push(next)
       return { type: 'between', attr, values: [{ S: prefix }, { S: bound1 }] }
     }
   }
   return prefix === '' ? undefined : { type: 'fn', fn: 'begins_with', attr, values: [{ S: prefix }] }
+}
+
+function addOnce(list: string[], name: string): void {
+  if (!list.includes(name)) list.push(name)
+}
+
+/** The one key of `value`, or `undefined` when it has none or several. */
+function onlyKey(value: Record<string, unknown>): string | undefined {
+  let found: string | undefined
+  for (const key in value) {
+    if (found !== undefined) return undefined
+    found = key
+  }
+  return found
+}
+
+function prefixed(prefix: string, value: unknown): string | undefined {
+  return typeof value === 'string' || typeof value === 'number' ? `${prefix}${value}` : undefined
 }
 
 const sourceCache = new WeakMap<AnyModel, readonly KeySource[]>()
@@ -199,7 +249,7 @@ export function chooseSource(
         message: `does not give every field of index ${indexName}'s partition key (${source.partition.fields.join(', ')}) with equality`,
       })
     const best = bestPlan(model, sources, where, equal)
-    const better = best && plan && best.consumed.size > plan.consumed.size ? best : undefined
+    const better = best && plan && best.consumed.length > plan.consumed.length ? best : undefined
     return { plan, reason: () => `index ${indexName} was named with .index()`, better }
   }
   const best = bestPlan(model, sources, where, equal)
@@ -215,7 +265,7 @@ export function chooseSource(
   }
   const reason = () => {
     const name = best.source.index ? `index ${best.source.index.name}` : 'the table'
-    return `${name}: its keys use ${[...best.consumed].join(', ')} (the most where() fields of any index)`
+    return `${name}: its keys use ${best.consumed.join(', ')} (the most where() fields of any index)`
   }
   return { plan: best, reason, better: undefined }
 }
@@ -229,7 +279,7 @@ function bestPlan(
   let best: KeyPlan | undefined
   for (const source of sources) {
     const plan = planKey(model, source, where, equal)
-    if (plan && (!best || plan.consumed.size > best.consumed.size)) best = plan
+    if (plan && (!best || plan.consumed.length > best.consumed.length)) best = plan
   }
   return best
 }

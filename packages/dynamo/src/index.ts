@@ -60,9 +60,26 @@ export type { AttributeMap } from './key-identity'
 export { keyIdentity } from './key-identity'
 export type { KeyTemplate, TemplateVars } from './key-template'
 export type { ModelBatchGetOptions, ModelBatchGetResult, ModelBatchWrite, ModelBatchWriteResult } from './model-batch'
-export type { CreateOptions, DeleteOptions, GetOptions, KeyWithVersion, ModelClient, ModelParams, PutOptions } from './model-client'
+export type {
+  CreateOptions,
+  DeleteOptions,
+  GetOptions,
+  KeyWithVersion,
+  ModelClient,
+  ModelParams,
+  ModelSealedParams,
+  PutOptions,
+} from './model-client'
 export type { ModelEncryptionOptions } from './model-encryption'
-export type { ModelTransactions, TransactOperation, TransactResult, TransactUpdateBuilder } from './model-transaction'
+export type { ModelStreamHandler, ModelStreamRouter, ModelStreamRouterOptions } from './model-stream-router'
+export type {
+  ModelTransactions,
+  TransactGetOperation,
+  TransactGetResult,
+  TransactOperation,
+  TransactResult,
+  TransactUpdateBuilder,
+} from './model-transaction'
 export type { QueryBuilder, ReadOptions } from './query-builder'
 export type { Page } from './read-pages'
 export type { ScanBuilder } from './scan-builder'

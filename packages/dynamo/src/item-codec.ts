@@ -1,7 +1,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb'
 import { convertToAttr, convertToNative } from '@aws-sdk/util-dynamodb'
-import { describeValue, type ValidationIssue } from '@tessera/core'
-import type { AnyModel, FieldMeta } from './define-model'
+import { describeValue, isTesseraError, type ValidationIssue } from '@tessera/core'
+import { runValidatorChain } from '@tessera/schema/portable'
+import type { AnyModel, FieldMeta, NestedFieldMeta } from './define-model'
 import type { FieldKind } from './fields'
 import type { AttributeMap } from './key-identity'
 import { composeKey } from './key-template'
@@ -132,7 +133,9 @@ export function marshalItem(model: AnyModel, item: Readonly<Record<string, unkno
       issues.push({ path: [property], message: problem, value })
       continue
     }
-    out[meta.attribute] = toAttribute(meta.kind, value)
+    if (meta.shape && !checkShape(meta.shape, value as Record<string, unknown>, [property], issues)) continue
+    const checked = meta.validators.length === 0 ? value : validateValue(meta, value, issues, [property])
+    if (checked !== INVALID) out[meta.attribute] = toAttribute(meta.kind, checked)
   }
   for (const meta of model.fieldList as readonly FieldMeta[]) {
     if (meta.isOptional || meta.isGenerated || meta.isOmitEmpty) continue
@@ -144,6 +147,72 @@ export function marshalItem(model: AnyModel, item: Readonly<Record<string, unkno
   }
   if (model.entity) out[model.entity.attribute] = { S: model.entity.value }
   return out
+}
+
+/**
+ * Checks a map value against the entries its field declared (`field.map({ … })`): every required entry present,
+ * each of its kind (nested shapes too), no undeclared entry. Adds issues; false when there was one.
+ */
+export function checkShape(
+  shape: ReadonlyMap<string, NestedFieldMeta>,
+  value: Record<string, unknown>,
+  path: readonly (string | number)[],
+  issues: ValidationIssue[],
+): boolean {
+  const before = issues.length
+  for (const name in value) {
+    if (!shape.has(name) && value[name] !== undefined)
+      issues.push({ path: [...path, name], message: `is not a declared entry of this map (entries: ${[...shape.keys()].join(', ')})` })
+  }
+  for (const [name, entry] of shape) {
+    const entryValue = value[name]
+    if (entryValue === undefined) {
+      if (!entry.isOptional) issues.push({ path: [...path, name], message: `is required (${EXPECTED[entry.kind]})` })
+      continue
+    }
+    const problem = checkValue(entry.kind, entryValue)
+    if (problem) issues.push({ path: [...path, name], message: problem, value: entryValue })
+    else if (entry.shape) checkShape(entry.shape, entryValue as Record<string, unknown>, [...path, name], issues)
+  }
+  return issues.length === before
+}
+
+/** What {@link validateValue} returns for a value its validators refused. */
+export const INVALID: unique symbol = Symbol('invalid')
+
+/**
+ * Runs a field's `.validate()` validators (Standard Schema or functions, through `@tessera/schema/portable`) on a
+ * value of the right kind: the value to write (a Standard Schema's output), or {@link INVALID} with the issues added.
+ */
+export function validateValue(meta: FieldMeta, value: unknown, issues: ValidationIssue[], path: readonly (string | number)[]): unknown {
+  let current = value
+  const before = issues.length
+  try {
+    runValidatorChain(
+      meta.validators,
+      value,
+      {
+        issue: (relative, message, at) => issues.push({ path: [...path, ...relative], message, value: at }),
+        value: (next) => {
+          current = next
+        },
+        count: () => issues.length,
+      },
+      { sync: true, label: path.join('.') },
+    )
+  } catch (error) {
+    if (!isTesseraError(error) || error.code !== 'VALIDATION_ASYNC') throw error
+    issues.push({ path: [...path], message: 'has an asynchronous validator; @tessera/dynamo runs validators synchronously', value })
+  }
+  if (issues.length !== before) return INVALID
+  if (current !== value) {
+    const problem = checkValue(meta.kind, current)
+    if (problem) {
+      issues.push({ path: [...path], message: `after its validator: ${problem}`, value: current })
+      return INVALID
+    }
+  }
+  return current
 }
 
 /** The fields of a model, for messages. */

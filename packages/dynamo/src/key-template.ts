@@ -60,15 +60,15 @@ export function composeKey(template: KeyTemplate, values: Readonly<Record<string
   return out
 }
 
-/** The composed text up to (not including) the first field not in `bound`. */
-export function composePrefix(template: KeyTemplate, values: Readonly<Record<string, unknown>>, bound: ReadonlySet<string>): string {
+/** The composed text up to (not including) the first field not among the template's first `boundFields` fields. */
+export function composePrefix(template: KeyTemplate, values: Readonly<Record<string, unknown>>, boundFields: number): string {
   let out = ''
   for (const part of template.parts) {
     if ('literal' in part) {
       out += part.literal
       continue
     }
-    if (!bound.has(part.field)) return out
+    if (template.fields.indexOf(part.field) >= boundFields) return out
     out += String(values[part.field])
   }
   return out

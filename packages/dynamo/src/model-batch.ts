@@ -1,4 +1,5 @@
 import type { ValidationIssue } from '@tessera/core'
+import { generateId } from '@tessera/schema/portable'
 import { type BatchGetOptions, batchGet } from './batch-get'
 import type { BatchOutcomeReason } from './batch-incomplete-error'
 import { type BatchWriteEntry, type BatchWriteOptions, batchWrite } from './batch-write'
@@ -29,8 +30,10 @@ export interface ModelBatchWrite<M extends AnyModel> {
 }
 
 /** What a model's `batchWrite` did. */
-export interface ModelBatchWriteResult {
+export interface ModelBatchWriteResult<M extends AnyModel = AnyModel> {
   written: number
+  /** The put items as written (generated ids and timestamps filled), in the order given. */
+  puts: Item<M>[]
   /** Positions (puts first, then deletes) not written, with the reason (only with `allowUnprocessed`). */
   unprocessed: { index: number; reason: BatchOutcomeReason }[]
   requests: number
@@ -78,7 +81,7 @@ export async function modelBatchWrite<M extends AnyModel>(
   context: ModelContext,
   writes: ModelBatchWrite<M>,
   options: Omit<BatchWriteOptions, 'keyAttributes'> = {},
-): Promise<ModelBatchWriteResult> {
+): Promise<ModelBatchWriteResult<M>> {
   const model = context.model
   const issues: ValidationIssue[] = []
   if (model.versionField) {
@@ -89,8 +92,10 @@ export async function modelBatchWrite<M extends AnyModel>(
   }
   const now = new Date().toISOString()
   const entries: BatchWriteEntry[] = []
+  const puts: Item<M>[] = []
   ;(writes.put ?? []).forEach((item, index) => {
     const written: Record<string, unknown> = { ...(item as Record<string, unknown>) }
+    for (const meta of model.generatedIdFields) if (written[meta.name] === undefined) written[meta.name] = generateId(meta.idStrategy!)
     const createdAt = model.createdAtField as FieldMeta | undefined
     const updatedAt = model.updatedAtField as FieldMeta | undefined
     if (createdAt && written[createdAt.name] === undefined) written[createdAt.name] = now
@@ -100,6 +105,7 @@ export async function modelBatchWrite<M extends AnyModel>(
     if (itemIssues.length === 0 && itemSizeBytes(stored) > MAX_ITEM_BYTES) itemIssues.push({ path: [], message: 'is over 400 KB' })
     for (const issue of itemIssues) issues.push({ ...issue, path: ['put', index, ...issue.path] })
     entries.push({ table: context.table, put: stored })
+    puts.push(unmarshalItem(model, stored) as Item<M>)
   })
   ;(writes.delete ?? []).forEach((key, index) => {
     const keyIssues: ValidationIssue[] = []
@@ -121,6 +127,7 @@ export async function modelBatchWrite<M extends AnyModel>(
   const result = await batchWrite(context.runner.client, entries, { ...options, keyAttributes: { [context.table]: keyAttributes(model) } })
   return {
     written: result.written,
+    puts,
     unprocessed: result.unprocessed.map((miss) => ({ index: miss.index, reason: miss.reason })),
     requests: result.requests,
   }

@@ -1,4 +1,5 @@
 import type { ValidationIssue } from '@tessera/core'
+import { generateId } from '@tessera/schema/portable'
 import type { BatchWriteOptions } from './batch-write'
 import { type PreparedRequest, summariseConsumedCapacity } from './command-runner'
 import { type Condition, toCond } from './conditions'
@@ -18,10 +19,11 @@ import {
   modelBatchWrite,
 } from './model-batch'
 import { conditionFailure, keyOf, type ModelContext, marshalKey, selectAttributes, throwIfIssues } from './model-context'
-import { openItem, sealItem } from './model-encryption'
+import { openItem, plaintextFields, refusePlaintext, sealItem } from './model-encryption'
 import { createModelTransactions, type ModelTransactions } from './model-transaction'
 import { createQueryBuilder, type QueryBuilder } from './query-builder'
 import { createScanBuilder, type ScanBuilder } from './scan-builder'
+import { type DecodedStreamRecord, decodeStreamImages, type StreamRecordLike } from './stream-record'
 import { createUpdateBuilder, type UpdateBuilder } from './update-builder'
 
 /** A key, plus the expected version for a model with a version field. */
@@ -58,15 +60,26 @@ export interface DeleteOptions<M extends AnyModel> {
 }
 
 /**
- * The request inputs the operations would send, without sending them (for inspection and benchmarks). Encrypted
- * fields appear as their plaintext values here: they are encrypted when an operation sends them, so never send these
- * inputs yourself for a model with encrypted fields.
+ * The request inputs the operations would send, without sending them (for inspection and benchmarks). A put or
+ * create whose item holds an encrypted field is a `DYNAMO_PLAINTEXT_REFUSED` error here (encrypting needs the
+ * asynchronous key provider): use {@link ModelClient.sealedParams} for those.
  */
 export interface ModelParams<M extends AnyModel> {
   get(key: Key<M>, options?: GetOptions<M>): PreparedRequest
   put(item: Insert<M>, options?: PutOptions<M>): PreparedRequest
   create(item: Insert<M>, options?: CreateOptions): PreparedRequest
   delete(key: KeyWithVersion<M>, options?: DeleteOptions<M>): PreparedRequest
+}
+
+/**
+ * The requests the operations would send, with encrypted fields encrypted as they would be sent (each put asks the
+ * key provider for a new data key). Safe to send yourself.
+ */
+export interface ModelSealedParams<M extends AnyModel> {
+  get(key: Key<M>, options?: GetOptions<M>): Promise<PreparedRequest>
+  put(item: Insert<M>, options?: PutOptions<M>): Promise<PreparedRequest>
+  create(item: Insert<M>, options?: CreateOptions): Promise<PreparedRequest>
+  delete(key: KeyWithVersion<M>, options?: DeleteOptions<M>): Promise<PreparedRequest>
 }
 
 /** `db.model(M)`: every operation on one model. */
@@ -100,12 +113,19 @@ export interface ModelClient<M extends AnyModel> {
   explainPut(item: Insert<M>, options?: PutOptions<M> & ExplainOptions): Promise<Explanation>
   /** Explains a `delete` without sending it (or runs it, with `analyze`). */
   explainDelete(key: KeyWithVersion<M>, options?: DeleteOptions<M> & ExplainOptions): Promise<Explanation>
-  /** The requests operations would send. */
+  /** The requests operations would send (a put or create carrying an encrypted field: use `sealedParams`). */
   readonly params: ModelParams<M>
+  /** The requests operations would send, encrypted fields encrypted. */
+  readonly sealedParams: ModelSealedParams<M>
+  /**
+   * Decodes a stream record of this model's table into items of the model, encrypted fields decrypted (a wrong key
+   * is `DYNAMO_DECRYPT_FAILED`). Attributes that are not fields (keys, marker) are dropped from `old` and `new`.
+   */
+  decodeStreamRecord(record: StreamRecordLike): Promise<DecodedStreamRecord<Item<M>>>
   /** Reads many items (100 keys a request, concurrent, unprocessed keys retried); results in the order of `keys`. */
   batchGet(keys: readonly Key<M>[], options?: ModelBatchGetOptions): Promise<ModelBatchGetResult<M>>
   /** Puts and deletes many items (25 a request, concurrent, unprocessed items retried). Refused for versioned models. */
-  batchWrite(writes: ModelBatchWrite<M>, options?: Omit<BatchWriteOptions, 'keyAttributes'>): Promise<ModelBatchWriteResult>
+  batchWrite(writes: ModelBatchWrite<M>, options?: Omit<BatchWriteOptions, 'keyAttributes'>): Promise<ModelBatchWriteResult<M>>
   /** Operations for `db.transact([...])`. */
   readonly tx: ModelTransactions<M>
 }
@@ -140,6 +160,7 @@ export function createModelClient<M extends AnyModel>(context: ModelContext): Mo
       }
       written[versionField.name] = expectedVersion === undefined ? 0 : expectedVersion + 1
     }
+    for (const meta of model.generatedIdFields) if (written[meta.name] === undefined) written[meta.name] = generateId(meta.idStrategy!)
     const createdAt = model.createdAtField as FieldMeta | undefined
     const updatedAt = model.updatedAtField as FieldMeta | undefined
     if (createdAt && written[createdAt.name] === undefined) written[createdAt.name] = now
@@ -178,6 +199,14 @@ export function createModelClient<M extends AnyModel>(context: ModelContext): Mo
       )
     }
     return { ...prepared.request, input: { ...prepared.request.input, Item: sealed } }
+  }
+
+  /** The request of a prepared write, refused when it holds an encrypted field's plaintext. */
+  const unsealed = (prepared: ReturnType<typeof prepareWrite>, mode: 'create' | 'put'): PreparedRequest => {
+    if (context.encryptor) {
+      refusePlaintext(`${subject(mode)}: params.${mode}()`, plaintextFields(model, prepared.stored), `await sealedParams.${mode}()`)
+    }
+    return prepared.request
   }
 
   const runWrite = async (
@@ -324,25 +353,39 @@ export function createModelClient<M extends AnyModel>(context: ModelContext): Mo
     tx: createModelTransactions<M>(context, {
       put: (item, options) => {
         const prepared = prepareWrite(item as Record<string, unknown>, 'put', options.condition, false)
-        return { request: prepared.request, seal: () => sealWrite(prepared, 'put') }
+        return { request: prepared.request, plaintext: plaintextFields(model, prepared.stored), seal: () => sealWrite(prepared, 'put') }
       },
       create: (item, options) => {
         const prepared = prepareWrite(item as Record<string, unknown>, 'create', undefined, options.ifNotExists ?? true)
-        return { request: prepared.request, seal: () => sealWrite(prepared, 'create') }
+        return { request: prepared.request, plaintext: plaintextFields(model, prepared.stored), seal: () => sealWrite(prepared, 'create') }
       },
       delete: (key, options) => prepareDelete(key, options as DeleteOptions<M>).request,
       update: (key, build) => {
         const builder = createUpdateBuilder<M>(context, key as Record<string, unknown>)
         build(builder as never)
-        return { request: builder.params(), seal: () => builder.sealedParams() }
+        return { request: builder.unsealedParams(), plaintext: builder.plaintextFields(), seal: () => builder.sealedParams() }
       },
     }),
     params: {
       get: (key, options) => prepareGet(key, options),
-      put: (item, options = {}) => prepareWrite(item as Record<string, unknown>, 'put', options.condition, false).request,
+      put: (item, options = {}) => unsealed(prepareWrite(item as Record<string, unknown>, 'put', options.condition, false), 'put'),
       create: (item, options = {}) =>
-        prepareWrite(item as Record<string, unknown>, 'create', undefined, options.ifNotExists ?? true).request,
+        unsealed(prepareWrite(item as Record<string, unknown>, 'create', undefined, options.ifNotExists ?? true), 'create'),
       delete: (key, options) => prepareDelete(key, options).request,
+    },
+    sealedParams: {
+      get: async (key, options) => prepareGet(key, options),
+      put: async (item, options = {}) => sealWrite(prepareWrite(item as Record<string, unknown>, 'put', options.condition, false), 'put'),
+      create: async (item, options = {}) =>
+        sealWrite(prepareWrite(item as Record<string, unknown>, 'create', undefined, options.ifNotExists ?? true), 'create'),
+      delete: async (key, options) => prepareDelete(key, options).request,
+    },
+    async decodeStreamRecord(record) {
+      const images = decodeStreamImages(record)
+      const toItem = async (image: AttributeMap | undefined) =>
+        image === undefined ? undefined : (unmarshalItem(model, await openItem(context.encryptor, image)) as Item<M>)
+      const [old, current] = await Promise.all([toItem(images.old), toItem(images.new)])
+      return { ...images.meta, old, new: current }
     },
   }
   return client

@@ -4,6 +4,7 @@ import type { CursorCodec } from './cursor'
 import type { AnyModel, FieldMeta } from './define-model'
 import { ConditionFailedError, ItemNotFoundError } from './errors'
 import type { Pricing } from './explain'
+import type { Cond } from './expressions'
 import type { FieldEncryptor } from './field-encryption'
 import { checkValue, fromAttribute, toAttribute, unmarshalItem } from './item-codec'
 import type { AttributeMap } from './key-identity'
@@ -120,6 +121,19 @@ export async function conditionFailure(
     { model: model.name, key: details.key, reason: details.reason, item: unmarshalItem(model, await openItem(context.encryptor, oldItem)) },
     { cause: error },
   )
+}
+
+const entityFilters = new WeakMap<AnyModel, Cond>()
+
+/** The filter on a model's entity marker (one object per model, for `constantFilter`), or `undefined` without one. */
+export function entityFilter(model: AnyModel): Cond | undefined {
+  if (!model.entity) return undefined
+  let found = entityFilters.get(model)
+  if (!found) {
+    found = { type: 'cmp', attr: model.entity.attribute, op: '=', values: [{ S: model.entity.value }] }
+    entityFilters.set(model, found)
+  }
+  return found
 }
 
 /** Stored attribute names of `select`, or an issue for an unknown field. */

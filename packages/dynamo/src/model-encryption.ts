@@ -89,3 +89,24 @@ export async function sealItems(encryptor: FieldEncryptor | undefined, items: re
   })
   return out
 }
+
+/** The fields of `model` whose values `stored` holds unencrypted (its encrypted fields that are present). */
+export function plaintextFields(model: AnyModel, stored: AttributeMap): string[] {
+  const out: string[] = []
+  for (const meta of model.fieldList as readonly FieldMeta[])
+    if (meta.isEncrypted && stored[meta.attribute] !== undefined) out.push(meta.name)
+  return out
+}
+
+/**
+ * Refuses to hand out a request that would carry encrypted fields as plaintext: a synchronous accessor cannot
+ * encrypt (the key provider is asynchronous), so it points to the asynchronous one that returns the request sealed.
+ */
+export function refusePlaintext(subject: string, fields: readonly string[], sealedVariant: string): void {
+  if (fields.length === 0) return
+  throw new TesseraError(
+    `${subject} would hold encrypted field${fields.length === 1 ? '' : 's'} ${fields.join(', ')} as plaintext, ` +
+      `and a synchronous call cannot encrypt: use ${sealedVariant}, which returns the request with ${fields.length === 1 ? 'it' : 'them'} encrypted`,
+    { code: 'DYNAMO_PLAINTEXT_REFUSED' },
+  )
+}

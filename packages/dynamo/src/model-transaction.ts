@@ -1,31 +1,57 @@
-import type { TransactWriteItem } from '@aws-sdk/client-dynamodb'
-import type { ValidationIssue } from '@tessera/core'
+import type { TransactGetItem, TransactWriteItem } from '@aws-sdk/client-dynamodb'
+import { describeValue, type ValidationIssue } from '@tessera/core'
 import type { PreparedRequest } from './command-runner'
 import { type Condition, toCond } from './conditions'
-import type { AnyModel, Insert, Item, Key } from './define-model'
+import type { AnyModel, FieldName, Insert, Item, Key } from './define-model'
 import type { DynamoClientLike } from './dynamo-client-like'
 import { DynamoInputError } from './dynamo-errors'
 import { buildExpressions } from './expressions'
+import type { FieldEncryptor } from './field-encryption'
 import { unmarshalItem } from './item-codec'
 import type { AttributeMap } from './key-identity'
-import { type ModelContext, marshalKey, throwIfIssues } from './model-context'
-import { type TransactWriteOptions, transactWrite } from './transact'
+import { type ModelContext, marshalKey, selectAttributes, throwIfIssues } from './model-context'
+import { openItem, refusePlaintext } from './model-encryption'
+import { type TransactGetOptions, type TransactWriteOptions, transactGet, transactWrite } from './transact'
+import { TransactionCanceledError } from './transaction-canceled-error'
 
 /** One operation of `db.transact([...])`, made by a model's `tx` helpers. */
 export interface TransactOperation {
   readonly model: AnyModel
   readonly type: 'put' | 'update' | 'delete' | 'conditionCheck'
   readonly table: string
-  /** The raw operation sent. */
-  readonly operation: TransactWriteItem
-  /** The item a put writes (stored form, before encryption), to return it. */
-  readonly item: AttributeMap | undefined
   /**
-   * The operation with the model's encrypted fields sealed, made when `db.transact` sends it; absent for operations
-   * without encrypted values. For those, `operation` holds the plaintext: send them only through `db.transact`.
+   * The raw operation. On an operation that writes an encrypted field, reading it is a `DYNAMO_PLAINTEXT_REFUSED`
+   * error (it would hold the plaintext): use `sealed()`.
    */
-  readonly seal?: (() => Promise<TransactWriteItem>) | undefined
+  readonly operation: TransactWriteItem
+  /** The operation as `db.transact` sends it: encrypted fields encrypted (a put gets a new data key per call). */
+  sealed(): Promise<TransactWriteItem>
 }
+
+/** One read of `db.transactGet([...])`, made by a model's `tx.get`. */
+export interface TransactGetOperation<M extends AnyModel = AnyModel> {
+  readonly model: M
+  readonly type: 'get'
+  readonly table: string
+  /** The raw `Get` sent (keys and projection only: never an encrypted value). */
+  readonly operation: TransactGetItem
+}
+
+/** What `db.transactGet` returns: per read, the model's item (encrypted fields decrypted) or `undefined`. */
+export interface TransactGetResult<T extends readonly TransactGetOperation[]> {
+  items: { -readonly [K in keyof T]: T[K] extends TransactGetOperation<infer M> ? Item<M> | undefined : never }
+  attempts: number
+}
+
+/** What a transaction needs of an operation beyond what it shows: the put's item, and how to open stored items. */
+interface OperationInternals {
+  readonly model: AnyModel
+  /** The item a put writes, stored form before encryption, to return it. */
+  readonly item: AttributeMap | undefined
+  readonly encryptor: FieldEncryptor | undefined
+}
+
+const internals = new WeakMap<object, OperationInternals>()
 
 /** What `db.transact` returns: per operation, the item a put wrote (`undefined` for the others), and the token. */
 export interface TransactResult {
@@ -46,6 +72,8 @@ export interface ModelTransactions<M extends AnyModel> {
   delete(key: Key<M> & { version?: number | undefined }, options?: { condition?: Condition<Item<M>> | undefined }): TransactOperation
   /** A condition that must hold for the item with `key`, or the transaction is cancelled. */
   check(key: Key<M>, condition: Condition<Item<M>>): TransactOperation
+  /** A read for `db.transactGet([...])`. */
+  get(key: Key<M>, options?: { select?: readonly FieldName<M>[] | undefined }): TransactGetOperation<M>
 }
 
 /** The update builder as a transaction sees it (no `go`, `explain` or `returning`). */
@@ -57,9 +85,10 @@ export interface TransactUpdateBuilder<M extends AnyModel> {
   if(condition: Condition<Item<M>>): TransactUpdateBuilder<M>
 }
 
-/** A prepared request, and the same request with its encrypted fields sealed. */
+/** A prepared request, the encrypted fields it holds as plaintext, and the same request with them sealed. */
 export interface SealableRequest {
   request: PreparedRequest
+  plaintext: readonly string[]
   seal(): Promise<PreparedRequest>
 }
 
@@ -85,23 +114,46 @@ export function createModelTransactions<M extends AnyModel>(
   const op = (
     type: TransactOperation['type'],
     operation: TransactWriteItem,
+    sealable?: { plaintext: readonly string[]; seal: () => Promise<TransactWriteItem> },
     item?: AttributeMap,
-    seal?: () => Promise<TransactWriteItem>,
-  ): TransactOperation => ({ model, type, table: context.table, operation, item, ...(context.encryptor && seal ? { seal } : {}) })
+  ): TransactOperation => {
+    const sealed = context.encryptor && sealable ? sealable.seal : async () => operation
+    const made = { model, type, table: context.table, sealed } as { -readonly [K in keyof TransactOperation]: TransactOperation[K] }
+    if (context.encryptor && sealable && sealable.plaintext.length > 0) {
+      // Not enumerable, so printing or serialising the operation does not throw (and shows no plaintext).
+      Object.defineProperty(made, 'operation', {
+        enumerable: false,
+        get(): TransactWriteItem {
+          refusePlaintext(`${model.name}.tx.${type}(): operation`, sealable.plaintext, 'await operation.sealed()')
+          return operation
+        },
+      })
+    } else made.operation = operation
+    internals.set(made, { model, item, encryptor: context.encryptor })
+    return made
+  }
   const put = (prepared: SealableRequest) => {
     const input = strip(prepared.request)
-    return op('put', { Put: input as unknown as TransactWriteItem['Put'] }, input.Item as AttributeMap, async () => ({
-      Put: strip(await prepared.seal()) as unknown as TransactWriteItem['Put'],
-    }))
+    return op(
+      'put',
+      { Put: input as unknown as TransactWriteItem['Put'] },
+      { plaintext: prepared.plaintext, seal: async () => ({ Put: strip(await prepared.seal()) as unknown as TransactWriteItem['Put'] }) },
+      input.Item as AttributeMap,
+    )
   }
   return {
     create: (item, options = {}) => put(requests.create(item, options)),
     put: (item, options = {}) => put(requests.put(item, options)),
     update(key, build) {
       const prepared = requests.update(key, build as (builder: never) => unknown)
-      return op('update', { Update: strip(prepared.request) as unknown as TransactWriteItem['Update'] }, undefined, async () => ({
-        Update: strip(await prepared.seal()) as unknown as TransactWriteItem['Update'],
-      }))
+      return op(
+        'update',
+        { Update: strip(prepared.request) as unknown as TransactWriteItem['Update'] },
+        {
+          plaintext: prepared.plaintext,
+          seal: async () => ({ Update: strip(await prepared.seal()) as unknown as TransactWriteItem['Update'] }),
+        },
+      )
     },
     delete(key, options = {}) {
       return op('delete', { Delete: strip(requests.delete(key, options)) as unknown as TransactWriteItem['Delete'] })
@@ -116,7 +168,29 @@ export function createModelTransactions<M extends AnyModel>(
         ConditionCheck: { TableName: context.table, Key: stored, ...expressions } as TransactWriteItem['ConditionCheck'],
       })
     },
+    get(key, options = {}) {
+      const issues: ValidationIssue[] = []
+      const stored = marshalKey(model, key, issues)
+      const projection = selectAttributes(model, options.select, issues)
+      throwIfIssues(issues, `${model.name}.tx.get`)
+      const input: Record<string, unknown> = { TableName: context.table, Key: stored }
+      if (projection) Object.assign(input, buildExpressions(context.runner.cache, 'get', { projection }))
+      const made: TransactGetOperation<M> = {
+        model: model as M,
+        type: 'get',
+        table: context.table,
+        operation: { Get: input as unknown as TransactGetItem['Get'] },
+      }
+      internals.set(made, { model, item: undefined, encryptor: context.encryptor })
+      return made
+    },
   }
+}
+
+function internalsOf(operation: unknown, position: number, made: string): OperationInternals {
+  const found = typeof operation === 'object' && operation !== null ? internals.get(operation) : undefined
+  if (!found) throw new DynamoInputError(`operation ${position} is not one made by ${made}, got ${describeValue(operation)}`)
+  return found
 }
 
 /**
@@ -129,21 +203,67 @@ export async function runTransaction(
   operations: readonly TransactOperation[],
   options: Omit<TransactWriteOptions, 'keyAttributes'> = {},
 ): Promise<TransactResult> {
+  if (!Array.isArray(operations)) throw new DynamoInputError(`transact takes an array of operations, got ${describeValue(operations)}`)
+  const found = operations.map((operation, position) => internalsOf(operation, position, 'db.model(M).tx.create/put/update/delete/check'))
   const keyAttributes: Record<string, string[]> = {}
-  for (const operation of operations) {
-    const model = operation.model
-    keyAttributes[operation.table] = [model.partitionKey.attribute, ...(model.sortKey ? [model.sortKey.attribute] : [])]
+  for (const [position, operation] of operations.entries()) keyAttributes[operation.table] = keyAttributesOf(found[position]!.model)
+  const sent = await Promise.all(operations.map((operation) => operation.sealed()))
+  let result: Awaited<ReturnType<typeof transactWrite>>
+  try {
+    result = await transactWrite(client, sent, { ...options, keyAttributes })
+  } catch (error) {
+    throw await openCancellation(error, found)
   }
-  for (const [position, operation] of operations.entries()) {
-    if (typeof operation?.operation !== 'object' || !operation.model) {
-      throw new DynamoInputError(`transact: operation ${position} is not one made by db.model(M).tx.create/put/update/delete/check`)
-    }
-  }
-  const sent = await Promise.all(operations.map((operation) => (operation.seal ? operation.seal() : operation.operation)))
-  const result = await transactWrite(client, sent, { ...options, keyAttributes })
   return {
-    items: operations.map((operation) => (operation.item ? unmarshalItem(operation.model, operation.item) : undefined)),
+    items: found.map(({ model, item }) => (item ? unmarshalItem(model, item) : undefined)),
     clientRequestToken: result.clientRequestToken,
     attempts: result.attempts,
   }
+}
+
+/**
+ * Reads items of one or more models in one serializable snapshot (the transactGet engine), each item decrypted and
+ * unmarshalled by its model.
+ */
+export async function runTransactGet<const T extends readonly TransactGetOperation[]>(
+  client: DynamoClientLike,
+  operations: T,
+  options: TransactGetOptions = {},
+): Promise<TransactGetResult<T>> {
+  if (!Array.isArray(operations)) throw new DynamoInputError(`transactGet takes an array of operations, got ${describeValue(operations)}`)
+  const found = operations.map((operation, position) => internalsOf(operation, position, 'db.model(M).tx.get'))
+  let result: Awaited<ReturnType<typeof transactGet>>
+  try {
+    result = await transactGet(
+      client,
+      operations.map((operation) => operation.operation),
+      options,
+    )
+  } catch (error) {
+    throw await openCancellation(error, found)
+  }
+  const items = await Promise.all(
+    result.items.map(async (stored, position) => {
+      if (stored === undefined) return undefined
+      const { model, encryptor } = found[position]!
+      return unmarshalItem(model, await openItem(encryptor, stored))
+    }),
+  )
+  return { items: items as TransactGetResult<T>['items'], attempts: result.attempts }
+}
+
+function keyAttributesOf(model: AnyModel): string[] {
+  return [model.partitionKey.attribute, ...(model.sortKey ? [model.sortKey.attribute] : [])]
+}
+
+/** A cancellation whose returned items (failed conditions) are decrypted; any other error as it is. */
+async function openCancellation(error: unknown, found: readonly OperationInternals[]): Promise<unknown> {
+  if (!(error instanceof TransactionCanceledError) || !error.reasons.some((reason) => reason.item && found[reason.index]?.encryptor))
+    return error
+  const reasons = await Promise.all(
+    error.reasons.map(async (reason) =>
+      reason.item ? { ...reason, item: await openItem(found[reason.index]?.encryptor, reason.item) } : reason,
+    ),
+  )
+  return new TransactionCanceledError(error.operation, reasons, { cause: error.cause, clientRequestToken: error.clientRequestToken })
 }

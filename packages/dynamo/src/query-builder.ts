@@ -1,12 +1,12 @@
 import { describeValue, type ValidationIssue } from '@tessera/core'
 import { type PreparedRequest, summariseConsumedCapacity } from './command-runner'
-import { type Condition, conditionField, toCond } from './conditions'
+import { type Condition, conditionTarget, toCond } from './conditions'
 import type { AnyModel, FieldName, IndexNameOf, Item } from './define-model'
 import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest, withActual } from './explain'
-import { allOf, buildExpressions, type Cond, operationName } from './expressions'
+import { allOf, buildExpressions, type Cond } from './expressions'
 import { chooseSource } from './index-choice'
 import type { AttributeMap } from './key-identity'
-import { type ModelContext, selectAttributes, throwIfIssues } from './model-context'
+import { entityFilter, type ModelContext, selectAttributes, throwIfIssues } from './model-context'
 import { countItems, type Page, readPages } from './read-pages'
 
 /** Options of the terminal calls (`all`, `first`, `page`, `pages`, `count`). */
@@ -56,7 +56,7 @@ export interface QueryBuilder<M extends AnyModel> {
 
 interface QueryState {
   where: Record<string, unknown>
-  filter: unknown[]
+  filter: readonly unknown[]
   index: string | undefined
   limit: number | undefined
   descending: boolean
@@ -74,6 +74,9 @@ interface PreparedQuery {
   warnings: string[]
 }
 
+const NO_CONDITIONS: Record<string, unknown> = Object.freeze({})
+const NO_FILTERS: readonly unknown[] = Object.freeze([])
+
 /** Creates a query builder. */
 export function createQueryBuilder<M extends AnyModel>(context: ModelContext): QueryBuilder<M> {
   return new ModelQuery<M>(context)
@@ -82,9 +85,10 @@ export function createQueryBuilder<M extends AnyModel>(context: ModelContext): Q
 // A class, so that starting a query allocates one object and no closures (parameter building is benchmarked).
 class ModelQuery<M extends AnyModel> implements QueryBuilder<M> {
   private readonly model: AnyModel
+  private hasWhere = false
   private readonly state: QueryState = {
-    where: {},
-    filter: [],
+    where: NO_CONDITIONS,
+    filter: NO_FILTERS,
     index: undefined,
     limit: undefined,
     descending: false,
@@ -105,7 +109,7 @@ class ModelQuery<M extends AnyModel> implements QueryBuilder<M> {
       const value = where[name]
       if (name.startsWith('$'))
         issues.push({ path: ['where', name], message: 'where() takes field conditions only; put $or/$and/$not in filter()' })
-      else if (conditionField(model, name, issues, ['where']) && value === undefined) {
+      else if (conditionTarget(model, name, issues, ['where']) && value === undefined) {
         issues.push({ path: ['where', name], message: 'is undefined; an undefined never means "match everything"' })
       }
     }
@@ -115,10 +119,10 @@ class ModelQuery<M extends AnyModel> implements QueryBuilder<M> {
     const warnings: string[] = []
     let leftover: Record<string, unknown> | undefined
     for (const name in where) {
-      if (!plan?.consumed.has(name) || plan.alsoFilter.has(name)) {
+      if (!plan?.consumed.includes(name) || plan.alsoFilter.includes(name)) {
         leftover ??= {}
         leftover[name] = where[name]
-        if (!plan?.alsoFilter.has(name))
+        if (!plan?.alsoFilter.includes(name))
           appliedAfterRead.push(`where.${name}: not a key of ${plan?.source.index ? `index ${plan.source.index.name}` : 'the table'}`)
       }
     }
@@ -127,9 +131,6 @@ class ModelQuery<M extends AnyModel> implements QueryBuilder<M> {
       filter = allOf(filter, toCond(model, condition, issues, ['filter', position]))
       appliedAfterRead.push(`filter #${position + 1}`)
     })
-    if (model.entity) {
-      filter = allOf(filter, { type: 'cmp', attr: model.entity.attribute, op: '=', values: [{ S: model.entity.value }] })
-    }
     const projection = selectAttributes(model, state.select, issues)
     const index = plan?.source.index
     if (state.consistent && index?.type === 'gsi') {
@@ -139,27 +140,29 @@ class ModelQuery<M extends AnyModel> implements QueryBuilder<M> {
       })
     }
     if (index && Array.isArray(index.projection) && state.select) {
-      const missing = state.select.filter((name) => !(index.projection as string[]).includes(name) && !plan!.consumed.has(name))
+      const missing = state.select.filter((name) => !(index.projection as string[]).includes(name) && !plan!.consumed.includes(name))
       if (missing.length > 0) warnings.push(`index ${index.name} does not project ${missing.join(', ')}: they come back missing`)
     }
     if (index?.projection === 'keys') warnings.push(`index ${index.name} projects only keys: other fields come back missing`)
     throwIfIssues(issues, `${model.name}.query`)
     if (better) {
       warnings.push(
-        `index ${better.source.index?.name ?? '(the table)'} would use more of the where() fields (${[...better.consumed].join(', ')}) than the named index`,
+        `index ${better.source.index?.name ?? '(the table)'} would use more of the where() fields (${better.consumed.join(', ')}) than the named index`,
       )
     }
     for (const name in leftover) {
-      if (plan!.alsoFilter.has(name)) continue
+      if (plan!.alsoFilter.includes(name)) continue
       warnings.push(`where.${name} is applied after the read: the items it discards are still read and paid for`)
     }
     if (state.filter.length > 0) warnings.push('filter() is applied after the read: the items it discards are still read and paid for')
     const input: Record<string, unknown> = buildExpressions(
       context.runner.cache,
-      operationName(model, 'query', index?.name ?? ''),
+      plan!.source.queryOperation,
       {
         keyCondition: plan!.keyCondition,
+        keyShape: plan!.keyShape,
         filter,
+        constantFilter: entityFilter(model),
         // A count returns no attributes: a projection there would leave unused names.
         projection: forCount ? undefined : projection,
       },
@@ -202,11 +205,13 @@ class ModelQuery<M extends AnyModel> implements QueryBuilder<M> {
   }
 
   where(condition: Condition<Item<M>>): QueryBuilder<M> {
-    Object.assign(this.state.where, condition)
+    // The first where() is used as given (never changed: a later one merges into a copy).
+    this.state.where = this.hasWhere ? { ...this.state.where, ...condition } : (condition as Record<string, unknown>)
+    this.hasWhere = true
     return this
   }
   filter(condition: Condition<Item<M>>): QueryBuilder<M> {
-    this.state.filter.push(condition)
+    this.state.filter = [...this.state.filter, condition]
     return this
   }
   index(name: IndexNameOf<M['options']>): QueryBuilder<M> {

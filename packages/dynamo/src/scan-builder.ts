@@ -5,7 +5,7 @@ import type { AnyModel, FieldName, IndexNameOf, Item } from './define-model'
 import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest, withActual } from './explain'
 import { allOf, buildExpressions, type Cond } from './expressions'
 import { keySources, planKey } from './index-choice'
-import { type ModelContext, selectAttributes, throwIfIssues } from './model-context'
+import { entityFilter, type ModelContext, selectAttributes, throwIfIssues } from './model-context'
 import { lazy, type ReadOptions } from './query-builder'
 import { countItems, type Page, readPages } from './read-pages'
 
@@ -59,7 +59,7 @@ export function createScanBuilder<M extends AnyModel>(context: ModelContext): Sc
     state.filter.forEach((condition, position) => {
       filter = allOf(filter, toCond(model, condition, issues, ['filter', position]))
     })
-    if (model.entity) filter = allOf(filter, { type: 'cmp', attr: model.entity.attribute, op: '=', values: [{ S: model.entity.value }] })
+    const constantFilter = entityFilter(model)
     const projection = withProjection ? selectAttributes(model, state.select, issues) : undefined
     if (state.index !== undefined && !model.indexes.some((index: { name: string }) => index.name === state.index)) {
       issues.push({ path: ['index'], message: `${describeValue(state.index)} is not an index of ${model.name}` })
@@ -67,7 +67,9 @@ export function createScanBuilder<M extends AnyModel>(context: ModelContext): Sc
     throwIfIssues(issues, subject)
     const input: Record<string, unknown> = {
       TableName: context.table,
-      ...(filter || projection ? buildExpressions(context.runner.cache, `scan:${model.name}`, { filter, projection }) : {}),
+      ...(filter || constantFilter || projection
+        ? buildExpressions(context.runner.cache, `scan:${model.name}`, { filter, constantFilter, projection })
+        : {}),
     }
     if (state.index) input.IndexName = state.index
     if (state.consistent) input.ConsistentRead = true
@@ -188,7 +190,7 @@ export function createScanBuilder<M extends AnyModel>(context: ModelContext): Sc
         const plan = planKey(model, source, where)
         if (plan) {
           warnings.push(
-            `the filter gives ${[...plan.consumed].join(', ')}: a query on ${source.index ? `index ${source.index.name}` : 'the table'} would read only the matching items`,
+            `the filter gives ${plan.consumed.join(', ')}: a query on ${source.index ? `index ${source.index.name}` : 'the table'} would read only the matching items`,
           )
           break
         }

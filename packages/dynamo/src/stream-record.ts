@@ -56,6 +56,21 @@ const TYPES: Record<string, StreamRecordType> = { INSERT: 'insert', MODIFY: 'mod
  * if (change.type === 'modify') console.log(change.old?.status, '->', change.new?.status)
  */
 export function decodeStreamRecord(record: StreamRecordLike, options: DecodeStreamRecordOptions = {}): DecodedStreamRecord {
+  const images = decodeStreamImages(record)
+  const decode = (image: AttributeMap | undefined) =>
+    image === undefined ? undefined : unmarshall(image, { wrapNumbers: options.wrapNumbers === true })
+  return { ...images.meta, old: decode(images.old), new: decode(images.new) }
+}
+
+/** A stream record's images as stored attribute maps (binary values as bytes), and what it says besides. */
+export interface StreamImages {
+  meta: Omit<DecodedStreamRecord, 'old' | 'new'>
+  old: AttributeMap | undefined
+  new: AttributeMap | undefined
+}
+
+/** Checks a stream record and returns its images still marshalled (for a model to open and unmarshal). */
+export function decodeStreamImages(record: StreamRecordLike): StreamImages {
   const type = typeof record === 'object' && record !== null ? TYPES[String(record.eventName)] : undefined
   if (type === undefined) {
     throw new DynamoInputError(
@@ -63,17 +78,17 @@ export function decodeStreamRecord(record: StreamRecordLike, options: DecodeStre
     )
   }
   const change = record.dynamodb ?? {}
-  const decode = (image: Record<string, unknown> | undefined) =>
-    image === undefined ? undefined : unmarshall(normalizeImage(image), { wrapNumbers: options.wrapNumbers === true })
   const created = change.ApproximateCreationDateTime
   return {
-    type,
-    keys: decode(change.Keys) ?? {},
-    old: decode(change.OldImage),
-    new: decode(change.NewImage),
-    eventId: record.eventID,
-    sequenceNumber: change.SequenceNumber,
-    approximateCreationTime: created === undefined ? undefined : created instanceof Date ? created : new Date(created * 1000),
+    meta: {
+      type,
+      keys: change.Keys === undefined ? {} : unmarshall(normalizeImage(change.Keys)),
+      eventId: record.eventID,
+      sequenceNumber: change.SequenceNumber,
+      approximateCreationTime: created === undefined ? undefined : created instanceof Date ? created : new Date(created * 1000),
+    },
+    old: change.OldImage === undefined ? undefined : normalizeImage(change.OldImage),
+    new: change.NewImage === undefined ? undefined : normalizeImage(change.NewImage),
   }
 }
 
@@ -167,32 +182,35 @@ export function createStreamRouter(options: StreamRouterOptions): StreamRouter {
     await handler(change, record)
     return marker
   }
-  return {
-    route,
-    async processBatch(records) {
-      let handled = 0
-      let unmatched = 0
-      for (const [position, record] of records.entries()) {
-        try {
-          if ((await route(record)) === undefined) unmatched++
-          else handled++
-        } catch (error) {
-          const id = (entry: StreamRecordLike) => entry.dynamodb?.SequenceNumber ?? entry.eventID ?? ''
-          return {
-            handled,
-            unmatched,
-            batchItemFailures: records.slice(position).map((entry) => ({ itemIdentifier: id(entry) })),
-            error: new TesseraError(
-              `stream handler failed on record ${id(record)}: ${error instanceof Error ? error.message : describeValue(error)}`,
-              {
-                code: 'DYNAMO_STREAM_HANDLER_FAILED',
-                cause: error,
-              },
-            ),
-          }
-        }
+  return { route, processBatch: (records) => processStreamBatch(records, route) }
+}
+
+/**
+ * Routes records in order, one at a time; stops at the first that throws and reports it and every later record
+ * (Lambda's `ReportBatchItemFailures` shape), so they are delivered again in order.
+ */
+export async function processStreamBatch(
+  records: readonly StreamRecordLike[],
+  route: (record: StreamRecordLike) => Promise<string | undefined>,
+): Promise<StreamBatchResult> {
+  let handled = 0
+  let unmatched = 0
+  for (const [position, record] of records.entries()) {
+    try {
+      if ((await route(record)) === undefined) unmatched++
+      else handled++
+    } catch (error) {
+      const id = (entry: StreamRecordLike) => entry.dynamodb?.SequenceNumber ?? entry.eventID ?? ''
+      return {
+        handled,
+        unmatched,
+        batchItemFailures: records.slice(position).map((entry) => ({ itemIdentifier: id(entry) })),
+        error: new TesseraError(
+          `stream handler failed on record ${id(record)}: ${error instanceof Error ? error.message : describeValue(error)}`,
+          { code: 'DYNAMO_STREAM_HANDLER_FAILED', cause: error },
+        ),
       }
-      return { handled, unmatched, batchItemFailures: [], error: undefined }
-    },
+    }
   }
+  return { handled, unmatched, batchItemFailures: [], error: undefined }
 }

@@ -5,11 +5,11 @@ import { type Condition, toCond } from './conditions'
 import type { AnyModel, FieldMeta, FieldName, Item } from './define-model'
 import { type ExplainOptions, type Explanation, estimateItemSize, explainRequest, withActual } from './explain'
 import { addConstants, allOf, buildExpressions, type Cond, operationName, type UpdateAction } from './expressions'
-import { checkValue, toAnyAttribute, toAttribute, unmarshalItem } from './item-codec'
+import { checkShape, checkValue, INVALID, toAnyAttribute, toAttribute, unmarshalItem, validateValue } from './item-codec'
 import type { AttributeMap } from './key-identity'
 import { composeKey } from './key-template'
 import { conditionFailure, keyOf, type ModelContext, marshalKey, primaryKeyFields, throwIfIssues } from './model-context'
-import { openItem, sealItem } from './model-encryption'
+import { openItem, refusePlaintext, sealItem } from './model-encryption'
 
 /** Which item an update returns: as written (`'new'`, default), as it was (`'old'`), or nothing (`'none'`). */
 export type UpdateReturning = 'new' | 'old' | 'none'
@@ -46,8 +46,13 @@ export interface UpdateBuilder<M extends AnyModel> {
   if(condition: Condition<Item<M>>): UpdateBuilder<M>
   /** What `go()` returns. Default: `'new'`. */
   returning(what: UpdateReturning): UpdateBuilder<M>
-  /** The request that `go()` would send. Throws a `ValidationError` for bad input, before anything is sent. */
+  /**
+   * The request that `go()` would send. Throws a `ValidationError` for bad input, before anything is sent, and a
+   * `DYNAMO_PLAINTEXT_REFUSED` error when it sets an encrypted field (use `sealedParams()`).
+   */
   params(): PreparedRequest
+  /** The request that `go()` would send, encrypted fields encrypted (asks the key provider for a data key). */
+  sealedParams(): Promise<PreparedRequest>
   /** Explains the update (with `analyze`, runs it). */
   explain(options?: ExplainOptions): Promise<Explanation>
   /** Sends the update. */
@@ -60,49 +65,68 @@ type Step =
   | { kind: 'add' | 'delete' | 'append' | 'prepend' | 'increment'; field: string; value: unknown }
   | { kind: 'if'; condition: unknown }
 
-/** The update builder with what a transaction needs besides: the request with encrypted values sealed. */
+/** The update builder with what a transaction needs besides. */
 export interface SealingUpdateBuilder<M extends AnyModel> extends UpdateBuilder<M> {
-  /** The request `go()` sends: as `params()`, with each encrypted field's new value encrypted. */
-  sealedParams(): Promise<PreparedRequest>
+  /** The request with encrypted fields as plaintext: for a transaction to hold until it seals it. */
+  unsealedParams(): PreparedRequest
+  /** The encrypted fields the update sets (call after `unsealedParams()`, which checks them). */
+  plaintextFields(): string[]
 }
 
 /** Creates an update builder for the item with `key`. */
 export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, key: Record<string, unknown>): SealingUpdateBuilder<M> {
-  const model = context.model
-  const steps: Step[] = []
-  let returning: UpdateReturning = 'new'
-  let expectedVersion: number | undefined
+  return new ModelUpdate<M>(context, key)
+}
+
+// A class, so that starting an update allocates one object and no closures, and `prepare` allocates little beyond
+// the request itself (parameter building is benchmarked).
+class ModelUpdate<M extends AnyModel> implements SealingUpdateBuilder<M> {
+  private readonly model: AnyModel
+  private readonly steps: Step[] = []
+  private returnValues: UpdateReturning = 'new'
+  private expectedVersion: number | undefined
+
+  constructor(
+    private readonly context: ModelContext,
+    private readonly key: Record<string, unknown>,
+  ) {
+    this.model = context.model
+  }
+
+  /** The field an update step names, or an issue: unknown, a key field, or one Tessera maintains. */
+  private field(name: string, kind: Step['kind'], issues: ValidationIssue[]): FieldMeta | undefined {
+    const model = this.model
+    const meta = model.fieldByName.get(name) as FieldMeta | undefined
+    if (!meta) issues.push({ path: [kind, name], message: `is not a field of ${model.name}` })
+    else if (primaryKeyFields(model).has(name)) {
+      issues.push({
+        path: [kind, name],
+        message: 'is part of the primary key, which an update cannot change: write a new item and delete the old one',
+      })
+    } else if (meta.role === 'version' || meta.role === 'createdAt' || meta.role === 'updatedAt') {
+      issues.push({ path: [kind, name], message: `is the ${meta.role} field, which Tessera maintains` })
+    } else return meta
+    return undefined
+  }
 
   /** `sealed`: the encrypted values of encrypted fields, by attribute, used in place of their plaintext. */
-  const prepare = (sealed?: AttributeMap): PreparedRequest => {
+  private prepare(sealed?: AttributeMap): PreparedRequest {
+    const { model, context, key } = this
     const issues: ValidationIssue[] = []
     const versionField = model.versionField as FieldMeta | undefined
     const storedKey = marshalKey(model, key, issues, versionField ? VERSION_ONLY : undefined)
     const actions: UpdateAction[] = []
-    const touched = new Map<string, unknown>()
-    const removed = new Set<string>()
+    // Fields set (name → value) and removed, made only when a step needs them.
+    let touched: Record<string, unknown> | undefined
+    let removed: string[] | undefined
     let userCondition: Cond | undefined
-    const keyFields = primaryKeyFields(model)
-    const field = (name: string, kind: Step['kind']): FieldMeta | undefined => {
-      const meta = model.fieldByName.get(name) as FieldMeta | undefined
-      if (!meta) issues.push({ path: [kind, name], message: `is not a field of ${model.name}` })
-      else if (keyFields.has(name)) {
-        issues.push({
-          path: [kind, name],
-          message: 'is part of the primary key, which an update cannot change: write a new item and delete the old one',
-        })
-      } else if (meta.role === 'version' || meta.role === 'createdAt' || meta.role === 'updatedAt') {
-        issues.push({ path: [kind, name], message: `is the ${meta.role} field, which Tessera maintains` })
-      } else return meta
-      return undefined
-    }
-    for (const step of steps) {
+    for (const step of this.steps) {
       switch (step.kind) {
         case 'set':
         case 'setIfNotExists':
-          for (const name of Object.keys(step.values)) {
+          for (const name in step.values) {
             const value = step.values[name]
-            const meta = field(name, step.kind)
+            const meta = this.field(name, step.kind, issues)
             if (!meta) continue
             if (value === undefined) {
               issues.push({ path: [step.kind, name], message: 'is undefined; to delete a field use remove()' })
@@ -113,23 +137,26 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
               issues.push({ path: [step.kind, name], message: problem, value })
               continue
             }
+            if (meta.shape && !checkShape(meta.shape, value as Record<string, unknown>, [step.kind, name], issues)) continue
+            const checked = meta.validators.length === 0 ? value : validateValue(meta, value, issues, [step.kind, name])
+            if (checked === INVALID) continue
             actions.push({
               type: step.kind === 'set' ? 'set' : 'setIfNotExists',
               attr: meta.attribute,
-              value: sealed?.[meta.attribute] ?? toAttribute(meta.kind, value),
+              value: sealed?.[meta.attribute] ?? toAttribute(meta.kind, checked),
             })
-            if (step.kind === 'set') touched.set(name, value)
+            if (step.kind === 'set') (touched ??= {})[name] = checked
           }
           break
         case 'remove':
           for (const name of step.fields) {
-            const meta = field(name, 'remove')
+            const meta = this.field(name, 'remove', issues)
             if (!meta) continue
             if (!meta.isOptional && !meta.isOmitEmpty)
               issues.push({ path: ['remove', name], message: 'is required, so it cannot be removed' })
             else {
               actions.push({ type: 'remove', attr: meta.attribute })
-              removed.add(name)
+              ;(removed ??= []).push(name)
             }
           }
           break
@@ -137,7 +164,7 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
           userCondition = allOf(userCondition, toCond(model, step.condition, issues, ['if']))
           break
         default: {
-          const meta = field(step.field, step.kind)
+          const meta = this.field(step.field, step.kind, issues)
           if (!meta) break
           if (meta.isEncrypted) {
             issues.push({
@@ -151,26 +178,7 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
         }
       }
     }
-    // Index keys composed from updated fields are recomputed; a template whose other fields are not known is an issue.
-    let known: Record<string, unknown> | undefined
-    for (const template of model.composedKeys) {
-      if (template === model.partitionKey || template === model.sortKey) continue
-      if (template.fields.some((name) => removed.has(name))) {
-        actions.push({ type: 'remove', attr: template.attribute })
-        continue
-      }
-      if (!template.fields.some((name) => touched.has(name))) continue
-      const changed = template.fields.filter((name) => touched.has(name))
-      const values = (known ??= { ...key, ...Object.fromEntries(touched) })
-      const composed = composeKey(template, values)
-      if (composed === undefined) {
-        const missing = template.fields.filter((name) => values[name] === undefined)
-        issues.push({
-          path: ['set', ...changed],
-          message: `changes index key ${template.attribute} (${template.source}), which also needs ${missing.join(', ')}: set those too`,
-        })
-      } else actions.push({ type: 'set', attr: template.attribute, value: { S: composed } })
-    }
+    if (touched !== undefined || removed !== undefined) this.recomputeIndexKeys(actions, touched, removed, issues)
     let condition: Cond = { type: 'exists', attr: model.partitionKey.attribute }
     if (versionField) {
       const given = key.version
@@ -180,117 +188,192 @@ export function createUpdateBuilder<M extends AnyModel>(context: ModelContext, k
           message: `${model.name} has a version field: pass the expected version (an integer >= 0) with the key, got ${describeValue(given)}`,
         })
       } else {
-        expectedVersion = given
-        condition = allOf(condition, { type: 'cmp', attr: versionField.attribute, op: '=', values: [{ N: String(given) }] })!
+        this.expectedVersion = given
+        condition = {
+          type: 'and',
+          children: [condition, { type: 'cmp', attr: versionField.attribute, op: '=', values: [{ N: String(given) }] }],
+        }
         actions.push({ type: 'set', attr: versionField.attribute, value: { N: String(given + 1) } })
       }
     }
-    const seen = new Set<string>()
-    for (const action of actions) {
-      if (seen.has(action.attr)) {
+    // DynamoDB refuses two changes of one path; actions are few, so a pairwise look costs less than a set.
+    for (let index = 1; index < actions.length; index++) {
+      const attr = actions[index]!.attr
+      for (let earlier = 0; earlier < index; earlier++) {
+        if (actions[earlier]!.attr !== attr) continue
         issues.push({
-          path: [action.type, action.attr],
+          path: [actions[index]!.type, attr],
           message: 'is changed twice in one update; DynamoDB refuses overlapping paths: keep one change',
         })
+        break
       }
-      seen.add(action.attr)
     }
     const updatedAt = model.updatedAtField as FieldMeta | undefined
     if (updatedAt) actions.push({ type: 'set', attr: updatedAt.attribute, value: { S: new Date().toISOString() } })
     if (actions.length === 0 && issues.length === 0)
       issues.push({ path: [], message: 'changes nothing: call set(), add(), remove(), … first' })
-    condition = allOf(condition, userCondition)!
-    throwIfIssues(issues, `${model.name}.update`)
-    const input: Record<string, unknown> = buildExpressions(
-      context.runner.cache,
-      operationName(model, 'update'),
-      { update: actions, condition },
-      {
-        TableName: context.table,
-        Key: storedKey,
-      } as Record<string, unknown>,
-    )
-    input.ReturnValues = returning === 'new' ? 'ALL_NEW' : returning === 'old' ? 'ALL_OLD' : 'NONE'
+    if (userCondition) condition = { type: 'and', children: [condition, userCondition] }
+    if (issues.length > 0) throwIfIssues(issues, `${model.name}.update`)
+    const input: Record<string, unknown> = { TableName: context.table, Key: storedKey }
+    buildExpressions(context.runner.cache, operationName(model, 'update'), { update: actions, condition }, input)
+    input.ReturnValues = this.returnValues === 'new' ? 'ALL_NEW' : this.returnValues === 'old' ? 'ALL_OLD' : 'NONE'
     input.ReturnValuesOnConditionCheckFailure = 'ALL_OLD'
     addConstants(input)
     return { operation: 'UpdateItem', table: context.table, input }
   }
 
-  const sealedParams = async (): Promise<PreparedRequest> => {
-    const plain = prepare()
-    const encryptor = context.encryptor
-    if (!encryptor) return plain
-    const values: AttributeMap = {}
-    for (const step of steps) {
-      if (step.kind !== 'set' && step.kind !== 'setIfNotExists') continue
-      for (const [name, value] of Object.entries(step.values)) {
-        const meta = model.fieldByName.get(name) as FieldMeta
-        if (meta.isEncrypted) values[meta.attribute] = toAttribute(meta.kind, value)
+  /**
+   * Index keys composed from updated fields are recomputed; a template whose other fields are not known is an issue,
+   * and one reading a removed field is removed (the item leaves that sparse index).
+   */
+  private recomputeIndexKeys(
+    actions: UpdateAction[],
+    touched: Record<string, unknown> | undefined,
+    removed: readonly string[] | undefined,
+    issues: ValidationIssue[],
+  ): void {
+    const model = this.model
+    let known: Record<string, unknown> | undefined
+    for (const template of model.composedKeys) {
+      if (template === model.partitionKey || template === model.sortKey) continue
+      const fields = template.fields
+      let readsRemoved = false
+      let readsTouched = false
+      for (let index = 0; index < fields.length; index++) {
+        const name = fields[index]!
+        if (removed?.includes(name)) readsRemoved = true
+        if (touched !== undefined && name in touched) readsTouched = true
       }
+      if (readsRemoved) {
+        actions.push({ type: 'remove', attr: template.attribute })
+        continue
+      }
+      if (!readsTouched) continue
+      known ??= { ...this.key, ...touched }
+      const composed = composeKey(template, known)
+      if (composed !== undefined) {
+        actions.push({ type: 'set', attr: template.attribute, value: { S: composed } })
+        continue
+      }
+      const values = known
+      issues.push({
+        path: ['set', ...fields.filter((name) => touched !== undefined && name in touched)],
+        message: `changes index key ${template.attribute} (${template.source}), which also needs ${fields.filter((name) => values[name] === undefined).join(', ')}: set those too`,
+      })
     }
-    if (Object.keys(values).length === 0) return plain
-    return prepare(await sealItem(encryptor, values))
   }
 
-  const send = async (request: PreparedRequest, signal: AbortSignal | undefined) => {
+  /** The new values of the encrypted fields the update sets, by attribute (checked by `prepare` first). */
+  private encryptedValues(): { values: AttributeMap; names: string[] } {
+    const values: AttributeMap = {}
+    const names: string[] = []
+    if (!this.context.encryptor) return { values, names }
+    for (const step of this.steps) {
+      if (step.kind !== 'set' && step.kind !== 'setIfNotExists') continue
+      for (const name in step.values) {
+        const meta = this.model.fieldByName.get(name) as FieldMeta | undefined
+        if (!meta?.isEncrypted) continue
+        const value = meta.validators.length === 0 ? step.values[name] : validateValue(meta, step.values[name], [], [name])
+        if (value === INVALID) continue
+        values[meta.attribute] = toAttribute(meta.kind, value)
+        names.push(name)
+      }
+    }
+    return { values, names }
+  }
+
+  private async send(request: PreparedRequest, signal: AbortSignal | undefined) {
     try {
-      return await context.runner.send(request, signal)
+      return await this.context.runner.send(request, signal)
     } catch (error) {
-      throw await conditionFailure(context, error, {
-        key: keyOf(model, key),
-        expectedVersion,
+      throw await conditionFailure(this.context, error, {
+        key: keyOf(this.model, this.key),
+        expectedVersion: this.expectedVersion,
         mustExist: true,
         reason: 'the update condition did not hold',
       })
     }
   }
 
-  const push = (step: Step): UpdateBuilder<M> => {
-    steps.push(step)
-    return builder
+  private push(step: Step): this {
+    this.steps.push(step)
+    return this
   }
-  const builder: SealingUpdateBuilder<M> = {
-    set: (values) => push({ kind: 'set', values: values as Record<string, unknown> }),
-    ifNotExists: (values) => push({ kind: 'setIfNotExists', values: values as Record<string, unknown> }),
-    remove: (...fields) => push({ kind: 'remove', fields }),
-    add: (name, value) => push({ kind: 'add', field: name, value }),
-    delete: (name, elements) => push({ kind: 'delete', field: name, value: elements }),
-    append: (name, elements) => push({ kind: 'append', field: name, value: elements }),
-    prepend: (name, elements) => push({ kind: 'prepend', field: name, value: elements }),
-    increment: (name, by = 1) => push({ kind: 'increment', field: name, value: by }),
-    if: (condition) => push({ kind: 'if', condition }),
-    returning: (what) => {
-      returning = what
-      return builder
-    },
-    params: () => prepare(),
-    sealedParams,
-    async explain(options = {}) {
-      const request = prepare()
-      const gsiWrites = model.indexes.filter((index) => index.type === 'gsi').length
-      const explanation = explainRequest({
-        request,
-        itemSizeBytes: estimateItemSize(model),
-        projectedItemSizeBytes: estimateItemSize(model),
-        sizeBasis: 'model',
-        itemsAssumed: 1,
-        indexWrites: gsiWrites,
-        appliedAfterRead: [],
-        warnings: [],
-        pricing: context.pricing,
-      })
-      if (!options.analyze) return explanation
-      const sealed = await sealedParams()
-      const output = await send({ ...sealed, input: { ...sealed.input, ReturnConsumedCapacity: 'INDEXES' } }, options.signal)
-      return withActual(explanation, summariseConsumedCapacity(output.ConsumedCapacity))
-    },
-    async go(options = {}) {
-      const output = await send(await sealedParams(), options.signal)
-      const attributes = output.Attributes as AttributeMap | undefined
-      return attributes ? (unmarshalItem(model, await openItem(context.encryptor, attributes)) as Item<M>) : undefined
-    },
+
+  set(values: Partial<Item<M>>): this {
+    return this.push({ kind: 'set', values: values as Record<string, unknown> })
   }
-  return builder
+  ifNotExists(values: Partial<Item<M>>): this {
+    return this.push({ kind: 'setIfNotExists', values: values as Record<string, unknown> })
+  }
+  remove(...fields: FieldName<M>[]): this {
+    return this.push({ kind: 'remove', fields })
+  }
+  add(name: string, value: unknown): this {
+    return this.push({ kind: 'add', field: name, value })
+  }
+  delete(name: string, elements: unknown): this {
+    return this.push({ kind: 'delete', field: name, value: elements })
+  }
+  append(name: string, elements: unknown): this {
+    return this.push({ kind: 'append', field: name, value: elements })
+  }
+  prepend(name: string, elements: unknown): this {
+    return this.push({ kind: 'prepend', field: name, value: elements })
+  }
+  // Parameters wider than the interface's (which is what callers see): the class checks values at run time.
+  increment(name: string, by: unknown = 1): this {
+    return this.push({ kind: 'increment', field: name, value: by })
+  }
+  if(condition: Condition<Item<M>>): this {
+    return this.push({ kind: 'if', condition })
+  }
+  returning(what: UpdateReturning): this {
+    this.returnValues = what
+    return this
+  }
+  params(): PreparedRequest {
+    const request = this.prepare()
+    if (this.context.encryptor)
+      refusePlaintext(`${this.model.name}.update().params()`, this.encryptedValues().names, 'await sealedParams()')
+    return request
+  }
+  async sealedParams(): Promise<PreparedRequest> {
+    const plain = this.prepare()
+    const { values, names } = this.encryptedValues()
+    if (names.length === 0) return plain
+    return this.prepare(await sealItem(this.context.encryptor, values))
+  }
+  unsealedParams(): PreparedRequest {
+    return this.prepare()
+  }
+  plaintextFields(): string[] {
+    return this.encryptedValues().names
+  }
+  async explain(options: ExplainOptions = {}): Promise<Explanation> {
+    const request = this.prepare()
+    const model = this.model
+    const explanation = explainRequest({
+      request,
+      itemSizeBytes: estimateItemSize(model),
+      projectedItemSizeBytes: estimateItemSize(model),
+      sizeBasis: 'model',
+      itemsAssumed: 1,
+      indexWrites: model.indexes.filter((index) => index.type === 'gsi').length,
+      appliedAfterRead: [],
+      warnings: [],
+      pricing: this.context.pricing,
+    })
+    if (!options.analyze) return explanation
+    const sealed = await this.sealedParams()
+    const output = await this.send({ ...sealed, input: { ...sealed.input, ReturnConsumedCapacity: 'INDEXES' } }, options.signal)
+    return withActual(explanation, summariseConsumedCapacity(output.ConsumedCapacity))
+  }
+  async go(options: { signal?: AbortSignal | undefined } = {}): Promise<Item<M> | undefined> {
+    const output = await this.send(await this.sealedParams(), options.signal)
+    const attributes = output.Attributes as AttributeMap | undefined
+    return attributes ? (unmarshalItem(this.model, await openItem(this.context.encryptor, attributes)) as Item<M>) : undefined
+  }
 }
 
 const VERSION_ONLY: ReadonlySet<string> = new Set(['version'])

@@ -6,6 +6,13 @@ import {
   type KeySchemaElement,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb'
+import {
+  type _Record,
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams'
 import { DYNAMODB_URL_ENV, dynamoDbLocalClientConfig } from '../../../tooling/test-services/dynamodb-local'
 import { uniqueName } from '../../../tooling/test-services/env'
 import type { DynamoClientLike } from '../src/index'
@@ -107,4 +114,32 @@ async function unprocess(
   return isWrite
     ? { ...output, UnprocessedItems: { ...(output.UnprocessedItems ?? {}), ...returned } }
     : { Responses: {}, ...output, UnprocessedKeys: { ...(output.UnprocessedKeys ?? {}), ...returned } }
+}
+
+/** Reads every record of a table's stream from the start until `count` arrived (DynamoDB Local delivers them within a second or so). */
+export async function readStream(streams: DynamoDBStreamsClient, streamArn: string, count: number): Promise<_Record[]> {
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const found: _Record[] = []
+    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }))
+    for (const shard of StreamDescription?.Shards ?? []) {
+      let iterator = (
+        await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))
+      ).ShardIterator
+      for (let page = 0; iterator && page < 20; page++) {
+        const output = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }))
+        found.push(...(output.Records ?? []))
+        if ((output.Records ?? []).length === 0) break
+        iterator = output.NextShardIterator
+      }
+    }
+    if (found.length >= count) return found
+    if (Date.now() > deadline) throw new Error(`only ${found.length} of ${count} stream records arrived`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
+/** A DynamoDB Streams client of this run's DynamoDB Local. */
+export function localStreamsClient(): DynamoDBStreamsClient {
+  return new DynamoDBStreamsClient({ ...dynamoDbLocalClientConfig(dynamoDbLocalEndpoint()), maxAttempts: 1 })
 }

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { type AttributeValue, type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb'
 import { ConfigError, isTesseraError, ValidationError } from '@tessera/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -11,6 +18,7 @@ import {
   defineModel,
   field,
   type KeyProvider,
+  TransactionCanceledError,
 } from '../src/index'
 import { dropTable, localClient } from './dynamodb-local'
 import { createAppTable } from './model-fixtures'
@@ -298,6 +306,104 @@ describe('encrypted fields through the model', () => {
     const analysed = await db.model(Patient).explainPut(patient, { analyze: true })
     expect(analysed.actual?.capacityUnits).toBeGreaterThan(0)
     expectSealed(await raw(patient.id), secretsOf(patient))
+  })
+})
+
+describe('requests handed out never hold an encrypted field as plaintext', () => {
+  const refused = (call: () => unknown, field: string) => {
+    let error: unknown
+    try {
+      call()
+    } catch (caught) {
+      error = caught
+    }
+    expect(isTesseraError(error) && error.code).toBe('DYNAMO_PLAINTEXT_REFUSED')
+    expect((error as Error).message).toContain(field)
+    expect((error as Error).message).toMatch(/sealed/)
+  }
+
+  it('params.put/create and update().params() refuse, naming the field; sealedParams returns requests that write envelopes', async () => {
+    const patient = newPatient()
+    const patients = db.model(Patient)
+    refused(() => patients.params.put(patient), 'ssn')
+    refused(() => patients.params.create(patient), 'card')
+    refused(() => patients.update({ id: patient.id }).set({ ssn: 'PARAMS-SSN-5555' }).params(), 'ssn')
+    // Requests without an encrypted value are still handed out synchronously.
+    expect(patients.update({ id: patient.id }).set({ visits: 3 }).params().operation).toBe('UpdateItem')
+    expect(patients.params.get({ id: patient.id }).input.Key).toEqual({ pk: { S: `PATIENT#${patient.id}` }, sk: { S: 'PROFILE' } })
+    expect(patients.params.delete({ id: patient.id }).operation).toBe('DeleteItem')
+
+    const put = await patients.sealedParams.create(patient)
+    expect(texts(put).join('\n')).not.toContain(patient.ssn)
+    for (const secret of secretsOf(patient)) expect(texts(put).join('\n')).not.toContain(secret)
+    await client.send(new PutItemCommand(put.input as never))
+    expectSealed(await raw(patient.id), secretsOf(patient))
+    expect(await patients.get({ id: patient.id }, { consistent: true })).toEqual(patient)
+
+    const update = await patients.update({ id: patient.id }).set({ ssn: 'PARAMS-SSN-5555' }).sealedParams()
+    expect(texts(update).join('\n')).not.toContain('PARAMS-SSN-5555')
+    await client.send(new UpdateItemCommand(update.input as never))
+    expectSealed(await raw(patient.id), ['PARAMS-SSN-5555'])
+    expect((await patients.get({ id: patient.id }, { consistent: true }))?.ssn).toBe('PARAMS-SSN-5555')
+  })
+
+  it('tx operations that write an encrypted field refuse .operation; printing them shows no plaintext; sealed() is safe to send', async () => {
+    const patient = newPatient()
+    const existing = newPatient()
+    await db.model(Patient).create(existing)
+    const create = db.model(Patient).tx.create(patient)
+    const update = db.model(Patient).tx.update({ id: existing.id }, (u) => u.set({ ssn: 'TXOP-SSN-6666' }))
+    refused(() => create.operation, 'ssn')
+    refused(() => update.operation, 'ssn')
+    for (const shown of [JSON.stringify(create), JSON.stringify(update), String(Object.values(create))]) {
+      for (const secret of [...secretsOf(patient), 'TXOP-SSN-6666']) expect(shown).not.toContain(secret)
+    }
+    // Operations without encrypted values show their request.
+    expect(db.model(Patient).tx.update({ id: existing.id }, (u) => u.set({ visits: 9 })).operation.Update?.TableName).toBe(table)
+    expect(db.model(Patient).tx.delete({ id: existing.id }).operation.Delete?.TableName).toBe(table)
+
+    const sealed = [await create.sealed(), await update.sealed()]
+    for (const secret of [...secretsOf(patient), 'TXOP-SSN-6666']) expect(texts(sealed).join('\n')).not.toContain(secret)
+    await client.send(new TransactWriteItemsCommand({ TransactItems: sealed }))
+    expectSealed(await raw(patient.id), secretsOf(patient))
+    expect((await db.model(Patient).get({ id: existing.id }, { consistent: true }))?.ssn).toBe('TXOP-SSN-6666')
+  })
+
+  it('a canceled transaction returns the stored item of a failed condition decrypted', async () => {
+    const patient = newPatient()
+    await db.model(Patient).create(patient)
+    const error = await failure(
+      db.transact([db.model(Patient).tx.put({ ...patient, name: 'other' }, { condition: { name: 'nobody' } })], {
+        returnItemOnConditionFailure: true,
+      }),
+    )
+    expect(error).toBeInstanceOf(TransactionCanceledError)
+    const item = (error as TransactionCanceledError).failures[0]?.item
+    expect(item?.ssn).toEqual({ S: patient.ssn })
+    expect(item?.card).toEqual({ M: { number: { S: patient.card.number }, cvc: { N: '123' } } })
+  })
+
+  it("db.transactGet returns the models' items decrypted; under another key provider it is DYNAMO_DECRYPT_FAILED", async () => {
+    const [first, second] = [newPatient(), newPatient()]
+    await db.model(Patient).create(first)
+    await db.model(Patient).create(second)
+    const { items } = await db.transactGet([
+      db.model(Patient).tx.get({ id: first.id }),
+      db.model(Patient).tx.get({ id: 'nobody' }),
+      db.model(Patient).tx.get({ id: second.id }, { select: ['id', 'ssn'] }),
+    ])
+    expect(items).toEqual([first, undefined, { id: second.id, ssn: second.ssn }])
+    const ssn: string | undefined = items[0]?.ssn
+    expect(ssn).toBe(first.ssn)
+    const other = createDynamo({ client, encryption: { keyProvider: createLocalKeyProvider({ masterKey: randomBytes(32) }) } })
+    const error = await failure(other.transactGet([other.model(Patient).tx.get({ id: first.id })]))
+    expect(isTesseraError(error) && error.code).toBe('DYNAMO_DECRYPT_FAILED')
+    expect((error as Error).message).not.toContain(first.ssn)
+  })
+
+  it('db.transactGet refuses operations not made by tx.get, before sending', async () => {
+    const error = await failure(db.transactGet([{ Get: { TableName: table, Key: {} } } as never]))
+    expect(isTesseraError(error) && error.code).toBe('DYNAMO_INVALID_INPUT')
   })
 })
 

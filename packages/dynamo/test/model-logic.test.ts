@@ -151,3 +151,54 @@ describe('explain', () => {
     expect(() => users.query().where({ email: 'e' }).consistent().params()).toThrow(ValidationError)
   })
 })
+
+describe('cached expressions of queries', () => {
+  it('each kind of key condition and the entity marker keep their own expression and values, repeated in any order', () => {
+    const orders = db.model(orderModel('app'))
+    const build = (where: Record<string, unknown>) =>
+      orders
+        .query()
+        .where(where as never)
+        .params().input
+    const shapes = [
+      { customer: 'c1' },
+      { customer: 'c1', day: '2024-01-02' },
+      { customer: 'c1', day: '2024-01-02', id: '7' },
+      { customer: 'c1', day: { between: ['2024-01-01', '2024-01-31'] } },
+      { customer: 'c1', day: { gte: '2024-01-05' } },
+    ]
+    const first = shapes.map(build)
+    const again = [...shapes].reverse().map(build).reverse()
+    expect(again).toEqual(first)
+    // A composed sort key folds equality on its leading fields into the key; the rest are filters.
+    expect(first.map((input) => input.KeyConditionExpression)).toEqual([
+      '(#a0 = :v0) AND (begins_with(#a1, :v1))',
+      '(#a0 = :v0) AND (begins_with(#a1, :v1))',
+      '(#a0 = :v0) AND (#a1 = :v1)',
+      '(#a0 = :v0) AND (begins_with(#a1, :v1))',
+      '(#a0 = :v0) AND (begins_with(#a1, :v1))',
+    ])
+    expect(first[1]?.ExpressionAttributeValues).toEqual({
+      ':v0': { S: 'CUST#c1' },
+      ':v1': { S: 'ORDER#2024-01-02#' },
+      ':v2': { S: 'Order' },
+    })
+    expect(first[3]?.FilterExpression).toBe('(#a2 BETWEEN :v2 AND :v3) AND (#a3 = :v4)')
+    expect(first[3]?.ExpressionAttributeValues).toEqual({
+      ':v0': { S: 'CUST#c1' },
+      ':v1': { S: 'ORDER#' },
+      ':v2': { S: '2024-01-01' },
+      ':v3': { S: '2024-01-31' },
+      ':v4': { S: 'Order' },
+    })
+    for (const input of [first[0], first[1], first[2]]) expect(input?.FilterExpression).toMatch(/^#a\d+ = :v\d+$/)
+    const filtered = orders
+      .query()
+      .where({ customer: 'c1' })
+      .filter({ total: { gt: 5 } })
+      .params().input
+    expect(filtered.FilterExpression).toBe('(#a2 > :v2) AND (#a3 = :v3)')
+    expect(filtered.ExpressionAttributeNames).toEqual({ '#a0': 'pk', '#a1': 'sk', '#a2': 'total', '#a3': '_entity' })
+    expect(filtered.ExpressionAttributeValues).toMatchObject({ ':v2': { N: '5' }, ':v3': { S: 'Order' } })
+  })
+})

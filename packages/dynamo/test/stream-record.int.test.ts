@@ -1,48 +1,18 @@
 import { DeleteItemCommand, DeleteTableCommand, type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
-import {
-  type _Record,
-  DescribeStreamCommand,
-  DynamoDBStreamsClient,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-} from '@aws-sdk/client-dynamodb-streams'
+import type { _Record, DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { dynamoDbLocalClientConfig } from '../../../tooling/test-services/dynamodb-local'
 import { uniqueName } from '../../../tooling/test-services/env'
 import { createStreamRouter, type DecodedStreamRecord, decodeStreamRecord, ensureTable } from '../src/index'
-import { dynamoDbLocalEndpoint, localClient } from './dynamodb-local'
+import { localClient, localStreamsClient, readStream } from './dynamodb-local'
 
 let client: DynamoDBClient
 let streams: DynamoDBStreamsClient
 let table: string
 let records: _Record[]
 
-/** Reads every record of the table's stream from the start until `count` arrived (DynamoDB Local delivers them within a second or so). */
-async function readStream(streamArn: string, count: number): Promise<_Record[]> {
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const found: _Record[] = []
-    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }))
-    for (const shard of StreamDescription?.Shards ?? []) {
-      let iterator = (
-        await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))
-      ).ShardIterator
-      for (let page = 0; iterator && page < 20; page++) {
-        const output = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }))
-        found.push(...(output.Records ?? []))
-        if ((output.Records ?? []).length === 0) break
-        iterator = output.NextShardIterator
-      }
-    }
-    if (found.length >= count) return found
-    if (Date.now() > deadline) throw new Error(`only ${found.length} of ${count} stream records arrived`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-}
-
 beforeAll(async () => {
   client = localClient()
-  streams = new DynamoDBStreamsClient({ ...dynamoDbLocalClientConfig(dynamoDbLocalEndpoint()), maxAttempts: 1 })
+  streams = localStreamsClient()
   table = uniqueName('str')
   const { streamArn } = await ensureTable(
     client,
@@ -73,7 +43,7 @@ beforeAll(async () => {
   )
   await client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'X' }, sk: { S: 'Y' } } }))
   await client.send(new DeleteItemCommand({ TableName: table, Key: user }))
-  records = await readStream(streamArn as string, 5)
+  records = await readStream(streams, streamArn as string, 5)
 })
 
 afterAll(async () => {

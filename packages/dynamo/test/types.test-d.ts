@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest'
-import type { createDynamo, Insert, Item, Key } from '../src/index'
+import { type createDynamo, defineModel, field, type Insert, type Item, type Key } from '../src/index'
 import { orderModel, userModel } from './model-fixtures'
 
 const User = userModel('app')
@@ -40,5 +40,33 @@ describe('model types', () => {
     // @ts-expect-error no such index
     users.query().index('nope')
     expectTypeOf(users.get({ id: '1' })).resolves.toEqualTypeOf<Item<typeof User> | undefined>()
+  })
+})
+
+describe('nested paths in conditions', () => {
+  const Place = defineModel(
+    'Place',
+    {
+      id: field.string(),
+      address: field.map({ city: field.string(), zip: field.number().optional(), geo: field.map({ lat: field.number() }) }),
+      tags: field.list<string>(),
+      meta: field.map(),
+    },
+    { table: 'app', keys: { partition: 'id' } },
+  )
+  it('types a map field declared by fields, and the values at paths', () => {
+    expectTypeOf<Item<typeof Place>['address']>().toEqualTypeOf<{ city: string; geo: { lat: number }; zip?: number | undefined }>()
+    const places = db.model(Place)
+    places
+      .query()
+      .where({ id: '1' })
+      .filter({ 'address.city': 'Paris', 'address.geo.lat': { gt: 1 }, 'tags[0]': { beginsWith: 'a' } })
+    places.update({ id: '1' }).if({ 'address.zip': { exists: true }, 'meta.anything': { exists: true } })
+    // @ts-expect-error address has no entry nope
+    places.query().where({ id: '1' }).filter({ 'address.nope': 'x' })
+    // @ts-expect-error address.city is a string
+    places.query().where({ id: '1' }).filter({ 'address.city': 3 })
+    // @ts-expect-error tags[0] is a string
+    places.query().filter({ 'tags[0]': { gt: 3 } })
   })
 })

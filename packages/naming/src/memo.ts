@@ -1,4 +1,20 @@
-import { LRUCache } from 'lru-cache'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import type { LRUCache } from 'lru-cache'
+
+let lruModule: typeof import('lru-cache') | undefined
+
+/**
+ * `lru-cache`, loaded on the first memo miss rather than at import (it takes a few milliseconds to load, and
+ * importing a package that only defines memos should not pay for it). Synchronous, through `require`.
+ */
+function loadLru(): typeof import('lru-cache') {
+  if (lruModule === undefined) {
+    const location = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url)
+    lruModule = createRequire(location)('lru-cache') as typeof import('lru-cache')
+  }
+  return lruModule
+}
 
 /** A memoised string → string function and a way to look inside it (for tests and tuning). */
 export interface Memo {
@@ -26,11 +42,14 @@ export const DEFAULT_CACHE_MAX = 10_000
  */
 export function createMemo(compute: (input: string) => string, max: number = DEFAULT_CACHE_MAX): Memo {
   const front = new Map<string, string>()
-  const lru = new LRUCache<string, string>({ max })
+  // Made on the first miss: an LRU allocates its arrays for `max` entries up front, and importing a package that
+  // defines many memos should not pay for the ones never used.
+  let lru: LRUCache<string, string> | undefined
 
   const memo = (input: string): string => {
     const hit = front.get(input)
     if (hit !== undefined) return hit
+    lru ??= new (loadLru().LRUCache)<string, string>({ max })
     let value = lru.get(input)
     if (value === undefined) {
       value = compute(input)
@@ -42,10 +61,10 @@ export function createMemo(compute: (input: string) => string, max: number = DEF
   }
   return Object.assign(memo, {
     frontSize: () => front.size,
-    lruSize: () => lru.size,
+    lruSize: () => lru?.size ?? 0,
     clear: () => {
       front.clear()
-      lru.clear()
+      lru?.clear()
     },
   })
 }

@@ -1,4 +1,3 @@
-import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { Interval, Range } from '@tessera/converter'
 import type { SqlQuery } from '@tessera/core'
 
@@ -138,14 +137,9 @@ export interface FieldConstraints {
   readonly oneOf?: readonly unknown[] | undefined
 }
 
-/**
- * A custom validator: return `true`/`undefined` when valid, `false` for a generic message, or a message.
- * May be async (then use `validate`, not `validateSync`).
- */
-export type FieldValidatorFn<T> = (value: T) => boolean | string | undefined | Promise<boolean | string | undefined>
+import type { FieldValidator } from './field-validators'
 
-/** A `.validate()` argument: any Standard Schema v1 validator (zod 4, valibot 1, arktype…) or a function. */
-export type FieldValidator<T> = StandardSchemaV1<T, unknown> | StandardSchemaV1 | FieldValidatorFn<T>
+export type { FieldValidator, FieldValidatorFn } from './field-validators'
 
 /**
  * Everything a field says about itself, as plain data. Immutable: every modifier returns a new `Field`

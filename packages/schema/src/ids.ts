@@ -1,38 +1,9 @@
-import { randomUUID } from 'node:crypto'
-import { ConfigError, describeValue } from '@tessera/core'
-import { monotonicFactory } from 'ulid'
-import { v7 } from 'uuid'
 import type { AnyEntity, InferInsert } from './define-entity'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
+import { type GeneratedIdStrategy, generateId } from './id-generation'
 
-/** The strategies {@link generateId} knows (`identity` ids come from the database). */
-export type GeneratedIdStrategy = 'uuidv4' | 'uuidv7' | 'ulid'
-
-// One generator per process: ulid's monotonic factory keeps increasing the random part within a millisecond
-// (and across a clock step backwards), so ids made in one millisecond still sort in creation order.
-const nextUlid = monotonicFactory()
-
-/**
- * A new id:
- * - `uuidv4`: random (`crypto.randomUUID`);
- * - `uuidv7`: time-ordered; the `uuid` package keeps a sequence so ids made in the same millisecond still increase;
- * - `ulid`: 26 Crockford base-32 characters, time-ordered and monotonic within a millisecond.
- *
- * @throws ConfigError for an unknown strategy.
- * @example generateId('uuidv7') // '0190f2a4-…'
- */
-export function generateId(strategy: GeneratedIdStrategy): string {
-  switch (strategy) {
-    case 'uuidv4':
-      return randomUUID()
-    case 'uuidv7':
-      return v7()
-    case 'ulid':
-      return nextUlid()
-    default:
-      throw new ConfigError(`generateId(${describeValue(strategy)}): unknown strategy; accepted: uuidv4, uuidv7, ulid`)
-  }
-}
+export type { GeneratedIdStrategy } from './id-generation'
+export { generateId } from './id-generation'
 
 /** Options of {@link applyGenerated}. */
 export interface ApplyGeneratedOptions {

@@ -1,9 +1,12 @@
-import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { type ConvertKind, convert } from '@tessera/converter'
-import { describeValue, TesseraError, ValidationError, type ValidationIssue } from '@tessera/core'
+import { describeValue, ValidationError, type ValidationIssue } from '@tessera/core'
 import type { AnyEntity, InferEntity, InferInsert } from './define-entity'
 import { type EntityMeta, entityMeta, type FieldMeta } from './entity-meta'
-import type { FieldConstraints, FieldDefinition, FieldValidator, FieldValidatorFn } from './fields'
+import { AsyncValidatorError, type FieldValidator, runValidatorChain } from './field-validators'
+import type { FieldConstraints, FieldDefinition } from './fields'
+
+export { AsyncValidatorError }
+
 import { jsonIssues } from './json-value'
 import { intervalProblem, networkProblem, rangeProblem, timeProblem } from './value-shapes'
 
@@ -32,15 +35,6 @@ export type ValidationResult<T> = { ok: true; value: T } | { ok: false; issues: 
 export type ValidatedValue<E extends AnyEntity, M extends ValidateOptions['mode']> = M extends 'update'
   ? Partial<InferEntity<E>>
   : InferInsert<E>
-
-/** A validator returned a promise to `validateSync`. */
-export class AsyncValidatorError extends TesseraError {
-  constructor(path: string) {
-    super(`the validator of ${path} is async; use validate() / assertValid() instead of validateSync() / assertValidSync()`, {
-      code: 'VALIDATION_ASYNC',
-    })
-  }
-}
 
 const INT2_MIN = -(2 ** 15)
 const INT2_MAX = 2 ** 15 - 1
@@ -447,62 +441,21 @@ function checkLength(run: Run, path: Path, value: unknown, minLength: number | u
   if (maxLength !== undefined && size > maxLength) issue(run, path, `must have at most ${maxLength} ${unit}`, value)
 }
 
-function isStandardSchema(validator: FieldValidator<unknown>): validator is StandardSchemaV1 {
-  return typeof validator === 'object' && validator !== null && '~standard' in validator
-}
-
-function pathKey(segment: PropertyKey | StandardSchemaV1.PathSegment): string | number {
-  const key = typeof segment === 'object' ? segment.key : segment
-  return typeof key === 'symbol' ? key.toString() : key
-}
-
-function standardIssues(run: Run, path: Path, value: unknown, result: StandardSchemaV1.Result<unknown>, set: (v: unknown) => void): void {
-  if (result.issues === undefined) {
-    set(result.value)
-    return
-  }
-  for (const found of result.issues) issue(run, [...path, ...(found.path ?? []).map(pathKey)], found.message, value)
-}
-
-function fnResult(run: Run, path: Path, value: unknown, result: boolean | string | undefined): void {
-  if (result === true || result === undefined) return
-  issue(run, path, result === false ? 'is invalid' : result, value)
-}
-
 /**
  * Runs the field's `.validate()` validators in order. A Standard Schema's output replaces the value (so a zod
  * `.trim()` applies); a later validator sees it. A validator that returns a promise is awaited in async mode.
  */
 function runValidators(run: Run, path: Path, field: FieldMeta, value: unknown, set: (v: unknown) => void): void {
-  const validators = field.validators
-  let current = value
-  const update = (v: unknown) => {
-    current = v
-    set(v)
-  }
-  const step = (index: number): Promise<void> | undefined => {
-    for (let i = index; i < validators.length; i++) {
-      const validator = validators[i] as FieldValidator<unknown>
-      const before = issueCount(run)
-      const result = isStandardSchema(validator)
-        ? validator['~standard'].validate(current)
-        : (validator as FieldValidatorFn<unknown>)(current)
-      if (result instanceof Promise) {
-        if (run.sync) throw new AsyncValidatorError(path.join('.'))
-        return result.then((resolved) => {
-          if (isStandardSchema(validator)) standardIssues(run, path, current, resolved as StandardSchemaV1.Result<unknown>, update)
-          else fnResult(run, path, current, resolved as boolean | string | undefined)
-          if (issueCount(run) === before) return step(i + 1)
-        })
-      }
-      if (isStandardSchema(validator)) standardIssues(run, path, current, result as StandardSchemaV1.Result<unknown>, update)
-      else fnResult(run, path, current, result as boolean | string | undefined)
-      // Stop at the first failing validator of a field: later ones would see an invalid value.
-      if (issueCount(run) !== before) return undefined
-    }
-    return undefined
-  }
-  const pending = step(0)
+  const pending = runValidatorChain(
+    field.validators as readonly FieldValidator<unknown>[],
+    value,
+    {
+      issue: (relative, message, at) => issue(run, relative.length === 0 ? path : [...path, ...relative], message, at),
+      value: set,
+      count: () => issueCount(run),
+    },
+    { sync: run.sync, label: path.join('.') },
+  )
   if (pending !== undefined) {
     if (run.pending === undefined) run.pending = []
     run.pending.push(pending)
