@@ -8,18 +8,31 @@ import { classifyStatement, type Provider, registerDriver } from '@tessera/core'
 import { createPgProvider } from '@tessera/provider-pg'
 import { startPgReplication } from '../../tooling/test-services/pg-replication'
 import { compare, consume, type GroupResult, writeReport } from './harness'
+import { type CorePinning, pinClientAndServer } from './pin-cores'
 import { inFlight } from './provider-bench'
 
 registerDriver('pg', createPgProvider, { replace: true })
 const PG_URL = process.env.TESSERA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const POOL = { max: 8 }
 
+let pinning: CorePinning | undefined
+
 async function routingOverhead(): Promise<GroupResult[]> {
+  const probe = createPgProvider({ connectionString: PG_URL, pool: { max: 1 } })
+  try {
+    return await routingOverheadPinned(probe)
+  } finally {
+    pinning?.restore()
+  }
+}
+
+async function routingOverheadPinned(probe: Provider): Promise<GroupResult[]> {
   // The cluster routes over the very provider it is compared with, so both cases run on the same pooled
   // connections. With a provider each, each case has its own PostgreSQL backend, and at 1 in flight a backend the
   // scheduler puts on the client's core answers a loopback SELECT 1 in ~35 µs while one on the other core takes
   // ~200-400 µs and ~3x the client CPU (cross-core wake-ups): three identical bare providers measured 1.00 / 1.75 /
   // 5.23 in one run. That placement, not the routing, made an earlier run read 0.37.
+  pinning = await pinClientAndServer((text) => probe.query(text))
   const bare = createPgProvider({ connectionString: PG_URL, pool: POOL })
   const cluster = await createCluster({ nodes: [{ name: 'primary', provider: bare }] })
   const groups: GroupResult[] = []
@@ -38,6 +51,7 @@ async function routingOverhead(): Promise<GroupResult[]> {
   }
   // Closes the node's provider, `bare`, too.
   await cluster.close()
+  await probe.close()
   return groups
 }
 
@@ -147,6 +161,7 @@ writeReport(
   [
     `Load average (1 min) of the 2-core machine: ${loadBefore.toFixed(1)} when the run began, ${loadAfter.toFixed(1)} when it ended${loadBefore > 1 || loadAfter > 1 ? ': the machine was shared with other jobs, absolute numbers are noisy, ratios within one group are what to read' : ''}.`,
     'Routing overhead: a cluster of one node (the test PostgreSQL) whose node is the very bare provider it is compared with (pool max 8), so both run on the same pooled connections. A read finds no replica and falls back to the primary, so it pays the classifier (remembered per text), the replica choice and the fallback. Each call is one round trip, as with the bare provider (same bytes on the wire).',
+    `Cores for the routing-overhead groups: ${pinning?.description ?? 'not pinned'}.`,
     "Why one provider for both: at 1 in flight a loopback SELECT 1 takes ~35 µs when the PostgreSQL backend runs on the client's core and ~200-400 µs (with ~3x the client CPU) when it runs on the other core. With a provider (so a backend) each, that placement decided the ratio: three identical bare providers read 1.00 / 1.75 / 5.23 in one run, and an earlier run of this benchmark read 0.37 for the cluster.",
     `Read scaling: PostgreSQL primary + 2 streaming replicas from tooling/test-services, all on this same 2-core machine, so a CPU-bound read cannot scale much: the replicas add connections (pool max 4 per node), not CPU.`,
     `Failover detection (time from \`pg_ctl stop -m immediate\` of the primary, at a random point of the default 1 s health interval, with no traffic, until the cluster published primary-lost), ${failover.length} crashes: p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (with ${failover.length} samples p99 is the maximum); all: ${failover.map((ms) => ms.toFixed(0)).join(', ')} ms. With traffic, the first failed statement reports the loss at once.`,

@@ -19,6 +19,7 @@ import { CHANNELS, publish, traced } from '@tessera/core'
 import { type Instrumentation, instrument } from '@tessera/observability'
 import { createPgProvider } from '@tessera/provider-pg'
 import { compare, consume, type GroupResult, writeReport } from './harness'
+import { type CorePinning, pinClientAndServer } from './pin-cores'
 
 const PG_URL = process.env.TESSERA_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
@@ -74,6 +75,9 @@ function use(wanted: Mode): void {
 }
 
 async function run(): Promise<GroupResult[]> {
+  const admin = new pg.Pool({ connectionString: PG_URL, max: 1 })
+  pinning = await pinClientAndServer((text) => admin.query(text))
+  await admin.end()
   const provider = createPgProvider({ connectionString: PG_URL, pool: { max: 1 }, applicationName: 'tessera-bench-obs' })
   const raw = new pg.Pool({ connectionString: PG_URL, max: 1, application_name: 'tessera-bench-obs-raw' })
   const sql = 'SELECT $1::int AS id, $2::text AS name'
@@ -171,9 +175,13 @@ async function run(): Promise<GroupResult[]> {
   commenter.uninstrument()
   tagger.uninstrument()
   await Promise.all([prepared.close(), commented.close(), tagged.close()])
+  pinning?.restore()
   return [tessera, rawGroup, channelsOnly, commenterGroup]
 }
 
+let pinning: CorePinning | undefined
+
+const loadBefore = loadavg()[0]!
 const groups = await run()
 const ratio = (group: GroupResult, index: number) => group.results[index]!.ratio
 const cpu = (group: GroupResult, index: number) => group.results[index]!.cpuUsPerOp
@@ -201,7 +209,7 @@ writeReport(
     `Core's own publishing to do-nothing subscribers (query, pool acquire and release channels): ${ratio(tessera, 1).toFixed(3)} of none, ${(cpu(tessera, 1) - cpu(tessera, 0)).toFixed(1)} µs client CPU per statement; instrument() adds its work on top of that floor.`,
     "No context manager is registered in this process (the API-only case must have no SDK at all), so neither side propagates context here; with the Node SDK's AsyncLocalStorage context manager both pay its promise hooks on every await as well.",
     "Both record a span per statement and the db.client.operation.duration histogram through the same SDK providers; ours also records the pool wait and use histograms per statement and keeps the dashboard counters. Most of the SDK case is the SDK itself: hashing each histogram sample's attributes, creating and exporting the span, and the garbage they leave (a CPU profile of the no-I/O case shows it).",
-    `Client and server share one 2-core machine that other jobs were using during the run (load average ${loadavg()[0]!.toFixed(1)} at its end): ops/s and ratios swing between runs; client CPU / op is the steadier number.`,
+    `Client and server share one 2-core machine (load average ${loadBefore.toFixed(1)} when the run began, ${loadavg()[0]!.toFixed(1)} at its end${loadBefore < 1 && loadavg()[0]! < 1.5 ? ': quiet' : ': other jobs were running'}); cores ${pinning?.description ?? 'not pinned'}. Ops/s and ratios swing between runs; client CPU / op is the steadier number.`,
   ],
 )
 process.exit(0)
