@@ -322,10 +322,10 @@ class ClusterRouter {
         if (!isConnectionLoss(error)) throw error
         this.monitor.nodeFailed(current, error)
         if (!isProvenRead || yielded || attempt > 0) throw error
-        const second = await this.readTarget(routing)
-        if (second.node === current) throw error
+        const second = await this.retryTarget(current, routing)
+        if (second === undefined) throw error
         node = second.node
-        reason = `${second.reason} (retry after ${current.name} failed)`
+        reason = second.reason
       } finally {
         current.inFlight--
       }
@@ -354,9 +354,16 @@ class ClusterRouter {
   /** A read that lost its connection runs once more, on another node; any other error is the caller's. */
   private async retryRead<T>(error: unknown, failed: ClusterNode, run: (target: Provider) => Promise<T>, routing: Routing): Promise<T> {
     if (!isConnectionLoss(error)) throw error
+    const second = await this.retryTarget(failed, routing)
+    if (second === undefined) throw error
+    return this.runOn(second.node, second.reason, run)
+  }
+
+  /** Where a read cut on `failed` runs once more: another fit node, or undefined when the only choice is `failed`. */
+  private async retryTarget(failed: ClusterNode, routing: Routing): Promise<{ node: ClusterNode; reason: string } | undefined> {
     const second = await this.readTarget(routing)
-    if (second.node === failed) throw error
-    return this.runOn(second.node, `${second.reason} (retry after ${failed.name} failed)`, run)
+    if (second.node === failed) return undefined
+    return { node: second.node, reason: `${second.reason} (retry after ${failed.name} failed)` }
   }
 
   /**
