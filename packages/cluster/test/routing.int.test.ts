@@ -8,6 +8,7 @@ import {
   type ClusterRouteMessage,
   ConfigError,
   ConnectionError,
+  type DriverFactory,
   type Provider,
   registerDriver,
   TesseraError,
@@ -29,6 +30,7 @@ const clusters: Cluster[] = []
 
 // pnpm does not hoist the provider packages where core's createProvider would find them: plug pg in.
 registerDriver('pg', createPgProvider, { replace: true })
+registerDriver('postgres.js', createPostgresJsProvider as DriverFactory, { replace: true })
 
 beforeAll(async () => {
   set = await startPgReplication()
@@ -540,13 +542,14 @@ describe('a write whose reply is lost', () => {
   }, 60_000)
 })
 
-describe('a stream whose replica connection is lost', () => {
+describe.each(['pg', 'postgres.js'] as const)('a stream whose replica connection is lost (%s)', (driver) => {
   it('runs once more elsewhere before its first row, and fails (no row twice) after it', async () => {
     const [replica1] = set.replicas
     if (replica1 === undefined) throw new Error('no replica')
     const proxy = await startTcpProxy({ target: endpointOf(replica1.url) })
     try {
       const db = await cluster({
+        driver,
         nodes: [
           { name: 'primary', url: set.primary.url },
           { name: 'replica1', url: proxy.url(replica1.url) },
@@ -586,6 +589,7 @@ describe('a stream whose replica connection is lost', () => {
     const second = await startTcpProxy({ target: endpointOf(replica1.url) })
     try {
       const db = await cluster({
+        driver,
         nodes: [
           { name: 'primary', url: set.primary.url },
           { name: 'replica1', url: second.url(replica1.url) },
