@@ -4,8 +4,13 @@ import { mapPgError } from './pg-errors'
 /**
  * For driver authors: awaits a statement that `signal` or `timeoutMs` may cancel. When either fires, `cancel()` is
  * called once (the driver sends its CancelRequest); the caller then gets an `AbortError` or a `TimeoutError` whose
- * cause is the server's answer (usually `QueryCanceledError`). `session.tainted` is set when the cancel may still land
- * on a later statement: the statement finished before it did, or failed with something other than 57014.
+ * cause is the server's answer (usually `QueryCanceledError`).
+ *
+ * `session.tainted` is set whenever the cancel fired, so the session is closed rather than lent again (a reconnect per
+ * cut statement): nothing the server answers proves the request cannot still interrupt a later statement. A 57014 may
+ * have come from elsewhere (statement_timeout, `pg_cancel_backend`) while the request is still on its way, and
+ * PostgreSQL's postmaster signals the backend twice per request (the process, then its process group): the second
+ * signal can arrive after the statement ended and interrupt the next one.
  */
 export async function cancellableStatement<T>(
   settled: Promise<T>,
@@ -19,20 +24,18 @@ export async function cancellableStatement<T>(
   const fire = (why: 'aborted' | 'timed-out') => {
     if (reason !== 'none') return
     reason = why
+    // Even a statement then cut with 57014 does not prove the request was consumed: the session is not lent again.
+    session.tainted = true
     cancel()
   }
   const onAbort = () => fire('aborted')
   signal?.addEventListener('abort', onAbort)
   const timer = timeoutMs === undefined ? undefined : setTimeout(fire, Math.max(0, timeoutMs), 'timed-out')
   try {
-    const result = await settled
-    // The statement finished before the cancel landed: the request may still interrupt the next one.
-    if (reason !== 'none') session.tainted = true
-    return result
+    return await settled
   } catch (error) {
     if (reason === 'none') throw error
     const cause = mapPgError(error, { sql: text })
-    if (cause.code !== '57014') session.tainted = true
     if (reason === 'aborted') throw new AbortError('query', { cause })
     throw new TimeoutError({ operation: 'query', timeoutMs: timeoutMs ?? 0 }, { cause })
   } finally {
