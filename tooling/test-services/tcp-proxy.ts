@@ -90,7 +90,9 @@ class FaultProxy implements TcpProxy, ConnectionOwner {
   private closing: Promise<void> | undefined
 
   constructor(private readonly target: Endpoint) {
-    this.server = createServer((client) => this.accept(client))
+    // Half-open allowed: a client's end is forwarded to the server, and its socket closes when the server's end comes
+    // back, as it would without the proxy (a CancelRequest's sender learns it was handled only from that close).
+    this.server = createServer({ allowHalfOpen: true }, (client) => this.accept(client))
   }
 
   get port(): number {

@@ -152,5 +152,40 @@ export function describeNetworkFaults(ctx: ConformanceContext): void {
       },
       30_000,
     )
+
+    ctx.test(
+      "a timed-out statement's cancel request that reaches the server late never cancels the caller's next statement in the same transaction",
+      async () => {
+        const { provider, applicationName } = await openThroughProxy({ pool: { max: 1 } })
+        const runningWith = async (text: string) =>
+          (await ctx.backends(applicationName)).find((backend) => backend.state === 'active' && backend.query.includes(text))
+        const hold = proxy!.holdCancelRequests()
+        const outcome = await provider.transaction(async (tx) => {
+          const cut = settle(tx.savepoint((sp) => sp.query('SELECT $1::int AS n FROM pg_sleep(5)', [1], { timeoutMs: 50 })))
+          await hold.arrived
+          // Something else ends the statement with 57014 while the caller's own cancel request is still on its way
+          // (see the test above): the caller goes on in its transaction, on the same session.
+          const running = await runningWith('pg_sleep(5)')
+          expect(running, 'the timed statement runs on the server').toBeDefined()
+          await ctx.admin('SELECT pg_cancel_backend($1)', [running!.pid])
+          // The held request is released once the next statement runs, or after a second: a provider may keep the
+          // caller waiting until its cancel request is through.
+          const released = waitFor(async () => (await runningWith('pg_sleep(1)')) !== undefined, 'the next statement runs', {
+            timeoutMs: 1_000,
+          })
+            .catch(() => {})
+            .then(() => hold.release())
+          const cutOutcome = await cut
+          expect(cutOutcome.status).toBe('rejected')
+          expect((cutOutcome as { error: unknown }).error).toBeInstanceOf(TimeoutError)
+          const next = await settle(tx.query<{ n: number }>('SELECT $1::int AS n FROM pg_sleep(1)', [2]))
+          await released
+          expect(next.status, next.status === 'rejected' ? String(next.error) : '').toBe('resolved')
+          return (next as { value: { rows: unknown[] } }).value.rows
+        })
+        expect(outcome).toEqual([{ n: 2 }])
+      },
+      30_000,
+    )
   })
 }

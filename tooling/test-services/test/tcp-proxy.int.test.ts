@@ -164,6 +164,8 @@ describe('startTcpProxy against PostgreSQL', () => {
     await hold.arrived
     expect(hold.held).toBe(1)
     expect(await stillPendingAfter(running, 300)).toBe(true)
+    // The sender learns the request was handled only when the server closes the socket.
+    expect(await stillPendingAfter(cancelSent, 0)).toBe(true)
     expect((await backendOf(name))?.state).toBe('active')
     hold.release()
     await cancelSent
