@@ -33,5 +33,5 @@ export { type ClusterNodeInfo, type RedisCluster, type RedisClusterOptions, star
 export { type RedisSentinel, type RedisSentinelOptions, startRedisSentinel } from './redis-sentinel'
 export { type RedisProcess, redisCli } from './redis-server'
 export { ensureServices } from './services'
-export { type ProxyMode, startTcpProxy, type TcpProxy, type TcpProxyOptions } from './tcp-proxy'
+export { type CancelRequestHold, type ProxyMode, startTcpProxy, type TcpProxy, type TcpProxyOptions } from './tcp-proxy'
 export { startVerdaccio, VERDACCIO_VERSION, type Verdaccio, type VerdaccioOptions } from './verdaccio'

@@ -19,10 +19,23 @@ export interface ConnectionOwner {
    * match of the armed drop rule: the connection then drops the server's next reply and calls it.
    */
   inspectClientBytes(connection: ProxiedConnection, chunk: Buffer): (() => void) | undefined
+  /**
+   * Offered a CancelRequest about to be forwarded: returns true when the proxy holds it, and calls `forward` to send
+   * it on later.
+   */
+  holdCancelRequest(forward: () => void): boolean
   connectionClosed(connection: ProxiedConnection): void
 }
 
 const EMPTY = Buffer.alloc(0)
+
+/** The protocol's CancelRequest: length 16, then the code 1234 in the high 16 bits and 5678 in the low. */
+const CANCEL_REQUEST_LENGTH = 16
+const CANCEL_REQUEST_CODE = 80_877_102
+
+function isCancelRequest(chunk: Buffer): boolean {
+  return chunk.length >= 8 && chunk.readInt32BE(0) === CANCEL_REQUEST_LENGTH && chunk.readInt32BE(4) === CANCEL_REQUEST_CODE
+}
 
 /** One client socket and the socket the proxy opened to the target for it. */
 export class ProxiedConnection {
@@ -31,6 +44,12 @@ export class ProxiedConnection {
   private readonly server: Socket
   private onReplyDropped: (() => void) | undefined
   private openSockets = 2
+  /** No client byte was seen yet: the first chunk tells whether the connection is a CancelRequest. */
+  private isFirstChunk = true
+  /** The client's CancelRequest waits in the proxy's hold. */
+  private cancelHeld = false
+  /** The client ended its side while its CancelRequest was held. */
+  private endedWhileHeld = false
 
   constructor(
     private readonly client: Socket,
@@ -46,7 +65,11 @@ export class ProxiedConnection {
     }
     client.on('data', (chunk: Buffer) => this.fromClient(chunk))
     this.server.on('data', (chunk: Buffer) => this.fromServer(chunk))
-    client.on('end', () => this.endOf(this.server))
+    client.on('end', () => {
+      // A held cancel request's end goes on after the request itself.
+      if (this.cancelHeld) this.endedWhileHeld = true
+      else this.endOf(this.server)
+    })
     this.server.on('end', () => this.endOf(client))
     if (owner.mode === 'stall') this.pause()
   }
@@ -76,9 +99,26 @@ export class ProxiedConnection {
 
   private fromClient(chunk: Buffer): void {
     if (!this.acceptsBytes(this.client, chunk)) return
+    const isFirstChunk = this.isFirstChunk
+    this.isFirstChunk = false
+    if (isFirstChunk && isCancelRequest(chunk) && this.holdCancel(chunk)) return
     const onReplyDropped = this.owner.inspectClientBytes(this, chunk)
     if (onReplyDropped) this.onReplyDropped = onReplyDropped
     this.forward(this.client, this.server, chunk)
+  }
+
+  /** Offers a CancelRequest to the proxy's hold; while held, the client's later bytes (and its end) wait too. */
+  private holdCancel(chunk: Buffer): boolean {
+    this.client.pause()
+    this.cancelHeld = this.owner.holdCancelRequest(() => {
+      this.cancelHeld = false
+      if (this.server.destroyed) return
+      this.forward(this.client, this.server, chunk)
+      if (this.endedWhileHeld) this.endOf(this.server)
+      this.client.resume()
+    })
+    if (!this.cancelHeld) this.client.resume()
+    return this.cancelHeld
   }
 
   private fromServer(chunk: Buffer): void {

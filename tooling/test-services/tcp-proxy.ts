@@ -33,8 +33,25 @@ export interface TcpProxy {
    * dropped. Throws if a rule is already armed.
    */
   dropReplyTo(match: (clientBytes: Buffer) => boolean): Promise<void>
+  /**
+   * Holds every PostgreSQL CancelRequest that arrives from now on (a connection whose first bytes are one) instead of
+   * forwarding it, until `release()`: a cancel that is slow to reach the server, as over a congested network or a
+   * pooler that forwards cancels on its own schedule. Connections that are not cancel requests pass as usual.
+   * Throws if a hold is already active.
+   */
+  holdCancelRequests(): CancelRequestHold
   /** Stops listening and destroys every socket; the proxy holds no handle afterwards. Idempotent. */
   close(): Promise<void>
+}
+
+/** Cancel requests held by {@link TcpProxy.holdCancelRequests}. */
+export interface CancelRequestHold {
+  /** Resolves when the first cancel request is held. */
+  readonly arrived: Promise<void>
+  /** Cancel requests held so far. */
+  readonly held: number
+  /** Forwards every held request (in arrival order) and ends the hold: later requests pass at once. */
+  release(): void
 }
 
 interface DropRule {
@@ -69,10 +86,13 @@ class FaultProxy implements TcpProxy, ConnectionOwner {
   private readonly open = new Set<ProxiedConnection>()
   private readonly server: Server
   private dropRule: DropRule | undefined
+  private cancelHold: ActiveCancelHold | undefined
   private closing: Promise<void> | undefined
 
   constructor(private readonly target: Endpoint) {
-    this.server = createServer((client) => this.accept(client))
+    // Half-open allowed: a client's end is forwarded to the server, and its socket closes when the server's end comes
+    // back, as it would without the proxy (a CancelRequest's sender learns it was handled only from that close).
+    this.server = createServer({ allowHalfOpen: true }, (client) => this.accept(client))
   }
 
   get port(): number {
@@ -117,6 +137,22 @@ class FaultProxy implements TcpProxy, ConnectionOwner {
     return dropped.promise
   }
 
+  holdCancelRequests(): CancelRequestHold {
+    if (this.cancelHold) throw new Error('holdCancelRequests: a hold is already active; release it first')
+    const hold = new ActiveCancelHold(() => {
+      if (this.cancelHold === hold) this.cancelHold = undefined
+    })
+    this.cancelHold = hold
+    return hold
+  }
+
+  holdCancelRequest(forward: () => void): boolean {
+    const hold = this.cancelHold
+    if (hold === undefined) return false
+    hold.add(forward)
+    return true
+  }
+
   inspectClientBytes(connection: ProxiedConnection, chunk: Buffer): (() => void) | undefined {
     const rule = this.dropRule
     if (!rule) return undefined
@@ -152,6 +188,34 @@ class FaultProxy implements TcpProxy, ConnectionOwner {
       return
     }
     this.open.add(new ProxiedConnection(client, this.target, this))
+  }
+}
+
+class ActiveCancelHold implements CancelRequestHold {
+  private readonly first = deferred()
+  private readonly forwards: Array<() => void> = []
+  private released = false
+
+  constructor(private readonly ended: () => void) {}
+
+  get arrived(): Promise<void> {
+    return this.first.promise
+  }
+
+  get held(): number {
+    return this.forwards.length
+  }
+
+  add(forward: () => void): void {
+    this.forwards.push(forward)
+    this.first.resolve()
+  }
+
+  release(): void {
+    if (this.released) return
+    this.released = true
+    this.ended()
+    for (const forward of this.forwards.splice(0)) forward()
   }
 }
 

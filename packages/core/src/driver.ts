@@ -43,7 +43,7 @@ export interface DriverConnection {
   readonly transactionStatus: TransactionStatus
   /**
    * Runs one statement and waits for its result. With `signal` or `timeoutMs` the statement is cancelled on the
-   * server when either fires; the connection is tainted when the cancel may still land on a later statement.
+   * server when either fires, and the connection is then tainted: the cancel request may still land on a later statement.
    * Rejects with the driver's raw error: the provider normalises it.
    */
   run(text: string, params: SerializedParams, options?: RunOptions): Promise<QueryResult>

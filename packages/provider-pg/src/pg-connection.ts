@@ -316,15 +316,18 @@ export class PgConnection implements DriverConnection {
     return error
   }
 
-  /** Asks the server to cancel what this connection runs; if the request cannot be sent, drops the socket. */
-  requestCancel(): void {
+  /**
+   * Asks the server to cancel what this connection runs; if the request cannot be sent, drops the socket. Resolves
+   * (never rejects) once the server has taken the request and closed its socket, or once the socket was dropped.
+   */
+  requestCancel(): Promise<void> {
     const { processID, secretKey } = this.client
     if (processID === null || processID === undefined || secretKey === null || secretKey === undefined) {
       this.destroySocket(new Error('cannot cancel: the backend key is unknown'))
-      return
+      return Promise.resolve()
     }
     const target = { host: this.client.host ?? 'localhost', port: this.client.port ?? 5432, processId: processID, secretKey }
-    sendCancelRequest(target, CANCEL_REQUEST_TIMEOUT_MS).then(undefined, (error: unknown) => {
+    return sendCancelRequest(target, CANCEL_REQUEST_TIMEOUT_MS).then(undefined, (error: unknown) => {
       this.logger?.warn({ err: error, processId: processID }, 'cancel request failed; dropping the connection instead')
       this.destroySocket(error instanceof Error ? error : new Error(String(error)))
     })

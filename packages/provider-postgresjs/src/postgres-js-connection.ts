@@ -133,7 +133,7 @@ export class PostgresJsConnection implements DriverConnection {
   }
 
   cancel(): void {
-    for (const query of this.active) this.cancelQuery(query)
+    for (const query of this.active) void this.cancelQuery(query)
   }
 
   portal(text: string, params: SerializedParams, batchSize: number): DriverPortal {
@@ -160,14 +160,19 @@ export class PostgresJsConnection implements DriverConnection {
    * socket is dropped when the COPY has not ended (`ended`) soon after.
    */
   cancelCopy(query: PostgresJsQuery, ended: Promise<unknown>): void {
-    this.cancelQuery(query, ended)
+    void this.cancelQuery(query, ended)
   }
 
-  private cancelQuery(query: PostgresJsQuery, copyEnded?: Promise<unknown>): void {
+  /**
+   * Resolves (never rejects) once nothing of the cancel is still on its way to the server: the server took the request
+   * and closed its socket, the request failed and the session was dropped, or no request was needed (the statement was
+   * dropped from the queue, or ended before it ran).
+   */
+  private cancelQuery(query: PostgresJsQuery, copyEnded?: Promise<unknown>): Promise<void> {
     const backend = query.state
     if (backend === null) {
       Promise.resolve(query.cancel()).catch(() => {})
-      return
+      return Promise.resolve()
     }
     const dropSession = () => {
       this.broken = true
@@ -175,13 +180,18 @@ export class PostgresJsConnection implements DriverConnection {
     }
     if (backend.pid === null || backend.secret === null) {
       dropSession()
-      return
+      return Promise.resolve()
     }
     // The server this session connected to, which may be any of a host list (a socket directory for a Unix socket).
     const { host, port } = this.sockets.target
     const target = { host, port, processId: backend.pid, secretKey: backend.secret }
     let done = false
     let retry: ReturnType<typeof setTimeout> | undefined
+    let request: Promise<void> | undefined
+    let isThrough!: () => void
+    const through = new Promise<void>((resolve) => {
+      isThrough = resolve
+    })
     // A CancelRequest only interrupts what the backend runs at that moment: wait until postgres.js reports the
     // statement running (`active`, postgres.js 3.4) so the request cannot land before it starts and be lost.
     const send = () => {
@@ -190,10 +200,11 @@ export class PostgresJsConnection implements DriverConnection {
         retry = setTimeout(send, CANCEL_POLL_MS)
         return
       }
-      sendCancelRequest(target, CANCEL_GRACE_MS).catch((error: unknown) => {
+      request = sendCancelRequest(target, CANCEL_GRACE_MS).catch((error: unknown) => {
         this.logger?.warn({ err: error, processId: backend.pid }, 'cancel request failed; dropping the connection instead')
         dropSession()
       })
+      void request.then(isThrough)
     }
     send()
     const grace = setTimeout(dropSession, CANCEL_GRACE_MS)
@@ -202,8 +213,11 @@ export class PostgresJsConnection implements DriverConnection {
       done = true
       clearTimeout(grace)
       if (retry !== undefined) clearTimeout(retry)
+      // Ended before the request went out: none will.
+      if (request === undefined) isThrough()
     }
     ;(copyEnded ?? query).then(settled, settled)
+    return through
   }
 
   /**

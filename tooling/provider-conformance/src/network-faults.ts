@@ -1,8 +1,8 @@
-import { isTesseraError, retry, TransactionResolutionUnknownError } from '@tessera/core'
+import { isTesseraError, retry, TimeoutError, TransactionResolutionUnknownError } from '@tessera/core'
 import { afterEach, describe, expect } from 'vitest'
 import { endpointOf, PG_URL, startTcpProxy, type TcpProxy } from '../../test-services/index'
 import type { ConformanceContext } from './context'
-import { settle } from './helpers'
+import { settle, waitFor } from './helpers'
 
 /** The bytes of a simple-protocol or extended-protocol COMMIT, as the client writes them. */
 const isCommit = (bytes: Buffer) => bytes.includes('COMMIT')
@@ -112,6 +112,78 @@ export function describeNetworkFaults(ctx: ConformanceContext): void {
         const read = await provider.query<{ v: number }>('SELECT 1 AS v, $1::text AS tessera_lost_read', ['x'])
         await droppedRead
         expect(read.rows).toEqual([{ v: 1, tessera_lost_read: 'x' }])
+      },
+      30_000,
+    )
+
+    ctx.test(
+      "a timed-out statement's cancel request that reaches the server late never cancels the next caller's statement",
+      async () => {
+        const { provider, applicationName } = await openThroughProxy({ pool: { max: 1 } })
+        await provider.query('SELECT 1')
+        const hold = proxy!.holdCancelRequests()
+        const timed = settle(provider.query('SELECT $1::int AS n FROM pg_sleep(5)', [1], { timeoutMs: 50 }))
+        await hold.arrived
+        // Something else ends the statement with the same SQLSTATE 57014 while the caller's own cancel request is still
+        // on its way: an administrator, statement_timeout, or PostgreSQL itself, whose postmaster (up to 17) signals the
+        // backend twice per request, and may do the second after the statement is over.
+        const [running] = await ctx.admin<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE '%pg_sleep(5)%'",
+          [applicationName],
+        )
+        expect(running, 'the timed statement runs on the server').toBeDefined()
+        await ctx.admin('SELECT pg_cancel_backend($1)', [running!.pid])
+        const next = settle(provider.query('SELECT $1::int AS n FROM pg_sleep(1)', [2]))
+        // Under the defect the next caller's statement runs on the same session at once; a provider may also keep it
+        // waiting until the cancel is through. Either way the held cancel request is released within a second.
+        await waitFor(
+          async () =>
+            (await ctx.backends(applicationName)).some((backend) => backend.state === 'active' && backend.query.includes('pg_sleep(1)')),
+          'the next statement runs',
+          { timeoutMs: 1_000 },
+        ).catch(() => {})
+        hold.release()
+        const timedOutcome = await timed
+        expect(timedOutcome.status).toBe('rejected')
+        expect((timedOutcome as { error: unknown }).error).toBeInstanceOf(TimeoutError)
+        const nextOutcome = await next
+        expect(nextOutcome.status, nextOutcome.status === 'rejected' ? String(nextOutcome.error) : '').toBe('resolved')
+        expect((nextOutcome as { value: { rows: unknown[] } }).value.rows).toEqual([{ n: 2 }])
+      },
+      30_000,
+    )
+
+    ctx.test(
+      "a timed-out statement's cancel request that reaches the server late never cancels the caller's next statement in the same transaction",
+      async () => {
+        const { provider, applicationName } = await openThroughProxy({ pool: { max: 1 } })
+        const runningWith = async (text: string) =>
+          (await ctx.backends(applicationName)).find((backend) => backend.state === 'active' && backend.query.includes(text))
+        const hold = proxy!.holdCancelRequests()
+        const outcome = await provider.transaction(async (tx) => {
+          const cut = settle(tx.savepoint((sp) => sp.query('SELECT $1::int AS n FROM pg_sleep(5)', [1], { timeoutMs: 50 })))
+          await hold.arrived
+          // Something else ends the statement with 57014 while the caller's own cancel request is still on its way
+          // (see the test above): the caller goes on in its transaction, on the same session.
+          const running = await runningWith('pg_sleep(5)')
+          expect(running, 'the timed statement runs on the server').toBeDefined()
+          await ctx.admin('SELECT pg_cancel_backend($1)', [running!.pid])
+          // The held request is released once the next statement runs, or after a second: a provider may keep the
+          // caller waiting until its cancel request is through.
+          const released = waitFor(async () => (await runningWith('pg_sleep(1)')) !== undefined, 'the next statement runs', {
+            timeoutMs: 1_000,
+          })
+            .catch(() => {})
+            .then(() => hold.release())
+          const cutOutcome = await cut
+          expect(cutOutcome.status).toBe('rejected')
+          expect((cutOutcome as { error: unknown }).error).toBeInstanceOf(TimeoutError)
+          const next = await settle(tx.query<{ n: number }>('SELECT $1::int AS n FROM pg_sleep(1)', [2]))
+          await released
+          expect(next.status, next.status === 'rejected' ? String(next.error) : '').toBe('resolved')
+          return (next as { value: { rows: unknown[] } }).value.rows
+        })
+        expect(outcome).toEqual([{ n: 2 }])
       },
       30_000,
     )

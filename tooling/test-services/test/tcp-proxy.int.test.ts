@@ -56,6 +56,22 @@ async function stillPendingAfter(promise: Promise<unknown>, ms: number): Promise
   return !settled
 }
 
+/** Sends the protocol CancelRequest for `client`'s backend through the proxy; resolves when the server closed the socket. */
+function sendCancelRequestThrough(proxy: TcpProxy, client: pg.Client): Promise<void> {
+  const { processID, secretKey } = client as unknown as { processID: number; secretKey: number }
+  const packet = Buffer.alloc(16)
+  packet.writeInt32BE(16, 0)
+  packet.writeInt32BE(80_877_102, 4)
+  packet.writeInt32BE(processID | 0, 8)
+  packet.writeInt32BE(secretKey | 0, 12)
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: proxy.host, port: proxy.port }, () => socket.end(packet))
+    socket.on('error', reject)
+    socket.on('close', () => resolve())
+    socket.resume()
+  })
+}
+
 describe('startTcpProxy against PostgreSQL', () => {
   it('forwards queries both ways in pass mode and counts its connections', async () => {
     const proxy = await proxyToPostgres()
@@ -135,6 +151,30 @@ describe('startTcpProxy against PostgreSQL', () => {
     } finally {
       await admin.query(`DROP TABLE ${table}`)
     }
+  })
+
+  it('holdCancelRequests keeps a cancel request from the server until release(), while queries pass', async () => {
+    const proxy = await proxyToPostgres()
+    const name = uniqueName('held_cancel')
+    const client = await clientThrough(proxy, name)
+    const running = client.query('SELECT pg_sleep(5)')
+    await eventually(async () => (await backendOf(name))?.state === 'active')
+    const hold = proxy.holdCancelRequests()
+    const cancelSent = sendCancelRequestThrough(proxy, client)
+    await hold.arrived
+    expect(hold.held).toBe(1)
+    expect(await stillPendingAfter(running, 300)).toBe(true)
+    // The sender learns the request was handled only when the server closes the socket.
+    expect(await stillPendingAfter(cancelSent, 0)).toBe(true)
+    expect((await backendOf(name))?.state).toBe('active')
+    hold.release()
+    await cancelSent
+    await expect(running).rejects.toMatchObject({ code: '57014' })
+    // The hold is over: the next cancel request goes straight through.
+    const next = client.query('SELECT pg_sleep(5)')
+    await eventually(async () => (await backendOf(name))?.state === 'active')
+    await sendCancelRequestThrough(proxy, client)
+    await expect(next).rejects.toMatchObject({ code: '57014' })
   })
 
   it('close() ends every connection and leaves no TCP handle behind', async () => {
