@@ -82,6 +82,9 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     }
     await createCluster(processes.map((node) => node.port))
     await waitFor('every node reporting cluster_state:ok', async () => ((await allOk(processes)) ? true : undefined), 30_000)
+    // The replica roles reach the other nodes by gossip, which lags on a loaded machine: until each node sees 3 masters
+    // and 3 replicas, a caller would find more masters than there are.
+    await waitFor('every node seeing 3 masters and 3 replicas', async () => ((await allRolesKnown(processes)) ? true : undefined), 30_000)
   } catch (error) {
     await stop()
     throw error
@@ -164,6 +167,19 @@ function createCluster(ports: number[]): Promise<void> {
 async function allOk(processes: readonly RedisProcess[]): Promise<boolean> {
   const infos = await Promise.all(processes.map((node) => redisCli(node.port, ['CLUSTER', 'INFO'], 1_000).catch(() => '')))
   return infos.every((info) => info.includes('cluster_state:ok') && info.includes('cluster_slots_assigned:16384'))
+}
+
+async function allRolesKnown(processes: readonly RedisProcess[]): Promise<boolean> {
+  const views = await Promise.all(processes.map((node) => redisCli(node.port, ['CLUSTER', 'NODES'], 1_000).catch(() => '')))
+  return views.every((view) => {
+    const flags = view
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (line.split(' ')[2] ?? '').split(','))
+    return (
+      flags.length === 6 && flags.filter((f) => f.includes('master')).length === 3 && flags.filter((f) => f.includes('slave')).length === 3
+    )
+  })
 }
 
 /** `CLUSTER NODES` of the first running node, parsed. */

@@ -158,6 +158,7 @@ describe('startTcpProxy against PostgreSQL', () => {
     const name = uniqueName('held_cancel')
     const client = await clientThrough(proxy, name)
     const running = client.query('SELECT pg_sleep(5)')
+    running.catch(() => {}) // asserted below; never an unhandled rejection meanwhile
     await eventually(async () => (await backendOf(name))?.state === 'active')
     const hold = proxy.holdCancelRequests()
     const cancelSent = sendCancelRequestThrough(proxy, client)
@@ -172,9 +173,11 @@ describe('startTcpProxy against PostgreSQL', () => {
     await expect(running).rejects.toMatchObject({ code: '57014' })
     // The hold is over: the next cancel request goes straight through.
     const next = client.query('SELECT pg_sleep(5)')
+    // Watched from the start: it fails while the cancel request below is still being awaited.
+    const nextFails = expect(next).rejects.toMatchObject({ code: '57014' })
     await eventually(async () => (await backendOf(name))?.state === 'active')
     await sendCancelRequestThrough(proxy, client)
-    await expect(next).rejects.toMatchObject({ code: '57014' })
+    await nextFails
   })
 
   it('close() ends every connection and leaves no TCP handle behind', async () => {
