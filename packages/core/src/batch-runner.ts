@@ -226,25 +226,32 @@ async function withCancellation<T>(connection: DriverConnection, options: BatchO
   const { signal, timeoutMs } = options
   if (signal === undefined && timeoutMs === undefined) return run()
   let reason: 'abort' | 'timeout' | undefined
+  let requested: Promise<void> | undefined
   const cancel = (why: 'abort' | 'timeout') => {
     if (reason !== undefined) return
     reason = why
     connection.tainted = true
-    connection.cancel()
+    requested = Promise.resolve(connection.cancel())
   }
   const onAbort = () => cancel('abort')
   signal?.addEventListener('abort', onAbort)
   const timer = timeoutMs === undefined ? undefined : setTimeout(cancel, timeoutMs, 'timeout')
+  let outcome: { value: T } | { error: unknown }
   try {
-    return await run()
-  } catch (cause) {
-    if (reason === undefined) throw cause
-    if (reason === 'abort') throw new AbortError('batch', { cause })
-    throw new TimeoutError({ operation: 'batch', timeoutMs: timeoutMs ?? 0 }, { cause })
+    outcome = { value: await run() }
+  } catch (error) {
+    outcome = { error }
   } finally {
     if (timer !== undefined) clearTimeout(timer)
     signal?.removeEventListener('abort', onAbort)
   }
+  // As for one statement (see cancellableStatement): settle once the server has acted on the request, so that on a
+  // reserved connection the caller's next statement is never the one a late interrupt reaches.
+  if (requested !== undefined) await requested.then(undefined, () => {})
+  if ('value' in outcome) return outcome.value
+  if (reason === undefined) throw outcome.error
+  if (reason === 'abort') throw new AbortError('batch', { cause: outcome.error })
+  throw new TimeoutError({ operation: 'batch', timeoutMs: timeoutMs ?? 0 }, { cause: outcome.error })
 }
 
 /** A COMMIT whose reply was lost may have committed: its failure says the outcome is unknown. */

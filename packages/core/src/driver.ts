@@ -59,8 +59,13 @@ export interface DriverConnection {
    * than return merged results. Optional: without it `provider.queryMulti` refuses with a `ConfigError`.
    */
   runMulti?(text: string, options?: RunOptions): Promise<QueryResult[]>
-  /** Interrupts whatever runs on the session now (a batch's signal or timeout); taints nothing by itself. */
-  cancel(): void
+  /**
+   * Interrupts whatever runs on the session now (a batch's signal or timeout); taints nothing by itself. May return a
+   * promise that settles once nothing of the cancel is still on its way to the server (the server took the request and
+   * closed its socket, or the session was dropped): the batch settles only then, so a late interrupt cannot reach the
+   * caller's next statement on the same session (a reserved connection's).
+   */
+  cancel(): void | Promise<void>
   /**
    * Starts `COPY … FROM STDIN` (simple protocol); resolves once the server is ready for data, rejects with the raw
    * error when the statement fails (no such table…). Optional: without it `provider.copyFrom` refuses.

@@ -150,8 +150,8 @@ export class PgConnection implements DriverConnection {
     return this.runStatement(text, params.length === 0 ? undefined : params, this.nameFor(text, undefined, params.length))
   }
 
-  cancel(): void {
-    this.requestCancel()
+  cancel(): Promise<void> {
+    return this.requestCancel()
   }
 
   portal(text: string, params: SerializedParams, batchSize: number): DriverPortal {

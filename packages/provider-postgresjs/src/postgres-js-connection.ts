@@ -132,8 +132,8 @@ export class PostgresJsConnection implements DriverConnection {
     return this.settle(this.issue(text, params, undefined))
   }
 
-  cancel(): void {
-    for (const query of this.active) void this.cancelQuery(query)
+  cancel(): Promise<void> {
+    return Promise.all(Array.from(this.active, (query) => this.cancelQuery(query))).then(() => {})
   }
 
   portal(text: string, params: SerializedParams, batchSize: number): DriverPortal {

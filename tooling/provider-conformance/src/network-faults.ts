@@ -187,5 +187,38 @@ export function describeNetworkFaults(ctx: ConformanceContext): void {
       },
       30_000,
     )
+
+    ctx.test(
+      "a timed-out batch's cancel request that reaches the server late never cancels the caller's next statement on its reserved connection",
+      async () => {
+        const { provider, applicationName } = await openThroughProxy({ pool: { max: 1 } })
+        const runningWith = async (text: string) =>
+          (await ctx.backends(applicationName)).find((backend) => backend.state === 'active' && backend.query.includes(text))
+        const hold = proxy!.holdCancelRequests()
+        const outcome = await provider.connection(async (connection) => {
+          const cut = settle(connection.batch([{ sql: 'SELECT $1::int AS n FROM pg_sleep(5)', params: [1] }], { timeoutMs: 50 }))
+          await hold.arrived
+          // Something else ends the batch's statement with 57014 while its own cancel request is still on its way (see
+          // the first of these tests): the caller goes on, on the same session.
+          const running = await runningWith('pg_sleep(5)')
+          expect(running, 'the batch runs on the server').toBeDefined()
+          await ctx.admin('SELECT pg_cancel_backend($1)', [running!.pid])
+          const released = waitFor(async () => (await runningWith('pg_sleep(1)')) !== undefined, 'the next statement runs', {
+            timeoutMs: 1_000,
+          })
+            .catch(() => {})
+            .then(() => hold.release())
+          const cutOutcome = await cut
+          expect(cutOutcome.status).toBe('rejected')
+          expect((cutOutcome as { error: unknown }).error).toBeInstanceOf(TimeoutError)
+          const next = await settle(connection.query<{ n: number }>('SELECT $1::int AS n FROM pg_sleep(1)', [2]))
+          await released
+          expect(next.status, next.status === 'rejected' ? String(next.error) : '').toBe('resolved')
+          return (next as { value: { rows: unknown[] } }).value.rows
+        })
+        expect(outcome).toEqual([{ n: 2 }])
+      },
+      30_000,
+    )
   })
 }
