@@ -226,10 +226,11 @@ async function* iterate<R>(
   async function nextFromPortal(open: DriverPortal): Promise<QueryResult | undefined> {
     const held = connection!
     if (signal?.aborted) throw new AbortError('stream', { cause: signal.reason })
+    let requested: Promise<void> | undefined
     const onAbort = () => {
       // The cancel may land after this batch, on a later statement: the session is not lent again.
       held.tainted = true
-      held.cancel()
+      requested = Promise.resolve(held.cancel())
     }
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
@@ -239,6 +240,9 @@ async function* iterate<R>(
       throw runtime.connectionFailure(held, error, text!)
     } finally {
       signal?.removeEventListener('abort', onAbort)
+      // Settles once the server has acted on the request: the ROLLBACK that follows, and on a reserved connection the
+      // caller's next statement, are never what a late interrupt reaches.
+      if (requested !== undefined) await requested.then(undefined, () => {})
     }
   }
 
@@ -250,7 +254,9 @@ async function* iterate<R>(
     const open = portal
     portal = undefined
     if (open !== undefined) await open.close()
-    if (!held.broken && !held.tainted) {
+    // Also on a tainted session (a cancel fired; the statements wait until it is through): a reserved connection stays
+    // with its caller, whose next statement would otherwise find the cursor's transaction still open and failed.
+    if (!held.broken) {
       try {
         await runtime.runOn(held, 'ROLLBACK', [], undefined)
       } catch {

@@ -220,5 +220,50 @@ export function describeNetworkFaults(ctx: ConformanceContext): void {
       },
       30_000,
     )
+
+    ctx.test(
+      "an aborted stream's cancel request that reaches the server late never cancels the caller's next statement on its reserved connection",
+      async () => {
+        const { provider, applicationName } = await openThroughProxy({ pool: { max: 1 } })
+        const runningWith = async (text: string) =>
+          (await ctx.backends(applicationName)).find((backend) => backend.state === 'active' && backend.query.includes(text))
+        const hold = proxy!.holdCancelRequests()
+        const outcome = await provider.connection(async (connection) => {
+          const controller = new AbortController()
+          const drained = settle(
+            (async () => {
+              for await (const _row of connection.stream('SELECT n FROM generate_series(1, 3) AS n, pg_sleep(5)', [], {
+                signal: controller.signal,
+              })) {
+                // no row comes before the cancel
+              }
+            })(),
+          )
+          // A driver runs the stream as the statement itself (a protocol portal) or as FETCHes from a cursor.
+          const streaming = async () => (await runningWith('pg_sleep(5)')) ?? (await runningWith('FETCH'))
+          await waitFor(async () => (await streaming()) !== undefined, 'the stream runs')
+          controller.abort()
+          await hold.arrived
+          // Something else ends the stream's statement with 57014 while its own cancel request is still on its way (see
+          // the first of these tests): the stream ends, and the caller goes on, on the same session.
+          const running = await streaming()
+          expect(running, 'the stream runs on the server').toBeDefined()
+          await ctx.admin('SELECT pg_cancel_backend($1)', [running!.pid])
+          const released = waitFor(async () => (await runningWith('pg_sleep(1)')) !== undefined, 'the next statement runs', {
+            timeoutMs: 1_000,
+          })
+            .catch(() => {})
+            .then(() => hold.release())
+          const streamOutcome = await drained
+          expect(streamOutcome.status).toBe('rejected')
+          const next = await settle(connection.query<{ n: number }>('SELECT $1::int AS n FROM pg_sleep(1)', [2]))
+          await released
+          expect(next.status, next.status === 'rejected' ? String(next.error) : '').toBe('resolved')
+          return (next as { value: { rows: unknown[] } }).value.rows
+        })
+        expect(outcome).toEqual([{ n: 2 }])
+      },
+      30_000,
+    )
   })
 }
