@@ -1,8 +1,8 @@
-import { isTesseraError, retry, TimeoutError, TransactionResolutionUnknownError } from '@tessera/core'
+import { isTesseraError, type QueryResult, retry, TimeoutError, TransactionResolutionUnknownError } from '@tessera/core'
 import { afterEach, describe, expect } from 'vitest'
-import { endpointOf, PG_URL, startTcpProxy, type TcpProxy } from '../../test-services/index'
-import type { ConformanceContext } from './context'
-import { settle, waitFor } from './helpers'
+import { type CancelRequestHold, endpointOf, PG_URL, startTcpProxy, type TcpProxy } from '../../test-services/index'
+import type { Backend, ConformanceContext } from './context'
+import { type Outcome, settle, waitFor } from './helpers'
 
 /** The bytes of a simple-protocol or extended-protocol COMMIT, as the client writes them. */
 const isCommit = (bytes: Buffer) => bytes.includes('COMMIT')
@@ -23,6 +23,9 @@ export function describeNetworkFaults(ctx: ConformanceContext): void {
       proxy = await startTcpProxy({ target: endpointOf(PG_URL) })
       return ctx.open({ connectionString: proxy.url(PG_URL), ...options })
     }
+    /** The provider's backend running a statement whose text includes `text`, if any. */
+    const activeBackend = async (applicationName: string, text: string) =>
+      (await ctx.backends(applicationName)).find((backend) => backend.state === 'active' && backend.query.includes(text))
 
     ctx.test(
       'health() behind a connection that stopped forwarding answers down within its deadline',
@@ -153,36 +156,58 @@ export function describeNetworkFaults(ctx: ConformanceContext): void {
       30_000,
     )
 
+    /**
+     * The scenario of the three tests below. The caller's operation was cut and its cancel request is held in the proxy;
+     * something else ends the statement with 57014 while the request is still on its way (an administrator,
+     * statement_timeout, or the postmaster's second signal, see the test above), and the caller goes on, on the same
+     * session. The held request is released once that next statement runs, or after a second (a provider may keep the
+     * caller waiting until its cancel request is through). The cut operation must fail (with `cutError` when given) and
+     * the next statement must get its rows, which are returned.
+     */
+    const lateCancelOnSession = async (options: {
+      applicationName: string
+      hold: CancelRequestHold
+      /** Finds the cut statement running on the server. */
+      cutRunning: () => Promise<Backend | undefined>
+      cut: Promise<Outcome<unknown>>
+      cutError?: (new (...args: never[]) => Error) | undefined
+      next: () => Promise<QueryResult<{ n: number }>>
+    }): Promise<unknown[]> => {
+      const { applicationName, hold } = options
+      await hold.arrived
+      const running = await options.cutRunning()
+      expect(running, 'the cut statement runs on the server').toBeDefined()
+      await ctx.admin('SELECT pg_cancel_backend($1)', [running!.pid])
+      const nextRuns = async () =>
+        (await ctx.backends(applicationName)).some((backend) => backend.state === 'active' && backend.query.includes('pg_sleep(1)'))
+      const released = waitFor(nextRuns, 'the next statement runs', { timeoutMs: 1_000 })
+        .catch(() => {})
+        .then(() => hold.release())
+      const cutOutcome = await options.cut
+      expect(cutOutcome.status).toBe('rejected')
+      if (options.cutError !== undefined) expect((cutOutcome as { error: unknown }).error).toBeInstanceOf(options.cutError)
+      const next = await settle(options.next())
+      await released
+      expect(next.status, next.status === 'rejected' ? String(next.error) : '').toBe('resolved')
+      return (next as { value: { rows: unknown[] } }).value.rows
+    }
+    const NEXT = 'SELECT $1::int AS n FROM pg_sleep(1)'
+
     ctx.test(
       "a timed-out statement's cancel request that reaches the server late never cancels the caller's next statement in the same transaction",
       async () => {
         const { provider, applicationName } = await openThroughProxy({ pool: { max: 1 } })
-        const runningWith = async (text: string) =>
-          (await ctx.backends(applicationName)).find((backend) => backend.state === 'active' && backend.query.includes(text))
         const hold = proxy!.holdCancelRequests()
-        const outcome = await provider.transaction(async (tx) => {
-          const cut = settle(tx.savepoint((sp) => sp.query('SELECT $1::int AS n FROM pg_sleep(5)', [1], { timeoutMs: 50 })))
-          await hold.arrived
-          // Something else ends the statement with 57014 while the caller's own cancel request is still on its way
-          // (see the test above): the caller goes on in its transaction, on the same session.
-          const running = await runningWith('pg_sleep(5)')
-          expect(running, 'the timed statement runs on the server').toBeDefined()
-          await ctx.admin('SELECT pg_cancel_backend($1)', [running!.pid])
-          // The held request is released once the next statement runs, or after a second: a provider may keep the
-          // caller waiting until its cancel request is through.
-          const released = waitFor(async () => (await runningWith('pg_sleep(1)')) !== undefined, 'the next statement runs', {
-            timeoutMs: 1_000,
-          })
-            .catch(() => {})
-            .then(() => hold.release())
-          const cutOutcome = await cut
-          expect(cutOutcome.status).toBe('rejected')
-          expect((cutOutcome as { error: unknown }).error).toBeInstanceOf(TimeoutError)
-          const next = await settle(tx.query<{ n: number }>('SELECT $1::int AS n FROM pg_sleep(1)', [2]))
-          await released
-          expect(next.status, next.status === 'rejected' ? String(next.error) : '').toBe('resolved')
-          return (next as { value: { rows: unknown[] } }).value.rows
-        })
+        const outcome = await provider.transaction((tx) =>
+          lateCancelOnSession({
+            applicationName,
+            hold,
+            cutRunning: () => activeBackend(applicationName, 'pg_sleep(5)'),
+            cut: settle(tx.savepoint((sp) => sp.query('SELECT $1::int AS n FROM pg_sleep(5)', [1], { timeoutMs: 50 }))),
+            cutError: TimeoutError,
+            next: () => tx.query<{ n: number }>(NEXT, [2]),
+          }),
+        )
         expect(outcome).toEqual([{ n: 2 }])
       },
       30_000,
@@ -192,30 +217,17 @@ export function describeNetworkFaults(ctx: ConformanceContext): void {
       "a timed-out batch's cancel request that reaches the server late never cancels the caller's next statement on its reserved connection",
       async () => {
         const { provider, applicationName } = await openThroughProxy({ pool: { max: 1 } })
-        const runningWith = async (text: string) =>
-          (await ctx.backends(applicationName)).find((backend) => backend.state === 'active' && backend.query.includes(text))
         const hold = proxy!.holdCancelRequests()
-        const outcome = await provider.connection(async (connection) => {
-          const cut = settle(connection.batch([{ sql: 'SELECT $1::int AS n FROM pg_sleep(5)', params: [1] }], { timeoutMs: 50 }))
-          await hold.arrived
-          // Something else ends the batch's statement with 57014 while its own cancel request is still on its way (see
-          // the first of these tests): the caller goes on, on the same session.
-          const running = await runningWith('pg_sleep(5)')
-          expect(running, 'the batch runs on the server').toBeDefined()
-          await ctx.admin('SELECT pg_cancel_backend($1)', [running!.pid])
-          const released = waitFor(async () => (await runningWith('pg_sleep(1)')) !== undefined, 'the next statement runs', {
-            timeoutMs: 1_000,
-          })
-            .catch(() => {})
-            .then(() => hold.release())
-          const cutOutcome = await cut
-          expect(cutOutcome.status).toBe('rejected')
-          expect((cutOutcome as { error: unknown }).error).toBeInstanceOf(TimeoutError)
-          const next = await settle(connection.query<{ n: number }>('SELECT $1::int AS n FROM pg_sleep(1)', [2]))
-          await released
-          expect(next.status, next.status === 'rejected' ? String(next.error) : '').toBe('resolved')
-          return (next as { value: { rows: unknown[] } }).value.rows
-        })
+        const outcome = await provider.connection((connection) =>
+          lateCancelOnSession({
+            applicationName,
+            hold,
+            cutRunning: () => activeBackend(applicationName, 'pg_sleep(5)'),
+            cut: settle(connection.batch([{ sql: 'SELECT $1::int AS n FROM pg_sleep(5)', params: [1] }], { timeoutMs: 50 })),
+            cutError: TimeoutError,
+            next: () => connection.query<{ n: number }>(NEXT, [2]),
+          }),
+        )
         expect(outcome).toEqual([{ n: 2 }])
       },
       30_000,
@@ -225,41 +237,29 @@ export function describeNetworkFaults(ctx: ConformanceContext): void {
       "an aborted stream's cancel request that reaches the server late never cancels the caller's next statement on its reserved connection",
       async () => {
         const { provider, applicationName } = await openThroughProxy({ pool: { max: 1 } })
-        const runningWith = async (text: string) =>
-          (await ctx.backends(applicationName)).find((backend) => backend.state === 'active' && backend.query.includes(text))
         const hold = proxy!.holdCancelRequests()
+        // A driver runs the stream as the statement itself (a protocol portal) or as FETCHes from a cursor.
+        const streaming = async () =>
+          (await activeBackend(applicationName, 'pg_sleep(5)')) ?? (await activeBackend(applicationName, 'FETCH'))
         const outcome = await provider.connection(async (connection) => {
           const controller = new AbortController()
           const drained = settle(
             (async () => {
-              for await (const _row of connection.stream('SELECT n FROM generate_series(1, 3) AS n, pg_sleep(5)', [], {
-                signal: controller.signal,
-              })) {
+              const rows = connection.stream('SELECT n FROM generate_series(1, 3) AS n, pg_sleep(5)', [], { signal: controller.signal })
+              for await (const _row of rows) {
                 // no row comes before the cancel
               }
             })(),
           )
-          // A driver runs the stream as the statement itself (a protocol portal) or as FETCHes from a cursor.
-          const streaming = async () => (await runningWith('pg_sleep(5)')) ?? (await runningWith('FETCH'))
           await waitFor(async () => (await streaming()) !== undefined, 'the stream runs')
           controller.abort()
-          await hold.arrived
-          // Something else ends the stream's statement with 57014 while its own cancel request is still on its way (see
-          // the first of these tests): the stream ends, and the caller goes on, on the same session.
-          const running = await streaming()
-          expect(running, 'the stream runs on the server').toBeDefined()
-          await ctx.admin('SELECT pg_cancel_backend($1)', [running!.pid])
-          const released = waitFor(async () => (await runningWith('pg_sleep(1)')) !== undefined, 'the next statement runs', {
-            timeoutMs: 1_000,
+          return lateCancelOnSession({
+            applicationName,
+            hold,
+            cutRunning: streaming,
+            cut: drained,
+            next: () => connection.query<{ n: number }>(NEXT, [2]),
           })
-            .catch(() => {})
-            .then(() => hold.release())
-          const streamOutcome = await drained
-          expect(streamOutcome.status).toBe('rejected')
-          const next = await settle(connection.query<{ n: number }>('SELECT $1::int AS n FROM pg_sleep(1)', [2]))
-          await released
-          expect(next.status, next.status === 'rejected' ? String(next.error) : '').toBe('resolved')
-          return (next as { value: { rows: unknown[] } }).value.rows
         })
         expect(outcome).toEqual([{ n: 2 }])
       },
