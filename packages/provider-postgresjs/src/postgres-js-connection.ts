@@ -207,7 +207,14 @@ export class PostgresJsConnection implements DriverConnection {
       void request.then(isThrough)
     }
     send()
-    const grace = setTimeout(dropSession, CANCEL_GRACE_MS)
+    // Not ended soon after: the session is dropped, and with it anything still on its way to the backend matters to no
+    // one (no statement is sent on that session again). A cursor's query, whose own promise never settles, ends here too.
+    const grace = setTimeout(() => {
+      done = true
+      if (retry !== undefined) clearTimeout(retry)
+      dropSession()
+      isThrough()
+    }, CANCEL_GRACE_MS)
     grace.unref()
     const settled = () => {
       done = true

@@ -174,7 +174,15 @@ export function describeNetworkFaults(ctx: ConformanceContext): void {
       next: () => Promise<QueryResult<{ n: number }>>
     }): Promise<unknown[]> => {
       const { applicationName, hold } = options
-      await hold.arrived
+      let waited: ReturnType<typeof setTimeout> | undefined
+      const arrived = await Promise.race([
+        hold.arrived.then(() => true),
+        new Promise<false>((resolve) => {
+          waited = setTimeout(resolve, 5_000, false)
+        }),
+      ])
+      clearTimeout(waited)
+      expect(arrived, 'a cancel request reached the server within 5 s of the cut').toBe(true)
       const running = await options.cutRunning()
       expect(running, 'the cut statement runs on the server').toBeDefined()
       await ctx.admin('SELECT pg_cancel_backend($1)', [running!.pid])
