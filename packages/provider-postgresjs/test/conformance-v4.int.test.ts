@@ -1,9 +1,6 @@
 import { describeProvider } from '@tessera/provider-conformance'
 import postgres4 from 'postgres4'
 import { createPostgresJsProvider, type PostgresJsFactory } from '../src/index'
-import { STREAM_LATE_CANCEL_SKIP } from './known-gaps'
 
 // The same suite on postgres.js 4, the peer range's other major.
-describeProvider('postgres.js 4', (options) => createPostgresJsProvider({ ...options, sql: postgres4 as unknown as PostgresJsFactory }), {
-  skip: STREAM_LATE_CANCEL_SKIP,
-})
+describeProvider('postgres.js 4', (options) => createPostgresJsProvider({ ...options, sql: postgres4 as unknown as PostgresJsFactory }))

@@ -246,9 +246,13 @@ export function describeNetworkFaults(ctx: ConformanceContext): void {
       async () => {
         const { provider, applicationName } = await openThroughProxy({ pool: { max: 1 } })
         const hold = proxy!.holdCancelRequests()
-        // A driver runs the stream as the statement itself (a protocol portal) or as FETCHes from a cursor.
+        // A driver runs the stream as the statement itself (a protocol portal) or as FETCHes from a cursor; not the DECLARE
+        // before them, whose text holds the query too but which ends at once (an abort then cancels nothing: the next
+        // FETCH is refused before it is sent, and no cancel request would ever arrive).
         const streaming = async () =>
-          (await activeBackend(applicationName, 'pg_sleep(5)')) ?? (await activeBackend(applicationName, 'FETCH'))
+          (await ctx.backends(applicationName)).find(
+            (backend) => backend.state === 'active' && /^(?:FETCH|SELECT n FROM generate_series)/.test(backend.query),
+          )
         const outcome = await provider.connection(async (connection) => {
           const controller = new AbortController()
           const drained = settle(
