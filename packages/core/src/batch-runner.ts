@@ -1,3 +1,4 @@
+import { untilCancelled } from './cancellable-statement'
 import type { BatchOptions, BatchQuery, QueryResult } from './contracts'
 import { type BatchMessage, CHANNELS, hasTraceSubscribers, traced } from './diagnostics'
 import type { DriverConnection, SerializedParams } from './driver'
@@ -221,37 +222,20 @@ function results(settled: readonly PromiseSettledResult<QueryResult>[]): QueryRe
   return settled.map((outcome) => (outcome as PromiseFulfilledResult<QueryResult>).value)
 }
 
-/** One cancel for the whole batch when its signal aborts or its time runs out; the connection is not reused. */
+/**
+ * One cancel for the whole batch when its signal aborts or its time runs out; the connection is not reused, and the
+ * batch settles once the server has acted on the request (on a reserved connection, the caller's next statement is never
+ * the one a late interrupt reaches).
+ */
 async function withCancellation<T>(connection: DriverConnection, options: BatchOptions, run: () => Promise<T>): Promise<T> {
   const { signal, timeoutMs } = options
   if (signal === undefined && timeoutMs === undefined) return run()
-  let reason: 'abort' | 'timeout' | undefined
-  let requested: Promise<void> | undefined
-  const cancel = (why: 'abort' | 'timeout') => {
-    if (reason !== undefined) return
-    reason = why
-    connection.tainted = true
-    requested = Promise.resolve(connection.cancel())
-  }
-  const onAbort = () => cancel('abort')
-  signal?.addEventListener('abort', onAbort)
-  const timer = timeoutMs === undefined ? undefined : setTimeout(cancel, timeoutMs, 'timeout')
-  let outcome: { value: T } | { error: unknown }
-  try {
-    outcome = { value: await run() }
-  } catch (error) {
-    outcome = { error }
-  } finally {
-    if (timer !== undefined) clearTimeout(timer)
-    signal?.removeEventListener('abort', onAbort)
-  }
-  // As for one statement (see cancellableStatement): settle once the server has acted on the request, so that on a
-  // reserved connection the caller's next statement is never the one a late interrupt reaches.
-  if (requested !== undefined) await requested.then(undefined, () => {})
-  if ('value' in outcome) return outcome.value
-  if (reason === undefined) throw outcome.error
-  if (reason === 'abort') throw new AbortError('batch', { cause: outcome.error })
-  throw new TimeoutError({ operation: 'batch', timeoutMs: timeoutMs ?? 0 }, { cause: outcome.error })
+  const settlement = await untilCancelled(run, options, connection, () => connection.cancel())
+  if ('value' in settlement) return settlement.value
+  const cause = settlement.error
+  if (settlement.reason === 'none') throw cause
+  if (settlement.reason === 'aborted') throw new AbortError('batch', { cause })
+  throw new TimeoutError({ operation: 'batch', timeoutMs: timeoutMs ?? 0 }, { cause })
 }
 
 /** A COMMIT whose reply was lost may have committed: its failure says the outcome is unknown. */

@@ -22,36 +22,50 @@ export async function cancellableStatement<T>(
   session: { tainted: boolean },
   cancel: () => unknown,
 ): Promise<T> {
+  const settlement = await untilCancelled(() => settled, options, session, cancel)
+  if ('value' in settlement) return settlement.value
+  if (settlement.reason === 'none') throw settlement.error
+  const cause = mapPgError(settlement.error, { sql: text })
+  if (settlement.reason === 'aborted') throw new AbortError('query', { cause })
+  throw new TimeoutError({ operation: 'query', timeoutMs: options.timeoutMs ?? 0 }, { cause })
+}
+
+/** How {@link untilCancelled} ended: the work's value, or its error and whether a cancel had fired and why. */
+export type CancellableSettlement<T> = { value: T } | { error: unknown; reason: 'none' | 'aborted' | 'timed-out' }
+
+/**
+ * The mechanism behind {@link cancellableStatement} and a batch's cancellation: runs `run`; when `signal` aborts or
+ * `timeoutMs` runs out, taints `session` and calls `cancel()` once; and settles only once the promise `cancel()` may
+ * return has (see above), whatever `run` did. Never rejects: the caller names the error.
+ */
+export async function untilCancelled<T>(
+  run: () => Promise<T>,
+  options: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined },
+  session: { tainted: boolean },
+  cancel: () => unknown,
+): Promise<CancellableSettlement<T>> {
   const { signal, timeoutMs } = options
   let reason: 'none' | 'aborted' | 'timed-out' = 'none'
-  let requested: unknown
+  let requested: Promise<unknown> | undefined
   const fire = (why: 'aborted' | 'timed-out') => {
     if (reason !== 'none') return
     reason = why
     session.tainted = true
-    requested = cancel()
+    requested = Promise.resolve(cancel())
   }
   const onAbort = () => fire('aborted')
   signal?.addEventListener('abort', onAbort)
   const timer = timeoutMs === undefined ? undefined : setTimeout(fire, Math.max(0, timeoutMs), 'timed-out')
-  let outcome: { value: T } | { error: unknown }
+  let settlement: CancellableSettlement<T>
   try {
-    outcome = { value: await settled }
+    settlement = { value: await run() }
   } catch (error) {
-    outcome = { error }
+    settlement = { error, reason }
   } finally {
     if (timer !== undefined) clearTimeout(timer)
     signal?.removeEventListener('abort', onAbort)
   }
   // A driver's request is bounded by its own timeout, after which it drops the session.
-  if (isThenable(requested)) await Promise.resolve(requested).then(undefined, () => {})
-  if ('value' in outcome) return outcome.value
-  if (reason === 'none') throw outcome.error
-  const cause = mapPgError(outcome.error, { sql: text })
-  if (reason === 'aborted') throw new AbortError('query', { cause })
-  throw new TimeoutError({ operation: 'query', timeoutMs: timeoutMs ?? 0 }, { cause })
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
+  if (requested !== undefined) await requested.then(undefined, () => {})
+  return settlement
 }
