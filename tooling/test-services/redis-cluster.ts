@@ -176,8 +176,12 @@ async function allRolesKnown(processes: readonly RedisProcess[]): Promise<boolea
       .split('\n')
       .filter(Boolean)
       .map((line) => (line.split(' ')[2] ?? '').split(','))
+    // One replica per master: half the nodes each.
+    const half = processes.length / 2
     return (
-      flags.length === 6 && flags.filter((f) => f.includes('master')).length === 3 && flags.filter((f) => f.includes('slave')).length === 3
+      flags.length === processes.length &&
+      flags.filter((f) => f.includes('master')).length === half &&
+      flags.filter((f) => f.includes('slave')).length === half
     )
   })
 }
